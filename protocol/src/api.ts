@@ -1,0 +1,143 @@
+import { z } from "zod";
+import { DeviceStatus, DeviceType, FailureCode, Usage } from "./common";
+
+/** Every HTTP error body. */
+export const ApiError = z.object({
+  error: z.object({ code: z.string(), message: z.string() }),
+});
+export type ApiError = z.infer<typeof ApiError>;
+
+export const Username = z
+  .string()
+  .trim()
+  .min(3)
+  .max(40)
+  .regex(/^[A-Za-z0-9_.-]+$/, "use letters, digits, '.', '-' and '_' only");
+export const Password = z.string().min(8, "at least 8 characters").max(200);
+
+export const Credentials = z.object({ username: Username, password: Password });
+export type Credentials = z.infer<typeof Credentials>;
+
+export const User = z.object({
+  id: z.string(),
+  username: z.string(),
+  isAdmin: z.boolean(),
+  createdAt: z.string(),
+});
+export type User = z.infer<typeof User>;
+
+export const TokenScope = z.enum(["user", "cloud"]);
+export type TokenScope = z.infer<typeof TokenScope>;
+
+export const CreateToken = z.object({
+  name: z.string().trim().min(1).max(100),
+  days: z.number().int().min(1).max(90).default(7),
+  /** `cloud`: an operator token for cloud-pool executors (admins only). */
+  scope: TokenScope.default("user"),
+});
+export type CreateToken = z.infer<typeof CreateToken>;
+
+export const ApiToken = z.object({
+  id: z.string(),
+  name: z.string(),
+  scope: TokenScope,
+  createdAt: z.string(),
+  expiresAt: z.string(),
+  lastUsedAt: z.string().nullable(),
+  revokedAt: z.string().nullable(),
+});
+export type ApiToken = z.infer<typeof ApiToken>;
+
+/** Returned once, at creation: the only time the secret is shown. */
+export const CreatedToken = z.object({
+  id: z.string(),
+  name: z.string(),
+  scope: TokenScope,
+  token: z.string(),
+  expiresAt: z.string(),
+});
+export type CreatedToken = z.infer<typeof CreatedToken>;
+
+export const Device = z.object({
+  id: z.string(),
+  name: z.string(),
+  type: DeviceType,
+  platform: z.string(),
+  version: z.string(),
+  status: DeviceStatus,
+  slotsUsed: z.number().int(),
+  maxSlots: z.number().int(),
+  queueLength: z.number().int(),
+  isDefault: z.boolean(),
+  lastSeenAt: z.string().nullable(),
+  /** Expiry of the token the device connected with, for the "expires soon" warning. */
+  tokenExpiresAt: z.string().nullable(),
+});
+export type Device = z.infer<typeof Device>;
+
+export const RenameDevice = z.object({ name: z.string().trim().min(1).max(200) });
+
+export const TaskStatus = z.enum([
+  "pending",
+  "queued",
+  "running",
+  "cancelling",
+  "completed",
+  "failed",
+  "cancelled",
+]);
+export type TaskStatus = z.infer<typeof TaskStatus>;
+export const TERMINAL_STATUSES: ReadonlySet<TaskStatus> = new Set([
+  "completed",
+  "failed",
+  "cancelled",
+]);
+
+export const Target = z.union([
+  z.literal("cloud"),
+  z.object({ deviceId: z.string().min(1).max(128) }),
+]);
+export type Target = z.infer<typeof Target>;
+
+export const CreateTask = z.object({
+  message: z.string().trim().min(1).max(100_000),
+  target: Target.optional(),
+  title: z.string().trim().min(1).max(200).optional(),
+});
+export type CreateTask = z.infer<typeof CreateTask>;
+
+export const SendMessage = z.object({
+  message: z.string().trim().min(1).max(100_000),
+  /** An explicit switch to another device; recorded on the message. */
+  target: Target.optional(),
+});
+export type SendMessage = z.infer<typeof SendMessage>;
+
+export const Message = z.object({
+  id: z.string(),
+  taskId: z.string(),
+  role: z.enum(["user", "assistant"]),
+  content: z.string(),
+  status: TaskStatus,
+  errorCode: FailureCode.nullable(),
+  errorMessage: z.string().nullable(),
+  deviceId: z.string().nullable(),
+  queuePosition: z.number().int().nullable(),
+  startedAt: z.string().nullable(),
+  endedAt: z.string().nullable(),
+  usage: Usage.nullable(),
+  costUsd: z.number().nullable(),
+  createdAt: z.string(),
+});
+export type Message = z.infer<typeof Message>;
+
+export const Task = z.object({
+  id: z.string(),
+  title: z.string(),
+  target: z.enum(["device", "cloud"]),
+  deviceId: z.string().nullable(),
+  status: TaskStatus,
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+export type Task = z.infer<typeof Task>;

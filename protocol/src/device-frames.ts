@@ -1,0 +1,153 @@
+import { z } from "zod";
+import { DeviceId, DeviceType, FailureCode, Id, MAX_SLOTS, ProgressEvent, Usage } from "./common";
+
+// ---------------------------------------------------------------------------------------------
+// Executor → hub
+// ---------------------------------------------------------------------------------------------
+
+export const DeviceRegister = z.object({
+  type: z.literal("device:register"),
+  deviceId: DeviceId,
+  name: z.string().min(1).max(200),
+  platform: z.string().min(1).max(100),
+  executorVersion: z.string().min(1).max(50),
+  maxSlots: z.number().int().min(1).max(MAX_SLOTS),
+  deviceType: DeviceType,
+  runtimes: z.array(z.string().max(50)).max(20),
+  /** Tasks the executor is still running (after a reconnect). */
+  runningTaskIds: z.array(Id).max(50),
+});
+export type DeviceRegister = z.infer<typeof DeviceRegister>;
+
+export const DeviceHeartbeat = z.object({
+  type: z.literal("device:heartbeat"),
+  runningTaskIds: z.array(Id).max(50),
+});
+export type DeviceHeartbeat = z.infer<typeof DeviceHeartbeat>;
+
+/** Graceful stop: the executor takes no more work; running tasks will end on their own. */
+export const DeviceGoodbye = z.object({
+  type: z.literal("device:goodbye"),
+  reason: z.string().max(500),
+});
+export type DeviceGoodbye = z.infer<typeof DeviceGoodbye>;
+
+export const TaskAccepted = z.object({
+  type: z.literal("task:accepted"),
+  taskId: Id,
+  messageId: Id,
+});
+export type TaskAccepted = z.infer<typeof TaskAccepted>;
+
+/**
+ * Task output frames carry a per-message sequence number starting at 1. The hub acknowledges
+ * the highest contiguous sequence it has stored; the executor keeps every unacknowledged frame
+ * and re-sends it after a reconnect. The terminal frame (complete / failed) takes the next
+ * sequence number, so it is covered by the same guarantee.
+ */
+export const TaskProgress = z.object({
+  type: z.literal("task:progress"),
+  taskId: Id,
+  messageId: Id,
+  seq: z.number().int().positive(),
+  event: ProgressEvent,
+});
+export type TaskProgress = z.infer<typeof TaskProgress>;
+
+export const TaskComplete = z.object({
+  type: z.literal("task:complete"),
+  taskId: Id,
+  messageId: Id,
+  seq: z.number().int().positive(),
+  text: z.string(),
+  sessionId: z.string().max(200).nullable(),
+  usage: Usage.nullable(),
+  costUsd: z.number().nonnegative().nullable(),
+});
+export type TaskComplete = z.infer<typeof TaskComplete>;
+
+export const TaskFailed = z.object({
+  type: z.literal("task:failed"),
+  taskId: Id,
+  messageId: Id,
+  seq: z.number().int().positive(),
+  code: FailureCode,
+  message: z.string().max(4000),
+  /** Text produced before the failure, kept for the user. */
+  text: z.string().default(""),
+  sessionId: z.string().max(200).nullable().default(null),
+});
+export type TaskFailed = z.infer<typeof TaskFailed>;
+
+export const ExecutorFrame = z.discriminatedUnion("type", [
+  DeviceRegister,
+  DeviceHeartbeat,
+  DeviceGoodbye,
+  TaskAccepted,
+  TaskProgress,
+  TaskComplete,
+  TaskFailed,
+]);
+export type ExecutorFrame = z.infer<typeof ExecutorFrame>;
+
+// ---------------------------------------------------------------------------------------------
+// Hub → executor
+// ---------------------------------------------------------------------------------------------
+
+export const DeviceRegistered = z.object({
+  type: z.literal("device:registered"),
+  deviceId: DeviceId,
+  name: z.string(),
+  pingIntervalMs: z.number().int().positive(),
+  heartbeatIntervalMs: z.number().int().positive(),
+  /** For each message the hub knows is running here: the last sequence it stored. */
+  resume: z.array(z.object({ taskId: Id, messageId: Id, lastSeq: z.number().int().nonnegative() })),
+  /** Token expiry (ISO), so the executor can warn before it stops working. */
+  tokenExpiresAt: z.string().nullable(),
+});
+export type DeviceRegistered = z.infer<typeof DeviceRegistered>;
+
+export const TaskExecute = z.object({
+  type: z.literal("task:execute"),
+  taskId: Id,
+  messageId: Id,
+  prompt: z.string(),
+  /** Claude session to resume for a follow-up message of the same task. */
+  resumeSessionId: z.string().max(200).nullable(),
+  runtime: z.literal("claude-code"),
+  /** 1 for the first send, 2 for the single re-send after an unanswered dispatch. */
+  attempt: z.number().int().min(1).max(2),
+});
+export type TaskExecute = z.infer<typeof TaskExecute>;
+
+export const TaskAck = z.object({
+  type: z.literal("task:ack"),
+  taskId: Id,
+  messageId: Id,
+  seq: z.number().int().nonnegative(),
+});
+export type TaskAck = z.infer<typeof TaskAck>;
+
+export const TaskCancel = z.object({
+  type: z.literal("task:cancel"),
+  taskId: Id,
+  messageId: Id.nullable(),
+  reason: z.string().max(500),
+});
+export type TaskCancel = z.infer<typeof TaskCancel>;
+
+export const ErrorFrame = z.object({
+  type: z.literal("error"),
+  code: z.string().max(100),
+  message: z.string().max(2000),
+});
+export type ErrorFrame = z.infer<typeof ErrorFrame>;
+
+export const HubFrame = z.discriminatedUnion("type", [
+  DeviceRegistered,
+  TaskExecute,
+  TaskAck,
+  TaskCancel,
+  ErrorFrame,
+]);
+export type HubFrame = z.infer<typeof HubFrame>;

@@ -1,0 +1,6 @@
+export * from "./common";
+export * from "./close-codes";
+export * from "./device-frames";
+export * from "./live-frames";
+export * from "./api";
+export * from "./parse";

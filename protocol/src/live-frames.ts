@@ -1,0 +1,72 @@
+import { z } from "zod";
+import { FailureCode, Id, ProgressEvent } from "./common";
+import { Device, TaskStatus } from "./api";
+
+// Frames the live channel pushes to the browser. Each carries `liveSeq`, a per-user sequence;
+// a browser that reconnects with `?after=<liveSeq>` gets everything it missed, in order.
+
+const live = { liveSeq: z.number().int().nonnegative() };
+
+export const LiveHello = z.object({
+  type: z.literal("live:hello"),
+  ...live,
+  /** The browser's `after` was older than what the channel keeps: refetch, then carry on. */
+  reset: z.boolean(),
+});
+
+export const LiveDeviceStatus = z.object({
+  type: z.literal("device:status"),
+  ...live,
+  device: Device,
+});
+
+export const LiveDeviceRemoved = z.object({
+  type: z.literal("device:removed"),
+  ...live,
+  deviceId: z.string(),
+});
+
+export const LiveTaskStatus = z.object({
+  type: z.literal("task:status"),
+  ...live,
+  taskId: Id,
+  messageId: Id,
+  status: TaskStatus,
+  queuePosition: z.number().int().nullable(),
+  errorCode: FailureCode.nullable(),
+  errorMessage: z.string().nullable(),
+});
+
+export const LiveMessageDelta = z.object({
+  type: z.literal("message:delta"),
+  ...live,
+  taskId: Id,
+  messageId: Id,
+  seq: z.number().int().positive(),
+  event: ProgressEvent,
+});
+
+export const LiveMessageDone = z.object({
+  type: z.literal("message:done"),
+  ...live,
+  taskId: Id,
+  messageId: Id,
+  status: TaskStatus,
+  content: z.string(),
+});
+
+export const LiveFrame = z.discriminatedUnion("type", [
+  LiveHello,
+  LiveDeviceStatus,
+  LiveDeviceRemoved,
+  LiveTaskStatus,
+  LiveMessageDelta,
+  LiveMessageDone,
+]);
+export type LiveFrame = z.infer<typeof LiveFrame>;
+/** A live frame before the channel stamps its sequence. */
+export type LiveEvent = LiveFrame extends infer F
+  ? F extends LiveFrame
+    ? Omit<F, "liveSeq">
+    : never
+  : never;

@@ -1,0 +1,54 @@
+import { defineConfig } from "vitest/config";
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+
+// Three kinds of test, one command:
+// - workers: the real Worker and Durable Objects inside workerd, real D1/R2, real migrations;
+// - node: protocol and executor units on Node;
+// - e2e: real `wrangler dev`, real executor processes, real Claude Code, real Chromium.
+export default defineConfig(async () => {
+  const migrations = await readD1Migrations("migrations");
+  return {
+    test: {
+      reporters: ["default", "./scripts/summary-reporter.ts"],
+      projects: [
+        {
+          plugins: [
+            cloudflareTest({
+              wrangler: { configPath: "./wrangler.toml" },
+              miniflare: {
+                bindings: {
+                  JWT_SECRET: "test-secret-not-for-production",
+                  TEST_MIGRATIONS: migrations,
+                  // Short timings so presence and queue tests run in seconds.
+                  DEVICE_GRACE_SECONDS: "15",
+                },
+              },
+            }),
+          ],
+          test: {
+            name: "workers",
+            include: ["worker/**/*.test.ts", "durable-objects/**/*.test.ts"],
+            setupFiles: ["./worker/test/apply-migrations.ts"],
+          },
+        },
+        {
+          test: {
+            name: "node",
+            environment: "node",
+            include: ["protocol/test/**/*.test.ts", "executor/test/**/*.test.ts"],
+          },
+        },
+        {
+          test: {
+            name: "e2e",
+            environment: "node",
+            include: ["e2e/**/*.test.ts"],
+            testTimeout: 120_000,
+            hookTimeout: 180_000,
+            fileParallelism: false,
+          },
+        },
+      ],
+    },
+  };
+});

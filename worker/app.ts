@@ -1,0 +1,39 @@
+import { Hono } from "hono";
+import type { AppEnv } from "./auth/identity";
+import { ApiError, errorBody } from "./lib/errors";
+import { log } from "./lib/log";
+import { authRoutes } from "./routes/auth";
+import { healthRoutes } from "./routes/health";
+import { tokenRoutes } from "./routes/tokens";
+
+export const app = new Hono<AppEnv>();
+
+app.route("/api/health", healthRoutes);
+app.route("/api/auth", authRoutes);
+app.route("/api/tokens", tokenRoutes);
+
+app.all("/api/*", (c) =>
+  c.json(
+    errorBody("not_found", `No API route ${c.req.method} ${new URL(c.req.url).pathname}`),
+    404,
+  ),
+);
+
+// Anything else is the SPA (in production the assets layer answers before the Worker runs).
+app.all("*", (c) => c.env.ASSETS.fetch(c.req.raw));
+
+app.onError((error, c) => {
+  if (error instanceof ApiError) {
+    return c.json(errorBody(error.code, error.message), error.status, error.headers);
+  }
+  log(
+    {
+      event: "http.error",
+      method: c.req.method,
+      path: new URL(c.req.url).pathname,
+      message: String(error),
+    },
+    "error",
+  );
+  return c.json(errorBody("internal_error", "Something went wrong on our side."), 500);
+});

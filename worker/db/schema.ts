@@ -1,0 +1,151 @@
+import { sql } from "drizzle-orm";
+import {
+  index,
+  integer,
+  primaryKey,
+  real,
+  sqliteTable,
+  text,
+  uniqueIndex,
+} from "drizzle-orm/sqlite-core";
+
+// Times are ISO-8601 strings (UTC): readable in a SQL shell and sortable.
+const createdAt = () =>
+  text("created_at")
+    .notNull()
+    .default(sql`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))`);
+
+export const users = sqliteTable(
+  "users",
+  {
+    id: text("id").primaryKey(),
+    username: text("username").notNull(),
+    /** PBKDF2-SHA256: `pbkdf2$<iterations>$<salt b64>$<hash b64>`. */
+    passwordHash: text("password_hash").notNull(),
+    isAdmin: integer("is_admin", { mode: "boolean" }).notNull().default(false),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex("users_username_unique").on(sql`lower(${t.username})`)],
+);
+
+/** Browser sessions: the cookie's JWT names one; sign-out revokes it. */
+export const sessions = sqliteTable("sessions", {
+  id: text("id").primaryKey(),
+  userId: text("user_id")
+    .notNull()
+    .references(() => users.id, { onDelete: "cascade" }),
+  createdAt: createdAt(),
+  expiresAt: text("expires_at").notNull(),
+  revokedAt: text("revoked_at"),
+});
+
+/** Failed sign-ins per username, for throttling. */
+export const loginThrottle = sqliteTable("login_throttle", {
+  key: text("key").primaryKey(),
+  failures: integer("failures").notNull(),
+  windowStartedAt: integer("window_started_at").notNull(),
+  lockedUntil: integer("locked_until"),
+});
+
+/** API tokens. The secret itself is never stored: only its SHA-256. */
+export const apiTokens = sqliteTable(
+  "api_tokens",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    scope: text("scope", { enum: ["user", "cloud"] }).notNull(),
+    tokenHash: text("token_hash").notNull(),
+    createdAt: createdAt(),
+    expiresAt: text("expires_at").notNull(),
+    lastUsedAt: text("last_used_at"),
+    revokedAt: text("revoked_at"),
+  },
+  (t) => [index("api_tokens_user").on(t.userId)],
+);
+
+/**
+ * Devices, one row per (owner, executor device id). Status and slot figures are written
+ * through by the device's DeviceHub so listings need no fan-out.
+ */
+export const devices = sqliteTable(
+  "devices",
+  {
+    ownerId: text("owner_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    deviceId: text("device_id").notNull(),
+    name: text("name").notNull(),
+    /** Set when the user renames the device; survives re-registration. */
+    customName: text("custom_name"),
+    type: text("type", { enum: ["local", "cloud"] }).notNull(),
+    platform: text("platform").notNull(),
+    version: text("version").notNull(),
+    status: text("status", { enum: ["online", "busy", "reconnecting", "offline"] }).notNull(),
+    slotsUsed: integer("slots_used").notNull().default(0),
+    maxSlots: integer("max_slots").notNull(),
+    queueLength: integer("queue_length").notNull().default(0),
+    isDefault: integer("is_default", { mode: "boolean" }).notNull().default(false),
+    tokenId: text("token_id"),
+    tokenExpiresAt: text("token_expires_at"),
+    lastSeenAt: text("last_seen_at"),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.ownerId, t.deviceId] }),
+    index("devices_type_status").on(t.type, t.status),
+  ],
+);
+
+export const tasks = sqliteTable(
+  "tasks",
+  {
+    id: text("id").primaryKey(),
+    ownerId: text("owner_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    title: text("title").notNull(),
+    target: text("target", { enum: ["device", "cloud"] }).notNull(),
+    /** The device the task runs on (for cloud: the pool device picked, with its owner). */
+    deviceOwnerId: text("device_owner_id"),
+    deviceId: text("device_id"),
+    status: text("status").notNull(),
+    createdAt: createdAt(),
+    updatedAt: text("updated_at").notNull(),
+  },
+  (t) => [index("tasks_owner_created").on(t.ownerId, t.createdAt)],
+);
+
+export const messages = sqliteTable(
+  "messages",
+  {
+    id: text("id").primaryKey(),
+    taskId: text("task_id")
+      .notNull()
+      .references(() => tasks.id, { onDelete: "cascade" }),
+    role: text("role", { enum: ["user", "assistant"] }).notNull(),
+    content: text("content").notNull().default(""),
+    status: text("status").notNull(),
+    errorCode: text("error_code"),
+    errorMessage: text("error_message"),
+    deviceOwnerId: text("device_owner_id"),
+    deviceId: text("device_id"),
+    sessionId: text("session_id"),
+    startedAt: text("started_at"),
+    endedAt: text("ended_at"),
+    usage: text("usage", { mode: "json" }),
+    costUsd: real("cost_usd"),
+    createdAt: createdAt(),
+  },
+  (t) => [index("messages_task").on(t.taskId, t.createdAt)],
+);
+
+export const auditEvents = sqliteTable("audit_events", {
+  id: integer("id").primaryKey({ autoIncrement: true }),
+  userId: text("user_id"),
+  event: text("event").notNull(),
+  detail: text("detail", { mode: "json" }),
+  createdAt: createdAt(),
+});

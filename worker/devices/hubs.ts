@@ -1,0 +1,21 @@
+import { and, eq, ne } from "drizzle-orm";
+import type { Env } from "../env";
+import { database, schema } from "../db";
+
+/** The DeviceHub of one device: named by owner and executor device id. */
+export function deviceHub(env: Env, ownerId: string, deviceId: string) {
+  return env.DEVICE_HUB.get(env.DEVICE_HUB.idFromName(`${ownerId}:${deviceId}`));
+}
+
+/** Closes the sockets of every device connected with this (now revoked) token. */
+export async function closeDevicesOfToken(env: Env, tokenId: string): Promise<number> {
+  const rows = await database(env.DB)
+    .select({ ownerId: schema.devices.ownerId, deviceId: schema.devices.deviceId })
+    .from(schema.devices)
+    .where(and(eq(schema.devices.tokenId, tokenId), ne(schema.devices.status, "offline")))
+    .all();
+  const closed = await Promise.all(
+    rows.map((d) => deviceHub(env, d.ownerId, d.deviceId).revokeToken(tokenId)),
+  );
+  return closed.filter(Boolean).length;
+}

@@ -1,0 +1,9 @@
+import type { Env } from "./env";
+import { app } from "./app";
+
+export { DeviceHub } from "../durable-objects/device-hub";
+export { UserHub } from "../durable-objects/user-hub";
+
+export default {
+  fetch: (request, env, ctx) => app.fetch(request, env, ctx),
+} satisfies ExportedHandler<Env>;

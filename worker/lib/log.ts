@@ -1,0 +1,40 @@
+/**
+ * Structured logs: one JSON object per line, from a typed union so log search can index
+ * every field. Never put secrets (tokens, passwords, cookies) in an event.
+ */
+export type LogEvent =
+  | { event: "auth.signup"; userId: string; isAdmin: boolean }
+  | { event: "auth.login"; userId: string }
+  | { event: "auth.login_failed"; username: string; failures: number; lockedForSeconds: number }
+  | { event: "auth.logout"; userId: string }
+  | { event: "token.created"; userId: string; tokenId: string; scope: string; days: number }
+  | { event: "token.revoked"; userId: string; tokenId: string; devicesClosed: number }
+  | { event: "token.refused"; tokenId: string | null; code: string }
+  | { event: "device.registered"; ownerId: string; deviceId: string; replaced: boolean }
+  | { event: "device.status"; ownerId: string; deviceId: string; status: string; slotsUsed: number }
+  | { event: "device.lost"; ownerId: string; deviceId: string; reason: string }
+  | { event: "device.removed"; ownerId: string; deviceId: string; forced: boolean }
+  | { event: "device.bad_frame"; ownerId: string; deviceId: string; code: string; strikes: number }
+  | { event: "task.created"; ownerId: string; taskId: string; messageId: string; target: string }
+  | {
+      event: "task.dispatched";
+      taskId: string;
+      messageId: string;
+      deviceId: string;
+      attempt: number;
+    }
+  | {
+      event: "task.finished";
+      taskId: string;
+      messageId: string;
+      status: string;
+      code: string | null;
+    }
+  | { event: "http.error"; method: string; path: string; message: string };
+
+export function log(entry: LogEvent, level: "info" | "warn" | "error" = "info"): void {
+  const line = JSON.stringify({ level, time: new Date().toISOString(), ...entry });
+  if (level === "error") console.error(line);
+  else if (level === "warn") console.warn(line);
+  else console.log(line);
+}

@@ -1,0 +1,134 @@
+import { Hono } from "hono";
+import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import { eq, sql } from "drizzle-orm";
+import { Credentials, type User } from "@wegent/protocol";
+import { database, schema } from "../db";
+import { hashPassword, signJwt, verifyPassword } from "../auth/crypto";
+import {
+  type AppContext,
+  type AppEnv,
+  type AuthUser,
+  requireUser,
+  SESSION_COOKIE,
+  verifySession,
+} from "../auth/identity";
+import { clearFailures, lockedForSeconds, recordFailure } from "../auth/throttle";
+import { ApiError } from "../lib/errors";
+import { log } from "../lib/log";
+import { DAY_MS, isoIn, nowIso } from "../lib/time";
+import { readBody } from "../lib/validate";
+
+const SESSION_DAYS = 30;
+
+// Compared against when the username is unknown, so a miss costs as much as a wrong password
+// and response time does not reveal which usernames exist.
+const DECOY_HASH =
+  "pbkdf2$100000$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+
+export const authRoutes = new Hono<AppEnv>();
+
+async function startSession(c: AppContext, userId: string) {
+  const sessionId = crypto.randomUUID();
+  const expiresAt = isoIn(SESSION_DAYS * DAY_MS);
+  await database(c.env.DB)
+    .insert(schema.sessions)
+    .values({ id: sessionId, userId, expiresAt })
+    .run();
+  const iat = Math.floor(Date.now() / 1000);
+  const jwt = await signJwt(
+    { typ: "session", sub: userId, sid: sessionId, iat, exp: iat + SESSION_DAYS * 86_400 },
+    c.env.JWT_SECRET,
+  );
+  setCookie(c, SESSION_COOKIE, jwt, {
+    httpOnly: true,
+    sameSite: "Lax",
+    secure: new URL(c.req.url).protocol === "https:",
+    path: "/",
+    maxAge: SESSION_DAYS * 86_400,
+  });
+}
+
+function toUser(row: { id: string; username: string; isAdmin: boolean; createdAt: string }): User {
+  return { id: row.id, username: row.username, isAdmin: row.isAdmin, createdAt: row.createdAt };
+}
+
+authRoutes.post("/signup", async (c) => {
+  const { username, password } = await readBody(c, Credentials);
+  const db = database(c.env.DB);
+  const id = crypto.randomUUID();
+  const passwordHash = await hashPassword(password);
+  try {
+    // The first account is the admin; deciding it inside the INSERT keeps two racing first
+    // sign-ups from both becoming admin.
+    await c.env.DB.prepare(
+      `INSERT INTO users (id, username, password_hash, is_admin)
+       VALUES (?1, ?2, ?3, (SELECT COUNT(*) = 0 FROM users))`,
+    )
+      .bind(id, username, passwordHash)
+      .run();
+  } catch (error) {
+    if (String(error).includes("UNIQUE")) {
+      throw new ApiError(409, "username_taken", `The username "${username}" is taken.`);
+    }
+    throw error;
+  }
+  const user = await db.select().from(schema.users).where(eq(schema.users.id, id)).get();
+  if (!user) throw new Error("user vanished after insert");
+  log({ event: "auth.signup", userId: id, isAdmin: user.isAdmin });
+  await startSession(c, id);
+  return c.json({ user: toUser(user) }, 201);
+});
+
+authRoutes.post("/login", async (c) => {
+  const { username, password } = await readBody(c, Credentials);
+  const db = database(c.env.DB);
+  const locked = await lockedForSeconds(db, username);
+  if (locked > 0) {
+    throw new ApiError(
+      429,
+      "too_many_attempts",
+      `Too many failed sign-ins for this account. Try again in ${locked} s.`,
+      { "Retry-After": String(locked) },
+    );
+  }
+  const user = await db
+    .select()
+    .from(schema.users)
+    .where(sql`lower(${schema.users.username}) = lower(${username})`)
+    .get();
+  const ok = await verifyPassword(password, user?.passwordHash ?? DECOY_HASH);
+  if (!user || !ok) {
+    const { failures, lockedForSeconds: lock } = await recordFailure(db, username);
+    log({ event: "auth.login_failed", username, failures, lockedForSeconds: lock }, "warn");
+    throw new ApiError(401, "invalid_credentials", "Wrong username or password.");
+  }
+  await clearFailures(db, username);
+  await startSession(c, user.id);
+  log({ event: "auth.login", userId: user.id });
+  return c.json({ user: toUser(user) });
+});
+
+authRoutes.post("/logout", async (c) => {
+  const session = await verifySession(c.env, getCookie(c, SESSION_COOKIE));
+  if (session) {
+    await database(c.env.DB)
+      .update(schema.sessions)
+      .set({ revokedAt: nowIso() })
+      .where(eq(schema.sessions.id, session.sessionId))
+      .run();
+    log({ event: "auth.logout", userId: session.user.id });
+  }
+  deleteCookie(c, SESSION_COOKIE, { path: "/" });
+  return c.json({ ok: true });
+});
+
+authRoutes.get("/me", requireUser(), async (c) => {
+  const me: AuthUser = c.get("user");
+  const row = await database(c.env.DB)
+    .select()
+    .from(schema.users)
+    .where(eq(schema.users.id, me.id))
+    .get();
+  if (!row) throw new ApiError(401, "unauthorized", "This account no longer exists.");
+  return c.json({ user: toUser(row) });
+});
