@@ -1,0 +1,49 @@
+import type { FailureCode, ProgressEvent, Usage } from "@wegent/protocol";
+
+/** One message of a task to run on this machine. */
+export interface RunRequest {
+  taskId: string;
+  messageId: string;
+  prompt: string;
+  /** Claude session to resume (follow-up message of the same task), or null for a new one. */
+  resumeSessionId: string | null;
+  /** The task's own workspace folder (the agent's cwd); created by the caller. */
+  workspaceDir: string;
+  /** The task's own HOME (Claude keeps its session files here, so resume finds them). */
+  homeDir: string;
+  /** The task's own TMPDIR. */
+  tmpDir: string;
+}
+
+export type RunOutcome =
+  | {
+      ok: true;
+      text: string;
+      sessionId: string | null;
+      usage: Usage | null;
+      costUsd: number | null;
+    }
+  | {
+      ok: false;
+      code: FailureCode;
+      message: string;
+      /** Text produced before the failure. */
+      text: string;
+      sessionId: string | null;
+    };
+
+export interface AgentRuntime {
+  readonly name: "claude-code";
+  /**
+   * Checks that the runtime is installed and has model credentials on this machine. Returns a
+   * failure (with a message that says how to fix it on this device) or null when ready.
+   */
+  preflight(): Promise<{ code: FailureCode; message: string } | null>;
+  /**
+   * Runs one message. Streams every piece of output through `onEvent` as it is produced
+   * (text deltas carry their offset in the reply). When `signal` aborts, stops the agent and
+   * every process it started within 1 s and resolves with `ok: false` and the code given as
+   * the abort reason (`cancelled` or `executor_stopped`). Never rejects.
+   */
+  run(request: RunRequest, onEvent: (event: ProgressEvent) => void, signal: AbortSignal): Promise<RunOutcome>;
+}
