@@ -1,5 +1,6 @@
 import { defineConfig } from "vitest/config";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import react from "@vitejs/plugin-react";
 
 // Three kinds of test, one command:
 // - workers: the real Worker and Durable Objects inside workerd, real D1/R2, real migrations;
@@ -20,7 +21,9 @@ export default defineConfig(async () => {
                   JWT_SECRET: "test-secret-not-for-production",
                   TEST_MIGRATIONS: migrations,
                   // Short timings so presence and queue tests run in seconds.
-                  DEVICE_GRACE_SECONDS: "15",
+                  DEVICE_GRACE_SECONDS: "1",
+                  QUEUE_TIMEOUT_SECONDS: "2",
+                  DISPATCH_TIMEOUT_SECONDS: "1",
                 },
               },
             }),
@@ -36,6 +39,14 @@ export default defineConfig(async () => {
             name: "node",
             environment: "node",
             include: ["protocol/test/**/*.test.ts", "executor/test/**/*.test.ts"],
+          },
+        },
+        {
+          plugins: [react()],
+          test: {
+            name: "web",
+            environment: "jsdom",
+            include: ["web/test/**/*.test.tsx"],
           },
         },
         {

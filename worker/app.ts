@@ -3,6 +3,9 @@ import type { AppEnv } from "./auth/identity";
 import { ApiError, errorBody } from "./lib/errors";
 import { log } from "./lib/log";
 import { authRoutes } from "./routes/auth";
+import { deviceRoutes } from "./routes/devices";
+import { liveRoutes } from "./routes/live";
+import { taskRoutes } from "./routes/tasks";
 import { healthRoutes } from "./routes/health";
 import { tokenRoutes } from "./routes/tokens";
 
@@ -11,6 +14,9 @@ export const app = new Hono<AppEnv>();
 app.route("/api/health", healthRoutes);
 app.route("/api/auth", authRoutes);
 app.route("/api/tokens", tokenRoutes);
+app.route("/api/devices", deviceRoutes);
+app.route("/api/live", liveRoutes);
+app.route("/api/tasks", taskRoutes);
 
 app.all("/api/*", (c) =>
   c.json(

@@ -116,6 +116,10 @@ authRoutes.post("/logout", async (c) => {
       .set({ revokedAt: nowIso() })
       .where(eq(schema.sessions.id, session.sessionId))
       .run();
+    // Close the live sockets this session opened.
+    await c.env.USER_HUB.get(c.env.USER_HUB.idFromName(session.user.id)).closeSession(
+      session.sessionId,
+    );
     log({ event: "auth.logout", userId: session.user.id });
   }
   deleteCookie(c, SESSION_COOKIE, { path: "/" });

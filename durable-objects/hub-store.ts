@@ -1,0 +1,247 @@
+import type { ProgressEvent } from "@wegent/protocol";
+
+/**
+ * The DeviceHub's own SQLite: the truth about a device *now*. Everything the hub needs after
+ * hibernation or eviction lives here, never only in memory.
+ */
+
+export type WorkState = "queued" | "dispatched" | "running" | "cancelling";
+
+/** One message of a task, queued on or holding a slot of this device. */
+export interface Work {
+  messageId: string;
+  taskId: string;
+  /** The task's owner (for cloud devices, not the device's owner). */
+  ownerId: string;
+  prompt: string;
+  resumeSessionId: string | null;
+  state: WorkState;
+  queuedAt: number;
+  dispatchedAt: number | null;
+  attempt: number;
+  cancelRequestedAt: number | null;
+  /** Highest contiguous output sequence stored. */
+  lastSeq: number;
+  /** The reply so far (text deltas in order). */
+  text: string;
+}
+
+export interface DeviceMeta {
+  ownerId: string;
+  deviceId: string;
+  /** Name the executor reports (its hostname). */
+  name: string;
+  /** Name shown to the user: the user's rename, else `name`. */
+  displayName: string;
+  type: "local" | "cloud";
+  platform: string;
+  version: string;
+  maxSlots: number;
+  /** The socket that may receive tasks; others are being replaced. */
+  connId: string | null;
+  registered: boolean;
+  /** The executor said goodbye: no new work. */
+  draining: boolean;
+  tokenId: string | null;
+  tokenExpiresAt: string | null;
+  disconnectedAt: number | null;
+  offlineSince: number | null;
+  lastSeenAt: number | null;
+  /** The figures last written to D1 and pushed live, and when (to skip repeats). */
+  lastPublished: string | null;
+  lastWrittenAt: number | null;
+}
+
+const DEFAULT_META: DeviceMeta = {
+  ownerId: "",
+  deviceId: "",
+  name: "",
+  displayName: "",
+  type: "local",
+  platform: "",
+  version: "",
+  maxSlots: 5,
+  connId: null,
+  registered: false,
+  draining: false,
+  tokenId: null,
+  tokenExpiresAt: null,
+  disconnectedAt: null,
+  offlineSince: null,
+  lastSeenAt: null,
+  lastPublished: null,
+  lastWrittenAt: null,
+};
+
+type Row = Record<string, SqlStorageValue>;
+
+export class HubStore {
+  private meta: DeviceMeta | null = null;
+
+  constructor(private readonly sql: SqlStorage) {
+    sql.exec(`
+      CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS work (
+        message_id TEXT PRIMARY KEY,
+        task_id TEXT NOT NULL,
+        owner_id TEXT NOT NULL,
+        prompt TEXT NOT NULL,
+        resume_session_id TEXT,
+        state TEXT NOT NULL,
+        queued_at INTEGER NOT NULL,
+        dispatched_at INTEGER,
+        attempt INTEGER NOT NULL DEFAULT 0,
+        cancel_requested_at INTEGER,
+        last_seq INTEGER NOT NULL DEFAULT 0,
+        text TEXT NOT NULL DEFAULT '',
+        position INTEGER NOT NULL
+      );
+      CREATE TABLE IF NOT EXISTS output (
+        message_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        event TEXT NOT NULL,
+        PRIMARY KEY (message_id, seq)
+      );
+    `);
+  }
+
+  // --- meta ---------------------------------------------------------------------------------
+
+  getMeta(): DeviceMeta {
+    if (!this.meta) {
+      const row = this.sql.exec("SELECT value FROM meta WHERE key = 'device'").toArray()[0];
+      this.meta = row
+        ? { ...DEFAULT_META, ...(JSON.parse(String(row.value)) as Partial<DeviceMeta>) }
+        : { ...DEFAULT_META };
+    }
+    return this.meta;
+  }
+
+  setMeta(patch: Partial<DeviceMeta>): DeviceMeta {
+    this.meta = { ...this.getMeta(), ...patch };
+    this.sql.exec(
+      "INSERT INTO meta (key, value) VALUES ('device', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+      JSON.stringify(this.meta),
+    );
+    return this.meta;
+  }
+
+  // --- work (slots and queue) ----------------------------------------------------------------
+
+  private toWork(row: Row): Work {
+    return {
+      messageId: String(row.message_id),
+      taskId: String(row.task_id),
+      ownerId: String(row.owner_id),
+      prompt: String(row.prompt),
+      resumeSessionId: row.resume_session_id === null ? null : String(row.resume_session_id),
+      state: String(row.state) as WorkState,
+      queuedAt: Number(row.queued_at),
+      dispatchedAt: row.dispatched_at === null ? null : Number(row.dispatched_at),
+      attempt: Number(row.attempt),
+      cancelRequestedAt: row.cancel_requested_at === null ? null : Number(row.cancel_requested_at),
+      lastSeq: Number(row.last_seq),
+      text: String(row.text),
+    };
+  }
+
+  allWork(): Work[] {
+    return this.sql
+      .exec("SELECT * FROM work ORDER BY position")
+      .toArray()
+      .map((r) => this.toWork(r));
+  }
+
+  work(messageId: string): Work | null {
+    const row = this.sql.exec("SELECT * FROM work WHERE message_id = ?", messageId).toArray()[0];
+    return row ? this.toWork(row) : null;
+  }
+
+  /** Work holding a slot: dispatched, running or being cancelled. */
+  slotHolders(): Work[] {
+    return this.allWork().filter((w) => w.state !== "queued");
+  }
+
+  queue(): Work[] {
+    return this.allWork().filter((w) => w.state === "queued");
+  }
+
+  addWork(
+    w: Omit<Work, "lastSeq" | "text" | "attempt" | "dispatchedAt" | "cancelRequestedAt">,
+  ): void {
+    this.sql.exec(
+      `INSERT INTO work (message_id, task_id, owner_id, prompt, resume_session_id, state, queued_at, position)
+       VALUES (?, ?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(position), 0) + 1 FROM work))`,
+      w.messageId,
+      w.taskId,
+      w.ownerId,
+      w.prompt,
+      w.resumeSessionId,
+      w.state,
+      w.queuedAt,
+    );
+  }
+
+  markDispatched(messageId: string, at: number, attempt: number): void {
+    this.sql.exec(
+      "UPDATE work SET state = 'dispatched', dispatched_at = ?, attempt = ? WHERE message_id = ?",
+      at,
+      attempt,
+      messageId,
+    );
+  }
+
+  setState(messageId: string, state: WorkState): void {
+    this.sql.exec("UPDATE work SET state = ? WHERE message_id = ?", state, messageId);
+  }
+
+  markCancelling(messageId: string, at: number): void {
+    this.sql.exec(
+      "UPDATE work SET state = 'cancelling', cancel_requested_at = ? WHERE message_id = ?",
+      at,
+      messageId,
+    );
+  }
+
+  /** Stores one output event if it is the next in sequence. */
+  appendOutput(messageId: string, seq: number, event: ProgressEvent): void {
+    this.sql.exec(
+      "INSERT OR IGNORE INTO output (message_id, seq, event) VALUES (?, ?, ?)",
+      messageId,
+      seq,
+      JSON.stringify(event),
+    );
+    const delta = event.kind === "text" ? event.delta : "";
+    this.sql.exec(
+      "UPDATE work SET last_seq = ?, text = text || ?, state = CASE WHEN state = 'dispatched' THEN 'running' ELSE state END WHERE message_id = ?",
+      seq,
+      delta,
+      messageId,
+    );
+  }
+
+  output(messageId: string, afterSeq: number): { seq: number; event: ProgressEvent }[] {
+    return this.sql
+      .exec(
+        "SELECT seq, event FROM output WHERE message_id = ? AND seq > ? ORDER BY seq",
+        messageId,
+        afterSeq,
+      )
+      .toArray()
+      .map((r) => ({ seq: Number(r.seq), event: JSON.parse(String(r.event)) as ProgressEvent }));
+  }
+
+  setLastSeq(messageId: string, seq: number): void {
+    this.sql.exec("UPDATE work SET last_seq = ? WHERE message_id = ?", seq, messageId);
+  }
+
+  removeWork(messageId: string): void {
+    this.sql.exec("DELETE FROM work WHERE message_id = ?", messageId);
+    this.sql.exec("DELETE FROM output WHERE message_id = ?", messageId);
+  }
+
+  clearAll(): void {
+    this.sql.exec("DELETE FROM work; DELETE FROM output; DELETE FROM meta;");
+    this.meta = null;
+  }
+}

@@ -1,0 +1,160 @@
+import { Hono } from "hono";
+import { and, eq, ne } from "drizzle-orm";
+import { z } from "zod";
+import { DeviceId, RenameDevice } from "@wegent/protocol";
+import { database, schema } from "../db";
+import { type AppEnv, bearerToken, requireUser, verifyApiToken } from "../auth/identity";
+import { ApiError, notFound } from "../lib/errors";
+import { readBody, readParams, readQuery } from "../lib/validate";
+import { type DeviceRow, toDevice } from "../../durable-objects/catalogue";
+import { HUB_HEADERS } from "../../durable-objects/device-hub";
+import { deviceHub } from "../devices/hubs";
+
+export const deviceRoutes = new Hono<AppEnv>();
+
+/**
+ * The executor's socket. The token is only ever in the Authorization header; the Worker
+ * verifies it and forwards the upgrade, with the identity it verified, to the device's hub.
+ */
+deviceRoutes.get("/connect", async (c) => {
+  if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") {
+    throw new ApiError(426, "upgrade_required", "Connect with a WebSocket upgrade.");
+  }
+  const token = bearerToken(c.req.header("Authorization"));
+  if (!token) {
+    throw new ApiError(401, "unauthorized", "Send the API token as Authorization: Bearer <token>.");
+  }
+  const verified = await verifyApiToken(c.env, token, (p) => c.executionCtx.waitUntil(p));
+  const deviceId = DeviceId.safeParse(c.req.header("X-Device-Id"));
+  if (!deviceId.success) {
+    throw new ApiError(
+      400,
+      "invalid_device_id",
+      "Send a valid device id in the X-Device-Id header.",
+    );
+  }
+  const headers = new Headers({ Upgrade: "websocket" });
+  headers.set(HUB_HEADERS.owner, verified.user.id);
+  headers.set(HUB_HEADERS.device, deviceId.data);
+  headers.set(HUB_HEADERS.deviceType, verified.scope === "cloud" ? "cloud" : "local");
+  headers.set(HUB_HEADERS.tokenId, verified.tokenId);
+  headers.set(HUB_HEADERS.tokenExpiresAt, verified.expiresAt);
+  for (const name of ["Sec-WebSocket-Key", "Sec-WebSocket-Version", "Sec-WebSocket-Protocol"]) {
+    const value = c.req.header(name);
+    if (value) headers.set(name, value);
+  }
+  const hub = deviceHub(c.env, verified.user.id, deviceId.data);
+  return hub.fetch(new Request("https://hub/connect", { headers }));
+});
+
+deviceRoutes.use("*", requireUser());
+
+const DevicePath = z.object({ id: DeviceId });
+
+async function ownDevice(c: { env: AppEnv["Bindings"] }, ownerId: string, deviceId: string) {
+  const row = await c.env.DB.prepare("SELECT * FROM devices WHERE owner_id = ? AND device_id = ?")
+    .bind(ownerId, deviceId)
+    .first<DeviceRow>();
+  if (!row) throw notFound("device");
+  return row;
+}
+
+deviceRoutes.get("/", async (c) => {
+  const user = c.get("user");
+  const rows = await c.env.DB.prepare(
+    "SELECT * FROM devices WHERE owner_id = ? ORDER BY is_default DESC, COALESCE(custom_name, name)",
+  )
+    .bind(user.id)
+    .all<DeviceRow>();
+  const pool = await c.env.DB.prepare(
+    `SELECT COUNT(*) AS executors, COALESCE(SUM(slots_used), 0) AS used, COALESCE(SUM(max_slots), 0) AS max
+     FROM devices WHERE type = 'cloud' AND status IN ('online', 'busy')`,
+  ).first<{ executors: number; used: number; max: number }>();
+  return c.json({
+    devices: rows.results.map(toDevice),
+    cloud: {
+      online: (pool?.executors ?? 0) > 0,
+      executors: pool?.executors ?? 0,
+      slotsUsed: pool?.used ?? 0,
+      maxSlots: pool?.max ?? 0,
+    },
+  });
+});
+
+deviceRoutes.get("/:id", async (c) => {
+  const { id } = readParams(c, DevicePath);
+  return c.json({ device: toDevice(await ownDevice(c, c.get("user").id, id)) });
+});
+
+deviceRoutes.put("/:id/default", async (c) => {
+  const { id } = readParams(c, DevicePath);
+  const user = c.get("user");
+  const device = await ownDevice(c, user.id, id);
+  if (device.type !== "local") {
+    throw new ApiError(409, "not_local", "Only your own local devices can be the default.");
+  }
+  const db = database(c.env.DB);
+  await db.batch([
+    db
+      .update(schema.devices)
+      .set({ isDefault: false })
+      .where(and(eq(schema.devices.ownerId, user.id), ne(schema.devices.deviceId, id))),
+    db
+      .update(schema.devices)
+      .set({ isDefault: true })
+      .where(and(eq(schema.devices.ownerId, user.id), eq(schema.devices.deviceId, id))),
+  ]);
+  return c.json({ device: toDevice(await ownDevice(c, user.id, id)) });
+});
+
+deviceRoutes.delete("/:id/default", async (c) => {
+  const { id } = readParams(c, DevicePath);
+  const user = c.get("user");
+  await ownDevice(c, user.id, id);
+  await database(c.env.DB)
+    .update(schema.devices)
+    .set({ isDefault: false })
+    .where(and(eq(schema.devices.ownerId, user.id), eq(schema.devices.deviceId, id)))
+    .run();
+  return c.json({ device: toDevice(await ownDevice(c, user.id, id)) });
+});
+
+deviceRoutes.patch("/:id", async (c) => {
+  const { id } = readParams(c, DevicePath);
+  const { name } = await readBody(c, RenameDevice);
+  const user = c.get("user");
+  await ownDevice(c, user.id, id);
+  await database(c.env.DB)
+    .update(schema.devices)
+    .set({ customName: name })
+    .where(and(eq(schema.devices.ownerId, user.id), eq(schema.devices.deviceId, id)))
+    .run();
+  await deviceHub(c.env, user.id, id).rename(name);
+  return c.json({ device: toDevice(await ownDevice(c, user.id, id)) });
+});
+
+const RemoveQuery = z.object({ force: z.enum(["true", "false"]).optional() });
+
+deviceRoutes.delete("/:id", async (c) => {
+  const { id } = readParams(c, DevicePath);
+  const { force } = readQuery(c, RemoveQuery);
+  const user = c.get("user");
+  const device = await ownDevice(c, user.id, id);
+  const result = await deviceHub(c.env, user.id, id).remove(force === "true");
+  if (!result.ok) {
+    throw new ApiError(
+      409,
+      "device_online",
+      `Device ${device.custom_name ?? device.name} is ${result.status}. Removing it stops its executor: repeat with ?force=true.`,
+    );
+  }
+  await database(c.env.DB)
+    .delete(schema.devices)
+    .where(and(eq(schema.devices.ownerId, user.id), eq(schema.devices.deviceId, id)))
+    .run();
+  await c.env.USER_HUB.get(c.env.USER_HUB.idFromName(user.id)).publish({
+    type: "device:removed",
+    deviceId: id,
+  });
+  return c.json({ ok: true });
+});

@@ -1,0 +1,291 @@
+import { Hono } from "hono";
+import { and, asc, desc, eq, lt, or } from "drizzle-orm";
+import { z } from "zod";
+import { CreateTask, SendMessage, TERMINAL_STATUSES, type TaskStatus } from "@wegent/protocol";
+import { database, schema } from "../db";
+import { type AppEnv, requireUser } from "../auth/identity";
+import { ApiError, notFound } from "../lib/errors";
+import { log } from "../lib/log";
+import { nowIso } from "../lib/time";
+import { readBody, readParams, readQuery } from "../lib/validate";
+import { deviceHub } from "../devices/hubs";
+import { resolveTarget, type ResolvedTarget } from "../tasks/target";
+import { toMessage, toTask } from "../tasks/rows";
+import type { Env } from "../env";
+
+export const taskRoutes = new Hono<AppEnv>();
+taskRoutes.use("*", requireUser());
+
+const TaskPath = z.object({ id: z.string().uuid("task id must be a UUID") });
+const ListQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(30),
+  cursor: z.string().max(200).optional(),
+});
+
+const isTerminal = (status: string) => TERMINAL_STATUSES.has(status as TaskStatus);
+
+async function ownTask(env: Env, userId: string, taskId: string) {
+  const task = await database(env.DB)
+    .select()
+    .from(schema.tasks)
+    .where(and(eq(schema.tasks.id, taskId), eq(schema.tasks.ownerId, userId)))
+    .get();
+  // Another user's task is "not found": never confirm it exists.
+  if (!task) throw notFound("task");
+  return task;
+}
+
+async function taskMessages(env: Env, taskId: string) {
+  return database(env.DB)
+    .select()
+    .from(schema.messages)
+    .where(eq(schema.messages.taskId, taskId))
+    .orderBy(asc(schema.messages.createdAt), asc(schema.messages.role))
+    .all();
+}
+
+/**
+ * Writes the user's message and the (pending) assistant message, then hands the assistant
+ * message to the device's hub. If the hub refuses, the new rows are removed again.
+ */
+async function sendToDevice(
+  env: Env,
+  userId: string,
+  taskId: string,
+  text: string,
+  target: ResolvedTarget,
+  resumeSessionId: string | null,
+  newTask: { title: string } | null,
+) {
+  const db = database(env.DB);
+  const now = nowIso();
+  const userMessageId = crypto.randomUUID();
+  const messageId = crypto.randomUUID();
+  const device = { deviceOwnerId: target.ownerId, deviceId: target.deviceId };
+  const later = new Date(Date.parse(now) + 1).toISOString();
+  const writes = [
+    db
+      .insert(schema.messages)
+      .values({
+        id: userMessageId,
+        taskId,
+        role: "user",
+        content: text,
+        status: "completed",
+        createdAt: now,
+        ...device,
+      }),
+    db
+      .insert(schema.messages)
+      .values({
+        id: messageId,
+        taskId,
+        role: "assistant",
+        content: "",
+        status: "pending",
+        createdAt: later,
+        ...device,
+      }),
+  ] as const;
+  if (newTask) {
+    await db.batch([
+      db
+        .insert(schema.tasks)
+        .values({
+          id: taskId,
+          ownerId: userId,
+          title: newTask.title,
+          target: target.kind,
+          status: "pending",
+          createdAt: now,
+          updatedAt: now,
+          ...device,
+        }),
+      ...writes,
+    ]);
+  } else {
+    await db.batch([
+      db
+        .update(schema.tasks)
+        .set({ status: "pending", updatedAt: now, target: target.kind, ...device })
+        .where(eq(schema.tasks.id, taskId)),
+      ...writes,
+    ]);
+  }
+  const result = await deviceHub(env, target.ownerId, target.deviceId).submit({
+    taskId,
+    messageId,
+    ownerId: userId,
+    prompt: text,
+    resumeSessionId,
+  });
+  if (!result.ok) {
+    if (newTask) await db.delete(schema.tasks).where(eq(schema.tasks.id, taskId)).run();
+    else
+      await db
+        .delete(schema.messages)
+        .where(or(eq(schema.messages.id, userMessageId), eq(schema.messages.id, messageId)))
+        .run();
+    throw new ApiError(409, result.code, result.message);
+  }
+  log({ event: "task.created", ownerId: userId, taskId, messageId, target: target.kind });
+  const task = await ownTask(env, userId, taskId);
+  const messages = (await taskMessages(env, taskId)).filter(
+    (m) => m.id === userMessageId || m.id === messageId,
+  );
+  return {
+    task: toTask(task),
+    messages: messages.map((m) =>
+      toMessage(m, m.id === messageId ? { text: "", queuePosition: result.queuePosition } : null),
+    ),
+  };
+}
+
+taskRoutes.post("/", async (c) => {
+  const body = await readBody(c, CreateTask);
+  const user = c.get("user");
+  const target = await resolveTarget(c.env, user.id, body.target);
+  const title = body.title ?? body.message.split("\n")[0]!.slice(0, 80);
+  const result = await sendToDevice(
+    c.env,
+    user.id,
+    crypto.randomUUID(),
+    body.message,
+    target,
+    null,
+    { title },
+  );
+  return c.json(result, 201);
+});
+
+taskRoutes.post("/:id/messages", async (c) => {
+  const { id } = readParams(c, TaskPath);
+  const body = await readBody(c, SendMessage);
+  const user = c.get("user");
+  const task = await ownTask(c.env, user.id, id);
+  const messages = await taskMessages(c.env, id);
+  if (messages.some((m) => !isTerminal(m.status))) {
+    throw new ApiError(
+      409,
+      "task_busy",
+      "This task is still answering. Wait for the reply, or stop it first.",
+    );
+  }
+  // Follow-ups stay on the task's device; only an explicit target switches (and is recorded).
+  let target: ResolvedTarget;
+  if (body.target) {
+    target = await resolveTarget(c.env, user.id, body.target);
+  } else if (task.target === "cloud") {
+    target = await resolveTarget(c.env, user.id, "cloud");
+  } else {
+    target = await resolveTarget(c.env, user.id, { deviceId: task.deviceId ?? "" });
+  }
+  const previous = [...messages].reverse().find((m) => m.role === "assistant" && m.sessionId);
+  const sameDevice =
+    previous && previous.deviceId === target.deviceId && previous.deviceOwnerId === target.ownerId;
+  const result = await sendToDevice(
+    c.env,
+    user.id,
+    id,
+    body.message,
+    target,
+    sameDevice ? (previous.sessionId ?? null) : null,
+    null,
+  );
+  return c.json(result, 201);
+});
+
+taskRoutes.post("/:id/cancel", async (c) => {
+  const { id } = readParams(c, TaskPath);
+  const user = c.get("user");
+  const task = await ownTask(c.env, user.id, id);
+  for (const m of await taskMessages(c.env, id)) {
+    if (m.role !== "assistant" || isTerminal(m.status)) continue;
+    const outcome =
+      m.deviceOwnerId && m.deviceId
+        ? await deviceHub(c.env, m.deviceOwnerId, m.deviceId).cancel(m.id, user.id)
+        : "not_found";
+    if (outcome === "not_found") {
+      // The hub no longer holds it (e.g. it never got there): end it here so nothing stays open.
+      const now = nowIso();
+      const db = database(c.env.DB);
+      await db.batch([
+        db
+          .update(schema.messages)
+          .set({
+            status: "cancelled",
+            errorCode: "cancelled",
+            errorMessage: "Cancelled.",
+            endedAt: now,
+          })
+          .where(eq(schema.messages.id, m.id)),
+        db
+          .update(schema.tasks)
+          .set({ status: "cancelled", updatedAt: now })
+          .where(eq(schema.tasks.id, id)),
+      ]);
+    }
+  }
+  return c.json({ task: toTask(await ownTask(c.env, user.id, task.id)) });
+});
+
+taskRoutes.get("/", async (c) => {
+  const { limit, cursor } = readQuery(c, ListQuery);
+  const user = c.get("user");
+  let where = eq(schema.tasks.ownerId, user.id);
+  if (cursor) {
+    const [createdAt, cursorId] = cursor.split("|");
+    if (!createdAt || !cursorId)
+      throw new ApiError(400, "invalid_query", "invalid query: cursor is malformed");
+    where = and(
+      where,
+      or(
+        lt(schema.tasks.createdAt, createdAt),
+        and(eq(schema.tasks.createdAt, createdAt), lt(schema.tasks.id, cursorId)),
+      ),
+    )!;
+  }
+  const rows = await database(c.env.DB)
+    .select()
+    .from(schema.tasks)
+    .where(where)
+    .orderBy(desc(schema.tasks.createdAt), desc(schema.tasks.id))
+    .limit(limit + 1)
+    .all();
+  const page = rows.slice(0, limit);
+  const last = page[page.length - 1];
+  return c.json({
+    tasks: page.map(toTask),
+    nextCursor: rows.length > limit && last ? `${last.createdAt}|${last.id}` : null,
+  });
+});
+
+taskRoutes.get("/:id", async (c) => {
+  const { id } = readParams(c, TaskPath);
+  const user = c.get("user");
+  const task = await ownTask(c.env, user.id, id);
+  const rows = await taskMessages(c.env, id);
+  const messages = await Promise.all(
+    rows.map(async (m) => {
+      if (m.role !== "assistant" || isTerminal(m.status) || !m.deviceOwnerId || !m.deviceId)
+        return toMessage(m);
+      // A running reply's partial content lives in the device's hub until it completes.
+      const live = await deviceHub(c.env, m.deviceOwnerId, m.deviceId).partial(m.id);
+      return toMessage(m, live);
+    }),
+  );
+  return c.json({ task: toTask(task), messages });
+});
+
+taskRoutes.delete("/:id", async (c) => {
+  const { id } = readParams(c, TaskPath);
+  const user = c.get("user");
+  await ownTask(c.env, user.id, id);
+  for (const m of await taskMessages(c.env, id)) {
+    if (m.role === "assistant" && !isTerminal(m.status) && m.deviceOwnerId && m.deviceId) {
+      await deviceHub(c.env, m.deviceOwnerId, m.deviceId).cancel(m.id, user.id);
+    }
+  }
+  await database(c.env.DB).delete(schema.tasks).where(eq(schema.tasks.id, id)).run();
+  return c.json({ ok: true });
+});

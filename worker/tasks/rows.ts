@@ -1,0 +1,39 @@
+import type { Message, Task, TaskStatus, Usage } from "@wegent/protocol";
+import type { schema } from "../db";
+
+type MessageRow = typeof schema.messages.$inferSelect;
+type TaskRow = typeof schema.tasks.$inferSelect;
+
+export function toTask(row: TaskRow): Task {
+  return {
+    id: row.id,
+    title: row.title,
+    target: row.target,
+    deviceId: row.target === "device" ? row.deviceId : null,
+    status: row.status as TaskStatus,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+  };
+}
+
+export function toMessage(
+  row: MessageRow,
+  live?: { text: string; queuePosition: number | null } | null,
+): Message {
+  return {
+    id: row.id,
+    taskId: row.taskId,
+    role: row.role,
+    content: live ? live.text : row.content,
+    status: row.status as TaskStatus,
+    errorCode: (row.errorCode as Message["errorCode"]) ?? null,
+    errorMessage: row.errorMessage,
+    deviceId: row.deviceId,
+    queuePosition: live?.queuePosition ?? null,
+    startedAt: row.startedAt,
+    endedAt: row.endedAt,
+    usage: (row.usage as Usage | null) ?? null,
+    costUsd: row.costUsd,
+    createdAt: row.createdAt,
+  };
+}
