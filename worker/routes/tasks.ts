@@ -64,43 +64,37 @@ async function sendToDevice(
   const device = { deviceOwnerId: target.ownerId, deviceId: target.deviceId };
   const later = new Date(Date.parse(now) + 1).toISOString();
   const writes = [
-    db
-      .insert(schema.messages)
-      .values({
-        id: userMessageId,
-        taskId,
-        role: "user",
-        content: text,
-        status: "completed",
-        createdAt: now,
-        ...device,
-      }),
-    db
-      .insert(schema.messages)
-      .values({
-        id: messageId,
-        taskId,
-        role: "assistant",
-        content: "",
-        status: "pending",
-        createdAt: later,
-        ...device,
-      }),
+    db.insert(schema.messages).values({
+      id: userMessageId,
+      taskId,
+      role: "user",
+      content: text,
+      status: "completed",
+      createdAt: now,
+      ...device,
+    }),
+    db.insert(schema.messages).values({
+      id: messageId,
+      taskId,
+      role: "assistant",
+      content: "",
+      status: "pending",
+      createdAt: later,
+      ...device,
+    }),
   ] as const;
   if (newTask) {
     await db.batch([
-      db
-        .insert(schema.tasks)
-        .values({
-          id: taskId,
-          ownerId: userId,
-          title: newTask.title,
-          target: target.kind,
-          status: "pending",
-          createdAt: now,
-          updatedAt: now,
-          ...device,
-        }),
+      db.insert(schema.tasks).values({
+        id: taskId,
+        ownerId: userId,
+        title: newTask.title,
+        target: target.kind,
+        status: "pending",
+        createdAt: now,
+        updatedAt: now,
+        ...device,
+      }),
       ...writes,
     ]);
   } else {
