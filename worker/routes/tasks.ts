@@ -11,6 +11,7 @@ import { readBody, readParams, readQuery } from "../lib/validate";
 import { deviceHub } from "../devices/hubs";
 import { resolveTarget, type ResolvedTarget } from "../tasks/target";
 import { toMessage, toTask } from "../tasks/rows";
+import { taskEventStream } from "../tasks/events";
 import type { Env } from "../env";
 
 export const taskRoutes = new Hono<AppEnv>();
@@ -282,4 +283,24 @@ taskRoutes.delete("/:id", async (c) => {
   }
   await database(c.env.DB).delete(schema.tasks).where(eq(schema.tasks.id, id)).run();
   return c.json({ ok: true });
+});
+
+const EventsQuery = z.object({ after: z.coerce.number().int().nonnegative().optional() });
+
+/**
+ * The task's events as Server-Sent Events, for API clients. Resumes after `Last-Event-ID` (or
+ * `?after=`); ends once no message of the task is still running.
+ */
+taskRoutes.get("/:id/events", async (c) => {
+  const { id } = readParams(c, TaskPath);
+  const { after } = readQuery(c, EventsQuery);
+  const lastEventId = c.req.header("Last-Event-ID");
+  if (lastEventId !== undefined && !/^\d{1,15}$/.test(lastEventId)) {
+    throw new ApiError(400, "invalid_header", "Last-Event-ID must be a whole number.");
+  }
+  const user = c.get("user");
+  await ownTask(c.env, user.id, id);
+  const from = lastEventId !== undefined ? Number(lastEventId) : (after ?? null);
+  const idle = async () => (await taskMessages(c.env, id)).every((m) => isTerminal(m.status));
+  return taskEventStream(c.env, user.id, id, from, idle);
 });
