@@ -1,0 +1,251 @@
+// End-to-end harness: the real platform (`wrangler dev` on loopback, fresh local state), real
+// wegent-executor processes, and the fake model API. Every process it starts is stopped by
+// `stop()`; every wait is bounded.
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export const ROOT = new URL("..", import.meta.url).pathname;
+const BIN = join(ROOT, "node_modules/.bin");
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+    server.on("error", reject);
+  });
+}
+
+export async function until<T>(check: () => T | Promise<T>, ms: number, what: string): Promise<NonNullable<T>> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined && value !== null && value !== false) return value as NonNullable<T>;
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export interface Platform {
+  origin: string;
+  port: number;
+  stateDir: string;
+  logs: string[];
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface PlatformOptions {
+  vars?: Record<string, string>;
+}
+
+/** Starts `wrangler dev` with its own persisted state in a temp folder. */
+export async function startPlatform(options: PlatformOptions = {}): Promise<Platform> {
+  if (!existsSync(join(ROOT, "web/dist/index.html"))) {
+    throw new Error("web/dist is missing: run `npm run build` first (npm test does)");
+  }
+  const stateDir = mkdtempSync(join(tmpdir(), "wegent-e2e-"));
+  const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true", NO_COLOR: "1" };
+  const migrate = spawnSync(join(BIN, "wrangler"), ["d1", "migrations", "apply", "DB", "--local", "--persist-to", stateDir], {
+    cwd: ROOT,
+    env,
+    encoding: "utf8",
+  });
+  if (migrate.status !== 0) throw new Error(`migrations failed: ${migrate.stderr}${migrate.stdout}`);
+  const port = await freePort();
+  const vars = { JWT_SECRET: "e2e-secret", ...options.vars };
+  const logs: string[] = [];
+  let child: ChildProcess | null = null;
+
+  const boot = async () => {
+    const args = ["dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", stateDir, "--show-interactive-dev-session=false"];
+    for (const [k, v] of Object.entries(vars)) args.push("--var", `${k}:${v}`);
+    const proc = spawn(join(BIN, "wrangler"), args, { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"], detached: true });
+    child = proc;
+    proc.stdout?.on("data", (d: Buffer) => logs.push(d.toString()));
+    proc.stderr?.on("data", (d: Buffer) => logs.push(d.toString()));
+    await until(async () => {
+      if (proc.exitCode !== null) throw new Error(`wrangler dev exited: ${logs.join("").slice(-2000)}`);
+      try {
+        return (await fetch(`http://127.0.0.1:${port}/api/health`)).ok;
+      } catch {
+        return false;
+      }
+    }, 90_000, "wrangler dev to answer /api/health");
+  };
+
+  const halt = async () => {
+    const proc = child;
+    if (!proc || proc.exitCode !== null || proc.pid === undefined) return;
+    const exited = new Promise((r) => proc.once("exit", r));
+    try {
+      process.kill(-proc.pid, "SIGTERM");
+    } catch {
+      // already gone
+    }
+    const timer = setTimeout(() => {
+      try {
+        process.kill(-proc.pid!, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }, 5000);
+    await exited;
+    clearTimeout(timer);
+  };
+
+  await boot();
+  return {
+    origin: `http://127.0.0.1:${port}`,
+    port,
+    stateDir,
+    logs,
+    async restart() {
+      await halt();
+      await boot();
+    },
+    async stop() {
+      await halt();
+      rmSync(stateDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface Session {
+  cookie: string;
+  userId: string;
+}
+
+export async function api<T = unknown>(
+  origin: string,
+  method: string,
+  path: string,
+  options: { body?: unknown; cookie?: string; token?: string } = {},
+): Promise<{ status: number; body: T; cookie: string | null }> {
+  const headers: Record<string, string> = { "Content-Type": "application/json" };
+  if (options.cookie) headers.Cookie = options.cookie;
+  if (options.token) headers.Authorization = `Bearer ${options.token}`;
+  const res = await fetch(`${origin}${path}`, {
+    method,
+    headers,
+    body: options.body === undefined ? undefined : JSON.stringify(options.body),
+  });
+  const text = await res.text();
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // not JSON
+  }
+  return { status: res.status, body: body as T, cookie: res.headers.get("set-cookie")?.split(";")[0] ?? null };
+}
+
+export async function signUp(origin: string, username: string): Promise<Session> {
+  const res = await api<{ user: { id: string } }>(origin, "POST", "/api/auth/signup", {
+    body: { username, password: "e2e password 1" },
+  });
+  if (res.status !== 201 || !res.cookie) throw new Error(`signup failed: ${res.status} ${JSON.stringify(res.body)}`);
+  return { cookie: res.cookie, userId: res.body.user.id };
+}
+
+export async function createToken(origin: string, session: Session, body: Record<string, unknown> = { name: "e2e" }) {
+  const res = await api<{ id: string; token: string; expiresAt: string }>(origin, "POST", "/api/tokens", {
+    cookie: session.cookie,
+    body,
+  });
+  if (res.status !== 201) throw new Error(`token failed: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body;
+}
+
+export interface ExecutorProcess {
+  child: ChildProcess;
+  home: string;
+  deviceId: string;
+  output: () => string;
+  waitFor(text: string | RegExp, ms?: number): Promise<void>;
+  exited(): Promise<number | null>;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+// The executor must run on the user's Node >= 20: use the machine's Node when it has one.
+const EXECUTOR_NODE = existsSync("/usr/bin/node") ? "/usr/bin/node" : process.execPath;
+
+let executorCount = 0;
+
+/** Starts the built wegent-executor with its own home (and so its own device id). */
+export function startExecutor(options: {
+  origin: string;
+  token: string;
+  modelUrl?: string;
+  mode?: "local" | "cloud";
+  args?: string[];
+  env?: Record<string, string>;
+  deviceId?: string;
+}): ExecutorProcess {
+  executorCount += 1;
+  const home = mkdtempSync(join(tmpdir(), "wegent-exec-"));
+  const deviceId = options.deviceId ?? `e2e${process.pid}x${executorCount}${Date.now().toString(16)}`;
+  mkdirSync(home, { recursive: true });
+  // A pre-seeded id lets several executors share this machine in one test.
+  writeFileSync(join(home, "device_id"), `${deviceId}\n`);
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? "/usr/bin:/bin",
+    HOME: home,
+    WEGENT_EXECUTOR_HOME: home,
+    WEGENT_TOKEN: options.token,
+    ...(options.modelUrl
+      ? {
+          ANTHROPIC_BASE_URL: options.modelUrl,
+          ANTHROPIC_API_KEY: "sk-e2e-fake",
+          CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",
+          CLAUDE_CODE_MAX_RETRIES: "0",
+          IS_SANDBOX: "1",
+        }
+      : {}),
+    ...options.env,
+  };
+  const child = spawn(
+    EXECUTOR_NODE,
+    [join(ROOT, "executor/dist/cli.js"), "--mode", options.mode ?? "local", "--backend-url", options.origin, ...(options.args ?? [])],
+    { cwd: home, env, stdio: ["ignore", "pipe", "pipe"], detached: true },
+  );
+  let out = "";
+  child.stdout?.on("data", (d: Buffer) => (out += d.toString()));
+  child.stderr?.on("data", (d: Buffer) => (out += d.toString()));
+  const exitPromise = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  return {
+    child,
+    home,
+    deviceId,
+    output: () => out,
+    async waitFor(text, ms = 30_000) {
+      await until(() => (typeof text === "string" ? out.includes(text) : text.test(out)), ms, `executor output ${String(text)}\n--- output so far:\n${out}`);
+    },
+    exited: () => exitPromise,
+    async stop(signal = "SIGTERM") {
+      if (child.exitCode !== null || child.pid === undefined) return child.exitCode;
+      try {
+        process.kill(-child.pid, signal);
+      } catch {
+        // gone
+      }
+      const timer = setTimeout(() => {
+        try {
+          process.kill(-child.pid!, "SIGKILL");
+        } catch {
+          // gone
+        }
+      }, 8000);
+      const code = await exitPromise;
+      clearTimeout(timer);
+      rmSync(home, { recursive: true, force: true });
+      return code;
+    },
+  };
+}

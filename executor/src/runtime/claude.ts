@@ -1,0 +1,312 @@
+// The Claude Code runtime: runs one message through the Claude Agent SDK, streams its output
+// as ProgressEvents, and stops it (with every process it started) when asked.
+import { spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { query } from "@anthropic-ai/claude-agent-sdk";
+import type {
+  PermissionMode,
+  Query,
+  SDKResultMessage,
+  SpawnOptions,
+  SpawnedProcess,
+} from "@anthropic-ai/claude-agent-sdk";
+import type { FailureCode, ProgressEvent, Usage } from "@wegent/protocol";
+import type { Logger } from "../log";
+import { agentEnvironment } from "./claude-env";
+import type { BaseEnv } from "./claude-env";
+import { ReplyStream } from "./claude-events";
+import { checkClaude, findClaudeExecutable } from "./claude-preflight";
+import { killTree, listDescendants } from "./process-tree";
+import type { AgentRuntime, RunOutcome, RunRequest } from "./types";
+
+export interface ClaudeRuntimeOptions {
+  /**
+   * This machine's environment (default `process.env`). Only PATH, LANG and model settings
+   * are taken from it; see claude-env.ts.
+   */
+  baseEnv?: BaseEnv;
+  /**
+   * Default `bypassPermissions`: nobody sits at this machine to approve a tool call, and with
+   * `acceptEdits` the agent could edit files but every shell command would be refused.
+   */
+  permissionMode?: PermissionMode;
+  /** Model name or alias; default: Claude Code's own default (or ANTHROPIC_MODEL). */
+  model?: string;
+  /** A Claude Code binary to use instead of the SDK's bundled native one. */
+  pathToClaudeCodeExecutable?: string;
+  /** Identifies us in Claude Code's User-Agent, e.g. "wegent-executor/0.1.0". */
+  clientApp?: string;
+  /** How long a graceful interrupt may take before the process tree is killed. */
+  interruptGraceMs?: number;
+  log?: Logger;
+}
+
+const DEFAULT_INTERRUPT_GRACE_MS = 250;
+const STDERR_TAIL_CHARS = 4000;
+const EXIT_GRACE_MS = 3000;
+const MAX_REMEMBERED_SESSIONS = 1000;
+
+function abortCode(reason: unknown): FailureCode {
+  return reason === "executor_stopped" ? "executor_stopped" : "cancelled";
+}
+
+function abortMessage(code: FailureCode): string {
+  return code === "executor_stopped"
+    ? "The executor stopped while the agent was running."
+    : "Cancelled by the user.";
+}
+
+function usageOf(result: SDKResultMessage): Usage {
+  // `usage` covers this message's main agent loop only, whereas modelUsage and the cost
+  // carry totals over the resumed session.
+  const u = result.usage;
+  return {
+    inputTokens: u.input_tokens,
+    outputTokens: u.output_tokens,
+    cacheReadTokens: u.cache_read_input_tokens ?? 0,
+    cacheWriteTokens: u.cache_creation_input_tokens ?? 0,
+  };
+}
+
+/** Claude's own words for a failed result. */
+function errorMessageOf(result: SDKResultMessage): string {
+  if (result.subtype === "success") return result.result || "Claude Code reported an error.";
+  const errors = result.errors.filter((e) => e.trim() !== "");
+  return errors.length > 0 ? errors.join("\n") : `Claude Code stopped: ${result.subtype}`;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Resolves when the process has exited, or after `ms`. */
+function exited(proc: ChildProcess, ms: number): Promise<void> {
+  if (proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    proc.once("exit", () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+/**
+ * Claude reports a resumed session's running total cost, not the message's own. We remember
+ * each session's last total to tell the message's share; when the total before a resumed
+ * message is unknown (e.g. the executor restarted), the message's cost is unknown (null)
+ * rather than overstated.
+ */
+class SessionCosts {
+  private readonly totals = new Map<string, number>();
+
+  messageCost(resumed: string | null, sessionId: string | null, total: number): number | null {
+    const before = resumed === null ? 0 : this.totals.get(resumed);
+    if (sessionId !== null) {
+      this.totals.delete(sessionId);
+      this.totals.set(sessionId, total);
+      // Oldest first in a Map: keep the memory bounded.
+      if (this.totals.size > MAX_REMEMBERED_SESSIONS) {
+        const oldest = this.totals.keys().next().value;
+        if (oldest !== undefined) this.totals.delete(oldest);
+      }
+    }
+    if (before === undefined) return null;
+    return Math.max(0, total - before);
+  }
+}
+
+export function createClaudeRuntime(options: ClaudeRuntimeOptions = {}): AgentRuntime {
+  const baseEnv = options.baseEnv ?? process.env;
+  const permissionMode = options.permissionMode ?? "bypassPermissions";
+  const clientApp = options.clientApp ?? "wegent-executor";
+  const interruptGraceMs = options.interruptGraceMs ?? DEFAULT_INTERRUPT_GRACE_MS;
+  const log = options.log;
+  const sessionCosts = new SessionCosts();
+
+  function preflightNow() {
+    return checkClaude({
+      baseEnv,
+      permissionMode,
+      executable: findClaudeExecutable(options.pathToClaudeCodeExecutable),
+      ...(options.pathToClaudeCodeExecutable
+        ? { configuredExecutable: options.pathToClaudeCodeExecutable }
+        : {}),
+    });
+  }
+
+  async function run(
+    request: RunRequest,
+    onEvent: (event: ProgressEvent) => void,
+    signal: AbortSignal,
+  ): Promise<RunOutcome> {
+    let sessionId: string | null = request.resumeSessionId;
+    const reply = new ReplyStream((event) => {
+      try {
+        onEvent(event);
+      } catch {
+        // A failing listener must not break the run.
+      }
+    });
+    if (signal.aborted) {
+      const code = abortCode(signal.reason);
+      return { ok: false, code, message: abortMessage(code), text: "", sessionId };
+    }
+    const problem = preflightNow();
+    if (problem) return { ok: false, ...problem, text: "", sessionId };
+    const executable = findClaudeExecutable(options.pathToClaudeCodeExecutable);
+
+    const sdkAbort = new AbortController();
+    let child: ChildProcess | null = null;
+    let stderrTail = "";
+    // Own spawn, so we know Claude's pid and can kill everything under it.
+    const spawnClaude = (spawnOptions: SpawnOptions): SpawnedProcess => {
+      const proc = spawn(spawnOptions.command, spawnOptions.args, {
+        cwd: spawnOptions.cwd,
+        env: spawnOptions.env,
+        stdio: ["pipe", "pipe", "pipe"],
+        // Its own process group: where we cannot walk the tree, killing the group still
+        // reaches what it started.
+        detached: process.platform !== "win32",
+      });
+      child = proc;
+      proc.stderr.on("data", (chunk: Buffer) => {
+        stderrTail = (stderrTail + chunk.toString("utf8")).slice(-STDERR_TAIL_CHARS);
+      });
+      // The SDK's own last resort after its graceful close.
+      spawnOptions.signal.addEventListener("abort", () => {
+        if (proc.pid !== undefined) void killTree(proc.pid);
+      });
+      return proc;
+    };
+
+    let q: Query;
+    try {
+      q = query({
+        prompt: request.prompt,
+        options: {
+          cwd: request.workspaceDir,
+          env: agentEnvironment(baseEnv, request, clientApp),
+          includePartialMessages: true,
+          permissionMode,
+          allowDangerouslySkipPermissions: permissionMode === "bypassPermissions",
+          // Headless: anything that would ask a person is refused at once, never waits.
+          permissionPrompts: "none",
+          abortController: sdkAbort,
+          spawnClaudeCodeProcess: spawnClaude,
+          ...(executable ? { pathToClaudeCodeExecutable: executable } : {}),
+          ...(options.model ? { model: options.model } : {}),
+          ...(request.resumeSessionId ? { resume: request.resumeSessionId } : {}),
+        },
+      });
+    } catch (error) {
+      return {
+        ok: false,
+        code: "agent_error",
+        message: `Claude Code could not start: ${String(error)}`,
+        text: "",
+        sessionId,
+      };
+    }
+
+    let stopping: FailureCode | null = null;
+    let resolveStopped: (outcome: RunOutcome) => void = () => undefined;
+    const stopped = new Promise<RunOutcome>((resolve) => (resolveStopped = resolve));
+    const onAbort = () => {
+      const code = abortCode(signal.reason);
+      stopping = code;
+      const startedAt = Date.now();
+      void (async () => {
+        const pid = (child as ChildProcess | null)?.pid;
+        // Listed before anything dies: killed parents' children get re-parented.
+        const seen = pid === undefined ? [] : listDescendants(pid);
+        // A graceful interrupt first lets Claude record the interruption in its session,
+        // so a follow-up message resumes cleanly; the kill below does not depend on it.
+        await Promise.race([q.interrupt().catch(() => undefined), sleep(interruptGraceMs)]);
+        sdkAbort.abort();
+        const killed = pid === undefined ? [] : await killTree(pid, seen);
+        log?.debug("claude run stopped", {
+          taskId: request.taskId,
+          code,
+          ms: Date.now() - startedAt,
+          killed: killed.length,
+        });
+        resolveStopped({
+          ok: false,
+          code,
+          message: abortMessage(code),
+          text: reply.text,
+          sessionId,
+        });
+      })();
+    };
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort, { once: true });
+
+    const finished = (async (): Promise<RunOutcome> => {
+      let result: SDKResultMessage | null = null;
+      let thrown: unknown = null;
+      try {
+        for await (const message of q) {
+          if (stopping) break;
+          if ("session_id" in message && typeof message.session_id === "string") {
+            sessionId = message.session_id;
+          }
+          if (message.type === "result") {
+            result = message;
+            continue;
+          }
+          reply.handle(message);
+        }
+      } catch (error) {
+        // The SDK throws after an error result; the result itself says what went wrong.
+        thrown = error;
+      }
+      if (result && result.subtype === "success" && !result.is_error) {
+        reply.ensureText(result.result);
+        return {
+          ok: true,
+          text: reply.text,
+          sessionId,
+          usage: usageOf(result),
+          costUsd: sessionCosts.messageCost(
+            request.resumeSessionId,
+            sessionId,
+            result.total_cost_usd,
+          ),
+        };
+      }
+      const message = result
+        ? errorMessageOf(result)
+        : `Claude Code ended without a result: ${thrown instanceof Error ? thrown.message : String(thrown)}${stderrTail.trim() ? `\n${stderrTail.trim()}` : ""}`;
+      return { ok: false, code: "agent_error", message, text: reply.text, sessionId };
+    })();
+
+    const outcome = await Promise.race([stopped, finished]);
+    if (stopping) return stopped;
+    signal.removeEventListener("abort", onAbort);
+    // Finished by itself: nothing it started may outlive the message (e.g. a command the
+    // agent put in the background). Claude itself gets time to exit on its own first: it may
+    // still be writing its session file, which the next message resumes from.
+    const proc = child as ChildProcess | null;
+    if (proc?.pid !== undefined) {
+      const seen = listDescendants(proc.pid);
+      await exited(proc, EXIT_GRACE_MS);
+      await killTree(proc.pid, seen);
+    }
+    if (!outcome.ok)
+      log?.debug("claude run failed", { taskId: request.taskId, stderr: stderrTail });
+    return outcome;
+  }
+
+  return {
+    name: "claude-code",
+    preflight: () => Promise.resolve(preflightNow()),
+    run: (request, onEvent, signal) =>
+      run(request, onEvent, signal).catch((error: unknown): RunOutcome => ({
+        ok: false,
+        code: "internal_error",
+        message: `The Claude Code runtime failed: ${String(error)}`,
+        text: "",
+        sessionId: request.resumeSessionId,
+      })),
+  };
+}
