@@ -2,15 +2,18 @@ import { defineConfig } from "vitest/config";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import react from "@vitejs/plugin-react";
 
-// Three kinds of test, one command:
+// Four kinds of test, one command:
 // - workers: the real Worker and Durable Objects inside workerd, real D1/R2, real migrations;
 // - node: protocol and executor units on Node;
+// - web: UI components in jsdom;
 // - e2e: real `wrangler dev`, real executor processes, real Claude Code, real Chromium.
 export default defineConfig(async () => {
   const migrations = await readD1Migrations("migrations");
   return {
     test: {
       reporters: ["default", "./scripts/summary-reporter.ts"],
+      // Structured logs are kept for failing tests only.
+      silent: "passed-only",
       projects: [
         {
           plugins: [

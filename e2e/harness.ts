@@ -22,7 +22,11 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function until<T>(check: () => T | Promise<T>, ms: number, what: string): Promise<NonNullable<T>> {
+export async function until<T>(
+  check: () => T | Promise<T>,
+  ms: number,
+  what: string,
+): Promise<NonNullable<T>> {
   const end = Date.now() + ms;
   for (;;) {
     const value = await check();
@@ -52,32 +56,56 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
   }
   const stateDir = mkdtempSync(join(tmpdir(), "wegent-e2e-"));
   const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true", NO_COLOR: "1" };
-  const migrate = spawnSync(join(BIN, "wrangler"), ["d1", "migrations", "apply", "DB", "--local", "--persist-to", stateDir], {
-    cwd: ROOT,
-    env,
-    encoding: "utf8",
-  });
-  if (migrate.status !== 0) throw new Error(`migrations failed: ${migrate.stderr}${migrate.stdout}`);
+  const migrate = spawnSync(
+    join(BIN, "wrangler"),
+    ["d1", "migrations", "apply", "DB", "--local", "--persist-to", stateDir],
+    {
+      cwd: ROOT,
+      env,
+      encoding: "utf8",
+    },
+  );
+  if (migrate.status !== 0)
+    throw new Error(`migrations failed: ${migrate.stderr}${migrate.stdout}`);
   const port = await freePort();
   const vars = { JWT_SECRET: "e2e-secret", ...options.vars };
   const logs: string[] = [];
   let child: ChildProcess | null = null;
 
   const boot = async () => {
-    const args = ["dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", stateDir, "--show-interactive-dev-session=false"];
+    const args = [
+      "dev",
+      "--ip",
+      "127.0.0.1",
+      "--port",
+      String(port),
+      "--persist-to",
+      stateDir,
+      "--show-interactive-dev-session=false",
+    ];
     for (const [k, v] of Object.entries(vars)) args.push("--var", `${k}:${v}`);
-    const proc = spawn(join(BIN, "wrangler"), args, { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"], detached: true });
+    const proc = spawn(join(BIN, "wrangler"), args, {
+      cwd: ROOT,
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    });
     child = proc;
     proc.stdout?.on("data", (d: Buffer) => logs.push(d.toString()));
     proc.stderr?.on("data", (d: Buffer) => logs.push(d.toString()));
-    await until(async () => {
-      if (proc.exitCode !== null) throw new Error(`wrangler dev exited: ${logs.join("").slice(-2000)}`);
-      try {
-        return (await fetch(`http://127.0.0.1:${port}/api/health`)).ok;
-      } catch {
-        return false;
-      }
-    }, 90_000, "wrangler dev to answer /api/health");
+    await until(
+      async () => {
+        if (proc.exitCode !== null)
+          throw new Error(`wrangler dev exited: ${logs.join("").slice(-2000)}`);
+        try {
+          return (await fetch(`http://127.0.0.1:${port}/api/health`)).ok;
+        } catch {
+          return false;
+        }
+      },
+      90_000,
+      "wrangler dev to answer /api/health",
+    );
   };
 
   const halt = async () => {
@@ -143,23 +171,38 @@ export async function api<T = unknown>(
   } catch {
     // not JSON
   }
-  return { status: res.status, body: body as T, cookie: res.headers.get("set-cookie")?.split(";")[0] ?? null };
+  return {
+    status: res.status,
+    body: body as T,
+    cookie: res.headers.get("set-cookie")?.split(";")[0] ?? null,
+  };
 }
 
 export async function signUp(origin: string, username: string): Promise<Session> {
   const res = await api<{ user: { id: string } }>(origin, "POST", "/api/auth/signup", {
     body: { username, password: "e2e password 1" },
   });
-  if (res.status !== 201 || !res.cookie) throw new Error(`signup failed: ${res.status} ${JSON.stringify(res.body)}`);
+  if (res.status !== 201 || !res.cookie)
+    throw new Error(`signup failed: ${res.status} ${JSON.stringify(res.body)}`);
   return { cookie: res.cookie, userId: res.body.user.id };
 }
 
-export async function createToken(origin: string, session: Session, body: Record<string, unknown> = { name: "e2e" }) {
-  const res = await api<{ id: string; token: string; expiresAt: string }>(origin, "POST", "/api/tokens", {
-    cookie: session.cookie,
-    body,
-  });
-  if (res.status !== 201) throw new Error(`token failed: ${res.status} ${JSON.stringify(res.body)}`);
+export async function createToken(
+  origin: string,
+  session: Session,
+  body: Record<string, unknown> = { name: "e2e" },
+) {
+  const res = await api<{ id: string; token: string; expiresAt: string }>(
+    origin,
+    "POST",
+    "/api/tokens",
+    {
+      cookie: session.cookie,
+      body,
+    },
+  );
+  if (res.status !== 201)
+    throw new Error(`token failed: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body;
 }
 
@@ -190,10 +233,14 @@ export function startExecutor(options: {
 }): ExecutorProcess {
   executorCount += 1;
   const home = mkdtempSync(join(tmpdir(), "wegent-exec-"));
-  const deviceId = options.deviceId ?? `e2e${process.pid}x${executorCount}${Date.now().toString(16)}`;
+  const deviceId =
+    options.deviceId ?? `e2e${process.pid}x${executorCount}${Date.now().toString(16)}`;
   mkdirSync(home, { recursive: true });
   // A pre-seeded id lets several executors share this machine in one test.
-  writeFileSync(join(home, "device_id"), `${deviceId}\n`);
+  writeFileSync(
+    join(home, options.mode === "cloud" ? "device_id.cloud" : "device_id"),
+    `${deviceId}\n`,
+  );
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? "/usr/bin:/bin",
     HOME: home,
@@ -212,20 +259,33 @@ export function startExecutor(options: {
   };
   const child = spawn(
     EXECUTOR_NODE,
-    [join(ROOT, "executor/dist/cli.js"), "--mode", options.mode ?? "local", "--backend-url", options.origin, ...(options.args ?? [])],
+    [
+      join(ROOT, "executor/dist/cli.js"),
+      "--mode",
+      options.mode ?? "local",
+      "--backend-url",
+      options.origin,
+      ...(options.args ?? []),
+    ],
     { cwd: home, env, stdio: ["ignore", "pipe", "pipe"], detached: true },
   );
   let out = "";
   child.stdout?.on("data", (d: Buffer) => (out += d.toString()));
   child.stderr?.on("data", (d: Buffer) => (out += d.toString()));
-  const exitPromise = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  const exitPromise = new Promise<number | null>((resolve) =>
+    child.once("exit", (code) => resolve(code)),
+  );
   return {
     child,
     home,
     deviceId,
     output: () => out,
     async waitFor(text, ms = 30_000) {
-      await until(() => (typeof text === "string" ? out.includes(text) : text.test(out)), ms, `executor output ${String(text)}\n--- output so far:\n${out}`);
+      await until(
+        () => (typeof text === "string" ? out.includes(text) : text.test(out)),
+        ms,
+        `executor output ${String(text)}\n--- output so far:\n${out}`,
+      );
     },
     exited: () => exitPromise,
     async stop(signal = "SIGTERM") {
@@ -244,7 +304,7 @@ export function startExecutor(options: {
       }, 8000);
       const code = await exitPromise;
       clearTimeout(timer);
-      rmSync(home, { recursive: true, force: true });
+      rmSync(home, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
       return code;
     },
   };

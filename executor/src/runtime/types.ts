@@ -45,5 +45,9 @@ export interface AgentRuntime {
    * every process it started within 1 s and resolves with `ok: false` and the code given as
    * the abort reason (`cancelled` or `executor_stopped`). Never rejects.
    */
-  run(request: RunRequest, onEvent: (event: ProgressEvent) => void, signal: AbortSignal): Promise<RunOutcome>;
+  run(
+    request: RunRequest,
+    onEvent: (event: ProgressEvent) => void,
+    signal: AbortSignal,
+  ): Promise<RunOutcome>;
 }

@@ -1,0 +1,210 @@
+import { readFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { z } from "zod";
+import { DeviceType, MAX_SLOTS } from "@wegent/protocol";
+import { LOG_LEVELS } from "./log";
+
+export const DEFAULT_BACKEND_URL = "http://127.0.0.1:8787";
+export const DEFAULT_STOP_TIMEOUT_SECONDS = 10;
+
+/** Everything the executor needs to start, after flags, env, file and defaults are merged. */
+export const ExecutorConfig = z.object({
+  mode: DeviceType,
+  token: z.string().min(1, "the token is empty"),
+  backendUrl: z
+    .string()
+    .url("the backend URL is not a valid URL")
+    .refine(
+      (value) => /^(https?|wss?):\/\//i.test(value),
+      "the backend URL must start with http(s):// or ws(s)://",
+    ),
+  /** Device name shown in the web UI; null = "<OS> - <hostname>". */
+  name: z
+    .string()
+    .trim()
+    .min(1, "the name is empty")
+    .max(200, "the name is longer than 200 characters")
+    .nullable(),
+  maxSlots: z.coerce
+    .number({ message: "max slots must be a number" })
+    .int("max slots must be a whole number")
+    .min(1, "max slots must be at least 1")
+    .max(MAX_SLOTS, `max slots must be at most ${MAX_SLOTS}`),
+  /** Root of the per-task workspace folders. */
+  workspaceRoot: z.string().min(1),
+  /** The executor's own folder: device id, config file, per-task HOME and TMPDIR. */
+  homeDir: z.string().min(1),
+  logLevel: z.enum(LOG_LEVELS, { message: `log level must be one of ${LOG_LEVELS.join(", ")}` }),
+  jsonLogs: z.boolean(),
+  stopTimeoutSeconds: z.coerce
+    .number({ message: "stop timeout must be a number of seconds" })
+    .min(0, "stop timeout must not be negative")
+    .max(3600, "stop timeout must be at most 3600 seconds"),
+});
+export type ExecutorConfig = z.infer<typeof ExecutorConfig>;
+
+/** The optional config file, `<home>/device-config.json`. Unknown keys are ignored. */
+const ConfigFile = z.object({
+  mode: z.string().optional(),
+  token: z.string().optional(),
+  backendUrl: z.string().optional(),
+  name: z.string().optional(),
+  maxSlots: z.number().optional(),
+  workspace: z.string().optional(),
+  logLevel: z.string().optional(),
+  jsonLogs: z.boolean().optional(),
+  stopTimeout: z.number().optional(),
+});
+
+export const HELP_TEXT = `Usage: wegent-executor --mode local --token <token> [options]
+
+Runs AI coding agents (Claude Code) on this machine for Wegent Edge.
+
+Options:
+  --mode <local|cloud>     local: your own machine; cloud: an operator-run pool executor (default local)
+  --token <token>          API token from Settings → API Token (or env WEGENT_TOKEN)
+  --backend-url <url>      Wegent Edge URL (or env WEGENT_BACKEND_URL; default ${DEFAULT_BACKEND_URL})
+  --name <name>            device name shown in the web UI (default "<OS> - <hostname>")
+  --max-slots <n>          tasks run at the same time, 1-${MAX_SLOTS} (default ${MAX_SLOTS})
+  --workspace <dir>        folder for the tasks' workspaces (default <home>/workspaces)
+  --log-level <level>      ${LOG_LEVELS.join(" | ")} (default info)
+  --json-logs              one JSON object per log line
+  --stop-timeout <sec>     on Ctrl-C, how long running tasks may finish (default ${DEFAULT_STOP_TIMEOUT_SECONDS})
+  --help                   show this help
+  --version                show the version
+
+Settings are read from flags, then environment, then <home>/device-config.json.
+<home> is ~/.wegent-executor (or env WEGENT_EXECUTOR_HOME).
+`;
+
+export type ConfigResult =
+  | { kind: "run"; config: ExecutorConfig }
+  | { kind: "help" }
+  | { kind: "version" }
+  | { kind: "error"; message: string };
+
+export interface ConfigSources {
+  argv: readonly string[];
+  env: Readonly<Record<string, string | undefined>>;
+  /** The user's home folder (os.homedir() by default). */
+  userHome?: string;
+  /** Reads the config file; returns null when it does not exist. */
+  readFile?: (path: string) => string | null;
+}
+
+export function executorHome(env: ConfigSources["env"], userHome: string): string {
+  const override = env.WEGENT_EXECUTOR_HOME;
+  return override ? resolve(override) : join(userHome, ".wegent-executor");
+}
+
+/** Merges flags > env > file > defaults and validates the result. Never throws. */
+export function loadConfig(sources: ConfigSources): ConfigResult {
+  let flags;
+  try {
+    flags = parseArgs({
+      args: [...sources.argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        mode: { type: "string" },
+        token: { type: "string" },
+        "backend-url": { type: "string" },
+        name: { type: "string" },
+        "max-slots": { type: "string" },
+        workspace: { type: "string" },
+        "log-level": { type: "string" },
+        "json-logs": { type: "boolean" },
+        "stop-timeout": { type: "string" },
+        help: { type: "boolean", short: "h" },
+        version: { type: "boolean", short: "v" },
+      },
+    }).values;
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    return { kind: "error", message: `${message}\nRun wegent-executor --help to see the options.` };
+  }
+  if (flags.help) return { kind: "help" };
+  if (flags.version) return { kind: "version" };
+
+  const home = executorHome(sources.env, sources.userHome ?? homedir());
+  const filePath = join(home, "device-config.json");
+  const read = sources.readFile ?? readIfExists;
+  let file: z.infer<typeof ConfigFile> = {};
+  let raw: string | null;
+  try {
+    raw = read(filePath);
+  } catch (error) {
+    return { kind: "error", message: `cannot read ${filePath}: ${errorMessage(error)}` };
+  }
+  if (raw !== null) {
+    let json: unknown;
+    try {
+      json = JSON.parse(raw);
+    } catch {
+      return { kind: "error", message: `${filePath} is not valid JSON` };
+    }
+    const parsed = ConfigFile.safeParse(json);
+    if (!parsed.success)
+      return { kind: "error", message: `${filePath}: ${describeIssue(parsed.error)}` };
+    file = parsed.data;
+  }
+
+  const env = sources.env;
+  const token = flags.token ?? nonEmpty(env.WEGENT_TOKEN) ?? file.token;
+  if (token === undefined) {
+    return {
+      kind: "error",
+      message:
+        "no token: pass --token <token> or set WEGENT_TOKEN (generate one in Settings → API Token)",
+    };
+  }
+  const workspace = flags.workspace ?? file.workspace;
+  const candidate = {
+    mode: flags.mode ?? file.mode ?? "local",
+    token,
+    backendUrl:
+      flags["backend-url"] ??
+      nonEmpty(env.WEGENT_BACKEND_URL) ??
+      file.backendUrl ??
+      DEFAULT_BACKEND_URL,
+    name: flags.name ?? file.name ?? null,
+    maxSlots: flags["max-slots"] ?? file.maxSlots ?? MAX_SLOTS,
+    workspaceRoot: workspace !== undefined ? resolve(workspace) : join(home, "workspaces"),
+    homeDir: home,
+    logLevel: flags["log-level"] ?? file.logLevel ?? "info",
+    jsonLogs: flags["json-logs"] ?? file.jsonLogs ?? false,
+    stopTimeoutSeconds: flags["stop-timeout"] ?? file.stopTimeout ?? DEFAULT_STOP_TIMEOUT_SECONDS,
+  };
+  const parsed = ExecutorConfig.safeParse(candidate);
+  if (!parsed.success) return { kind: "error", message: describeIssue(parsed.error) };
+  return { kind: "run", config: parsed.data };
+}
+
+function describeIssue(error: z.ZodError): string {
+  const issue = error.issues[0];
+  if (!issue) return "invalid configuration";
+  const field = issue.path.join(".");
+  if (field === "mode") return `mode must be "local" or "cloud"`;
+  return issue.message.startsWith("Invalid") && field
+    ? `${field}: ${issue.message}`
+    : issue.message;
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value === "" ? undefined : value;
+}
+
+function readIfExists(path: string): string | null {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
+    throw error;
+  }
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

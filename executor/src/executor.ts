@@ -1,0 +1,298 @@
+import type { DeviceRegistered, DeviceType, ExecutorFrame, HubFrame } from "@wegent/protocol";
+import { HubConnection, type ConnectionTimings, type StopReason } from "./connection";
+import { silentLogger, type Logger } from "./log";
+import { Outbox } from "./outbox";
+import type { AgentRuntime } from "./runtime/types";
+import { TaskManager } from "./task-manager";
+
+export interface ExecutorTimings extends ConnectionTimings {
+  /** `device:heartbeat` with the running task ids, so the hub can reconcile. */
+  heartbeatIntervalMs: number;
+  /** On stop, how long to wait for the hub to acknowledge the last frames. */
+  finalAckWaitMs: number;
+  /** On stop, how long aborted runs get to end (the runtime promises 1 s). */
+  abortWaitMs: number;
+}
+
+export const DEFAULT_TIMINGS: ExecutorTimings = {
+  pingIntervalMs: 10_000,
+  pongTimeoutMs: 25_000,
+  heartbeatIntervalMs: 30_000,
+  backoffBaseMs: 500,
+  backoffCapMs: 30_000,
+  handshakeTimeoutMs: 10_000,
+  finalAckWaitMs: 3_000,
+  abortWaitMs: 3_000,
+};
+
+/** Warn when the token has less than this left. */
+const TOKEN_WARNING_MS = 2 * 24 * 60 * 60 * 1000;
+
+export interface ExecutorOptions {
+  backendUrl: string;
+  token: string;
+  deviceType: DeviceType;
+  deviceId: string;
+  deviceName: string;
+  /** e.g. `linux-x64`. */
+  platform: string;
+  version: string;
+  maxSlots: number;
+  workspaceRoot: string;
+  homeDir: string;
+  /** On a graceful stop, how long running tasks may go on before they are aborted. */
+  stopTimeoutMs: number;
+  runtime: AgentRuntime;
+  log?: Logger;
+  timings?: Partial<ExecutorTimings>;
+  random?: () => number;
+}
+
+export interface ExecutorExit {
+  exitCode: number;
+  message: string;
+}
+
+/**
+ * The executor: one connection to the device's hub, the tasks it runs, and the outbox that
+ * makes sure none of their output is lost. `run()` resolves when it has stopped for good.
+ */
+export class Executor {
+  private readonly log: Logger;
+  private readonly timings: ExecutorTimings;
+  private readonly connection: HubConnection;
+  private readonly outbox: Outbox;
+  private readonly tasks: TaskManager;
+  private isRegistered = false;
+  private hasRegisteredBefore = false;
+  private runtimeReady = false;
+  private heartbeatTimer: NodeJS.Timeout | null = null;
+  private stopping: Promise<void> | null = null;
+  private finished = false;
+  private resolveExit: (exit: ExecutorExit) => void = () => {};
+  private readonly exit: Promise<ExecutorExit>;
+  private ackWaiters: (() => void)[] = [];
+
+  constructor(private readonly options: ExecutorOptions) {
+    this.log = options.log ?? silentLogger;
+    this.timings = { ...DEFAULT_TIMINGS, ...options.timings };
+    this.exit = new Promise((resolve) => (this.resolveExit = resolve));
+    this.outbox = new Outbox((frame) => this.isRegistered && this.connection.send(frame));
+    this.tasks = new TaskManager({
+      runtime: options.runtime,
+      outbox: this.outbox,
+      maxSlots: options.maxSlots,
+      workspaceRoot: options.workspaceRoot,
+      homeDir: options.homeDir,
+      log: this.log,
+      sendAccepted: (frame) => this.send(frame),
+      onPreflight: (ready) => (this.runtimeReady = ready),
+    });
+    this.connection = new HubConnection(
+      {
+        backendUrl: options.backendUrl,
+        token: options.token,
+        deviceId: options.deviceId,
+        timings: this.timings,
+        log: this.log,
+        random: options.random,
+      },
+      {
+        onOpen: () => this.register(),
+        onFrame: (frame) => this.handle(frame),
+        onDown: () => this.down(),
+        onTerminal: (reason) => void this.terminate(reason),
+      },
+    );
+  }
+
+  /** Checks the runtime, connects, and resolves once the executor has stopped for good. */
+  async run(): Promise<ExecutorExit> {
+    const problem = await this.options.runtime.preflight();
+    this.runtimeReady = problem === null;
+    if (problem) {
+      this.log.warn(`runtime not ready: ${problem.message}`, { code: problem.code });
+    }
+    if (!this.stopping && !this.finished) this.connection.start();
+    return this.exit;
+  }
+
+  get registered(): boolean {
+    return this.isRegistered;
+  }
+
+  get runningTaskIds(): string[] {
+    return this.tasks.runningTaskIds();
+  }
+
+  /**
+   * What we tell the hub we are running: tasks still running here, and tasks whose output (for
+   * example a completion sent while the socket was down) the hub has not acknowledged. Leaving
+   * the latter out would make the hub fail them as lost before their re-sent output arrives.
+   */
+  private reportedTaskIds(): string[] {
+    return [...new Set([...this.tasks.runningTaskIds(), ...this.outbox.taskIds])];
+  }
+
+  get unackedFrames(): number {
+    return this.outbox.unackedCount;
+  }
+
+  /**
+   * Graceful stop: take no more work, let running tasks finish for the stop timeout, abort the
+   * rest (`executor_stopped`), give the hub a moment to acknowledge, close with 1000.
+   */
+  stop(reason = "executor stopped by the user"): Promise<void> {
+    if (this.stopping) return this.stopping;
+    this.stopping = this.gracefulStop(reason);
+    return this.stopping;
+  }
+
+  private async gracefulStop(reason: string): Promise<void> {
+    this.tasks.stopAccepting();
+    this.send({ type: "device:goodbye", reason });
+    const running = this.tasks.runningCount;
+    if (running > 0) {
+      this.log.info(
+        `stopping: waiting up to ${this.options.stopTimeoutMs / 1000} s for ${running} running task(s)`,
+      );
+      const idle = await this.tasks.whenIdle(this.options.stopTimeoutMs);
+      if (!idle) {
+        this.log.warn("stopping: aborting the tasks still running");
+        this.tasks.abortAll("executor_stopped");
+        await this.tasks.whenIdle(this.timings.abortWaitMs);
+      }
+    }
+    await this.whenAllAcked(this.timings.finalAckWaitMs);
+    if (this.outbox.unackedCount > 0) {
+      this.log.warn("stopping before the backend acknowledged every frame", {
+        unacked: this.outbox.unackedCount,
+      });
+    }
+    await this.finish({ exitCode: 0, message: "stopped" }, 1000, "executor stopped");
+  }
+
+  private async terminate(reason: StopReason): Promise<void> {
+    this.log.error(reason.message);
+    // Nobody will receive their output any more: stop the agents rather than leave them running.
+    this.tasks.stopAccepting();
+    this.tasks.abortAll("executor_stopped");
+    await this.tasks.whenIdle(this.timings.abortWaitMs);
+    await this.finish({ exitCode: reason.exitCode, message: reason.message }, 1000, "");
+  }
+
+  private async finish(exit: ExecutorExit, code: number, reason: string): Promise<void> {
+    if (this.finished) return;
+    this.finished = true;
+    this.isRegistered = false;
+    this.stopHeartbeat();
+    await this.connection.close(code, reason);
+    this.resolveExit(exit);
+  }
+
+  private register(): void {
+    this.connection.send({
+      type: "device:register",
+      deviceId: this.options.deviceId,
+      name: this.options.deviceName,
+      platform: this.options.platform,
+      executorVersion: this.options.version,
+      maxSlots: this.options.maxSlots,
+      deviceType: this.options.deviceType,
+      runtimes: this.runtimeReady ? [this.options.runtime.name] : [],
+      runningTaskIds: this.reportedTaskIds(),
+    });
+  }
+
+  private handle(frame: HubFrame): void {
+    switch (frame.type) {
+      case "device:registered":
+        this.registeredByHub(frame);
+        return;
+      case "task:execute":
+        this.tasks.execute(frame);
+        return;
+      case "task:ack":
+        this.outbox.ack(frame.messageId, frame.seq);
+        if (this.outbox.unackedCount === 0) this.notifyAcked();
+        return;
+      case "task:cancel":
+        this.tasks.cancel(frame);
+        return;
+      case "error":
+        this.log.warn(`backend error: ${frame.message}`, { code: frame.code });
+        return;
+      default:
+        assertNever(frame);
+    }
+  }
+
+  private registeredByHub(frame: DeviceRegistered): void {
+    const firstTime = !this.hasRegisteredBefore;
+    this.hasRegisteredBefore = true;
+    this.isRegistered = true;
+    this.connection.registered(frame.pingIntervalMs);
+    this.log.info(firstTime ? "registered" : "registered again", {
+      at: new Date().toISOString(),
+      name: frame.name,
+    });
+    for (const messageId of this.outbox.resume(frame.resume)) this.tasks.abandon(messageId);
+    if (this.outbox.unackedCount === 0) this.notifyAcked();
+    this.startHeartbeat(Math.min(this.timings.heartbeatIntervalMs, frame.heartbeatIntervalMs));
+    this.warnIfTokenExpiresSoon(frame.tokenExpiresAt);
+    if (this.stopping) this.send({ type: "device:goodbye", reason: "executor stopping" });
+  }
+
+  private warnIfTokenExpiresSoon(expiresAt: string | null): void {
+    if (!expiresAt) return;
+    const left = Date.parse(expiresAt) - Date.now();
+    if (Number.isNaN(left) || left > TOKEN_WARNING_MS) return;
+    const days = Math.max(0, left / 86_400_000);
+    this.log.warn(
+      `the API token expires on ${expiresAt} (in ${days < 1 ? `${Math.round(days * 24)} h` : `${days.toFixed(1)} days`}) — generate a new one in Settings → API Token before then`,
+    );
+  }
+
+  private down(): void {
+    this.isRegistered = false;
+    this.stopHeartbeat();
+  }
+
+  private startHeartbeat(intervalMs: number): void {
+    this.stopHeartbeat();
+    this.heartbeatTimer = setInterval(() => {
+      this.send({ type: "device:heartbeat", runningTaskIds: this.reportedTaskIds() });
+    }, intervalMs);
+  }
+
+  private stopHeartbeat(): void {
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer = null;
+  }
+
+  /** Frames other than task output go only to a registered hub. */
+  private send(frame: ExecutorFrame): boolean {
+    return this.isRegistered && this.connection.send(frame);
+  }
+
+  private whenAllAcked(timeoutMs: number): Promise<void> {
+    if (this.outbox.unackedCount === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      this.ackWaiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  private notifyAcked(): void {
+    const waiters = this.ackWaiters;
+    this.ackWaiters = [];
+    for (const waiter of waiters) waiter();
+  }
+}
+
+function assertNever(value: never): never {
+  throw new Error(`unhandled frame ${JSON.stringify(value)}`);
+}

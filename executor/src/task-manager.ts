@@ -1,0 +1,306 @@
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import {
+  MAX_FRAME_BYTES,
+  type FailureCode,
+  type ProgressEvent,
+  type TaskAccepted,
+  type TaskCancel,
+  type TaskExecute,
+} from "@wegent/protocol";
+import type { Logger } from "./log";
+import type { Outbox } from "./outbox";
+import { RecentIds } from "./recent-ids";
+import type { AgentRuntime, RunOutcome, RunRequest } from "./runtime/types";
+
+/** The largest failure message the protocol carries. */
+const MAX_FAILURE_MESSAGE = 4000;
+/** Room left in a frame for everything but its text. */
+const MAX_TEXT_FRAME_CHARS = MAX_FRAME_BYTES - 16 * 1024;
+const TRUNCATED_NOTE =
+  "\n\n[… the rest of this reply was too long to send; see the streamed output]";
+/** Tool inputs bigger than this are not streamed whole: the hub refuses frames over 1 MiB. */
+const MAX_TOOL_INPUT_CHARS = 256 * 1024;
+
+export interface TaskManagerOptions {
+  runtime: AgentRuntime;
+  outbox: Outbox;
+  maxSlots: number;
+  workspaceRoot: string;
+  homeDir: string;
+  log: Logger;
+  /** Sends `task:accepted` (not kept in the outbox: the hub re-sends an unanswered dispatch). */
+  sendAccepted: (frame: TaskAccepted) => void;
+  /** Told after every preflight, so registration can say whether the runtime is ready. */
+  onPreflight?: (ready: boolean) => void;
+  now?: () => number;
+}
+
+interface RunningMessage {
+  taskId: string;
+  messageId: string;
+  controller: AbortController;
+}
+
+/**
+ * Runs the messages the hub sends, at most `maxSlots` at once, each in its task's own folders,
+ * and writes everything they produce to the outbox.
+ */
+export class TaskManager {
+  private readonly running = new Map<string, RunningMessage>();
+  /** Cancels that arrived before their task: `m:<messageId>` or `t:<taskId>`. */
+  private readonly earlyCancels: RecentIds;
+  private accepting = true;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(private readonly options: TaskManagerOptions) {
+    this.earlyCancels = new RecentIds(1000, 10 * 60_000, options.now);
+  }
+
+  get runningCount(): number {
+    return this.running.size;
+  }
+
+  runningTaskIds(): string[] {
+    return [...new Set([...this.running.values()].map((run) => run.taskId))];
+  }
+
+  isRunning(messageId: string): boolean {
+    return this.running.has(messageId);
+  }
+
+  execute(frame: TaskExecute): void {
+    const { taskId, messageId } = frame;
+    const { outbox, log } = this.options;
+    const accepted: TaskAccepted = { type: "task:accepted", taskId, messageId };
+    if (this.running.has(messageId) || outbox.has(messageId)) {
+      // A re-sent dispatch whose first answer was lost: confirm, never start it twice.
+      log.info("task re-sent by the hub; already running here", { taskId, messageId });
+      this.options.sendAccepted(accepted);
+      return;
+    }
+    this.options.sendAccepted(accepted);
+    outbox.open(taskId, messageId);
+    if (this.earlyCancels.take(`m:${messageId}`) || this.earlyCancels.take(`t:${taskId}`)) {
+      log.info("task cancelled before it started", { taskId, messageId });
+      this.fail(frame, "cancelled", "Cancelled before it started.");
+      return;
+    }
+    if (!this.accepting) {
+      this.fail(frame, "executor_stopped", "The executor on this device is stopping.");
+      return;
+    }
+    if (this.running.size >= this.options.maxSlots) {
+      log.warn("task refused: every slot is busy", {
+        taskId,
+        messageId,
+        slots: this.options.maxSlots,
+      });
+      this.fail(
+        frame,
+        "internal_error",
+        `All ${this.options.maxSlots} slots of this device are busy.`,
+      );
+      return;
+    }
+    this.start(frame);
+  }
+
+  cancel(frame: TaskCancel): void {
+    const targets = [...this.running.values()].filter(
+      (run) =>
+        run.taskId === frame.taskId &&
+        (frame.messageId === null || run.messageId === frame.messageId),
+    );
+    if (targets.length === 0) {
+      if (frame.messageId !== null && this.options.outbox.has(frame.messageId)) return; // already ended
+      this.earlyCancels.add(
+        frame.messageId === null ? `t:${frame.taskId}` : `m:${frame.messageId}`,
+      );
+      this.options.log.debug("cancel for a task not running here; remembered", {
+        taskId: frame.taskId,
+      });
+      return;
+    }
+    for (const run of targets) {
+      this.options.log.info("cancelling task", {
+        taskId: run.taskId,
+        messageId: run.messageId,
+        reason: frame.reason,
+      });
+      run.controller.abort("cancelled" satisfies FailureCode);
+    }
+  }
+
+  /** Stops a run whose output the hub no longer wants; its frames are already dropped. */
+  abandon(messageId: string): void {
+    const run = this.running.get(messageId);
+    if (!run) return;
+    this.options.log.warn("the hub ended this task while the device was away; stopping it", {
+      taskId: run.taskId,
+      messageId,
+    });
+    run.controller.abort("cancelled" satisfies FailureCode);
+  }
+
+  /** Graceful stop, step 1: answer new work with `executor_stopped`. */
+  stopAccepting(): void {
+    this.accepting = false;
+  }
+
+  /** Graceful stop, step 2: abort what is still running. */
+  abortAll(code: FailureCode): void {
+    for (const run of this.running.values()) run.controller.abort(code);
+  }
+
+  /** Resolves when nothing runs, or after `timeoutMs`; true when idle. */
+  whenIdle(timeoutMs: number): Promise<boolean> {
+    if (this.running.size === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.idleWaiters = this.idleWaiters.filter((waiter) => waiter !== done);
+        resolve(false);
+      }, timeoutMs);
+      const done = (): void => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      this.idleWaiters.push(done);
+    });
+  }
+
+  private start(frame: TaskExecute): void {
+    const controller = new AbortController();
+    const run: RunningMessage = {
+      taskId: frame.taskId,
+      messageId: frame.messageId,
+      controller,
+    };
+    this.running.set(frame.messageId, run);
+    this.options.log.info("task started", { taskId: frame.taskId, messageId: frame.messageId });
+    void this.runMessage(frame, controller.signal)
+      .catch((error: unknown) => {
+        this.options.log.error("task crashed in the executor", {
+          taskId: frame.taskId,
+          error: describe(error),
+        });
+        this.fail(frame, "internal_error", `The executor failed: ${describe(error)}`);
+      })
+      .finally(() => {
+        this.running.delete(frame.messageId);
+        if (this.running.size === 0) {
+          const waiters = this.idleWaiters;
+          this.idleWaiters = [];
+          for (const waiter of waiters) waiter();
+        }
+      });
+  }
+
+  private async runMessage(frame: TaskExecute, signal: AbortSignal): Promise<void> {
+    const { runtime, outbox, log } = this.options;
+    const { taskId, messageId } = frame;
+    // Per task, not per message: a follow-up resumes the Claude session stored under HOME.
+    const taskHome = join(this.options.homeDir, "tasks", taskId);
+    const request: RunRequest = {
+      taskId,
+      messageId,
+      prompt: frame.prompt,
+      resumeSessionId: frame.resumeSessionId,
+      workspaceDir: join(this.options.workspaceRoot, taskId),
+      homeDir: join(taskHome, "home"),
+      tmpDir: join(taskHome, "tmp"),
+    };
+    await Promise.all(
+      [request.workspaceDir, request.homeDir, request.tmpDir].map((dir) =>
+        mkdir(dir, { recursive: true }),
+      ),
+    );
+
+    const problem = await runtime.preflight();
+    this.options.onPreflight?.(problem === null);
+    if (problem) {
+      log.warn("runtime not ready", { taskId, code: problem.code, message: problem.message });
+      this.fail(frame, problem.code, problem.message);
+      return;
+    }
+    if (signal.aborted) {
+      this.fail(frame, abortCode(signal), abortMessage(abortCode(signal)));
+      return;
+    }
+
+    const outcome: RunOutcome = await runtime.run(
+      request,
+      (event) => {
+        outbox.push({ type: "task:progress", taskId, messageId, event: boundEvent(event) });
+      },
+      signal,
+    );
+    if (outcome.ok) {
+      log.info("task complete", { taskId, messageId });
+      outbox.push({
+        type: "task:complete",
+        taskId,
+        messageId,
+        text: fitText(outcome.text),
+        sessionId: outcome.sessionId,
+        usage: outcome.usage,
+        costUsd: outcome.costUsd,
+      });
+    } else {
+      log.info("task failed", { taskId, messageId, code: outcome.code });
+      outbox.push({
+        type: "task:failed",
+        taskId,
+        messageId,
+        code: outcome.code,
+        message: outcome.message.slice(0, MAX_FAILURE_MESSAGE),
+        text: fitText(outcome.text),
+        sessionId: outcome.sessionId,
+      });
+    }
+  }
+
+  private fail(frame: TaskExecute, code: FailureCode, message: string): void {
+    this.options.outbox.push({
+      type: "task:failed",
+      taskId: frame.taskId,
+      messageId: frame.messageId,
+      code,
+      message: message.slice(0, MAX_FAILURE_MESSAGE),
+      text: "",
+      sessionId: null,
+    });
+  }
+}
+
+function abortCode(signal: AbortSignal): FailureCode {
+  return signal.reason === "executor_stopped" ? "executor_stopped" : "cancelled";
+}
+
+function abortMessage(code: FailureCode): string {
+  return code === "executor_stopped" ? "The executor on this device stopped." : "Cancelled.";
+}
+
+/**
+ * The hub refuses frames over 1 MiB, and a refused terminal frame would be re-sent forever.
+ * The whole reply already went out in the streamed deltas, so a shortened final text loses
+ * nothing the user cannot see.
+ */
+export function fitText(text: string): string {
+  let limit = text.length;
+  while (limit > 0 && JSON.stringify(text.slice(0, limit)).length > MAX_TEXT_FRAME_CHARS) {
+    limit = Math.floor(limit / 2);
+  }
+  return limit === text.length ? text : text.slice(0, limit) + TRUNCATED_NOTE;
+}
+
+function boundEvent(event: ProgressEvent): ProgressEvent {
+  if (event.kind !== "tool_use") return event;
+  const size = JSON.stringify(event.input ?? null)?.length ?? 0;
+  if (size <= MAX_TOOL_INPUT_CHARS) return event;
+  return { ...event, input: { truncated: true, originalChars: size } };
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,52 @@
+import { useCallback, useEffect, useState } from "react";
+import type { User } from "@wegent/protocol";
+import { api, ApiFailure, setSignedOutHandler } from "../api";
+import { UserBody } from "../shapes";
+import { StoreProvider } from "../state/store";
+import { AuthScreen } from "./AuthScreen";
+import { Shell } from "./Shell";
+
+type Session = { kind: "checking" } | { kind: "signedOut" } | { kind: "signedIn"; user: User };
+
+export function App() {
+  const [session, setSession] = useState<Session>({ kind: "checking" });
+  const [bootError, setBootError] = useState<string | null>(null);
+  const signedOut = useCallback(() => setSession({ kind: "signedOut" }), []);
+
+  useEffect(() => {
+    setSignedOutHandler(signedOut);
+    api("GET", "/api/auth/me", UserBody)
+      .then((body) => setSession({ kind: "signedIn", user: body.user }))
+      .catch((error: unknown) => {
+        if (!(error instanceof ApiFailure) || error.status !== 401) {
+          setBootError(error instanceof Error ? error.message : String(error));
+        }
+        setSession({ kind: "signedOut" });
+      });
+    return () => setSignedOutHandler(null);
+  }, [signedOut]);
+
+  if (session.kind === "checking") {
+    return (
+      <p className="boot" role="status">
+        Loading…
+      </p>
+    );
+  }
+  if (session.kind === "signedOut") {
+    return (
+      <AuthScreen
+        notice={bootError}
+        onSignedIn={(user) => {
+          setBootError(null);
+          setSession({ kind: "signedIn", user });
+        }}
+      />
+    );
+  }
+  return (
+    <StoreProvider onSignedOut={signedOut}>
+      <Shell user={session.user} onSignedOut={signedOut} />
+    </StoreProvider>
+  );
+}

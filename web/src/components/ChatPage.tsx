@@ -1,0 +1,185 @@
+import { useEffect, useLayoutEffect, useRef, useState } from "react";
+import type { Task } from "@wegent/protocol";
+import { errorText } from "../api";
+import { href, navigate } from "../lib/route";
+import { isTerminal, type MessageView } from "../state/messages";
+import { useStore } from "../state/store";
+import { Composer } from "./Composer";
+import { AssistantMessage, UserMessage } from "./MessageView";
+import { StatusBadge } from "./StatusBadge";
+import { TaskList } from "./TaskList";
+
+export function ChatPage(props: { taskId: string | null }) {
+  const store = useStore();
+  const { state, openTask } = store;
+  const { taskId } = props;
+  const task = taskId ? (state.tasks.find((t) => t.id === taskId) ?? null) : null;
+  const messages = taskId ? state.messages[taskId] : undefined;
+  const [error, setError] = useState<string | null>(null);
+  const loaded = messages !== undefined;
+  // On a phone the task list folds away; opening a task folds it again.
+  const [drawerOpen, setDrawerOpen] = useState(false);
+  useEffect(() => setDrawerOpen(false), [taskId]);
+
+  useEffect(() => {
+    setError(null);
+    if (taskId && !loaded)
+      openTask(taskId).catch((failure: unknown) => setError(errorText(failure)));
+  }, [taskId, loaded, openTask]);
+
+  const latestReply = messages?.findLast((m) => m.role === "assistant");
+  const running = latestReply !== undefined && !isTerminal(latestReply);
+
+  async function send(text: string) {
+    setError(null);
+    const choice = task ? store.choiceFor(task) : store.newChatChoice;
+    if (!choice) throw new Error("Devices are still loading.");
+    const id = await store.send(task, text, choice);
+    if (!task) navigate(href.task(id));
+  }
+
+  function retry(failed: MessageView) {
+    if (!task || !messages) return null;
+    const index = messages.indexOf(failed);
+    const question = messages.slice(0, index).findLast((m) => m.role === "user");
+    if (!question) return null;
+    return () => {
+      send(question.content).catch((failure: unknown) => setError(errorText(failure)));
+    };
+  }
+
+  return (
+    <div className="chat">
+      <button
+        type="button"
+        className="drawer-toggle"
+        aria-expanded={drawerOpen}
+        aria-controls="task-sidebar"
+        onClick={() => setDrawerOpen((open) => !open)}
+      >
+        {drawerOpen ? "Hide tasks" : "Tasks"}
+      </button>
+      <aside id="task-sidebar" className={`task-sidebar ${drawerOpen ? "open" : ""}`}>
+        <TaskList currentTaskId={taskId} />
+      </aside>
+      <main className="conversation" aria-label="Conversation">
+        {task && <TaskHeader task={task} onDeleted={() => navigate(href.newChat)} />}
+        <MessageList
+          messages={messages ?? []}
+          loading={taskId !== null && !loaded && !error}
+          running={running}
+          retry={retry}
+        />
+        {error && (
+          <p className="error" role="alert" data-testid="chat-error">
+            {error}
+          </p>
+        )}
+        <Composer
+          key={taskId ?? "new"}
+          task={task}
+          running={running}
+          latestReply={latestReply}
+          onSend={send}
+          onStop={() =>
+            task && store.cancel(task.id).catch((failure: unknown) => setError(errorText(failure)))
+          }
+        />
+      </main>
+    </div>
+  );
+}
+
+function TaskHeader(props: { task: Task; onDeleted: () => void }) {
+  const { deleteTask } = useStore();
+  const [confirming, setConfirming] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  return (
+    <header className="task-header">
+      <h1 data-testid="task-title">{props.task.title || "Untitled"}</h1>
+      <StatusBadge status={props.task.status} />
+      {confirming ? (
+        <span className="confirm">
+          Delete this task?{" "}
+          <button
+            type="button"
+            className="danger"
+            onClick={() =>
+              deleteTask(props.task.id)
+                .then(props.onDeleted)
+                .catch((failure: unknown) => setError(errorText(failure)))
+            }
+          >
+            Delete
+          </button>{" "}
+          <button type="button" onClick={() => setConfirming(false)}>
+            Keep
+          </button>
+        </span>
+      ) : (
+        <button type="button" className="quiet" onClick={() => setConfirming(true)}>
+          Delete task
+        </button>
+      )}
+      {error && (
+        <p className="error" role="alert">
+          {error}
+        </p>
+      )}
+    </header>
+  );
+}
+
+function MessageList(props: {
+  messages: MessageView[];
+  loading: boolean;
+  running: boolean;
+  retry: (failed: MessageView) => (() => void) | null;
+}) {
+  const { state } = useStore();
+  const list = useRef<HTMLDivElement>(null);
+  const pinned = useRef(true);
+
+  // Follow the stream while the reader is at the bottom; leave them be if they scrolled up.
+  useLayoutEffect(() => {
+    const element = list.current;
+    if (element && pinned.current) element.scrollTop = element.scrollHeight;
+  }, [props.messages]);
+
+  const deviceName = (deviceId: string | null) =>
+    deviceId ? (state.devices.find((d) => d.id === deviceId)?.name ?? "Cloud") : null;
+
+  return (
+    <div
+      className="message-list"
+      ref={list}
+      data-testid="message-list"
+      onScroll={(event) => {
+        const element = event.currentTarget;
+        pinned.current = element.scrollHeight - element.scrollTop - element.clientHeight < 40;
+      }}
+    >
+      {props.loading && <p className="muted">Loading conversation…</p>}
+      {!props.loading && props.messages.length === 0 && (
+        <div className="empty">
+          <h1>What should the agent do?</h1>
+          <p className="muted">
+            Pick where it runs below: Cloud, or one of your own computers with an executor.
+          </p>
+        </div>
+      )}
+      {props.messages.map((message) =>
+        message.role === "user" ? (
+          <UserMessage key={message.id} message={message} />
+        ) : (
+          <AssistantMessage
+            key={message.id}
+            message={message}
+            deviceName={deviceName(message.deviceId)}
+            onRetry={message.status === "failed" && !props.running ? props.retry(message) : null}
+          />
+        ),
+      )}
+    </div>
+  );
+}

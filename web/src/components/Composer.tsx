@@ -1,0 +1,98 @@
+import { useId, useState, type FormEvent, type KeyboardEvent } from "react";
+import type { Task } from "@wegent/protocol";
+import { errorText } from "../api";
+import type { MessageView } from "../state/messages";
+import { useStore } from "../state/store";
+import { DeviceSelector } from "./DeviceSelector";
+
+export function Composer(props: {
+  task: Task | null;
+  running: boolean;
+  latestReply: MessageView | undefined;
+  onSend: (text: string) => Promise<void>;
+  onStop: () => void;
+}) {
+  const store = useStore();
+  const { task, latestReply } = props;
+  const [draft, setDraft] = useState("");
+  const [sending, setSending] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const id = useId();
+  const choice = task ? store.choiceFor(task) : store.newChatChoice;
+  const canSend = draft.trim().length > 0 && !sending && !props.running && choice !== null;
+
+  async function submit(event?: FormEvent) {
+    event?.preventDefault();
+    if (!canSend) return;
+    setSending(true);
+    setError(null);
+    try {
+      await props.onSend(draft.trim());
+      setDraft("");
+    } catch (failure) {
+      setError(errorText(failure));
+    } finally {
+      setSending(false);
+    }
+  }
+
+  function onKeyDown(event: KeyboardEvent<HTMLTextAreaElement>) {
+    // Enter sends; Shift+Enter is a new line; Enter that ends an IME composition is neither.
+    if (event.key === "Enter" && !event.shiftKey && !event.nativeEvent.isComposing) {
+      event.preventDefault();
+      void submit();
+    }
+  }
+
+  return (
+    <form className="composer" onSubmit={submit} aria-label="Send a message">
+      {latestReply?.status === "queued" && (
+        <p className="hint" data-testid="composer-queue" role="status">
+          Queued
+          {latestReply.queuePosition !== null ? `: #${latestReply.queuePosition} in line` : ""} — it
+          starts when a slot frees up.
+        </p>
+      )}
+      <label htmlFor={id} className="visually-hidden">
+        Message
+      </label>
+      <textarea
+        id={id}
+        data-testid="composer"
+        rows={3}
+        placeholder={task ? "Send a follow-up…" : "Ask the agent to do something…"}
+        value={draft}
+        onChange={(e) => setDraft(e.target.value)}
+        onKeyDown={onKeyDown}
+      />
+      <div className="composer-bar">
+        <DeviceSelector
+          devices={store.state.devices}
+          cloud={store.state.cloud}
+          value={choice}
+          onChange={(next) => store.choose(task, next)}
+        />
+        <div className="composer-actions">
+          {props.running && (
+            <button
+              type="button"
+              className="danger"
+              onClick={props.onStop}
+              data-testid="stop-button"
+            >
+              Stop
+            </button>
+          )}
+          <button type="submit" className="primary" disabled={!canSend} data-testid="send-button">
+            {sending ? "Sending…" : "Send"}
+          </button>
+        </div>
+      </div>
+      {error && (
+        <p className="error" role="alert" data-testid="composer-error">
+          {error}
+        </p>
+      )}
+    </form>
+  );
+}

@@ -1,0 +1,214 @@
+import { useId, useState, type FormEvent } from "react";
+import type { Device } from "@wegent/protocol";
+import { api, errorText } from "../api";
+import { fromNow, fullDate, useNow } from "../lib/time";
+import { DeviceBody, Ok } from "../shapes";
+import { useStore } from "../state/store";
+import { slotsText, STATUS_MARKER } from "../state/target";
+import { AddDevicePanel } from "./AddDevicePanel";
+
+export function DevicesPage() {
+  const { state } = useStore();
+  const { cloud } = state;
+  return (
+    <main className="page" aria-labelledby="devices-title">
+      <h1 id="devices-title">Devices</h1>
+      {cloud && (
+        <p className="muted" data-testid="cloud-status">
+          ☁️ Cloud: {cloud.online ? "online" : "no executors online"} ·{" "}
+          {slotsText(cloud.slotsUsed, cloud.maxSlots)} · {cloud.executors} executor
+          {cloud.executors === 1 ? "" : "s"}
+        </p>
+      )}
+      {!state.devicesLoaded && <p className="muted">Loading devices…</p>}
+      {state.devicesLoaded && state.devices.length === 0 && (
+        <p className="muted" data-testid="no-devices">
+          No devices yet. Add one below: it appears here the moment its executor connects.
+        </p>
+      )}
+      <ul className="device-list" data-testid="device-list">
+        {state.devices.map((device) => (
+          <DeviceCard key={device.id} device={device} />
+        ))}
+      </ul>
+      <AddDevicePanel />
+    </main>
+  );
+}
+
+function DeviceCard(props: { device: Device }) {
+  const { device } = props;
+  const { dispatch } = useStore();
+  const now = useNow();
+  const [mode, setMode] = useState<"view" | "rename" | "delete">("view");
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const path = `/api/devices/${encodeURIComponent(device.id)}`;
+
+  async function run(work: () => Promise<void>) {
+    setBusy(true);
+    setError(null);
+    try {
+      await work();
+      setMode("view");
+    } catch (failure) {
+      setError(errorText(failure));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  const toggleDefault = () =>
+    run(async () => {
+      const body = await api(device.isDefault ? "DELETE" : "PUT", `${path}/default`, DeviceBody);
+      dispatch({ type: "device:upsert", device: body.device });
+    });
+
+  const online = device.status !== "offline";
+  const remove = () =>
+    run(async () => {
+      await api("DELETE", online ? `${path}?force=true` : path, Ok);
+      dispatch({ type: "device:removed", deviceId: device.id });
+    });
+
+  return (
+    <li
+      className={`card device status-${device.status}`}
+      data-testid={`device-${device.id}`}
+      data-status={device.status}
+    >
+      <div className="device-head">
+        <button
+          type="button"
+          className="star"
+          aria-pressed={device.isDefault}
+          aria-label={
+            device.isDefault ? `Unset ${device.name} as default` : `Make ${device.name} the default`
+          }
+          title={device.isDefault ? "Default device (click to unset)" : "Make default"}
+          onClick={toggleDefault}
+          disabled={busy}
+          data-testid="device-default"
+        >
+          {device.isDefault ? "⭐" : "☆"}
+        </button>
+        <h2 data-testid="device-name">{device.name}</h2>
+        <span className="device-status" data-testid="device-status">
+          <span aria-hidden="true">{STATUS_MARKER[device.status]} </span>
+          {device.status}
+        </span>
+      </div>
+      <dl className="facts">
+        <dt>Slots</dt>
+        <dd data-testid="device-slots">
+          {slotsText(device.slotsUsed, device.maxSlots)}
+          {device.queueLength > 0 ? `, ${device.queueLength} queued` : ""}
+        </dd>
+        <dt>Platform</dt>
+        <dd>{device.platform}</dd>
+        <dt>Version</dt>
+        <dd>{device.version}</dd>
+        <dt>Last seen</dt>
+        <dd title={fullDate(device.lastSeenAt)}>
+          {device.status === "offline" ? fromNow(device.lastSeenAt, now) : "now"}
+        </dd>
+        {device.tokenExpiresAt && (
+          <>
+            <dt>Token expires</dt>
+            <dd title={fullDate(device.tokenExpiresAt)}>{fromNow(device.tokenExpiresAt, now)}</dd>
+          </>
+        )}
+      </dl>
+      {mode === "view" && (
+        <div className="row">
+          <button type="button" onClick={() => setMode("rename")} data-testid="device-rename">
+            Rename
+          </button>
+          <button
+            type="button"
+            className="danger"
+            onClick={() => setMode("delete")}
+            data-testid="device-delete"
+          >
+            Delete
+          </button>
+        </div>
+      )}
+      {mode === "rename" && (
+        <RenameForm
+          device={device}
+          busy={busy}
+          onCancel={() => setMode("view")}
+          onSave={(name) =>
+            run(async () => {
+              const body = await api("PATCH", path, DeviceBody, { name });
+              dispatch({ type: "device:upsert", device: body.device });
+            })
+          }
+        />
+      )}
+      {mode === "delete" && (
+        <div className="confirm" role="group" aria-label="Confirm delete">
+          <p>
+            {online
+              ? `${device.name} is ${device.status}: deleting it stops its executor, and any task running there fails.`
+              : `Delete ${device.name}? Its history stays; it comes back only if its executor registers again.`}
+          </p>
+          <div className="row">
+            <button
+              type="button"
+              className="danger"
+              onClick={remove}
+              disabled={busy}
+              data-testid="device-delete-confirm"
+            >
+              {online ? "Stop executor and delete" : "Delete"}
+            </button>
+            <button type="button" onClick={() => setMode("view")}>
+              Cancel
+            </button>
+          </div>
+        </div>
+      )}
+      {error && (
+        <p className="error" role="alert">
+          {error}
+        </p>
+      )}
+    </li>
+  );
+}
+
+function RenameForm(props: {
+  device: Device;
+  busy: boolean;
+  onSave: (name: string) => void;
+  onCancel: () => void;
+}) {
+  const [name, setName] = useState(props.device.name);
+  const id = useId();
+  function submit(event: FormEvent) {
+    event.preventDefault();
+    if (name.trim()) props.onSave(name.trim());
+  }
+  return (
+    <form className="row" onSubmit={submit}>
+      <label htmlFor={id} className="visually-hidden">
+        New name for {props.device.name}
+      </label>
+      <input
+        id={id}
+        value={name}
+        onChange={(e) => setName(e.target.value)}
+        maxLength={200}
+        autoFocus
+      />
+      <button type="submit" className="primary" disabled={props.busy}>
+        Save
+      </button>
+      <button type="button" onClick={props.onCancel}>
+        Cancel
+      </button>
+    </form>
+  );
+}

@@ -1,0 +1,121 @@
+import { memo, useMemo } from "react";
+import { renderMarkdown } from "../lib/markdown";
+import { isTerminal, type MessageView as View, type ToolBlock } from "../state/messages";
+import { StatusBadge } from "./StatusBadge";
+
+export function UserMessage(props: { message: View }) {
+  return (
+    <article className="message user" data-testid="user-message" aria-label="Your message">
+      <p className="message-text">{props.message.content}</p>
+    </article>
+  );
+}
+
+export function AssistantMessage(props: {
+  message: View;
+  deviceName: string | null;
+  onRetry: (() => void) | null;
+}) {
+  const { message } = props;
+  const working = !isTerminal(message);
+  return (
+    <article
+      className={`message assistant status-${message.status}`}
+      data-testid="assistant-message"
+      data-message-id={message.id}
+      data-status={message.status}
+      aria-busy={working}
+      aria-label="Agent reply"
+    >
+      <header className="message-head">
+        <StatusBadge status={message.status} />
+        {props.deviceName && <span className="muted">on {props.deviceName}</span>}
+        {message.status === "queued" && message.queuePosition !== null && (
+          <span className="muted" data-testid="queue-position">
+            #{message.queuePosition} in queue
+          </span>
+        )}
+      </header>
+      {message.tools.map((tool) => (
+        <ToolUse key={tool.id} tool={tool} />
+      ))}
+      {message.content && <Markdown source={message.content} />}
+      {working && <WorkingIndicator message={message} />}
+      {message.status === "failed" && (
+        <div className="error" role="alert" data-testid="message-error">
+          <p>{message.errorMessage ?? "The agent failed."}</p>
+          {props.onRetry && (
+            <button type="button" onClick={props.onRetry} data-testid="retry-button">
+              Retry
+            </button>
+          )}
+        </div>
+      )}
+      {message.status === "cancelled" && <p className="muted">Stopped.</p>}
+    </article>
+  );
+}
+
+function WorkingIndicator(props: { message: View }) {
+  const { message } = props;
+  const text =
+    message.status === "queued"
+      ? "Waiting for a free slot…"
+      : message.status === "pending"
+        ? "Sending to the device…"
+        : message.status === "cancelling"
+          ? "Stopping…"
+          : "Thinking…";
+  return (
+    <div className="working" data-testid="thinking-indicator">
+      <span className="pulse" aria-hidden="true" />
+      <span>{text}</span>
+      {message.thinking && (
+        <details>
+          <summary>Reasoning</summary>
+          <p className="thinking-text">{message.thinking}</p>
+        </details>
+      )}
+    </div>
+  );
+}
+
+function ToolUse(props: { tool: ToolBlock }) {
+  const { tool } = props;
+  const state = tool.result === null ? "running" : tool.result.isError ? "error" : "done";
+  return (
+    <details className={`tool tool-${state}`} data-testid="tool-use">
+      <summary>
+        <span className="tool-name">{tool.name}</span>{" "}
+        <span className="muted">
+          {state === "running" ? "running…" : state === "error" ? "failed" : "done"}
+        </span>
+      </summary>
+      {tool.input !== null && tool.input !== undefined && (
+        <pre className="code">{formatInput(tool.input)}</pre>
+      )}
+      {tool.result && <pre className="code tool-result">{tool.result.summary}</pre>}
+    </details>
+  );
+}
+
+function formatInput(input: unknown): string {
+  try {
+    return JSON.stringify(input, null, 2) ?? String(input);
+  } catch {
+    return String(input);
+  }
+}
+
+/** Markdown is re-rendered only when the text changes, not on every status frame. */
+const Markdown = memo(function Markdown(props: { source: string }) {
+  const html = useMemo(() => renderMarkdown(props.source), [props.source]);
+  // renderMarkdown escapes raw HTML and drops unsafe links: the output is safe to insert.
+  return (
+    <div
+      className="markdown"
+      data-testid="assistant-content"
+      dangerouslySetInnerHTML={{ __html: html }}
+    />
+  );
+});

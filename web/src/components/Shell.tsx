@@ -1,0 +1,64 @@
+import { useState } from "react";
+import type { User } from "@wegent/protocol";
+import { api, errorText } from "../api";
+import { href, useRoute } from "../lib/route";
+import { Ok } from "../shapes";
+import { ChatPage } from "./ChatPage";
+import { ConnectionIndicator } from "./ConnectionIndicator";
+import { DevicesPage } from "./DevicesPage";
+import { TokenBanner } from "./TokenBanner";
+import { TokensPage } from "./TokensPage";
+
+export function Shell(props: { user: User; onSignedOut: () => void }) {
+  const route = useRoute();
+  const [error, setError] = useState<string | null>(null);
+
+  async function signOut() {
+    try {
+      await api("POST", "/api/auth/logout", Ok);
+      props.onSignedOut();
+    } catch (failure) {
+      setError(errorText(failure));
+    }
+  }
+
+  const links = [
+    { to: href.newChat, label: "Chat", active: route.page === "chat" },
+    { to: href.devices, label: "Devices", active: route.page === "devices" },
+    { to: href.tokens, label: "API Tokens", active: route.page === "tokens" },
+  ];
+  return (
+    <div className="shell">
+      <header className="topbar">
+        <a className="brand" href={href.newChat}>
+          Wegent Edge
+        </a>
+        <nav aria-label="Main">
+          {links.map((link) => (
+            <a key={link.to} href={link.to} aria-current={link.active ? "page" : undefined}>
+              {link.label}
+            </a>
+          ))}
+        </nav>
+        <div className="topbar-end">
+          <ConnectionIndicator />
+          <span className="muted user" data-testid="current-user">
+            {props.user.username}
+          </span>
+          <button type="button" onClick={signOut} data-testid="sign-out">
+            Sign out
+          </button>
+        </div>
+      </header>
+      <TokenBanner />
+      {error && (
+        <p className="error banner" role="alert">
+          {error}
+        </p>
+      )}
+      {route.page === "chat" && <ChatPage taskId={route.taskId} />}
+      {route.page === "devices" && <DevicesPage />}
+      {route.page === "tokens" && <TokensPage />}
+    </div>
+  );
+}

@@ -1,0 +1,227 @@
+import {
+  createContext,
+  useCallback,
+  useContext,
+  useEffect,
+  useMemo,
+  useReducer,
+  useRef,
+  useState,
+  type ReactNode,
+} from "react";
+import type { LiveFrame, Task } from "@wegent/protocol";
+import { api } from "../api";
+import { LiveConnection } from "../live/connection";
+import { DevicesBody, Ok as TaskOk, TaskBody, TaskPage, TaskWithMessages } from "../shapes";
+import { initialState, reducer, type Action, type AppState } from "./reducer";
+import { choiceToTarget, initialChoice, taskChoice, type Choice } from "./target";
+
+const PAGE_SIZE = 30;
+
+export interface Store {
+  state: AppState;
+  dispatch: (action: Action) => void;
+  /** Whether the live channel is connected right now. */
+  liveOpen: boolean;
+  refreshDevices: () => Promise<void>;
+  loadMoreTasks: () => Promise<void>;
+  openTask: (taskId: string) => Promise<void>;
+  /** Sends a message: a new task when `task` is null, else a follow-up. Returns the task id. */
+  send: (task: Task | null, message: string, choice: Choice) => Promise<string>;
+  cancel: (taskId: string) => Promise<void>;
+  deleteTask: (taskId: string) => Promise<void>;
+  /** The selector's value for a new chat (null until the device list first arrives). */
+  newChatChoice: Choice | null;
+  choiceFor: (task: Task) => Choice;
+  choose: (task: Task | null, choice: Choice) => void;
+}
+
+const StoreContext = createContext<Store | null>(null);
+
+export function useStore(): Store {
+  const store = useContext(StoreContext);
+  if (!store) throw new Error("useStore outside StoreProvider");
+  return store;
+}
+
+/** Lets tests (and any embedding) supply a ready-made store. */
+export const StoreContextProvider = StoreContext.Provider;
+
+export function StoreProvider(props: { children: ReactNode; onSignedOut: () => void }) {
+  const [state, dispatch] = useReducer(reducer, initialState);
+  const [liveOpen, setLiveOpen] = useState(false);
+  const [newChatChoice, setNewChatChoice] = useState<Choice | null>(null);
+  const [taskChoices, setTaskChoices] = useState<Record<string, Choice>>({});
+  const stateRef = useRef(state);
+  stateRef.current = state;
+  const fetching = useRef(new Set<string>());
+  const { onSignedOut } = props;
+
+  const refreshDevices = useCallback(async () => {
+    const body = await api("GET", "/api/devices", DevicesBody);
+    dispatch({ type: "devices:loaded", devices: body.devices, cloud: body.cloud });
+  }, []);
+
+  const refreshTasks = useCallback(async () => {
+    const page = await api("GET", `/api/tasks?limit=${PAGE_SIZE}`, TaskPage);
+    dispatch({
+      type: "tasks:loaded",
+      tasks: page.tasks,
+      nextCursor: page.nextCursor,
+      append: false,
+    });
+  }, []);
+
+  const loadMoreTasks = useCallback(async () => {
+    const cursor = stateRef.current.nextCursor;
+    if (!cursor) return;
+    const query = `limit=${PAGE_SIZE}&cursor=${encodeURIComponent(cursor)}`;
+    const page = await api("GET", `/api/tasks?${query}`, TaskPage);
+    dispatch({
+      type: "tasks:loaded",
+      tasks: page.tasks,
+      nextCursor: page.nextCursor,
+      append: true,
+    });
+  }, []);
+
+  const openTask = useCallback(async (taskId: string) => {
+    const body = await api("GET", `/api/tasks/${encodeURIComponent(taskId)}`, TaskWithMessages);
+    dispatch({ type: "messages:loaded", task: body.task, messages: body.messages });
+  }, []);
+
+  /** Fetches something the live channel mentioned that we do not hold, once at a time. */
+  const fetchOnce = useCallback((key: string, work: () => Promise<void>) => {
+    if (fetching.current.has(key)) return;
+    fetching.current.add(key);
+    work()
+      .catch((error: unknown) => console.warn("live: refetch failed", key, error))
+      .finally(() => fetching.current.delete(key));
+  }, []);
+
+  const resync = useCallback(() => {
+    fetchOnce("devices", refreshDevices);
+    fetchOnce("tasks", refreshTasks);
+    for (const taskId of Object.keys(stateRef.current.messages)) {
+      fetchOnce(`task:${taskId}`, () => openTask(taskId));
+    }
+  }, [fetchOnce, refreshDevices, refreshTasks, openTask]);
+
+  const onFrame = useCallback(
+    (frame: LiveFrame) => {
+      dispatch({ type: "live", frame });
+      if (frame.type !== "task:status" && frame.type !== "message:done") return;
+      const held = stateRef.current;
+      const open = held.messages[frame.taskId];
+      if (open && !open.some((m) => m.id === frame.messageId)) {
+        // A message sent from another tab: load the conversation to show it.
+        fetchOnce(`task:${frame.taskId}`, () => openTask(frame.taskId));
+      } else if (!held.tasks.some((t) => t.id === frame.taskId) && held.tasksLoaded) {
+        fetchOnce(`task:${frame.taskId}`, async () => {
+          const body = await api("GET", `/api/tasks/${frame.taskId}`, TaskBody);
+          dispatch({ type: "task:upsert", task: body.task });
+        });
+      }
+    },
+    [fetchOnce, openTask],
+  );
+
+  // A text delta past the end of what we hold means frames were missed: fetch the message.
+  useEffect(() => {
+    for (const [taskId, messages] of Object.entries(state.messages)) {
+      if (messages.some((m) => m.stale)) fetchOnce(`task:${taskId}`, () => openTask(taskId));
+    }
+  }, [state.messages, fetchOnce, openTask]);
+
+  useEffect(() => {
+    resync();
+    const connection = new LiveConnection(window.location.origin, {
+      onFrame,
+      onResync: resync,
+      onOpenChange: setLiveOpen,
+      onUnauthorized: onSignedOut,
+    });
+    connection.start();
+    return () => connection.stop();
+  }, [onFrame, resync, onSignedOut]);
+
+  // The first choice is made once, when the device list first arrives; later updates never
+  // move it (the original product once sent work to the wrong machine that way).
+  useEffect(() => {
+    if (state.devicesLoaded && newChatChoice === null) {
+      setNewChatChoice(initialChoice(state.devices));
+    }
+  }, [state.devicesLoaded, state.devices, newChatChoice]);
+
+  const choiceFor = useCallback(
+    (task: Task) => taskChoices[task.id] ?? taskChoice(task),
+    [taskChoices],
+  );
+
+  const choose = useCallback((task: Task | null, choice: Choice) => {
+    if (task) setTaskChoices((held) => ({ ...held, [task.id]: choice }));
+    else setNewChatChoice(choice);
+  }, []);
+
+  const send = useCallback(async (task: Task | null, message: string, choice: Choice) => {
+    if (!task) {
+      const body = await api("POST", "/api/tasks", TaskWithMessages, {
+        message,
+        target: choiceToTarget(choice),
+      });
+      dispatch({ type: "messages:loaded", task: body.task, messages: body.messages });
+      return body.task.id;
+    }
+    // Follow-ups stay where the task runs; a target is sent only when the user picked another.
+    const moved = choice !== taskChoice(task);
+    const body = await api(
+      "POST",
+      `/api/tasks/${task.id}/messages`,
+      TaskWithMessages,
+      moved ? { message, target: choiceToTarget(choice) } : { message },
+    );
+    dispatch({ type: "messages:loaded", task: body.task, messages: body.messages });
+    return body.task.id;
+  }, []);
+
+  const cancel = useCallback(async (taskId: string) => {
+    const body = await api("POST", `/api/tasks/${taskId}/cancel`, TaskBody);
+    dispatch({ type: "task:upsert", task: body.task });
+  }, []);
+
+  const deleteTask = useCallback(async (taskId: string) => {
+    await api("DELETE", `/api/tasks/${taskId}`, TaskOk);
+    dispatch({ type: "task:removed", taskId });
+  }, []);
+
+  const store = useMemo<Store>(
+    () => ({
+      state,
+      dispatch,
+      liveOpen,
+      refreshDevices,
+      loadMoreTasks,
+      openTask,
+      send,
+      cancel,
+      deleteTask,
+      newChatChoice,
+      choiceFor,
+      choose,
+    }),
+    [
+      state,
+      liveOpen,
+      refreshDevices,
+      loadMoreTasks,
+      openTask,
+      send,
+      cancel,
+      deleteTask,
+      newChatChoice,
+      choiceFor,
+      choose,
+    ],
+  );
+  return <StoreContext.Provider value={store}>{props.children}</StoreContext.Provider>;
+}

@@ -1,0 +1,54 @@
+import type { Device, Target, Task } from "@wegent/protocol";
+import type { CloudStatus } from "../shapes";
+
+/** Where the next message goes, as the selector holds it: `cloud` or `device:<id>`. */
+export type Choice = "cloud" | `device:${string}`;
+
+export const deviceChoice = (deviceId: string): Choice => `device:${deviceId}`;
+
+export function choiceToTarget(choice: Choice): Target {
+  return choice === "cloud" ? "cloud" : { deviceId: choice.slice("device:".length) };
+}
+
+/** The first choice of a new chat: the default device if it can take work, else Cloud. */
+export function initialChoice(devices: readonly Device[]): Choice {
+  const preferred = devices.find((d) => d.isDefault);
+  return preferred && isChoosable(preferred) ? deviceChoice(preferred.id) : "cloud";
+}
+
+/** Where a task's follow-ups go when the user does not pick another place. */
+export function taskChoice(task: Task): Choice {
+  return task.target === "device" && task.deviceId ? deviceChoice(task.deviceId) : "cloud";
+}
+
+/** An offline device cannot take work; a reconnecting one is expected back within seconds. */
+export const isChoosable = (device: Device): boolean => device.status !== "offline";
+
+export const STATUS_MARKER: Record<Device["status"], string> = {
+  online: "🟢",
+  busy: "🟡",
+  reconnecting: "🟠",
+  offline: "🔴",
+};
+
+export const slotsText = (used: number, max: number): string => `${used}/${max} slots`;
+
+export function deviceLabel(device: Device): string {
+  const star = device.isDefault ? " ⭐" : "";
+  const queue = device.queueLength > 0 ? `, ${device.queueLength} queued` : "";
+  return `${STATUS_MARKER[device.status]} ${device.name}${star} (${device.status}, ${slotsText(device.slotsUsed, device.maxSlots)}${queue})`;
+}
+
+export function cloudLabel(cloud: CloudStatus | null): string {
+  if (!cloud) return "☁️ Cloud";
+  if (!cloud.online) return "☁️ Cloud (no executors online)";
+  return `☁️ Cloud (${slotsText(cloud.slotsUsed, cloud.maxSlots)})`;
+}
+
+/** Reads a select's value back into a Choice; anything else is ignored. */
+export function parseChoice(value: string): Choice | null {
+  if (value === "cloud") return "cloud";
+  return value.startsWith("device:") && value.length > "device:".length
+    ? deviceChoice(value.slice("device:".length))
+    : null;
+}
