@@ -368,13 +368,6 @@ export class DeviceHub extends DurableObject<Env> {
     }
     if (!this.store.work(request.messageId)) {
       this.store.addWork({ ...request, state: "queued", queuedAt: Date.now() });
-      log({
-        event: "task.created",
-        ownerId: request.ownerId,
-        taskId: request.taskId,
-        messageId: request.messageId,
-        target: meta.deviceId,
-      });
     }
     await this.pump();
     const work = this.store.work(request.messageId);
@@ -702,6 +695,8 @@ export class DeviceHub extends DurableObject<Env> {
     const ws = this.currentSocket();
     const deadlines: number[] = [];
     if (ws) deadlines.push(this.lastAlive(ws) + this.pingTimeoutMs);
+    const tokenExpiry = meta.tokenExpiresAt ? Date.parse(meta.tokenExpiresAt) : NaN;
+    if (ws && Number.isFinite(tokenExpiry)) deadlines.push(tokenExpiry);
     if (!ws && meta.disconnectedAt !== null) deadlines.push(meta.disconnectedAt + this.graceMs);
     for (const w of this.store.slotHolders()) {
       if (ws && w.state === "dispatched" && w.dispatchedAt !== null) {
@@ -730,7 +725,12 @@ export class DeviceHub extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     const now = Date.now();
     const ws = this.currentSocket();
-    if (ws && now - this.lastAlive(ws) >= this.pingTimeoutMs) {
+    const expiresAt = this.store.getMeta().tokenExpiresAt;
+    if (ws && expiresAt && Date.parse(expiresAt) <= now) {
+      // A socket never outlives its token: the executor stops and says to generate a new one.
+      ws.close(CloseCode.tokenExpired, `The API token of this device expired on ${expiresAt}.`);
+      await this.socketGone("token expired");
+    } else if (ws && now - this.lastAlive(ws) >= this.pingTimeoutMs) {
       ws.close(CloseCode.pingTimeout, "No ping within the timeout.");
       await this.socketGone("ping timeout");
     } else if (!ws && this.store.getMeta().connId) {

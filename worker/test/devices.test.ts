@@ -695,3 +695,20 @@ describe("the devices API", () => {
     expectError(await call("GET", "/api/devices"), 401, "unauthorized");
   });
 });
+
+describe("token expiry on an open socket", () => {
+  it("closes the device's socket with token_expired when its token runs out", async () => {
+    const { user, token } = await setup();
+    const id = newDeviceId();
+    const { socket } = await registerDevice(token, id);
+    const stub = deviceHub(env, user.id, id);
+    await runInDurableObject(stub, async (instance) => {
+      (instance as unknown as { store: HubStore }).store.setMeta({
+        tokenExpiresAt: new Date(Date.now() - 1000).toISOString(),
+      });
+    });
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    await eventually(() => socket.closed, 3000, "expired close");
+    expect(socket.closed?.code).toBe(CloseCode.tokenExpired);
+  });
+});
