@@ -13,7 +13,7 @@ export default defineConfig(async () => {
     test: {
       reporters: ["default", "./scripts/summary-reporter.ts"],
       // Structured logs are kept for failing tests only.
-      silent: "passed-only",
+      silent: "passed-only" as const,
       projects: [
         {
           plugins: [

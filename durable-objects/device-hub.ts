@@ -3,6 +3,8 @@ import {
   CloseCode,
   ExecutorFrame,
   type DeviceRegister,
+  type FailureCode,
+  type TaskStatus,
   type HubFrame,
   type TaskComplete,
   type TaskFailed,
@@ -393,15 +395,7 @@ export class DeviceHub extends DurableObject<Env> {
       if (this.store.slotHolders().length >= meta.maxSlots) break;
       this.dispatch(ws, next, 1);
       await setMessageStatus(this.env, next.taskId, next.messageId, "running");
-      await publish(this.env, next.ownerId, {
-        type: "task:status",
-        taskId: next.taskId,
-        messageId: next.messageId,
-        status: "running",
-        queuePosition: null,
-        errorCode: null,
-        errorMessage: null,
-      });
+      await this.announce(next, "running");
       moved = true;
     }
     if (moved) await this.publishQueuePositions();
@@ -427,19 +421,31 @@ export class DeviceHub extends DurableObject<Env> {
     });
   }
 
+  /** Tells the message's owner its new status (the D1 write is the caller's). */
+  private async announce(
+    w: Work,
+    status: TaskStatus,
+    extra: {
+      queuePosition?: number;
+      errorCode?: FailureCode | null;
+      errorMessage?: string | null;
+    } = {},
+  ): Promise<void> {
+    await publish(this.env, w.ownerId, {
+      type: "task:status",
+      taskId: w.taskId,
+      messageId: w.messageId,
+      status,
+      queuePosition: extra.queuePosition ?? null,
+      errorCode: extra.errorCode ?? null,
+      errorMessage: extra.errorMessage ?? null,
+    });
+  }
+
   private async publishQueuePositions(): Promise<void> {
     const queue = this.store.queue();
-    for (const [i, w] of queue.entries()) {
-      await publish(this.env, w.ownerId, {
-        type: "task:status",
-        taskId: w.taskId,
-        messageId: w.messageId,
-        status: "queued",
-        queuePosition: i + 1,
-        errorCode: null,
-        errorMessage: null,
-      });
-    }
+    for (const [i, w] of queue.entries())
+      await this.announce(w, "queued", { queuePosition: i + 1 });
   }
 
   private async accepted(ws: WebSocket, taskId: string, messageId: string): Promise<void> {
@@ -537,12 +543,7 @@ export class DeviceHub extends DurableObject<Env> {
       status: full.status,
       code: full.errorCode,
     });
-    await publish(this.env, w.ownerId, {
-      type: "task:status",
-      taskId: w.taskId,
-      messageId: w.messageId,
-      status: full.status,
-      queuePosition: null,
+    await this.announce(w, full.status, {
       errorCode: full.errorCode,
       errorMessage: full.errorMessage,
     });
@@ -580,15 +581,7 @@ export class DeviceHub extends DurableObject<Env> {
       this.store.markCancelling(messageId, Date.now());
       this.sendCancel(this.currentSocket(), w);
       await setMessageStatus(this.env, w.taskId, w.messageId, "cancelling");
-      await publish(this.env, w.ownerId, {
-        type: "task:status",
-        taskId: w.taskId,
-        messageId: w.messageId,
-        status: "cancelling",
-        queuePosition: null,
-        errorCode: null,
-        errorMessage: null,
-      });
+      await this.announce(w, "cancelling");
       await this.scheduleAlarm();
     }
     return "cancelling";

@@ -36,6 +36,28 @@ export async function until<T>(
   }
 }
 
+/** Signals a detached child's whole process group; SIGKILLs it if it is still there after `graceMs`. */
+async function stopGroup(
+  proc: ChildProcess,
+  exited: Promise<unknown>,
+  signal: NodeJS.Signals,
+  graceMs: number,
+) {
+  const pid = proc.pid;
+  if (pid === undefined || proc.exitCode !== null) return;
+  const kill = (sig: NodeJS.Signals) => {
+    try {
+      process.kill(-pid, sig);
+    } catch {
+      // already gone
+    }
+  };
+  kill(signal);
+  const timer = setTimeout(() => kill("SIGKILL"), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
 export interface Platform {
   origin: string;
   port: number;
@@ -110,22 +132,8 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
 
   const halt = async () => {
     const proc = child;
-    if (!proc || proc.exitCode !== null || proc.pid === undefined) return;
-    const exited = new Promise((r) => proc.once("exit", r));
-    try {
-      process.kill(-proc.pid, "SIGTERM");
-    } catch {
-      // already gone
-    }
-    const timer = setTimeout(() => {
-      try {
-        process.kill(-proc.pid!, "SIGKILL");
-      } catch {
-        // already gone
-      }
-    }, 5000);
-    await exited;
-    clearTimeout(timer);
+    if (!proc || proc.exitCode !== null) return;
+    await stopGroup(proc, new Promise((r) => proc.once("exit", r)), "SIGTERM", 5000);
   };
 
   await boot();
@@ -289,21 +297,9 @@ export function startExecutor(options: {
     },
     exited: () => exitPromise,
     async stop(signal = "SIGTERM") {
-      if (child.exitCode !== null || child.pid === undefined) return child.exitCode;
-      try {
-        process.kill(-child.pid, signal);
-      } catch {
-        // gone
-      }
-      const timer = setTimeout(() => {
-        try {
-          process.kill(-child.pid!, "SIGKILL");
-        } catch {
-          // gone
-        }
-      }, 8000);
+      if (child.exitCode !== null) return child.exitCode;
+      await stopGroup(child, exitPromise, signal, 8000);
       const code = await exitPromise;
-      clearTimeout(timer);
       rmSync(home, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
       return code;
     },

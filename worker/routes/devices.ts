@@ -59,6 +59,20 @@ async function ownDevice(c: { env: AppEnv["Bindings"] }, ownerId: string, device
   return row;
 }
 
+/** Updates one of the user's devices (scoped by owner in the WHERE, not only by the check). */
+async function updateOwnDevice(
+  env: AppEnv["Bindings"],
+  ownerId: string,
+  deviceId: string,
+  patch: Partial<typeof schema.devices.$inferInsert>,
+) {
+  await database(env.DB)
+    .update(schema.devices)
+    .set(patch)
+    .where(and(eq(schema.devices.ownerId, ownerId), eq(schema.devices.deviceId, deviceId)))
+    .run();
+}
+
 deviceRoutes.get("/", async (c) => {
   const user = c.get("user");
   const rows = await c.env.DB.prepare(
@@ -111,11 +125,7 @@ deviceRoutes.delete("/:id/default", async (c) => {
   const { id } = readParams(c, DevicePath);
   const user = c.get("user");
   await ownDevice(c, user.id, id);
-  await database(c.env.DB)
-    .update(schema.devices)
-    .set({ isDefault: false })
-    .where(and(eq(schema.devices.ownerId, user.id), eq(schema.devices.deviceId, id)))
-    .run();
+  await updateOwnDevice(c.env, user.id, id, { isDefault: false });
   return c.json({ device: toDevice(await ownDevice(c, user.id, id)) });
 });
 
@@ -124,11 +134,7 @@ deviceRoutes.patch("/:id", async (c) => {
   const { name } = await readBody(c, RenameDevice);
   const user = c.get("user");
   await ownDevice(c, user.id, id);
-  await database(c.env.DB)
-    .update(schema.devices)
-    .set({ customName: name })
-    .where(and(eq(schema.devices.ownerId, user.id), eq(schema.devices.deviceId, id)))
-    .run();
+  await updateOwnDevice(c.env, user.id, id, { customName: name });
   await deviceHub(c.env, user.id, id).rename(name);
   return c.json({ device: toDevice(await ownDevice(c, user.id, id)) });
 });
