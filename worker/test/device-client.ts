@@ -151,3 +151,31 @@ export function newDeviceId(): string {
   n += 1;
   return `dev${Date.now().toString(16)}${n.toString().padStart(6, "0")}`;
 }
+
+type Execute = Extract<HubFrame, { type: "task:execute" }>;
+
+/** Plays a well-behaved executor for one message: accept, one text delta, complete, await the ack. */
+export async function reply(socket: DeviceSocket, e: Execute, text: string, sessionId: string) {
+  socket.send({ type: "task:accepted", taskId: e.taskId, messageId: e.messageId });
+  socket.send({
+    type: "task:progress",
+    taskId: e.taskId,
+    messageId: e.messageId,
+    seq: 1,
+    event: { kind: "text", offset: 0, delta: text },
+  });
+  socket.send({
+    type: "task:complete",
+    taskId: e.taskId,
+    messageId: e.messageId,
+    seq: 2,
+    text,
+    sessionId,
+    usage: null,
+    costUsd: null,
+  });
+  await socket.next(
+    "task:ack",
+    (f) => f.type === "task:ack" && f.messageId === e.messageId && f.seq === 2,
+  );
+}

@@ -9,7 +9,14 @@ import { CloseCode, type HubFrame } from "@wegent/protocol";
 import { deviceHub } from "../devices/hubs";
 import type { HubStore } from "../../durable-objects/hub-store";
 import { call, createToken, expectError, signUp } from "./helpers";
-import { eventually, newDeviceId, openDevice, openLive, registerDevice } from "./device-client";
+import {
+  eventually,
+  newDeviceId,
+  openDevice,
+  openLive,
+  registerDevice,
+  reply,
+} from "./device-client";
 
 type Execute = Extract<HubFrame, { type: "task:execute" }>;
 
@@ -187,30 +194,7 @@ describe("slots, queue and dispatch", () => {
     });
 
     // Each completion frees a slot, and the head of the queue starts at once.
-    const finish = async (e: { taskId: string; messageId: string }) => {
-      socket.send({ type: "task:accepted", taskId: e.taskId, messageId: e.messageId });
-      socket.send({
-        type: "task:progress",
-        taskId: e.taskId,
-        messageId: e.messageId,
-        seq: 1,
-        event: { kind: "text", offset: 0, delta: "done " },
-      });
-      socket.send({
-        type: "task:complete",
-        taskId: e.taskId,
-        messageId: e.messageId,
-        seq: 2,
-        text: "done ",
-        sessionId: "s1",
-        usage: null,
-        costUsd: null,
-      });
-      await socket.next(
-        "task:ack",
-        (f) => f.type === "task:ack" && f.messageId === e.messageId && f.seq === 2,
-      );
-    };
+    const finish = (e: Execute) => reply(socket, e, "done ", "s1");
     await finish(executes[0]!);
     const sixth = (await socket.next("task:execute")) as Execute;
     expect(sixth.messageId).toBe(created[5]!.messageId);

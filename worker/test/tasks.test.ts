@@ -2,13 +2,7 @@ import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { HubFrame, LiveFrame } from "@wegent/protocol";
 import { call, createToken, expectError, signUp } from "./helpers";
-import {
-  type DeviceSocket,
-  eventually,
-  newDeviceId,
-  openLive,
-  registerDevice,
-} from "./device-client";
+import { eventually, newDeviceId, openLive, registerDevice, reply } from "./device-client";
 
 type Execute = Extract<HubFrame, { type: "task:execute" }>;
 interface Created {
@@ -22,31 +16,6 @@ async function deviceUser() {
   const deviceId = newDeviceId();
   const { socket } = await registerDevice(token, deviceId);
   return { user, token, deviceId, socket };
-}
-
-async function reply(socket: DeviceSocket, e: Execute, text: string, sessionId: string) {
-  socket.send({ type: "task:accepted", taskId: e.taskId, messageId: e.messageId });
-  socket.send({
-    type: "task:progress",
-    taskId: e.taskId,
-    messageId: e.messageId,
-    seq: 1,
-    event: { kind: "text", offset: 0, delta: text },
-  });
-  socket.send({
-    type: "task:complete",
-    taskId: e.taskId,
-    messageId: e.messageId,
-    seq: 2,
-    text,
-    sessionId,
-    usage: null,
-    costUsd: null,
-  });
-  await socket.next(
-    "task:ack",
-    (f) => f.type === "task:ack" && f.messageId === e.messageId && f.seq === 2,
-  );
 }
 
 describe("tasks", () => {
