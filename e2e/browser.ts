@@ -1,0 +1,122 @@
+// A real Chromium for the end-to-end story: Debian's own build driven by playwright-core, so
+// nothing is ever downloaded. Screenshots land in test-artifacts/ (git-ignored) for a human.
+import { existsSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { type Browser, chromium, type Page } from "playwright-core";
+import { ROOT } from "./harness";
+
+export const CHROMIUM = "/usr/bin/chromium";
+export const ARTIFACTS = join(ROOT, "test-artifacts");
+
+/** Fails (never skips) without Chromium: CI installs it, so its absence is a broken setup. */
+export async function launchChromium(): Promise<Browser> {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(
+      `Chromium is missing at ${CHROMIUM}: install Debian's chromium package (apt-get install chromium). ` +
+        "Do not use `npx playwright install`.",
+    );
+  }
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    timeout: 30_000,
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+}
+
+/**
+ * Saves test-artifacts/<name>.png and returns its path. A full-page capture misdraws sticky
+ * elements (the phone layout's composer), so `viewport` shows exactly what the screen shows.
+ */
+export async function screenshot(
+  page: Page,
+  name: string,
+  area: "fullPage" | "viewport" = "fullPage",
+): Promise<string> {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const path = join(ARTIFACTS, `${name}.png`);
+  await page.screenshot({ path, fullPage: area === "fullPage", timeout: 10_000 });
+  return path;
+}
+
+/** How far the page can scroll sideways (0 means it fits), with the widest offender if any. */
+export async function horizontalOverflow(
+  page: Page,
+): Promise<{ overflow: number; widest: string | null }> {
+  return page.evaluate(() => {
+    const root = document.documentElement;
+    const overflow = Math.max(root.scrollWidth, document.body.scrollWidth) - root.clientWidth;
+    let widest: string | null = null;
+    if (overflow > 0) {
+      let right = root.clientWidth;
+      for (const element of Array.from(document.body.querySelectorAll("*"))) {
+        const box = element.getBoundingClientRect();
+        if (box.right > right) {
+          right = box.right;
+          const id = element.getAttribute("data-testid");
+          widest = `${element.tagName.toLowerCase()}${id ? `[data-testid=${id}]` : ""}.${element.className} (right edge ${Math.round(box.right)})`;
+        }
+      }
+    }
+    return { overflow, widest };
+  });
+}
+
+export interface ContentSample {
+  at: number;
+  status: string | null;
+  text: string;
+}
+
+/**
+ * Records, inside the page, every change of the newest assistant reply (its status and its
+ * text) so no intermediate streamed state is missed between two polls from the test.
+ */
+export async function recordLatestReply(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    type Sample = { at: number; status: string | null; text: string };
+    const w = window as unknown as {
+      __replySamples?: Sample[];
+      __replyObserver?: MutationObserver;
+    };
+    w.__replyObserver?.disconnect();
+    const samples: Sample[] = [];
+    w.__replySamples = samples;
+    const take = () => {
+      const replies = document.querySelectorAll('[data-testid="assistant-message"]');
+      const reply = replies[replies.length - 1];
+      if (!reply) return;
+      const status = reply.getAttribute("data-status");
+      const text =
+        reply.querySelector('[data-testid="assistant-content"]')?.textContent?.trim() ?? "";
+      const last = samples[samples.length - 1];
+      if (!last || last.status !== status || last.text !== text) {
+        samples.push({ at: performance.now(), status, text });
+      }
+    };
+    const observer = new MutationObserver(take);
+    observer.observe(document.body, {
+      subtree: true,
+      childList: true,
+      characterData: true,
+      attributes: true,
+      attributeFilter: ["data-status"],
+    });
+    w.__replyObserver = observer;
+    take();
+  });
+}
+
+export async function replySamples(page: Page): Promise<ContentSample[]> {
+  return page.evaluate(
+    () => (window as unknown as { __replySamples?: ContentSample[] }).__replySamples ?? [],
+  );
+}
