@@ -53,7 +53,10 @@ async function main(): Promise<number> {
     workspaceRoot: config.workspaceRoot,
     homeDir: config.homeDir,
     stopTimeoutMs: config.stopTimeoutSeconds * 1000,
-    runtime: createClaudeRuntime({ clientApp: `wegent-executor/${VERSION}` }),
+    runtime: createClaudeRuntime({
+      clientApp: `wegent-executor/${VERSION}`,
+      permissionMode: config.permissionMode,
+    }),
     log,
   });
 

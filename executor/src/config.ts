@@ -9,6 +9,14 @@ import { LOG_LEVELS } from "./log";
 export const DEFAULT_BACKEND_URL = "http://127.0.0.1:8787";
 export const DEFAULT_STOP_TIMEOUT_SECONDS = 10;
 
+/**
+ * Claude Code permission modes a headless agent can use. `bypassPermissions` (the default) lets
+ * the agent edit files and run commands in its workspace without asking — there is nobody at
+ * the device to answer; `acceptEdits` allows edits but refuses commands that would need
+ * approval; `default` and `plan` refuse anything that needs approval. See docs/executor.md.
+ */
+export const PERMISSION_MODES = ["bypassPermissions", "acceptEdits", "default", "plan"] as const;
+
 /** Everything the executor needs to start, after flags, env, file and defaults are merged. */
 export const ExecutorConfig = z.object({
   mode: DeviceType,
@@ -38,6 +46,9 @@ export const ExecutorConfig = z.object({
   homeDir: z.string().min(1),
   logLevel: z.enum(LOG_LEVELS, { message: `log level must be one of ${LOG_LEVELS.join(", ")}` }),
   jsonLogs: z.boolean(),
+  permissionMode: z.enum(PERMISSION_MODES, {
+    message: `permission mode must be one of ${PERMISSION_MODES.join(", ")}`,
+  }),
   stopTimeoutSeconds: z.coerce
     .number({ message: "stop timeout must be a number of seconds" })
     .min(0, "stop timeout must not be negative")
@@ -56,6 +67,7 @@ const ConfigFile = z.object({
   logLevel: z.string().optional(),
   jsonLogs: z.boolean().optional(),
   stopTimeout: z.number().optional(),
+  permissionMode: z.string().optional(),
 });
 
 export const HELP_TEXT = `Usage: wegent-executor --mode local --token <token> [options]
@@ -71,6 +83,7 @@ Options:
   --workspace <dir>        folder for the tasks' workspaces (default <home>/workspaces)
   --log-level <level>      ${LOG_LEVELS.join(" | ")} (default info)
   --json-logs              one JSON object per log line
+  --permission-mode <m>    ${PERMISSION_MODES.join(" | ")} (default bypassPermissions)
   --stop-timeout <sec>     on Ctrl-C, how long running tasks may finish (default ${DEFAULT_STOP_TIMEOUT_SECONDS})
   --help                   show this help
   --version                show the version
@@ -117,6 +130,7 @@ export function loadConfig(sources: ConfigSources): ConfigResult {
         "log-level": { type: "string" },
         "json-logs": { type: "boolean" },
         "stop-timeout": { type: "string" },
+        "permission-mode": { type: "string" },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean", short: "v" },
       },
@@ -176,6 +190,7 @@ export function loadConfig(sources: ConfigSources): ConfigResult {
     logLevel: flags["log-level"] ?? file.logLevel ?? "info",
     jsonLogs: flags["json-logs"] ?? file.jsonLogs ?? false,
     stopTimeoutSeconds: flags["stop-timeout"] ?? file.stopTimeout ?? DEFAULT_STOP_TIMEOUT_SECONDS,
+    permissionMode: flags["permission-mode"] ?? file.permissionMode ?? "bypassPermissions",
   };
   const parsed = ExecutorConfig.safeParse(candidate);
   if (!parsed.success) return { kind: "error", message: describeIssue(parsed.error) };

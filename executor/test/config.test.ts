@@ -49,7 +49,20 @@ describe("config", () => {
       logLevel: "info",
       jsonLogs: false,
       stopTimeoutSeconds: 10,
+      permissionMode: "bypassPermissions",
     });
+  });
+
+  it("takes the permission mode from the flag, else the file", () => {
+    expect(config(load(["--token", "t", "--permission-mode", "acceptEdits"])).permissionMode).toBe(
+      "acceptEdits",
+    );
+    expect(config(load(["--token", "t"], {}, { permissionMode: "plan" })).permissionMode).toBe(
+      "plan",
+    );
+    expect(errorOf(load(["--token", "t", "--permission-mode", "yolo"]))).toMatch(
+      /permission mode must be one of/,
+    );
   });
 
   it("takes flags over env over file over defaults", () => {
