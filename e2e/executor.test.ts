@@ -1,6 +1,7 @@
 // The user's story, end to end: a real platform (wrangler dev), a real wegent-executor process
 // running the real Claude Code against a fake model API on loopback, and the live channel.
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execFileSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -83,6 +84,15 @@ afterAll(async () => {
 
 describe("a device running Claude Code", () => {
   it("registers, runs a message with thinking and a tool, and streams the reply live", async () => {
+    // The platform serves the executor it was built with, for the "Add a device" command.
+    const pkg = await fetch(`${platform.origin}/wegent-executor.tgz`);
+    expect(pkg.status).toBe(200);
+    const tgz = join(mkdtempSync(join(tmpdir(), "wegent-pkg-")), "pkg.tgz");
+    writeFileSync(tgz, Buffer.from(await pkg.arrayBuffer()));
+    expect(execFileSync("tar", ["tzf", tgz], { encoding: "utf8" })).toContain(
+      "package/dist/cli.js",
+    );
+
     const ex = await launch();
     const devices = await api<{ devices: { id: string; status: string; isDefault: boolean }[] }>(
       platform.origin,

@@ -76,8 +76,7 @@ step("applying D1 migrations (local)", "npx", [
   "DB",
   "--local",
 ]);
-step("building the web UI", "npm", ["run", "--silent", "build", "-w", "web"]);
-step("building wegent-executor", "npm", ["run", "--silent", "build", "-w", "executor"]);
+step("building the web UI and wegent-executor", "npm", ["run", "--silent", "build"]);
 
 process.stdout.write(`▶ starting the platform on ${origin}\n`);
 const wrangler = spawn("npx", ["wrangler", "dev", "--ip", "127.0.0.1", "--port", String(port)], {

@@ -69,16 +69,16 @@ describe("API tokens", () => {
     tokenApi();
     render(<AddDevicePanel origin="https://edge.example" />);
     expect(screen.getByTestId("add-device-command").textContent).toBe(
-      "npx wegent-executor --mode local --token <TOKEN> --backend-url https://edge.example",
+      "npx -y https://edge.example/wegent-executor.tgz --mode local --token <TOKEN> --backend-url https://edge.example",
     );
     fireEvent.click(screen.getByTestId("add-device-create-token"));
     await vi.waitFor(() =>
       expect(screen.getByTestId("add-device-command").textContent).toBe(
-        `npx wegent-executor --mode local --token ${SECRET} --backend-url https://edge.example`,
+        `npx -y https://edge.example/wegent-executor.tgz --mode local --token ${SECRET} --backend-url https://edge.example`,
       ),
     );
     expect(screen.getByTestId("add-device-env").textContent).toBe(
-      `WEGENT_TOKEN=${SECRET} WEGENT_BACKEND_URL=https://edge.example npx wegent-executor --mode local`,
+      `WEGENT_TOKEN=${SECRET} WEGENT_BACKEND_URL=https://edge.example npx -y https://edge.example/wegent-executor.tgz --mode local`,
     );
   });
 

@@ -5,12 +5,20 @@ import { CopyButton } from "./CopyButton";
 
 const PLACEHOLDER = "<TOKEN>";
 
+/**
+ * The platform serves the executor built with it (`/wegent-executor.tgz`), so the command always
+ * runs the matching version and never a same-named package from elsewhere.
+ */
+function executorPackage(origin: string): string {
+  return `${origin}/wegent-executor.tgz`;
+}
+
 export function runCommand(token: string, origin: string): string {
-  return `npx wegent-executor --mode local --token ${token} --backend-url ${origin}`;
+  return `npx -y ${executorPackage(origin)} --mode local --token ${token} --backend-url ${origin}`;
 }
 
 export function envCommand(token: string, origin: string): string {
-  return `WEGENT_TOKEN=${token} WEGENT_BACKEND_URL=${origin} npx wegent-executor --mode local`;
+  return `WEGENT_TOKEN=${token} WEGENT_BACKEND_URL=${origin} npx -y ${executorPackage(origin)} --mode local`;
 }
 
 /** How to connect a computer: the exact command, with a token made for it on request. */
