@@ -1,0 +1,68 @@
+// `npm run gauntlet`: the reliability gauntlet against a real `wrangler dev` on loopback.
+// Each scenario prints pass/fail with its figure; the run ends with `N passed, N failed` and
+// rewrites docs/reliability.md. Flags: --only <substring>, --fuzz <frames>, --no-docs.
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { startFakeModel } from "../e2e/fake-model/server";
+import { ROOT, startPlatform } from "../e2e/harness";
+import {
+  executorFrozen,
+  executorKilled,
+  platformRestarted,
+  sameDeviceId,
+  socketCut,
+} from "./gauntlet/executor-faults";
+import { fuzzScenario } from "./gauntlet/fuzz";
+import { badInput, crossUser } from "./gauntlet/rest";
+import { revokedToken } from "./gauntlet/tokens";
+import { type Outcome, runScenario } from "./gauntlet/runner";
+import { reliabilityDoc } from "./gauntlet/doc";
+import { machine } from "./lib/machine";
+
+const { values } = parseArgs({
+  options: {
+    only: { type: "string" },
+    fuzz: { type: "string", default: "10000" },
+    "no-docs": { type: "boolean", default: false },
+  },
+});
+
+const scenarios = [
+  executorKilled,
+  socketCut,
+  executorFrozen,
+  platformRestarted,
+  sameDeviceId,
+  fuzzScenario(Number(values.fuzz)),
+  badInput,
+  crossUser,
+  revokedToken,
+].filter((s) => !values.only || values.only.split(",").some((part) => s.name.includes(part)));
+
+const started = Date.now();
+const platform = await startPlatform();
+const fake = await startFakeModel();
+const outcomes: Outcome[] = [];
+try {
+  console.log(`gauntlet: wrangler dev on ${platform.origin} (grace 15 s, ping timeout 25 s)\n`);
+  for (const scenario of scenarios) {
+    const outcome = await runScenario(platform, scenario, fake);
+    outcomes.push(outcome);
+    console.log(
+      `${outcome.passed ? "PASS" : "FAIL"}  ${outcome.name} (${outcome.seconds.toFixed(1)} s) — ${outcome.figure}`,
+    );
+  }
+} finally {
+  await fake.close();
+  await platform.stop();
+}
+const passed = outcomes.filter((o) => o.passed).length;
+const failed = outcomes.length - passed;
+const seconds = (Date.now() - started) / 1000;
+if (!values["no-docs"] && !values.only) {
+  writeFileSync(join(ROOT, "docs/reliability.md"), reliabilityDoc(outcomes, machine(), seconds));
+  console.log("\nwrote docs/reliability.md");
+}
+console.log(`\n${passed} passed, ${failed} failed`);
+process.exit(failed === 0 ? 0 : 1);

@@ -1,0 +1,137 @@
+// What every bench and gauntlet scenario needs around the e2e harness: users with tokens, the
+// check that nothing was left behind, and the workerd processes to measure.
+import { readFileSync, readdirSync } from "node:fs";
+import { api, createToken, type Session, signUp, until } from "../../e2e/harness";
+
+export interface BenchUser {
+  name: string;
+  session: Session;
+  token: string;
+  tokenId: string;
+}
+
+let users = 0;
+
+export async function newUser(origin: string, prefix = "bench"): Promise<BenchUser> {
+  users += 1;
+  const name = `${prefix}_${process.pid}_${users}`;
+  const session = await signUp(origin, name);
+  const created = await createToken(origin, session, { name: `${name} token` });
+  return { name, session, token: created.token, tokenId: created.id };
+}
+
+interface DeviceView {
+  id: string;
+  status: string;
+  slotsUsed: number;
+  queueLength: number;
+}
+interface TaskView {
+  id: string;
+  status: string;
+}
+
+const TERMINAL = new Set(["completed", "failed", "cancelled"]);
+
+/**
+ * The after-every-scenario check: no task of the user left non-terminal and every device's
+ * slots back to 0 with an empty queue (waits up to `ms` for the platform to settle).
+ */
+export async function leftovers(origin: string, user: BenchUser, msec = 20_000): Promise<string[]> {
+  const end = Date.now() + msec;
+  for (;;) {
+    const problems: string[] = [];
+    const tasks = await api<{ tasks: TaskView[] }>(origin, "GET", "/api/tasks?limit=100", {
+      cookie: user.session.cookie,
+    });
+    for (const t of tasks.body.tasks ?? []) {
+      if (!TERMINAL.has(t.status)) problems.push(`task ${t.id} is ${t.status}`);
+    }
+    const devices = await api<{ devices: DeviceView[] }>(origin, "GET", "/api/devices", {
+      cookie: user.session.cookie,
+    });
+    for (const d of devices.body.devices ?? []) {
+      if (d.slotsUsed !== 0) problems.push(`device ${d.id} has slotsUsed ${d.slotsUsed}`);
+      if (d.queueLength !== 0) problems.push(`device ${d.id} has queueLength ${d.queueLength}`);
+    }
+    if (problems.length === 0 || Date.now() > end) return problems;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+export async function waitDeviceStatus(
+  origin: string,
+  user: BenchUser,
+  deviceId: string,
+  status: string,
+  msec: number,
+) {
+  return until(
+    async () => {
+      const res = await api<{ device: DeviceView }>(origin, "GET", `/api/devices/${deviceId}`, {
+        cookie: user.session.cookie,
+      });
+      return res.body.device?.status === status ? res.body.device : undefined;
+    },
+    msec,
+    `device ${deviceId} to be ${status}`,
+  );
+}
+
+/** Pids of the `workerd` processes descending from this process (the platform's runtime). */
+export function workerdPids(): number[] {
+  const children = new Map<number, number[]>();
+  const comm = new Map<number, string>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const close = stat.lastIndexOf(")");
+      const name = stat.slice(stat.indexOf("(") + 1, close);
+      const ppid = Number(stat.slice(close + 2).split(" ")[1]);
+      comm.set(Number(entry), name);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+    } catch {
+      // process ended while we read
+    }
+  }
+  const out: number[] = [];
+  const stack = [process.pid];
+  while (stack.length) {
+    const pid = stack.pop()!;
+    for (const child of children.get(pid) ?? []) {
+      if (comm.get(child) === "workerd") out.push(child);
+      stack.push(child);
+    }
+  }
+  return out;
+}
+
+/** Resident memory of a process in bytes (0 when it is gone). */
+export function rssBytes(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+export function openFiles(pid: number): number {
+  try {
+    return readdirSync(`/proc/${pid}/fd`).length;
+  } catch {
+    return 0;
+  }
+}
+
+export function fdLimit(pid: number): string {
+  try {
+    const line = readFileSync(`/proc/${pid}/limits`, "utf8")
+      .split("\n")
+      .find((l) => l.startsWith("Max open files"));
+    return line?.replace(/\s+/g, " ").trim() ?? "unknown";
+  } catch {
+    return "unknown";
+  }
+}

@@ -1,0 +1,60 @@
+// (b) Dispatch: POST /api/tasks → the device receives task:execute.
+import { api } from "../../e2e/harness";
+import type { ProtocolDevice } from "../lib/device";
+import type { BenchUser } from "../lib/platform";
+import { type Summary, summarize } from "../lib/stats";
+
+export interface DispatchResult {
+  /** POST sent → task:execute received by the device. */
+  toExecute: Summary;
+  /** POST sent → HTTP 201 received. */
+  post: Summary;
+  /** task:execute arrived before the HTTP answer in this many of n. */
+  executeFirst: number;
+}
+
+/** Sequential dispatches to a device that accepts and completes each at once (slots free). */
+export async function measureDispatch(
+  origin: string,
+  user: BenchUser,
+  device: ProtocolDevice,
+  n: number,
+): Promise<DispatchResult> {
+  const arrivals = new Map<string, number>();
+  device.onFrame = (frame, at) => {
+    if (frame.type === "task:execute") arrivals.set(frame.taskId, at);
+  };
+  const toExecute: number[] = [];
+  const post: number[] = [];
+  let executeFirst = 0;
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    const res = await api<{
+      task: { id: string };
+      messages: { role: string; status: string; queuePosition: number | null }[];
+    }>(origin, "POST", "/api/tasks", {
+      cookie: user.session.cookie,
+      body: { message: `dispatch ${i}`, target: { deviceId: device.deviceId } },
+    });
+    const answered = performance.now();
+    if (res.status !== 201) throw new Error(`POST /api/tasks answered ${res.status}`);
+    const taskId = res.body.task.id;
+    const end = Date.now() + 5_000;
+    while (!arrivals.has(taskId) && Date.now() < end) await new Promise((r) => setTimeout(r, 1));
+    const at = arrivals.get(taskId);
+    if (at === undefined) {
+      const devices = await api(origin, "GET", `/api/devices/${device.deviceId}`, {
+        cookie: user.session.cookie,
+      });
+      throw new Error(
+        `task:execute for ${taskId} (dispatch ${i + 1}) never arrived; POST said ${JSON.stringify(res.body.messages.map((m) => [m.role, m.status, m.queuePosition]))}; device ${JSON.stringify(devices.body)}; socket open ${device.open}`,
+      );
+    }
+    if (at <= answered) executeFirst += 1;
+    toExecute.push(at - t0);
+    post.push(answered - t0);
+    arrivals.delete(taskId);
+  }
+  device.onFrame = null;
+  return { toExecute: summarize(toExecute), post: summarize(post), executeFirst };
+}

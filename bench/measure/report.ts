@@ -1,0 +1,224 @@
+// The table `npm run bench` prints and the docs/benchmarks.md it writes.
+import { type Machine, machineLine } from "../lib/machine";
+import type { Summary } from "../lib/stats";
+import type { DispatchResult } from "./dispatch";
+import type { ExecutorResult } from "./executor";
+import type { PresenceResult } from "./presence";
+import type { RawResult } from "./raw";
+import type { RelayResult } from "./relay";
+import type { ScaleResult } from "./scale";
+
+export interface BenchResults {
+  settings: Record<string, number | number[]>;
+  quick: boolean;
+  machine: Machine;
+  seconds?: number;
+  errors?: string[];
+  raw?: RawResult;
+  dispatch?: DispatchResult;
+  relay?: RelayResult;
+  presence?: PresenceResult;
+  scale?: ScaleResult;
+  executor?: ExecutorResult;
+}
+
+type Row = [metric: string, measured: string, target: string, met: string];
+
+const f = (v: number, d = 2) => (Number.isFinite(v) ? v.toFixed(d) : "n/a");
+const pp = (s: Summary, unit = "ms") => `p50 ${f(s.p50)} / p99 ${f(s.p99)} ${unit} (n=${s.n})`;
+const yes = (ok: boolean) => (ok ? "yes" : "**no**");
+
+export function rows(r: BenchResults): Row[] {
+  const out: Row[] = [];
+  const base = r.raw?.echo.p50;
+  if (r.raw) {
+    out.push(["(a) ping→pong (runtime auto-response)", pp(r.raw.ping), "—", "—"]);
+    out.push(["(a) JSON round trip through the DeviceHub", pp(r.raw.echo), "—", "—"]);
+  }
+  if (r.dispatch) {
+    const d = r.dispatch.toExecute;
+    const ratio = base ? d.p50 / base : Number.NaN;
+    out.push([
+      "(b) dispatch: POST sent → task:execute at the device",
+      pp(d),
+      "p50 ≤ 10 ms",
+      yes(d.p50 <= 10),
+    ]);
+    out.push(["(b) dispatch p50 ÷ (a) JSON p50", `${f(ratio, 1)}×`, "≤ 3×", yes(ratio <= 3)]);
+    out.push([
+      "(b) POST /api/tasks answered (201)",
+      `${pp(r.dispatch.post)}; task:execute arrived first in ${r.dispatch.executeFirst}/${d.n}`,
+      "—",
+      "—",
+    ]);
+  }
+  if (r.relay) {
+    const l = r.relay.latency;
+    const ratio = base ? l.p50 / base : Number.NaN;
+    out.push([
+      "(c) relay: task:progress → browser message:delta",
+      pp(l),
+      "p50 ≤ 5 ms",
+      yes(l.p50 <= 5),
+    ]);
+    out.push(["(c) relay p50 ÷ (a) JSON p50", `${f(ratio, 1)}×`, "≤ 2×", yes(ratio <= 2)]);
+    const steps = r.relay.steps
+      .map(
+        (s) =>
+          `${s.rate}/s: ${s.delivered}/${s.sent}${s.inOrderOnce ? " in order" : " LOSS/DISORDER"}, lag ${f(s.lagMs, 0)} ms, got ${f(s.achieved, 0)}/s`,
+      )
+      .join("; ");
+    out.push([
+      "(c) highest sustained frames/s per device, zero loss",
+      `${r.relay.bestSustained} (${steps})`,
+      "≥ 5,000",
+      yes(r.relay.bestSustained >= 5000),
+    ]);
+  }
+  if (r.presence) {
+    const p = r.presence;
+    out.push([
+      '(d) clean close → "reconnecting" in the browser',
+      `${f(p.cleanCloseToReconnectingMs)} ms`,
+      "—",
+      "—",
+    ]);
+    out.push([
+      '(d) silent death (SIGSTOP) → "reconnecting"',
+      `${f(p.silentDeathToReconnectingMs / 1000, 1)} s`,
+      "≤ 30 s",
+      yes(p.silentDeathToReconnectingMs <= 30_000),
+    ]);
+    out.push([
+      "(d) silent death → its task failed (grace 15 s)",
+      `${f(p.silentDeathToTaskFailedMs / 1000, 1)} s (${p.taskErrorCode})`,
+      "—",
+      "—",
+    ]);
+  }
+  if (r.scale) {
+    const s = r.scale;
+    out.push([
+      `(e) ${s.devices} devices connected + registered`,
+      `${f(s.connectSeconds, 1)} s; workerd RSS ${f(s.rssBeforeMiB, 0)} → ${f(s.rssAfterMiB, 0)} MiB; ${s.workerdOpenFiles} open files (${s.workerdFdLimit})`,
+      "—",
+      "—",
+    ]);
+    out.push([
+      "(e) workerd memory per connected device",
+      `${f(s.perDeviceKiB, 1)} KiB`,
+      "≤ 1 MiB (at 4,000)",
+      s.devices >= 4000
+        ? yes(s.perDeviceKiB <= 1024)
+        : `${yes(s.perDeviceKiB <= 1024)} at ${s.devices}`,
+    ]);
+    out.push([
+      `(e) dispatch under load (${s.devices} connected)`,
+      pp(s.dispatchUnderLoad),
+      "—",
+      "—",
+    ]);
+    out.push([
+      `(e) reconnect storm: restart with ${s.devices} connected → all registered`,
+      `${f(s.storm.fromKillSeconds, 1)} s from the kill (restart ${f(s.storm.restartSeconds, 1)} s, then ${f(s.storm.fromUpSeconds, 1)} s); all registered: ${s.storm.allRegistered}`,
+      "≤ 20 s (2,000)",
+      s.devices >= 2000
+        ? yes(s.storm.allRegistered && s.storm.fromKillSeconds <= 20)
+        : `${yes(s.storm.allRegistered && s.storm.fromKillSeconds <= 20)} at ${s.devices}`,
+    ]);
+    out.push([
+      "(e) tasks queued before the restart, completed after",
+      `${s.storm.completedAfter}/${s.storm.queued}`,
+      "all",
+      yes(s.storm.completedAfter === s.storm.queued),
+    ]);
+  }
+  if (r.executor) {
+    const e = r.executor;
+    out.push([
+      `(f) wegent-executor start → "registered" (Node ${e.node})`,
+      pp(e.registered),
+      "≤ 500 ms",
+      yes(e.registered.p50 <= 500),
+    ]);
+    out.push([
+      "(f) wegent-executor idle RSS",
+      `p50 ${f(e.idleRssMiB.p50, 1)} / max ${f(e.idleRssMiB.max, 1)} MiB (n=${e.idleRssMiB.n})`,
+      "≤ 80 MB",
+      yes(e.idleRssMiB.max * 1.048576 <= 80),
+    ]);
+  }
+  return out;
+}
+
+export function table(r: BenchResults): string {
+  const all: Row[] = [["metric", "measured", "target", "met"], ...rows(r)];
+  const widths = [0, 1, 2, 3].map((i) =>
+    Math.min(70, Math.max(...all.map((row) => row[i]?.length ?? 0))),
+  );
+  return all.map((row) => row.map((cell, i) => cell.padEnd(widths[i]!)).join("  ")).join("\n");
+}
+
+export function benchmarksDoc(r: BenchResults): string {
+  const body = rows(r)
+    .map((row) => `| ${row.map((c) => c.replace(/\|/g, "\\|")).join(" | ")} |`)
+    .join("\n");
+  return `# Benchmarks
+
+What the platform costs on one machine, measured on loopback against a real \`wrangler dev\`
+(fresh local state, default timings). Most figures use a protocol-level client — a bare \`ws\`
+socket to \`/api/devices/connect\` that speaks \`@wegent/protocol\` — so they measure the platform,
+not Claude Code; (d) and (f) use the real \`wegent-executor\`.
+
+## How to rerun
+
+\`\`\`sh
+npm run build                     # the executor bundle and the SPA the platform serves
+npm run bench -- --quick          # < 2 min, smaller N; rewrites this file
+npm run bench                     # full: 1,000 dispatches, 1,000 devices
+npm run bench -- --devices 4000   # the scale target (one workerd; mind \`ulimit -n\`)
+npm run bench -- --only a,b,c --no-docs   # some sections, print only
+\`\`\`
+
+The code is in \`bench/measure/\` (one file per section) and \`bench/lib/\`.
+
+## Latest run${r.quick ? " (--quick)" : ""}
+
+${machineLine(r.machine)} · ${f(r.seconds ?? 0, 0)} s · settings \`${JSON.stringify(r.settings)}\`
+
+| metric | measured | target | met |
+| --- | --- | --- | --- |
+${body}
+${r.errors?.length ? `\nSections that did not finish:\n\n${r.errors.map((e) => `- ${e}`).join("\n")}\n` : ""}
+## What is measured, exactly
+
+- **(a) raw limit.** \`ping\`→\`pong\` is answered by workerd itself
+  (\`setWebSocketAutoResponse\`), the hub never wakes: the floor for any round trip on this
+  machine. The JSON round trip is a valid \`task:accepted\` for a message the hub does not hold:
+  the hub parses it, reads its SQLite and answers \`error unknown_task\`. (A malformed frame such
+  as \`{}\` would also be answered, but ten of them close the socket with \`4008\`.) Sequential,
+  one in flight.
+- **(b) dispatch.** From sending \`POST /api/tasks\` (with an explicit \`target.deviceId\`) to
+  the device receiving \`task:execute\`. The hub dispatches *inside* the request, so
+  \`task:execute\` normally arrives before the HTTP answer; that is why the clock starts at the
+  request, not at its answer. The device accepts and completes each task at once, so slots
+  free. Sequential. Ratios are to the (a) JSON round trip.
+- **(c) relay.** One \`task:progress\` at a time from the device to \`message:delta\` on the
+  browser's live socket (\`/api/live\` with the session cookie). Then bursts at increasing rates
+  for a few seconds each: a rate counts as sustained when every \`seq\` arrived exactly once, in
+  order, and the last one arrived within 1 s of the last send (no growing backlog); the run
+  stops at the first rate that is not.
+- **(d) presence.** A clean close (\`1000\`) to the browser seeing \`device:status
+  reconnecting\`; a real executor frozen with SIGSTOP mid-task (nothing tells the platform) to
+  \`reconnecting\` — bounded by the last ping (every 10 s) + the 25 s ping timeout — and to its
+  task failing \`device_disconnected\` after the 15 s grace.
+- **(e) scale.** N protocol-level devices connect (50 at a time), register, heartbeat and ping.
+  Memory is the RSS of the \`workerd\` processes descending from the bench before and after,
+  divided by N. Then dispatches to one of them, and a restart of \`wrangler dev\`
+  (\`platform.restart()\`) with all N connected: each device redials with jittered backoff and
+  re-registers; on some of them one task held the only slot and a second was queued before the
+  restart; both must complete afterwards.
+- **(f) executor.** The built \`executor/dist/cli.js\` on the machine's Node, from spawn to its
+  "registered" log line, and its RSS after 3 s idle.
+`;
+}

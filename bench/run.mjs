@@ -1,0 +1,4 @@
+// Launcher for `npm run bench`: see launch.mjs.
+import { bundleAndRun } from "./launch.mjs";
+
+await bundleAndRun("run.ts");

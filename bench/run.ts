@@ -1,0 +1,135 @@
+// `npm run bench`: measures the platform on loopback and rewrites docs/benchmarks.md.
+// Flags: --quick (< 2 min), --devices N (scale, up to 4000), --dispatches N, --only a,b,…,
+// --no-docs. Every loop is bounded; the run stops by itself.
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { startFakeModel } from "../e2e/fake-model/server";
+import { ROOT, startPlatform } from "../e2e/harness";
+import { connectDevice } from "./lib/device";
+import { machine } from "./lib/machine";
+import { newUser } from "./lib/platform";
+import { type BenchResults, benchmarksDoc, table } from "./measure/report";
+import { measureDispatch } from "./measure/dispatch";
+import { measureExecutor } from "./measure/executor";
+import { measurePresence } from "./measure/presence";
+import { measureRaw } from "./measure/raw";
+import { measureRelay } from "./measure/relay";
+import { measureScale } from "./measure/scale";
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: "boolean", default: false },
+    devices: { type: "string" },
+    dispatches: { type: "string" },
+    only: { type: "string", default: "a,b,c,d,e,f" },
+    "no-docs": { type: "boolean", default: false },
+  },
+});
+const quick = values.quick;
+const settings = {
+  rawN: quick ? 500 : 2000,
+  dispatches: Number(values.dispatches ?? (quick ? 200 : 1000)),
+  relayN: quick ? 200 : 1000,
+  rates: [250, 500, 1000, 2000, 5000, 10000],
+  stepSeconds: quick ? 1.5 : 3,
+  devices: Math.min(4000, Number(values.devices ?? (quick ? 200 : 1000))),
+  loadDispatches: quick ? 100 : 300,
+  queuedDevices: quick ? 10 : 50,
+  executorRuns: quick ? 2 : 5,
+};
+const only = new Set(values.only.split(","));
+const started = Date.now();
+const platform = await startPlatform();
+const fake = await startFakeModel();
+const results: BenchResults = { settings, quick, machine: machine() };
+const step = (label: string) => console.log(`… ${label}`);
+const errors: string[] = [];
+/** One section failing (a timeout, a refused connection) is reported, not fatal to the rest. */
+async function guard(section: string, fn: () => Promise<void>) {
+  try {
+    await fn();
+  } catch (error) {
+    const text = `(${section}) failed: ${error instanceof Error ? error.message : String(error)}`;
+    errors.push(text);
+    console.log(`  ${text}`);
+  }
+}
+try {
+  const user = await newUser(platform.origin);
+  const device = await connectDevice({
+    origin: platform.origin,
+    token: user.token,
+    autoComplete: true,
+  });
+  if (only.has("a")) {
+    await guard("a", async () => {
+      step(`(a) raw round trips ×${settings.rawN}`);
+      results.raw = await measureRaw(device, settings.rawN);
+    });
+  }
+  if (only.has("b")) {
+    await guard("b", async () => {
+      step(`(b) dispatch ×${settings.dispatches}`);
+      results.dispatch = await measureDispatch(platform.origin, user, device, settings.dispatches);
+    });
+  }
+  if (only.has("c")) {
+    await guard("c", async () => {
+      step(`(c) relay ×${settings.relayN}, then rates ${settings.rates.join("/")} frames/s`);
+      device.options.autoComplete = false;
+      results.relay = await measureRelay(platform.origin, user, device, {
+        n: settings.relayN,
+        rates: settings.rates,
+        stepSeconds: settings.stepSeconds,
+      });
+      device.options.autoComplete = true;
+    });
+  }
+  device.close();
+  if (only.has("f")) {
+    await guard("f", async () => {
+      step(`(f) executor start ×${settings.executorRuns}`);
+      results.executor = await measureExecutor(
+        platform.origin,
+        user.token,
+        settings.executorRuns,
+        3,
+      );
+    });
+  }
+  if (only.has("d")) {
+    await guard("d", async () => {
+      step("(d) presence: clean close, then a frozen executor (default grace 15 s)");
+      results.presence = await measurePresence(
+        platform.origin,
+        await newUser(platform.origin),
+        fake,
+      );
+    });
+  }
+  if (only.has("e")) {
+    await guard("e", async () => {
+      step(`(e) scale: ${settings.devices} devices, then a reconnect storm`);
+      results.scale = await measureScale(
+        platform,
+        await newUser(platform.origin),
+        settings.devices,
+        settings.loadDispatches,
+        settings.queuedDevices,
+      );
+    });
+  }
+} finally {
+  await fake.close();
+  await platform.stop();
+}
+results.seconds = (Date.now() - started) / 1000;
+results.errors = errors;
+console.log(`\n${table(results)}\n`);
+if (!values["no-docs"]) {
+  writeFileSync(join(ROOT, "docs/benchmarks.md"), benchmarksDoc(results));
+  console.log("wrote docs/benchmarks.md");
+}
+console.log(`bench done in ${results.seconds.toFixed(0)} s`);
+process.exit(0);

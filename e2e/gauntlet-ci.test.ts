@@ -1,0 +1,41 @@
+// The fast subset of the reliability gauntlet (`npm run gauntlet`), run with the e2e tests: a
+// socket cut within the grace through a loopback proxy (byte-identical output), ~1,000 fuzzed
+// frames, bad input on every REST route, and a revoked token's socket. Each scenario is also
+// checked for leftovers (no non-terminal task, no slot or queue entry).
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type FakeModel, startFakeModel } from "./fake-model/server";
+import { type Platform, startPlatform } from "./harness";
+import { socketCut } from "../bench/gauntlet/executor-faults";
+import { fuzzScenario } from "../bench/gauntlet/fuzz";
+import { badInput } from "../bench/gauntlet/rest";
+import { revokedToken } from "../bench/gauntlet/tokens";
+import { runScenario } from "../bench/gauntlet/runner";
+import type { Scenario } from "../bench/gauntlet/context";
+
+let platform: Platform;
+let fake: FakeModel;
+
+beforeAll(async () => {
+  platform = await startPlatform();
+  fake = await startFakeModel();
+}, 180_000);
+
+afterAll(async () => {
+  await fake?.close();
+  await platform?.stop();
+});
+
+async function pass(scenario: Scenario) {
+  const outcome = await runScenario(platform, scenario, fake);
+  expect(outcome.figure).toBeTypeOf("string");
+  expect({ passed: outcome.passed, figure: outcome.figure }).toMatchObject({ passed: true });
+}
+
+describe("reliability gauntlet (CI subset)", () => {
+  it("keeps a reply byte-identical when the executor's socket is cut within the grace", () =>
+    pass(socketCut));
+  it("answers 1,000 fuzzed frames with errors, closes abusers with 4008 and stays up", () =>
+    pass(fuzzScenario(1000)));
+  it("never answers bad input on any REST route with a 5xx", () => pass(badInput));
+  it("drops a revoked token's socket within 5 s", () => pass(revokedToken));
+});
