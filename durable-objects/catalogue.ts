@@ -1,17 +1,9 @@
-import type { Device, FailureCode, LiveEvent, TaskStatus, Usage } from "@wegent/protocol";
+import type { Device, FailureCode, TaskStatus, Usage } from "@wegent/protocol";
 import type { Env } from "../worker/env";
 import type { DeviceMeta } from "./hub-store";
 
 // What a DeviceHub writes through to D1 (the durable catalogue) and pushes to its users' live
 // channels. Kept apart so the hub itself reads as presence, slots, queue and dispatch.
-
-export function userHub(env: Env, userId: string) {
-  return env.USER_HUB.get(env.USER_HUB.idFromName(userId));
-}
-
-export async function publish(env: Env, userId: string, event: LiveEvent): Promise<void> {
-  await userHub(env, userId).publish(event);
-}
 
 export interface DeviceFigures {
   status: Device["status"];

@@ -19,12 +19,12 @@ import { seconds } from "../worker/lib/time";
 import {
   finishMessage,
   type MessageEnd,
-  publish,
   setMessageStatus,
   upsertDevice,
   writeDeviceFigures,
 } from "./catalogue";
 import { HubStore, type Work } from "./hub-store";
+import { LiveOutbox } from "./live-outbox";
 
 /** Set by the Worker after it verified the token; the hub trusts nothing else. */
 export const HUB_HEADERS = {
@@ -64,10 +64,14 @@ const DEVICE_ROW_REFRESH_MS = 5 * 60_000;
  */
 export class DeviceHub extends DurableObject<Env> {
   private readonly store: HubStore;
+  private readonly live: LiveOutbox;
+  /** Last frame from the current socket (memory only: it matters within one ping timeout). */
+  private lastFrameAt = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.store = new HubStore(ctx.storage.sql);
+    this.live = new LiveOutbox(env, (work) => ctx.waitUntil(work));
     // The runtime answers the executor's pings itself: presence costs no wake-ups.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
   }
@@ -132,6 +136,7 @@ export class DeviceHub extends DurableObject<Env> {
       ws.close(CloseCode.replaced, "This connection was replaced.");
       return;
     }
+    this.lastFrameAt = Date.now();
     const parsed = parseFrame(ExecutorFrame, message);
     if (!parsed.ok) {
       attachment.strikes += 1;
@@ -431,7 +436,7 @@ export class DeviceHub extends DurableObject<Env> {
       errorMessage?: string | null;
     } = {},
   ): Promise<void> {
-    await publish(this.env, w.ownerId, {
+    this.live.push(w.ownerId, {
       type: "task:status",
       taskId: w.taskId,
       messageId: w.messageId,
@@ -489,7 +494,7 @@ export class DeviceHub extends DurableObject<Env> {
     if (frame.type === "task:progress") {
       this.store.appendOutput(w.messageId, frame.seq, frame.event);
       ack(frame.seq);
-      await publish(this.env, w.ownerId, {
+      this.live.push(w.ownerId, {
         type: "message:delta",
         taskId: w.taskId,
         messageId: w.messageId,
@@ -547,7 +552,7 @@ export class DeviceHub extends DurableObject<Env> {
       errorCode: full.errorCode,
       errorMessage: full.errorMessage,
     });
-    await publish(this.env, w.ownerId, {
+    this.live.push(w.ownerId, {
       type: "message:done",
       taskId: w.taskId,
       messageId: w.messageId,
@@ -671,7 +676,7 @@ export class DeviceHub extends DurableObject<Env> {
         status: figures.status,
         slotsUsed: figures.slotsUsed,
       });
-      if (device) await publish(this.env, meta.ownerId, { type: "device:status", device });
+      if (device) this.live.push(meta.ownerId, { type: "device:status", device });
     }
   }
 
@@ -680,7 +685,13 @@ export class DeviceHub extends DurableObject<Env> {
   private lastAlive(ws: WebSocket): number {
     const attachment = ws.deserializeAttachment() as SocketAttachment;
     const pong = this.ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? 0;
-    return Math.max(pong, attachment.connectedAt, this.store.getMeta().lastSeenAt ?? 0);
+    // Any frame is a sign of life, not only pings and heartbeats.
+    return Math.max(
+      pong,
+      attachment.connectedAt,
+      this.store.getMeta().lastSeenAt ?? 0,
+      this.lastFrameAt,
+    );
   }
 
   private async scheduleAlarm(): Promise<void> {

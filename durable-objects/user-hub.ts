@@ -68,13 +68,23 @@ export class UserHub extends DurableObject<Env> {
 
   /** Stamps the next sequence on an event, keeps it, and pushes it to every open tab. */
   async publish(event: LiveEvent): Promise<number> {
-    const seq = this.lastSeq() + 1;
-    const frame = JSON.stringify({ ...event, liveSeq: seq });
-    this.sql.exec("INSERT INTO events (seq, frame) VALUES (?, ?)", seq, frame);
-    if (seq % 500 === 0) this.sql.exec("DELETE FROM events WHERE seq <= ?", seq - KEEP_EVENTS);
+    return this.publishMany([event]);
+  }
+
+  /** The same for several events, in order; returns the last sequence stamped. */
+  async publishMany(events: LiveEvent[]): Promise<number> {
+    let seq = this.lastSeq();
+    const frames: string[] = [];
+    for (const event of events) {
+      seq += 1;
+      const frame = JSON.stringify({ ...event, liveSeq: seq });
+      this.sql.exec("INSERT INTO events (seq, frame) VALUES (?, ?)", seq, frame);
+      if (seq % 500 === 0) this.sql.exec("DELETE FROM events WHERE seq <= ?", seq - KEEP_EVENTS);
+      frames.push(frame);
+    }
     for (const ws of this.ctx.getWebSockets("browser")) {
       try {
-        ws.send(frame);
+        for (const frame of frames) ws.send(frame);
       } catch {
         // closing; the browser resumes from its last liveSeq
       }

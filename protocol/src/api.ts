@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { DeviceStatus, DeviceType, FailureCode, Usage } from "./common";
+import { DeviceStatus, DeviceType, DisplayName, FailureCode, Usage } from "./common";
 
 /** Every HTTP error body. */
 export const ApiError = z.object({
@@ -30,7 +30,7 @@ export const TokenScope = z.enum(["user", "cloud"]);
 export type TokenScope = z.infer<typeof TokenScope>;
 
 export const CreateToken = z.object({
-  name: z.string().trim().min(1).max(100),
+  name: DisplayName(100),
   days: z.number().int().min(1).max(90).default(7),
   /** `cloud`: an operator token for cloud-pool executors (admins only). */
   scope: TokenScope.default("user"),
@@ -75,7 +75,7 @@ export const Device = z.object({
 });
 export type Device = z.infer<typeof Device>;
 
-export const RenameDevice = z.object({ name: z.string().trim().min(1).max(200) });
+export const RenameDevice = z.object({ name: DisplayName(200) });
 
 export const TaskStatus = z.enum([
   "pending",
@@ -102,7 +102,7 @@ export type Target = z.infer<typeof Target>;
 export const CreateTask = z.object({
   message: z.string().trim().min(1).max(100_000),
   target: Target.optional(),
-  title: z.string().trim().min(1).max(200).optional(),
+  title: DisplayName(200).optional(),
 });
 export type CreateTask = z.infer<typeof CreateTask>;
 

@@ -12,6 +12,15 @@ export const Id = z.string().uuid();
 
 export const MAX_SLOTS = 5;
 
+/** A name a person reads (device, token, task title): trimmed, no control characters. */
+export const DisplayName = (max: number) =>
+  z
+    .string()
+    .trim()
+    .min(1)
+    .max(max)
+    .regex(/^[^\p{Cc}]*$/u, "must not contain control characters");
+
 /** Largest frame either side accepts; larger frames are refused with an error frame. */
 export const MAX_FRAME_BYTES = 1024 * 1024;
 

@@ -1,5 +1,14 @@
 import { z } from "zod";
-import { DeviceId, DeviceType, FailureCode, Id, MAX_SLOTS, ProgressEvent, Usage } from "./common";
+import {
+  DeviceId,
+  DeviceType,
+  DisplayName,
+  FailureCode,
+  Id,
+  MAX_SLOTS,
+  ProgressEvent,
+  Usage,
+} from "./common";
 
 // ---------------------------------------------------------------------------------------------
 // Executor → hub
@@ -8,7 +17,7 @@ import { DeviceId, DeviceType, FailureCode, Id, MAX_SLOTS, ProgressEvent, Usage 
 export const DeviceRegister = z.object({
   type: z.literal("device:register"),
   deviceId: DeviceId,
-  name: z.string().min(1).max(200),
+  name: DisplayName(200),
   platform: z.string().min(1).max(100),
   executorVersion: z.string().min(1).max(50),
   maxSlots: z.number().int().min(1).max(MAX_SLOTS),

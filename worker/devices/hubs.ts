@@ -7,6 +7,11 @@ export function deviceHub(env: Env, ownerId: string, deviceId: string) {
   return env.DEVICE_HUB.get(env.DEVICE_HUB.idFromName(`${ownerId}:${deviceId}`));
 }
 
+/** The live channel of one user. */
+export function userHub(env: Env, userId: string) {
+  return env.USER_HUB.get(env.USER_HUB.idFromName(userId));
+}
+
 /** Closes the sockets of every device connected with this (now revoked) token. */
 export async function closeDevicesOfToken(env: Env, tokenId: string): Promise<number> {
   const rows = await database(env.DB)

@@ -30,6 +30,7 @@ export type LogEvent =
       status: string;
       code: string | null;
     }
+  | { event: "live.publish_failed"; userId: string; events: number; message: string }
   | { event: "http.error"; method: string; path: string; message: string };
 
 export function log(entry: LogEvent, level: "info" | "warn" | "error" = "info"): void {

@@ -14,6 +14,7 @@ import {
 } from "../auth/identity";
 import { clearFailures, lockedForSeconds, recordFailure } from "../auth/throttle";
 import { ApiError } from "../lib/errors";
+import { userHub } from "../devices/hubs";
 import { log } from "../lib/log";
 import { DAY_MS, isoIn, nowIso } from "../lib/time";
 import { readBody } from "../lib/validate";
@@ -117,9 +118,7 @@ authRoutes.post("/logout", async (c) => {
       .where(eq(schema.sessions.id, session.sessionId))
       .run();
     // Close the live sockets this session opened.
-    await c.env.USER_HUB.get(c.env.USER_HUB.idFromName(session.user.id)).closeSession(
-      session.sessionId,
-    );
+    await userHub(c.env, session.user.id).closeSession(session.sessionId);
     log({ event: "auth.logout", userId: session.user.id });
   }
   deleteCookie(c, SESSION_COOKIE, { path: "/" });

@@ -8,7 +8,7 @@ import { ApiError, notFound } from "../lib/errors";
 import { readBody, readParams, readQuery } from "../lib/validate";
 import { type DeviceRow, toDevice } from "../../durable-objects/catalogue";
 import { HUB_HEADERS } from "../../durable-objects/device-hub";
-import { deviceHub } from "../devices/hubs";
+import { deviceHub, userHub } from "../devices/hubs";
 
 export const deviceRoutes = new Hono<AppEnv>();
 
@@ -158,7 +158,7 @@ deviceRoutes.delete("/:id", async (c) => {
     .delete(schema.devices)
     .where(and(eq(schema.devices.ownerId, user.id), eq(schema.devices.deviceId, id)))
     .run();
-  await c.env.USER_HUB.get(c.env.USER_HUB.idFromName(user.id)).publish({
+  await userHub(c.env, user.id).publish({
     type: "device:removed",
     deviceId: id,
   });

@@ -8,6 +8,7 @@ import {
   verifySession,
 } from "../auth/identity";
 import { ApiError } from "../lib/errors";
+import { userHub } from "../devices/hubs";
 import { LIVE_HEADERS } from "../../durable-objects/user-hub";
 
 export const liveRoutes = new Hono<AppEnv>();
@@ -41,5 +42,5 @@ liveRoutes.get("/", async (c) => {
   const headers = new Headers({ Upgrade: "websocket" });
   headers.set(LIVE_HEADERS.user, userId);
   headers.set(LIVE_HEADERS.session, session);
-  return c.env.USER_HUB.get(c.env.USER_HUB.idFromName(userId)).fetch(new Request(url, { headers }));
+  return userHub(c.env, userId).fetch(new Request(url, { headers }));
 });

@@ -1,5 +1,6 @@
 import { LiveFrame, parseFrame } from "@wegent/protocol";
 import type { Env } from "../env";
+import { userHub } from "../devices/hubs";
 import { LIVE_HEADERS } from "../../durable-objects/user-hub";
 
 // An API client's view of one task as Server-Sent Events. It is the user's live channel,
@@ -19,9 +20,7 @@ export async function taskEventStream(
   if (after !== null) url.searchParams.set("after", String(after));
   const headers = new Headers({ Upgrade: "websocket" });
   headers.set(LIVE_HEADERS.user, userId);
-  const upstream = await env.USER_HUB.get(env.USER_HUB.idFromName(userId)).fetch(
-    new Request(url, { headers }),
-  );
+  const upstream = await userHub(env, userId).fetch(new Request(url, { headers }));
   const ws = upstream.webSocket;
   if (!ws) return new Response("live channel unavailable", { status: 502 });
   ws.accept();

@@ -438,9 +438,9 @@ describe("presence", () => {
         const att = ws.deserializeAttachment() as { connectedAt: number };
         ws.serializeAttachment({ ...att, connectedAt: Date.now() - 30_000 });
       }
-      (instance as unknown as { store: HubStore }).store.setMeta({
-        lastSeenAt: Date.now() - 30_000,
-      });
+      const hub = instance as unknown as { store: HubStore; lastFrameAt: number };
+      hub.store.setMeta({ lastSeenAt: Date.now() - 30_000 });
+      hub.lastFrameAt = Date.now() - 30_000;
     });
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     await eventually(() => socket.closed, 3000, "close");

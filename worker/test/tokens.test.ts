@@ -56,6 +56,11 @@ describe("API tokens", () => {
       );
     }
     expectError(
+      await call("POST", "/api/tokens", { cookie: user.cookie, body: { name: "bad\u0000name" } }),
+      400,
+      "invalid_body",
+    );
+    expectError(
       await call("POST", "/api/tokens", { cookie: user.cookie, body: { name: "" } }),
       400,
       "invalid_body",

@@ -1,0 +1,61 @@
+import type { LiveEvent } from "@wegent/protocol";
+import type { Env } from "../worker/env";
+import { log } from "../worker/lib/log";
+import { userHub } from "../worker/devices/hubs";
+
+const MAX_BATCH = 500;
+
+/**
+ * The hub's way to the users' live channels. Events for one user keep their order, and the
+ * hub never waits on a cross-object call per output frame: while one batch is on its way,
+ * later events gather into the next. At low rates a batch is one event (no added latency); at
+ * high rates the batches grow, so throughput is not bound by one round trip per frame.
+ */
+export class LiveOutbox {
+  private readonly pending = new Map<string, LiveEvent[]>();
+  private readonly flushing = new Map<string, Promise<void>>();
+
+  constructor(
+    private readonly env: Env,
+    private readonly keepAlive: (work: Promise<unknown>) => void,
+  ) {}
+
+  push(userId: string, event: LiveEvent): void {
+    const queue = this.pending.get(userId);
+    if (queue) queue.push(event);
+    else this.pending.set(userId, [event]);
+    if (!this.flushing.has(userId)) {
+      const work = this.flush(userId);
+      this.flushing.set(userId, work);
+      this.keepAlive(work);
+    }
+  }
+
+  /** Resolves once every event pushed so far has been handed to its channel. */
+  async drained(): Promise<void> {
+    while (this.flushing.size > 0) await Promise.all(this.flushing.values());
+  }
+
+  private async flush(userId: string): Promise<void> {
+    const hub = userHub(this.env, userId);
+    try {
+      for (;;) {
+        const queue = this.pending.get(userId);
+        if (!queue || queue.length === 0) break;
+        const batch = queue.splice(0, MAX_BATCH);
+        try {
+          await hub.publishMany(batch);
+        } catch (error) {
+          // The browser resumes from what the channel has; the hub's own store is the truth.
+          log(
+            { event: "live.publish_failed", userId, events: batch.length, message: String(error) },
+            "error",
+          );
+        }
+      }
+    } finally {
+      this.pending.delete(userId);
+      this.flushing.delete(userId);
+    }
+  }
+}
