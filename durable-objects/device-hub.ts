@@ -514,7 +514,7 @@ export class DeviceHub extends DurableObject<Env> {
           }
         : {
             status: frame.code === "cancelled" || w.state === "cancelling" ? "cancelled" : "failed",
-            content: frame.text || w.text,
+            content: frame.text || this.store.replyText(w.messageId),
             errorCode: frame.code,
             errorMessage: frame.message,
             sessionId: frame.sessionId,
@@ -530,7 +530,7 @@ export class DeviceHub extends DurableObject<Env> {
     end: Partial<MessageEnd> & Pick<MessageEnd, "status">,
   ): Promise<void> {
     const full: MessageEnd = {
-      content: end.content ?? w.text,
+      content: end.content ?? this.store.replyText(w.messageId),
       errorCode: end.errorCode ?? null,
       errorMessage: end.errorMessage ?? null,
       sessionId: end.sessionId ?? null,
@@ -610,7 +610,11 @@ export class DeviceHub extends DurableObject<Env> {
     const w = this.store.work(messageId);
     if (!w) return null;
     const position = this.store.queue().findIndex((q) => q.messageId === messageId);
-    return { text: w.text, lastSeq: w.lastSeq, queuePosition: position >= 0 ? position + 1 : null };
+    return {
+      text: this.store.replyText(messageId),
+      lastSeq: w.lastSeq,
+      queuePosition: position >= 0 ? position + 1 : null,
+    };
   }
 
   /** Stored output events of a running message after `afterSeq`. */

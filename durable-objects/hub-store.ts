@@ -22,8 +22,6 @@ export interface Work {
   cancelRequestedAt: number | null;
   /** Highest contiguous output sequence stored. */
   lastSeq: number;
-  /** The reply so far (text deltas in order). */
-  text: string;
 }
 
 export interface DeviceMeta {
@@ -93,7 +91,6 @@ export class HubStore {
         attempt INTEGER NOT NULL DEFAULT 0,
         cancel_requested_at INTEGER,
         last_seq INTEGER NOT NULL DEFAULT 0,
-        text TEXT NOT NULL DEFAULT '',
         position INTEGER NOT NULL
       );
       CREATE TABLE IF NOT EXISTS output (
@@ -141,7 +138,6 @@ export class HubStore {
       attempt: Number(row.attempt),
       cancelRequestedAt: row.cancel_requested_at === null ? null : Number(row.cancel_requested_at),
       lastSeq: Number(row.last_seq),
-      text: String(row.text),
     };
   }
 
@@ -166,9 +162,7 @@ export class HubStore {
     return this.allWork().filter((w) => w.state === "queued");
   }
 
-  addWork(
-    w: Omit<Work, "lastSeq" | "text" | "attempt" | "dispatchedAt" | "cancelRequestedAt">,
-  ): void {
+  addWork(w: Omit<Work, "lastSeq" | "attempt" | "dispatchedAt" | "cancelRequestedAt">): void {
     this.sql.exec(
       `INSERT INTO work (message_id, task_id, owner_id, prompt, resume_session_id, state, queued_at, position)
        VALUES (?, ?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(position), 0) + 1 FROM work))`,
@@ -203,7 +197,10 @@ export class HubStore {
     );
   }
 
-  /** Stores one output event if it is the next in sequence. */
+  /**
+   * Stores one output event. Only the event is written (the reply text is assembled on demand),
+   * so a frame costs the same at the end of a long reply as at its start.
+   */
   appendOutput(messageId: string, seq: number, event: ProgressEvent): void {
     this.sql.exec(
       "INSERT OR IGNORE INTO output (message_id, seq, event) VALUES (?, ?, ?)",
@@ -211,13 +208,19 @@ export class HubStore {
       seq,
       JSON.stringify(event),
     );
-    const delta = event.kind === "text" ? event.delta : "";
     this.sql.exec(
-      "UPDATE work SET last_seq = ?, text = text || ?, state = CASE WHEN state = 'dispatched' THEN 'running' ELSE state END WHERE message_id = ?",
+      "UPDATE work SET last_seq = ?, state = CASE WHEN state = 'dispatched' THEN 'running' ELSE state END WHERE message_id = ?",
       seq,
-      delta,
       messageId,
     );
+  }
+
+  /** The reply so far: the text deltas of the stored output, in order. */
+  replyText(messageId: string): string {
+    let text = "";
+    for (const { event } of this.output(messageId, 0))
+      if (event.kind === "text") text += event.delta;
+    return text;
   }
 
   output(messageId: string, afterSeq: number): { seq: number; event: ProgressEvent }[] {
