@@ -2,7 +2,6 @@
 // as ProgressEvents, and stops it (with every process it started) when asked.
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
-import { query } from "@anthropic-ai/claude-agent-sdk";
 import type {
   PermissionMode,
   Query,
@@ -180,6 +179,8 @@ export function createClaudeRuntime(options: ClaudeRuntimeOptions = {}): AgentRu
 
     let q: Query;
     try {
+      // Loaded on the first task, not at start: an idle executor stays small.
+      const { query } = await import("@anthropic-ai/claude-agent-sdk");
       q = query({
         prompt: request.prompt,
         options: {
