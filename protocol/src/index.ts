@@ -4,3 +4,4 @@ export * from "./device-frames";
 export * from "./live-frames";
 export * from "./api";
 export * from "./parse";
+export * from "./responses";

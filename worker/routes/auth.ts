@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { eq, sql } from "drizzle-orm";
-import { Credentials, type User } from "@wegent/protocol";
+import { Credentials, type User, type UserBody } from "@wegent/protocol";
 import { database, schema } from "../db";
 import { hashPassword, signJwt, verifyPassword } from "../auth/crypto";
 import {
@@ -77,7 +77,7 @@ authRoutes.post("/signup", async (c) => {
   if (!user) throw new Error("user vanished after insert");
   log({ event: "auth.signup", userId: id, isAdmin: user.isAdmin });
   await startSession(c, id);
-  return c.json({ user: toUser(user) }, 201);
+  return c.json({ user: toUser(user) } satisfies UserBody, 201);
 });
 
 authRoutes.post("/login", async (c) => {
@@ -106,7 +106,7 @@ authRoutes.post("/login", async (c) => {
   await clearFailures(db, username);
   await startSession(c, user.id);
   log({ event: "auth.login", userId: user.id });
-  return c.json({ user: toUser(user) });
+  return c.json({ user: toUser(user) } satisfies UserBody);
 });
 
 authRoutes.post("/logout", async (c) => {
@@ -133,5 +133,5 @@ authRoutes.get("/me", requireUser(), async (c) => {
     .where(eq(schema.users.id, me.id))
     .get();
   if (!row) throw new ApiError(401, "unauthorized", "This account no longer exists.");
-  return c.json({ user: toUser(row) });
+  return c.json({ user: toUser(row) } satisfies UserBody);
 });

@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { and, eq, ne } from "drizzle-orm";
 import { z } from "zod";
-import { DeviceId, RenameDevice } from "@wegent/protocol";
+import { type DeviceBody, DeviceId, type DevicesBody, RenameDevice } from "@wegent/protocol";
 import { database, schema } from "../db";
 import { type AppEnv, bearerToken, requireUser, verifyApiToken } from "../auth/identity";
 import { ApiError, notFound } from "../lib/errors";
@@ -92,7 +92,7 @@ deviceRoutes.get("/", async (c) => {
       slotsUsed: pool?.used ?? 0,
       maxSlots: pool?.max ?? 0,
     },
-  });
+  } satisfies DevicesBody);
 });
 
 deviceRoutes.get("/:id", async (c) => {
@@ -118,7 +118,7 @@ deviceRoutes.put("/:id/default", async (c) => {
       .set({ isDefault: true })
       .where(and(eq(schema.devices.ownerId, user.id), eq(schema.devices.deviceId, id))),
   ]);
-  return c.json({ device: toDevice(await ownDevice(c, user.id, id)) });
+  return c.json({ device: toDevice(await ownDevice(c, user.id, id)) } satisfies DeviceBody);
 });
 
 deviceRoutes.delete("/:id/default", async (c) => {
@@ -126,7 +126,7 @@ deviceRoutes.delete("/:id/default", async (c) => {
   const user = c.get("user");
   await ownDevice(c, user.id, id);
   await updateOwnDevice(c.env, user.id, id, { isDefault: false });
-  return c.json({ device: toDevice(await ownDevice(c, user.id, id)) });
+  return c.json({ device: toDevice(await ownDevice(c, user.id, id)) } satisfies DeviceBody);
 });
 
 deviceRoutes.patch("/:id", async (c) => {
@@ -136,7 +136,7 @@ deviceRoutes.patch("/:id", async (c) => {
   await ownDevice(c, user.id, id);
   await updateOwnDevice(c.env, user.id, id, { customName: name });
   await deviceHub(c.env, user.id, id).rename(name);
-  return c.json({ device: toDevice(await ownDevice(c, user.id, id)) });
+  return c.json({ device: toDevice(await ownDevice(c, user.id, id)) } satisfies DeviceBody);
 });
 
 const RemoveQuery = z.object({ force: z.enum(["true", "false"]).optional() });

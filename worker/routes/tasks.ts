@@ -1,7 +1,15 @@
 import { Hono } from "hono";
 import { and, asc, desc, eq, lt, or } from "drizzle-orm";
 import { z } from "zod";
-import { CreateTask, SendMessage, TERMINAL_STATUSES, type TaskStatus } from "@wegent/protocol";
+import {
+  CreateTask,
+  SendMessage,
+  type TaskBody,
+  type TaskPage,
+  type TaskStatus,
+  type TaskWithMessages,
+  TERMINAL_STATUSES,
+} from "@wegent/protocol";
 import { database, schema } from "../db";
 import { type AppEnv, requireUser } from "../auth/identity";
 import { ApiError, notFound } from "../lib/errors";
@@ -57,7 +65,7 @@ async function sendToDevice(
   target: ResolvedTarget,
   resumeSessionId: string | null,
   newTask: { title: string } | null,
-) {
+): Promise<TaskWithMessages> {
   const db = database(env.DB);
   const now = nowIso();
   const userMessageId = crypto.randomUUID();
@@ -221,7 +229,7 @@ taskRoutes.post("/:id/cancel", async (c) => {
       ]);
     }
   }
-  return c.json({ task: toTask(await ownTask(c.env, user.id, task.id)) });
+  return c.json({ task: toTask(await ownTask(c.env, user.id, task.id)) } satisfies TaskBody);
 });
 
 taskRoutes.get("/", async (c) => {
@@ -252,7 +260,7 @@ taskRoutes.get("/", async (c) => {
   return c.json({
     tasks: page.map(toTask),
     nextCursor: rows.length > limit && last ? `${last.createdAt}|${last.id}` : null,
-  });
+  } satisfies TaskPage);
 });
 
 taskRoutes.get("/:id", async (c) => {
@@ -269,7 +277,7 @@ taskRoutes.get("/:id", async (c) => {
       return toMessage(m, live);
     }),
   );
-  return c.json({ task: toTask(task), messages });
+  return c.json({ task: toTask(task), messages } satisfies TaskWithMessages);
 });
 
 taskRoutes.delete("/:id", async (c) => {

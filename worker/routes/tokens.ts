@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { and, desc, eq } from "drizzle-orm";
 import { z } from "zod";
-import { type ApiToken, CreateToken, type CreatedToken } from "@wegent/protocol";
+import { type ApiToken, CreateToken, type CreatedToken, type TokensBody } from "@wegent/protocol";
 import { database, schema } from "../db";
 import { sha256Hex, signJwt } from "../auth/crypto";
 import { type AppEnv, requireUser } from "../auth/identity";
@@ -58,7 +58,7 @@ tokenRoutes.get("/", async (c) => {
     .where(eq(schema.apiTokens.userId, c.get("user").id))
     .orderBy(desc(schema.apiTokens.createdAt))
     .all();
-  return c.json({ tokens: rows.map(toApiToken) });
+  return c.json({ tokens: rows.map(toApiToken) } satisfies TokensBody);
 });
 
 const TokenPath = z.object({ id: z.string().uuid("token id must be a UUID") });

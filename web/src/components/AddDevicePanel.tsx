@@ -1,6 +1,6 @@
 import { useId, useState } from "react";
 import { api, errorText } from "../api";
-import { CreatedTokenBody } from "../shapes";
+import { CreatedTokenBody } from "@wegent/protocol";
 import { CopyButton } from "./CopyButton";
 
 const PLACEHOLDER = "<TOKEN>";

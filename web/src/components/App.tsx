@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useState } from "react";
 import type { User } from "@wegent/protocol";
 import { api, ApiFailure, setSignedOutHandler } from "../api";
-import { UserBody } from "../shapes";
+import { UserBody } from "@wegent/protocol";
 import { StoreProvider } from "../state/store";
 import { AuthScreen } from "./AuthScreen";
 import { Shell } from "./Shell";

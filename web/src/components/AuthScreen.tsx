@@ -1,7 +1,7 @@
 import { useId, useState, type FormEvent } from "react";
 import { Credentials, type User } from "@wegent/protocol";
 import { api, errorText } from "../api";
-import { UserBody } from "../shapes";
+import { UserBody } from "@wegent/protocol";
 
 type Mode = "login" | "signup";
 

@@ -1,6 +1,6 @@
 import { useId } from "react";
 import type { Device } from "@wegent/protocol";
-import type { CloudStatus } from "../shapes";
+import type { CloudStatus } from "@wegent/protocol";
 import {
   cloudLabel,
   deviceChoice,

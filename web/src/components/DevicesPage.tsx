@@ -2,7 +2,7 @@ import { useId, useState, type FormEvent } from "react";
 import type { Device } from "@wegent/protocol";
 import { api, errorText } from "../api";
 import { fromNow, fullDate, useNow } from "../lib/time";
-import { DeviceBody, Ok } from "../shapes";
+import { DeviceBody, Ok } from "@wegent/protocol";
 import { useStore } from "../state/store";
 import { slotsText, STATUS_MARKER } from "../state/target";
 import { AddDevicePanel } from "./AddDevicePanel";

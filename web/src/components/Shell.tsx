@@ -2,7 +2,7 @@ import { useState } from "react";
 import type { User } from "@wegent/protocol";
 import { api, errorText } from "../api";
 import { href, useRoute } from "../lib/route";
-import { Ok } from "../shapes";
+import { Ok } from "@wegent/protocol";
 import { ChatPage } from "./ChatPage";
 import { ConnectionIndicator } from "./ConnectionIndicator";
 import { DevicesPage } from "./DevicesPage";

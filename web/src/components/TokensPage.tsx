@@ -2,7 +2,7 @@ import { useCallback, useEffect, useId, useState, type FormEvent } from "react";
 import type { ApiToken, CreatedToken } from "@wegent/protocol";
 import { api, errorText } from "../api";
 import { fromNow, fullDate, useNow } from "../lib/time";
-import { CreatedTokenBody, Ok, TokensBody } from "../shapes";
+import { CreatedTokenBody, Ok, TokensBody } from "@wegent/protocol";
 import { CopyButton } from "./CopyButton";
 
 export function TokensPage() {

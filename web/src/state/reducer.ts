@@ -1,5 +1,5 @@
 import type { Device, LiveFrame, Message, Task } from "@wegent/protocol";
-import type { CloudStatus } from "../shapes";
+import type { CloudStatus } from "@wegent/protocol";
 import { applyDelta, assertNever, isTerminal, mergeFetched, type MessageView } from "./messages";
 
 export interface AppState {

@@ -12,7 +12,7 @@ import {
 import type { LiveFrame, Task } from "@wegent/protocol";
 import { api } from "../api";
 import { LiveConnection } from "../live/connection";
-import { DevicesBody, Ok as TaskOk, TaskBody, TaskPage, TaskWithMessages } from "../shapes";
+import { DevicesBody, Ok as TaskOk, TaskBody, TaskPage, TaskWithMessages } from "@wegent/protocol";
 import { initialState, reducer, type Action, type AppState } from "./reducer";
 import { choiceToTarget, initialChoice, taskChoice, type Choice } from "./target";
 

@@ -1,5 +1,5 @@
 import type { Device, Target, Task } from "@wegent/protocol";
-import type { CloudStatus } from "../shapes";
+import type { CloudStatus } from "@wegent/protocol";
 
 /** Where the next message goes, as the selector holds it: `cloud` or `device:<id>`. */
 export type Choice = "cloud" | `device:${string}`;
