@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execFileSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { TaskWithMessages } from "@wegent/protocol";
 import { type FakeModel, startFakeModel, text, thinking, toolUse } from "./fake-model/server";
 import {
   api,
@@ -19,21 +20,8 @@ import {
 } from "./harness";
 import { openLive, streamedText } from "./live-client";
 
-interface Created {
-  task: { id: string };
-  messages: { id: string; role: string; status: string; queuePosition: number | null }[];
-}
-interface Detail {
-  task: { id: string; status: string };
-  messages: {
-    id: string;
-    role: string;
-    content: string;
-    status: string;
-    errorCode: string | null;
-    errorMessage: string | null;
-  }[];
-}
+type Created = TaskWithMessages;
+type Detail = TaskWithMessages;
 
 let platform: Platform;
 let fake: FakeModel;

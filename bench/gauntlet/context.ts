@@ -1,5 +1,6 @@
 // What a gauntlet scenario gets: the running platform, the fake model, and a fresh user. A
 // scenario returns its figure (one line) or throws with what went wrong.
+import type { TaskWithMessages } from "@wegent/protocol";
 import type { FakeModel } from "../../e2e/fake-model/server";
 import { api, type ExecutorProcess, type Platform, startExecutor } from "../../e2e/harness";
 import type { LiveFrame } from "@wegent/protocol";
@@ -27,21 +28,8 @@ export function expectThat(ok: boolean, what: string): asserts ok {
   if (!ok) throw new ScenarioFailure(what);
 }
 
-export interface Created {
-  task: { id: string };
-  messages: { id: string; role: string; status: string }[];
-}
-
-export interface TaskDetail {
-  task: { id: string; status: string };
-  messages: {
-    id: string;
-    role: string;
-    content: string;
-    status: string;
-    errorCode: string | null;
-  }[];
-}
+export type Created = TaskWithMessages;
+export type TaskDetail = TaskWithMessages;
 
 export async function createTask(
   origin: string,
