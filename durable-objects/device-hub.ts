@@ -617,11 +617,6 @@ export class DeviceHub extends DurableObject<Env> {
     };
   }
 
-  /** Stored output events of a running message after `afterSeq`. */
-  async outputAfter(messageId: string, afterSeq: number) {
-    return this.store.output(messageId, afterSeq);
-  }
-
   async rename(displayName: string): Promise<void> {
     this.store.setMeta({ displayName });
   }

@@ -31,11 +31,6 @@ export class LiveOutbox {
     }
   }
 
-  /** Resolves once every event pushed so far has been handed to its channel. */
-  async drained(): Promise<void> {
-    while (this.flushing.size > 0) await Promise.all(this.flushing.values());
-  }
-
   private async flush(userId: string): Promise<void> {
     const hub = userHub(this.env, userId);
     try {

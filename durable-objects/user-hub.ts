@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { type LiveEvent, type LiveFrame, PING, PONG } from "@wegent/protocol";
+import { CloseCode, type LiveEvent, type LiveFrame, PING, PONG } from "@wegent/protocol";
 import type { Env } from "../worker/env";
 
 /** Set by the Worker after it verified the session; the hub trusts nothing else. */
@@ -99,15 +99,9 @@ export class UserHub extends DurableObject<Env> {
     }
   }
 
-  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
-    // The channel is one-way; anything but the auto-answered ping is a mistake.
-    ws.send(
-      JSON.stringify({
-        type: "error",
-        code: "read_only",
-        message: `unexpected ${typeof message} frame`,
-      }),
-    );
+  override async webSocketMessage(ws: WebSocket): Promise<void> {
+    // The channel is one-way: anything but the auto-answered ping is refused by closing.
+    ws.close(CloseCode.protocolAbuse, "The live channel is read-only.");
   }
 
   override async webSocketClose(ws: WebSocket, code: number): Promise<void> {

@@ -154,16 +154,21 @@ export function newDeviceId(): string {
 
 type Execute = Extract<HubFrame, { type: "task:execute" }>;
 
-/** Plays a well-behaved executor for one message: accept, one text delta, complete, await the ack. */
-export async function reply(socket: DeviceSocket, e: Execute, text: string, sessionId: string) {
-  socket.send({ type: "task:accepted", taskId: e.taskId, messageId: e.messageId });
-  socket.send({
+/** A `task:progress` text frame for the message of `e`. */
+export function textFrame(e: Execute, seq: number, offset: number, delta: string) {
+  return {
     type: "task:progress",
     taskId: e.taskId,
     messageId: e.messageId,
-    seq: 1,
-    event: { kind: "text", offset: 0, delta: text },
-  });
+    seq,
+    event: { kind: "text", offset, delta },
+  };
+}
+
+/** Plays a well-behaved executor for one message: accept, one text delta, complete, await the ack. */
+export async function reply(socket: DeviceSocket, e: Execute, text: string, sessionId: string) {
+  socket.send({ type: "task:accepted", taskId: e.taskId, messageId: e.messageId });
+  socket.send(textFrame(e, 1, 0, text));
   socket.send({
     type: "task:complete",
     taskId: e.taskId,

@@ -16,6 +16,7 @@ import {
   openLive,
   registerDevice,
   reply,
+  textFrame,
 } from "./device-client";
 
 type Execute = Extract<HubFrame, { type: "task:execute" }>;
@@ -223,13 +224,7 @@ describe("slots, queue and dispatch", () => {
     const taskId = (res.body as { task: { id: string } }).task.id;
     const e = (await socket.next("task:execute")) as Execute;
     socket.send({ type: "task:accepted", taskId, messageId: e.messageId });
-    const text = (seq: number, offset: number, delta: string) => ({
-      type: "task:progress",
-      taskId,
-      messageId: e.messageId,
-      seq,
-      event: { kind: "text", offset, delta },
-    });
+    const text = (seq: number, offset: number, delta: string) => textFrame(e, seq, offset, delta);
     socket.send(text(1, 0, "Hello"));
     socket.send(text(1, 0, "Hello"));
     socket.send(text(3, 11, "!"));
@@ -325,13 +320,7 @@ describe("presence", () => {
     const taskId = (res.body as { task: { id: string } }).task.id;
     const e = (await socket.next("task:execute")) as Execute;
     socket.send({ type: "task:accepted", taskId, messageId: e.messageId });
-    socket.send({
-      type: "task:progress",
-      taskId,
-      messageId: e.messageId,
-      seq: 1,
-      event: { kind: "text", offset: 0, delta: "partial" },
-    });
+    socket.send(textFrame(e, 1, 0, "partial"));
     await socket.next("task:ack");
     socket.close();
     await eventually(
@@ -367,13 +356,7 @@ describe("presence", () => {
     });
     const taskId = (res.body as { task: { id: string } }).task.id;
     const e = (await first.socket.next("task:execute")) as Execute;
-    const frame = (seq: number, offset: number, delta: string) => ({
-      type: "task:progress",
-      taskId,
-      messageId: e.messageId,
-      seq,
-      event: { kind: "text", offset, delta },
-    });
+    const frame = (seq: number, offset: number, delta: string) => textFrame(e, seq, offset, delta);
     first.socket.send({ type: "task:accepted", taskId, messageId: e.messageId });
     first.socket.send(frame(1, 0, "one "));
     first.socket.send(frame(2, 4, "two "));

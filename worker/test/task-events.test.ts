@@ -2,7 +2,7 @@ import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { HubFrame } from "@wegent/protocol";
 import { call, createToken, expectError, signUp } from "./helpers";
-import { newDeviceId, registerDevice } from "./device-client";
+import { newDeviceId, registerDevice, textFrame } from "./device-client";
 
 type Execute = Extract<HubFrame, { type: "task:execute" }>;
 
@@ -44,20 +44,8 @@ describe("task events as Server-Sent Events", () => {
     expect(stream.headers.get("Content-Type")).toContain("text/event-stream");
     const events = readAll(stream);
     socket.send({ type: "task:accepted", taskId, messageId: e.messageId });
-    socket.send({
-      type: "task:progress",
-      taskId,
-      messageId: e.messageId,
-      seq: 1,
-      event: { kind: "text", offset: 0, delta: "Hel" },
-    });
-    socket.send({
-      type: "task:progress",
-      taskId,
-      messageId: e.messageId,
-      seq: 2,
-      event: { kind: "text", offset: 3, delta: "lo" },
-    });
+    socket.send(textFrame(e, 1, 0, "Hel"));
+    socket.send(textFrame(e, 2, 3, "lo"));
     socket.send({
       type: "task:complete",
       taskId,

@@ -1,8 +1,15 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { HubFrame, LiveFrame } from "@wegent/protocol";
+import { CloseCode, type HubFrame, type LiveFrame } from "@wegent/protocol";
 import { call, createToken, expectError, signUp } from "./helpers";
-import { eventually, newDeviceId, openLive, registerDevice, reply } from "./device-client";
+import {
+  eventually,
+  newDeviceId,
+  openLive,
+  registerDevice,
+  reply,
+  textFrame,
+} from "./device-client";
 
 type Execute = Extract<HubFrame, { type: "task:execute" }>;
 interface Created {
@@ -95,29 +102,11 @@ describe("tasks", () => {
     const taskId = (res.body as Created).task.id;
     const e = (await socket.next("task:execute")) as Execute;
     socket.send({ type: "task:accepted", taskId, messageId: e.messageId });
-    socket.send({
-      type: "task:progress",
-      taskId,
-      messageId: e.messageId,
-      seq: 1,
-      event: { kind: "text", offset: 0, delta: "a" },
-    });
+    socket.send(textFrame(e, 1, 0, "a"));
     const d1 = await first.next("message:delta");
     first.close();
-    socket.send({
-      type: "task:progress",
-      taskId,
-      messageId: e.messageId,
-      seq: 2,
-      event: { kind: "text", offset: 1, delta: "b" },
-    });
-    socket.send({
-      type: "task:progress",
-      taskId,
-      messageId: e.messageId,
-      seq: 3,
-      event: { kind: "text", offset: 2, delta: "c" },
-    });
+    socket.send(textFrame(e, 2, 1, "b"));
+    socket.send(textFrame(e, 3, 2, "c"));
     await socket.next("task:ack", (f) => f.type === "task:ack" && f.seq === 3);
     const second = await openLive(user.cookie, d1.liveSeq);
     expect(await second.next("live:hello")).toMatchObject({ reset: false });
@@ -135,6 +124,10 @@ describe("tasks", () => {
       ),
     ).toEqual(["b", "c"]);
     expect(d1.liveSeq).toBeGreaterThan(hello.liveSeq);
+    // The channel is read-only: anything but a ping closes it.
+    second.sendRaw("hello?");
+    await eventually(() => second.closed, 3000, "read-only close");
+    expect(second.closed?.code).toBe(CloseCode.protocolAbuse);
     // A position from the future (e.g. a stale tab) asks for a refetch.
     const stale = await openLive(user.cookie, 10_000_000);
     expect(await stale.next("live:hello")).toMatchObject({ reset: true });
@@ -282,13 +275,7 @@ describe("tasks", () => {
     await bobLive.next("live:hello");
     const e = (await alice.socket.next("task:execute")) as Execute;
     alice.socket.send({ type: "task:accepted", taskId, messageId: e.messageId });
-    alice.socket.send({
-      type: "task:progress",
-      taskId,
-      messageId: e.messageId,
-      seq: 1,
-      event: { kind: "text", offset: 0, delta: "classified" },
-    });
+    alice.socket.send(textFrame(e, 1, 0, "classified"));
     await alice.socket.next("task:ack");
     expectError(
       await call("GET", `/api/tasks/${taskId}`, { cookie: bob.cookie }),
