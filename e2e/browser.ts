@@ -5,31 +5,53 @@ import { join } from "node:path";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { ROOT } from "./harness";
 
-export const CHROMIUM = "/usr/bin/chromium";
+/** Debian's Chromium, used when installed (apt-get install chromium). */
+export const DEBIAN_CHROMIUM = "/usr/bin/chromium";
 export const ARTIFACTS = join(ROOT, "test-artifacts");
 
-/** Fails (never skips) without Chromium: CI installs it, so its absence is a broken setup. */
-export async function launchChromium(): Promise<Browser> {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(
-      `Chromium is missing at ${CHROMIUM}: install Debian's chromium package (apt-get install chromium). ` +
-        "Do not use `npx playwright install`.",
-    );
+/** Flags for a closed network: without them Chromium keeps dialling Google's hosts. */
+const QUIET = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
+/**
+ * The package's own flags minus the ones that would switch off the very browser checks our
+ * tests rely on (same-origin policy, mixed content).
+ */
+const UNSAFE = new Set(["--disable-web-security", "--allow-running-insecure-content"]);
+
+/**
+ * Which Chromium the browser tests drive: Debian's when present (or when
+ * WEGENT_CHROMIUM=debian), else the one inside the `@sparticuz/chromium` npm package, so
+ * `npm install && npm test` works on a bare machine with no apt step. Never a downloaded build.
+ */
+export async function chromiumBinary(): Promise<{ path: string; args: string[]; source: string }> {
+  const choice = process.env.WEGENT_CHROMIUM;
+  if (choice !== "bundled" && existsSync(DEBIAN_CHROMIUM)) {
+    return { path: DEBIAN_CHROMIUM, args: QUIET, source: "debian" };
   }
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    timeout: 30_000,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
+  if (choice === "debian") {
+    throw new Error(`WEGENT_CHROMIUM=debian but ${DEBIAN_CHROMIUM} is missing.`);
+  }
+  const bundled = (await import("@sparticuz/chromium")).default;
+  const path = await bundled.executablePath();
+  // The package brings its own headless mode (`--headless='shell'`).
+  const quiet = QUIET.filter((arg) => arg !== "--headless");
+  const args = [...bundled.args.filter((arg) => !UNSAFE.has(arg)), ...quiet];
+  return { path, args: [...new Set(args)], source: "@sparticuz/chromium" };
+}
+
+/** Fails (never skips) when no Chromium can start: that is a broken setup, not a pass. */
+export async function launchChromium(): Promise<Browser> {
+  const binary = await chromiumBinary();
+  return chromium.launch({ executablePath: binary.path, timeout: 30_000, args: binary.args });
 }
 
 /**
