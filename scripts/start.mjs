@@ -122,6 +122,13 @@ if (withExecutors && admin) {
   if (!login.cookie) {
     process.stderr.write("✗ could not sign in as the local admin to start the executors\n");
   } else {
+    // Tokens of earlier starts are revoked, not piled up: each start makes one per executor.
+    const earlier = await api("GET", "/api/tokens", { cookie: login.cookie });
+    for (const old of earlier.json?.tokens ?? []) {
+      if (old.name.startsWith("npm start (") && !old.revokedAt) {
+        await api("DELETE", `/api/tokens/${old.id}`, { cookie: login.cookie });
+      }
+    }
     for (const mode of ["local", "cloud"]) {
       const token = await api("POST", "/api/tokens", {
         cookie: login.cookie,
