@@ -1,5 +1,4 @@
 import type { Device, FailureCode, TaskStatus, Usage } from "@wegent/protocol";
-import type { Env } from "../worker/env";
 import type { DeviceMeta } from "./hub-store";
 
 // What a DeviceHub writes through to D1 (the durable catalogue) and pushes to its users' live

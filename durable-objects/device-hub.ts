@@ -13,9 +13,8 @@ import {
   PING,
   PONG,
 } from "@wegent/protocol";
-import type { Env } from "../worker/env";
-import { log } from "../worker/lib/log";
-import { seconds } from "../worker/lib/time";
+import { log } from "../platform/log";
+import { seconds } from "../platform/time";
 import {
   finishMessage,
   type MessageEnd,

@@ -1,6 +1,5 @@
 import type { LiveEvent } from "@wegent/protocol";
-import type { Env } from "../worker/env";
-import { log } from "../worker/lib/log";
+import { log } from "../platform/log";
 import { userHub } from "../worker/devices/hubs";
 
 const MAX_BATCH = 500;

@@ -1,6 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
 import { CloseCode, type LiveEvent, type LiveFrame, PING, PONG } from "@wegent/protocol";
-import type { Env } from "../worker/env";
 
 /** Set by the Worker after it verified the session; the hub trusts nothing else. */
 export const LIVE_HEADERS = { user: "X-Wegent-User", session: "X-Wegent-Session" } as const;

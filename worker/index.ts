@@ -1,4 +1,3 @@
-import type { Env } from "./env";
 import { app } from "./app";
 
 export { DeviceHub } from "../durable-objects/device-hub";

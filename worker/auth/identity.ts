@@ -2,11 +2,10 @@ import type { Context, MiddlewareHandler } from "hono";
 import { getCookie } from "hono/cookie";
 import { and, eq, isNull } from "drizzle-orm";
 import type { TokenScope } from "@wegent/protocol";
-import type { Env } from "../env";
-import { database, schema } from "../db";
+import { database, schema } from "../../platform/db";
 import { ApiError } from "../lib/errors";
-import { log } from "../lib/log";
-import { nowIso } from "../lib/time";
+import { log } from "../../platform/log";
+import { nowIso } from "../../platform/time";
 import { sha256Hex, verifyJwtSignature } from "./crypto";
 
 export interface AuthUser {

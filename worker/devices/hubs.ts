@@ -1,6 +1,5 @@
 import { and, eq, ne } from "drizzle-orm";
-import type { Env } from "../env";
-import { database, schema } from "../db";
+import { database, schema } from "../../platform/db";
 
 /** The DeviceHub of one device: named by owner and executor device id. */
 export function deviceHub(env: Env, ownerId: string, deviceId: string) {

@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import { and, eq, ne } from "drizzle-orm";
 import { z } from "zod";
 import { type DeviceBody, DeviceId, type DevicesBody, RenameDevice } from "@wegent/protocol";
-import { database, schema } from "../db";
+import { database, schema } from "../../platform/db";
 import { type AppEnv, bearerToken, requireUser, verifyApiToken } from "../auth/identity";
 import { ApiError, notFound } from "../lib/errors";
 import { readBody, readParams, readQuery } from "../lib/validate";

@@ -10,17 +10,16 @@ import {
   type TaskWithMessages,
   TERMINAL_STATUSES,
 } from "@wegent/protocol";
-import { database, schema } from "../db";
+import { database, schema } from "../../platform/db";
 import { type AppEnv, requireUser } from "../auth/identity";
 import { ApiError, notFound } from "../lib/errors";
-import { log } from "../lib/log";
-import { nowIso } from "../lib/time";
+import { log } from "../../platform/log";
+import { nowIso } from "../../platform/time";
 import { readBody, readParams, readQuery } from "../lib/validate";
 import { deviceHub } from "../devices/hubs";
 import { resolveTarget, type ResolvedTarget } from "../tasks/target";
 import { toMessage, toTask } from "../tasks/rows";
 import { taskEventStream } from "../tasks/events";
-import type { Env } from "../env";
 
 export const taskRoutes = new Hono<AppEnv>();
 taskRoutes.use("*", requireUser());

@@ -1,5 +1,4 @@
 import { LiveFrame, parseFrame } from "@wegent/protocol";
-import type { Env } from "../env";
 import { userHub } from "../devices/hubs";
 import { LIVE_HEADERS } from "../../durable-objects/user-hub";
 

@@ -1,5 +1,4 @@
 import type { Target } from "@wegent/protocol";
-import type { Env } from "../env";
 import { ApiError } from "../lib/errors";
 import type { DeviceRow } from "../../durable-objects/catalogue";
 

@@ -1,0 +1,18 @@
+// The Worker's bindings. `Env` itself is generated from wrangler.toml by `npm run types`
+// (`wrangler types`, into worker-configuration.d.ts at the root, committed). Secrets are not in
+// wrangler.toml, so they are declared here, merged into the generated interface.
+declare global {
+  interface Env {
+    /** HMAC key for session and API-token JWTs. A secret. */
+    JWT_SECRET: string;
+  }
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Cloudflare {
+    interface Env {
+      JWT_SECRET: string;
+    }
+  }
+}
+
+/** The generated global `Env`, by name, for modules that prefer an explicit import. */
+export type WorkerEnv = Env;
