@@ -1,6 +1,6 @@
 import type { LiveEvent } from "@wegent/protocol";
 import { log } from "../platform/log";
-import { userHub } from "../worker/devices/hubs";
+import { userHub } from "./contract";
 
 const MAX_BATCH = 500;
 

@@ -1,8 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { CloseCode, type LiveEvent, type LiveFrame, PING, PONG } from "@wegent/protocol";
-
-/** Set by the Worker after it verified the session; the hub trusts nothing else. */
-export const LIVE_HEADERS = { user: "X-Wegent-User", session: "X-Wegent-Session" } as const;
+import { isWebSocketUpgrade } from "../platform/upgrade";
+import { LIVE_HEADERS } from "./contract";
 
 // How much history a reconnecting tab can resume from. Older gaps get `reset: true`.
 const KEEP_EVENTS = 5_000;
@@ -31,7 +30,7 @@ export class UserHub extends DurableObject<Env> {
   }
 
   override async fetch(request: Request): Promise<Response> {
-    if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
+    if (!isWebSocketUpgrade(request)) {
       return new Response("expected a WebSocket upgrade", { status: 426 });
     }
     const session = request.headers.get(LIVE_HEADERS.session) ?? "token";

@@ -1,7 +1,5 @@
-import type { ProgressEvent } from "@wegent/protocol";
-
 /**
- * The DeviceHub's own SQLite: the truth about a device *now*. Everything the hub needs after
+ * The DeviceHub's own SQLite (meta and work; the output is in OutputLog): the truth about a device *now*. Everything the hub needs after
  * hibernation or eviction lives here, never only in memory.
  */
 
@@ -71,12 +69,18 @@ const DEFAULT_META: DeviceMeta = {
   lastWrittenAt: null,
 };
 
-type Row = Record<string, SqlStorageValue>;
+export type SqlValue = ArrayBuffer | string | number | null;
+export type Row = Record<string, SqlValue>;
+
+/** The part of the Durable Object's `SqlStorage` the hub uses (so the logic runs on Node too). */
+export interface Sql {
+  exec(query: string, ...bindings: SqlValue[]): { toArray(): Row[] } & Iterable<Row>;
+}
 
 export class HubStore {
   private meta: DeviceMeta | null = null;
 
-  constructor(private readonly sql: SqlStorage) {
+  constructor(private readonly sql: Sql) {
     sql.exec(`
       CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS work (
@@ -92,12 +96,6 @@ export class HubStore {
         cancel_requested_at INTEGER,
         last_seq INTEGER NOT NULL DEFAULT 0,
         position INTEGER NOT NULL
-      );
-      CREATE TABLE IF NOT EXISTS output (
-        message_id TEXT NOT NULL,
-        seq INTEGER NOT NULL,
-        event TEXT NOT NULL,
-        PRIMARY KEY (message_id, seq)
       );
     `);
   }
@@ -197,41 +195,13 @@ export class HubStore {
     );
   }
 
-  /**
-   * Stores one output event. Only the event is written (the reply text is assembled on demand),
-   * so a frame costs the same at the end of a long reply as at its start.
-   */
-  appendOutput(messageId: string, seq: number, event: ProgressEvent): void {
-    this.sql.exec(
-      "INSERT OR IGNORE INTO output (message_id, seq, event) VALUES (?, ?, ?)",
-      messageId,
-      seq,
-      JSON.stringify(event),
-    );
+  /** A contiguous output frame was stored: it is the new last seq, and the work runs. */
+  outputStored(messageId: string, seq: number): void {
     this.sql.exec(
       "UPDATE work SET last_seq = ?, state = CASE WHEN state = 'dispatched' THEN 'running' ELSE state END WHERE message_id = ?",
       seq,
       messageId,
     );
-  }
-
-  /** The reply so far: the text deltas of the stored output, in order. */
-  replyText(messageId: string): string {
-    let text = "";
-    for (const { event } of this.output(messageId, 0))
-      if (event.kind === "text") text += event.delta;
-    return text;
-  }
-
-  output(messageId: string, afterSeq: number): { seq: number; event: ProgressEvent }[] {
-    return this.sql
-      .exec(
-        "SELECT seq, event FROM output WHERE message_id = ? AND seq > ? ORDER BY seq",
-        messageId,
-        afterSeq,
-      )
-      .toArray()
-      .map((r) => ({ seq: Number(r.seq), event: JSON.parse(String(r.event)) as ProgressEvent }));
   }
 
   setLastSeq(messageId: string, seq: number): void {
@@ -240,11 +210,10 @@ export class HubStore {
 
   removeWork(messageId: string): void {
     this.sql.exec("DELETE FROM work WHERE message_id = ?", messageId);
-    this.sql.exec("DELETE FROM output WHERE message_id = ?", messageId);
   }
 
   clearAll(): void {
-    this.sql.exec("DELETE FROM work; DELETE FROM output; DELETE FROM meta;");
+    this.sql.exec("DELETE FROM work; DELETE FROM meta;");
     this.meta = null;
   }
 }

@@ -10,7 +10,7 @@ import {
   parseFrame,
   type ExecutorFrame,
 } from "@wegent/protocol";
-import { backoffDelay } from "./backoff";
+import { backoffDelay } from "@wegent/protocol";
 import type { Logger } from "./log";
 
 export interface ConnectionTimings {

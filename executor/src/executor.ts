@@ -1,4 +1,5 @@
 import type { DeviceRegistered, DeviceType, ExecutorFrame, HubFrame } from "@wegent/protocol";
+import { assertNever } from "@wegent/protocol";
 import { HubConnection, type ConnectionTimings, type StopReason } from "./connection";
 import { silentLogger, type Logger } from "./log";
 import { Outbox } from "./outbox";
@@ -291,8 +292,4 @@ export class Executor {
     this.ackWaiters = [];
     for (const waiter of waiters) waiter();
   }
-}
-
-function assertNever(value: never): never {
-  throw new Error(`unhandled frame ${JSON.stringify(value)}`);
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { backoffDelay } from "../src/backoff";
+import { backoffDelay } from "@wegent/protocol";
 
 describe("reconnect backoff", () => {
   const base = { baseMs: 500, capMs: 30_000 };

@@ -5,3 +5,5 @@ export * from "./live-frames";
 export * from "./api";
 export * from "./parse";
 export * from "./responses";
+export * from "./backoff";
+export * from "./never";

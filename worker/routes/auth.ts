@@ -14,7 +14,7 @@ import {
 } from "../auth/identity";
 import { clearFailures, lockedForSeconds, recordFailure } from "../auth/throttle";
 import { ApiError } from "../lib/errors";
-import { userHub } from "../devices/hubs";
+import { userHub } from "../../durable-objects/contract";
 import { log } from "../../platform/log";
 import { DAY_MS, isoIn, nowIso } from "../../platform/time";
 import { readBody } from "../lib/validate";

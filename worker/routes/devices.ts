@@ -1,14 +1,13 @@
 import { Hono } from "hono";
-import { and, eq, ne } from "drizzle-orm";
+import { and, count, desc, eq, inArray, ne, sql } from "drizzle-orm";
 import { z } from "zod";
 import { type DeviceBody, DeviceId, type DevicesBody, RenameDevice } from "@wegent/protocol";
 import { database, schema } from "../../platform/db";
 import { type AppEnv, bearerToken, requireUser, verifyApiToken } from "../auth/identity";
 import { ApiError, notFound } from "../lib/errors";
 import { readBody, readParams, readQuery } from "../lib/validate";
-import { type DeviceRow, toDevice } from "../../durable-objects/catalogue";
-import { HUB_HEADERS } from "../../durable-objects/device-hub";
-import { deviceHub, userHub } from "../devices/hubs";
+import { deviceHub, HUB_HEADERS, toDevice, userHub } from "../../durable-objects/contract";
+import { isWebSocketUpgrade } from "../../platform/upgrade";
 
 export const deviceRoutes = new Hono<AppEnv>();
 
@@ -17,7 +16,7 @@ export const deviceRoutes = new Hono<AppEnv>();
  * verifies it and forwards the upgrade, with the identity it verified, to the device's hub.
  */
 deviceRoutes.get("/connect", async (c) => {
-  if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") {
+  if (!isWebSocketUpgrade(c.req.raw)) {
     throw new ApiError(426, "upgrade_required", "Connect with a WebSocket upgrade.");
   }
   const token = bearerToken(c.req.header("Authorization"));
@@ -52,9 +51,11 @@ deviceRoutes.use("*", requireUser());
 const DevicePath = z.object({ id: DeviceId });
 
 async function ownDevice(c: { env: AppEnv["Bindings"] }, ownerId: string, deviceId: string) {
-  const row = await c.env.DB.prepare("SELECT * FROM devices WHERE owner_id = ? AND device_id = ?")
-    .bind(ownerId, deviceId)
-    .first<DeviceRow>();
+  const row = await database(c.env.DB)
+    .select()
+    .from(schema.devices)
+    .where(and(eq(schema.devices.ownerId, ownerId), eq(schema.devices.deviceId, deviceId)))
+    .get();
   if (!row) throw notFound("device");
   return row;
 }
@@ -75,17 +76,25 @@ async function updateOwnDevice(
 
 deviceRoutes.get("/", async (c) => {
   const user = c.get("user");
-  const rows = await c.env.DB.prepare(
-    "SELECT * FROM devices WHERE owner_id = ? ORDER BY is_default DESC, COALESCE(custom_name, name)",
-  )
-    .bind(user.id)
-    .all<DeviceRow>();
-  const pool = await c.env.DB.prepare(
-    `SELECT COUNT(*) AS executors, COALESCE(SUM(slots_used), 0) AS used, COALESCE(SUM(max_slots), 0) AS max
-     FROM devices WHERE type = 'cloud' AND status IN ('online', 'busy')`,
-  ).first<{ executors: number; used: number; max: number }>();
+  const db = database(c.env.DB);
+  const { devices } = schema;
+  const rows = await db
+    .select()
+    .from(devices)
+    .where(eq(devices.ownerId, user.id))
+    .orderBy(desc(devices.isDefault), sql`COALESCE(${devices.customName}, ${devices.name})`)
+    .all();
+  const pool = await db
+    .select({
+      executors: count(),
+      used: sql<number>`COALESCE(SUM(${devices.slotsUsed}), 0)`,
+      max: sql<number>`COALESCE(SUM(${devices.maxSlots}), 0)`,
+    })
+    .from(devices)
+    .where(and(eq(devices.type, "cloud"), inArray(devices.status, ["online", "busy"])))
+    .get();
   return c.json({
-    devices: rows.results.map(toDevice),
+    devices: rows.map(toDevice),
     cloud: {
       online: (pool?.executors ?? 0) > 0,
       executors: pool?.executors ?? 0,
@@ -151,7 +160,7 @@ deviceRoutes.delete("/:id", async (c) => {
     throw new ApiError(
       409,
       "device_online",
-      `Device ${device.custom_name ?? device.name} is ${result.status}. Removing it stops its executor: repeat with ?force=true.`,
+      `Device ${device.customName ?? device.name} is ${result.status}. Removing it stops its executor: repeat with ?force=true.`,
     );
   }
   await database(c.env.DB)

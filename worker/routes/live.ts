@@ -8,14 +8,14 @@ import {
   verifySession,
 } from "../auth/identity";
 import { ApiError } from "../lib/errors";
-import { userHub } from "../devices/hubs";
-import { LIVE_HEADERS } from "../../durable-objects/user-hub";
+import { LIVE_HEADERS, userHub } from "../../durable-objects/contract";
+import { isWebSocketUpgrade } from "../../platform/upgrade";
 
 export const liveRoutes = new Hono<AppEnv>();
 
 /** The browser's live channel: a WebSocket to the user's UserHub (session cookie or token). */
 liveRoutes.get("/", async (c) => {
-  if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") {
+  if (!isWebSocketUpgrade(c.req.raw)) {
     throw new ApiError(426, "upgrade_required", "Connect with a WebSocket upgrade.");
   }
   let userId: string;

@@ -16,7 +16,7 @@ import { ApiError, notFound } from "../lib/errors";
 import { log } from "../../platform/log";
 import { nowIso } from "../../platform/time";
 import { readBody, readParams, readQuery } from "../lib/validate";
-import { deviceHub } from "../devices/hubs";
+import { deviceHub } from "../../durable-objects/contract";
 import { resolveTarget, type ResolvedTarget } from "../tasks/target";
 import { toMessage, toTask } from "../tasks/rows";
 import { taskEventStream } from "../tasks/events";

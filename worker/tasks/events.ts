@@ -1,6 +1,5 @@
 import { LiveFrame, parseFrame } from "@wegent/protocol";
-import { userHub } from "../devices/hubs";
-import { LIVE_HEADERS } from "../../durable-objects/user-hub";
+import { LIVE_HEADERS, userHub } from "../../durable-objects/contract";
 
 // An API client's view of one task as Server-Sent Events. It is the user's live channel,
 // filtered to the task: `id:` is the channel's liveSeq, so `Last-Event-ID` resumes exactly.

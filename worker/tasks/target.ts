@@ -1,6 +1,7 @@
+import { and, asc, desc, eq, inArray, sql } from "drizzle-orm";
 import type { Target } from "@wegent/protocol";
+import { database, schema } from "../../platform/db";
 import { ApiError } from "../lib/errors";
-import type { DeviceRow } from "../../durable-objects/catalogue";
 
 export interface ResolvedTarget {
   kind: "device" | "cloud";
@@ -8,6 +9,9 @@ export interface ResolvedTarget {
   deviceId: string;
   name: string;
 }
+
+const { devices } = schema;
+const connected = inArray(devices.status, ["online", "busy"]);
 
 /**
  * Where a message runs: the explicit device, else the user's default device if it is online,
@@ -18,13 +22,16 @@ export async function resolveTarget(
   userId: string,
   target: Target | undefined,
 ): Promise<ResolvedTarget> {
+  const db = database(env.DB);
   if (target && target !== "cloud") {
-    const row = await env.DB.prepare("SELECT * FROM devices WHERE owner_id = ? AND device_id = ?")
-      .bind(userId, target.deviceId)
-      .first<DeviceRow>();
+    const row = await db
+      .select()
+      .from(devices)
+      .where(and(eq(devices.ownerId, userId), eq(devices.deviceId, target.deviceId)))
+      .get();
     if (!row) throw new ApiError(404, "not_found", "device not found");
     if (row.status === "offline") {
-      const name = row.custom_name ?? row.name;
+      const name = row.customName ?? row.name;
       throw new ApiError(
         409,
         "device_offline",
@@ -33,30 +40,33 @@ export async function resolveTarget(
     }
     return {
       kind: row.type === "cloud" ? "cloud" : "device",
-      ownerId: row.owner_id,
-      deviceId: row.device_id,
-      name: row.custom_name ?? row.name,
+      ownerId: row.ownerId,
+      deviceId: row.deviceId,
+      name: row.customName ?? row.name,
     };
   }
   if (!target) {
-    const fallback = await env.DB.prepare(
-      "SELECT * FROM devices WHERE owner_id = ? AND is_default = 1 AND status IN ('online', 'busy')",
-    )
-      .bind(userId)
-      .first<DeviceRow>();
+    const fallback = await db
+      .select()
+      .from(devices)
+      .where(and(eq(devices.ownerId, userId), eq(devices.isDefault, true), connected))
+      .get();
     if (fallback) {
       return {
         kind: "device",
-        ownerId: fallback.owner_id,
-        deviceId: fallback.device_id,
-        name: fallback.custom_name ?? fallback.name,
+        ownerId: fallback.ownerId,
+        deviceId: fallback.deviceId,
+        name: fallback.customName ?? fallback.name,
       };
     }
   }
-  const cloud = await env.DB.prepare(
-    `SELECT * FROM devices WHERE type = 'cloud' AND status IN ('online', 'busy')
-     ORDER BY (max_slots - slots_used) DESC, queue_length ASC LIMIT 1`,
-  ).first<DeviceRow>();
+  const cloud = await db
+    .select()
+    .from(devices)
+    .where(and(eq(devices.type, "cloud"), connected))
+    .orderBy(desc(sql`${devices.maxSlots} - ${devices.slotsUsed}`), asc(devices.queueLength))
+    .limit(1)
+    .get();
   if (!cloud) {
     throw new ApiError(
       503,
@@ -64,5 +74,5 @@ export async function resolveTarget(
       "No cloud executor is online right now. Choose one of your devices, or try again later.",
     );
   }
-  return { kind: "cloud", ownerId: cloud.owner_id, deviceId: cloud.device_id, name: "Cloud" };
+  return { kind: "cloud", ownerId: cloud.ownerId, deviceId: cloud.deviceId, name: "Cloud" };
 }

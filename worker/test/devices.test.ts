@@ -6,8 +6,8 @@ import {
 } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { CloseCode, type HubFrame } from "@wegent/protocol";
-import { deviceHub } from "../devices/hubs";
-import type { HubStore } from "../../durable-objects/hub-store";
+import { deviceHub } from "../../durable-objects/contract";
+import type { HubStore } from "../../durable-objects/device-hub/store";
 import { call, createToken, expectError, signUp } from "./helpers";
 import {
   eventually,

@@ -1,4 +1,4 @@
-import { CloseCode, LiveFrame, parseFrame, PING, PONG } from "@wegent/protocol";
+import { backoffDelay, CloseCode, LiveFrame, parseFrame, PING, PONG } from "@wegent/protocol";
 
 export interface LiveHandlers {
   onFrame: (frame: LiveFrame) => void;
@@ -120,10 +120,12 @@ export class LiveConnection {
 
   private scheduleReconnect(): void {
     if (this.stopped) return;
-    const ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** this.attempt);
+    const delay = backoffDelay(this.attempt, {
+      baseMs: BACKOFF_BASE_MS,
+      capMs: BACKOFF_MAX_MS,
+      random: this.random,
+    });
     this.attempt += 1;
-    // "Equal jitter": never less than half the ceiling, never more than all of it.
-    const delay = ceiling / 2 + (this.random() * ceiling) / 2;
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
       this.connect();

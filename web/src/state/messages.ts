@@ -1,4 +1,4 @@
-import { TERMINAL_STATUSES } from "@wegent/protocol";
+import { assertNever, TERMINAL_STATUSES } from "@wegent/protocol";
 import type { Message, ProgressEvent } from "@wegent/protocol";
 
 export interface ToolBlock {
@@ -89,8 +89,4 @@ export function mergeFetched(held: MessageView | undefined, fetched: Message): M
   if (isTerminal(held)) return held;
   const content = held.content.length > fetched.content.length ? held.content : fetched.content;
   return { ...held, ...fetched, content, stale: false };
-}
-
-export function assertNever(value: never): never {
-  throw new Error(`unexpected value ${JSON.stringify(value)}`);
 }

@@ -1,6 +1,7 @@
 import type { Device, LiveFrame, Message, Task } from "@wegent/protocol";
 import type { CloudStatus } from "@wegent/protocol";
-import { applyDelta, assertNever, isTerminal, mergeFetched, type MessageView } from "./messages";
+import { assertNever } from "@wegent/protocol";
+import { applyDelta, isTerminal, mergeFetched, type MessageView } from "./messages";
 
 export interface AppState {
   devices: Device[];

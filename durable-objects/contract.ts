@@ -1,0 +1,61 @@
+import type { Device } from "@wegent/protocol";
+import type { schema } from "../platform/db";
+
+// The Worker ↔ hub contract, in one place: how the Worker finds a hub, the headers it sets after
+// verifying who is calling (the hubs trust nothing else), what it submits, and the device row
+// both sides read.
+
+/** Set by the Worker on the executor's upgrade after it verified the token. */
+export const HUB_HEADERS = {
+  owner: "X-Wegent-Owner",
+  device: "X-Wegent-Device",
+  deviceType: "X-Wegent-Device-Type",
+  tokenId: "X-Wegent-Token-Id",
+  tokenExpiresAt: "X-Wegent-Token-Expires",
+} as const;
+
+/** Set by the Worker on a browser's live-channel upgrade after it verified the session. */
+export const LIVE_HEADERS = { user: "X-Wegent-User", session: "X-Wegent-Session" } as const;
+
+/** The DeviceHub of one device: named by owner and executor device id. */
+export function deviceHub(env: Env, ownerId: string, deviceId: string) {
+  return env.DEVICE_HUB.get(env.DEVICE_HUB.idFromName(`${ownerId}:${deviceId}`));
+}
+
+/** The live channel of one user. */
+export function userHub(env: Env, userId: string) {
+  return env.USER_HUB.get(env.USER_HUB.idFromName(userId));
+}
+
+export interface SubmitRequest {
+  taskId: string;
+  messageId: string;
+  ownerId: string;
+  prompt: string;
+  resumeSessionId: string | null;
+}
+
+export type SubmitResult =
+  | { ok: true; status: "running" | "queued"; queuePosition: number | null }
+  | { ok: false; code: "device_offline"; message: string };
+
+/** A row of D1's `devices` (the durable catalogue the hubs write through to). */
+export type DeviceRow = typeof schema.devices.$inferSelect;
+
+/** The device as the API lists it. */
+export function toDevice(row: DeviceRow): Device {
+  return {
+    id: row.deviceId,
+    name: row.customName ?? row.name,
+    type: row.type,
+    platform: row.platform,
+    version: row.version,
+    status: row.status,
+    slotsUsed: row.slotsUsed,
+    maxSlots: row.maxSlots,
+    queueLength: row.queueLength,
+    isDefault: row.isDefault,
+    lastSeenAt: row.lastSeenAt,
+    tokenExpiresAt: row.tokenExpiresAt,
+  };
+}

@@ -1,0 +1,120 @@
+import type { DeviceRegister } from "@wegent/protocol";
+import { CloseCode } from "@wegent/protocol";
+import { log } from "../../platform/log";
+import type { LiveOutbox } from "../live-outbox";
+import { upsertDevice, writeDeviceFigures } from "./catalogue";
+import type { Slots } from "./slots";
+import { linkTo, sendFrame } from "./socket";
+import type { HubStore } from "./store";
+
+const DEVICE_ROW_REFRESH_MS = 5 * 60_000;
+
+/**
+ * Presence of one device: registration, the socket going away (reconnecting for the grace,
+ * then offline), and the figures written through to D1 and pushed to the owner.
+ */
+export class Presence {
+  constructor(
+    private readonly env: Env,
+    private readonly store: HubStore,
+    private readonly slots: Slots,
+    private readonly live: LiveOutbox,
+  ) {}
+
+  /** device:register on the current socket. */
+  async register(ws: WebSocket, frame: DeviceRegister): Promise<void> {
+    const meta = this.store.getMeta();
+    if (frame.deviceId !== meta.deviceId) {
+      sendFrame(ws, {
+        type: "error",
+        code: "wrong_device",
+        message: "device:register names another device id than the connection.",
+      });
+      ws.close(CloseCode.protocolAbuse, "Device id mismatch.");
+      return;
+    }
+    const replaced = meta.registered;
+    this.store.setMeta({
+      name: frame.name,
+      platform: frame.platform,
+      version: frame.executorVersion,
+      maxSlots: frame.maxSlots,
+      registered: true,
+      draining: false,
+      disconnectedAt: null,
+      offlineSince: null,
+      lastSeenAt: Date.now(),
+    });
+    const displayName = await upsertDevice(this.env, this.store.getMeta(), this.slots.figures());
+    this.store.setMeta({ displayName, lastPublished: null });
+    log({ event: "device.registered", ownerId: meta.ownerId, deviceId: meta.deviceId, replaced });
+
+    const link = linkTo(ws);
+    await this.slots.reconcile(link, frame.runningTaskIds);
+    const reported = new Set(frame.runningTaskIds);
+    const holders = this.store.slotHolders();
+    sendFrame(ws, {
+      type: "device:registered",
+      deviceId: meta.deviceId,
+      name: displayName,
+      pingIntervalMs: 10_000,
+      heartbeatIntervalMs: 30_000,
+      resume: holders
+        .filter((w) => w.state !== "dispatched" || reported.has(w.taskId))
+        .map((w) => ({ taskId: w.taskId, messageId: w.messageId, lastSeq: w.lastSeq })),
+      tokenExpiresAt: this.store.getMeta().tokenExpiresAt,
+    });
+    for (const w of holders) {
+      if (w.state === "dispatched" && !reported.has(w.taskId))
+        this.slots.dispatch(link, w, w.attempt || 1);
+      if (w.state === "cancelling") this.slots.sendCancel(link, w);
+    }
+    await this.slots.pump();
+    await this.publishStatus();
+  }
+
+  /** The current socket is gone: reconnecting for the grace, then offline. */
+  async socketGone(reason: string): Promise<boolean> {
+    const meta = this.store.getMeta();
+    if (!meta.connId) return false;
+    this.store.setMeta({ connId: null, registered: false, disconnectedAt: Date.now() });
+    log({ event: "device.lost", ownerId: meta.ownerId, deviceId: meta.deviceId, reason });
+    await this.publishStatus();
+    return true;
+  }
+
+  async graceExpired(): Promise<void> {
+    for (const w of this.store.slotHolders()) {
+      await this.slots.finish(w, {
+        status: w.state === "cancelling" ? "cancelled" : "failed",
+        errorCode: "device_disconnected",
+        errorMessage: `Device ${this.slots.deviceName()} disconnected.`,
+      });
+    }
+    this.store.setMeta({ disconnectedAt: null, offlineSince: Date.now() });
+    await this.publishStatus();
+  }
+
+  /** Writes the figures through to D1 (when changed, or every few minutes) and pushes them. */
+  async publishStatus(): Promise<void> {
+    const meta = this.store.getMeta();
+    if (!meta.ownerId || !meta.platform) return; // never registered
+    const figures = this.slots.figures();
+    const key = JSON.stringify(figures);
+    const now = Date.now();
+    const changed = key !== meta.lastPublished;
+    if (!changed && now - (meta.lastWrittenAt ?? 0) < DEVICE_ROW_REFRESH_MS) return;
+    const device = await writeDeviceFigures(this.env, meta, figures);
+    this.store.setMeta({ lastPublished: key, lastWrittenAt: now });
+    if (changed) {
+      log({
+        event: "device.status",
+        ownerId: meta.ownerId,
+        deviceId: meta.deviceId,
+        status: figures.status,
+        slotsUsed: figures.slotsUsed,
+      });
+      if (device) this.live.push(meta.ownerId, { type: "device:status", device });
+    }
+  }
+}

@@ -1,0 +1,347 @@
+import type {
+  Device,
+  FailureCode,
+  HubFrame,
+  LiveEvent,
+  TaskComplete,
+  TaskFailed,
+  TaskProgress,
+  TaskStatus,
+} from "@wegent/protocol";
+import { log } from "../../platform/log";
+import type { SubmitRequest, SubmitResult } from "../contract";
+import type { MessageEnd } from "./catalogue";
+import type { OutputLog } from "./output-log";
+import type { HubStore, Work } from "./store";
+
+/** The executor's socket as the slots see it: somewhere to send frames. */
+export interface ExecutorLink {
+  send(frame: HubFrame): void;
+}
+
+/** What the slots need from the outside: the socket, D1, the live channel, the device row. */
+export interface SlotEffects {
+  /** The current executor socket, if one is connected. */
+  executor(): ExecutorLink | null;
+  setMessageStatus(w: Work, status: TaskStatus): Promise<void>;
+  finishMessage(w: Work, end: MessageEnd): Promise<void>;
+  push(userId: string, event: LiveEvent): void;
+  /** The figures may have changed: write them through and push them. */
+  publishStatus(): Promise<void>;
+}
+
+export type Ending = Partial<MessageEnd> & Pick<MessageEnd, "status">;
+
+/**
+ * Slots, queue and dispatch of one device: a plain class over the hub's store (no Durable Object
+ * in it), so its rules run and are tested on Node as well as in workerd.
+ */
+export class Slots {
+  constructor(
+    private readonly store: HubStore,
+    private readonly output: OutputLog,
+    private readonly effects: SlotEffects,
+  ) {}
+
+  status(): Device["status"] {
+    const meta = this.store.getMeta();
+    if (meta.connId && meta.registered) {
+      return this.store.slotHolders().length >= meta.maxSlots ? "busy" : "online";
+    }
+    return meta.disconnectedAt !== null ? "reconnecting" : "offline";
+  }
+
+  figures() {
+    return {
+      status: this.status(),
+      slotsUsed: this.store.slotHolders().length,
+      queueLength: this.store.queue().length,
+    };
+  }
+
+  deviceName(): string {
+    const meta = this.store.getMeta();
+    return meta.displayName || meta.name || meta.deviceId;
+  }
+
+  /** Queues a message of a task on this device, and dispatches it at once if a slot is free. */
+  async submit(request: SubmitRequest): Promise<SubmitResult> {
+    const meta = this.store.getMeta();
+    if (this.status() === "offline" || meta.draining) {
+      return {
+        ok: false,
+        code: "device_offline",
+        message: `Device ${this.deviceName()} is offline. Start wegent-executor on it, or choose another device.`,
+      };
+    }
+    if (!this.store.work(request.messageId)) {
+      this.store.addWork({ ...request, state: "queued", queuedAt: Date.now() });
+    }
+    await this.pump();
+    const work = this.store.work(request.messageId);
+    const position = this.store.queue().findIndex((w) => w.messageId === request.messageId);
+    if (work?.state === "queued") {
+      await this.effects.setMessageStatus(work, "queued");
+      await this.publishQueuePositions();
+    }
+    await this.effects.publishStatus();
+    return position >= 0
+      ? { ok: true, status: "queued", queuePosition: position + 1 }
+      : { ok: true, status: "running", queuePosition: null };
+  }
+
+  /** Fills free slots from the head of the queue, while an executor is registered. */
+  async pump(): Promise<void> {
+    const meta = this.store.getMeta();
+    const executor = this.effects.executor();
+    if (!executor || !meta.registered || meta.draining) return;
+    let moved = false;
+    for (const next of this.store.queue()) {
+      if (this.store.slotHolders().length >= meta.maxSlots) break;
+      this.dispatch(executor, next, 1);
+      await this.effects.setMessageStatus(next, "running");
+      this.announce(next, "running");
+      moved = true;
+    }
+    if (moved) await this.publishQueuePositions();
+  }
+
+  dispatch(executor: ExecutorLink, w: Work, attempt: number): void {
+    this.store.markDispatched(w.messageId, Date.now(), attempt);
+    executor.send({
+      type: "task:execute",
+      taskId: w.taskId,
+      messageId: w.messageId,
+      prompt: w.prompt,
+      resumeSessionId: w.resumeSessionId,
+      runtime: "claude-code",
+      attempt: Math.min(2, Math.max(1, attempt)),
+    });
+    log({
+      event: "task.dispatched",
+      taskId: w.taskId,
+      messageId: w.messageId,
+      deviceId: this.store.getMeta().deviceId,
+      attempt,
+    });
+  }
+
+  /** Tells the message's owner its new status (the D1 write is the caller's). */
+  private announce(
+    w: Work,
+    status: TaskStatus,
+    extra: {
+      queuePosition?: number;
+      errorCode?: FailureCode | null;
+      errorMessage?: string | null;
+    } = {},
+  ): void {
+    this.effects.push(w.ownerId, {
+      type: "task:status",
+      taskId: w.taskId,
+      messageId: w.messageId,
+      status,
+      queuePosition: extra.queuePosition ?? null,
+      errorCode: extra.errorCode ?? null,
+      errorMessage: extra.errorMessage ?? null,
+    });
+  }
+
+  private async publishQueuePositions(): Promise<void> {
+    for (const [i, w] of this.store.queue().entries())
+      this.announce(w, "queued", { queuePosition: i + 1 });
+  }
+
+  /** task:accepted. False when the message is not dispatched here. */
+  accepted(taskId: string, messageId: string): boolean {
+    const w = this.store.work(messageId);
+    if (!w || w.taskId !== taskId || w.state === "queued") return false;
+    if (w.state === "dispatched") this.store.setState(messageId, "running");
+    return true;
+  }
+
+  /**
+   * task:progress / task:complete / task:failed: stored in order, acknowledged, pushed live; the
+   * final frame ends the message. Returns the frames to answer with.
+   */
+  async receive(frame: TaskProgress | TaskComplete | TaskFailed): Promise<HubFrame[]> {
+    const w = this.store.work(frame.messageId);
+    if (!w || w.taskId !== frame.taskId || w.state === "queued") {
+      return [
+        {
+          type: "error",
+          code: "unknown_task",
+          message: `Message ${frame.messageId} is not running on this device.`,
+        },
+      ];
+    }
+    const ack = (seq: number): HubFrame => ({
+      type: "task:ack",
+      taskId: w.taskId,
+      messageId: w.messageId,
+      seq,
+    });
+    if (frame.seq <= w.lastSeq) return [ack(w.lastSeq)]; // a re-send we already stored
+    if (frame.seq > w.lastSeq + 1) {
+      return [
+        {
+          type: "error",
+          code: "out_of_order",
+          message: `Expected seq ${w.lastSeq + 1} for message ${w.messageId}, got ${frame.seq}.`,
+        },
+        ack(w.lastSeq),
+      ];
+    }
+    if (frame.type === "task:progress") {
+      this.output.append(w.messageId, frame.seq, frame.event);
+      this.store.outputStored(w.messageId, frame.seq);
+      this.effects.push(w.ownerId, {
+        type: "message:delta",
+        taskId: w.taskId,
+        messageId: w.messageId,
+        seq: frame.seq,
+        event: frame.event,
+      });
+      return [ack(frame.seq)];
+    }
+    const end: Ending =
+      frame.type === "task:complete"
+        ? {
+            status: "completed",
+            content: frame.text,
+            sessionId: frame.sessionId,
+            usage: frame.usage,
+            costUsd: frame.costUsd,
+          }
+        : {
+            status: frame.code === "cancelled" || w.state === "cancelling" ? "cancelled" : "failed",
+            content: frame.text || this.output.replyText(w.messageId),
+            errorCode: frame.code,
+            errorMessage: frame.message,
+            sessionId: frame.sessionId,
+          };
+    this.store.setLastSeq(w.messageId, frame.seq);
+    await this.finish(w, end);
+    return [ack(frame.seq)];
+  }
+
+  /** Ends a message: its one final write to D1, the live push, the slot freed, the queue moved. */
+  async finish(w: Work, end: Ending): Promise<void> {
+    const full: MessageEnd = {
+      content: end.content ?? this.output.replyText(w.messageId),
+      errorCode: end.errorCode ?? null,
+      errorMessage: end.errorMessage ?? null,
+      sessionId: end.sessionId ?? null,
+      usage: end.usage ?? null,
+      costUsd: end.costUsd ?? null,
+      status: end.status,
+    };
+    await this.effects.finishMessage(w, full);
+    const wasQueued = w.state === "queued";
+    this.store.removeWork(w.messageId);
+    this.output.remove(w.messageId);
+    log({
+      event: "task.finished",
+      taskId: w.taskId,
+      messageId: w.messageId,
+      status: full.status,
+      code: full.errorCode,
+    });
+    this.announce(w, full.status, { errorCode: full.errorCode, errorMessage: full.errorMessage });
+    this.effects.push(w.ownerId, {
+      type: "message:done",
+      taskId: w.taskId,
+      messageId: w.messageId,
+      status: full.status,
+      content: full.content,
+    });
+    if (wasQueued) await this.publishQueuePositions();
+    else await this.pump();
+    await this.effects.publishStatus();
+  }
+
+  /** Cancels a message of `ownerId`: a queued one at once, a running one on the device. */
+  async cancel(
+    messageId: string,
+    ownerId: string,
+  ): Promise<"cancelled" | "cancelling" | "not_found"> {
+    const w = this.store.work(messageId);
+    if (!w || w.ownerId !== ownerId) return "not_found";
+    if (w.state === "queued") {
+      await this.finish(w, {
+        status: "cancelled",
+        errorCode: "cancelled",
+        errorMessage: "Cancelled before it started.",
+      });
+      return "cancelled";
+    }
+    if (w.state !== "cancelling") {
+      this.store.markCancelling(messageId, Date.now());
+      this.sendCancel(this.effects.executor(), w);
+      await this.effects.setMessageStatus(w, "cancelling");
+      this.announce(w, "cancelling");
+    }
+    return "cancelling";
+  }
+
+  sendCancel(executor: ExecutorLink | null, w: Work): void {
+    executor?.send({
+      type: "task:cancel",
+      taskId: w.taskId,
+      messageId: w.messageId,
+      reason: "Stopped by the user.",
+    });
+  }
+
+  /**
+   * Compares what the device says it runs with what the hub thinks: a task the hub thinks runs
+   * but the device does not is failed; one the device runs but the hub does not know is
+   * cancelled there. Slot counts are never derived from heartbeats, so they cannot drift.
+   */
+  async reconcile(executor: ExecutorLink, runningTaskIds: string[]): Promise<void> {
+    const reported = new Set(runningTaskIds);
+    const holders = this.store.slotHolders();
+    for (const w of holders) {
+      if (reported.has(w.taskId)) {
+        if (w.state === "dispatched") this.store.setState(w.messageId, "running");
+      } else if (w.state === "running") {
+        await this.finish(w, {
+          status: "failed",
+          errorCode: "lost_on_device",
+          errorMessage: `Device ${this.deviceName()} no longer runs this task.`,
+        });
+      } else if (w.state === "cancelling") {
+        await this.finish(w, {
+          status: "cancelled",
+          errorCode: "cancelled",
+          errorMessage: "Cancelled.",
+        });
+      }
+    }
+    const known = new Set(holders.map((w) => w.taskId));
+    for (const taskId of reported) {
+      if (!known.has(taskId)) {
+        executor.send({
+          type: "task:cancel",
+          taskId,
+          messageId: null,
+          reason: "This task is not running on this device any more.",
+        });
+      }
+    }
+  }
+
+  /** The reply so far of a running message (the final one is in D1). */
+  partial(
+    messageId: string,
+  ): { text: string; lastSeq: number; queuePosition: number | null } | null {
+    const w = this.store.work(messageId);
+    if (!w) return null;
+    const position = this.store.queue().findIndex((q) => q.messageId === messageId);
+    return {
+      text: this.output.replyText(messageId),
+      lastSeq: w.lastSeq,
+      queuePosition: position >= 0 ? position + 1 : null,
+    };
+  }
+}
