@@ -33,7 +33,7 @@ export default defineConfig(async () => {
           ],
           test: {
             name: "workers",
-            include: ["worker/**/*.test.ts", "durable-objects/**/*.test.ts"],
+            include: ["worker/**/*.test.ts"],
             setupFiles: ["./worker/test/apply-migrations.ts"],
           },
         },
@@ -41,7 +41,13 @@ export default defineConfig(async () => {
           test: {
             name: "node",
             environment: "node",
-            include: ["protocol/test/**/*.test.ts", "executor/test/**/*.test.ts"],
+            include: [
+              "protocol/test/**/*.test.ts",
+              "executor/test/**/*.test.ts",
+              // The hubs' plain classes (slots, deadlines) and the layering rule, without workerd.
+              "durable-objects/test/**/*.test.ts",
+              "platform/test/**/*.test.ts",
+            ],
           },
         },
         {

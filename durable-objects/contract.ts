@@ -27,17 +27,8 @@ export function userHub(env: Env, userId: string) {
   return env.USER_HUB.get(env.USER_HUB.idFromName(userId));
 }
 
-export interface SubmitRequest {
-  taskId: string;
-  messageId: string;
-  ownerId: string;
-  prompt: string;
-  resumeSessionId: string | null;
-}
-
-export type SubmitResult =
-  | { ok: true; status: "running" | "queued"; queuePosition: number | null }
-  | { ok: false; code: "device_offline"; message: string };
+/** What the Worker submits to a device, and what it answers (defined next to the slots). */
+export type { SubmitRequest, SubmitResult } from "./device-hub/slots";
 
 /** A row of D1's `devices` (the durable catalogue the hubs write through to). */
 export type DeviceRow = typeof schema.devices.$inferSelect;

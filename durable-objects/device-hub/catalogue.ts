@@ -1,7 +1,8 @@
 import { and, eq, sql } from "drizzle-orm";
-import type { Device, FailureCode, TaskStatus, Usage } from "@wegent/protocol";
+import type { Device, TaskStatus } from "@wegent/protocol";
 import { database, schema } from "../../platform/db";
 import { toDevice } from "../contract";
+import type { MessageEnd } from "./slots";
 import type { DeviceMeta } from "./store";
 
 // What a DeviceHub writes through to D1 (the durable catalogue), through the one drizzle schema.
@@ -73,16 +74,6 @@ export async function writeDeviceFigures(
     .returning()
     .get();
   return row ? toDevice(row) : null;
-}
-
-export interface MessageEnd {
-  status: Extract<TaskStatus, "completed" | "failed" | "cancelled">;
-  content: string;
-  errorCode: FailureCode | null;
-  errorMessage: string | null;
-  sessionId: string | null;
-  usage: Usage | null;
-  costUsd: number | null;
 }
 
 /** The one write of a message's final content, with its task's status, in one batch. */

@@ -11,8 +11,18 @@ export interface Timings {
   cancelTimeoutMs: number;
 }
 
+type TimingVars = Partial<
+  Record<
+    | "DEVICE_GRACE_SECONDS"
+    | "PING_TIMEOUT_SECONDS"
+    | "QUEUE_TIMEOUT_SECONDS"
+    | "DISPATCH_TIMEOUT_SECONDS",
+    string
+  >
+>;
+
 /** The hub's timings, from `wrangler.toml` [vars]. */
-export function timings(env: Env): Timings {
+export function timings(env: TimingVars): Timings {
   return {
     graceMs: seconds(env.DEVICE_GRACE_SECONDS, 15) * 1000,
     pingTimeoutMs: seconds(env.PING_TIMEOUT_SECONDS, 25) * 1000,

@@ -7,12 +7,34 @@ import type {
   TaskFailed,
   TaskProgress,
   TaskStatus,
+  Usage,
 } from "@wegent/protocol";
 import { log } from "../../platform/log";
-import type { SubmitRequest, SubmitResult } from "../contract";
-import type { MessageEnd } from "./catalogue";
 import type { OutputLog } from "./output-log";
 import type { HubStore, Work } from "./store";
+
+export interface SubmitRequest {
+  taskId: string;
+  messageId: string;
+  ownerId: string;
+  prompt: string;
+  resumeSessionId: string | null;
+}
+
+export type SubmitResult =
+  | { ok: true; status: "running" | "queued"; queuePosition: number | null }
+  | { ok: false; code: "device_offline"; message: string };
+
+/** How a message ends: its one final write to D1. */
+export interface MessageEnd {
+  status: Extract<TaskStatus, "completed" | "failed" | "cancelled">;
+  content: string;
+  errorCode: FailureCode | null;
+  errorMessage: string | null;
+  sessionId: string | null;
+  usage: Usage | null;
+  costUsd: number | null;
+}
 
 /** The executor's socket as the slots see it: somewhere to send frames. */
 export interface ExecutorLink {

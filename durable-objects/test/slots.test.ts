@@ -1,0 +1,150 @@
+import { describe, expect, it } from "vitest";
+import type { HubFrame, LiveEvent, TaskStatus } from "@wegent/protocol";
+import { OutputLog } from "../device-hub/output-log";
+import { type MessageEnd, Slots } from "../device-hub/slots";
+import { HubStore, type Work } from "../device-hub/store";
+import { nodeSql } from "./node-sql";
+
+// Slots, queue and dispatch without workerd: a real SQLite (node:sqlite) under the real store,
+// and the effects (socket, D1, live channel) recorded.
+function setup(maxSlots = 2, connected = true) {
+  const sql = nodeSql();
+  const store = new HubStore(sql);
+  const output = new OutputLog(sql);
+  store.setMeta({
+    ownerId: "owner",
+    deviceId: "dev-1",
+    name: "laptop",
+    platform: "linux",
+    maxSlots,
+    connId: connected ? "conn-1" : null,
+    registered: connected,
+  });
+  const sent: HubFrame[] = [];
+  const statuses: [string, TaskStatus][] = [];
+  const ended: [string, MessageEnd][] = [];
+  const pushed: LiveEvent[] = [];
+  let published = 0;
+  const slots = new Slots(store, output, {
+    executor: () => (store.getMeta().connId ? { send: (f) => sent.push(f) } : null),
+    setMessageStatus: async (w: Work, s) => void statuses.push([w.messageId, s]),
+    finishMessage: async (w: Work, end) => void ended.push([w.messageId, end]),
+    push: (_user, event) => pushed.push(event),
+    publishStatus: async () => void (published += 1),
+  });
+  const submit = (n: number) =>
+    slots.submit({
+      taskId: `t${n}`,
+      messageId: `m${n}`,
+      ownerId: "owner",
+      prompt: `p${n}`,
+      resumeSessionId: null,
+    });
+  return {
+    store,
+    output,
+    slots,
+    sent,
+    statuses,
+    ended,
+    pushed,
+    submit,
+    published: () => published,
+  };
+}
+
+const executes = (frames: HubFrame[]) =>
+  frames.filter((f) => f.type === "task:execute").map((f) => f.messageId);
+
+describe("Slots (on Node)", () => {
+  it("fills the free slots, queues the rest with positions, and moves the queue as slots free", async () => {
+    const s = setup(2);
+    expect(await s.submit(1)).toEqual({ ok: true, status: "running", queuePosition: null });
+    expect(await s.submit(2)).toEqual({ ok: true, status: "running", queuePosition: null });
+    expect(await s.submit(3)).toEqual({ ok: true, status: "queued", queuePosition: 1 });
+    expect(await s.submit(4)).toEqual({ ok: true, status: "queued", queuePosition: 2 });
+    expect(executes(s.sent)).toEqual(["m1", "m2"]);
+    expect(s.slots.figures()).toEqual({ status: "busy", slotsUsed: 2, queueLength: 2 });
+
+    const replies = await s.slots.receive({
+      type: "task:complete",
+      taskId: "t1",
+      messageId: "m1",
+      seq: 1,
+      text: "done",
+      sessionId: "s1",
+      usage: null,
+      costUsd: null,
+    });
+    expect(replies).toEqual([{ type: "task:ack", taskId: "t1", messageId: "m1", seq: 1 }]);
+    expect(s.ended.map(([id, e]) => [id, e.status, e.content])).toEqual([
+      ["m1", "completed", "done"],
+    ]);
+    expect(executes(s.sent)).toEqual(["m1", "m2", "m3"]);
+    expect(s.pushed).toContainEqual(
+      expect.objectContaining({ type: "task:status", messageId: "m4", queuePosition: 1 }),
+    );
+  });
+
+  it("stores output in order: acks re-sends, refuses gaps, and assembles the reply", async () => {
+    const s = setup(1);
+    await s.submit(1);
+    const progress = (seq: number, delta: string) =>
+      s.slots.receive({
+        type: "task:progress",
+        taskId: "t1",
+        messageId: "m1",
+        seq,
+        event: { kind: "text", delta },
+      } as never);
+    expect(await progress(1, "Hel")).toEqual([
+      { type: "task:ack", taskId: "t1", messageId: "m1", seq: 1 },
+    ]);
+    expect(s.store.work("m1")?.state).toBe("running");
+    expect(await progress(1, "Hel")).toEqual([
+      { type: "task:ack", taskId: "t1", messageId: "m1", seq: 1 },
+    ]);
+    const gap = await progress(3, "!");
+    expect(gap[0]).toMatchObject({ type: "error", code: "out_of_order" });
+    expect(gap[1]).toEqual({ type: "task:ack", taskId: "t1", messageId: "m1", seq: 1 });
+    await progress(2, "lo");
+    expect(s.slots.partial("m1")).toEqual({ text: "Hello", lastSeq: 2, queuePosition: null });
+    expect(s.pushed.filter((e) => e.type === "message:delta")).toHaveLength(2);
+  });
+
+  it("cancels a queued message at once and asks the device to stop a running one", async () => {
+    const s = setup(1);
+    await s.submit(1);
+    await s.submit(2);
+    expect(await s.slots.cancel("m2", "someone-else")).toBe("not_found");
+    expect(await s.slots.cancel("m2", "owner")).toBe("cancelled");
+    expect(s.ended).toEqual([["m2", expect.objectContaining({ status: "cancelled" })]]);
+    expect(await s.slots.cancel("m1", "owner")).toBe("cancelling");
+    expect(s.sent.at(-1)).toMatchObject({ type: "task:cancel", messageId: "m1" });
+    expect(s.store.work("m1")?.state).toBe("cancelling");
+    expect(s.statuses).toContainEqual(["m1", "cancelling"]);
+  });
+
+  it("refuses work for an offline device, naming it", async () => {
+    const s = setup(1, false);
+    const result = await s.submit(1);
+    expect(result).toMatchObject({ ok: false, code: "device_offline" });
+    expect(!result.ok && result.message).toContain("laptop");
+    expect(s.store.allWork()).toEqual([]);
+  });
+
+  it("reconciles with what the device runs: fails the lost, cancels the unknown", async () => {
+    const s = setup(2);
+    await s.submit(1);
+    await s.submit(2);
+    s.slots.accepted("t1", "m1");
+    s.slots.accepted("t2", "m2");
+    const link: HubFrame[] = [];
+    await s.slots.reconcile({ send: (f) => link.push(f) }, ["t1", "t9"]);
+    expect(s.ended).toEqual([["m2", expect.objectContaining({ errorCode: "lost_on_device" })]]);
+    expect(link).toEqual([
+      expect.objectContaining({ type: "task:cancel", taskId: "t9", messageId: null }),
+    ]);
+    expect(s.slots.figures().slotsUsed).toBe(1);
+  });
+});
