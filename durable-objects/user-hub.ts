@@ -1,6 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { CloseCode, type LiveEvent, type LiveFrame, PING, PONG } from "@wegent/protocol";
-import { isWebSocketUpgrade } from "../platform/upgrade";
+import { closeBack, isWebSocketUpgrade } from "../platform/websocket";
 import { LIVE_HEADERS } from "./contract";
 
 // How much history a reconnecting tab can resume from. Older gaps get `reset: true`.
@@ -103,10 +103,6 @@ export class UserHub extends DurableObject<Env> {
   }
 
   override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
-    try {
-      ws.close(code === 1005 || code === 1006 ? 1000 : code, "closed");
-    } catch {
-      // already closed
-    }
+    closeBack(ws, code);
   }
 }

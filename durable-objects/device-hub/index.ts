@@ -1,7 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { assertNever, CloseCode, ExecutorFrame, parseFrame, PING, PONG } from "@wegent/protocol";
 import { log } from "../../platform/log";
-import { isWebSocketUpgrade } from "../../platform/upgrade";
+import { closeBack, isWebSocketUpgrade } from "../../platform/websocket";
 import { HUB_HEADERS, type SubmitRequest, type SubmitResult } from "../contract";
 import { LiveOutbox } from "../live-outbox";
 import { finishMessage, setMessageStatus } from "./catalogue";
@@ -159,11 +159,7 @@ export class DeviceHub extends DurableObject<Env> {
 
   override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
     const att = attachment(ws);
-    try {
-      ws.close(code === 1005 || code === 1006 ? 1000 : code, "closed");
-    } catch {
-      // already closed
-    }
+    closeBack(ws, code);
     if (att && att.connId === this.store.getMeta().connId) {
       await this.socketGone(`closed with ${code}`);
     }

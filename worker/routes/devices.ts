@@ -7,7 +7,7 @@ import { type AppEnv, bearerToken, requireUser, verifyApiToken } from "../auth/i
 import { ApiError, notFound } from "../lib/errors";
 import { readBody, readParams, readQuery } from "../lib/validate";
 import { deviceHub, HUB_HEADERS, toDevice, userHub } from "../../durable-objects/contract";
-import { isWebSocketUpgrade } from "../../platform/upgrade";
+import { isWebSocketUpgrade } from "../../platform/websocket";
 
 export const deviceRoutes = new Hono<AppEnv>();
 
