@@ -2,6 +2,6 @@ import { defineConfig } from "drizzle-kit";
 
 export default defineConfig({
   dialect: "sqlite",
-  schema: "./platform/db/schema.ts",
+  schema: "./edge/db/schema.ts",
   out: "./migrations",
 });

@@ -46,7 +46,7 @@ export default defineConfig(async () => {
               "executor/test/**/*.test.ts",
               // The hubs' plain classes (slots, deadlines) and the layering rule, without workerd.
               "durable-objects/test/**/*.test.ts",
-              "platform/test/**/*.test.ts",
+              "edge/test/**/*.test.ts",
             ],
           },
         },

@@ -1,5 +1,5 @@
 import type { Device } from "@wegent/protocol";
-import type { schema } from "../platform/db";
+import type { schema } from "../edge/db";
 
 // The Worker ↔ hub contract, in one place: how the Worker finds a hub, the headers it sets after
 // verifying who is calling (the hubs trust nothing else), what it submits, and the device row

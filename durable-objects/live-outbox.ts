@@ -1,5 +1,5 @@
 import type { LiveEvent } from "@wegent/protocol";
-import { log } from "../platform/log";
+import { log } from "../edge/log";
 import { userHub } from "./contract";
 
 const MAX_BATCH = 500;

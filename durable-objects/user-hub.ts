@@ -1,6 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { CloseCode, type LiveEvent, type LiveFrame, PING, PONG } from "@wegent/protocol";
-import { closeBack, isWebSocketUpgrade } from "../platform/websocket";
+import { closeBack, isWebSocketUpgrade } from "../edge/websocket";
 import { LIVE_HEADERS } from "./contract";
 
 // How much history a reconnecting tab can resume from. Older gaps get `reset: true`.

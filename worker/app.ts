@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import type { AppEnv } from "./auth/identity";
 import { ApiError, errorBody } from "./lib/errors";
-import { log } from "../platform/log";
+import { log } from "../edge/log";
 import { authRoutes } from "./routes/auth";
 import { deviceRoutes } from "./routes/devices";
 import { liveRoutes } from "./routes/live";

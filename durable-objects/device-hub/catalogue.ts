@@ -1,6 +1,6 @@
 import { and, eq, sql } from "drizzle-orm";
 import type { Device, TaskStatus } from "@wegent/protocol";
-import { database, schema } from "../../platform/db";
+import { database, schema } from "../../edge/db";
 import { toDevice } from "../contract";
 import type { MessageEnd } from "./slots";
 import type { DeviceMeta } from "./store";

@@ -1,4 +1,4 @@
-import { seconds } from "../../platform/time";
+import { seconds } from "../../edge/time";
 import type { DeviceMeta, Work } from "./store";
 
 const CANCEL_TIMEOUT_MS = 5_000;

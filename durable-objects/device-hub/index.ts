@@ -1,7 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { assertNever, CloseCode, ExecutorFrame, parseFrame, PING, PONG } from "@wegent/protocol";
-import { log } from "../../platform/log";
-import { closeBack, isWebSocketUpgrade } from "../../platform/websocket";
+import { log } from "../../edge/log";
+import { closeBack, isWebSocketUpgrade } from "../../edge/websocket";
 import { HUB_HEADERS, type SubmitRequest, type SubmitResult } from "../contract";
 import { LiveOutbox } from "../live-outbox";
 import { finishMessage, setMessageStatus } from "./catalogue";

@@ -1,6 +1,6 @@
 import type { DeviceRegister } from "@wegent/protocol";
 import { CloseCode } from "@wegent/protocol";
-import { log } from "../../platform/log";
+import { log } from "../../edge/log";
 import type { LiveOutbox } from "../live-outbox";
 import { upsertDevice, writeDeviceFigures } from "./catalogue";
 import type { Slots } from "./slots";

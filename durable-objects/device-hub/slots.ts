@@ -9,7 +9,7 @@ import type {
   TaskStatus,
   Usage,
 } from "@wegent/protocol";
-import { log } from "../../platform/log";
+import { log } from "../../edge/log";
 import type { OutputLog } from "./output-log";
 import type { HubStore, Work } from "./store";
 

@@ -2,10 +2,10 @@ import type { Context, MiddlewareHandler } from "hono";
 import { getCookie } from "hono/cookie";
 import { and, eq, isNull } from "drizzle-orm";
 import type { TokenScope } from "@wegent/protocol";
-import { database, schema } from "../../platform/db";
+import { database, schema } from "../../edge/db";
 import { ApiError } from "../lib/errors";
-import { log } from "../../platform/log";
-import { nowIso } from "../../platform/time";
+import { log } from "../../edge/log";
+import { nowIso } from "../../edge/time";
 import { sha256Hex, verifyJwtSignature } from "./crypto";
 
 export interface AuthUser {

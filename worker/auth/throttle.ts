@@ -1,6 +1,6 @@
 import { eq } from "drizzle-orm";
-import type { Database } from "../../platform/db";
-import { schema } from "../../platform/db";
+import type { Database } from "../../edge/db";
+import { schema } from "../../edge/db";
 
 // Failed sign-ins per username: the first few are free, then each further failure locks the
 // name for twice as long as the last (30 s up to 15 min). A success clears the record.

@@ -1,5 +1,5 @@
 import { and, eq, ne } from "drizzle-orm";
-import { database, schema } from "../../platform/db";
+import { database, schema } from "../../edge/db";
 import { deviceHub } from "../../durable-objects/contract";
 
 /** Closes the sockets of every device connected with this (now revoked) token. */

@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { eq, sql } from "drizzle-orm";
 import { Credentials, type User, type UserBody } from "@wegent/protocol";
-import { database, schema } from "../../platform/db";
+import { database, schema } from "../../edge/db";
 import { hashPassword, signJwt, verifyPassword } from "../auth/crypto";
 import {
   type AppContext,
@@ -15,8 +15,8 @@ import {
 import { clearFailures, lockedForSeconds, recordFailure } from "../auth/throttle";
 import { ApiError } from "../lib/errors";
 import { userHub } from "../../durable-objects/contract";
-import { log } from "../../platform/log";
-import { DAY_MS, isoIn, nowIso } from "../../platform/time";
+import { log } from "../../edge/log";
+import { DAY_MS, isoIn, nowIso } from "../../edge/time";
 import { readBody } from "../lib/validate";
 
 const SESSION_DAYS = 30;

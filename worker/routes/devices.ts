@@ -2,12 +2,12 @@ import { Hono } from "hono";
 import { and, count, desc, eq, inArray, ne, sql } from "drizzle-orm";
 import { z } from "zod";
 import { type DeviceBody, DeviceId, type DevicesBody, RenameDevice } from "@wegent/protocol";
-import { database, schema } from "../../platform/db";
+import { database, schema } from "../../edge/db";
 import { type AppEnv, bearerToken, requireUser, verifyApiToken } from "../auth/identity";
 import { ApiError, notFound } from "../lib/errors";
 import { readBody, readParams, readQuery } from "../lib/validate";
 import { deviceHub, HUB_HEADERS, toDevice, userHub } from "../../durable-objects/contract";
-import { isWebSocketUpgrade } from "../../platform/websocket";
+import { isWebSocketUpgrade } from "../../edge/websocket";
 
 export const deviceRoutes = new Hono<AppEnv>();
 

@@ -9,7 +9,7 @@ import {
 } from "../auth/identity";
 import { ApiError } from "../lib/errors";
 import { LIVE_HEADERS, userHub } from "../../durable-objects/contract";
-import { isWebSocketUpgrade } from "../../platform/websocket";
+import { isWebSocketUpgrade } from "../../edge/websocket";
 
 export const liveRoutes = new Hono<AppEnv>();
 

@@ -10,11 +10,11 @@ import {
   type TaskWithMessages,
   TERMINAL_STATUSES,
 } from "@wegent/protocol";
-import { database, schema } from "../../platform/db";
+import { database, schema } from "../../edge/db";
 import { type AppEnv, requireUser } from "../auth/identity";
 import { ApiError, notFound } from "../lib/errors";
-import { log } from "../../platform/log";
-import { nowIso } from "../../platform/time";
+import { log } from "../../edge/log";
+import { nowIso } from "../../edge/time";
 import { readBody, readParams, readQuery } from "../lib/validate";
 import { deviceHub } from "../../durable-objects/contract";
 import { resolveTarget, type ResolvedTarget } from "../tasks/target";

@@ -2,12 +2,12 @@ import { Hono } from "hono";
 import { and, desc, eq } from "drizzle-orm";
 import { z } from "zod";
 import { type ApiToken, CreateToken, type CreatedToken, type TokensBody } from "@wegent/protocol";
-import { database, schema } from "../../platform/db";
+import { database, schema } from "../../edge/db";
 import { sha256Hex, signJwt } from "../auth/crypto";
 import { type AppEnv, requireUser } from "../auth/identity";
 import { ApiError, notFound } from "../lib/errors";
-import { log } from "../../platform/log";
-import { DAY_MS, nowIso } from "../../platform/time";
+import { log } from "../../edge/log";
+import { DAY_MS, nowIso } from "../../edge/time";
 import { readBody, readParams } from "../lib/validate";
 import { closeDevicesOfToken } from "../devices/hubs";
 

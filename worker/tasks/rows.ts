@@ -1,5 +1,5 @@
 import type { Message, Task, TaskStatus, Usage } from "@wegent/protocol";
-import type { schema } from "../../platform/db";
+import type { schema } from "../../edge/db";
 
 type MessageRow = typeof schema.messages.$inferSelect;
 type TaskRow = typeof schema.tasks.$inferSelect;

@@ -1,6 +1,6 @@
 import { and, asc, desc, eq, inArray, sql } from "drizzle-orm";
 import type { Target } from "@wegent/protocol";
-import { database, schema } from "../../platform/db";
+import { database, schema } from "../../edge/db";
 import { ApiError } from "../lib/errors";
 
 export interface ResolvedTarget {

@@ -3,9 +3,9 @@ import { dirname, join, relative, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 
 // The house's one rule, drawn from its own imports: arrows only go down,
-// worker/ → durable-objects/ → platform/ → protocol/, and no module imports itself round a circle.
+// worker/ → durable-objects/ → edge/ → protocol/, and no module imports itself round a circle.
 const root = resolve(dirname(new URL(import.meta.url).pathname), "../..");
-const LAYERS = ["protocol/src", "platform", "durable-objects", "worker"] as const;
+const LAYERS = ["protocol/src", "edge", "durable-objects", "worker"] as const;
 
 function files(dir: string): string[] {
   return readdirSync(join(root, dir), { withFileTypes: true }).flatMap((e) =>
