@@ -1,6 +1,6 @@
-import { DurableObject } from "cloudflare:workers";
 import { CloseCode, type LiveEvent, type LiveFrame, PING, PONG } from "@wegent/protocol";
-import { closeBack, isWebSocketUpgrade } from "../edge/websocket";
+import { type Connection, type ConnectionContext, Server } from "partyserver";
+import { isWebSocketUpgrade } from "../edge/websocket";
 import { LIVE_HEADERS } from "./contract";
 
 // How much history a reconnecting tab can resume from. Older gaps get `reset: true`.
@@ -9,15 +9,18 @@ const KEEP_EVENTS = 5_000;
 /**
  * One per user: the browsers' live channel. Every event for the user gets the next `liveSeq`
  * and is kept (bounded) in the object's SQLite, so a tab that reconnects with `?after=N`
- * receives exactly what it missed, in order, before anything new.
+ * receives exactly what it missed, in order, before anything new. Built on partyserver's
+ * `Server` with hibernation; tabs are connections tagged by the session that opened them.
  */
-export class UserHub extends DurableObject<Env> {
-  private readonly sql: SqlStorage;
+export class UserHub extends Server<Env> {
+  static override options = { hibernate: true };
+
+  private readonly db: SqlStorage;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.sql = ctx.storage.sql;
-    this.sql.exec(
+    this.db = ctx.storage.sql;
+    this.db.exec(
       "CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY, frame TEXT NOT NULL)",
     );
     // Tabs keep the socket alive with pings the runtime answers without waking the object.
@@ -25,7 +28,7 @@ export class UserHub extends DurableObject<Env> {
   }
 
   private lastSeq(): number {
-    const row = this.sql.exec("SELECT COALESCE(MAX(seq), 0) AS seq FROM events").toArray()[0];
+    const row = this.db.exec("SELECT COALESCE(MAX(seq), 0) AS seq FROM events").toArray()[0];
     return Number(row?.seq ?? 0);
   }
 
@@ -33,17 +36,19 @@ export class UserHub extends DurableObject<Env> {
     if (!isWebSocketUpgrade(request)) {
       return new Response("expected a WebSocket upgrade", { status: 426 });
     }
-    const session = request.headers.get(LIVE_HEADERS.session) ?? "token";
+    return super.fetch(request);
+  }
+
+  override getConnectionTags(_connection: Connection, { request }: ConnectionContext): string[] {
+    return ["browser", `session:${request.headers.get(LIVE_HEADERS.session) ?? "token"}`];
+  }
+
+  override onConnect(connection: Connection, { request }: ConnectionContext): void {
     const afterParam = new URL(request.url).searchParams.get("after");
     const after = afterParam !== null && /^\d+$/.test(afterParam) ? Number(afterParam) : null;
-
-    const pair = new WebSocketPair();
-    const [client, server] = [pair[0], pair[1]];
-    this.ctx.acceptWebSocket(server, ["browser", `session:${session}`]);
-
     const last = this.lastSeq();
     const oldest = Number(
-      this.sql.exec("SELECT COALESCE(MIN(seq), 0) AS seq FROM events").toArray()[0]?.seq ?? 0,
+      this.db.exec("SELECT COALESCE(MIN(seq), 0) AS seq FROM events").toArray()[0]?.seq ?? 0,
     );
     // Resumable when nothing after `after` was trimmed away (and `after` is not from the future).
     const resumable = after !== null && after <= last && after >= oldest - 1;
@@ -52,16 +57,15 @@ export class UserHub extends DurableObject<Env> {
       liveSeq: last,
       reset: after !== null && !resumable,
     };
-    server.send(JSON.stringify(hello));
+    connection.send(JSON.stringify(hello));
     if (resumable && after !== null) {
-      for (const row of this.sql.exec(
+      for (const row of this.db.exec(
         "SELECT frame FROM events WHERE seq > ? ORDER BY seq",
         after,
       )) {
-        server.send(String(row.frame));
+        connection.send(String(row.frame));
       }
     }
-    return new Response(null, { status: 101, webSocket: client });
   }
 
   /** Stamps the next sequence on an event, keeps it, and pushes it to every open tab. */
@@ -76,11 +80,11 @@ export class UserHub extends DurableObject<Env> {
     for (const event of events) {
       seq += 1;
       const frame = JSON.stringify({ ...event, liveSeq: seq });
-      this.sql.exec("INSERT INTO events (seq, frame) VALUES (?, ?)", seq, frame);
-      if (seq % 500 === 0) this.sql.exec("DELETE FROM events WHERE seq <= ?", seq - KEEP_EVENTS);
+      this.db.exec("INSERT INTO events (seq, frame) VALUES (?, ?)", seq, frame);
+      if (seq % 500 === 0) this.db.exec("DELETE FROM events WHERE seq <= ?", seq - KEEP_EVENTS);
       frames.push(frame);
     }
-    for (const ws of this.ctx.getWebSockets("browser")) {
+    for (const ws of this.getConnections("browser")) {
       try {
         for (const frame of frames) ws.send(frame);
       } catch {
@@ -92,17 +96,13 @@ export class UserHub extends DurableObject<Env> {
 
   /** Closes the live sockets of one signed-out session. */
   async closeSession(sessionId: string): Promise<void> {
-    for (const ws of this.ctx.getWebSockets(`session:${sessionId}`)) {
+    for (const ws of this.getConnections(`session:${sessionId}`)) {
       ws.close(4001, "Signed out.");
     }
   }
 
-  override async webSocketMessage(ws: WebSocket): Promise<void> {
+  override onMessage(connection: Connection): void {
     // The channel is one-way: anything but the auto-answered ping is refused by closing.
-    ws.close(CloseCode.protocolAbuse, "The live channel is read-only.");
-  }
-
-  override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
-    closeBack(ws, code);
+    connection.close(CloseCode.protocolAbuse, "The live channel is read-only.");
   }
 }

@@ -1,7 +1,7 @@
-import { DurableObject } from "cloudflare:workers";
 import { assertNever, CloseCode, ExecutorFrame, parseFrame, PING, PONG } from "@wegent/protocol";
+import { type ConnectionContext, Server } from "partyserver";
 import { log } from "../../edge/log";
-import { closeBack, isWebSocketUpgrade } from "../../edge/websocket";
+import { isWebSocketUpgrade } from "../../edge/websocket";
 import { HUB_HEADERS, type SubmitRequest, type SubmitResult } from "../contract";
 import { LiveOutbox } from "../live-outbox";
 import { finishMessage, setMessageStatus } from "./catalogue";
@@ -9,14 +9,7 @@ import { type DeadlineHost, deadlineTable, nextAlarm, timings } from "./deadline
 import { OutputLog } from "./output-log";
 import { Presence } from "./presence";
 import { Slots } from "./slots";
-import {
-  attachment,
-  EXECUTOR_TAG,
-  findSocket,
-  linkTo,
-  sendFrame,
-  type SocketAttachment,
-} from "./socket";
+import { EXECUTOR_TAG, type ExecutorSocket, linkTo, sendFrame, type SocketState } from "./socket";
 import { HubStore } from "./store";
 
 const MAX_STRIKES = 10;
@@ -25,8 +18,14 @@ const MAX_STRIKES = 10;
  * One per device: the Durable Object surface (the executor's socket, the Worker's RPC methods,
  * the one alarm). The rules live in Presence, Slots (slots, queue, dispatch), OutputLog and the
  * deadline table. All state is in the object's SQLite, so hibernation and eviction lose nothing.
+ *
+ * Built on partyserver's `Server` (as the design card names partykit): it accepts the socket
+ * with the hibernation API, names each connection, keeps its state in the attachment and tags
+ * it; the hub keeps the runtime's ping auto-response, its one alarm and its SQLite.
  */
-export class DeviceHub extends DurableObject<Env> {
+export class DeviceHub extends Server<Env> {
+  static override options = { hibernate: true };
+
   private readonly store: HubStore;
   private readonly output: OutputLog;
   private readonly slots: Slots;
@@ -56,13 +55,24 @@ export class DeviceHub extends DurableObject<Env> {
 
   // --- the executor's socket ------------------------------------------------------------------
 
+  /** Checks the identity the Worker set before partyserver accepts the socket. */
   override async fetch(request: Request): Promise<Response> {
     if (!isWebSocketUpgrade(request)) {
       return new Response("expected a WebSocket upgrade", { status: 426 });
     }
-    const ownerId = request.headers.get(HUB_HEADERS.owner);
-    const deviceId = request.headers.get(HUB_HEADERS.device);
-    if (!ownerId || !deviceId) return new Response("missing identity", { status: 400 });
+    if (!request.headers.get(HUB_HEADERS.owner) || !request.headers.get(HUB_HEADERS.device)) {
+      return new Response("missing identity", { status: 400 });
+    }
+    return super.fetch(request);
+  }
+
+  override getConnectionTags(): string[] {
+    return [EXECUTOR_TAG];
+  }
+
+  override async onConnect(connection: ExecutorSocket, { request }: ConnectionContext) {
+    const ownerId = request.headers.get(HUB_HEADERS.owner) ?? "";
+    const deviceId = request.headers.get(HUB_HEADERS.device) ?? "";
     const type = request.headers.get(HUB_HEADERS.deviceType) === "cloud" ? "cloud" : "local";
 
     // A second connection with this device id replaces the first: never two task receivers.
@@ -70,20 +80,12 @@ export class DeviceHub extends DurableObject<Env> {
     if (previous)
       previous.close(CloseCode.replaced, "Another wegent-executor with this device id connected.");
 
-    const pair = new WebSocketPair();
-    const [client, server] = [pair[0], pair[1]];
-    const opened: SocketAttachment = {
-      connId: crypto.randomUUID(),
-      connectedAt: Date.now(),
-      strikes: 0,
-    };
-    this.ctx.acceptWebSocket(server, [EXECUTOR_TAG]);
-    server.serializeAttachment(opened);
+    connection.setState({ connectedAt: Date.now(), strikes: 0 });
     this.store.setMeta({
       ownerId,
       deviceId,
       type,
-      connId: opened.connId,
+      connId: connection.id,
       registered: false,
       draining: false,
       tokenId: request.headers.get(HUB_HEADERS.tokenId),
@@ -91,26 +93,23 @@ export class DeviceHub extends DurableObject<Env> {
     });
     if (previous) log({ event: "device.registered", ownerId, deviceId, replaced: true });
     await this.scheduleAlarm();
-    return new Response(null, { status: 101, webSocket: client });
   }
 
-  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
-    const att = attachment(ws) as SocketAttachment;
+  override async onMessage(ws: ExecutorSocket, message: string | ArrayBuffer): Promise<void> {
     const meta = this.store.getMeta();
-    if (att.connId !== meta.connId) {
+    if (ws.id !== meta.connId) {
       ws.close(CloseCode.replaced, "This connection was replaced.");
       return;
     }
     this.lastFrameAt = Date.now();
     const parsed = parseFrame(ExecutorFrame, message);
     if (!parsed.ok) {
-      att.strikes += 1;
-      ws.serializeAttachment(att);
       const { ownerId, deviceId } = meta;
-      const strikes = att.strikes;
+      const strikes = (ws.state?.strikes ?? 0) + 1;
+      ws.setState({ connectedAt: ws.state?.connectedAt ?? Date.now(), strikes });
       log({ event: "device.bad_frame", ownerId, deviceId, code: parsed.code, strikes }, "warn");
       sendFrame(ws, { type: "error", code: parsed.code, message: parsed.message });
-      if (att.strikes >= MAX_STRIKES) {
+      if (strikes >= MAX_STRIKES) {
         ws.close(CloseCode.protocolAbuse, "Too many malformed frames.");
         await this.socketGone("protocol abuse");
       }
@@ -157,23 +156,23 @@ export class DeviceHub extends DurableObject<Env> {
     }
   }
 
-  override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
-    const att = attachment(ws);
-    closeBack(ws, code);
-    if (att && att.connId === this.store.getMeta().connId) {
-      await this.socketGone(`closed with ${code}`);
-    }
+  // partyserver answers the peer's close itself (1005/1006 become 1000).
+  override async onClose(ws: ExecutorSocket, code: number): Promise<void> {
+    if (ws.id === this.store.getMeta().connId) await this.socketGone(`closed with ${code}`);
   }
 
-  override async webSocketError(ws: WebSocket): Promise<void> {
-    const att = attachment(ws);
-    if (att && att.connId === this.store.getMeta().connId) {
-      await this.socketGone("socket error");
-    }
+  override async onError(ws: ExecutorSocket): Promise<void> {
+    if (ws.id === this.store.getMeta().connId) await this.socketGone("socket error");
   }
 
-  private currentSocket(): WebSocket | null {
-    return findSocket(this.ctx, this.store.getMeta().connId);
+  /** The socket that may receive tasks (the one `connId` names), if it is still open. */
+  private currentSocket(): ExecutorSocket | null {
+    const connId = this.store.getMeta().connId;
+    if (!connId) return null;
+    for (const ws of this.getConnections<SocketState>(EXECUTOR_TAG)) {
+      if (ws.id === connId) return ws;
+    }
+    return null;
   }
 
   private async socketGone(reason: string): Promise<void> {
@@ -283,7 +282,7 @@ export class DeviceHub extends DurableObject<Env> {
       lastAlive: (ws) => {
         const pong = this.ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? 0;
         // Any frame is a sign of life, not only pings and heartbeats.
-        const opened = attachment(ws)?.connectedAt ?? 0;
+        const opened = (ws as ExecutorSocket).state?.connectedAt ?? 0;
         const seen = this.store.getMeta().lastSeenAt ?? 0;
         return Math.max(pong, opened, seen, this.lastFrameAt);
       },

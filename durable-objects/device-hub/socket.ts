@@ -1,26 +1,16 @@
 import type { HubFrame } from "@wegent/protocol";
+import type { Connection } from "partyserver";
 
-/** Serialized on the executor's socket, so it survives hibernation. */
-export interface SocketAttachment {
-  connId: string;
+/** The executor's connection state, kept by partyserver in the socket's attachment. */
+export interface SocketState {
   connectedAt: number;
   strikes: number;
 }
 
+/** The executor's socket: a partyserver connection whose `id` names it. */
+export type ExecutorSocket = Connection<SocketState>;
+
 export const EXECUTOR_TAG = "executor";
-
-export function attachment(ws: WebSocket): SocketAttachment | null {
-  return ws.deserializeAttachment() as SocketAttachment | null;
-}
-
-/** The socket that may receive tasks (the one `connId` names), if it is still open. */
-export function findSocket(ctx: DurableObjectState, connId: string | null): WebSocket | null {
-  if (!connId) return null;
-  for (const ws of ctx.getWebSockets(EXECUTOR_TAG)) {
-    if (attachment(ws)?.connId === connId) return ws;
-  }
-  return null;
-}
 
 export function sendFrame(ws: WebSocket | null, frame: HubFrame): void {
   if (!ws) return;

@@ -81,6 +81,10 @@ export function mockFetch(route: Route) {
 
 /** A stand-in for the browser WebSocket that the test drives by hand. */
 export class FakeSocket extends EventTarget {
+  static readonly CONNECTING = 0;
+  static readonly OPEN = 1;
+  static readonly CLOSING = 2;
+  static readonly CLOSED = 3;
   static instances: FakeSocket[] = [];
   readyState = 0;
   sent: string[] = [];

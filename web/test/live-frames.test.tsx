@@ -1,6 +1,6 @@
 import { act, cleanup, render, screen } from "@testing-library/react";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import type { LiveFrame, ProgressEvent } from "@wegent/protocol";
+import { CloseCode, type LiveFrame, type ProgressEvent } from "@wegent/protocol";
 import { ChatPage } from "../src/components/ChatPage";
 import { LiveConnection } from "../src/live/connection";
 import { applyFrame, initialState, reducer, type AppState } from "../src/state/reducer";
@@ -256,49 +256,52 @@ describe("the conversation on screen", () => {
 });
 
 describe("LiveConnection", () => {
-  it("reconnects with the highest liveSeq it saw, after a jittered backoff, and pings", () => {
+  it("reconnects with the highest liveSeq it saw, after a backoff, pings, and stops on unauthorized", async () => {
     vi.useFakeTimers();
-    const sockets: FakeSocket[] = [];
+    FakeSocket.instances = [];
+    const sockets = FakeSocket.instances;
     const frames: LiveFrame[] = [];
     const resyncs: number[] = [];
+    let unauthorized = 0;
     const connection = new LiveConnection(
       "https://wegent.example",
       {
         onFrame: (frame) => frames.push(frame),
         onResync: () => resyncs.push(Date.now()),
         onOpenChange: () => {},
-        onUnauthorized: () => {},
+        onUnauthorized: () => unauthorized++,
       },
-      {
-        createSocket: (url) => {
-          const socket = new FakeSocket(url);
-          sockets.push(socket);
-          return socket as unknown as WebSocket;
-        },
-        random: () => 0.5,
-      },
+      { WebSocket: FakeSocket as unknown as typeof WebSocket, random: () => 0.5 },
     );
     connection.start();
+    await vi.advanceTimersByTimeAsync(0);
     expect(sockets[0]?.url).toBe("wss://wegent.example/api/live");
     sockets[0]?.open();
     sockets[0]?.push({ type: "live:hello", liveSeq: 4, reset: false });
     expect(resyncs).toHaveLength(1);
     sockets[0]?.push(delta(1, text(0, "a")));
     const seen = liveSeq;
-    vi.advanceTimersByTime(20_000);
+    await vi.advanceTimersByTimeAsync(20_000);
     expect(sockets[0]?.sent).toEqual(["ping"]);
 
     sockets[0]?.close(1006);
+    await vi.advanceTimersByTimeAsync(100);
     expect(sockets).toHaveLength(1);
-    vi.advanceTimersByTime(1_000);
+    // 500 ms × (1 + 0.5) of jitter for the first retry.
+    await vi.advanceTimersByTimeAsync(1_000);
     expect(sockets[1]?.url).toBe(`wss://wegent.example/api/live?after=${seen}`);
+    sockets[1]?.open();
     sockets[1]?.push({ type: "live:hello", liveSeq: seen, reset: false });
     expect(resyncs).toHaveLength(1);
     sockets[1]?.push({ type: "live:hello", liveSeq: 2, reset: true });
     expect(resyncs).toHaveLength(2);
     expect(frames).toHaveLength(1);
-    connection.stop();
-    vi.advanceTimersByTime(60_000);
+
+    sockets[1]?.close(CloseCode.unauthorized);
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(unauthorized).toBe(1);
     expect(sockets).toHaveLength(2);
+    connection.stop();
+    vi.useRealTimers();
   });
 });

@@ -1,4 +1,5 @@
-import { backoffDelay, CloseCode, LiveFrame, parseFrame, PING, PONG } from "@wegent/protocol";
+import { CloseCode, LiveFrame, parseFrame, PING, PONG } from "@wegent/protocol";
+import ReconnectingWebSocket from "partysocket/ws";
 
 export interface LiveHandlers {
   onFrame: (frame: LiveFrame) => void;
@@ -10,8 +11,8 @@ export interface LiveHandlers {
 }
 
 export interface LiveOptions {
-  /** Builds the socket; tests pass a fake. */
-  createSocket?: (url: string) => WebSocket;
+  /** The WebSocket class; tests pass a fake. */
+  WebSocket?: typeof WebSocket;
   pingIntervalMs?: number;
   random?: () => number;
 }
@@ -29,18 +30,17 @@ export function liveUrl(origin: string, after: number | null): string {
 }
 
 /**
- * The browser's one WebSocket to its live channel. Remembers the highest `liveSeq` it saw and
- * reconnects with `?after=` so nothing is missed, backing off with jitter so a server restart
- * is not met by every tab at the same instant.
+ * The browser's one WebSocket to its live channel, a partysocket `ReconnectingWebSocket`.
+ * Remembers the highest `liveSeq` it saw and reconnects with `?after=` (the URL is rebuilt for
+ * every attempt) so nothing is missed. partysocket backs off exponentially; each tab's first
+ * delay is jittered so a server restart is not met by every tab at the same instant. A close
+ * with "unauthorized" stops it: the session is gone.
  */
 export class LiveConnection {
-  private socket: WebSocket | null = null;
+  private socket: ReconnectingWebSocket | null = null;
   private lastSeq: number | null = null;
-  private attempt = 0;
-  private retryTimer: ReturnType<typeof setTimeout> | null = null;
   private pingTimer: ReturnType<typeof setInterval> | null = null;
-  private stopped = false;
-  private readonly createSocket: (url: string) => WebSocket;
+  private readonly WebSocketClass: typeof WebSocket | undefined;
   private readonly random: () => number;
   private readonly pingIntervalMs: number;
 
@@ -49,7 +49,7 @@ export class LiveConnection {
     private readonly handlers: LiveHandlers,
     options: LiveOptions = {},
   ) {
-    this.createSocket = options.createSocket ?? ((url) => new WebSocket(url));
+    this.WebSocketClass = options.WebSocket;
     this.random = options.random ?? Math.random;
     this.pingIntervalMs = options.pingIntervalMs ?? PING_INTERVAL_MS;
   }
@@ -59,41 +59,34 @@ export class LiveConnection {
   }
 
   start(): void {
-    this.stopped = false;
-    this.connect();
+    this.stop();
+    const socket = new ReconnectingWebSocket(() => liveUrl(this.origin, this.lastSeq), undefined, {
+      WebSocket: this.WebSocketClass,
+      minReconnectionDelay: BACKOFF_BASE_MS * (1 + this.random()),
+      maxReconnectionDelay: BACKOFF_MAX_MS,
+      reconnectionDelayGrowFactor: 2,
+      shouldReconnectOnClose: (event) => event.code !== CloseCode.unauthorized,
+    });
+    this.socket = socket;
+    socket.addEventListener("message", (event) => {
+      if (socket === this.socket) this.receive(event.data);
+    });
+    socket.addEventListener("close", (event) => {
+      if (socket !== this.socket) return;
+      this.stopPing();
+      this.handlers.onOpenChange(false);
+      if (event.code === CloseCode.unauthorized) {
+        this.stop();
+        this.handlers.onUnauthorized();
+      }
+    });
   }
 
   stop(): void {
-    this.stopped = true;
-    if (this.retryTimer) clearTimeout(this.retryTimer);
-    this.retryTimer = null;
     this.stopPing();
     const socket = this.socket;
     this.socket = null;
     socket?.close(1000, "bye");
-  }
-
-  private connect(): void {
-    if (this.stopped) return;
-    const socket = this.createSocket(liveUrl(this.origin, this.lastSeq));
-    this.socket = socket;
-    socket.addEventListener("message", (event: MessageEvent) => {
-      if (socket === this.socket) this.receive(event.data);
-    });
-    socket.addEventListener("close", (event: CloseEvent) => {
-      if (socket !== this.socket) return;
-      this.socket = null;
-      this.stopPing();
-      this.handlers.onOpenChange(false);
-      if (event.code === CloseCode.unauthorized) {
-        this.stopped = true;
-        this.handlers.onUnauthorized();
-        return;
-      }
-      this.scheduleReconnect();
-    });
-    // An error is always followed by a close; the close handler does the work.
-    socket.addEventListener("error", () => undefined);
   }
 
   private receive(data: unknown): void {
@@ -106,7 +99,6 @@ export class LiveConnection {
     const frame = parsed.frame;
     if (frame.type === "live:hello") {
       const first = this.lastSeq === null;
-      this.attempt = 0;
       this.startPing();
       this.handlers.onOpenChange(true);
       // After a reset the channel's numbering is the truth again, even if it went backwards.
@@ -116,20 +108,6 @@ export class LiveConnection {
     }
     this.lastSeq = Math.max(this.lastSeq ?? 0, frame.liveSeq);
     this.handlers.onFrame(frame);
-  }
-
-  private scheduleReconnect(): void {
-    if (this.stopped) return;
-    const delay = backoffDelay(this.attempt, {
-      baseMs: BACKOFF_BASE_MS,
-      capMs: BACKOFF_MAX_MS,
-      random: this.random,
-    });
-    this.attempt += 1;
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = null;
-      this.connect();
-    }, delay);
   }
 
   private startPing(): void {
