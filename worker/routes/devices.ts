@@ -81,7 +81,8 @@ deviceRoutes.get("/", async (c) => {
   const rows = await db
     .select()
     .from(devices)
-    .where(eq(devices.ownerId, user.id))
+    // Pool executors an operator runs are listed as the Cloud pool, never as personal devices.
+    .where(and(eq(devices.ownerId, user.id), eq(devices.type, "local")))
     .orderBy(desc(devices.isDefault), sql`COALESCE(${devices.customName}, ${devices.name})`)
     .all();
   const pool = await db

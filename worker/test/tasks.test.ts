@@ -150,6 +150,9 @@ describe("tasks", () => {
       devices: [],
       cloud: { online: true, executors: 1, slotsUsed: 0, maxSlots: 5 },
     });
+    // The operator sees their pool executor as Cloud too, never as a personal device.
+    const own = await call("GET", "/api/devices", { cookie: admin.cookie });
+    expect(own.body).toMatchObject({ devices: [], cloud: { online: true, executors: 1 } });
     const res = await call("POST", "/api/tasks", {
       cookie: user.cookie,
       body: { message: "hi", target: "cloud" },

@@ -97,6 +97,8 @@ export function applyFrame(state: AppState, frame: LiveFrame): AppState {
     case "live:hello":
       return state;
     case "device:status":
+      // A pool executor the user operates is part of Cloud, never a personal device.
+      if (frame.device.type === "cloud") return state;
       return { ...state, devices: upsertDevice(state.devices, frame.device) };
     case "device:removed":
       return { ...state, devices: state.devices.filter((d) => d.id !== frame.deviceId) };
