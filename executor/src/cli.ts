@@ -3,6 +3,11 @@ import { Executor } from "./executor";
 import { defaultDeviceName, loadDeviceId, platformName } from "./identity";
 import { createLogger, maskToken } from "./log";
 import { createClaudeRuntime } from "./runtime/claude";
+import type { AgentLauncher } from "./runtime/launcher";
+import { setUpCloud } from "./sandbox/cloud-setup";
+import { startRun } from "./security/leftovers";
+import { lifelineLauncher } from "./security/lifeline";
+import { deviceAuthAtStart, hideToken } from "./security/startup";
 
 declare const __EXECUTOR_VERSION__: string;
 /** Set by build.mjs from package.json; "dev" when run from source. */
@@ -24,10 +29,15 @@ async function main(): Promise<number> {
       break;
   }
   const config = result.config;
-  // The agent's processes must never inherit the device token.
-  delete process.env.WEGENT_TOKEN;
+  // No process of ours may show the token in /proc (environ, cmdline): see security/scrub.ts.
+  const hidden = hideToken(config.token);
 
   const log = createLogger({ level: config.logLevel, json: config.jsonLogs });
+  if (hidden === "failed") {
+    log.warn(
+      "could not remove the token from this process's /proc environ/cmdline; put it in device-config.json (mode 0600) or pair instead",
+    );
+  }
   let deviceId: string;
   try {
     deviceId = loadDeviceId(config.homeDir, undefined, config.mode);
@@ -38,12 +48,51 @@ async function main(): Promise<number> {
   const deviceName = config.name ?? defaultDeviceName();
   log.info(`wegent-executor ${VERSION}`, { mode: config.mode });
   log.info(`device "${deviceName}"`, { deviceId });
-  log.info(`backend ${config.backendUrl}`, { token: maskToken(config.token) });
+  log.info(`backend ${config.backendUrl}`, {
+    token: config.token === null ? "none" : maskToken(config.token),
+  });
   log.info(`${config.maxSlots} slot(s), workspaces in ${config.workspaceRoot}`);
+
+  const start = await deviceAuthAtStart({
+    config,
+    deviceId,
+    deviceName,
+    platform: platformName(),
+    log,
+  });
+  if ("error" in start) {
+    log.error(start.error);
+    return 1;
+  }
+  // Agents of an earlier run that outlived it (its executor was killed) end now.
+  const run = await startRun(config.homeDir);
+  if (run.swept > 0) log.warn(`killed ${run.swept} agent process(es) left by an earlier run`);
+  if (run.previousAlive) log.warn(`another wegent-executor is running with ${config.homeDir}`);
+  let launcher: AgentLauncher = lifelineLauncher(run.nextMarker);
+  let cleanUp = async (): Promise<void> => {};
+  if (config.mode === "cloud") {
+    const cloud = await setUpCloud({
+      baseEnv: process.env,
+      homeDir: config.homeDir,
+      workspaceRoot: config.workspaceRoot,
+      nextMarker: run.nextMarker,
+      log,
+    });
+    if ("error" in cloud) {
+      log.error(cloud.error);
+      return 1;
+    }
+    launcher = cloud.launcher;
+    cleanUp = async () => {
+      await cloud.launcher.removeAll();
+      await cloud.proxy.close();
+    };
+  }
 
   const executor = new Executor({
     backendUrl: config.backendUrl,
-    token: config.token,
+    token: config.token ?? "",
+    auth: start.auth,
     deviceType: config.mode,
     deviceId,
     deviceName,
@@ -56,6 +105,7 @@ async function main(): Promise<number> {
     runtime: createClaudeRuntime({
       clientApp: `wegent-executor/${VERSION}`,
       permissionMode: config.permissionMode,
+      launcher,
     }),
     log,
   });
@@ -75,6 +125,7 @@ async function main(): Promise<number> {
   process.on("SIGTERM", onSignal);
 
   const exit = await executor.run();
+  await cleanUp();
   if (exit.exitCode === 0) log.info("stopped");
   return exit.exitCode;
 }

@@ -20,7 +20,8 @@ export const PERMISSION_MODES = ["bypassPermissions", "acceptEdits", "default", 
 /** Everything the executor needs to start, after flags, env, file and defaults are merged. */
 export const ExecutorConfig = z.object({
   mode: DeviceType,
-  token: z.string().min(1, "the token is empty"),
+  /** null: use the stored device credential, or pair (local mode). */
+  token: z.string().min(1, "the token is empty").nullable(),
   backendUrl: z
     .string()
     .url("the backend URL is not a valid URL")
@@ -70,13 +71,14 @@ const ConfigFile = z.object({
   permissionMode: z.string().optional(),
 });
 
-export const HELP_TEXT = `Usage: wegent-executor --mode local --token <token> [options]
+export const HELP_TEXT = `Usage: wegent-executor --mode local [--token <token>] [options]
 
 Runs AI coding agents (Claude Code) on this machine for Wegent Edge.
 
 Options:
   --mode <local|cloud>     local: your own machine; cloud: an operator-run pool executor (default local)
-  --token <token>          API token from Settings → API Token (or env WEGENT_TOKEN)
+  --token <token>          device token (or env WEGENT_TOKEN, or device-config.json); without
+                           one, local mode prints a pairing code to approve in the web UI
   --backend-url <url>      Wegent Edge URL (or env WEGENT_BACKEND_URL; default ${DEFAULT_BACKEND_URL})
   --name <name>            device name shown in the web UI (default "<OS> - <hostname>")
   --max-slots <n>          tasks run at the same time, 1-${MAX_SLOTS} (default ${MAX_SLOTS})
@@ -166,12 +168,13 @@ export function loadConfig(sources: ConfigSources): ConfigResult {
   }
 
   const env = sources.env;
-  const token = flags.token ?? nonEmpty(env.WEGENT_TOKEN) ?? file.token;
-  if (token === undefined) {
+  const token = flags.token ?? nonEmpty(env.WEGENT_TOKEN) ?? file.token ?? null;
+  // Local mode without a token pairs (or uses the stored credential); see cli.ts.
+  if (token === null && (flags.mode ?? file.mode) === "cloud") {
     return {
       kind: "error",
       message:
-        "no token: pass --token <token> or set WEGENT_TOKEN (generate one in Settings → API Token)",
+        "no token: --mode cloud needs an operator token: pass --token <token>, set WEGENT_TOKEN, or put it in device-config.json",
     };
   }
   const workspace = flags.workspace ?? file.workspace;

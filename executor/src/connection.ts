@@ -39,9 +39,20 @@ export interface ConnectionEvents {
   onTerminal(reason: StopReason): void;
 }
 
+/** What to connect with, asked before every dial (see security/device-auth.ts). */
+export type Authorize = () => Promise<
+  | { kind: "bearer"; bearer: string }
+  | { kind: "retry"; reason: string }
+  | { kind: "terminal"; exitCode: number; message: string }
+>;
+
 export interface ConnectionOptions {
   backendUrl: string;
   token: string;
+  /** Rotates the device credential before each dial; without it, `token` is used as is. */
+  authorize?: Authorize;
+  /** A 401 at upgrade: a better message than the token one, or null. */
+  refused?: (code: string, serverMessage: string) => StopReason | null;
   deviceId: string;
   timings: ConnectionTimings;
   log: Logger;
@@ -132,7 +143,26 @@ export class HubConnection {
 
   private dial(): void {
     if (this.closed) return;
-    const { log, token, deviceId } = this.options;
+    const authorize = this.options.authorize;
+    if (!authorize) {
+      this.open(this.options.token);
+      return;
+    }
+    void authorize().then(
+      (auth) => {
+        if (this.closed) return;
+        if (auth.kind === "bearer") this.open(auth.bearer);
+        else if (auth.kind === "terminal") {
+          this.closed = true;
+          this.events.onTerminal(auth);
+        } else this.redialLater(false, 0, "", auth.reason);
+      },
+      (error: unknown) => this.redialLater(false, 0, "", String(error)),
+    );
+  }
+
+  private open(token: string): void {
+    const { log, deviceId } = this.options;
     const url = connectUrl(this.options.backendUrl);
     log.debug("connecting", { url });
     const socket = new WebSocket(url, {
@@ -145,7 +175,7 @@ export class HubConnection {
     let refusal: StopReason | null = null;
 
     socket.on("unexpected-response", (request, response) => {
-      void readRefusal(response).then((result) => {
+      void readRefusal(response, this.options.refused).then((result) => {
         if (result.terminal) refusal = result.terminal;
         else
           log.warn("backend refused the connection; will retry", {
@@ -204,23 +234,26 @@ export class HubConnection {
         return;
       }
       this.events.onDown();
-      const delay = backoffDelay(this.attempt, {
-        baseMs: this.options.timings.backoffBaseMs,
-        capMs: this.options.timings.backoffCapMs,
-        random: this.options.random,
-      });
-      this.attempt += 1;
-      log.info(opened ? "disconnected; reconnecting" : "cannot reach the backend; retrying", {
-        code,
-        reason: reason || undefined,
-        error: lastError,
-        inMs: delay,
-      });
-      this.reconnectTimer = setTimeout(() => {
-        this.reconnectTimer = null;
-        this.dial();
-      }, delay);
+      this.redialLater(opened, code, reason, lastError);
     });
+  }
+
+  private redialLater(opened: boolean, code: number, reason: string, error?: string): void {
+    if (this.closed) return;
+    const delay = backoffDelay(this.attempt, {
+      baseMs: this.options.timings.backoffBaseMs,
+      capMs: this.options.timings.backoffCapMs,
+      random: this.options.random,
+    });
+    this.attempt += 1;
+    this.options.log.info(
+      opened ? "disconnected; reconnecting" : "cannot reach the backend; retrying",
+      { code, reason: reason || undefined, error, inMs: delay },
+    );
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = null;
+      this.dial();
+    }, delay);
   }
 
   private startKeepAlive(): void {
@@ -284,6 +317,7 @@ function terminalClose(code: number, reason: string): StopReason | null {
 /** Reads the body of a refused upgrade; a 401 means the user must act, anything else may pass. */
 async function readRefusal(
   response: IncomingMessage,
+  refused?: ConnectionOptions["refused"],
 ): Promise<{ terminal: StopReason | null; detail: string }> {
   const body = await readBody(response, 16 * 1024, 5000);
   if (response.statusCode !== 401) return { terminal: null, detail: body.slice(0, 200) };
@@ -296,6 +330,8 @@ async function readRefusal(
   const parsed = ApiError.safeParse(json);
   const code = parsed.success ? parsed.data.error.code : "invalid_token";
   const serverMessage = parsed.success ? parsed.data.error.message.slice(0, 500) : "";
+  const better = refused?.(code, serverMessage);
+  if (better) return { terminal: better, detail: code };
   const lead =
     code === "token_expired"
       ? "The API token expired"

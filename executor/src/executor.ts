@@ -1,6 +1,11 @@
 import type { DeviceRegistered, DeviceType, ExecutorFrame, HubFrame } from "@wegent/protocol";
 import { assertNever } from "@wegent/protocol";
-import { HubConnection, type ConnectionTimings, type StopReason } from "./connection";
+import {
+  HubConnection,
+  type Authorize,
+  type ConnectionTimings,
+  type StopReason,
+} from "./connection";
 import { silentLogger, type Logger } from "./log";
 import { Outbox } from "./outbox";
 import type { AgentRuntime } from "./runtime/types";
@@ -29,9 +34,17 @@ export const DEFAULT_TIMINGS: ExecutorTimings = {
 /** Warn when the token has less than this left. */
 const TOKEN_WARNING_MS = 2 * 24 * 60 * 60 * 1000;
 
+/** Device credential rotation (security/device-auth.ts); without it `token` is used as is. */
+export interface ExecutorAuth {
+  authorize: Authorize;
+  connected(): void;
+  refusedConnect(code: string, serverMessage: string): StopReason | null;
+}
+
 export interface ExecutorOptions {
   backendUrl: string;
   token: string;
+  auth?: ExecutorAuth;
   deviceType: DeviceType;
   deviceId: string;
   deviceName: string;
@@ -93,6 +106,13 @@ export class Executor {
       {
         backendUrl: options.backendUrl,
         token: options.token,
+        ...(options.auth
+          ? {
+              authorize: () => options.auth!.authorize(),
+              refused: (code: string, message: string) =>
+                options.auth!.refusedConnect(code, message),
+            }
+          : {}),
         deviceId: options.deviceId,
         timings: this.timings,
         log: this.log,
@@ -232,6 +252,7 @@ export class Executor {
     const firstTime = !this.hasRegisteredBefore;
     this.hasRegisteredBefore = true;
     this.isRegistered = true;
+    this.options.auth?.connected();
     this.connection.registered(frame.pingIntervalMs);
     this.log.info(firstTime ? "registered" : "registered again", {
       at: new Date().toISOString(),

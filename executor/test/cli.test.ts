@@ -57,7 +57,7 @@ describe("wegent-executor CLI", () => {
   it("prints help and version", () => {
     const help = runCli(["--help"]);
     expect(help.status).toBe(0);
-    expect(help.stdout).toMatch(/Usage: wegent-executor --mode local --token/);
+    expect(help.stdout).toMatch(/Usage: wegent-executor --mode local \[--token/);
     expect(help.stdout).toMatch(/--max-slots/);
     const version = runCli(["--version"]);
     expect(version.status).toBe(0);
@@ -71,7 +71,7 @@ describe("wegent-executor CLI", () => {
     const slots = runCli(["--token", TOKEN, "--max-slots", "7"]);
     expect(slots.status).toBe(2);
     expect(slots.stderr).toMatch(/max slots must be at most 5/);
-    const noToken = runCli([]);
+    const noToken = runCli(["--mode", "cloud"]);
     expect(noToken.status).toBe(2);
     expect(noToken.stderr).toMatch(/no token/);
   });

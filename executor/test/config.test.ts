@@ -150,7 +150,8 @@ describe("config", () => {
       /log level must be one of/,
     );
     expect(errorOf(load(["--token", "t", "--stop-timeout=-1"]))).toMatch(/stop timeout/);
-    expect(errorOf(load([]))).toMatch(/no token/);
+    expect(errorOf(load(["--mode", "cloud"]))).toMatch(/no token/);
+    expect(config(load([])).token).toBeNull();
     expect(errorOf(load(["--token", "t", "--frobnicate"]))).toMatch(
       /Unknown option '--frobnicate'/,
     );

@@ -1,6 +1,5 @@
 // The Claude Code runtime: runs one message through the Claude Agent SDK, streams its output
 // as ProgressEvents, and stops it (with every process it started) when asked.
-import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import type {
   PermissionMode,
@@ -15,6 +14,7 @@ import { agentEnvironment } from "./claude-env";
 import type { BaseEnv } from "./claude-env";
 import { ReplyStream } from "./claude-events";
 import { checkClaude, findClaudeExecutable } from "./claude-preflight";
+import { type AgentLauncher, directLauncher, type LaunchPlan } from "./launcher";
 import { killTree, listDescendants } from "./process-tree";
 import type { AgentRuntime, RunOutcome, RunRequest } from "./types";
 
@@ -37,6 +37,8 @@ export interface ClaudeRuntimeOptions {
   clientApp?: string;
   /** How long a graceful interrupt may take before the process tree is killed. */
   interruptGraceMs?: number;
+  /** Starts the agent: lifeline watcher (local) or sandbox (cloud); default a plain child. */
+  launcher?: AgentLauncher;
   log?: Logger;
 }
 
@@ -132,8 +134,24 @@ export function createClaudeRuntime(options: ClaudeRuntimeOptions = {}): AgentRu
     });
   }
 
+  const launcher = options.launcher ?? directLauncher;
+
   async function run(
     request: RunRequest,
+    onEvent: (event: ProgressEvent) => void,
+    signal: AbortSignal,
+  ): Promise<RunOutcome> {
+    const plan = await launcher.prepare(request, agentEnvironment(baseEnv, request, clientApp));
+    try {
+      return await runPlanned(request, plan, onEvent, signal);
+    } finally {
+      await plan.dispose();
+    }
+  }
+
+  async function runPlanned(
+    request: RunRequest,
+    plan: LaunchPlan,
     onEvent: (event: ProgressEvent) => void,
     signal: AbortSignal,
   ): Promise<RunOutcome> {
@@ -158,14 +176,14 @@ export function createClaudeRuntime(options: ClaudeRuntimeOptions = {}): AgentRu
     let stderrTail = "";
     // Own spawn, so we know Claude's pid and can kill everything under it.
     const spawnClaude = (spawnOptions: SpawnOptions): SpawnedProcess => {
-      const proc = spawn(spawnOptions.command, spawnOptions.args, {
-        cwd: spawnOptions.cwd,
-        env: spawnOptions.env,
-        stdio: ["pipe", "pipe", "pipe"],
-        // Its own process group: where we cannot walk the tree, killing the group still
-        // reaches what it started.
-        detached: process.platform !== "win32",
-      });
+      // In its own process group: where we cannot walk the tree, killing the group still
+      // reaches what it started.
+      const proc = plan.spawn(
+        spawnOptions.command,
+        spawnOptions.args,
+        spawnOptions.cwd,
+        spawnOptions.env,
+      );
       child = proc;
       proc.stderr.on("data", (chunk: Buffer) => {
         stderrTail = (stderrTail + chunk.toString("utf8")).slice(-STDERR_TAIL_CHARS);
@@ -185,7 +203,7 @@ export function createClaudeRuntime(options: ClaudeRuntimeOptions = {}): AgentRu
         prompt: request.prompt,
         options: {
           cwd: request.workspaceDir,
-          env: agentEnvironment(baseEnv, request, clientApp),
+          env: plan.env,
           includePartialMessages: true,
           permissionMode,
           allowDangerouslySkipPermissions: permissionMode === "bypassPermissions",

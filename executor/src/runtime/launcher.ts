@@ -1,0 +1,38 @@
+// How the agent's process is started. The runtime asks the launcher to prepare each run: the
+// environment the agent gets and the spawn that starts it (directly, under a lifeline watcher
+// in local mode, or inside a bubblewrap sandbox in cloud mode; see security/ and sandbox/).
+import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
+import type { RunRequest } from "./types";
+
+export interface LaunchPlan {
+  /** The environment the agent is given (what the SDK passes on to the spawn). */
+  env: Record<string, string>;
+  spawn(
+    command: string,
+    args: string[],
+    cwd: string | undefined,
+    env: Record<string, string | undefined>,
+  ): ChildProcessWithoutNullStreams;
+  /** Called once the run and its processes are gone. */
+  dispose(): Promise<void>;
+}
+
+export interface AgentLauncher {
+  prepare(request: RunRequest, agentEnv: Record<string, string>): Promise<LaunchPlan>;
+}
+
+/** Starts the agent as a plain child in its own process group (tests, and Windows). */
+export const directLauncher: AgentLauncher = {
+  prepare: (_request, env) =>
+    Promise.resolve({
+      env,
+      spawn: (command, args, cwd, spawnEnv) =>
+        spawn(command, args, {
+          cwd,
+          env: spawnEnv,
+          stdio: ["pipe", "pipe", "pipe"],
+          detached: process.platform !== "win32",
+        }),
+      dispose: () => Promise.resolve(),
+    }),
+};

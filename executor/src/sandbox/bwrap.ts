@@ -1,0 +1,198 @@
+// The cloud-pool sandbox: each agent runs under bubblewrap (Debian package `bubblewrap`) in
+// its own pid, ipc, uts and mount namespaces, sees a read-only system and only its own task's
+// workspace and HOME, gets a fresh /proc and /tmp, and dies with the executor. Started as
+// root, the executor sets the sandbox up as root (so it can bind folders root can reach) and
+// drops to a separate uid inside with setpriv (no capabilities, no_new_privs, no groups).
+import { spawnSync } from "node:child_process";
+import { lstatSync, mkdtempSync, rmSync, writeFileSync, chownSync, mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+
+/** Inside the sandbox. */
+export const SANDBOX_WORKSPACE = "/workspace";
+export const SANDBOX_HOME = "/home/agent";
+
+/** /etc entries the agent needs (DNS, TLS roots, libraries, alternatives); nothing else. */
+const ETC_ENTRIES = [
+  "hosts",
+  "resolv.conf",
+  "nsswitch.conf",
+  "host.conf",
+  "ssl",
+  "ca-certificates",
+  "ca-certificates.conf",
+  "ld.so.cache",
+  "ld.so.conf",
+  "ld.so.conf.d",
+  "alternatives",
+  "localtime",
+  "timezone",
+  "os-release",
+  "debian_version",
+  "mime.types",
+  "gitconfig",
+  "bash.bashrc",
+  "profile",
+  "inputrc",
+  "terminfo",
+];
+
+export interface SandboxIdentity {
+  /** Drop to this uid/gid inside (only when the executor is root). */
+  uid: number;
+  gid: number;
+  dropPrivileges: boolean;
+}
+
+export interface SandboxMounts {
+  workspaceDir: string;
+  homeDir: string;
+  /** Folder holding this sandbox's passwd and group files. */
+  etcDir: string;
+  /** Extra read-only folders (the Claude Code install, Node). */
+  readOnly: string[];
+}
+
+export const isRoot = (): boolean => typeof process.getuid === "function" && process.getuid() === 0;
+
+/** A uid per task in 61000–62999 when root; the executor's own uid otherwise. */
+export function sandboxIdentity(taskId: string): SandboxIdentity {
+  if (!isRoot()) {
+    return { uid: process.getuid?.() ?? 1000, gid: process.getgid?.() ?? 1000, dropPrivileges: false };
+  }
+  let hash = 0;
+  for (const ch of taskId) hash = (hash * 31 + ch.charCodeAt(0)) >>> 0;
+  const uid = 61000 + (hash % 2000);
+  return { uid, gid: uid, dropPrivileges: true };
+}
+
+/** passwd/group files naming the sandbox user (Claude Code and shells look the user up). */
+export function writeIdentityFiles(etcDir: string, id: SandboxIdentity): void {
+  mkdirSync(etcDir, { recursive: true, mode: 0o755 });
+  writeFileSync(
+    join(etcDir, "passwd"),
+    `root:x:0:0:root:/root:/usr/sbin/nologin\nagent:x:${id.uid}:${id.gid}:agent:${SANDBOX_HOME}:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n`,
+    { mode: 0o644 },
+  );
+  writeFileSync(join(etcDir, "group"), `root:x:0:\nagent:x:${id.gid}:\nnogroup:x:65534:\n`, {
+    mode: 0o644,
+  });
+}
+
+export function chownForSandbox(dirs: string[], id: SandboxIdentity): void {
+  if (!id.dropPrivileges) return;
+  for (const dir of dirs) chownSync(dir, id.uid, id.gid);
+}
+
+function systemMounts(): string[] {
+  const args = ["--ro-bind", "/usr", "/usr"];
+  for (const dir of ["/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"]) {
+    let link = false;
+    try {
+      link = lstatSync(dir).isSymbolicLink();
+    } catch {
+      continue;
+    }
+    // Merged /usr: keep the symlink (usr/bin) rather than a second bind.
+    if (link) args.push("--symlink", `usr${dir}`, dir);
+    else args.push("--ro-bind", dir, dir);
+  }
+  args.push("--perms", "0755", "--dir", "/etc");
+  for (const entry of ETC_ENTRIES) args.push("--ro-bind-try", `/etc/${entry}`, `/etc/${entry}`);
+  return args;
+}
+
+/** `bwrap ... --` followed by the command to run inside. */
+export function bwrapArgs(mounts: SandboxMounts, id: SandboxIdentity): string[] {
+  const args = [
+    "--unshare-pid",
+    "--unshare-ipc",
+    "--unshare-uts",
+    "--unshare-cgroup-try",
+    "--hostname",
+    "wegent-task",
+    "--die-with-parent",
+    "--new-session",
+    ...(id.dropPrivileges ? ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"] : []),
+    ...systemMounts(),
+    "--ro-bind",
+    join(mounts.etcDir, "passwd"),
+    "/etc/passwd",
+    "--ro-bind",
+    join(mounts.etcDir, "group"),
+    "/etc/group",
+    "--proc",
+    "/proc",
+    "--dev",
+    "/dev",
+    "--tmpfs",
+    "/tmp",
+    "--perms",
+    "0755",
+    "--dir",
+    "/home",
+  ];
+  for (const dir of mounts.readOnly) args.push("--ro-bind", dir, dir);
+  args.push(
+    "--bind",
+    mounts.workspaceDir,
+    SANDBOX_WORKSPACE,
+    "--bind",
+    mounts.homeDir,
+    SANDBOX_HOME,
+    "--chdir",
+    SANDBOX_WORKSPACE,
+    "--",
+  );
+  if (id.dropPrivileges) {
+    args.push(
+      "/usr/bin/setpriv",
+      `--reuid=${id.uid}`,
+      `--regid=${id.gid}`,
+      "--clear-groups",
+      "--inh-caps=-all",
+      "--bounding-set=-all",
+      "--no-new-privs",
+      "--",
+    );
+  }
+  return args;
+}
+
+/** Read-only folders a command at `path` needs when it lives outside the system folders. */
+export function installDirOf(path: string): string | null {
+  if (/^\/(usr|bin|sbin|lib|lib64)\//.test(path)) return null;
+  return dirname(path);
+}
+
+/**
+ * Runs a real sandbox once (`id -u` inside, as the agent would run) and returns null when it
+ * works, else what went wrong.
+ */
+export function probeSandbox(bwrap = "bwrap"): string | null {
+  const root = mkdtempSync(join(tmpdir(), "wegent-sandbox-probe-"));
+  try {
+    const id = sandboxIdentity("probe");
+    const mounts: SandboxMounts = {
+      workspaceDir: join(root, "ws"),
+      homeDir: join(root, "home"),
+      etcDir: join(root, "etc"),
+      readOnly: [],
+    };
+    mkdirSync(mounts.workspaceDir);
+    mkdirSync(mounts.homeDir);
+    writeIdentityFiles(mounts.etcDir, id);
+    chownForSandbox([mounts.workspaceDir, mounts.homeDir], id);
+    const result = spawnSync(
+      bwrap,
+      [...bwrapArgs(mounts, id), "/bin/sh", "-c", `id -u && touch ${SANDBOX_HOME}/ok ${SANDBOX_WORKSPACE}/ok`],
+      { encoding: "utf8", timeout: 10_000, env: { PATH: "/usr/bin:/bin" } },
+    );
+    if (result.error) return result.error.message;
+    if (result.status !== 0) return (result.stderr || `exit ${result.status}`).trim().slice(0, 500);
+    if (result.stdout.trim() !== String(id.uid)) return `the sandbox ran as uid ${result.stdout.trim()}, expected ${id.uid}`;
+    return null;
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+}

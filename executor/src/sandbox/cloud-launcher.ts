@@ -1,0 +1,147 @@
+// Cloud mode: each run in its own bubblewrap sandbox (bwrap.ts) with a per-run model endpoint
+// (model-proxy.ts) instead of the operator's key, and the task's folders removed when it ends.
+import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
+import { mkdir, readdir, rm } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import type { Logger } from "../log";
+import type { AgentLauncher } from "../runtime/launcher";
+import {
+  SANDBOX_HOME,
+  bwrapArgs,
+  chownForSandbox,
+  installDirOf,
+  sandboxIdentity,
+  writeIdentityFiles,
+} from "./bwrap";
+import type { ModelProxy, UpstreamCredential } from "./model-proxy";
+
+/** Names that look like credentials never reach a cloud agent, whatever their prefix. */
+const SECRET_NAME = /KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL/i;
+const DUMMY = "sk-wegent-sandbox-no-key-here";
+
+export interface CloudLauncherOptions {
+  proxy: ModelProxy;
+  credential: UpstreamCredential;
+  nextMarker: () => string;
+  /** Read-only folders the agent needs (the Claude Code install). */
+  readOnly: string[];
+  /** How long an idle task's folders are kept for a follow-up message; 0 = remove at once. */
+  keepIdleMs: number;
+  log: Logger;
+}
+
+export interface CloudLauncher extends AgentLauncher {
+  /** Removes every task folder now (executor stopping). */
+  removeAll(): Promise<void>;
+}
+
+/** The agent's environment in the sandbox: no credential, the per-run model endpoint. */
+export function cloudAgentEnv(
+  agentEnv: Record<string, string>,
+  baseUrl: string,
+  credential: UpstreamCredential,
+  marker: string,
+): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [name, value] of Object.entries(agentEnv)) {
+    if (!SECRET_NAME.test(name) && name !== "ANTHROPIC_BASE_URL") env[name] = value;
+  }
+  env.ANTHROPIC_BASE_URL = baseUrl;
+  env[credential.agentVariable] = DUMMY;
+  env.HOME = SANDBOX_HOME;
+  env.TMPDIR = "/tmp";
+  env.USER = "agent";
+  env.WEGENT_AGENT = marker;
+  return env;
+}
+
+export function cloudLauncher(options: CloudLauncherOptions): CloudLauncher {
+  const timers = new Map<string, NodeJS.Timeout>();
+  const removing = new Map<string, Promise<void>>();
+  const folders = new Map<string, string[]>();
+
+  const remove = (taskId: string): Promise<void> => {
+    timers.delete(taskId);
+    const dirs = folders.get(taskId) ?? [];
+    folders.delete(taskId);
+    const done = Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })))
+      .then(() => options.log.debug("task folders removed", { taskId }))
+      .catch((error: unknown) =>
+        options.log.warn("could not remove a task's folders", { taskId, error: String(error) }),
+      )
+      .finally(() => removing.delete(taskId));
+    removing.set(taskId, done);
+    return done;
+  };
+
+  return {
+    async prepare(request, agentEnv) {
+      const pending = timers.get(request.taskId);
+      if (pending) clearTimeout(pending);
+      timers.delete(request.taskId);
+      await removing.get(request.taskId);
+      const taskRoot = dirname(request.homeDir);
+      const etcDir = join(taskRoot, "etc");
+      folders.set(request.taskId, [request.workspaceDir, taskRoot]);
+      await Promise.all([request.workspaceDir, request.homeDir].map((d) => mkdir(d, { recursive: true })));
+      const id = sandboxIdentity(request.taskId);
+      writeIdentityFiles(etcDir, id);
+      chownForSandbox([request.workspaceDir, request.homeDir], id);
+      const { baseUrl, secret } = options.proxy.issue();
+      const env = cloudAgentEnv(agentEnv, baseUrl, options.credential, options.nextMarker());
+      return {
+        env,
+        spawn(command, args, _cwd, spawnEnv) {
+          const readOnly = [...options.readOnly];
+          const install = installDirOf(command);
+          if (install && !readOnly.includes(install)) readOnly.push(install);
+          const mounts = { workspaceDir: request.workspaceDir, homeDir: request.homeDir, etcDir, readOnly };
+          // The SDK adds its own variables; keep them, but never a credential of ours.
+          const clean: Record<string, string> = {};
+          for (const [name, value] of Object.entries(spawnEnv)) {
+            if (value !== undefined && (!SECRET_NAME.test(name) || env[name] === value)) clean[name] = value;
+          }
+          return spawn("bwrap", [...bwrapArgs(mounts, id), command, ...args], {
+            cwd: request.workspaceDir,
+            env: clean,
+            stdio: ["pipe", "pipe", "pipe"],
+            detached: true,
+          }) as ChildProcessWithoutNullStreams;
+        },
+        dispose() {
+          options.proxy.revoke(secret);
+          if (options.keepIdleMs <= 0) return remove(request.taskId);
+          const timer = setTimeout(() => void remove(request.taskId), options.keepIdleMs);
+          timer.unref();
+          timers.set(request.taskId, timer);
+          return Promise.resolve();
+        },
+      };
+    },
+    async removeAll() {
+      for (const timer of timers.values()) clearTimeout(timer);
+      await Promise.all([...folders.keys()].map((taskId) => remove(taskId)));
+      await Promise.all(removing.values());
+    },
+  };
+}
+
+const TASK_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** At start: task folders left by an earlier run (it crashed or was killed) are removed. */
+export async function removeLeftoverTaskFolders(homeDir: string, workspaceRoot: string): Promise<number> {
+  let removed = 0;
+  for (const root of [join(homeDir, "tasks"), workspaceRoot]) {
+    let entries: string[] = [];
+    try {
+      entries = await readdir(root);
+    } catch {
+      continue;
+    }
+    for (const entry of entries.filter((e) => TASK_ID.test(e))) {
+      await rm(join(root, entry), { recursive: true, force: true });
+      removed += 1;
+    }
+  }
+  return removed;
+}

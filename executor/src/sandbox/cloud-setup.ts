@@ -1,0 +1,52 @@
+// `--mode cloud` starts only when the sandbox works: probe bubblewrap, start the model proxy.
+import type { BaseEnv } from "../runtime/claude-env";
+import { findClaudeExecutable } from "../runtime/claude-preflight";
+import type { Logger } from "../log";
+import { installDirOf, isRoot, probeSandbox } from "./bwrap";
+import { type CloudLauncher, cloudLauncher, removeLeftoverTaskFolders } from "./cloud-launcher";
+import { type ModelProxy, startModelProxy, upstreamCredential } from "./model-proxy";
+
+export const DEFAULT_KEEP_IDLE_SECONDS = 600;
+
+export async function setUpCloud(options: {
+  baseEnv: BaseEnv;
+  homeDir: string;
+  workspaceRoot: string;
+  nextMarker: () => string;
+  log: Logger;
+}): Promise<{ launcher: CloudLauncher; proxy: ModelProxy } | { error: string }> {
+  const { baseEnv, log } = options;
+  const problem = probeSandbox();
+  if (problem !== null) {
+    return {
+      error: `--mode cloud runs every task in a bubblewrap sandbox, and the sandbox does not work here: ${problem}\nInstall the Debian package \`bubblewrap\` (apt-get install bubblewrap) and make sure user namespaces or root are available, then start again.`,
+    };
+  }
+  const credential = upstreamCredential(baseEnv);
+  if (!credential) {
+    return {
+      error:
+        "--mode cloud needs the operator's model credential in the executor's environment (ANTHROPIC_API_KEY, ANTHROPIC_AUTH_TOKEN or CLAUDE_CODE_OAUTH_TOKEN); agents reach it only through the executor's loopback proxy.",
+    };
+  }
+  const removed = await removeLeftoverTaskFolders(options.homeDir, options.workspaceRoot);
+  if (removed > 0) log.info(`removed ${removed} task folder(s) left by an earlier run`);
+  const proxy = await startModelProxy({
+    upstream: baseEnv.ANTHROPIC_BASE_URL?.trim() || "https://api.anthropic.com",
+    credential,
+  });
+  const claude = findClaudeExecutable();
+  const keepIdle = Number(baseEnv.WEGENT_CLOUD_KEEP_IDLE_SECONDS ?? DEFAULT_KEEP_IDLE_SECONDS);
+  const launcher = cloudLauncher({
+    proxy,
+    credential,
+    nextMarker: options.nextMarker,
+    readOnly: claude ? [installDirOf(claude)].filter((d): d is string => d !== null) : [],
+    keepIdleMs: Number.isFinite(keepIdle) && keepIdle >= 0 ? keepIdle * 1000 : DEFAULT_KEEP_IDLE_SECONDS * 1000,
+    log,
+  });
+  log.info(
+    `sandbox: bubblewrap, ${isRoot() ? "a separate uid per task (61000-62999)" : "the executor's uid (not root)"}; model proxy on 127.0.0.1:${proxy.port}`,
+  );
+  return { launcher, proxy };
+}
