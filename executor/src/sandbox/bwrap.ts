@@ -125,6 +125,8 @@ export function bwrapArgs(mounts: SandboxMounts, id: SandboxIdentity): string[] 
     "/proc",
     "--dev",
     "/dev",
+    "--perms",
+    "1777",
     "--tmpfs",
     "/tmp",
     "--perms",

@@ -105,7 +105,10 @@ export class DeviceAuth {
     const issued = this.issued(answer);
     if (issued) return issued;
     if (answer.kind === "unreachable") return { kind: "retry", reason: answer.error };
-    if (answer.status === 404) return this.noExchange(token, "token");
+    // A platform from before device credentials: 404, or 403 `forbidden` for operator tokens.
+    if (answer.status === 404 || (answer.status === 403 && answer.code === "forbidden")) {
+      return this.noExchange(token, "token");
+    }
     if (answer.status === 401 || answer.status === 403) {
       return {
         kind: "terminal",
@@ -141,7 +144,7 @@ export class DeviceAuth {
     if (!this.warnedNoExchange) {
       this.warnedNoExchange = true;
       this.options.log.warn(
-        "this platform does not issue device credentials (404 from /api/devices/credential); connecting with the token itself",
+        "this platform does not issue device credentials yet (POST /api/devices/credential is not there); connecting with the token itself",
       );
     }
     return { kind: "bearer", bearer, using };

@@ -67,9 +67,12 @@ function killAll(code) {
   }
   process.exit(code);
 }
-const lifeline = fs.createReadStream(null, { fd: 3 });
+// A socket, not fs.createReadStream: a blocking pipe read in the thread pool would hold
+// process.exit() forever.
+const lifeline = new (require("net").Socket)({ fd: 3, readable: true, writable: false });
 lifeline.on("data", () => {});
 lifeline.on("end", () => killAll(137));
+lifeline.on("close", () => killAll(137));
 lifeline.on("error", () => killAll(137));
 for (const s of ["SIGTERM", "SIGINT", "SIGHUP"]) process.on(s, () => killAll(143));
 child.on("error", (e) => { process.stderr.write(String(e.message) + "\n"); killAll(127); });

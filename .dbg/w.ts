@@ -1,0 +1,10 @@
+import * as cp from "node:child_process";
+import { WATCHER_SOURCE } from "../executor/src/security/watcher-source.ts";
+import { spawn } from "node:child_process";
+const p = spawn("/usr/bin/node", ["-e", WATCHER_SOURCE, "/bin/sh", "-c", "read x; echo got $x; sleep 100 & setsid sleep 101 & wait"], { stdio: ["pipe","pipe","pipe","pipe"], detached: true });
+p.stdout.on("data", d => console.log("out:", d.toString()));
+p.stderr.on("data", d => console.log("err:", d.toString()));
+p.on("exit", (c, s) => console.log("exit", c, s));
+p.stdin.write("hello\n");
+setTimeout(() => { console.log(cp.execSync("ps -ef | grep 'sleep 10[01]' || true").toString()); (p.stdio[3] as any).destroy(); }, 1000);
+setTimeout(() => { console.log(cp.execSync("ps -ef | grep 'sleep 10[01]' || true").toString()); process.exit(0) }, 2000);
