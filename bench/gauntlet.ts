@@ -13,7 +13,9 @@ import {
   sameDeviceId,
   socketCut,
 } from "./gauntlet/executor-faults";
+import { cloudCredentialHunt, cloudCrossTenant, localCredentialHunt } from "./gauntlet/agent-hunt";
 import { fuzzScenario } from "./gauntlet/fuzz";
+import { killedExecutorOrphans } from "./gauntlet/orphans";
 import { badInput, crossUser } from "./gauntlet/rest";
 import { revokedToken } from "./gauntlet/tokens";
 import { type Outcome, runScenario } from "./gauntlet/runner";
@@ -38,6 +40,10 @@ const scenarios = [
   badInput,
   crossUser,
   revokedToken,
+  localCredentialHunt,
+  cloudCredentialHunt,
+  cloudCrossTenant,
+  killedExecutorOrphans,
 ].filter((s) => !values.only || values.only.split(",").some((part) => s.name.includes(part)));
 
 const started = Date.now();

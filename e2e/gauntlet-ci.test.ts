@@ -9,6 +9,12 @@ import { socketCut } from "../bench/gauntlet/executor-faults";
 import { fuzzScenario } from "../bench/gauntlet/fuzz";
 import { badInput } from "../bench/gauntlet/rest";
 import { revokedToken } from "../bench/gauntlet/tokens";
+import {
+  cloudCredentialHunt,
+  cloudCrossTenant,
+  localCredentialHunt,
+} from "../bench/gauntlet/agent-hunt";
+import { killedExecutorOrphans } from "../bench/gauntlet/orphans";
 import { runScenario } from "../bench/gauntlet/runner";
 import type { Scenario } from "../bench/gauntlet/context";
 
@@ -38,4 +44,11 @@ describe("reliability gauntlet (CI subset)", () => {
     pass(fuzzScenario(1000)));
   it("never answers bad input on any REST route with a 5xx", () => pass(badInput));
   it("drops a revoked token's socket within 5 s", () => pass(revokedToken));
+  it("hides the token and credential from a local agent walking /proc", () =>
+    pass(localCredentialHunt));
+  it("keeps the operator token and model key out of a cloud agent's reach", () =>
+    pass(cloudCredentialHunt));
+  it("keeps cloud tenants out of each other's files and processes", () => pass(cloudCrossTenant));
+  it("leaves no agent after kill -9 of the executor, and sweeps leftovers on restart", () =>
+    pass(killedExecutorOrphans));
 });

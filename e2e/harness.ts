@@ -238,9 +238,11 @@ export function startExecutor(options: {
   args?: string[];
   env?: Record<string, string>;
   deviceId?: string;
+  /** Reuse an executor home (a restart); default a fresh one. */
+  home?: string;
 }): ExecutorProcess {
   executorCount += 1;
-  const home = mkdtempSync(join(tmpdir(), "wegent-exec-"));
+  const home = options.home ?? mkdtempSync(join(tmpdir(), "wegent-exec-"));
   const deviceId =
     options.deviceId ?? `e2e${process.pid}x${executorCount}${Date.now().toString(16)}`;
   mkdirSync(home, { recursive: true });
