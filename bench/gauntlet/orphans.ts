@@ -14,7 +14,7 @@ function agentProcesses(home: string): number[] {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const env = readFileSync(`/proc/${entry}/environ`, "utf8");
-      if (env.includes("WEGENT_AGENT=") && env.includes(`HOME=${home}/tasks/`)) found.push(Number(entry));
+      if (env.includes(`HOME=${home}/tasks/`)) found.push(Number(entry));
     } catch {
       // gone
     }
