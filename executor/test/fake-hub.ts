@@ -5,6 +5,7 @@ import {
   type IncomingHttpHeaders,
   type IncomingMessage,
   type Server,
+  type ServerResponse,
 } from "node:http";
 import type { Duplex } from "node:stream";
 import type { AddressInfo } from "node:net";
@@ -53,15 +54,21 @@ export class FakeHub {
     this.server = server;
   }
 
+  /** Answers plain HTTP requests (credential exchange, pairing); unanswered ones get 404. */
+  http: ((request: IncomingMessage, response: ServerResponse) => boolean) | null = null;
+
   static async start(): Promise<FakeHub> {
-    const server = createServer((_request, response) => {
+    let hub: FakeHub | null = null;
+    const server = createServer((request, response) => {
+      if (hub?.http?.(request, response)) return;
       response.statusCode = 404;
       response.end();
     });
-    const hub = new FakeHub(server);
-    server.on("upgrade", (request, socket, head) => hub.upgrade(request, socket, head));
+    hub = new FakeHub(server);
+    const started = hub;
+    server.on("upgrade", (request, socket, head) => started.upgrade(request, socket, head));
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    return hub;
+    return started;
   }
 
   get url(): string {

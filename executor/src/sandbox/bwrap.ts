@@ -4,9 +4,18 @@
 // root, the executor sets the sandbox up as root (so it can bind folders root can reach) and
 // drops to a separate uid inside with setpriv (no capabilities, no_new_privs, no groups).
 import { spawnSync } from "node:child_process";
-import { lstatSync, mkdtempSync, rmSync, writeFileSync, chownSync, mkdirSync } from "node:fs";
+import {
+  accessSync,
+  chownSync,
+  constants,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { delimiter, dirname, join } from "node:path";
 
 /** Inside the sandbox. */
 export const SANDBOX_WORKSPACE = "/workspace";
@@ -167,11 +176,26 @@ export function installDirOf(path: string): string | null {
   return dirname(path);
 }
 
+/** `bwrap` on the executor's PATH, or null. */
+export function findBwrap(path = process.env.PATH ?? ""): string | null {
+  for (const dir of path.split(delimiter).filter(Boolean)) {
+    const candidate = join(dir, "bwrap");
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // Not here.
+    }
+  }
+  return null;
+}
+
 /**
  * Runs a real sandbox once (`id -u` inside, as the agent would run) and returns null when it
  * works, else what went wrong.
  */
-export function probeSandbox(bwrap = "bwrap"): string | null {
+export function probeSandbox(bwrap: string | null): string | null {
+  if (bwrap === null) return "bwrap is not installed (not found on PATH)";
   const root = mkdtempSync(join(tmpdir(), "wegent-sandbox-probe-"));
   try {
     const id = sandboxIdentity("probe");

@@ -20,6 +20,8 @@ const SECRET_NAME = /KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL/i;
 const DUMMY = "sk-wegent-sandbox-no-key-here";
 
 export interface CloudLauncherOptions {
+  /** The bwrap binary the probe found. */
+  bwrap: string;
   proxy: ModelProxy;
   credential: UpstreamCredential;
   nextMarker: () => string;
@@ -101,7 +103,7 @@ export function cloudLauncher(options: CloudLauncherOptions): CloudLauncher {
           for (const [name, value] of Object.entries(spawnEnv)) {
             if (value !== undefined && (!SECRET_NAME.test(name) || env[name] === value)) clean[name] = value;
           }
-          return spawn("bwrap", [...bwrapArgs(mounts, id), command, ...args], {
+          return spawn(options.bwrap, [...bwrapArgs(mounts, id), command, ...args], {
             cwd: request.workspaceDir,
             env: clean,
             stdio: ["pipe", "pipe", "pipe"],

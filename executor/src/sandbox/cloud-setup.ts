@@ -2,7 +2,7 @@
 import type { BaseEnv } from "../runtime/claude-env";
 import { findClaudeExecutable } from "../runtime/claude-preflight";
 import type { Logger } from "../log";
-import { installDirOf, isRoot, probeSandbox } from "./bwrap";
+import { findBwrap, installDirOf, isRoot, probeSandbox } from "./bwrap";
 import { type CloudLauncher, cloudLauncher, removeLeftoverTaskFolders } from "./cloud-launcher";
 import { type ModelProxy, startModelProxy, upstreamCredential } from "./model-proxy";
 
@@ -16,12 +16,16 @@ export async function setUpCloud(options: {
   log: Logger;
 }): Promise<{ launcher: CloudLauncher; proxy: ModelProxy } | { error: string }> {
   const { baseEnv, log } = options;
-  const problem = probeSandbox();
+  const bwrap = findBwrap(baseEnv.PATH);
+  const problem = probeSandbox(bwrap);
   if (problem !== null) {
     return {
       error: `--mode cloud runs every task in a bubblewrap sandbox, and the sandbox does not work here: ${problem}\nInstall the Debian package \`bubblewrap\` (apt-get install bubblewrap) and make sure user namespaces or root are available, then start again.`,
     };
   }
+  // Claude Code refuses bypassPermissions as root unless told it is sandboxed; the agent runs
+  // in bubblewrap under its own uid, so it is.
+  if (isRoot() && !baseEnv.IS_SANDBOX) baseEnv.IS_SANDBOX = "1";
   const credential = upstreamCredential(baseEnv);
   if (!credential) {
     return {
@@ -38,6 +42,7 @@ export async function setUpCloud(options: {
   const claude = findClaudeExecutable();
   const keepIdle = Number(baseEnv.WEGENT_CLOUD_KEEP_IDLE_SECONDS ?? DEFAULT_KEEP_IDLE_SECONDS);
   const launcher = cloudLauncher({
+    bwrap: bwrap ?? "bwrap",
     proxy,
     credential,
     nextMarker: options.nextMarker,
