@@ -23,7 +23,8 @@ export function toolResult(ctx: GauntletContext, prompt: string): string {
   const parts: string[] = [];
   for (const request of ctx.fake.requests) {
     if (!request.prompt?.includes(prompt)) continue;
-    const messages = (request.body as { messages?: { content?: unknown }[] } | null)?.messages ?? [];
+    const messages =
+      (request.body as { messages?: { content?: unknown }[] } | null)?.messages ?? [];
     for (const message of messages) {
       if (!Array.isArray(message.content)) continue;
       for (const block of message.content as { type?: string; content?: unknown }[]) {
@@ -48,11 +49,19 @@ export async function startTask(
     cookie: user.session.cookie,
     body: { message, target },
   });
-  expectThat(res.status === 201, `POST /api/tasks answered ${res.status} ${JSON.stringify(res.body)}`);
+  expectThat(
+    res.status === 201,
+    `POST /api/tasks answered ${res.status} ${JSON.stringify(res.body)}`,
+  );
   return res.body.task.id;
 }
 
-export async function taskEnded(ctx: GauntletContext, user: BenchUser, taskId: string, ms = 90_000) {
+export async function taskEnded(
+  ctx: GauntletContext,
+  user: BenchUser,
+  taskId: string,
+  ms = 90_000,
+) {
   return until(
     async () => {
       const d = await taskDetail(ctx.platform.origin, user, taskId);
@@ -72,8 +81,9 @@ function leaks(haystack: string, secrets: Record<string, string | null>): string
 
 function storedCredential(home: string): string | null {
   try {
-    return (JSON.parse(readFileSync(join(home, "credential.json"), "utf8")) as { credential: string })
-      .credential;
+    return (
+      JSON.parse(readFileSync(join(home, "credential.json"), "utf8")) as { credential: string }
+    ).credential;
   } catch {
     return null;
   }
@@ -123,7 +133,8 @@ export const localCredentialHunt: Scenario = {
     const found = [...leaks(hunt, secrets), ...leaks(env, secrets), ...leaks(result, secrets)];
     expectThat(found.length === 0, `the agent found: ${found.join(", ")} in /proc or its env`);
     const processes = (hunt.match(/^== \/proc\//gm) ?? []).length;
-    const credReadable = credential !== null && readFileSync(join(ws, "cred.txt"), "utf8").includes(credential);
+    const credReadable =
+      credential !== null && readFileSync(join(ws, "cred.txt"), "utf8").includes(credential);
     return `read environ+cmdline of ${processes} processes incl. the executor: token and credential found 0 times; credential.json ${credential === null ? "absent (platform without the exchange: raw-token fallback)" : credReadable ? "readable (same user — documented)" : "not readable"}`;
   },
 };
@@ -131,9 +142,14 @@ export const localCredentialHunt: Scenario = {
 /** The first account of the platform is its admin; gauntlet users share one password. */
 async function adminUser(ctx: GauntletContext): Promise<BenchUser> {
   const name = `gauntlet_${process.pid}_1`;
-  const login = await api<{ user: { isAdmin: boolean } }>(ctx.platform.origin, "POST", "/api/auth/login", {
-    body: { username: name, password: "e2e password 1" },
-  });
+  const login = await api<{ user: { isAdmin: boolean } }>(
+    ctx.platform.origin,
+    "POST",
+    "/api/auth/login",
+    {
+      body: { username: name, password: "e2e password 1" },
+    },
+  );
   if (login.status === 200 && login.cookie && login.body.user.isAdmin) {
     const session = { cookie: login.cookie, userId: "" };
     return { name, session, token: "", tokenId: "" };
@@ -187,14 +203,23 @@ export const cloudCredentialHunt: Scenario = {
     );
     const taskId = await startTask(ctx, user, prompt, "cloud");
     const end = await taskEnded(ctx, user, taskId);
-    expectThat(end.task.status === "completed", `cloud hunt ended ${end.task.status}: ${ex.output().slice(-1500)}`);
+    expectThat(
+      end.task.status === "completed",
+      `cloud hunt ended ${end.task.status}: ${ex.output().slice(-1500)}`,
+    );
     const hunt = readFileSync(join(ex.home, "workspaces", taskId, "hunt.txt"), "utf8");
     const result = toolResult(ctx, prompt);
     const secrets = { operatorToken, operatorKey, credential: storedCredential(ex.home) };
     const found = [...leaks(hunt, secrets), ...leaks(result, secrets)];
     expectThat(found.length === 0, `the cloud agent found: ${found.join(", ")}`);
-    expectThat(/ANTHROPIC_BASE_URL=http:\/\/127\.0\.0\.1:\d+\/t\/[a-f0-9]{64}/.test(hunt), "no per-run model endpoint in the agent's env");
-    expectThat(/No such file or directory/.test(result), "the executor's home was visible in the sandbox");
+    expectThat(
+      /ANTHROPIC_BASE_URL=http:\/\/127\.0\.0\.1:\d+\/t\/[a-f0-9]{64}/.test(hunt),
+      "no per-run model endpoint in the agent's env",
+    );
+    expectThat(
+      /No such file or directory/.test(result),
+      "the executor's home was visible in the sandbox",
+    );
     const visible = Number(/visible processes: (\d+)/.exec(result)?.[1] ?? "-1");
     expectThat(visible > 0 && visible <= 8, `the sandbox sees ${visible} processes`);
     const uid = Number(/^(\d+)$/m.exec(result)?.[1] ?? "-1");
@@ -244,11 +269,18 @@ export const cloudCrossTenant: Scenario = {
     const seen = toolResult(ctx, bobPrompt);
     expectThat(seen.length > 0, "bob's hunt returned nothing at all");
     const aliceStill = (await taskDetail(ctx.platform.origin, alice, aliceTask)).task.status;
-    expectThat(aliceStill === "running", `alice's task was ${aliceStill} during bob's hunt (not concurrent)`);
+    expectThat(
+      aliceStill === "running",
+      `alice's task was ${aliceStill} during bob's hunt (not concurrent)`,
+    );
     expectThat(!seen.includes(secret), "bob read alice's secret (file, HOME or process list)");
     const aliceEnd = await taskEnded(ctx, alice, aliceTask);
     expectThat(aliceEnd.task.status === "completed", `alice's task ended ${aliceEnd.task.status}`);
-    await until(() => !existsSync(aliceWs) && !existsSync(aliceHome), 10_000, "alice's folders to be removed");
+    await until(
+      () => !existsSync(aliceWs) && !existsSync(aliceHome),
+      10_000,
+      "alice's folders to be removed",
+    );
     return "bob's task, running beside alice's, saw none of her workspace, HOME or processes; her workspace and HOME were removed when her task ended";
   },
 };

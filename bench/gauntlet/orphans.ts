@@ -31,7 +31,12 @@ function cmdline(pid: number): string {
 }
 
 /** Starts a task whose agent leaves waiters behind: a plain child, a setsid one, a double fork. */
-async function sleepers(ctx: GauntletContext, home: string, deviceId: string, user: Parameters<typeof startTask>[1]) {
+async function sleepers(
+  ctx: GauntletContext,
+  home: string,
+  deviceId: string,
+  user: Parameters<typeof startTask>[1],
+) {
   const prompt = `orphans ${randomUUID()}`;
   // Claude Code refuses long `sleep`s; `tail -f /dev/null` waits the same way (-s tells them apart).
   scriptBash(
@@ -57,14 +62,22 @@ export const killedExecutorOrphans: Scenario = {
   name: "kill -9 of the executor leaves no agent; a restart sweeps",
   async run(ctx) {
     const user = await ctx.newUser();
-    const first = startExecutor({ origin: ctx.platform.origin, token: user.token, modelUrl: ctx.fake.url });
+    const first = startExecutor({
+      origin: ctx.platform.origin,
+      token: user.token,
+      modelUrl: ctx.fake.url,
+    });
     ctx.executors.push(first);
     await first.waitFor("registered");
     const before = await sleepers(ctx, first.home, first.deviceId, user);
     const killedAt = Date.now();
     process.kill(first.child.pid ?? 0, "SIGKILL");
     await first.exited();
-    await until(() => agentProcesses(first.home).length === 0, 10_000, "the agents to die with the executor");
+    await until(
+      () => agentProcesses(first.home).length === 0,
+      10_000,
+      "the agents to die with the executor",
+    );
     const goneAfter = Date.now() - killedAt;
 
     // Now the watcher dies too (as if killed along with the executor): only the sweep is left.
@@ -95,9 +108,15 @@ export const killedExecutorOrphans: Scenario = {
     });
     ctx.executors.push(third);
     await third.waitFor("registered");
-    expectThat(/killed \d+ agent process\(es\) left by an earlier run/.test(third.output()), "the restarted executor did not report a sweep");
+    expectThat(
+      /killed \d+ agent process\(es\) left by an earlier run/.test(third.output()),
+      "the restarted executor did not report a sweep",
+    );
     const remaining = agentProcesses(third.home);
-    expectThat(remaining.length === 0, `${remaining.length} leftover(s) survived the sweep: ${remaining.map(cmdline).join(" | ")}`);
+    expectThat(
+      remaining.length === 0,
+      `${remaining.length} leftover(s) survived the sweep: ${remaining.map(cmdline).join(" | ")}`,
+    );
     return `${before.length} agent processes (setsid and double-forked included) gone ${(goneAfter / 1000).toFixed(1)} s after kill -9; with the watcher killed too, ${left.length} leftovers swept by the restarted executor`;
   },
 };

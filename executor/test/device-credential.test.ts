@@ -66,7 +66,8 @@ function exchange(hub: FakeHub, seen: string[], refuse?: { status: number; code:
   hub.http = (request: IncomingMessage, response: ServerResponse) => {
     if (request.method !== "POST" || request.url !== "/api/devices/credential") return false;
     seen.push(request.headers.authorization ?? "");
-    if (refuse) return json(response, refuse.status, { error: { code: refuse.code, message: "refused" } });
+    if (refuse)
+      return json(response, refuse.status, { error: { code: refuse.code, message: "refused" } });
     n += 1;
     return json(response, 200, {
       credential: `wdc_${n}`,
@@ -77,7 +78,8 @@ function exchange(hub: FakeHub, seen: string[], refuse?: { status: number; code:
 }
 
 const stored = (home: string) =>
-  (JSON.parse(readFileSync(join(home, "credential.json"), "utf8")) as { credential: string }).credential;
+  (JSON.parse(readFileSync(join(home, "credential.json"), "utf8")) as { credential: string })
+    .credential;
 
 describe("device credential", () => {
   it("exchanges the token, stores the credential 0600 in a 0700 home, rotates at every connect, and hides the token from /proc", async () => {
@@ -85,7 +87,9 @@ describe("device credential", () => {
     const seen: string[] = [];
     exchange(hub, seen);
     const home = newHome();
-    const cli = startCli(home, ["--token", TOKEN, "--backend-url", hub.url], { WEGENT_TOKEN: TOKEN });
+    const cli = startCli(home, ["--token", TOKEN, "--backend-url", hub.url], {
+      WEGENT_TOKEN: TOKEN,
+    });
     await hub.until(() => hub.framesOf("device:register").length === 1, "register", 10_000);
     expect(seen).toEqual([`Bearer ${TOKEN}`]);
     expect(hub.upgrades[0]?.headers.authorization).toBe("Bearer wdc_1");
@@ -109,7 +113,11 @@ describe("device credential", () => {
 
     // A restart without any token uses (and rotates) the stored credential.
     const again = startCli(home, ["--backend-url", hub.url]);
-    await hub.until(() => hub.framesOf("device:register").length === 3, "register after restart", 10_000);
+    await hub.until(
+      () => hub.framesOf("device:register").length === 3,
+      "register after restart",
+      10_000,
+    );
     expect(seen.at(-1)).toBe("Bearer wdc_2");
     expect(hub.upgrades.at(-1)?.headers.authorization).toBe("Bearer wdc_3");
     again.child.kill("SIGINT");

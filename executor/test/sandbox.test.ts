@@ -28,7 +28,8 @@ function request(taskId: string): RunRequest {
     homeDir: join(base, "task", "home"),
     tmpDir: join(base, "task", "tmp"),
   };
-  for (const dir of [req.workspaceDir, req.homeDir, req.tmpDir]) mkdirSync(dir, { recursive: true });
+  for (const dir of [req.workspaceDir, req.homeDir, req.tmpDir])
+    mkdirSync(dir, { recursive: true });
   return req;
 }
 
@@ -56,7 +57,10 @@ describe.runIf(process.platform === "linux")("lifeline watcher", () => {
     });
     const proc = plan.spawn(
       "/bin/sh",
-      ["-c", "tail -f /dev/null & setsid tail -f /dev/null & (tail -f /dev/null &); tail -f /dev/null"],
+      [
+        "-c",
+        "tail -f /dev/null & setsid tail -f /dev/null & (tail -f /dev/null &); tail -f /dev/null",
+      ],
       undefined,
       plan.env,
     );
@@ -101,13 +105,21 @@ describe("model proxy", () => {
     const port = (upstream.address() as AddressInfo).port;
     const proxy = await startModelProxy({
       upstream: `http://127.0.0.1:${port}/base`,
-      credential: { header: "x-api-key", value: "sk-operator-real", agentVariable: "ANTHROPIC_API_KEY" },
+      credential: {
+        header: "x-api-key",
+        value: "sk-operator-real",
+        agentVariable: "ANTHROPIC_API_KEY",
+      },
     });
     try {
       const run = proxy.issue();
       const res = await fetch(`${run.baseUrl}/v1/messages?beta=true`, {
         method: "POST",
-        headers: { "x-api-key": "dummy", authorization: "Bearer stolen?", "content-type": "application/json" },
+        headers: {
+          "x-api-key": "dummy",
+          authorization: "Bearer stolen?",
+          "content-type": "application/json",
+        },
         body: JSON.stringify({ hello: 1 }),
       });
       expect(res.status).toBe(200);
@@ -137,12 +149,20 @@ describe.runIf(sandboxWorks)("bubblewrap sandbox", () => {
   it("shows a task only its own workspace and HOME, a fresh /proc, no operator key, and removes its folders", async () => {
     const proxy = await startModelProxy({
       upstream: "http://127.0.0.1:9",
-      credential: { header: "x-api-key", value: "sk-operator-never-inside", agentVariable: "ANTHROPIC_API_KEY" },
+      credential: {
+        header: "x-api-key",
+        value: "sk-operator-never-inside",
+        agentVariable: "ANTHROPIC_API_KEY",
+      },
     });
     const launcher = cloudLauncher({
       bwrap: bwrap ?? "bwrap",
       proxy,
-      credential: { header: "x-api-key", value: "sk-operator-never-inside", agentVariable: "ANTHROPIC_API_KEY" },
+      credential: {
+        header: "x-api-key",
+        value: "sk-operator-never-inside",
+        agentVariable: "ANTHROPIC_API_KEY",
+      },
       nextMarker: () => "sandbox-test.1",
       readOnly: [],
       keepIdleMs: 0,

@@ -67,7 +67,11 @@ export const isRoot = (): boolean => typeof process.getuid === "function" && pro
 /** A uid per task in 61000–62999 when root; the executor's own uid otherwise. */
 export function sandboxIdentity(taskId: string): SandboxIdentity {
   if (!isRoot()) {
-    return { uid: process.getuid?.() ?? 1000, gid: process.getgid?.() ?? 1000, dropPrivileges: false };
+    return {
+      uid: process.getuid?.() ?? 1000,
+      gid: process.getgid?.() ?? 1000,
+      dropPrivileges: false,
+    };
   }
   let hash = 0;
   for (const ch of taskId) hash = (hash * 31 + ch.charCodeAt(0)) >>> 0;
@@ -96,7 +100,7 @@ export function chownForSandbox(dirs: string[], id: SandboxIdentity): void {
 function systemMounts(): string[] {
   const args = ["--ro-bind", "/usr", "/usr"];
   for (const dir of ["/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"]) {
-    let link = false;
+    let link: boolean;
     try {
       link = lstatSync(dir).isSymbolicLink();
     } catch {
@@ -211,12 +215,18 @@ export function probeSandbox(bwrap: string | null): string | null {
     chownForSandbox([mounts.workspaceDir, mounts.homeDir], id);
     const result = spawnSync(
       bwrap,
-      [...bwrapArgs(mounts, id), "/bin/sh", "-c", `id -u && touch ${SANDBOX_HOME}/ok ${SANDBOX_WORKSPACE}/ok`],
+      [
+        ...bwrapArgs(mounts, id),
+        "/bin/sh",
+        "-c",
+        `id -u && touch ${SANDBOX_HOME}/ok ${SANDBOX_WORKSPACE}/ok`,
+      ],
       { encoding: "utf8", timeout: 10_000, env: { PATH: "/usr/bin:/bin" } },
     );
     if (result.error) return result.error.message;
     if (result.status !== 0) return (result.stderr || `exit ${result.status}`).trim().slice(0, 500);
-    if (result.stdout.trim() !== String(id.uid)) return `the sandbox ran as uid ${result.stdout.trim()}, expected ${id.uid}`;
+    if (result.stdout.trim() !== String(id.uid))
+      return `the sandbox ran as uid ${result.stdout.trim()}, expected ${id.uid}`;
     return null;
   } finally {
     rmSync(root, { recursive: true, force: true });

@@ -85,7 +85,9 @@ export function cloudLauncher(options: CloudLauncherOptions): CloudLauncher {
       const taskRoot = dirname(request.homeDir);
       const etcDir = join(taskRoot, "etc");
       folders.set(request.taskId, [request.workspaceDir, taskRoot]);
-      await Promise.all([request.workspaceDir, request.homeDir].map((d) => mkdir(d, { recursive: true })));
+      await Promise.all(
+        [request.workspaceDir, request.homeDir].map((d) => mkdir(d, { recursive: true })),
+      );
       const id = sandboxIdentity(request.taskId);
       writeIdentityFiles(etcDir, id);
       chownForSandbox([request.workspaceDir, request.homeDir], id);
@@ -97,11 +99,17 @@ export function cloudLauncher(options: CloudLauncherOptions): CloudLauncher {
           const readOnly = [...options.readOnly];
           const install = installDirOf(command);
           if (install && !readOnly.includes(install)) readOnly.push(install);
-          const mounts = { workspaceDir: request.workspaceDir, homeDir: request.homeDir, etcDir, readOnly };
+          const mounts = {
+            workspaceDir: request.workspaceDir,
+            homeDir: request.homeDir,
+            etcDir,
+            readOnly,
+          };
           // The SDK adds its own variables; keep them, but never a credential of ours.
           const clean: Record<string, string> = {};
           for (const [name, value] of Object.entries(spawnEnv)) {
-            if (value !== undefined && (!SECRET_NAME.test(name) || env[name] === value)) clean[name] = value;
+            if (value !== undefined && (!SECRET_NAME.test(name) || env[name] === value))
+              clean[name] = value;
           }
           return spawn(options.bwrap, [...bwrapArgs(mounts, id), command, ...args], {
             cwd: request.workspaceDir,
@@ -131,10 +139,13 @@ export function cloudLauncher(options: CloudLauncherOptions): CloudLauncher {
 const TASK_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** At start: task folders left by an earlier run (it crashed or was killed) are removed. */
-export async function removeLeftoverTaskFolders(homeDir: string, workspaceRoot: string): Promise<number> {
+export async function removeLeftoverTaskFolders(
+  homeDir: string,
+  workspaceRoot: string,
+): Promise<number> {
   let removed = 0;
   for (const root of [join(homeDir, "tasks"), workspaceRoot]) {
-    let entries: string[] = [];
+    let entries: string[];
     try {
       entries = await readdir(root);
     } catch {

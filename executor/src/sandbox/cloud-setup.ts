@@ -47,7 +47,10 @@ export async function setUpCloud(options: {
     credential,
     nextMarker: options.nextMarker,
     readOnly: claude ? [installDirOf(claude)].filter((d): d is string => d !== null) : [],
-    keepIdleMs: Number.isFinite(keepIdle) && keepIdle >= 0 ? keepIdle * 1000 : DEFAULT_KEEP_IDLE_SECONDS * 1000,
+    keepIdleMs:
+      Number.isFinite(keepIdle) && keepIdle >= 0
+        ? keepIdle * 1000
+        : DEFAULT_KEEP_IDLE_SECONDS * 1000,
     log,
   });
   log.info(

@@ -21,10 +21,18 @@ export function upstreamCredential(env: BaseEnv): UpstreamCredential | null {
   if (key) return { header: "x-api-key", value: key, agentVariable: "ANTHROPIC_API_KEY" };
   const token = env.ANTHROPIC_AUTH_TOKEN?.trim();
   if (token)
-    return { header: "authorization", value: `Bearer ${token}`, agentVariable: "ANTHROPIC_AUTH_TOKEN" };
+    return {
+      header: "authorization",
+      value: `Bearer ${token}`,
+      agentVariable: "ANTHROPIC_AUTH_TOKEN",
+    };
   const oauth = env.CLAUDE_CODE_OAUTH_TOKEN?.trim();
   if (oauth)
-    return { header: "authorization", value: `Bearer ${oauth}`, agentVariable: "CLAUDE_CODE_OAUTH_TOKEN" };
+    return {
+      header: "authorization",
+      value: `Bearer ${oauth}`,
+      agentVariable: "CLAUDE_CODE_OAUTH_TOKEN",
+    };
   return null;
 }
 
@@ -77,7 +85,8 @@ export async function startModelProxy(options: {
     const out = send(target, { method: req.method, headers }, (answer: IncomingMessage) => {
       const back: Record<string, string | string[]> = {};
       for (const [name, value] of Object.entries(answer.headers)) {
-        if (value !== undefined && name !== "connection" && name !== "keep-alive") back[name] = value;
+        if (value !== undefined && name !== "connection" && name !== "keep-alive")
+          back[name] = value;
       }
       res.writeHead(answer.statusCode ?? 502, back);
       answer.pipe(res);

@@ -5,7 +5,12 @@
 import { z } from "zod";
 import type { Logger } from "../log";
 import { callApi, type HttpResult } from "./http";
-import { readCredential, removeCredential, type StoredCredential, writeCredential } from "./credential-store";
+import {
+  readCredential,
+  removeCredential,
+  type StoredCredential,
+  writeCredential,
+} from "./credential-store";
 
 export type Authorization =
   | { kind: "bearer"; bearer: string; using: "credential" | "token" }
@@ -65,7 +70,10 @@ export class DeviceAuth {
   }
 
   /** A refused WebSocket upgrade (401): what to tell the user, or null for the default. */
-  refusedConnect(code: string, serverMessage: string): { exitCode: number; message: string } | null {
+  refusedConnect(
+    code: string,
+    serverMessage: string,
+  ): { exitCode: number; message: string } | null {
     if (this.lastUsed !== "credential") return null;
     removeCredential(this.options.homeDir);
     return { exitCode: 1, message: refusalMessage(code, serverMessage) };
@@ -88,7 +96,11 @@ export class DeviceAuth {
         if (token !== null && !this.connectedOnce && code !== "credential_reused") {
           log.warn(`the stored device credential was refused (${code}); exchanging the token`);
         } else {
-          return { kind: "terminal", exitCode: 1, message: refusalMessage(code, answer.message ?? "") };
+          return {
+            kind: "terminal",
+            exitCode: 1,
+            message: refusalMessage(code, answer.message ?? ""),
+          };
         }
       } else {
         return { kind: "retry", reason: `credential exchange answered ${answer.status}` };
@@ -122,10 +134,16 @@ export class DeviceAuth {
   }
 
   private exchange(bearer: string): Promise<HttpResult> {
-    return callApi(this.options.backendUrl, "POST", "/api/devices/credential", {
-      Authorization: `Bearer ${bearer}`,
-      "X-Device-Id": this.options.deviceId,
-    }, {});
+    return callApi(
+      this.options.backendUrl,
+      "POST",
+      "/api/devices/credential",
+      {
+        Authorization: `Bearer ${bearer}`,
+        "X-Device-Id": this.options.deviceId,
+      },
+      {},
+    );
   }
 
   private issued(answer: HttpResult): Authorization | null {

@@ -10,7 +10,11 @@ import { join } from "node:path";
 import { z } from "zod";
 
 const RECORD = "executor-run.json";
-const Record = z.object({ run: z.string().regex(/^[a-f0-9]{16}$/), pid: z.number().int(), startTime: z.string() });
+const Record = z.object({
+  run: z.string().regex(/^[a-f0-9]{16}$/),
+  pid: z.number().int(),
+  startTime: z.string(),
+});
 
 /** Field 22 of /proc/<pid>/stat: start time in clock ticks since boot; null when gone. */
 export function processStartTime(pid: number): string | null {

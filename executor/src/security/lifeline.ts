@@ -5,7 +5,10 @@ import type { AgentLauncher } from "../runtime/launcher";
 import { directLauncher } from "../runtime/launcher";
 import { WATCHER_SOURCE } from "./watcher-source";
 
-export function lifelineLauncher(nextMarker: () => string, nodePath = process.execPath): AgentLauncher {
+export function lifelineLauncher(
+  nextMarker: () => string,
+  nodePath = process.execPath,
+): AgentLauncher {
   if (process.platform === "win32") return directLauncher;
   return {
     prepare(_request, agentEnv) {

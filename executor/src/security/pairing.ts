@@ -41,12 +41,18 @@ const sleep = (ms: number, signal?: AbortSignal) =>
 /** Resolves with the device credential once the owner approved; throws PairingError. */
 export async function pairDevice(options: PairingOptions): Promise<string> {
   const { backendUrl, deviceId } = options;
-  const start = await callApi(backendUrl, "POST", "/api/pairings/start", {}, {
-    deviceId,
-    name: options.name,
-    platform: options.platform,
-    deviceType: "local",
-  });
+  const start = await callApi(
+    backendUrl,
+    "POST",
+    "/api/pairings/start",
+    {},
+    {
+      deviceId,
+      name: options.name,
+      platform: options.platform,
+      deviceType: "local",
+    },
+  );
   if (start.kind === "unreachable") {
     throw new PairingError(`cannot reach ${backendUrl} to pair this device: ${start.error}`);
   }
@@ -56,7 +62,9 @@ export async function pairDevice(options: PairingOptions): Promise<string> {
     );
   }
   if (start.status === 429) {
-    throw new PairingError("Too many pairing attempts from this machine; wait a minute and try again.");
+    throw new PairingError(
+      "Too many pairing attempts from this machine; wait a minute and try again.",
+    );
   }
   const started = Started.safeParse(start.json);
   if (start.status !== 201 || !started.success) {
@@ -67,7 +75,9 @@ export async function pairDevice(options: PairingOptions): Promise<string> {
   const { pairingId, code, pollSecret, approveUrl } = started.data;
   const expiresAt = Date.parse(started.data.expiresAt);
   options.print(`Pairing code: ${code}`);
-  options.print(`Approve this device at ${approveUrl} (signed in as its owner); the code expires at ${started.data.expiresAt}.`);
+  options.print(
+    `Approve this device at ${approveUrl} (signed in as its owner); the code expires at ${started.data.expiresAt}.`,
+  );
   const expired = () =>
     new PairingError(
       `The pairing code ${code} expired before it was approved. Run wegent-executor again for a new code.`,
@@ -77,9 +87,14 @@ export async function pairDevice(options: PairingOptions): Promise<string> {
     if (options.signal?.aborted) throw new PairingError("pairing stopped");
     // A few seconds of grace for clock skew; the platform has the last word (410).
     if (!Number.isNaN(expiresAt) && Date.now() > expiresAt + 5000) throw expired();
-    const poll = await callApi(backendUrl, "GET", `/api/pairings/${encodeURIComponent(pairingId)}`, {
-      Authorization: `Bearer ${pollSecret}`,
-    });
+    const poll = await callApi(
+      backendUrl,
+      "GET",
+      `/api/pairings/${encodeURIComponent(pairingId)}`,
+      {
+        Authorization: `Bearer ${pollSecret}`,
+      },
+    );
     if (poll.kind === "answer") {
       if (poll.status === 410 && poll.code === "pairing_used") {
         throw new PairingError(
