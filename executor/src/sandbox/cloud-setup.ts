@@ -4,9 +4,21 @@ import { findClaudeExecutable } from "../runtime/claude-preflight";
 import type { Logger } from "../log";
 import { findBwrap, installDirOf, isRoot, probeSandbox } from "./bwrap";
 import { type CloudLauncher, cloudLauncher, removeLeftoverTaskFolders } from "./cloud-launcher";
-import { type ModelProxy, startModelProxy, upstreamCredential } from "./model-proxy";
+import {
+  type ModelProxy,
+  startModelProxy,
+  type UpstreamCredential,
+  upstreamCredential,
+} from "./model-proxy";
 
 export const DEFAULT_KEEP_IDLE_SECONDS = 600;
+
+/** Never sent anywhere: without a credential, preflight fails every task first. */
+const NO_CREDENTIAL: UpstreamCredential = {
+  header: "x-api-key",
+  value: "",
+  agentVariable: "ANTHROPIC_API_KEY",
+};
 
 export async function setUpCloud(options: {
   baseEnv: BaseEnv;
@@ -28,23 +40,23 @@ export async function setUpCloud(options: {
   if (isRoot() && !baseEnv.IS_SANDBOX) baseEnv.IS_SANDBOX = "1";
   const credential = upstreamCredential(baseEnv);
   if (!credential) {
-    return {
-      error:
-        "--mode cloud needs the operator's model credential in the executor's environment (ANTHROPIC_API_KEY, ANTHROPIC_AUTH_TOKEN or CLAUDE_CODE_OAUTH_TOKEN); agents reach it only through the executor's loopback proxy.",
-    };
+    // As before: the pool device registers, and its tasks fail `credentials_missing` (preflight).
+    log.warn(
+      "no operator model credential (ANTHROPIC_API_KEY, ANTHROPIC_AUTH_TOKEN or CLAUDE_CODE_OAUTH_TOKEN) in the executor's environment: tasks will fail until one is set",
+    );
   }
   const removed = await removeLeftoverTaskFolders(options.homeDir, options.workspaceRoot);
   if (removed > 0) log.info(`removed ${removed} task folder(s) left by an earlier run`);
   const proxy = await startModelProxy({
     upstream: baseEnv.ANTHROPIC_BASE_URL?.trim() || "https://api.anthropic.com",
-    credential,
+    credential: credential ?? NO_CREDENTIAL,
   });
   const claude = findClaudeExecutable();
   const keepIdle = Number(baseEnv.WEGENT_CLOUD_KEEP_IDLE_SECONDS ?? DEFAULT_KEEP_IDLE_SECONDS);
   const launcher = cloudLauncher({
     bwrap: bwrap ?? "bwrap",
     proxy,
-    credential,
+    credential: credential ?? NO_CREDENTIAL,
     nextMarker: options.nextMarker,
     readOnly: claude ? [installDirOf(claude)].filter((d): d is string => d !== null) : [],
     keepIdleMs:
