@@ -14,6 +14,7 @@ import {
   socketCut,
 } from "./gauntlet/executor-faults";
 import { cloudCredentialHunt, cloudCrossTenant, localCredentialHunt } from "./gauntlet/agent-hunt";
+import { copiedCredential } from "./gauntlet/copied-credential";
 import { fuzzScenario } from "./gauntlet/fuzz";
 import { killedExecutorOrphans } from "./gauntlet/orphans";
 import { badInput, crossUser } from "./gauntlet/rest";
@@ -44,6 +45,7 @@ const scenarios = [
   cloudCredentialHunt,
   cloudCrossTenant,
   killedExecutorOrphans,
+  copiedCredential,
 ].filter((s) => !values.only || values.only.split(",").some((part) => s.name.includes(part)));
 
 const started = Date.now();

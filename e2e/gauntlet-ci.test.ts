@@ -15,6 +15,7 @@ import {
   localCredentialHunt,
 } from "../bench/gauntlet/agent-hunt";
 import { killedExecutorOrphans } from "../bench/gauntlet/orphans";
+import { copiedCredential } from "../bench/gauntlet/copied-credential";
 import { runScenario } from "../bench/gauntlet/runner";
 import type { Scenario } from "../bench/gauntlet/context";
 
@@ -51,4 +52,6 @@ describe("reliability gauntlet (CI subset)", () => {
   it("keeps cloud tenants out of each other's files and processes", () => pass(cloudCrossTenant));
   it("leaves no agent after kill -9 of the executor, and sweeps leftovers on restart", () =>
     pass(killedExecutorOrphans));
+  it("catches a copied device credential at the executor's next connect", () =>
+    pass(copiedCredential));
 });
