@@ -13,10 +13,8 @@ import {
   sameDeviceId,
   socketCut,
 } from "./gauntlet/executor-faults";
-import { cloudCredentialHunt, cloudCrossTenant, localCredentialHunt } from "./gauntlet/agent-hunt";
-import { copiedCredential } from "./gauntlet/copied-credential";
+import { executorSecurityScenarios } from "./gauntlet/executor-security";
 import { fuzzScenario } from "./gauntlet/fuzz";
-import { killedExecutorOrphans } from "./gauntlet/orphans";
 import { badInput, crossUser } from "./gauntlet/rest";
 import { revokedToken } from "./gauntlet/tokens";
 import { type Outcome, runScenario } from "./gauntlet/runner";
@@ -37,15 +35,11 @@ const scenarios = [
   executorFrozen,
   platformRestarted,
   sameDeviceId,
+  ...executorSecurityScenarios,
   fuzzScenario(Number(values.fuzz)),
   badInput,
   crossUser,
   revokedToken,
-  localCredentialHunt,
-  cloudCredentialHunt,
-  cloudCrossTenant,
-  killedExecutorOrphans,
-  copiedCredential,
 ].filter((s) => !values.only || values.only.split(",").some((part) => s.name.includes(part)));
 
 const started = Date.now();

@@ -6,16 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type FakeModel, startFakeModel } from "./fake-model/server";
 import { type Platform, startPlatform } from "./harness";
 import { socketCut } from "../bench/gauntlet/executor-faults";
+import * as executorSecurity from "../bench/gauntlet/executor-security";
 import { fuzzScenario } from "../bench/gauntlet/fuzz";
 import { badInput } from "../bench/gauntlet/rest";
 import { revokedToken } from "../bench/gauntlet/tokens";
-import {
-  cloudCredentialHunt,
-  cloudCrossTenant,
-  localCredentialHunt,
-} from "../bench/gauntlet/agent-hunt";
-import { killedExecutorOrphans } from "../bench/gauntlet/orphans";
-import { copiedCredential } from "../bench/gauntlet/copied-credential";
 import { runScenario } from "../bench/gauntlet/runner";
 import type { Scenario } from "../bench/gauntlet/context";
 
@@ -41,17 +35,18 @@ async function pass(scenario: Scenario) {
 describe("reliability gauntlet (CI subset)", () => {
   it("keeps a reply byte-identical when the executor's socket is cut within the grace", () =>
     pass(socketCut));
+  it("hides the token and credential from a local agent walking /proc", () =>
+    pass(executorSecurity.localCredentialHunt));
+  it("keeps the operator token and model key out of a cloud agent's reach", () =>
+    pass(executorSecurity.cloudCredentialHunt));
+  it("keeps cloud tenants out of each other's files and processes", () =>
+    pass(executorSecurity.cloudCrossTenant));
+  it("leaves no agent after kill -9 of the executor, and sweeps leftovers on restart", () =>
+    pass(executorSecurity.killedExecutorOrphans));
+  it("catches a copied device credential at the executor's next connect", () =>
+    pass(executorSecurity.copiedCredential));
   it("answers 1,000 fuzzed frames with errors, closes abusers with 4008 and stays up", () =>
     pass(fuzzScenario(1000)));
   it("never answers bad input on any REST route with a 5xx", () => pass(badInput));
   it("drops a revoked token's socket within 5 s", () => pass(revokedToken));
-  it("hides the token and credential from a local agent walking /proc", () =>
-    pass(localCredentialHunt));
-  it("keeps the operator token and model key out of a cloud agent's reach", () =>
-    pass(cloudCredentialHunt));
-  it("keeps cloud tenants out of each other's files and processes", () => pass(cloudCrossTenant));
-  it("leaves no agent after kill -9 of the executor, and sweeps leftovers on restart", () =>
-    pass(killedExecutorOrphans));
-  it("catches a copied device credential at the executor's next connect", () =>
-    pass(copiedCredential));
 });

@@ -1,0 +1,20 @@
+// The executor side of the trust boundary (issue #10), as gauntlet scenarios.
+import { cloudCredentialHunt, cloudCrossTenant, localCredentialHunt } from "./agent-hunt";
+import { copiedCredential } from "./copied-credential";
+import { killedExecutorOrphans } from "./orphans";
+
+export {
+  cloudCredentialHunt,
+  cloudCrossTenant,
+  copiedCredential,
+  killedExecutorOrphans,
+  localCredentialHunt,
+};
+
+export const executorSecurityScenarios = [
+  localCredentialHunt,
+  cloudCredentialHunt,
+  cloudCrossTenant,
+  killedExecutorOrphans,
+  copiedCredential,
+];
