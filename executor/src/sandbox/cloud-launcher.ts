@@ -15,8 +15,8 @@ import {
 } from "./bwrap";
 import type { ModelProxy, UpstreamCredential } from "./model-proxy";
 
-/** Names that look like credentials never reach a cloud agent, whatever their prefix. */
-const SECRET_NAME = /KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL/i;
+/** Names that end like a credential's never reach a cloud agent (MAX_THINKING_TOKENS does). */
+const SECRET_NAME = /(KEY|TOKEN|SECRET|PASSWORD|CREDENTIALS?)$/i;
 const DUMMY = "sk-wegent-sandbox-no-key-here";
 
 export interface CloudLauncherOptions {
