@@ -47,7 +47,8 @@ export interface RecordedRequest {
   prompt: string | null;
   /** Which scripted turn answered it ("default" when no rule matched). */
   answeredBy: string;
-  /** The credential it came with (`x-api-key`, or `authorization`), to check who added it. */
+  /** The credentials Claude Code sent: `Authorization` (OAuth login) and `x-api-key`. */
+  authorization: string | null;
   apiKey: string | null;
 }
 
@@ -286,11 +287,6 @@ export async function startFakeModel(options: { port?: number; log?: boolean } =
   const requests: RecordedRequest[] = [];
   const sockets = new Set<Socket>();
 
-  function headerOf(req: IncomingMessage, name: string): string | null {
-    const value = req.headers[name];
-    return typeof value === "string" ? value : null;
-  }
-
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
     const raw = await readBody(req);
@@ -306,7 +302,8 @@ export async function startFakeModel(options: { port?: number; log?: boolean } =
       body,
       prompt: null,
       answeredBy: "none",
-      apiKey: headerOf(req, "x-api-key") ?? headerOf(req, "authorization"),
+      authorization: req.headers.authorization ?? null,
+      apiKey: typeof req.headers["x-api-key"] === "string" ? req.headers["x-api-key"] : null,
     };
     requests.push(record);
     if (options.log) console.error(`[fake-model] ${record.method} ${req.url ?? ""}`);

@@ -103,9 +103,9 @@ async function main(): Promise<number> {
     homeDir: config.homeDir,
     stopTimeoutMs: config.stopTimeoutSeconds * 1000,
     runtime: createClaudeRuntime({
+      launcher,
       clientApp: `wegent-executor/${VERSION}`,
       permissionMode: config.permissionMode,
-      launcher,
     }),
     log,
   });

@@ -1,14 +1,10 @@
 import type { DeviceRegistered, DeviceType, ExecutorFrame, HubFrame } from "@wegent/protocol";
 import { assertNever } from "@wegent/protocol";
-import {
-  HubConnection,
-  type Authorize,
-  type ConnectionTimings,
-  type StopReason,
-} from "./connection";
+import { HubConnection, type ConnectionTimings, type StopReason } from "./connection";
 import { silentLogger, type Logger } from "./log";
 import { Outbox } from "./outbox";
 import type { AgentRuntime } from "./runtime/types";
+import type { Authorize } from "./connection";
 import { TaskManager } from "./task-manager";
 
 export interface ExecutorTimings extends ConnectionTimings {
