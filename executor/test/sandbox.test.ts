@@ -52,9 +52,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 describe.runIf(process.platform === "linux")("lifeline watcher", () => {
   it("kills the whole agent tree, setsid and double-forked included, when its lifeline closes", async () => {
     const marker = `test${process.pid}.1`;
-    const plan = await lifelineLauncher(() => marker).prepare(request("life"), {
-      PATH: process.env.PATH ?? "/usr/bin:/bin",
-    });
+    const plan = await lifelineLauncher(() => marker).prepare(request("life"));
     const proc = plan.spawn(
       "/bin/sh",
       [
@@ -62,7 +60,7 @@ describe.runIf(process.platform === "linux")("lifeline watcher", () => {
         "tail -f /dev/null & setsid tail -f /dev/null & (tail -f /dev/null &); tail -f /dev/null",
       ],
       undefined,
-      plan.env,
+      { PATH: process.env.PATH ?? "/usr/bin:/bin" },
     );
     const until = async (check: () => boolean, ms: number) => {
       for (const end = Date.now() + ms; !check(); await sleep(20)) {
@@ -78,10 +76,10 @@ describe.runIf(process.platform === "linux")("lifeline watcher", () => {
   });
 
   it("passes the agent's exit code through", async () => {
-    const plan = await lifelineLauncher(() => `exit${process.pid}`).prepare(request("exit"), {
+    const plan = await lifelineLauncher(() => `exit${process.pid}`).prepare(request("exit"));
+    const proc = plan.spawn("/bin/sh", ["-c", "cat; exit 7"], undefined, {
       PATH: process.env.PATH ?? "/usr/bin:/bin",
     });
-    const proc = plan.spawn("/bin/sh", ["-c", "cat; exit 7"], undefined, plan.env);
     proc.stdin.end("bye");
     const code = await new Promise((resolve) => proc.on("exit", resolve));
     expect(code).toBe(7);
@@ -171,11 +169,7 @@ describe.runIf(sandboxWorks)("bubblewrap sandbox", () => {
     const other = request("other-task");
     writeFileSync(join(other.workspaceDir, "secret.txt"), "other tenant's secret");
     const mine = request("my-task");
-    const plan = await launcher.prepare(mine, {
-      PATH: "/usr/bin:/bin",
-      ANTHROPIC_API_KEY: "sk-operator-never-inside",
-      SOME_TOKEN: "tok-never-inside",
-    });
+    const plan = await launcher.prepare(mine);
     const script = [
       `cat ${other.workspaceDir}/secret.txt 2>&1`,
       "ls /proc | grep -c '^[0-9]'",
@@ -185,7 +179,12 @@ describe.runIf(sandboxWorks)("bubblewrap sandbox", () => {
       "echo hi > /workspace/mine && echo hi > $HOME/mine && echo wrote",
       "touch /usr/x 2>&1 || true",
     ].join("; ");
-    const proc = plan.spawn("/bin/sh", ["-c", script], undefined, plan.env);
+    const proc = plan.spawn("/bin/sh", ["-c", script], undefined, {
+      PATH: "/usr/bin:/bin",
+      ANTHROPIC_API_KEY: "sk-operator-never-inside",
+      SOME_TOKEN: "tok-never-inside",
+      MAX_THINKING_TOKENS: "1024",
+    });
     let out = "";
     proc.stdout.on("data", (c: Buffer) => (out += c.toString()));
     proc.stderr.on("data", (c: Buffer) => (out += c.toString()));
@@ -196,6 +195,7 @@ describe.runIf(sandboxWorks)("bubblewrap sandbox", () => {
     expect(out).not.toContain("sk-operator-never-inside");
     expect(out).not.toContain("tok-never-inside");
     expect(out).toContain("ANTHROPIC_BASE_URL=http://127.0.0.1:");
+    expect(out).toContain("MAX_THINKING_TOKENS=1024");
     expect(out).toContain("wrote");
     expect(out).toMatch(/touch: cannot touch '\/usr\/x': Read-only file system/);
     const procs = Number(out.split("\n")[1]);

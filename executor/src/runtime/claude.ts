@@ -141,7 +141,7 @@ export function createClaudeRuntime(options: ClaudeRuntimeOptions = {}): AgentRu
     onEvent: (event: ProgressEvent) => void,
     signal: AbortSignal,
   ): Promise<RunOutcome> {
-    const plan = await launcher.prepare(request, agentEnvironment(baseEnv, request, clientApp));
+    const plan = await launcher.prepare(request);
     try {
       return await runPlanned(request, plan, onEvent, signal);
     } finally {
@@ -203,7 +203,7 @@ export function createClaudeRuntime(options: ClaudeRuntimeOptions = {}): AgentRu
         prompt: request.prompt,
         options: {
           cwd: request.workspaceDir,
-          env: plan.env,
+          env: agentEnvironment(baseEnv, request, clientApp),
           includePartialMessages: true,
           permissionMode,
           allowDangerouslySkipPermissions: permissionMode === "bypassPermissions",

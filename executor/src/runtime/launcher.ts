@@ -5,8 +5,10 @@ import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import type { RunRequest } from "./types";
 
 export interface LaunchPlan {
-  /** The environment the agent is given (what the SDK passes on to the spawn). */
-  env: Record<string, string>;
+  /**
+   * Starts the agent. `env` is the agent's environment as the SDK passes it on (built by
+   * claude-env.ts); the launcher may add to it (a run marker) or replace parts (cloud mode).
+   */
   spawn(
     command: string,
     args: string[],
@@ -18,14 +20,13 @@ export interface LaunchPlan {
 }
 
 export interface AgentLauncher {
-  prepare(request: RunRequest, agentEnv: Record<string, string>): Promise<LaunchPlan>;
+  prepare(request: RunRequest): Promise<LaunchPlan>;
 }
 
 /** Starts the agent as a plain child in its own process group (tests, and Windows). */
 export const directLauncher: AgentLauncher = {
-  prepare: (_request, env) =>
+  prepare: () =>
     Promise.resolve({
-      env,
       spawn: (command, args, cwd, spawnEnv) =>
         spawn(command, args, {
           cwd,

@@ -39,14 +39,16 @@ export interface CloudLauncher extends AgentLauncher {
 
 /** The agent's environment in the sandbox: no credential, the per-run model endpoint. */
 export function cloudAgentEnv(
-  agentEnv: Record<string, string>,
+  agentEnv: Record<string, string | undefined>,
   baseUrl: string,
   credential: UpstreamCredential,
   marker: string,
 ): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [name, value] of Object.entries(agentEnv)) {
-    if (!SECRET_NAME.test(name) && name !== "ANTHROPIC_BASE_URL") env[name] = value;
+    if (value !== undefined && !SECRET_NAME.test(name) && name !== "ANTHROPIC_BASE_URL") {
+      env[name] = value;
+    }
   }
   env.ANTHROPIC_BASE_URL = baseUrl;
   env[credential.agentVariable] = DUMMY;
@@ -77,7 +79,7 @@ export function cloudLauncher(options: CloudLauncherOptions): CloudLauncher {
   };
 
   return {
-    async prepare(request, agentEnv) {
+    async prepare(request) {
       const pending = timers.get(request.taskId);
       if (pending) clearTimeout(pending);
       timers.delete(request.taskId);
@@ -92,9 +94,8 @@ export function cloudLauncher(options: CloudLauncherOptions): CloudLauncher {
       writeIdentityFiles(etcDir, id);
       chownForSandbox([request.workspaceDir, request.homeDir], id);
       const { baseUrl, secret } = options.proxy.issue();
-      const env = cloudAgentEnv(agentEnv, baseUrl, options.credential, options.nextMarker());
+      const marker = options.nextMarker();
       return {
-        env,
         spawn(command, args, _cwd, spawnEnv) {
           const readOnly = [...options.readOnly];
           const install = installDirOf(command);
@@ -105,12 +106,8 @@ export function cloudLauncher(options: CloudLauncherOptions): CloudLauncher {
             etcDir,
             readOnly,
           };
-          // The SDK adds its own variables; keep them, but never a credential of ours.
-          const clean: Record<string, string> = {};
-          for (const [name, value] of Object.entries(spawnEnv)) {
-            if (value !== undefined && (!SECRET_NAME.test(name) || env[name] === value))
-              clean[name] = value;
-          }
+          // What the SDK passes (the agent's env and its own variables), minus credentials.
+          const clean = cloudAgentEnv(spawnEnv, baseUrl, options.credential, marker);
           return spawn(options.bwrap, [...bwrapArgs(mounts, id), command, ...args], {
             cwd: request.workspaceDir,
             env: clean,

@@ -11,14 +11,13 @@ export function lifelineLauncher(
 ): AgentLauncher {
   if (process.platform === "win32") return directLauncher;
   return {
-    prepare(_request, agentEnv) {
-      const env = { ...agentEnv, WEGENT_AGENT: nextMarker() };
+    prepare() {
+      const marker = nextMarker();
       return Promise.resolve({
-        env,
         spawn: (command, args, cwd, spawnEnv) =>
           spawn(nodePath, ["-e", WATCHER_SOURCE, command, ...args], {
             cwd,
-            env: { ...spawnEnv, WEGENT_AGENT: env.WEGENT_AGENT },
+            env: { ...spawnEnv, WEGENT_AGENT: marker },
             // fd 3 is the lifeline: the executor holds the only write end and never writes.
             stdio: ["pipe", "pipe", "pipe", "pipe"],
             // Its own process group: a signal to the executor's group does not reach it.
