@@ -7,19 +7,25 @@ import { sleep } from "../lib/stats";
 import { scriptBash, startTask } from "./agent-hunt";
 import { expectThat, type GauntletContext, type Scenario } from "./context";
 
-/** Pids whose environment says they run for a task of the executor whose home is `home`. */
-function agentProcesses(home: string): number[] {
+/** Pids of the `tail -s <n>` waiters this scenario's agent started (n unique to the scenario). */
+function waiters(base: number): number[] {
   const found: number[] = [];
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
-    try {
-      const env = readFileSync(`/proc/${entry}/environ`, "utf8");
-      if (env.includes(`HOME=${home}/tasks/`)) found.push(Number(entry));
-    } catch {
-      // gone
-    }
+    const args = cmdline(Number(entry));
+    if ([0, 1, 2, 3].some((i) => args.startsWith(`tail -s ${base + i} `)))
+      found.push(Number(entry));
   }
   return found;
+}
+
+function parentOf(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+  } catch {
+    return 0;
+  }
 }
 
 function cmdline(pid: number): string {
@@ -31,31 +37,27 @@ function cmdline(pid: number): string {
 }
 
 /** Starts a task whose agent leaves waiters behind: a plain child, a setsid one, a double fork. */
-async function sleepers(
+async function startWaiters(
   ctx: GauntletContext,
-  home: string,
   deviceId: string,
   user: Parameters<typeof startTask>[1],
-) {
+): Promise<{ base: number; pids: number[] }> {
   const prompt = `orphans ${randomUUID()}`;
-  // Claude Code refuses long `sleep`s; `tail -f /dev/null` waits the same way (-s tells them apart).
-  scriptBash(
-    ctx,
-    prompt,
-    "tail -s 301 -f /dev/null & setsid tail -s 302 -f /dev/null & (tail -s 303 -f /dev/null &); tail -s 300 -f /dev/null",
-  );
+  // Claude Code refuses long `sleep`s; `tail -f /dev/null` waits the same way, and its -s
+  // (poll interval) value tags the waiters as this scenario's.
+  const base = 40_000 + Math.floor(Math.random() * 50_000) * 4;
+  const tail = (i: number) => `tail -s ${base + i} -f /dev/null`;
+  scriptBash(ctx, prompt, `${tail(1)} & setsid ${tail(2)} & (${tail(3)} &); ${tail(0)}`);
   await startTask(ctx, user, prompt, { deviceId });
-  return until(
+  const pids = await until(
     () => {
-      const pids = agentProcesses(home);
-      const names = pids.map(cmdline).join("|");
-      return ["-s 300", "-s 301", "-s 302", "-s 303"].every((s) => names.includes(`tail ${s}`))
-        ? pids
-        : undefined;
+      const found = waiters(base);
+      return found.length === 4 ? found : undefined;
     },
     60_000,
-    "the agent's sleepers to run",
+    "the agent's waiters to run",
   );
+  return { base, pids };
 }
 
 export const killedExecutorOrphans: Scenario = {
@@ -69,12 +71,12 @@ export const killedExecutorOrphans: Scenario = {
     });
     ctx.executors.push(first);
     await first.waitFor("registered");
-    const before = await sleepers(ctx, first.home, first.deviceId, user);
+    const before = await startWaiters(ctx, first.deviceId, user);
     const killedAt = Date.now();
     process.kill(first.child.pid ?? 0, "SIGKILL");
     await first.exited();
     await until(
-      () => agentProcesses(first.home).length === 0,
+      () => waiters(before.base).length === 0,
       10_000,
       "the agents to die with the executor",
     );
@@ -90,14 +92,20 @@ export const killedExecutorOrphans: Scenario = {
     });
     ctx.executors.push(second);
     await second.waitFor("registered");
-    const orphans = await sleepers(ctx, second.home, second.deviceId, user);
-    const watchers = orphans.filter((pid) => cmdline(pid).includes("node -e"));
-    expectThat(watchers.length === 1, `expected 1 lifeline watcher, found ${watchers.length}`);
-    for (const pid of watchers) process.kill(pid, "SIGKILL");
+    const orphans = await startWaiters(ctx, second.deviceId, user);
+    // The foreground waiter's ancestors: its shell, Claude Code, the lifeline watcher.
+    let watcher =
+      orphans.pids.find((pid) => cmdline(pid).startsWith(`tail -s ${orphans.base} `)) ?? 0;
+    while (watcher > 1 && !cmdline(watcher).includes(" -e ")) watcher = parentOf(watcher);
+    expectThat(
+      watcher > 1 && watcher !== second.child.pid,
+      "found no lifeline watcher above the agent",
+    );
+    process.kill(watcher, "SIGKILL");
     process.kill(second.child.pid ?? 0, "SIGKILL");
     await second.exited();
     await sleep(1_000);
-    const left = agentProcesses(second.home);
+    const left = waiters(orphans.base);
     expectThat(left.length > 0, "nothing was left behind to sweep (the test proves nothing)");
     const third = startExecutor({
       origin: ctx.platform.origin,
@@ -112,11 +120,11 @@ export const killedExecutorOrphans: Scenario = {
       /killed \d+ agent process\(es\) left by an earlier run/.test(third.output()),
       "the restarted executor did not report a sweep",
     );
-    const remaining = agentProcesses(third.home);
+    const remaining = waiters(orphans.base);
     expectThat(
       remaining.length === 0,
       `${remaining.length} leftover(s) survived the sweep: ${remaining.map(cmdline).join(" | ")}`,
     );
-    return `${before.length} agent processes (setsid and double-forked included) gone ${(goneAfter / 1000).toFixed(1)} s after kill -9; with the watcher killed too, ${left.length} leftovers swept by the restarted executor`;
+    return `the agent's 4 waiters (setsid and double-forked included) gone ${(goneAfter / 1000).toFixed(1)} s after kill -9; with the watcher killed too, ${left.length} leftovers swept by the restarted executor`;
   },
 };
