@@ -27,6 +27,7 @@ export default defineConfig(async () => {
                   DEVICE_GRACE_SECONDS: "1",
                   QUEUE_TIMEOUT_SECONDS: "2",
                   DISPATCH_TIMEOUT_SECONDS: "1",
+                  DEVICE_REQUEST_TIMEOUT_SECONDS: "1",
                 },
               },
             }),

@@ -1,4 +1,4 @@
-import type { Device } from "@wegent/protocol";
+import { type Device, type Project, Projects } from "@wegent/protocol";
 import type { schema } from "../edge/db";
 
 // The Worker ↔ hub contract, in one place: how the Worker finds a hub, the headers it sets after
@@ -30,6 +30,9 @@ export function userHub(env: Env, userId: string) {
 /** What the Worker submits to a device, and what it answers (defined next to the slots). */
 export type { SubmitRequest, SubmitResult } from "./device-hub/slots";
 
+/** What `DeviceHub.request()` answers (the generic device RPC; see docs/local-work.md). */
+export type { DeviceAnswer } from "./device-hub/requests";
+
 /** A row of D1's `devices` (the durable catalogue the hubs write through to). */
 export type DeviceRow = typeof schema.devices.$inferSelect;
 
@@ -48,5 +51,16 @@ export function toDevice(row: DeviceRow): Device {
     isDefault: row.isDefault,
     lastSeenAt: row.lastSeenAt,
     tokenExpiresAt: row.tokenExpiresAt,
+    projects: deviceProjects(row),
   };
+}
+
+/** The projects a device row holds, as the executor last advertised them (none when unreadable). */
+export function deviceProjects(row: Pick<DeviceRow, "projects">): Project[] {
+  try {
+    const parsed = Projects.safeParse(JSON.parse(row.projects));
+    return parsed.success ? parsed.data : [];
+  } catch {
+    return [];
+  }
 }

@@ -237,6 +237,8 @@ export function startExecutor(options: {
   mode?: "local" | "cloud";
   args?: string[];
   env?: Record<string, string>;
+  /** Variables to leave out (e.g. ANTHROPIC_API_KEY for a machine with only a Claude login). */
+  unsetEnv?: string[];
   deviceId?: string;
   /** Reuse an executor home (a restart); default a fresh one. */
   home?: string;
@@ -267,6 +269,7 @@ export function startExecutor(options: {
       : {}),
     ...options.env,
   };
+  for (const name of options.unsetEnv ?? []) delete env[name];
   const child = spawn(
     EXECUTOR_NODE,
     [

@@ -29,6 +29,9 @@ const BAD_BODIES = [
   '{"username": "a", "password": 1}',
   `{"message": "${"x".repeat(200_000)}"}`,
   '{"target": {"deviceId": "../../etc"}, "message": "hi"}',
+  '{"target": {"deviceId": "benchdevice01", "projectId": "../../etc"}, "message": "hi"}',
+  '{"target": {"deviceId": "benchdevice01", "projectId": "p_x"}, "continueSessionId": "../../../etc/passwd", "message": "hi"}',
+  '{"continueSessionId": "6f1c2d3e-0000-4000-8000-000000000001", "message": "hi"}',
   '{"days": -1, "name": "t", "scope": "root"}',
   '{"name": "\\u0000"}',
   "\u0000\u0001\u0002",
@@ -48,6 +51,9 @@ function probes(): Probe[] {
     const e = encodeURIComponent(id);
     list.push(
       { method: "GET", path: `/api/devices/${e}`, auth: true },
+      { method: "GET", path: `/api/devices/${e}/sessions`, auth: true },
+      { method: "GET", path: `/api/devices/benchdevice01/sessions?projectId=${e}`, auth: true },
+      { method: "GET", path: `/api/devices/benchdevice01/sessions/${e}`, auth: true },
       { method: "PUT", path: `/api/devices/${e}/default`, auth: true },
       { method: "DELETE", path: `/api/devices/${e}/default`, auth: true },
       { method: "DELETE", path: `/api/devices/${e}?force=maybe`, auth: true },
@@ -223,6 +229,8 @@ export const crossUser: Scenario = {
       ["PUT", `/api/devices/${device.deviceId}/default`],
       ["DELETE", `/api/devices/${device.deviceId}/default`],
       ["DELETE", `/api/devices/${device.deviceId}?force=true`],
+      ["GET", `/api/devices/${device.deviceId}/sessions`],
+      ["GET", `/api/devices/${device.deviceId}/sessions/6f1c2d3e-0000-4000-8000-000000000001`],
       ["DELETE", `/api/tokens/${alice.tokenId}`],
       ["POST", "/api/tasks", { message: "run on alice", target: { deviceId: device.deviceId } }],
     ];

@@ -1,5 +1,5 @@
 import { and, eq, sql } from "drizzle-orm";
-import type { Device, TaskStatus } from "@wegent/protocol";
+import type { Device, Project, TaskStatus } from "@wegent/protocol";
 import { database, schema } from "../../edge/db";
 import { toDevice } from "../contract";
 import type { MessageEnd } from "./slots";
@@ -74,6 +74,15 @@ export async function writeDeviceFigures(
     .returning()
     .get();
   return row ? toDevice(row) : null;
+}
+
+/** Writes the advertised projects through (register, and heartbeats that carry them). */
+export async function writeDeviceProjects(env: Env, meta: DeviceMeta, projects: Project[]) {
+  await database(env.DB)
+    .update(devices)
+    .set({ projects: JSON.stringify(projects) })
+    .where(and(eq(devices.ownerId, meta.ownerId), eq(devices.deviceId, meta.deviceId)))
+    .run();
 }
 
 /** The one write of a message's final content, with its task's status, in one batch. */

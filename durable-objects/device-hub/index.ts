@@ -1,4 +1,13 @@
-import { assertNever, CloseCode, ExecutorFrame, parseFrame, PING, PONG } from "@wegent/protocol";
+import {
+  assertNever,
+  CloseCode,
+  type DeviceMethod,
+  type DeviceParams,
+  ExecutorFrame,
+  parseFrame,
+  PING,
+  PONG,
+} from "@wegent/protocol";
 import { type ConnectionContext, Server } from "partyserver";
 import { log } from "../../edge/log";
 import { isWebSocketUpgrade } from "../../edge/websocket";
@@ -8,6 +17,7 @@ import { finishMessage, setMessageStatus } from "./catalogue";
 import { type DeadlineHost, deadlineTable, nextAlarm, timings } from "./deadlines";
 import { OutputLog } from "./output-log";
 import { Presence } from "./presence";
+import { type DeviceAnswer, MAX_PENDING_REQUESTS, PendingRequests } from "./requests";
 import { Slots } from "./slots";
 import { EXECUTOR_TAG, type ExecutorSocket, linkTo, sendFrame, type SocketState } from "./socket";
 import { HubStore } from "./store";
@@ -32,6 +42,8 @@ export class DeviceHub extends Server<Env> {
   private readonly presence: Presence;
   /** Last frame from the current socket (memory only: it matters within one ping timeout). */
   private lastFrameAt = 0;
+  /** Device RPC requests waiting for their answer (memory only; see requests.ts). */
+  private readonly requests = new PendingRequests();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -130,6 +142,11 @@ export class DeviceHub extends Server<Env> {
         return this.scheduleAlarm();
       case "device:heartbeat":
         this.store.setMeta({ lastSeenAt: Date.now() });
+        if (frame.projects) {
+          await this.presence.saveProjects(frame.projects);
+          // A project may have become a git repository (or the other way round).
+          await this.slots.pump();
+        }
         await this.slots.reconcile(linkTo(ws), frame.runningTaskIds);
         await this.presence.publishStatus();
         return this.scheduleAlarm();
@@ -150,6 +167,9 @@ export class DeviceHub extends Server<Env> {
       case "task:complete":
       case "task:failed":
         for (const reply of await this.slots.receive(frame)) sendFrame(ws, reply);
+        return;
+      case "device:response":
+        this.requests.settle(frame);
         return;
       default:
         return assertNever(frame);
@@ -176,7 +196,13 @@ export class DeviceHub extends Server<Env> {
   }
 
   private async socketGone(reason: string): Promise<void> {
-    if (await this.presence.socketGone(reason)) await this.scheduleAlarm();
+    if (await this.lost(reason)) await this.scheduleAlarm();
+  }
+
+  /** The socket is gone: nobody will answer the requests in flight; presence takes over. */
+  private lost(reason: string): Promise<boolean> {
+    this.requests.failAll(`Device ${this.slots.deviceName()} disconnected.`);
+    return this.presence.socketGone(reason);
   }
 
   // --- what the Worker asks ------------------------------------------------------------------
@@ -208,6 +234,33 @@ export class DeviceHub extends Server<Env> {
   /** The reply so far of a running message (the final one is in D1). */
   async partial(messageId: string) {
     return this.slots.partial(messageId);
+  }
+
+  /**
+   * Asks the connected executor something (the generic device RPC) and waits for its answer, at
+   * most `timeoutMs`. The Worker (callDevice) checks the method's params and result; the
+   * executor checks them again and answers exactly once.
+   */
+  async request<M extends DeviceMethod>(
+    method: M,
+    params: DeviceParams<M>,
+    timeoutMs: number,
+  ): Promise<DeviceAnswer> {
+    const ws = this.currentSocket();
+    if (!ws || !this.store.getMeta().registered) {
+      return {
+        ok: false,
+        code: "device_offline",
+        message: `Device ${this.slots.deviceName()} is offline. Start wegent-executor on it.`,
+      };
+    }
+    if (this.requests.size >= MAX_PENDING_REQUESTS) {
+      return { ok: false, code: "timeout", message: "The device is busy answering; try again." };
+    }
+    const requestId = crypto.randomUUID();
+    const answer = this.requests.wait(requestId, Math.min(Math.max(timeoutMs, 100), 30_000));
+    sendFrame(ws, { type: "device:request", requestId, method, params });
+    return answer;
   }
 
   async rename(displayName: string): Promise<void> {
@@ -288,14 +341,14 @@ export class DeviceHub extends Server<Env> {
       },
       tokenExpired: async (ws, expiresAt) => {
         ws.close(CloseCode.tokenExpired, `The API token of this device expired on ${expiresAt}.`);
-        await this.presence.socketGone("token expired");
+        await this.lost("token expired");
       },
       pingTimedOut: async (ws) => {
         ws.close(CloseCode.pingTimeout, "No ping within the timeout.");
-        await this.presence.socketGone("ping timeout");
+        await this.lost("ping timeout");
       },
       socketVanished: async () => {
-        await this.presence.socketGone("socket vanished");
+        await this.lost("socket vanished");
       },
       graceExpired: () => this.presence.graceExpired(),
       dispatchTimedOut: async (ws, w) => {

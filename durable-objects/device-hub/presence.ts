@@ -1,8 +1,8 @@
-import type { DeviceRegister } from "@wegent/protocol";
+import type { DeviceRegister, Project } from "@wegent/protocol";
 import { CloseCode } from "@wegent/protocol";
 import { log } from "../../edge/log";
 import type { LiveOutbox } from "../live-outbox";
-import { upsertDevice, writeDeviceFigures } from "./catalogue";
+import { upsertDevice, writeDeviceFigures, writeDeviceProjects } from "./catalogue";
 import type { Slots } from "./slots";
 import { linkTo, sendFrame } from "./socket";
 import type { HubStore } from "./store";
@@ -47,6 +47,7 @@ export class Presence {
     });
     const displayName = await upsertDevice(this.env, this.store.getMeta(), this.slots.figures());
     this.store.setMeta({ displayName, lastPublished: null });
+    await this.saveProjects(frame.projects);
     log({ event: "device.registered", ownerId: meta.ownerId, deviceId: meta.deviceId, replaced });
 
     const link = linkTo(ws);
@@ -71,6 +72,15 @@ export class Presence {
     }
     await this.slots.pump();
     await this.publishStatus();
+  }
+
+  /**
+   * Keeps the projects the device advertised (register, or a heartbeat that carries them) and
+   * writes them through; the next publishStatus pushes the device with them to its owner.
+   */
+  async saveProjects(projects: Project[]): Promise<void> {
+    const meta = this.store.setMeta({ projects, lastPublished: null });
+    await writeDeviceProjects(this.env, meta, projects);
   }
 
   /** The current socket is gone: reconnecting for the grace, then offline. */

@@ -10,6 +10,7 @@ import type {
   Usage,
 } from "@wegent/protocol";
 import { log } from "../../edge/log";
+import { projectBusyReason } from "./project-queue";
 import type { OutputLog } from "./output-log";
 import type { HubStore, Work } from "./store";
 
@@ -19,6 +20,8 @@ export interface SubmitRequest {
   ownerId: string;
   prompt: string;
   resumeSessionId: string | null;
+  /** A project the device advertised (checked by the Worker), or null for scratch. */
+  projectId: string | null;
 }
 
 export type SubmitResult =
@@ -120,6 +123,8 @@ export class Slots {
     let moved = false;
     for (const next of this.store.queue()) {
       if (this.store.slotHolders().length >= meta.maxSlots) break;
+      // A folder that is not a git repository takes one task at a time; the rest wait.
+      if (projectBusyReason(next, this.store.slotHolders(), meta.projects)) continue;
       this.dispatch(executor, next, 1);
       await this.effects.setMessageStatus(next, "running");
       this.announce(next, "running");
@@ -138,6 +143,7 @@ export class Slots {
       resumeSessionId: w.resumeSessionId,
       runtime: "claude-code",
       attempt: Math.min(2, Math.max(1, attempt)),
+      projectId: w.projectId,
     });
     log({
       event: "task.dispatched",
@@ -154,6 +160,7 @@ export class Slots {
     status: TaskStatus,
     extra: {
       queuePosition?: number;
+      queueReason?: string | null;
       errorCode?: FailureCode | null;
       errorMessage?: string | null;
     } = {},
@@ -164,14 +171,20 @@ export class Slots {
       messageId: w.messageId,
       status,
       queuePosition: extra.queuePosition ?? null,
+      queueReason: extra.queueReason ?? null,
       errorCode: extra.errorCode ?? null,
       errorMessage: extra.errorMessage ?? null,
     });
   }
 
   private async publishQueuePositions(): Promise<void> {
+    const holders = this.store.slotHolders();
+    const projects = this.store.getMeta().projects;
     for (const [i, w] of this.store.queue().entries())
-      this.announce(w, "queued", { queuePosition: i + 1 });
+      this.announce(w, "queued", {
+        queuePosition: i + 1,
+        queueReason: projectBusyReason(w, holders, projects),
+      });
   }
 
   /** task:accepted. False when the message is not dispatched here. */
@@ -354,9 +367,12 @@ export class Slots {
   }
 
   /** The reply so far of a running message (the final one is in D1). */
-  partial(
-    messageId: string,
-  ): { text: string; lastSeq: number; queuePosition: number | null } | null {
+  partial(messageId: string): {
+    text: string;
+    lastSeq: number;
+    queuePosition: number | null;
+    queueReason: string | null;
+  } | null {
     const w = this.store.work(messageId);
     if (!w) return null;
     const position = this.store.queue().findIndex((q) => q.messageId === messageId);
@@ -364,6 +380,10 @@ export class Slots {
       text: this.output.replyText(messageId),
       lastSeq: w.lastSeq,
       queuePosition: position >= 0 ? position + 1 : null,
+      queueReason:
+        position >= 0
+          ? projectBusyReason(w, this.store.slotHolders(), this.store.getMeta().projects)
+          : null,
     };
   }
 }

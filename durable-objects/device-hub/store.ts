@@ -1,3 +1,5 @@
+import type { Project } from "@wegent/protocol";
+
 /**
  * The DeviceHub's own SQLite (meta and work; the output is in OutputLog): the truth about a device *now*. Everything the hub needs after
  * hibernation or eviction lives here, never only in memory.
@@ -13,6 +15,8 @@ export interface Work {
   ownerId: string;
   prompt: string;
   resumeSessionId: string | null;
+  /** The device project it works in (an id the device advertised), or null. */
+  projectId: string | null;
   state: WorkState;
   queuedAt: number;
   dispatchedAt: number | null;
@@ -46,6 +50,8 @@ export interface DeviceMeta {
   /** The figures last written to D1 and pushed live, and when (to skip repeats). */
   lastPublished: string | null;
   lastWrittenAt: number | null;
+  /** The projects the executor advertised (local devices). */
+  projects: Project[];
 }
 
 const DEFAULT_META: DeviceMeta = {
@@ -67,6 +73,7 @@ const DEFAULT_META: DeviceMeta = {
   lastSeenAt: null,
   lastPublished: null,
   lastWrittenAt: null,
+  projects: [],
 };
 
 export type SqlValue = ArrayBuffer | string | number | null;
@@ -98,6 +105,11 @@ export class HubStore {
         position INTEGER NOT NULL
       );
     `);
+    // Added for local work; hubs created before it get the column here.
+    const columns = sql.exec("PRAGMA table_info(work)").toArray();
+    if (!columns.some((c) => c.name === "project_id")) {
+      sql.exec("ALTER TABLE work ADD COLUMN project_id TEXT");
+    }
   }
 
   // --- meta ---------------------------------------------------------------------------------
@@ -130,6 +142,8 @@ export class HubStore {
       ownerId: String(row.owner_id),
       prompt: String(row.prompt),
       resumeSessionId: row.resume_session_id === null ? null : String(row.resume_session_id),
+      projectId:
+        row.project_id === null || row.project_id === undefined ? null : String(row.project_id),
       state: String(row.state) as WorkState,
       queuedAt: Number(row.queued_at),
       dispatchedAt: row.dispatched_at === null ? null : Number(row.dispatched_at),
@@ -162,13 +176,14 @@ export class HubStore {
 
   addWork(w: Omit<Work, "lastSeq" | "attempt" | "dispatchedAt" | "cancelRequestedAt">): void {
     this.sql.exec(
-      `INSERT INTO work (message_id, task_id, owner_id, prompt, resume_session_id, state, queued_at, position)
-       VALUES (?, ?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(position), 0) + 1 FROM work))`,
+      `INSERT INTO work (message_id, task_id, owner_id, prompt, resume_session_id, project_id, state, queued_at, position)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(position), 0) + 1 FROM work))`,
       w.messageId,
       w.taskId,
       w.ownerId,
       w.prompt,
       w.resumeSessionId,
+      w.projectId,
       w.state,
       w.queuedAt,
     );

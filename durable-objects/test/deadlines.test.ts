@@ -33,6 +33,7 @@ const work = (patch: Partial<Work>): Work => ({
   ownerId: "o",
   prompt: "p",
   resumeSessionId: null,
+  projectId: null,
   state: "queued",
   queuedAt: 0,
   dispatchedAt: null,

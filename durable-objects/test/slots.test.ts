@@ -39,6 +39,7 @@ function setup(maxSlots = 2, connected = true) {
       ownerId: "owner",
       prompt: `p${n}`,
       resumeSessionId: null,
+      projectId: null,
     });
   return {
     store,
@@ -86,6 +87,63 @@ describe("Slots (on Node)", () => {
     );
   });
 
+  it("runs one task at a time in a project that is not git, and says why the next waits", async () => {
+    const s = setup(5);
+    const folder = {
+      id: "p_notes",
+      name: "notes",
+      path: "/n",
+      git: false,
+      branch: null,
+      dirty: false,
+    };
+    const repo = {
+      id: "p_repo",
+      name: "repo",
+      path: "/r",
+      git: true,
+      branch: "main",
+      dirty: false,
+    };
+    s.store.setMeta({ projects: [folder, repo] });
+    const inProject = (n: number, projectId: string) =>
+      s.slots.submit({
+        taskId: `t${n}`,
+        messageId: `m${n}`,
+        ownerId: "owner",
+        prompt: "p",
+        resumeSessionId: null,
+        projectId,
+      });
+    expect(await inProject(1, folder.id)).toMatchObject({ status: "running" });
+    expect(await inProject(2, folder.id)).toMatchObject({ status: "queued", queuePosition: 1 });
+    // Git projects never wait for each other, nor behind the folder.
+    expect(await inProject(3, repo.id)).toMatchObject({ status: "running" });
+    expect(await inProject(4, repo.id)).toMatchObject({ status: "running" });
+    expect(s.sent.find((f) => f.type === "task:execute" && f.messageId === "m3")).toMatchObject({
+      projectId: repo.id,
+    });
+    expect(s.slots.partial("m2")?.queueReason).toContain("notes");
+    expect(s.pushed).toContainEqual(
+      expect.objectContaining({
+        messageId: "m2",
+        status: "queued",
+        queueReason: expect.stringContaining("notes"),
+      }),
+    );
+    await s.slots.receive({
+      type: "task:failed",
+      taskId: "t1",
+      messageId: "m1",
+      seq: 1,
+      code: "agent_error",
+      message: "x",
+      text: "",
+      sessionId: null,
+    });
+    expect(executes(s.sent)).toContain("m2");
+  });
+
   it("stores output in order: acks re-sends, refuses gaps, and assembles the reply", async () => {
     const s = setup(1);
     await s.submit(1);
@@ -108,7 +166,12 @@ describe("Slots (on Node)", () => {
     expect(gap[0]).toMatchObject({ type: "error", code: "out_of_order" });
     expect(gap[1]).toEqual({ type: "task:ack", taskId: "t1", messageId: "m1", seq: 1 });
     await progress(2, "lo");
-    expect(s.slots.partial("m1")).toEqual({ text: "Hello", lastSeq: 2, queuePosition: null });
+    expect(s.slots.partial("m1")).toEqual({
+      text: "Hello",
+      lastSeq: 2,
+      queuePosition: null,
+      queueReason: null,
+    });
     expect(s.pushed.filter((e) => e.type === "message:delta")).toHaveLength(2);
   });
 

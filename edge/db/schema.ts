@@ -91,6 +91,8 @@ export const devices = sqliteTable(
     tokenId: text("token_id"),
     tokenExpiresAt: text("token_expires_at"),
     lastSeenAt: text("last_seen_at"),
+    /** The projects the executor advertises (JSON array of protocol's Project), owner-only. */
+    projects: text("projects").notNull().default("[]"),
     createdAt: createdAt(),
   },
   (t) => [
@@ -111,6 +113,10 @@ export const tasks = sqliteTable(
     /** The device the task runs on (for cloud: the pool device picked, with its owner). */
     deviceOwnerId: text("device_owner_id"),
     deviceId: text("device_id"),
+    /** The device project it works in (null: scratch workspace), its name, and its branch. */
+    projectId: text("project_id"),
+    projectName: text("project_name"),
+    branch: text("branch"),
     status: text("status").notNull(),
     createdAt: createdAt(),
     updatedAt: text("updated_at").notNull(),

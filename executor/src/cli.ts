@@ -1,6 +1,9 @@
 import { HELP_TEXT, loadConfig } from "./config";
 import { Executor } from "./executor";
 import { defaultDeviceName, loadDeviceId, platformName } from "./identity";
+import { describeCredentials, findCredentials } from "./local/credentials";
+import { captureLoginEnvironment, type Env } from "./local/environment";
+import { LocalWork } from "./local/local-work";
 import { createLogger, maskToken } from "./log";
 import { createClaudeRuntime } from "./runtime/claude";
 import type { AgentLauncher } from "./runtime/launcher";
@@ -40,7 +43,7 @@ async function main(): Promise<number> {
   }
   let deviceId: string;
   try {
-    deviceId = loadDeviceId(config.homeDir, undefined, config.mode);
+    deviceId = config.deviceId ?? loadDeviceId(config.homeDir, undefined, config.mode);
   } catch (error) {
     log.error(`cannot store the device id in ${config.homeDir}: ${String(error)}`);
     return 1;
@@ -52,6 +55,25 @@ async function main(): Promise<number> {
     token: config.token === null ? "none" : maskToken(config.token),
   });
   log.info(`${config.maxSlots} slot(s), workspaces in ${config.workspaceRoot}`);
+
+  // Local mode: the agent works as this machine's owner would (cloud stays sealed).
+  let userEnv: Env | undefined;
+  let local: LocalWork | undefined;
+  if (config.mode === "local") {
+    const captured = await captureLoginEnvironment(process.env);
+    userEnv = captured.env;
+    log.info(`agent environment: ${captured.source}`, { home: userEnv.HOME });
+    const credentials = findCredentials(userEnv);
+    if (credentials) log.info(`model credentials: ${describeCredentials(credentials)}`);
+    else log.warn("model credentials: none (no API key variable, no Claude Code login)");
+    local = new LocalWork({
+      deviceId,
+      settings: { projects: config.projects, projectsRoot: config.projectsRoot },
+      homeDir: config.homeDir,
+      userEnv,
+      log,
+    });
+  }
 
   const start = await deviceAuthAtStart({
     config,
@@ -106,7 +128,9 @@ async function main(): Promise<number> {
       launcher,
       clientApp: `wegent-executor/${VERSION}`,
       permissionMode: config.permissionMode,
+      ...(userEnv ? { userEnv } : {}),
     }),
+    ...(local ? { local } : {}),
     log,
   });
 

@@ -3,7 +3,7 @@ import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { z } from "zod";
-import { DeviceType, MAX_SLOTS } from "@wegent/protocol";
+import { DeviceId, DeviceType, MAX_SLOTS } from "@wegent/protocol";
 import { LOG_LEVELS } from "./log";
 
 export const DEFAULT_BACKEND_URL = "http://127.0.0.1:8787";
@@ -54,6 +54,12 @@ export const ExecutorConfig = z.object({
     .number({ message: "stop timeout must be a number of seconds" })
     .min(0, "stop timeout must not be negative")
     .max(3600, "stop timeout must be at most 3600 seconds"),
+  /** Local mode: directories offered as projects (absolute). */
+  projects: z.array(z.string().min(1)).max(100, "at most 100 --project directories"),
+  /** Local mode: git repositories up to two levels below are offered as projects. */
+  projectsRoot: z.string().min(1).nullable(),
+  /** Overrides the hardware-derived device id (containers, a second executor). */
+  deviceId: DeviceId.nullable(),
 });
 export type ExecutorConfig = z.infer<typeof ExecutorConfig>;
 
@@ -69,6 +75,9 @@ const ConfigFile = z.object({
   jsonLogs: z.boolean().optional(),
   stopTimeout: z.number().optional(),
   permissionMode: z.string().optional(),
+  projects: z.array(z.string()).optional(),
+  projectsRoot: z.string().optional(),
+  deviceId: z.string().optional(),
 });
 
 export const HELP_TEXT = `Usage: wegent-executor --mode local [--token <token>] [options]
@@ -87,6 +96,9 @@ Options:
   --json-logs              one JSON object per log line
   --permission-mode <m>    ${PERMISSION_MODES.join(" | ")} (default bypassPermissions)
   --stop-timeout <sec>     on Ctrl-C, how long running tasks may finish (default ${DEFAULT_STOP_TIMEOUT_SECONDS})
+  --project <dir>          local: offer this directory as a project (repeatable)
+  --projects-root <dir>    local: offer every git repository up to two levels below <dir>
+  --device-id <id>         use this device id instead of the machine's (or env WEGENT_DEVICE_ID)
   --help                   show this help
   --version                show the version
 
@@ -133,6 +145,9 @@ export function loadConfig(sources: ConfigSources): ConfigResult {
         "json-logs": { type: "boolean" },
         "stop-timeout": { type: "string" },
         "permission-mode": { type: "string" },
+        project: { type: "string", multiple: true },
+        "projects-root": { type: "string" },
+        "device-id": { type: "string" },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean", short: "v" },
       },
@@ -178,8 +193,17 @@ export function loadConfig(sources: ConfigSources): ConfigResult {
     };
   }
   const workspace = flags.workspace ?? file.workspace;
+  const projectsRoot = flags["projects-root"] ?? file.projectsRoot;
+  const mode = flags.mode ?? file.mode ?? "local";
+  const projects = (flags.project ?? file.projects ?? []).map((dir) => resolve(dir));
+  if (mode === "cloud" && (projects.length > 0 || projectsRoot !== undefined)) {
+    return {
+      kind: "error",
+      message: "projects are for --mode local: a cloud executor runs tasks in sealed workspaces",
+    };
+  }
   const candidate = {
-    mode: flags.mode ?? file.mode ?? "local",
+    mode,
     token,
     backendUrl:
       flags["backend-url"] ??
@@ -194,6 +218,9 @@ export function loadConfig(sources: ConfigSources): ConfigResult {
     jsonLogs: flags["json-logs"] ?? file.jsonLogs ?? false,
     stopTimeoutSeconds: flags["stop-timeout"] ?? file.stopTimeout ?? DEFAULT_STOP_TIMEOUT_SECONDS,
     permissionMode: flags["permission-mode"] ?? file.permissionMode ?? "bypassPermissions",
+    projects,
+    projectsRoot: projectsRoot !== undefined ? resolve(projectsRoot) : null,
+    deviceId: flags["device-id"] ?? nonEmpty(env.WEGENT_DEVICE_ID) ?? file.deviceId ?? null,
   };
   const parsed = ExecutorConfig.safeParse(candidate);
   if (!parsed.success) return { kind: "error", message: describeIssue(parsed.error) };
@@ -205,6 +232,8 @@ function describeIssue(error: z.ZodError): string {
   if (!issue) return "invalid configuration";
   const field = issue.path.join(".");
   if (field === "mode") return `mode must be "local" or "cloud"`;
+  if (field === "deviceId")
+    return "device id: 8-128 letters, digits, '-' or '_' (--device-id / WEGENT_DEVICE_ID)";
   return issue.message.startsWith("Invalid") && field
     ? `${field}: ${issue.message}`
     : issue.message;

@@ -1,6 +1,14 @@
-import type { DeviceRegistered, DeviceType, ExecutorFrame, HubFrame } from "@wegent/protocol";
+import type {
+  DeviceRegistered,
+  DeviceRequest,
+  DeviceType,
+  ExecutorFrame,
+  HubFrame,
+} from "@wegent/protocol";
 import { assertNever } from "@wegent/protocol";
 import { HubConnection, type ConnectionTimings, type StopReason } from "./connection";
+import { answerDeviceRequest } from "./device-rpc";
+import type { LocalWork } from "./local/local-work";
 import { silentLogger, type Logger } from "./log";
 import { Outbox } from "./outbox";
 import type { AgentRuntime } from "./runtime/types";
@@ -53,6 +61,8 @@ export interface ExecutorOptions {
   /** On a graceful stop, how long running tasks may go on before they are aborted. */
   stopTimeoutMs: number;
   runtime: AgentRuntime;
+  /** Local mode: the owner's projects, their workspaces and local sessions. */
+  local?: LocalWork;
   log?: Logger;
   timings?: Partial<ExecutorTimings>;
   random?: () => number;
@@ -77,6 +87,8 @@ export class Executor {
   private hasRegisteredBefore = false;
   private runtimeReady = false;
   private heartbeatTimer: NodeJS.Timeout | null = null;
+  private refreshingProjects = false;
+  private projectsChanged = false;
   private stopping: Promise<void> | null = null;
   private finished = false;
   private resolveExit: (exit: ExecutorExit) => void = () => {};
@@ -94,6 +106,7 @@ export class Executor {
       maxSlots: options.maxSlots,
       workspaceRoot: options.workspaceRoot,
       homeDir: options.homeDir,
+      ...(options.local ? { workspaces: options.local.workspaces } : {}),
       log: this.log,
       sendAccepted: (frame) => this.send(frame),
       onPreflight: (ready) => (this.runtimeReady = ready),
@@ -125,6 +138,12 @@ export class Executor {
 
   /** Checks the runtime, connects, and resolves once the executor has stopped for good. */
   async run(): Promise<ExecutorExit> {
+    if (this.options.local) {
+      const projects = await this.options.local.projects.scan();
+      this.log.info(`${projects.length} project(s) offered`, {
+        projects: projects.map((p) => `${p.name}${p.git ? ` (${p.branch ?? "detached"})` : ""}`),
+      });
+    }
     const problem = await this.options.runtime.preflight();
     this.runtimeReady = problem === null;
     if (problem) {
@@ -218,7 +237,16 @@ export class Executor {
       deviceType: this.options.deviceType,
       runtimes: this.runtimeReady ? [this.options.runtime.name] : [],
       runningTaskIds: this.reportedTaskIds(),
+      projects: this.options.local?.list() ?? [],
     });
+  }
+
+  /** Answers one device RPC request; every request gets exactly one response. */
+  private async answer(frame: DeviceRequest): Promise<void> {
+    const response = await answerDeviceRequest(frame, this.options.local?.handlers() ?? {});
+    if (!this.send(response)) {
+      this.log.debug("device response not sent: not connected", { method: frame.method });
+    }
   }
 
   private handle(frame: HubFrame): void {
@@ -235,6 +263,9 @@ export class Executor {
         return;
       case "task:cancel":
         this.tasks.cancel(frame);
+        return;
+      case "device:request":
+        void this.answer(frame);
         return;
       case "error":
         this.log.warn(`backend error: ${frame.message}`, { code: frame.code });
@@ -278,9 +309,27 @@ export class Executor {
 
   private startHeartbeat(intervalMs: number): void {
     this.stopHeartbeat();
-    this.heartbeatTimer = setInterval(() => {
-      this.send({ type: "device:heartbeat", runningTaskIds: this.reportedTaskIds() });
-    }, intervalMs);
+    this.heartbeatTimer = setInterval(() => this.heartbeat(), intervalMs);
+  }
+
+  private heartbeat(): void {
+    const local = this.options.local;
+    const sent = this.send({
+      type: "device:heartbeat",
+      runningTaskIds: this.reportedTaskIds(),
+      ...(this.projectsChanged && local ? { projects: local.list() } : {}),
+    });
+    if (sent) this.projectsChanged = false;
+    // Branch and dirty of the owner's checkouts change while we run: re-read them in the
+    // background (git can be slow on a big repository) and send them with the next heartbeat.
+    if (local && !this.refreshingProjects) {
+      this.refreshingProjects = true;
+      void local.projects
+        .refresh()
+        .then((changed) => (this.projectsChanged ||= changed))
+        .catch(() => undefined)
+        .finally(() => (this.refreshingProjects = false));
+    }
   }
 
   private stopHeartbeat(): void {

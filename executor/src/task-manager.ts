@@ -8,6 +8,7 @@ import {
   type TaskCancel,
   type TaskExecute,
 } from "@wegent/protocol";
+import type { LocalWorkspaces } from "./local/worktrees";
 import type { Logger } from "./log";
 import type { Outbox } from "./outbox";
 import { RecentIds } from "./recent-ids";
@@ -31,6 +32,8 @@ export interface TaskManagerOptions {
   log: Logger;
   /** Sends `task:accepted` (not kept in the outbox: the hub re-sends an unanswered dispatch). */
   sendAccepted: (frame: TaskAccepted) => void;
+  /** Local mode: where a message naming a project runs (its worktree or its directory). */
+  workspaces?: Pick<LocalWorkspaces, "acquire">;
   /** Told after every preflight, so registration can say whether the runtime is ready. */
   onPreflight?: (ready: boolean) => void;
   now?: () => number;
@@ -197,7 +200,7 @@ export class TaskManager {
   }
 
   private async runMessage(frame: TaskExecute, signal: AbortSignal): Promise<void> {
-    const { runtime, outbox, log } = this.options;
+    const { log } = this.options;
     const { taskId, messageId } = frame;
     // Per task, not per message: a follow-up resumes the Claude session stored under HOME.
     const taskHome = join(this.options.homeDir, "tasks", taskId);
@@ -211,11 +214,38 @@ export class TaskManager {
       tmpDir: join(taskHome, "tmp"),
     };
     await Promise.all(
-      [request.workspaceDir, request.homeDir, request.tmpDir].map((dir) =>
-        mkdir(dir, { recursive: true }),
-      ),
+      [request.homeDir, request.tmpDir].map((dir) => mkdir(dir, { recursive: true })),
     );
+    let release = (): void => undefined;
+    if (frame.projectId !== null) {
+      // Only an id the executor advertised maps to a directory; never a path from the hub.
+      const workspace = this.options.workspaces
+        ? await this.options.workspaces.acquire({ ...frame, projectId: frame.projectId }, signal)
+        : ({
+            ok: false,
+            code: "project_unavailable",
+            message: "This device offers no projects.",
+          } as const);
+      if (!workspace.ok) {
+        log.warn("project refused", { taskId, code: workspace.code, message: workspace.message });
+        this.fail(frame, workspace.code, workspace.message);
+        return;
+      }
+      request.workspaceDir = workspace.workspace.dir;
+      release = workspace.workspace.release;
+    } else {
+      await mkdir(request.workspaceDir, { recursive: true });
+    }
+    try {
+      await this.runIn(frame, request, signal);
+    } finally {
+      release();
+    }
+  }
 
+  private async runIn(frame: TaskExecute, request: RunRequest, signal: AbortSignal): Promise<void> {
+    const { runtime, outbox, log } = this.options;
+    const { taskId, messageId } = frame;
     const problem = await runtime.preflight();
     this.options.onPreflight?.(problem === null);
     if (problem) {

@@ -170,3 +170,39 @@ describe("config", () => {
     expect(maskToken("short")).toBe("…");
   });
 });
+
+describe("local work settings", () => {
+  it("takes repeatable --project, --projects-root and --device-id, or the file and env", () => {
+    const c = config(
+      load(["--token", "t", "--project", "/a", "--project", "rel", "--projects-root", "/code"]),
+    );
+    expect(c.projects).toEqual(["/a", join(process.cwd(), "rel")]);
+    expect(c.projectsRoot).toBe("/code");
+    expect(c.deviceId).toBeNull();
+    const fromFile = config(
+      load(
+        ["--token", "t"],
+        {},
+        { projects: ["/p"], projectsRoot: "/r", deviceId: "file-device-1" },
+      ),
+    );
+    expect(fromFile).toMatchObject({
+      projects: ["/p"],
+      projectsRoot: "/r",
+      deviceId: "file-device-1",
+    });
+    expect(config(load(["--token", "t"], { WEGENT_DEVICE_ID: "env-device-01" })).deviceId).toBe(
+      "env-device-01",
+    );
+    expect(config(load(["--token", "t", "--device-id", "flag-device-1"])).deviceId).toBe(
+      "flag-device-1",
+    );
+  });
+
+  it("refuses a bad device id and projects in cloud mode", () => {
+    expect(errorOf(load(["--token", "t", "--device-id", "../x"]))).toMatch(/device id/);
+    expect(errorOf(load(["--token", "t", "--mode", "cloud", "--project", "/a"]))).toMatch(
+      /projects are for --mode local/,
+    );
+  });
+});

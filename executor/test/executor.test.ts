@@ -92,6 +92,7 @@ function execute(taskId = randomUUID(), messageId = randomUUID()): TaskExecute {
     messageId,
     prompt: "hello",
     resumeSessionId: null,
+    projectId: null,
     runtime: "claude-code",
     attempt: 1,
   };
@@ -124,6 +125,7 @@ describe("executor connection", () => {
       deviceType: "local",
       runtimes: ["claude-code"],
       runningTaskIds: [],
+      projects: [],
     });
     // Keep-alive: text pings and heartbeats while registered.
     await h.hub.until(
@@ -471,5 +473,61 @@ describe("graceful stop", () => {
     await h.executor.stop();
     expect((await exitWithin(h.exit)).exitCode).toBe(0);
     expect(Date.now() - started).toBeLessThan(1000);
+  });
+});
+
+describe("local work through the executor", () => {
+  it("advertises projects, sends changes with a heartbeat, answers device requests", async () => {
+    const { execFileSync } = await import("node:child_process");
+    const { writeFileSync } = await import("node:fs");
+    const { LocalWork } = await import("../src/local/local-work");
+    const project = mkdtempSync(join(tmpdir(), "wegent-proj-"));
+    execFileSync("git", ["init", "-q", "-b", "main"], { cwd: project });
+    const homes = [
+      mkdtempSync(join(tmpdir(), "wegent-home-")),
+      mkdtempSync(join(tmpdir(), "wegent-user-")),
+    ];
+    cleanups.push(async () => {
+      for (const dir of [project, ...homes]) rmSync(dir, { recursive: true, force: true });
+    });
+    const local = new LocalWork({
+      deviceId: DEVICE_ID,
+      settings: { projects: [project], projectsRoot: null },
+      homeDir: homes[0]!,
+      userEnv: { HOME: homes[1]! },
+    });
+    const h = await setup({ local });
+    await registered(h);
+    const [advertised] = h.hub.framesOf("device:register")[0]!.projects;
+    expect(advertised).toMatchObject({ name: project.split("/").pop(), git: true, dirty: false });
+    writeFileSync(join(project, "new.txt"), "x");
+    await h.hub.until(
+      () => h.hub.framesOf("device:heartbeat").some((f) => f.projects?.[0]?.dirty === true),
+      "a heartbeat with the dirty project",
+    );
+    const requestId = randomUUID();
+    h.hub.send({
+      type: "device:request",
+      requestId,
+      method: "sessions.list",
+      params: { projectId: advertised!.id },
+    });
+    await h.hub.until(
+      () => h.hub.framesOf("device:response").some((f) => f.requestId === requestId),
+      "the response",
+    );
+    expect(h.hub.framesOf("device:response")[0]).toMatchObject({
+      ok: true,
+      result: { sessions: [] },
+    });
+    // A task naming a project this executor never advertised is refused, not run anywhere.
+    const frame = { ...execute(), projectId: "p_notadvertised00" };
+    h.hub.send(frame);
+    await h.hub.until(
+      () => h.hub.framesOf("task:failed").some((f) => f.messageId === frame.messageId),
+      "the refusal",
+    );
+    expect(h.hub.framesOf("task:failed")[0]).toMatchObject({ code: "project_unavailable" });
+    expect(h.runtime.started).toHaveLength(0);
   });
 });

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { DeviceStatus, DeviceType, DisplayName, FailureCode, Usage } from "./common";
+import { LocalSessionId, Project, ProjectId } from "./local-work";
 
 /** Every HTTP error body. */
 export const ApiError = z.object({
@@ -72,6 +73,8 @@ export const Device = z.object({
   lastSeenAt: z.string().nullable(),
   /** Expiry of the token the device connected with, for the "expires soon" warning. */
   tokenExpiresAt: z.string().nullable(),
+  /** Directories the device offers for tasks (its owner only sees this listing). */
+  projects: z.array(Project),
 });
 export type Device = z.infer<typeof Device>;
 
@@ -95,7 +98,11 @@ export const TERMINAL_STATUSES: ReadonlySet<TaskStatus> = new Set([
 
 export const Target = z.union([
   z.literal("cloud"),
-  z.object({ deviceId: z.string().min(1).max(128) }),
+  z.object({
+    deviceId: z.string().min(1).max(128),
+    /** One of the device's projects; absent = a scratch workspace. */
+    projectId: ProjectId.optional(),
+  }),
 ]);
 export type Target = z.infer<typeof Target>;
 
@@ -103,6 +110,8 @@ export const CreateTask = z.object({
   message: z.string().trim().min(1).max(100_000),
   target: Target.optional(),
   title: DisplayName(200).optional(),
+  /** Continue this Claude Code session of the target project (needs target.projectId). */
+  continueSessionId: LocalSessionId.optional(),
 });
 export type CreateTask = z.infer<typeof CreateTask>;
 
@@ -123,6 +132,8 @@ export const Message = z.object({
   errorMessage: z.string().nullable(),
   deviceId: z.string().nullable(),
   queuePosition: z.number().int().nullable(),
+  /** Why it waits in the queue, when not only for a free slot. */
+  queueReason: z.string().nullable().optional(),
   startedAt: z.string().nullable(),
   endedAt: z.string().nullable(),
   usage: Usage.nullable(),
@@ -136,6 +147,11 @@ export const Task = z.object({
   title: z.string(),
   target: z.enum(["device", "cloud"]),
   deviceId: z.string().nullable(),
+  /** The device project the task works in (null: scratch workspace). */
+  projectId: z.string().nullable(),
+  projectName: z.string().nullable(),
+  /** The git branch the task works on (its own `wegent/<id>`, or the session's checkout). */
+  branch: z.string().nullable(),
   status: TaskStatus,
   createdAt: z.string(),
   updatedAt: z.string(),

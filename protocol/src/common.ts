@@ -83,6 +83,8 @@ export const FailureCode = z.enum([
   "executor_stopped",
   "runtime_missing",
   "credentials_missing",
+  /** The project is not (or no longer) one this device offers, or it leads outside itself. */
+  "project_unavailable",
   "agent_error",
   "internal_error",
 ]);

@@ -9,6 +9,7 @@ import {
   ProgressEvent,
   Usage,
 } from "./common";
+import { DeviceRequest, DeviceResponse, ProjectId, Projects } from "./local-work";
 
 // ---------------------------------------------------------------------------------------------
 // Executor → hub
@@ -25,12 +26,16 @@ export const DeviceRegister = z.object({
   runtimes: z.array(z.string().max(50)).max(20),
   /** Tasks the executor is still running (after a reconnect). */
   runningTaskIds: z.array(Id).max(50),
+  /** Directories the owner lets tasks work in (local mode only). */
+  projects: Projects.default([]),
 });
 export type DeviceRegister = z.infer<typeof DeviceRegister>;
 
 export const DeviceHeartbeat = z.object({
   type: z.literal("device:heartbeat"),
   runningTaskIds: z.array(Id).max(50),
+  /** The projects again (branch and dirty change); absent = unchanged. */
+  projects: Projects.optional(),
 });
 export type DeviceHeartbeat = z.infer<typeof DeviceHeartbeat>;
 
@@ -96,6 +101,7 @@ export const ExecutorFrame = z.discriminatedUnion("type", [
   TaskProgress,
   TaskComplete,
   TaskFailed,
+  DeviceResponse,
 ]);
 export type ExecutorFrame = z.infer<typeof ExecutorFrame>;
 
@@ -126,6 +132,11 @@ export const TaskExecute = z.object({
   runtime: z.literal("claude-code"),
   /** 1 for the first send, 2 for the single re-send after an unanswered dispatch. */
   attempt: z.number().int().min(1).max(2),
+  /**
+   * One of the projects this device advertised, or null for a scratch workspace. Only the id
+   * travels: the executor maps it to a path itself and refuses ids it did not advertise.
+   */
+  projectId: ProjectId.nullable().default(null),
 });
 export type TaskExecute = z.infer<typeof TaskExecute>;
 
@@ -157,6 +168,7 @@ export const HubFrame = z.discriminatedUnion("type", [
   TaskExecute,
   TaskAck,
   TaskCancel,
+  DeviceRequest,
   ErrorFrame,
 ]);
 export type HubFrame = z.infer<typeof HubFrame>;

@@ -7,3 +7,4 @@ export * from "./parse";
 export * from "./responses";
 export * from "./backoff";
 export * from "./never";
+export * from "./local-work";

@@ -33,6 +33,8 @@ export const LiveTaskStatus = z.object({
   messageId: Id,
   status: TaskStatus,
   queuePosition: z.number().int().nullable(),
+  /** Why a queued message waits although a slot may be free (e.g. its project is busy). */
+  queueReason: z.string().nullable().optional(),
   errorCode: FailureCode.nullable(),
   errorMessage: z.string().nullable(),
 });

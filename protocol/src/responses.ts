@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { DEVICE_METHODS } from "./local-work";
 import { ApiToken, CreatedToken, Device, Message, Task, User } from "./api";
 
 // The bodies the API answers with. The Worker checks its responses against these types and the
@@ -32,3 +33,9 @@ export const TaskBody = z.object({ task: Task });
 export type TaskBody = z.infer<typeof TaskBody>;
 export const TaskPage = z.object({ tasks: z.array(Task), nextCursor: z.string().nullable() });
 export type TaskPage = z.infer<typeof TaskPage>;
+
+/** `GET /api/devices/:id/sessions` and `GET /api/devices/:id/sessions/:sessionId`. */
+export const LocalSessionsBody = DEVICE_METHODS["sessions.list"].result;
+export type LocalSessionsBody = z.infer<typeof LocalSessionsBody>;
+export const LocalTranscriptBody = DEVICE_METHODS["sessions.get"].result;
+export type LocalTranscriptBody = z.infer<typeof LocalTranscriptBody>;

@@ -19,6 +19,7 @@ export function device(overrides: Partial<Device> & { id: string }): Device {
     isDefault: false,
     lastSeenAt: AT,
     tokenExpiresAt: null,
+    projects: [],
     ...overrides,
   };
 }
@@ -29,6 +30,9 @@ export function task(overrides: Partial<Task> = {}): Task {
     title: "Fix the build",
     target: "device",
     deviceId: "device-aaaa",
+    projectId: null,
+    projectName: null,
+    branch: null,
     status: "running",
     createdAt: AT,
     updatedAt: AT,

@@ -1,13 +1,23 @@
 import { Hono } from "hono";
 import { and, count, desc, eq, inArray, ne, sql } from "drizzle-orm";
 import { z } from "zod";
-import { type DeviceBody, DeviceId, type DevicesBody, RenameDevice } from "@wegent/protocol";
+import {
+  type DeviceBody,
+  DeviceId,
+  type DevicesBody,
+  LocalSessionId,
+  type LocalSessionsBody,
+  type LocalTranscriptBody,
+  ProjectId,
+  RenameDevice,
+} from "@wegent/protocol";
 import { database, schema } from "../../edge/db";
 import { type AppEnv, bearerToken, requireUser, verifyApiToken } from "../auth/identity";
 import { ApiError, notFound } from "../lib/errors";
 import { readBody, readParams, readQuery } from "../lib/validate";
 import { deviceHub, HUB_HEADERS, toDevice, userHub } from "../../durable-objects/contract";
 import { isWebSocketUpgrade } from "../../edge/websocket";
+import { callDevice } from "../devices/rpc";
 
 export const deviceRoutes = new Hono<AppEnv>();
 
@@ -147,6 +157,38 @@ deviceRoutes.patch("/:id", async (c) => {
   await updateOwnDevice(c.env, user.id, id, { customName: name });
   await deviceHub(c.env, user.id, id).rename(name);
   return c.json({ device: toDevice(await ownDevice(c, user.id, id)) } satisfies DeviceBody);
+});
+
+const SessionsQuery = z.object({ projectId: ProjectId.optional() });
+const SessionPath = z.object({ id: DeviceId, sessionId: LocalSessionId });
+
+/** Claude Code sessions already on the device (read from it on demand, newest first). */
+deviceRoutes.get("/:id/sessions", async (c) => {
+  const { id } = readParams(c, DevicePath);
+  const { projectId } = readQuery(c, SessionsQuery);
+  const user = c.get("user");
+  const device = await ownDevice(c, user.id, id);
+  if (projectId !== undefined && !toDevice(device).projects.some((p) => p.id === projectId)) {
+    throw new ApiError(404, "project_not_found", "This device offers no such project.");
+  }
+  const body = await callDevice(
+    c.env,
+    user.id,
+    id,
+    "sessions.list",
+    { projectId: projectId ?? null },
+    "project",
+  );
+  return c.json(body satisfies LocalSessionsBody);
+});
+
+/** One local session's transcript, read-only and capped. */
+deviceRoutes.get("/:id/sessions/:sessionId", async (c) => {
+  const { id, sessionId } = readParams(c, SessionPath);
+  const user = c.get("user");
+  await ownDevice(c, user.id, id);
+  const body = await callDevice(c.env, user.id, id, "sessions.get", { sessionId }, "session");
+  return c.json(body satisfies LocalTranscriptBody);
 });
 
 const RemoveQuery = z.object({ force: z.enum(["true", "false"]).optional() });

@@ -17,6 +17,7 @@ import { log } from "../../edge/log";
 import { nowIso } from "../../edge/time";
 import { readBody, readParams, readQuery } from "../lib/validate";
 import { deviceHub } from "../../durable-objects/contract";
+import { callDevice } from "../devices/rpc";
 import { resolveTarget, type ResolvedTarget } from "../tasks/target";
 import { toMessage, toTask } from "../tasks/rows";
 import { taskEventStream } from "../tasks/events";
@@ -63,7 +64,7 @@ async function sendToDevice(
   text: string,
   target: ResolvedTarget,
   resumeSessionId: string | null,
-  newTask: { title: string } | null,
+  newTask: { title: string; branch: string | null } | null,
 ): Promise<TaskWithMessages> {
   const db = database(env.DB);
   const now = nowIso();
@@ -98,6 +99,9 @@ async function sendToDevice(
         ownerId: userId,
         title: newTask.title,
         target: target.kind,
+        projectId: target.project?.id ?? null,
+        projectName: target.project?.name ?? null,
+        branch: newTask.branch,
         status: "pending",
         createdAt: now,
         updatedAt: now,
@@ -120,6 +124,7 @@ async function sendToDevice(
     ownerId: userId,
     prompt: text,
     resumeSessionId,
+    projectId: target.project?.id ?? null,
   });
   if (!result.ok) {
     if (newTask) await db.delete(schema.tasks).where(eq(schema.tasks.id, taskId)).run();
@@ -148,14 +153,40 @@ taskRoutes.post("/", async (c) => {
   const user = c.get("user");
   const target = await resolveTarget(c.env, user.id, body.target);
   const title = body.title ?? body.message.split("\n")[0]!.slice(0, 80);
+  const taskId = crypto.randomUUID();
+  const project = target.project;
+  const continueSessionId = body.continueSessionId ?? null;
+  if (continueSessionId !== null && !project) {
+    throw new ApiError(
+      400,
+      "invalid_body",
+      "invalid body: continueSessionId needs target.projectId (the session's project)",
+    );
+  }
+  // A git project: the task's own branch; a continued terminal session: the checkout's branch.
+  let branch = project?.git ? `wegent/${taskId.slice(0, 8)}` : null;
+  if (project && continueSessionId !== null) {
+    const found = await callDevice(
+      c.env,
+      target.ownerId,
+      target.deviceId,
+      "sessions.get",
+      { sessionId: continueSessionId },
+      "session",
+    );
+    if (found.session.projectId !== project.id) {
+      throw new ApiError(404, "session_not_found", "session not found in this project");
+    }
+    branch = project.git ? project.branch : null;
+  }
   const result = await sendToDevice(
     c.env,
     user.id,
-    crypto.randomUUID(),
+    taskId,
     body.message,
     target,
-    null,
-    { title },
+    continueSessionId,
+    { title, branch },
   );
   return c.json(result, 201);
 });
@@ -180,7 +211,10 @@ taskRoutes.post("/:id/messages", async (c) => {
   } else if (task.target === "cloud") {
     target = await resolveTarget(c.env, user.id, "cloud");
   } else {
-    target = await resolveTarget(c.env, user.id, { deviceId: task.deviceId ?? "" });
+    target = await resolveTarget(c.env, user.id, {
+      deviceId: task.deviceId ?? "",
+      ...(task.projectId ? { projectId: task.projectId } : {}),
+    });
   }
   const previous = [...messages].reverse().find((m) => m.role === "assistant" && m.sessionId);
   const sameDevice =

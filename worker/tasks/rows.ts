@@ -10,6 +10,9 @@ export function toTask(row: TaskRow): Task {
     title: row.title,
     target: row.target,
     deviceId: row.target === "device" ? row.deviceId : null,
+    projectId: row.projectId,
+    projectName: row.projectName,
+    branch: row.branch,
     status: row.status as TaskStatus,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
@@ -18,7 +21,7 @@ export function toTask(row: TaskRow): Task {
 
 export function toMessage(
   row: MessageRow,
-  live?: { text: string; queuePosition: number | null } | null,
+  live?: { text: string; queuePosition: number | null; queueReason?: string | null } | null,
 ): Message {
   return {
     id: row.id,
@@ -30,6 +33,7 @@ export function toMessage(
     errorMessage: row.errorMessage,
     deviceId: row.deviceId,
     queuePosition: live?.queuePosition ?? null,
+    queueReason: live?.queueReason ?? null,
     startedAt: row.startedAt,
     endedAt: row.endedAt,
     usage: (row.usage as Usage | null) ?? null,

@@ -1,13 +1,16 @@
 import { and, asc, desc, eq, inArray, sql } from "drizzle-orm";
-import type { Target } from "@wegent/protocol";
+import type { Project, Target } from "@wegent/protocol";
 import { database, schema } from "../../edge/db";
 import { ApiError } from "../lib/errors";
+import { deviceProjects } from "../../durable-objects/contract";
 
 export interface ResolvedTarget {
   kind: "device" | "cloud";
   ownerId: string;
   deviceId: string;
   name: string;
+  /** The device project named by the target (as the device last advertised it), or null. */
+  project: Project | null;
 }
 
 const { devices } = schema;
@@ -38,11 +41,24 @@ export async function resolveTarget(
         `Device ${name} is offline. Start wegent-executor on it, or choose another device.`,
       );
     }
+    let project: Project | null = null;
+    if (target.projectId !== undefined) {
+      // Only a project this very device advertised: ids of other devices (or made up) are refused.
+      project = deviceProjects(row).find((p) => p.id === target.projectId) ?? null;
+      if (!project) {
+        throw new ApiError(
+          404,
+          "project_not_found",
+          `Device ${row.customName ?? row.name} offers no such project.`,
+        );
+      }
+    }
     return {
       kind: row.type === "cloud" ? "cloud" : "device",
       ownerId: row.ownerId,
       deviceId: row.deviceId,
       name: row.customName ?? row.name,
+      project,
     };
   }
   if (!target) {
@@ -57,6 +73,7 @@ export async function resolveTarget(
         ownerId: fallback.ownerId,
         deviceId: fallback.deviceId,
         name: fallback.customName ?? fallback.name,
+        project: null,
       };
     }
   }
@@ -74,5 +91,11 @@ export async function resolveTarget(
       "No cloud executor is online right now. Choose one of your devices, or try again later.",
     );
   }
-  return { kind: "cloud", ownerId: cloud.ownerId, deviceId: cloud.deviceId, name: "Cloud" };
+  return {
+    kind: "cloud",
+    ownerId: cloud.ownerId,
+    deviceId: cloud.deviceId,
+    name: "Cloud",
+    project: null,
+  };
 }

@@ -45,6 +45,8 @@ export function findClaudeExecutable(configured?: string): string | null {
 
 export function checkClaude(options: {
   baseEnv: BaseEnv;
+  /** The caller already checked credentials its own way (local mode accepts a login). */
+  credentialsChecked?: boolean;
   permissionMode: PermissionMode;
   executable: string | null;
   configuredExecutable?: string;
@@ -58,7 +60,7 @@ export function checkClaude(options: {
       message: `${where} Reinstall wegent-executor on this device with optional dependencies (npm install -g wegent-executor, without --omit=optional), then start it again.`,
     };
   }
-  if (!hasCredentials(options.baseEnv)) {
+  if (!options.credentialsChecked && !hasCredentials(options.baseEnv)) {
     return {
       code: "credentials_missing",
       message: `No model credentials on this device: none of ${CREDENTIAL_VARIABLES.join(", ")} is set. Run \`export ANTHROPIC_API_KEY=sk-ant-…\` (or ANTHROPIC_AUTH_TOKEN, or CLAUDE_CODE_OAUTH_TOKEN from \`claude setup-token\`) in the shell, then start wegent-executor again.`,

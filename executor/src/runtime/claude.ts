@@ -9,6 +9,8 @@ import type {
   SpawnedProcess,
 } from "@anthropic-ai/claude-agent-sdk";
 import type { FailureCode, ProgressEvent, Usage } from "@wegent/protocol";
+import { findCredentials, LOCAL_CREDENTIALS_MISSING } from "../local/credentials";
+import { localAgentEnvironment, type Env } from "../local/environment";
 import type { Logger } from "../log";
 import { agentEnvironment } from "./claude-env";
 import type { BaseEnv } from "./claude-env";
@@ -24,6 +26,12 @@ export interface ClaudeRuntimeOptions {
    * are taken from it; see claude-env.ts.
    */
   baseEnv?: BaseEnv;
+  /**
+   * Local mode: the owner's own environment (login shell, real HOME; see local/environment.ts).
+   * The agent runs with it instead of the sealed one, and a Claude Code login counts as
+   * credentials. Never set in cloud mode.
+   */
+  userEnv?: Env;
   /**
    * Default `bypassPermissions`: nobody sits at this machine to approve a tool call, and with
    * `acceptEdits` the agent could edit files but every shell command would be refused.
@@ -123,9 +131,15 @@ export function createClaudeRuntime(options: ClaudeRuntimeOptions = {}): AgentRu
   const log = options.log;
   const sessionCosts = new SessionCosts();
 
+  const userEnv = options.userEnv;
+
   function preflightNow() {
+    if (userEnv && findCredentials(userEnv) === null) {
+      return { code: "credentials_missing" as const, message: LOCAL_CREDENTIALS_MISSING };
+    }
     return checkClaude({
-      baseEnv,
+      baseEnv: userEnv ?? baseEnv,
+      credentialsChecked: userEnv !== undefined,
       permissionMode,
       executable: findClaudeExecutable(options.pathToClaudeCodeExecutable),
       ...(options.pathToClaudeCodeExecutable
@@ -203,7 +217,9 @@ export function createClaudeRuntime(options: ClaudeRuntimeOptions = {}): AgentRu
         prompt: request.prompt,
         options: {
           cwd: request.workspaceDir,
-          env: agentEnvironment(baseEnv, request, clientApp),
+          env: userEnv
+            ? localAgentEnvironment(userEnv, clientApp, request.tmpDir)
+            : agentEnvironment(baseEnv, request, clientApp),
           includePartialMessages: true,
           permissionMode,
           allowDangerouslySkipPermissions: permissionMode === "bypassPermissions",

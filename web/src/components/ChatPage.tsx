@@ -91,13 +91,23 @@ export function ChatPage(props: { taskId: string | null }) {
 }
 
 function TaskHeader(props: { task: Task; onDeleted: () => void }) {
-  const { deleteTask } = useStore();
+  const { deleteTask, state } = useStore();
   const [confirming, setConfirming] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  const { task } = props;
+  const device = task.deviceId ? state.devices.find((d) => d.id === task.deviceId) : undefined;
+  const where = [
+    task.target === "cloud" ? "Cloud" : (device?.name ?? "Removed device"),
+    task.projectName ?? (task.target === "device" ? "scratch" : null),
+    task.branch,
+  ].filter((part): part is string => part !== null);
   return (
     <header className="task-header">
-      <h1 data-testid="task-title">{props.task.title || "Untitled"}</h1>
-      <StatusBadge status={props.task.status} />
+      <h1 data-testid="task-title">{task.title || "Untitled"}</h1>
+      <StatusBadge status={task.status} />
+      <p className="task-where muted" data-testid="task-where">
+        {where.join(" · ")}
+      </p>
       {confirming ? (
         <span className="confirm">
           Delete this task?{" "}

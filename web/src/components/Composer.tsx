@@ -4,6 +4,7 @@ import { errorText } from "../api";
 import type { MessageView } from "../state/messages";
 import { useStore } from "../state/store";
 import { DeviceSelector } from "./DeviceSelector";
+import { ProjectSelector } from "./ProjectSelector";
 
 export function Composer(props: {
   task: Task | null;
@@ -20,6 +21,12 @@ export function Composer(props: {
   const id = useId();
   const choice = task ? store.choiceFor(task) : store.newChatChoice;
   const canSend = draft.trim().length > 0 && !sending && !props.running && choice !== null;
+  // Projects are picked for a new chat; a task keeps the project it started in.
+  const device =
+    !task && choice?.startsWith("device:")
+      ? store.state.devices.find((d) => `device:${d.id}` === choice)
+      : undefined;
+  const continuing = !task ? store.continuing : null;
 
   async function submit(event?: FormEvent) {
     event?.preventDefault();
@@ -49,8 +56,17 @@ export function Composer(props: {
       {latestReply?.status === "queued" && (
         <p className="hint" data-testid="composer-queue" role="status">
           Queued
-          {latestReply.queuePosition !== null ? `: #${latestReply.queuePosition} in line` : ""} — it
-          starts when a slot frees up.
+          {latestReply.queuePosition !== null
+            ? `: #${latestReply.queuePosition} in line`
+            : ""} — {latestReply.queueReason ?? "it starts when a slot frees up."}
+        </p>
+      )}
+      {continuing && (
+        <p className="hint continuing" data-testid="composer-continuing" role="status">
+          Continuing the session “{continuing.title}”.{" "}
+          <button type="button" className="quiet" onClick={() => store.continueSession(null)}>
+            Start fresh instead
+          </button>
         </p>
       )}
       <label htmlFor={id} className="visually-hidden">
@@ -72,6 +88,13 @@ export function Composer(props: {
           value={choice}
           onChange={(next) => store.choose(task, next)}
         />
+        {device && device.projects.length > 0 && (
+          <ProjectSelector
+            device={device}
+            value={store.newChatProject}
+            onChange={store.chooseProject}
+          />
+        )}
         <div className="composer-actions">
           {props.running && (
             <button

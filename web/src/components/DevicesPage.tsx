@@ -6,6 +6,7 @@ import { DeviceBody, Ok } from "@wegent/protocol";
 import { useStore } from "../state/store";
 import { slotsText, STATUS_MARKER } from "../state/target";
 import { AddDevicePanel } from "./AddDevicePanel";
+import { projectLabel } from "./ProjectSelector";
 
 export function DevicesPage() {
   const { state } = useStore();
@@ -116,6 +117,20 @@ function DeviceCard(props: { device: Device }) {
           <>
             <dt>Token expires</dt>
             <dd title={fullDate(device.tokenExpiresAt)}>{fromNow(device.tokenExpiresAt, now)}</dd>
+          </>
+        )}
+        {device.projects.length > 0 && (
+          <>
+            <dt>Projects</dt>
+            <dd>
+              <ul className="device-projects" data-testid="device-projects">
+                {device.projects.map((project) => (
+                  <li key={project.id}>
+                    {projectLabel(project)} <span className="muted">{project.path}</span>
+                  </li>
+                ))}
+              </ul>
+            </dd>
           </>
         )}
       </dl>

@@ -35,6 +35,11 @@ export function AssistantMessage(props: {
             #{message.queuePosition} in queue
           </span>
         )}
+        {message.status === "queued" && message.queueReason && (
+          <span className="muted" data-testid="queue-reason">
+            {message.queueReason}
+          </span>
+        )}
       </header>
       {message.tools.map((tool) => (
         <ToolUse key={tool.id} tool={tool} />

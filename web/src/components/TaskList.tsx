@@ -3,6 +3,7 @@ import { errorText } from "../api";
 import { href } from "../lib/route";
 import { fromNow, useNow } from "../lib/time";
 import { useStore } from "../state/store";
+import { LocalSessions } from "./LocalSessions";
 import { StatusBadge } from "./StatusBadge";
 
 export function TaskList(props: { currentTaskId: string | null }) {
@@ -49,6 +50,7 @@ export function TaskList(props: { currentTaskId: string | null }) {
           {error}
         </p>
       )}
+      <LocalSessions />
     </nav>
   );
 }

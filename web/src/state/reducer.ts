@@ -114,6 +114,7 @@ export function applyFrame(state: AppState, frame: LiveFrame): AppState {
               ...view,
               status: frame.status,
               queuePosition: frame.queuePosition,
+              queueReason: frame.queueReason ?? null,
               errorCode: frame.errorCode,
               errorMessage: frame.errorMessage,
             },

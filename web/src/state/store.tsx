@@ -14,7 +14,7 @@ import { api } from "../api";
 import { LiveConnection } from "../live/connection";
 import { DevicesBody, Ok as TaskOk, TaskBody, TaskPage, TaskWithMessages } from "@wegent/protocol";
 import { initialState, reducer, type Action, type AppState } from "./reducer";
-import { choiceToTarget, initialChoice, taskChoice, type Choice } from "./target";
+import { choiceToTarget, deviceChoice, initialChoice, taskChoice, type Choice } from "./target";
 
 const PAGE_SIZE = 30;
 
@@ -34,6 +34,20 @@ export interface Store {
   newChatChoice: Choice | null;
   choiceFor: (task: Task) => Choice;
   choose: (task: Task | null, choice: Choice) => void;
+  /** The project of the device chosen for a new chat (null: a scratch workspace). */
+  newChatProject: string | null;
+  chooseProject: (projectId: string | null) => void;
+  /** A Claude Code session of a device the next new chat continues, or null. */
+  continuing: ContinueChoice | null;
+  continueSession: (choice: ContinueChoice | null) => void;
+}
+
+/** "Continue" on a local session: the new chat goes to that device, project and session. */
+export interface ContinueChoice {
+  deviceId: string;
+  projectId: string;
+  sessionId: string;
+  title: string;
 }
 
 const StoreContext = createContext<Store | null>(null);
@@ -52,6 +66,8 @@ export function StoreProvider(props: { children: ReactNode; onSignedOut: () => v
   const [liveOpen, setLiveOpen] = useState(false);
   const [newChatChoice, setNewChatChoice] = useState<Choice | null>(null);
   const [taskChoices, setTaskChoices] = useState<Record<string, Choice>>({});
+  const [newChatProject, setNewChatProject] = useState<string | null>(null);
+  const [continuing, setContinuing] = useState<ContinueChoice | null>(null);
   const stateRef = useRef(state);
   stateRef.current = state;
   const fetching = useRef(new Set<string>());
@@ -160,15 +176,39 @@ export function StoreProvider(props: { children: ReactNode; onSignedOut: () => v
 
   const choose = useCallback((task: Task | null, choice: Choice) => {
     if (task) setTaskChoices((held) => ({ ...held, [task.id]: choice }));
-    else setNewChatChoice(choice);
+    else {
+      setNewChatChoice(choice);
+      setNewChatProject(null);
+      setContinuing(null);
+    }
   }, []);
+
+  const chooseProject = useCallback((projectId: string | null) => {
+    setNewChatProject(projectId);
+    setContinuing(null);
+  }, []);
+
+  const continueSession = useCallback((choice: ContinueChoice | null) => {
+    setContinuing(choice);
+    if (choice) {
+      setNewChatChoice(deviceChoice(choice.deviceId));
+      setNewChatProject(choice.projectId);
+    }
+  }, []);
+
+  const projectRef = useRef({ newChatProject, continuing });
+  projectRef.current = { newChatProject, continuing };
 
   const send = useCallback(async (task: Task | null, message: string, choice: Choice) => {
     if (!task) {
+      const { newChatProject: projectId, continuing: session } = projectRef.current;
+      const target = choiceToTarget(choice);
       const body = await api("POST", "/api/tasks", TaskWithMessages, {
         message,
-        target: choiceToTarget(choice),
+        target: target !== "cloud" && projectId ? { ...target, projectId } : target,
+        ...(session ? { continueSessionId: session.sessionId } : {}),
       });
+      setContinuing(null);
       dispatch({ type: "messages:loaded", task: body.task, messages: body.messages });
       return body.task.id;
     }
@@ -208,8 +248,16 @@ export function StoreProvider(props: { children: ReactNode; onSignedOut: () => v
       newChatChoice,
       choiceFor,
       choose,
+      newChatProject,
+      chooseProject,
+      continuing,
+      continueSession,
     }),
     [
+      newChatProject,
+      chooseProject,
+      continuing,
+      continueSession,
       state,
       liveOpen,
       refreshDevices,

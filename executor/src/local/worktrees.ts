@@ -1,0 +1,169 @@
+// Where a task in a project runs. A git project: the task's own worktree on a new branch
+// `wegent/<short task id>` from the project's current HEAD (follow-ups reuse it), so tasks never
+// share a working tree and the user's checkout is never touched. A non-git project, or a
+// terminal session continued in its own directory: the directory itself, one task at a time.
+import { existsSync } from "node:fs";
+import { lstat, mkdir, realpath } from "node:fs/promises";
+import { join } from "node:path";
+import type { FailureCode, Project } from "@wegent/protocol";
+import type { Logger } from "../log";
+import { git, type ProjectRegistry } from "./projects";
+import { sessionFile } from "./sessions";
+
+export interface Workspace {
+  dir: string;
+  /** The branch the task works on, when it is a git project. */
+  branch: string | null;
+  release(): void;
+}
+
+export type WorkspaceResult =
+  { ok: true; workspace: Workspace } | { ok: false; code: FailureCode; message: string };
+
+export interface WorkspaceRequest {
+  taskId: string;
+  projectId: string;
+  resumeSessionId: string | null;
+}
+
+export const taskBranch = (taskId: string) => `wegent/${taskId.slice(0, 8)}`;
+
+/** One holder at a time per key; waiters in arrival order; waiting can be aborted. */
+class Locks {
+  private readonly held = new Map<string, (() => void)[]>();
+
+  acquire(key: string, signal: AbortSignal, onWait: () => void): Promise<(() => void) | null> {
+    const release = () => {
+      const waiters = this.held.get(key);
+      const next = waiters?.shift();
+      if (next) next();
+      else this.held.delete(key);
+    };
+    const waiters = this.held.get(key);
+    if (!waiters) {
+      this.held.set(key, []);
+      return Promise.resolve(once(release));
+    }
+    onWait();
+    return new Promise((resolve) => {
+      const grant = () => {
+        signal.removeEventListener("abort", abort);
+        resolve(once(release));
+      };
+      const abort = () => {
+        const list = this.held.get(key);
+        const at = list?.indexOf(grant) ?? -1;
+        if (list && at >= 0) list.splice(at, 1);
+        resolve(null);
+      };
+      waiters.push(grant);
+      signal.addEventListener("abort", abort, { once: true });
+    });
+  }
+}
+
+function once(fn: () => void): () => void {
+  let done = false;
+  return () => {
+    if (!done) {
+      done = true;
+      fn();
+    }
+  };
+}
+
+export class LocalWorkspaces {
+  /** In-place work: one task per directory. */
+  private readonly directories = new Locks();
+  /** git worktree add/remove per repository, one at a time (they take the repo's locks). */
+  private readonly gitOps = new Locks();
+
+  constructor(
+    private readonly projects: ProjectRegistry,
+    private readonly options: {
+      /** `<executor home>/worktrees` */
+      worktreesRoot: string;
+      /** Claude Code's config folder of the user (where its sessions are). */
+      claudeConfigDir: string;
+      log?: Logger;
+    },
+  ) {}
+
+  async acquire(request: WorkspaceRequest, signal: AbortSignal): Promise<WorkspaceResult> {
+    const found = await this.projects.lookup(request.projectId);
+    if (!found.ok) return found;
+    const project = found.project;
+    const continuesHere =
+      request.resumeSessionId !== null &&
+      existsSync(sessionFile(this.options.claudeConfigDir, project.path, request.resumeSessionId));
+    if (!project.git || continuesHere) return this.inPlace(project, request, signal);
+    return this.worktree(project, request, signal);
+  }
+
+  private async inPlace(
+    project: Project,
+    request: WorkspaceRequest,
+    signal: AbortSignal,
+  ): Promise<WorkspaceResult> {
+    const release = await this.directories.acquire(project.id, signal, () =>
+      this.options.log?.info("waiting: another task works in this project directory", {
+        taskId: request.taskId,
+        project: project.name,
+      }),
+    );
+    if (!release) return { ok: false, code: "cancelled", message: "Cancelled while waiting." };
+    return { ok: true, workspace: { dir: project.path, branch: project.branch, release } };
+  }
+
+  private async worktree(
+    project: Project,
+    request: WorkspaceRequest,
+    signal: AbortSignal,
+  ): Promise<WorkspaceResult> {
+    const branch = taskBranch(request.taskId);
+    const dir = join(this.options.worktreesRoot, project.id, request.taskId.slice(0, 8));
+    const release = await this.gitOps.acquire(`git:${project.id}`, signal, () => undefined);
+    if (!release) return { ok: false, code: "cancelled", message: "Cancelled while waiting." };
+    try {
+      const entry = await lstat(dir).catch(() => null);
+      if (entry?.isSymbolicLink()) {
+        return { ok: false, code: "project_unavailable", message: `${dir} is a symlink; refused.` };
+      }
+      if (entry) {
+        // A follow-up: the task's worktree is there already, if it still is one of this repo.
+        const top = await git(["rev-parse", "--show-toplevel"], dir);
+        const real = await realpath(dir).catch(() => null);
+        if (top.ok && real !== null && top.out.trim() === real) {
+          return { ok: true, workspace: { dir: real, branch, release: () => undefined } };
+        }
+        return {
+          ok: false,
+          code: "project_unavailable",
+          message: `The task's worktree ${dir} is damaged; start a new task.`,
+        };
+      }
+      await mkdir(join(this.options.worktreesRoot, project.id), { recursive: true });
+      const exists = await git(
+        ["rev-parse", "--verify", "-q", `refs/heads/${branch}`],
+        project.path,
+      );
+      const added = exists.ok
+        ? await git(["worktree", "add", dir, branch], project.path)
+        : await git(["worktree", "add", "-b", branch, dir, "HEAD"], project.path);
+      if (!added.ok) {
+        return {
+          ok: false,
+          code: "project_unavailable",
+          message: `Could not create a git worktree of ${project.name} for this task: ${added.out.trim().slice(0, 1000)}`,
+        };
+      }
+      this.options.log?.info("task worktree created", { taskId: request.taskId, branch, dir });
+      return {
+        ok: true,
+        workspace: { dir: await realpath(dir), branch, release: () => undefined },
+      };
+    } finally {
+      release();
+    }
+  }
+}

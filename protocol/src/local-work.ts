@@ -1,0 +1,115 @@
+import { z } from "zod";
+
+// Local work: the projects a device advertises, the Claude Code sessions already on it, and the
+// generic device RPC (a request/response frame pair through the DeviceHub) used to read them.
+
+/** Executor-chosen project id: `p_` + a hash of the project's real path. Stable across restarts. */
+export const ProjectId = z
+  .string()
+  .min(3)
+  .max(64)
+  .regex(/^p_[A-Za-z0-9_-]+$/, "project id looks like p_<letters and digits>");
+export type ProjectId = z.infer<typeof ProjectId>;
+
+/** A Claude Code session id (a UUID in practice); never used as a path by anyone but its device. */
+export const LocalSessionId = z
+  .string()
+  .min(1)
+  .max(100)
+  .regex(/^[A-Za-z0-9-]+$/, "session id may contain letters, digits and '-' only");
+
+export const MAX_PROJECTS = 100;
+
+/** One directory the device's owner lets tasks work in. `path` is shown only to the owner. */
+export const Project = z.object({
+  id: ProjectId,
+  name: z.string().min(1).max(200),
+  path: z.string().min(1).max(4096),
+  /** A git repository: tasks get their own worktree and branch. */
+  git: z.boolean(),
+  /** Current branch of the user's checkout (null: not git, or a detached HEAD). */
+  branch: z.string().max(300).nullable(),
+  /** Uncommitted changes in the user's checkout. */
+  dirty: z.boolean(),
+});
+export type Project = z.infer<typeof Project>;
+
+export const Projects = z.array(Project).max(MAX_PROJECTS);
+
+export const LocalSession = z.object({
+  id: LocalSessionId,
+  projectId: ProjectId,
+  title: z.string().max(300),
+  updatedAt: z.string(),
+  messageCount: z.number().int().nonnegative(),
+});
+export type LocalSession = z.infer<typeof LocalSession>;
+
+export const TranscriptEntry = z.object({
+  role: z.enum(["user", "assistant"]),
+  text: z.string(),
+  at: z.string().nullable(),
+});
+export type TranscriptEntry = z.infer<typeof TranscriptEntry>;
+
+export const MAX_LISTED_SESSIONS = 50;
+export const MAX_TRANSCRIPT_ENTRIES = 200;
+/** Total UTF-8 bytes of transcript text one answer carries. */
+export const MAX_TRANSCRIPT_BYTES = 256 * 1024;
+
+// ---------------------------------------------------------------------------------------------
+// Device RPC: one method table, used by the hub (send + check) and the executor (answer).
+// ---------------------------------------------------------------------------------------------
+
+export const DEVICE_METHODS = {
+  /** Claude Code sessions on the device, newest first; all projects when projectId is null. */
+  "sessions.list": {
+    params: z.object({ projectId: ProjectId.nullable() }),
+    result: z.object({ sessions: z.array(LocalSession).max(MAX_LISTED_SESSIONS) }),
+  },
+  /** One session's transcript, read-only and capped. */
+  "sessions.get": {
+    params: z.object({ sessionId: LocalSessionId }),
+    result: z.object({
+      session: LocalSession,
+      messages: z.array(TranscriptEntry).max(MAX_TRANSCRIPT_ENTRIES),
+      /** Older entries were left out to stay within the caps. */
+      truncated: z.boolean(),
+    }),
+  },
+} as const;
+
+export type DeviceMethod = keyof typeof DEVICE_METHODS;
+export const DeviceMethodName = z.enum(
+  Object.keys(DEVICE_METHODS) as [DeviceMethod, ...DeviceMethod[]],
+);
+export type DeviceParams<M extends DeviceMethod> = z.infer<(typeof DEVICE_METHODS)[M]["params"]>;
+export type DeviceResult<M extends DeviceMethod> = z.infer<(typeof DEVICE_METHODS)[M]["result"]>;
+
+/** Why a device request failed; `not_found` becomes HTTP 404. */
+export const DeviceRequestErrorCode = z.enum([
+  "not_found",
+  "invalid_params",
+  "unknown_method",
+  "internal_error",
+]);
+export type DeviceRequestErrorCode = z.infer<typeof DeviceRequestErrorCode>;
+
+/** Hub → executor. `params` is checked against the method's schema on both sides. */
+export const DeviceRequest = z.object({
+  type: z.literal("device:request"),
+  requestId: z.string().uuid(),
+  method: z.string().min(1).max(100),
+  params: z.unknown(),
+});
+export type DeviceRequest = z.infer<typeof DeviceRequest>;
+
+/** Executor → hub: exactly one per request; `ok` with `result`, or not `ok` with `error`. */
+export const DeviceResponse = z.object({
+  type: z.literal("device:response"),
+  requestId: z.string().uuid(),
+  ok: z.boolean(),
+  result: z.unknown().optional(),
+  error: z.object({ code: DeviceRequestErrorCode, message: z.string().max(2000) }).optional(),
+});
+export type DeviceResponse = z.infer<typeof DeviceResponse>;
