@@ -8,3 +8,4 @@ export * from "./responses";
 export * from "./backoff";
 export * from "./never";
 export * from "./local-work";
+export * from "./commands";

@@ -1,0 +1,58 @@
+// git as a child process (argv, no shell), for the workspace commands.
+import { spawnCapture } from "./spawn";
+
+export class CommandError extends Error {
+  constructor(
+    readonly code: "invalid_args" | "task_not_found" | "path_outside" | "failed",
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const GIT_TIMEOUT_MS = 30_000;
+
+/** The environment git runs with: no prompts, no optional locks, no inherited repo overrides. */
+export function gitEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (!name.startsWith("GIT_")) env[name] = value;
+  }
+  return {
+    ...env,
+    GIT_TERMINAL_PROMPT: "0",
+    GIT_OPTIONAL_LOCKS: "0",
+    GIT_CONFIG_NOSYSTEM: "1",
+    LC_ALL: "C",
+    ...extra,
+  };
+}
+
+export interface GitOptions {
+  cwd: string;
+  env?: Record<string, string>;
+  input?: Buffer;
+  maxBytes?: number;
+  /** Exit codes that are not failures (e.g. 1 for `cat-file -e`). */
+  allow?: number[];
+}
+
+export async function git(
+  args: string[],
+  options: GitOptions,
+): Promise<{ code: number; stdout: Buffer; truncated: boolean }> {
+  const result = await spawnCapture({
+    argv: ["git", "-c", "core.quotepath=off", "-c", "core.fsmonitor=false", ...args],
+    cwd: options.cwd,
+    env: gitEnv(options.env),
+    timeoutMs: GIT_TIMEOUT_MS,
+    maxOutputBytes: options.maxBytes ?? 16 * 1024 * 1024,
+    input: options.input,
+  });
+  const code = result.exitCode ?? -1;
+  if (code !== 0 && !(options.allow ?? []).includes(code)) {
+    const why = result.timedOut ? "timed out" : result.stderr.toString("utf8").trim();
+    throw new CommandError("failed", `git ${args[0] ?? ""} failed: ${why.slice(0, 500)}`);
+  }
+  return { code, stdout: result.stdout, truncated: result.truncated };
+}

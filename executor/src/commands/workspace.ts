@@ -1,0 +1,258 @@
+// workspace.status / diff / file / revert: what the agent changed in a task's workspace,
+// against its base. A git checkout (a project's worktree) is compared with its base commit; a
+// scratch folder with an empty base kept in a separate git dir, so the agent never sees a repo.
+// Diffs are taken through a throw-away index: the user's own index is never touched.
+import { randomUUID } from "node:crypto";
+import { lstat, mkdir, open, realpath, rm, unlink } from "node:fs/promises";
+import { dirname, join, relative, resolve, sep } from "node:path";
+import type { ChangedFile, WorkspaceDiff, WorkspaceFile, WorkspaceStatus } from "@wegent/protocol";
+import { WORKSPACE_FILE_MAX_BYTES } from "@wegent/protocol";
+import { CommandError, git } from "./git";
+
+/** Where a task works, as the executor knows it. */
+export interface TaskWorkspace {
+  dir: string;
+  /** Base commit of a git worktree (default HEAD); ignored for scratch folders. */
+  base?: string;
+  /** Where a scratch folder's baseline git dir and throw-away indexes go. */
+  stateDir: string;
+}
+
+/** Largest unified diff one answer carries (it must fit the device socket's frame). */
+export const DIFF_MAX_BYTES = 640 * 1024;
+const MAX_FILES = 2000;
+
+interface Repo {
+  git: boolean;
+  dir: string;
+  base: string;
+  /** Leading git arguments: `-C dir` or `--git-dir … --work-tree …`. */
+  args: string[];
+  stateDir: string;
+}
+
+async function openRepo(ws: TaskWorkspace): Promise<Repo> {
+  const dir = await realpath(ws.dir).catch(() => {
+    throw new CommandError("task_not_found", "the task's workspace does not exist on this device");
+  });
+  await mkdir(ws.stateDir, { recursive: true });
+  const top = await git(["rev-parse", "--show-toplevel"], { cwd: dir, allow: [128] }).catch(
+    () => null,
+  );
+  const topDir = top && top.code === 0 ? top.stdout.toString("utf8").trim() : null;
+  if (topDir && (await realpath(topDir).catch(() => null)) === dir) {
+    const head = await git(["rev-parse", "--verify", "-q", `${ws.base ?? "HEAD"}^{commit}`], {
+      cwd: dir,
+      allow: [1],
+    });
+    const base = head.code === 0 ? head.stdout.toString("utf8").trim() : await emptyTree(dir, []);
+    return { git: true, dir, base, args: [], stateDir: ws.stateDir };
+  }
+  const gitDir = join(ws.stateDir, "baseline.git");
+  await git(["init", "-q", "--bare", gitDir], { cwd: ws.stateDir });
+  const args = ["--git-dir", gitDir, "--work-tree", dir];
+  return { git: false, dir, base: await emptyTree(dir, args), args, stateDir: ws.stateDir };
+}
+
+async function emptyTree(cwd: string, args: string[]): Promise<string> {
+  const out = await git([...args, "mktree"], { cwd, input: Buffer.alloc(0) });
+  return out.stdout.toString("utf8").trim();
+}
+
+/** Runs `fn` with a throw-away index holding the workspace's current files. */
+async function withSnapshot<T>(repo: Repo, fn: (env: Record<string, string>) => Promise<T>) {
+  const index = join(repo.stateDir, `index-${randomUUID()}`);
+  const env = { GIT_INDEX_FILE: index };
+  try {
+    await git([...repo.args, "read-tree", repo.base], { cwd: repo.dir, env });
+    await git([...repo.args, "add", "-A", "--", "."], { cwd: repo.dir, env });
+    return await fn(env);
+  } finally {
+    await rm(index, { force: true });
+    await rm(`${index}.lock`, { force: true });
+  }
+}
+
+function splitZ(buffer: Buffer): string[] {
+  const parts = buffer.toString("utf8").split("\0");
+  if (parts.at(-1) === "") parts.pop();
+  return parts;
+}
+
+const STATUS: Record<string, ChangedFile["status"]> = {
+  A: "added",
+  M: "modified",
+  D: "deleted",
+  R: "renamed",
+  T: "typechange",
+  C: "added",
+};
+
+async function changedFiles(repo: Repo, env: Record<string, string>, path?: string) {
+  const spec = path ? ["--", `:(literal)${path}`] : [];
+  const common = [...repo.args, "diff", "--cached", "-M", "-z", repo.base];
+  const names = splitZ(
+    (await git([...common, "--name-status", ...spec], { cwd: repo.dir, env })).stdout,
+  );
+  const nums = splitZ(
+    (await git([...common, "--numstat", ...spec], { cwd: repo.dir, env })).stdout,
+  );
+  const counts = new Map<string, { added: number | null; removed: number | null }>();
+  for (let i = 0; i < nums.length; i++) {
+    const [added, removed, name] = (nums[i] ?? "").split("\t");
+    let file = name ?? "";
+    if (file === "") {
+      // A rename: the old and new names follow as their own fields.
+      i += 2;
+      file = nums[i] ?? "";
+    }
+    counts.set(file, {
+      added: added === "-" ? null : Number(added),
+      removed: removed === "-" ? null : Number(removed),
+    });
+  }
+  const files: ChangedFile[] = [];
+  for (let i = 0; i < names.length && files.length < MAX_FILES; i++) {
+    const letter = (names[i] ?? "M").charAt(0);
+    let oldPath: string | null = null;
+    if (letter === "R" || letter === "C") oldPath = names[++i] ?? null;
+    const file = names[++i] ?? "";
+    const count = counts.get(file) ?? { added: null, removed: null };
+    files.push({ path: file, status: STATUS[letter] ?? "modified", oldPath, ...count });
+  }
+  return files;
+}
+
+export async function workspaceStatus(ws: TaskWorkspace): Promise<WorkspaceStatus> {
+  const repo = await openRepo(ws);
+  const files = await withSnapshot(repo, (env) => changedFiles(repo, env));
+  return { git: repo.git, base: repo.base, files };
+}
+
+export async function workspaceDiff(
+  ws: TaskWorkspace,
+  path?: string,
+): Promise<WorkspaceDiff & { truncated: boolean }> {
+  const repo = await openRepo(ws);
+  return withSnapshot(repo, async (env) => {
+    const files = await changedFiles(repo, env, path);
+    const spec = path ? ["--", `:(literal)${path}`] : [];
+    const out = await git([...repo.args, "diff", "--cached", "-M", repo.base, ...spec], {
+      cwd: repo.dir,
+      env,
+      maxBytes: DIFF_MAX_BYTES,
+    });
+    return {
+      git: repo.git,
+      base: repo.base,
+      files,
+      diff: out.stdout.toString("utf8"),
+      truncated: out.truncated,
+    };
+  });
+}
+
+/** Resolves `path` inside the workspace; refuses anything (symlinks included) that leaves it. */
+async function inside(repo: Repo, path: string): Promise<{ full: string; rel: string }> {
+  const full = resolve(repo.dir, path);
+  const rel = relative(repo.dir, full);
+  if (rel === "" || rel.startsWith("..") || resolve(repo.dir, rel) !== full) {
+    throw new CommandError("path_outside", `${path} is not inside the workspace`);
+  }
+  if (rel.split(sep)[0] === ".git") throw new CommandError("path_outside", `${path} is git's own`);
+  const parent = await realpath(dirname(full)).catch(() => null);
+  if (parent !== null && parent !== repo.dir && !parent.startsWith(repo.dir + sep)) {
+    throw new CommandError("path_outside", `${path} leads outside the workspace`);
+  }
+  return { full, rel: rel.split(sep).join("/") };
+}
+
+function isBinary(bytes: Buffer): boolean {
+  return bytes.subarray(0, 8000).includes(0);
+}
+
+export async function workspaceFile(
+  ws: TaskWorkspace,
+  path: string,
+  fromBase: boolean,
+): Promise<WorkspaceFile> {
+  const repo = await openRepo(ws);
+  const { full, rel } = await inside(repo, path);
+  const cap = WORKSPACE_FILE_MAX_BYTES;
+  if (fromBase) {
+    const spec = `${repo.base}:${rel}`;
+    const exists = await git([...repo.args, "cat-file", "-e", spec], {
+      cwd: repo.dir,
+      allow: [1, 128],
+    });
+    if (exists.code !== 0)
+      return { path: rel, content: null, binary: false, size: 0, truncated: false };
+    const size = Number(
+      (await git([...repo.args, "cat-file", "-s", spec], { cwd: repo.dir })).stdout
+        .toString()
+        .trim(),
+    );
+    const blob = await git([...repo.args, "cat-file", "blob", spec], {
+      cwd: repo.dir,
+      maxBytes: cap,
+    });
+    return describe(rel, blob.stdout, size);
+  }
+  const info = await lstat(full).catch(() => null);
+  if (!info) return { path: rel, content: null, binary: false, size: 0, truncated: false };
+  const target = await realpath(full).catch(() => null);
+  if (target === null || (target !== repo.dir && !target.startsWith(repo.dir + sep))) {
+    throw new CommandError("path_outside", `${path} leads outside the workspace`);
+  }
+  const handle = await open(target, "r");
+  try {
+    const stat = await handle.stat();
+    if (!stat.isFile()) throw new CommandError("invalid_args", `${path} is not a file`);
+    const buffer = Buffer.alloc(Math.min(stat.size, cap));
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+    return describe(rel, buffer.subarray(0, bytesRead), stat.size);
+  } finally {
+    await handle.close();
+  }
+}
+
+function describe(path: string, bytes: Buffer, size: number): WorkspaceFile {
+  const binary = isBinary(bytes);
+  return {
+    path,
+    content: binary ? null : bytes.toString("utf8"),
+    binary,
+    size,
+    truncated: size > bytes.length,
+  };
+}
+
+export async function workspaceRevert(
+  ws: TaskWorkspace,
+  path: string,
+): Promise<{ path: string; action: "restored" | "removed" | "unchanged" }> {
+  const repo = await openRepo(ws);
+  const { full, rel } = await inside(repo, path);
+  const spec = `${repo.base}:${rel}`;
+  const inBase = await git([...repo.args, "cat-file", "-e", spec], {
+    cwd: repo.dir,
+    allow: [1, 128],
+  });
+  const info = await lstat(full).catch(() => null);
+  if (inBase.code !== 0) {
+    if (!info) return { path: rel, action: "unchanged" };
+    if (info.isDirectory()) throw new CommandError("invalid_args", `${path} is a folder`);
+    await unlink(full);
+    return { path: rel, action: "removed" };
+  }
+  if (info?.isDirectory()) throw new CommandError("invalid_args", `${path} is a folder`);
+  const index = join(repo.stateDir, `index-${randomUUID()}`);
+  const env = { GIT_INDEX_FILE: index };
+  try {
+    await git([...repo.args, "read-tree", repo.base], { cwd: repo.dir, env });
+    await git([...repo.args, "checkout-index", "-f", "--", rel], { cwd: repo.dir, env });
+  } finally {
+    await rm(index, { force: true });
+  }
+  return { path: rel, action: "restored" };
+}

@@ -1,0 +1,272 @@
+import { z } from "zod";
+import { Id } from "./common";
+
+// Command RPC: the platform asks an online device to run one named command and waits for the
+// result. The keys built into the executor and the schema of their arguments live here, so the
+// Worker (400 on bad args) and the executor (refuses anything else) check the same thing.
+
+/** `workspace.diff`, `runtime.info`, or an owner key from device-config.json. */
+export const CommandKey = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(
+    /^[A-Za-z][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)*$/,
+    "a command key is letters, digits, '-', '_' separated by '.'",
+  );
+export type CommandKey = z.infer<typeof CommandKey>;
+
+/**
+ * A path inside a task's workspace, relative to it: no absolute paths, no `..` segments, no
+ * control characters. The executor still resolves it (symlinks included) and refuses anything
+ * that lands outside the workspace.
+ */
+export const WorkspacePath = z
+  .string()
+  .min(1)
+  .max(1024)
+  .regex(/^[^\p{Cc}]*$/u, "must not contain control characters")
+  .refine((p) => !p.startsWith("/") && !/^[A-Za-z]:/.test(p), "must be relative to the workspace")
+  .refine((p) => !p.split(/[\\/]/).includes(".."), "must not contain '..'");
+
+/** A skill folder's name: one path segment. */
+export const SkillName = z
+  .string()
+  .min(1)
+  .max(100)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "a skill name is letters, digits, '.', '-' and '_'");
+
+/** Process limits: defaults and the most a command may ask for. */
+export const COMMAND_TIMEOUT_DEFAULT_SEC = 60;
+export const COMMAND_TIMEOUT_MAX_SEC = 600;
+export const COMMAND_OUTPUT_DEFAULT_BYTES = 1024 * 1024;
+export const COMMAND_OUTPUT_MAX_BYTES = 5 * 1024 * 1024;
+/** Commands one device runs at once; the platform answers 429 beyond. */
+export const MAX_CONCURRENT_COMMANDS = 4;
+/** How long the platform waits for the executor's answer after sending (504 after). */
+export const COMMAND_ANSWER_TIMEOUT_MS = 10_000;
+/** Largest single file `workspace.file` returns. */
+export const WORKSPACE_FILE_MAX_BYTES = 512 * 1024;
+
+const NoArgs = z.object({}).strict();
+
+/** Arguments of each built-in key. `needsTask`: the command runs in a task's workspace. */
+export const BUILTIN_COMMANDS = {
+  "workspace.status": { needsTask: true, args: NoArgs },
+  "workspace.diff": {
+    needsTask: true,
+    args: z.object({ path: WorkspacePath.optional() }).strict(),
+  },
+  "workspace.file": {
+    needsTask: true,
+    args: z
+      .object({
+        path: WorkspacePath,
+        /** Read the base version instead of the current one. */
+        base: z.boolean().optional(),
+      })
+      .strict(),
+  },
+  "workspace.revert": { needsTask: true, args: z.object({ path: WorkspacePath }).strict() },
+  "runtime.info": { needsTask: false, args: NoArgs },
+  "skills.list": { needsTask: false, args: NoArgs },
+  "skills.link": { needsTask: false, args: z.object({ name: SkillName }).strict() },
+} as const;
+export type BuiltinCommandKey = keyof typeof BUILTIN_COMMANDS;
+export const BUILTIN_COMMAND_KEYS = Object.keys(BUILTIN_COMMANDS) as BuiltinCommandKey[];
+
+export function isBuiltinCommand(key: string): key is BuiltinCommandKey {
+  return Object.hasOwn(BUILTIN_COMMANDS, key);
+}
+
+/**
+ * Arguments of an owner key: extra argv entries appended, each passed as one literal argument
+ * (never through a shell).
+ */
+export const OwnerCommandArgs = z
+  .object({
+    argv: z
+      .array(
+        z
+          .string()
+          .max(4096)
+          .regex(/^[^\0]*$/, "must not contain NUL"),
+      )
+      .max(50),
+  })
+  .partial()
+  .strict();
+
+/** What an owner key looks like to the platform (listed in the UI). */
+export const OwnerCommandInfo = z.object({
+  key: CommandKey,
+  argv: z.array(z.string().max(4096)).min(1).max(50),
+  timeoutSec: z.number().int().min(1).max(COMMAND_TIMEOUT_MAX_SEC),
+});
+export type OwnerCommandInfo = z.infer<typeof OwnerCommandInfo>;
+export const OwnerCommands = z.array(OwnerCommandInfo).max(100);
+
+/** Validates `args` for `key`; owner keys must be among `ownerKeys`. */
+export function checkCommandArgs(
+  key: string,
+  args: unknown,
+  ownerKeys: readonly string[],
+):
+  | { ok: true; args: Record<string, unknown> }
+  | { ok: false; code: "command_unknown" | "invalid_args"; error: z.ZodError | null } {
+  const schema = isBuiltinCommand(key)
+    ? BUILTIN_COMMANDS[key].args
+    : ownerKeys.includes(key)
+      ? OwnerCommandArgs
+      : null;
+  if (!schema) return { ok: false, code: "command_unknown", error: null };
+  const parsed = (schema as z.ZodType<Record<string, unknown>>).safeParse(args ?? {});
+  if (!parsed.success) return { ok: false, code: "invalid_args", error: parsed.error };
+  return { ok: true, args: parsed.data };
+}
+
+/** `POST /api/devices/:id/commands` body. */
+export const RunCommand = z.object({
+  key: CommandKey,
+  args: z.record(z.string(), z.unknown()).optional(),
+  taskId: Id.optional(),
+});
+export type RunCommand = z.infer<typeof RunCommand>;
+
+/** Device RPC params (hub → executor): the task's workspace is resolved by the executor. */
+export const CommandRequest = z.object({
+  key: CommandKey,
+  args: z.record(z.string(), z.unknown()),
+  taskId: Id.nullable(),
+});
+export type CommandRequest = z.infer<typeof CommandRequest>;
+
+/** The answer, both over the device socket and from the API. */
+export const CommandResult = z.object({
+  /** null when the process was killed by a signal or never started. */
+  exitCode: z.number().int().nullable(),
+  stdout: z.string(),
+  stderr: z.string(),
+  timedOut: z.boolean(),
+  truncated: z.boolean(),
+  durationMs: z.number().int().nonnegative(),
+});
+export type CommandResult = z.infer<typeof CommandResult>;
+
+// ---------------------------------------------------------------------------------------------
+// Built-in outputs: built-in keys print one JSON document on stdout with these shapes.
+// ---------------------------------------------------------------------------------------------
+
+export const ChangedFile = z.object({
+  path: z.string(),
+  /** added, modified, deleted, renamed (from oldPath), or type-changed. */
+  status: z.enum(["added", "modified", "deleted", "renamed", "typechange"]),
+  oldPath: z.string().nullable(),
+  /** Lines added / removed; null for binary files. */
+  added: z.number().int().nonnegative().nullable(),
+  removed: z.number().int().nonnegative().nullable(),
+});
+export type ChangedFile = z.infer<typeof ChangedFile>;
+
+export const WorkspaceStatus = z.object({
+  /** Whether the workspace is a git checkout of a project (else a scratch folder). */
+  git: z.boolean(),
+  base: z.string(),
+  files: z.array(ChangedFile),
+});
+export type WorkspaceStatus = z.infer<typeof WorkspaceStatus>;
+
+export const WorkspaceDiff = WorkspaceStatus.extend({
+  /** Unified diff of every file (or of `path`); cut when over the output cap. */
+  diff: z.string(),
+});
+export type WorkspaceDiff = z.infer<typeof WorkspaceDiff>;
+
+export const WorkspaceFile = z.object({
+  path: z.string(),
+  /** null: the file does not exist (in the base, or any more). */
+  content: z.string().nullable(),
+  binary: z.boolean(),
+  size: z.number().int().nonnegative(),
+  truncated: z.boolean(),
+});
+export type WorkspaceFile = z.infer<typeof WorkspaceFile>;
+
+export const WorkspaceRevert = z.object({
+  path: z.string(),
+  /** restored: back to its base content; removed: it was new, so it is gone. */
+  action: z.enum(["restored", "removed", "unchanged"]),
+});
+
+export const RuntimeInfo = z.object({
+  executor: z.string(),
+  node: z.string(),
+  git: z.string().nullable(),
+  claudeCode: z.string().nullable(),
+  platform: z.string(),
+  /** Free bytes on the workspace's disk. */
+  freeDiskBytes: z.number().nonnegative().nullable(),
+});
+export type RuntimeInfo = z.infer<typeof RuntimeInfo>;
+
+/** The folders a shared skill may live in, by their label. */
+export const SKILL_FOLDERS = ["~/.agents/skills", "~/.claude/skills", "~/.codex/skills"] as const;
+export const SkillFolder = z.enum(SKILL_FOLDERS);
+
+export const SkillEntry = z.object({
+  name: z.string(),
+  description: z.string().nullable(),
+  /** Folders where the skill exists, and whether there it is a link into ~/.agents/skills. */
+  locations: z.array(
+    z.object({
+      folder: SkillFolder,
+      link: z.boolean(),
+    }),
+  ),
+  /** Every folder has it, each non-canonical one as a link to ~/.agents/skills/<name>. */
+  unified: z.boolean(),
+});
+export type SkillEntry = z.infer<typeof SkillEntry>;
+export const SkillsList = z.object({ skills: z.array(SkillEntry) });
+export type SkillsList = z.infer<typeof SkillsList>;
+
+export const SkillsLink = z.object({
+  name: z.string(),
+  /** What was done in each folder. */
+  actions: z.array(
+    z.object({
+      folder: SkillFolder,
+      action: z.enum(["moved", "linked", "kept", "conflict"]),
+      detail: z.string().optional(),
+    }),
+  ),
+});
+export type SkillsLink = z.infer<typeof SkillsLink>;
+
+// ---------------------------------------------------------------------------------------------
+// Audit
+// ---------------------------------------------------------------------------------------------
+
+export const CommandAuditEntry = z.object({
+  id: z.number().int(),
+  at: z.string(),
+  userId: z.string(),
+  username: z.string().nullable(),
+  deviceId: z.string(),
+  key: z.string(),
+  taskId: z.string().nullable(),
+  /** SHA-256 (hex) of the canonical JSON of the args; the args themselves are not kept. */
+  argsDigest: z.string(),
+  /** ok, or why the platform got no result (offline, timeout, refused...). */
+  outcome: z.string(),
+  exitCode: z.number().int().nullable(),
+  durationMs: z.number().int().nullable(),
+  /** stdout + stderr bytes returned. */
+  bytes: z.number().int().nullable(),
+});
+export type CommandAuditEntry = z.infer<typeof CommandAuditEntry>;
+export const CommandAuditPage = z.object({
+  entries: z.array(CommandAuditEntry),
+  nextCursor: z.string().nullable(),
+});
+export type CommandAuditPage = z.infer<typeof CommandAuditPage>;
