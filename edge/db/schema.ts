@@ -90,6 +90,8 @@ export const devices = sqliteTable(
     isDefault: integer("is_default", { mode: "boolean" }).notNull().default(false),
     tokenId: text("token_id"),
     tokenExpiresAt: text("token_expires_at"),
+    /** The owner's command keys the executor advertised (JSON array of OwnerCommandInfo). */
+    commands: text("commands"),
     lastSeenAt: text("last_seen_at"),
     /** The projects the executor advertises (JSON array of protocol's Project), owner-only. */
     projects: text("projects").notNull().default("[]"),
@@ -155,3 +157,34 @@ export const auditEvents = sqliteTable("audit_events", {
   detail: text("detail", { mode: "json" }),
   createdAt: createdAt(),
 });
+
+/**
+ * Every command run on a device through the command RPC: who, when, which device and key, a
+ * digest of the args (not the args), and what came back. Rows with outcome `running` and an
+ * unexpired `expires_at` count toward the per-device limit of concurrent commands.
+ */
+export const commandAudit = sqliteTable(
+  "command_audit",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    ownerId: text("owner_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    deviceId: text("device_id").notNull(),
+    /** The user who asked (the device's owner). */
+    userId: text("user_id").notNull(),
+    key: text("key").notNull(),
+    taskId: text("task_id"),
+    argsDigest: text("args_digest").notNull(),
+    /** running, ok, refused, offline, timeout, error. */
+    outcome: text("outcome").notNull(),
+    exitCode: integer("exit_code"),
+    durationMs: integer("duration_ms"),
+    /** UTF-8 bytes of stdout + stderr returned. */
+    bytes: integer("bytes"),
+    /** Epoch ms after which a `running` row no longer counts (the Worker gave up on it). */
+    expiresAt: integer("expires_at").notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index("command_audit_device").on(t.ownerId, t.deviceId, t.id)],
+);

@@ -1,0 +1,138 @@
+import {
+  type CommandAuditEntry,
+  type CommandResult,
+  MAX_CONCURRENT_COMMANDS,
+} from "@wegent/protocol";
+
+// The audit of the command RPC in D1, and the per-device limit of commands at once. A command
+// is recorded as `running` before it is sent; the insert only happens while fewer than
+// MAX_CONCURRENT_COMMANDS unexpired `running` rows exist for the device. D1 runs one statement
+// at a time, so the check and the insert cannot interleave with another request's.
+
+/** SHA-256 (hex) of the args as canonical JSON (keys sorted), so equal args give equal digests. */
+export async function argsDigest(args: unknown): Promise<string> {
+  const bytes = new TextEncoder().encode(canonicalJson(args));
+  const hash = await crypto.subtle.digest("SHA-256", bytes);
+  return [...new Uint8Array(hash)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  if (value && typeof value === "object") {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
+  }
+  return JSON.stringify(value ?? null);
+}
+
+export interface AuditStart {
+  ownerId: string;
+  deviceId: string;
+  userId: string;
+  key: string;
+  taskId: string | null;
+  digest: string;
+  /** How long the Worker will wait for the answer; the row stops counting after that. */
+  waitMs: number;
+}
+
+/** Records a command as running; null when the device already runs the most it may. */
+export async function startCommand(db: D1Database, start: AuditStart): Promise<number | null> {
+  const now = Date.now();
+  const row = await db
+    .prepare(
+      `INSERT INTO command_audit (owner_id, device_id, user_id, key, task_id, args_digest, outcome, expires_at)
+       SELECT ?1, ?2, ?3, ?4, ?5, ?6, 'running', ?7
+       WHERE (SELECT COUNT(*) FROM command_audit
+              WHERE owner_id = ?1 AND device_id = ?2 AND outcome = 'running' AND expires_at > ?8) < ?9
+       RETURNING id`,
+    )
+    .bind(
+      start.ownerId,
+      start.deviceId,
+      start.userId,
+      start.key,
+      start.taskId,
+      start.digest,
+      now + start.waitMs + 5000,
+      now,
+      MAX_CONCURRENT_COMMANDS,
+    )
+    .first<{ id: number }>();
+  return row?.id ?? null;
+}
+
+export type AuditOutcome = "ok" | "refused" | "offline" | "timeout" | "error";
+
+export async function finishCommand(
+  db: D1Database,
+  id: number,
+  outcome: AuditOutcome,
+  result: CommandResult | null,
+  durationMs: number,
+): Promise<void> {
+  const encoder = new TextEncoder();
+  const bytes = result
+    ? encoder.encode(result.stdout).length + encoder.encode(result.stderr).length
+    : null;
+  await db
+    .prepare(
+      "UPDATE command_audit SET outcome = ?, exit_code = ?, duration_ms = ?, bytes = ? WHERE id = ?",
+    )
+    .bind(outcome, result?.exitCode ?? null, result?.durationMs ?? durationMs, bytes, id)
+    .run();
+}
+
+interface AuditRow {
+  id: number;
+  created_at: string;
+  user_id: string;
+  username: string | null;
+  device_id: string;
+  key: string;
+  task_id: string | null;
+  args_digest: string;
+  outcome: string;
+  exit_code: number | null;
+  duration_ms: number | null;
+  bytes: number | null;
+}
+
+/** Newest first; `before` is the id the previous page ended at. */
+export async function listAudit(
+  db: D1Database,
+  ownerId: string,
+  deviceId: string,
+  before: number | null,
+  limit: number,
+): Promise<{ entries: CommandAuditEntry[]; nextCursor: string | null }> {
+  const rows = await db
+    .prepare(
+      `SELECT a.*, u.username FROM command_audit a LEFT JOIN users u ON u.id = a.user_id
+       WHERE a.owner_id = ? AND a.device_id = ? AND a.id < ?
+       ORDER BY a.id DESC LIMIT ?`,
+    )
+    .bind(ownerId, deviceId, before ?? Number.MAX_SAFE_INTEGER, limit + 1)
+    .all<AuditRow>();
+  const page = rows.results.slice(0, limit);
+  const last = page.at(-1);
+  return {
+    entries: page.map((r) => ({
+      id: r.id,
+      at: r.created_at,
+      userId: r.user_id,
+      username: r.username,
+      deviceId: r.device_id,
+      key: r.key,
+      taskId: r.task_id,
+      argsDigest: r.args_digest,
+      outcome: r.outcome,
+      exitCode: r.exit_code,
+      durationMs: r.duration_ms,
+      bytes: r.bytes,
+    })),
+    nextCursor: rows.results.length > limit && last ? String(last.id) : null,
+  };
+}
