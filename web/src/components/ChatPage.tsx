@@ -4,6 +4,7 @@ import { errorText } from "../api";
 import { href, navigate } from "../lib/route";
 import { isTerminal, type MessageView } from "../state/messages";
 import { useStore } from "../state/store";
+import { ChangesPanel } from "./ChangesPanel";
 import { Composer } from "./Composer";
 import { AssistantMessage, UserMessage } from "./MessageView";
 import { StatusBadge } from "./StatusBadge";
@@ -20,6 +21,9 @@ export function ChatPage(props: { taskId: string | null }) {
   // On a phone the task list folds away; opening a task folds it again.
   const [drawerOpen, setDrawerOpen] = useState(false);
   useEffect(() => setDrawerOpen(false), [taskId]);
+  const [tab, setTab] = useState<"conversation" | "changes">("conversation");
+  useEffect(() => setTab("conversation"), [taskId]);
+  const showChanges = task !== null && task.target === "device" && tab === "changes";
 
   useEffect(() => {
     setError(null);
@@ -64,12 +68,31 @@ export function ChatPage(props: { taskId: string | null }) {
       </aside>
       <main className="conversation" aria-label="Conversation">
         {task && <TaskHeader task={task} onDeleted={() => navigate(href.newChat)} />}
-        <MessageList
-          messages={messages ?? []}
-          loading={taskId !== null && !loaded && !error}
-          running={running}
-          retry={retry}
-        />
+        {task?.target === "device" && (
+          <div className="task-tabs" role="tablist" aria-label="Task view">
+            {(["conversation", "changes"] as const).map((name) => (
+              <button
+                key={name}
+                type="button"
+                role="tab"
+                aria-selected={tab === name}
+                data-testid={`tab-${name}`}
+                onClick={() => setTab(name)}
+              >
+                {name === "conversation" ? "Conversation" : "Changes"}
+              </button>
+            ))}
+          </div>
+        )}
+        {showChanges && task && <ChangesPanel task={task} messages={messages ?? []} />}
+        {!showChanges && (
+          <MessageList
+            messages={messages ?? []}
+            loading={taskId !== null && !loaded && !error}
+            running={running}
+            retry={retry}
+          />
+        )}
         {error && (
           <p className="error" role="alert" data-testid="chat-error">
             {error}

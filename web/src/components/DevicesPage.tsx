@@ -5,8 +5,10 @@ import { fromNow, fullDate, useNow } from "../lib/time";
 import { DeviceBody, Ok } from "@wegent/protocol";
 import { useStore } from "../state/store";
 import { slotsText, STATUS_MARKER } from "../state/target";
+import { href } from "../lib/route";
 import { AddDevicePanel } from "./AddDevicePanel";
 import { projectLabel } from "./ProjectSelector";
+import { CommandAudit } from "./CommandAudit";
 
 export function DevicesPage() {
   const { state } = useStore();
@@ -42,6 +44,7 @@ function DeviceCard(props: { device: Device }) {
   const { dispatch } = useStore();
   const now = useNow();
   const [mode, setMode] = useState<"view" | "rename" | "delete">("view");
+  const [showAudit, setShowAudit] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const path = `/api/devices/${encodeURIComponent(device.id)}`;
@@ -147,8 +150,22 @@ function DeviceCard(props: { device: Device }) {
           >
             Delete
           </button>
+          {device.type === "local" && (
+            <a className="button-link" href={href.skills(device.id)} data-testid="device-skills">
+              Skills
+            </a>
+          )}
+          <button
+            type="button"
+            aria-expanded={showAudit}
+            onClick={() => setShowAudit((shown) => !shown)}
+            data-testid="device-audit"
+          >
+            Commands
+          </button>
         </div>
       )}
+      {showAudit && <CommandAudit deviceId={device.id} />}
       {mode === "rename" && (
         <RenameForm
           device={device}

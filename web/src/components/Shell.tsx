@@ -6,6 +6,7 @@ import { Ok } from "@wegent/protocol";
 import { ChatPage } from "./ChatPage";
 import { ConnectionIndicator } from "./ConnectionIndicator";
 import { DevicesPage } from "./DevicesPage";
+import { SkillsPage } from "./SkillsPage";
 import { TokenBanner } from "./TokenBanner";
 import { TokensPage } from "./TokensPage";
 
@@ -24,7 +25,11 @@ export function Shell(props: { user: User; onSignedOut: () => void }) {
 
   const links = [
     { to: href.newChat, label: "Chat", active: route.page === "chat" },
-    { to: href.devices, label: "Devices", active: route.page === "devices" },
+    {
+      to: href.devices,
+      label: "Devices",
+      active: route.page === "devices" || route.page === "skills",
+    },
     { to: href.tokens, label: "API Tokens", active: route.page === "tokens" },
   ];
   return (
@@ -58,6 +63,7 @@ export function Shell(props: { user: User; onSignedOut: () => void }) {
       )}
       {route.page === "chat" && <ChatPage taskId={route.taskId} />}
       {route.page === "devices" && <DevicesPage />}
+      {route.page === "skills" && <SkillsPage deviceId={route.deviceId} />}
       {route.page === "tokens" && <TokensPage />}
     </div>
   );

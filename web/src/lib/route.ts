@@ -2,12 +2,17 @@ import { useEffect, useState } from "react";
 
 // Hash routes: the Worker serves the SPA at `/` only, so deep links must not need the server.
 export type Route =
-  { page: "chat"; taskId: string | null } | { page: "devices" } | { page: "tokens" };
+  | { page: "chat"; taskId: string | null }
+  | { page: "devices" }
+  | { page: "skills"; deviceId: string }
+  | { page: "tokens" };
 
 export function parseRoute(hash: string): Route {
   const path = hash.replace(/^#/, "");
   if (path === "/devices") return { page: "devices" };
   if (path === "/settings/tokens") return { page: "tokens" };
+  const skills = /^\/devices\/([\w-]+)\/skills$/.exec(path);
+  if (skills?.[1]) return { page: "skills", deviceId: skills[1] };
   const task = /^\/tasks\/([\w-]+)$/.exec(path);
   return { page: "chat", taskId: task?.[1] ?? null };
 }
@@ -16,6 +21,7 @@ export const href = {
   newChat: "#/",
   task: (taskId: string) => `#/tasks/${taskId}`,
   devices: "#/devices",
+  skills: (deviceId: string) => `#/devices/${deviceId}/skills`,
   tokens: "#/settings/tokens",
 };
 
