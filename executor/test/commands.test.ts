@@ -27,6 +27,7 @@ import {
 import { isAlive } from "../src/runtime/process-tree";
 import { CommandRunner, type RunnerOutcome } from "../src/commands/runner";
 import { parseOwnerCommands } from "../src/commands/owner-commands";
+import { commandStateDir, TaskWorkspaces } from "../src/commands/task-workspaces";
 
 let root: string;
 let runner: CommandRunner;
@@ -281,6 +282,38 @@ describe("workspace commands", () => {
     expect(await readFile(join(outside, "secret"), "utf8")).toBe("s3cret");
     await rm(join(projectDir, "out"));
     await rm(join(projectDir, "direct"));
+  });
+});
+
+describe("task workspaces", () => {
+  it("keeps the base a task started from, so commits by the agent still show", async () => {
+    const home = join(root, "home");
+    const places = new TaskWorkspaces(home, join(root, "workspaces"));
+    const taskId = randomUUID();
+    await places.record(taskId, projectDir);
+    const withPlaces = new CommandRunner({
+      ownerCommands: [],
+      version: "1",
+      workspaceRoot: join(root, "workspaces"),
+      homeDir: home,
+      userHome: root,
+      projectDirs: () => [projectDir],
+      resolveTask: (id) => places.resolve(id),
+    });
+    await writeFile(join(projectDir, "b.ts"), "export const b = 2;\n");
+    sh(projectDir, "git", "commit", "-qam", "agent commit");
+    await places.record(taskId, projectDir); // a follow-up: the base stays
+    const diff = WorkspaceDiff.parse(
+      JSON.parse(ok(await withPlaces.run({ key: "workspace.diff", args: {}, taskId })).stdout),
+    );
+    expect(diff.files.map((f) => f.path)).toEqual(["b.ts"]);
+    // A record pointing outside the workspaces and projects is refused, whoever wrote it.
+    await writeFile(
+      join(commandStateDir(home, taskId), "workspace.json"),
+      JSON.stringify({ dir: "/", base: null }),
+    );
+    const forged = await withPlaces.run({ key: "workspace.status", args: {}, taskId });
+    expect(forged).toMatchObject({ ok: false, code: "path_outside" });
   });
 });
 

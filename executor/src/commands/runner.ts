@@ -20,6 +20,7 @@ import type { OwnerCommand } from "./owner-commands";
 import { runtimeInfo } from "./runtime-info";
 import { linkSkill, listSkills } from "./skills";
 import { runArgv } from "./spawn";
+import { commandStateDir } from "./task-workspaces";
 import {
   type TaskWorkspace,
   workspaceDiff,
@@ -119,12 +120,13 @@ export class CommandRunner {
   private async task(taskId: string | null): Promise<TaskWorkspace> {
     if (taskId === null)
       throw new CommandError("invalid_args", "taskId: this command needs a task");
-    const stateDir = join(this.options.homeDir, "tasks", taskId, "commands");
+    const stateDir = commandStateDir(this.options.homeDir, taskId);
     const found = this.options.resolveTask
       ? await this.options.resolveTask(taskId)
       : { dir: join(this.options.workspaceRoot, taskId) };
     if (!found)
       throw new CommandError("task_not_found", "that task has no workspace on this device");
+    await this.assertAllowedCwd(found.dir);
     return { ...found, stateDir };
   }
 
@@ -205,13 +207,15 @@ export class CommandRunner {
     const real = await realpath(cwd).catch(() => {
       throw new CommandError("path_outside", `working directory ${cwd} does not exist`);
     });
-    const roots = [this.options.workspaceRoot, ...(this.options.projectDirs?.() ?? [])];
-    for (const root of roots) {
+    // Inside (not at) the roots that hold task workspaces; in or at a project folder.
+    const containers = [this.options.workspaceRoot, join(this.options.homeDir, "worktrees")];
+    const projects = this.options.projectDirs?.() ?? [];
+    for (const [root, mayBeRoot] of [
+      ...containers.map((r) => [r, false] as const),
+      ...projects.map((r) => [r, true] as const),
+    ]) {
       const top = await realpath(root).catch(() => null);
-      if (top && (real === top || real.startsWith(top + sep))) {
-        if (real === top && root === this.options.workspaceRoot) break;
-        return;
-      }
+      if (top && (real.startsWith(top + sep) || (mayBeRoot && real === top))) return;
     }
     throw new CommandError(
       "path_outside",

@@ -1,0 +1,68 @@
+// Where each task works, remembered for the workspace commands: a task's workspace may be a
+// project's worktree (or the project folder itself), not only <workspaceRoot>/<taskId>. The
+// base commit is taken when the task first gets its workspace, so the diff shows everything the
+// agent changed since, even what it committed.
+import { mkdir, readFile, realpath, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { git } from "./git";
+
+/**
+ * Per-task state of the workspace commands (the record, a scratch folder's baseline). Not under
+ * tasks/<id>/, which holds the agent's own HOME: the agent must not be able to rewrite it.
+ */
+export function commandStateDir(homeDir: string, taskId: string): string {
+  return join(homeDir, "command-state", taskId);
+}
+
+interface Record {
+  dir: string;
+  /** The commit the task started from (git workspaces only). */
+  base: string | null;
+}
+
+export class TaskWorkspaces {
+  constructor(
+    private readonly homeDir: string,
+    private readonly workspaceRoot: string,
+  ) {}
+
+  private file(taskId: string): string {
+    return join(commandStateDir(this.homeDir, taskId), "workspace.json");
+  }
+
+  /** Called when a task's message gets its workspace; the first call fixes the base. */
+  async record(taskId: string, dir: string): Promise<void> {
+    const real = await realpath(dir);
+    const held = await this.read(taskId);
+    if (held && held.dir === real) return;
+    let base: string | null = null;
+    const top = await git(["rev-parse", "--show-toplevel"], { cwd: real, allow: [128] }).catch(
+      () => null,
+    );
+    if (top?.code === 0 && (await realpath(top.stdout.toString("utf8").trim())) === real) {
+      const head = await git(["rev-parse", "--verify", "-q", "HEAD"], { cwd: real, allow: [1] });
+      if (head.code === 0) base = head.stdout.toString("utf8").trim();
+    }
+    await mkdir(commandStateDir(this.homeDir, taskId), { recursive: true });
+    await writeFile(this.file(taskId), JSON.stringify({ dir: real, base } satisfies Record));
+  }
+
+  private async read(taskId: string): Promise<Record | null> {
+    try {
+      const json = JSON.parse(await readFile(this.file(taskId), "utf8")) as Partial<Record>;
+      if (typeof json.dir !== "string") return null;
+      return { dir: json.dir, base: typeof json.base === "string" ? json.base : null };
+    } catch {
+      return null;
+    }
+  }
+
+  /** The task's workspace: the recorded one, else the scratch folder if it exists. */
+  async resolve(taskId: string): Promise<{ dir: string; base?: string } | null> {
+    const held = await this.read(taskId);
+    if (held) return held.base ? { dir: held.dir, base: held.base } : { dir: held.dir };
+    const scratch = join(this.workspaceRoot, taskId);
+    const real = await realpath(scratch).catch(() => null);
+    return real ? { dir: real } : null;
+  }
+}
