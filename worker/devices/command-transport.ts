@@ -1,5 +1,4 @@
 import type { CommandRequest, CommandResult } from "@wegent/protocol";
-import type { Env } from "../env";
 
 /** What came back from the device for one command. */
 export type CommandAnswer =
