@@ -18,6 +18,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type CommandResult,
+  MAX_FRAME_BYTES,
   SkillsLink,
   SkillsList,
   WorkspaceDiff,
@@ -78,6 +79,11 @@ beforeAll(async () => {
           argv: ["sh", "-c", "sleep 30 & echo $! > child.pid; sleep 30"],
           cwd: projectDir,
           timeoutSec: 1,
+        },
+        big: {
+          argv: ["sh", "-c", "yes 0123456789 | head -c 3000000"],
+          cwd: projectDir,
+          maxOutputBytes: 5 * 1024 * 1024,
         },
         flood: {
           argv: ["head", "-c", "3000000", "/dev/zero"],
@@ -145,6 +151,21 @@ describe("executor rules", () => {
     expect(result.stdout.length).toBe(1000);
     expect(result.truncated).toBe(true);
     expect(result.exitCode).toBe(0);
+  });
+
+  it("keeps every answer within one frame of the device socket", async () => {
+    const big = ok(await runner.run({ key: "big", args: {}, taskId: null }));
+    expect(big.truncated).toBe(true);
+    expect(Buffer.byteLength(JSON.stringify(big))).toBeLessThanOrEqual(MAX_FRAME_BYTES);
+    expect(big.stdout.length).toBeGreaterThan(500_000);
+    // A diff bigger than a frame stays valid JSON, cut and marked.
+    const lines = Array.from({ length: 60_000 }, (_, i) => `"quoted" line ${i}`).join("\n");
+    await writeFile(join(root, "workspaces", scratchTask, "huge.txt"), lines);
+    const diff = ok(await runner.run({ key: "workspace.diff", args: {}, taskId: scratchTask }));
+    expect(diff.truncated).toBe(true);
+    expect(Buffer.byteLength(JSON.stringify(diff))).toBeLessThanOrEqual(MAX_FRAME_BYTES);
+    expect(WorkspaceDiff.parse(JSON.parse(diff.stdout)).files[0]?.path).toBe("huge.txt");
+    await rm(join(root, "workspaces", scratchTask, "huge.txt"));
   });
 
   it("refuses an unknown key even if the platform sent it", async () => {
