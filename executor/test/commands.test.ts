@@ -338,6 +338,40 @@ describe("task workspaces", () => {
   });
 });
 
+describe("a non-git folder worked in place", () => {
+  it("is compared with what it held when the task started", async () => {
+    const folder = join(root, "plain-project");
+    await mkdir(folder, { recursive: true });
+    await writeFile(join(folder, "keep.txt"), "kept\n");
+    await writeFile(join(folder, "edit.txt"), "before\n");
+    const home = join(root, "home");
+    const places = new TaskWorkspaces(home, join(root, "workspaces"));
+    const taskId = randomUUID();
+    await places.record(taskId, folder);
+    const inPlace = new CommandRunner({
+      ownerCommands: [],
+      version: "1",
+      workspaceRoot: join(root, "workspaces"),
+      homeDir: home,
+      userHome: root,
+      projectDirs: () => [folder],
+      resolveTask: (id) => places.resolve(id),
+    });
+    await writeFile(join(folder, "edit.txt"), "after\n");
+    await writeFile(join(folder, "new.txt"), "new\n");
+    const status = WorkspaceStatus.parse(
+      JSON.parse(ok(await inPlace.run({ key: "workspace.status", args: {}, taskId })).stdout),
+    );
+    expect(status.files.map((f) => [f.path, f.status])).toEqual([
+      ["edit.txt", "modified"],
+      ["new.txt", "added"],
+    ]);
+    await inPlace.run({ key: "workspace.revert", args: { path: "edit.txt" }, taskId });
+    expect(await readFile(join(folder, "edit.txt"), "utf8")).toBe("before\n");
+    await expect(lstat(join(folder, ".git"))).rejects.toThrow();
+  });
+});
+
 describe("runtime and skills", () => {
   it("reports versions and free disk", async () => {
     const info = JSON.parse(

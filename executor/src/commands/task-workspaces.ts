@@ -5,6 +5,7 @@
 import { mkdir, readFile, realpath, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { git } from "./git";
+import { snapshotFolder } from "./workspace";
 
 /**
  * Per-task state of the workspace commands (the record, a scratch folder's baseline). Not under
@@ -16,7 +17,7 @@ export function commandStateDir(homeDir: string, taskId: string): string {
 
 interface Record {
   dir: string;
-  /** The commit the task started from (git workspaces only). */
+  /** The commit the task started from, or the tree of a non-git folder when it started. */
   base: string | null;
 }
 
@@ -39,9 +40,13 @@ export class TaskWorkspaces {
     const top = await git(["rev-parse", "--show-toplevel"], { cwd: real, allow: [128] }).catch(
       () => null,
     );
+    const stateDir = commandStateDir(this.homeDir, taskId);
     if (top?.code === 0 && (await realpath(top.stdout.toString("utf8").trim())) === real) {
       const head = await git(["rev-parse", "--verify", "-q", "HEAD"], { cwd: real, allow: [1] });
       if (head.code === 0) base = head.stdout.toString("utf8").trim();
+    } else {
+      // Not a checkout: keep what the folder holds now (empty for a new scratch folder).
+      base = await snapshotFolder(real, stateDir);
     }
     await mkdir(commandStateDir(this.homeDir, taskId), { recursive: true });
     await writeFile(this.file(taskId), JSON.stringify({ dir: real, base } satisfies Record));

@@ -48,10 +48,32 @@ async function openRepo(ws: TaskWorkspace): Promise<Repo> {
     const base = head.code === 0 ? head.stdout.toString("utf8").trim() : await emptyTree(dir, []);
     return { git: true, dir, base, args: [], stateDir: ws.stateDir };
   }
-  const gitDir = join(ws.stateDir, "baseline.git");
-  await git(["init", "-q", "--bare", gitDir], { cwd: ws.stateDir });
-  const args = ["--git-dir", gitDir, "--work-tree", dir];
-  return { git: false, dir, base: await emptyTree(dir, args), args, stateDir: ws.stateDir };
+  const args = await baselineArgs(dir, ws.stateDir);
+  const base = ws.base ?? (await emptyTree(dir, args));
+  return { git: false, dir, base, args, stateDir: ws.stateDir };
+}
+
+async function baselineArgs(dir: string, stateDir: string): Promise<string[]> {
+  const gitDir = join(stateDir, "baseline.git");
+  await git(["init", "-q", "--bare", gitDir], { cwd: stateDir });
+  return ["--git-dir", gitDir, "--work-tree", dir];
+}
+
+/**
+ * The base of a folder that is not a git checkout (a non-git project worked in place): a tree
+ * of its files as they are now, kept in the task's own baseline git dir. Returns its id.
+ */
+export async function snapshotFolder(dir: string, stateDir: string): Promise<string> {
+  await mkdir(stateDir, { recursive: true });
+  const args = await baselineArgs(dir, stateDir);
+  const index = join(stateDir, `index-${randomUUID()}`);
+  const env = { GIT_INDEX_FILE: index };
+  try {
+    await git([...args, "add", "-A", "--", "."], { cwd: dir, env });
+    return (await git([...args, "write-tree"], { cwd: dir, env })).stdout.toString("utf8").trim();
+  } finally {
+    await rm(index, { force: true });
+  }
 }
 
 async function emptyTree(cwd: string, args: string[]): Promise<string> {
