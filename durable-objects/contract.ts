@@ -1,4 +1,10 @@
-import { type Device, type Project, Projects } from "@wegent/protocol";
+import {
+  type Device,
+  type OwnerCommandInfo,
+  OwnerCommands,
+  type Project,
+  Projects,
+} from "@wegent/protocol";
 import type { schema } from "../edge/db";
 
 // The Worker ↔ hub contract, in one place: how the Worker finds a hub, the headers it sets after
@@ -52,7 +58,18 @@ export function toDevice(row: DeviceRow): Device {
     lastSeenAt: row.lastSeenAt,
     tokenExpiresAt: row.tokenExpiresAt,
     projects: deviceProjects(row),
+    commands: deviceCommands(row),
   };
+}
+
+/** The owner's command keys a device row holds (none before a register, or when unreadable). */
+export function deviceCommands(row: Pick<DeviceRow, "commands">): OwnerCommandInfo[] {
+  try {
+    const parsed = OwnerCommands.safeParse(JSON.parse(row.commands ?? "[]"));
+    return parsed.success ? parsed.data : [];
+  } catch {
+    return [];
+  }
 }
 
 /** The projects a device row holds, as the executor last advertised them (none when unreadable). */

@@ -1,5 +1,5 @@
 import { and, eq, sql } from "drizzle-orm";
-import type { Device, Project, TaskStatus } from "@wegent/protocol";
+import type { Device, OwnerCommandInfo, Project, TaskStatus } from "@wegent/protocol";
 import { database, schema } from "../../edge/db";
 import { toDevice } from "../contract";
 import type { MessageEnd } from "./slots";
@@ -81,6 +81,19 @@ export async function writeDeviceProjects(env: Env, meta: DeviceMeta, projects: 
   await database(env.DB)
     .update(devices)
     .set({ projects: JSON.stringify(projects) })
+    .where(and(eq(devices.ownerId, meta.ownerId), eq(devices.deviceId, meta.deviceId)))
+    .run();
+}
+
+/** Writes the owner's command keys through (register). */
+export async function writeDeviceCommands(
+  env: Env,
+  meta: DeviceMeta,
+  commands: OwnerCommandInfo[],
+) {
+  await database(env.DB)
+    .update(devices)
+    .set({ commands: JSON.stringify(commands) })
     .where(and(eq(devices.ownerId, meta.ownerId), eq(devices.deviceId, meta.deviceId)))
     .run();
 }

@@ -17,7 +17,12 @@ import { finishMessage, setMessageStatus } from "./catalogue";
 import { type DeadlineHost, deadlineTable, nextAlarm, timings } from "./deadlines";
 import { OutputLog } from "./output-log";
 import { Presence } from "./presence";
-import { type DeviceAnswer, MAX_PENDING_REQUESTS, PendingRequests } from "./requests";
+import {
+  type DeviceAnswer,
+  MAX_DEVICE_REQUEST_MS,
+  MAX_PENDING_REQUESTS,
+  PendingRequests,
+} from "./requests";
 import { Slots } from "./slots";
 import { EXECUTOR_TAG, type ExecutorSocket, linkTo, sendFrame, type SocketState } from "./socket";
 import { HubStore } from "./store";
@@ -258,7 +263,10 @@ export class DeviceHub extends Server<Env> {
       return { ok: false, code: "timeout", message: "The device is busy answering; try again." };
     }
     const requestId = crypto.randomUUID();
-    const answer = this.requests.wait(requestId, Math.min(Math.max(timeoutMs, 100), 30_000));
+    const answer = this.requests.wait(
+      requestId,
+      Math.min(Math.max(timeoutMs, 100), MAX_DEVICE_REQUEST_MS),
+    );
     sendFrame(ws, { type: "device:request", requestId, method, params });
     return answer;
   }

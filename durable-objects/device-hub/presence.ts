@@ -2,7 +2,12 @@ import type { DeviceRegister, Project } from "@wegent/protocol";
 import { CloseCode } from "@wegent/protocol";
 import { log } from "../../edge/log";
 import type { LiveOutbox } from "../live-outbox";
-import { upsertDevice, writeDeviceFigures, writeDeviceProjects } from "./catalogue";
+import {
+  upsertDevice,
+  writeDeviceCommands,
+  writeDeviceFigures,
+  writeDeviceProjects,
+} from "./catalogue";
 import type { Slots } from "./slots";
 import { linkTo, sendFrame } from "./socket";
 import type { HubStore } from "./store";
@@ -47,6 +52,7 @@ export class Presence {
     });
     const displayName = await upsertDevice(this.env, this.store.getMeta(), this.slots.figures());
     this.store.setMeta({ displayName, lastPublished: null });
+    await writeDeviceCommands(this.env, this.store.getMeta(), frame.commands);
     await this.saveProjects(frame.projects);
     log({ event: "device.registered", ownerId: meta.ownerId, deviceId: meta.deviceId, replaced });
 

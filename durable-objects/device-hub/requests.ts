@@ -8,6 +8,9 @@ export type DeviceAnswer =
 /** Requests in flight at most per device: a flood of them must not pile up in the hub. */
 export const MAX_PENDING_REQUESTS = 32;
 
+/** Longest a request may wait: a command may run 600 s, plus 10 s for its answer. */
+export const MAX_DEVICE_REQUEST_MS = 610_000;
+
 /**
  * The hub's side of the generic device RPC: requests waiting for their `device:response`.
  * Memory only, on purpose: a request lives for one Worker call (seconds), and the call that

@@ -4,6 +4,7 @@ import { defaultDeviceName, loadDeviceId, platformName } from "./identity";
 import { describeCredentials, findCredentials } from "./local/credentials";
 import { captureLoginEnvironment, type Env } from "./local/environment";
 import { LocalWork } from "./local/local-work";
+import { loadOwnerCommands, type OwnerCommand } from "./commands/owner-commands";
 import { createLogger, maskToken } from "./log";
 import { createClaudeRuntime } from "./runtime/claude";
 import type { AgentLauncher } from "./runtime/launcher";
@@ -75,6 +76,21 @@ async function main(): Promise<number> {
     });
   }
 
+  let ownerCommands: OwnerCommand[];
+  try {
+    ownerCommands = await loadOwnerCommands(config.homeDir);
+  } catch (error) {
+    process.stderr.write(
+      `wegent-executor: ${config.homeDir}/device-config.json: ${error instanceof Error ? error.message : String(error)}\n`,
+    );
+    return 2;
+  }
+  if (ownerCommands.length > 0) {
+    log.info(
+      `${ownerCommands.length} command key(s): ${ownerCommands.map((c) => c.key).join(", ")}`,
+    );
+  }
+
   const start = await deviceAuthAtStart({
     config,
     deviceId,
@@ -131,6 +147,8 @@ async function main(): Promise<number> {
       ...(userEnv ? { userEnv } : {}),
     }),
     ...(local ? { local } : {}),
+    ownerCommands,
+    ...(userEnv?.HOME ? { userHome: userEnv.HOME } : {}),
     log,
   });
 

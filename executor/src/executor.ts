@@ -8,6 +8,10 @@ import type {
 import { assertNever } from "@wegent/protocol";
 import { HubConnection, type ConnectionTimings, type StopReason } from "./connection";
 import { answerDeviceRequest } from "./device-rpc";
+import { homedir } from "node:os";
+import { CommandRunner } from "./commands/runner";
+import type { OwnerCommand } from "./commands/owner-commands";
+import { TaskWorkspaces } from "./commands/task-workspaces";
 import type { LocalWork } from "./local/local-work";
 import { silentLogger, type Logger } from "./log";
 import { Outbox } from "./outbox";
@@ -63,6 +67,10 @@ export interface ExecutorOptions {
   runtime: AgentRuntime;
   /** Local mode: the owner's projects, their workspaces and local sessions. */
   local?: LocalWork;
+  /** The owner's command keys (device-config.json `commands`). */
+  ownerCommands?: OwnerCommand[];
+  /** The user's home (the skill folders); default os.homedir(). */
+  userHome?: string;
   log?: Logger;
   timings?: Partial<ExecutorTimings>;
   random?: () => number;
@@ -94,11 +102,23 @@ export class Executor {
   private resolveExit: (exit: ExecutorExit) => void = () => {};
   private readonly exit: Promise<ExecutorExit>;
   private ackWaiters: (() => void)[] = [];
+  private readonly places: TaskWorkspaces;
+  private readonly commands: CommandRunner;
 
   constructor(private readonly options: ExecutorOptions) {
     this.log = options.log ?? silentLogger;
     this.timings = { ...DEFAULT_TIMINGS, ...options.timings };
     this.exit = new Promise((resolve) => (this.resolveExit = resolve));
+    this.places = new TaskWorkspaces(options.homeDir, options.workspaceRoot);
+    this.commands = new CommandRunner({
+      ownerCommands: options.ownerCommands ?? [],
+      version: options.version,
+      workspaceRoot: options.workspaceRoot,
+      homeDir: options.homeDir,
+      userHome: options.userHome ?? homedir(),
+      projectDirs: () => options.local?.list().map((p) => p.path) ?? [],
+      resolveTask: (taskId) => this.places.resolve(taskId),
+    });
     this.outbox = new Outbox((frame) => this.isRegistered && this.connection.send(frame));
     this.tasks = new TaskManager({
       runtime: options.runtime,
@@ -107,6 +127,7 @@ export class Executor {
       workspaceRoot: options.workspaceRoot,
       homeDir: options.homeDir,
       ...(options.local ? { workspaces: options.local.workspaces } : {}),
+      onWorkspace: (taskId, dir) => this.places.record(taskId, dir),
       log: this.log,
       sendAccepted: (frame) => this.send(frame),
       onPreflight: (ready) => (this.runtimeReady = ready),
@@ -238,12 +259,16 @@ export class Executor {
       runtimes: this.runtimeReady ? [this.options.runtime.name] : [],
       runningTaskIds: this.reportedTaskIds(),
       projects: this.options.local?.list() ?? [],
+      commands: this.commands.ownerKeys(),
     });
   }
 
   /** Answers one device RPC request; every request gets exactly one response. */
   private async answer(frame: DeviceRequest): Promise<void> {
-    const response = await answerDeviceRequest(frame, this.options.local?.handlers() ?? {});
+    const response = await answerDeviceRequest(frame, {
+      ...this.options.local?.handlers(),
+      "command.run": (params) => this.commands.run(params),
+    });
     if (!this.send(response)) {
       this.log.debug("device response not sent: not connected", { method: frame.method });
     }

@@ -34,6 +34,8 @@ export interface TaskManagerOptions {
   sendAccepted: (frame: TaskAccepted) => void;
   /** Local mode: where a message naming a project runs (its worktree or its directory). */
   workspaces?: Pick<LocalWorkspaces, "acquire">;
+  /** Told where a task works, before its message runs (the workspace commands use it). */
+  onWorkspace?: (taskId: string, dir: string) => Promise<void>;
   /** Told after every preflight, so registration can say whether the runtime is ready. */
   onPreflight?: (ready: boolean) => void;
   now?: () => number;
@@ -237,6 +239,9 @@ export class TaskManager {
       await mkdir(request.workspaceDir, { recursive: true });
     }
     try {
+      await this.options.onWorkspace?.(taskId, request.workspaceDir).catch((error: unknown) => {
+        log.warn("could not record the task's workspace", { taskId, error: String(error) });
+      });
       await this.runIn(frame, request, signal);
     } finally {
       release();

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { DeviceStatus, DeviceType, DisplayName, FailureCode, Usage } from "./common";
+import { OwnerCommands } from "./commands";
 import { LocalSessionId, Project, ProjectId } from "./local-work";
 
 /** Every HTTP error body. */
@@ -75,6 +76,8 @@ export const Device = z.object({
   tokenExpiresAt: z.string().nullable(),
   /** Directories the device offers for tasks (its owner only sees this listing). */
   projects: z.array(Project),
+  /** The owner's own command keys the executor offers (besides the built-in ones). */
+  commands: OwnerCommands,
 });
 export type Device = z.infer<typeof Device>;
 

@@ -153,6 +153,23 @@ export const CommandResult = z.object({
 });
 export type CommandResult = z.infer<typeof CommandResult>;
 
+/** Why the executor refused a command (it never ran). */
+export const CommandRefusalCode = z.enum([
+  "command_unknown",
+  "invalid_args",
+  "task_not_found",
+  "path_outside",
+  "busy",
+]);
+export type CommandRefusalCode = z.infer<typeof CommandRefusalCode>;
+
+/** The executor's answer to `command.run`: the result, or why it refused. */
+export const CommandRunAnswer = z.discriminatedUnion("ok", [
+  z.object({ ok: z.literal(true), result: CommandResult }),
+  z.object({ ok: z.literal(false), code: CommandRefusalCode, message: z.string().max(2000) }),
+]);
+export type CommandRunAnswer = z.infer<typeof CommandRunAnswer>;
+
 // ---------------------------------------------------------------------------------------------
 // Built-in outputs: built-in keys print one JSON document on stdout with these shapes.
 // ---------------------------------------------------------------------------------------------

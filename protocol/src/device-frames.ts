@@ -9,6 +9,7 @@ import {
   ProgressEvent,
   Usage,
 } from "./common";
+import { OwnerCommands } from "./commands";
 import { DeviceRequest, DeviceResponse, ProjectId, Projects } from "./local-work";
 
 // ---------------------------------------------------------------------------------------------
@@ -28,6 +29,8 @@ export const DeviceRegister = z.object({
   runningTaskIds: z.array(Id).max(50),
   /** Directories the owner lets tasks work in (local mode only). */
   projects: Projects.default([]),
+  /** The owner's own command keys (device-config.json `commands`). */
+  commands: OwnerCommands.default([]),
 });
 export type DeviceRegister = z.infer<typeof DeviceRegister>;
 

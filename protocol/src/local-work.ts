@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { CommandRequest, CommandRunAnswer } from "./commands";
 
 // Local work: the projects a device advertises, the Claude Code sessions already on it, and the
 // generic device RPC (a request/response frame pair through the DeviceHub) used to read them.
@@ -62,6 +63,8 @@ export const MAX_TRANSCRIPT_BYTES = 256 * 1024;
 // ---------------------------------------------------------------------------------------------
 
 export const DEVICE_METHODS = {
+  /** Runs one command (built-in or the owner's) and answers its result; see commands.ts. */
+  "command.run": { params: CommandRequest, result: CommandRunAnswer },
   /** Claude Code sessions on the device, newest first; all projects when projectId is null. */
   "sessions.list": {
     params: z.object({ projectId: ProjectId.nullable() }),

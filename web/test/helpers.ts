@@ -20,6 +20,7 @@ export function device(overrides: Partial<Device> & { id: string }): Device {
     lastSeenAt: AT,
     tokenExpiresAt: null,
     projects: [],
+    commands: [],
     ...overrides,
   };
 }

@@ -1,6 +1,35 @@
 import { describe, expect, it } from "vitest";
 import { call, createToken, expectError, signUp } from "./helpers";
-import { newDeviceId, registerDevice } from "./device-client";
+import type { HubFrame } from "@wegent/protocol";
+import { type DeviceSocket, newDeviceId, registerDevice } from "./device-client";
+
+type Request = Extract<HubFrame, { type: "device:request" }>;
+
+const RESULT = {
+  exitCode: 0,
+  stdout: "hello; echo hacked\n",
+  stderr: "",
+  timedOut: false,
+  truncated: false,
+  durationMs: 7,
+};
+
+/** Answers the next `command.run` request the way the executor would. */
+async function answer(socket: DeviceSocket, body: unknown): Promise<Request> {
+  const request = (await socket.next("device:request")) as Request;
+  socket.send({ type: "device:response", requestId: request.requestId, ok: true, result: body });
+  return request;
+}
+
+async function commandDevice() {
+  const user = await signUp();
+  const { token } = await createToken(user);
+  const deviceId = newDeviceId();
+  const { socket } = await registerDevice(token, deviceId, {
+    extra: { commands: [{ key: "echo", argv: ["echo"], timeoutSec: 5 }] },
+  });
+  return { user, deviceId, socket };
+}
 
 async function deviceUser() {
   const user = await signUp();
@@ -85,4 +114,93 @@ describe("command RPC: the platform's checks", () => {
     );
     socket.close();
   });
+});
+
+describe("command RPC through the hub", () => {
+  it("runs a command on the device, answers its result and audits it", async () => {
+    const { user, deviceId, socket } = await commandDevice();
+    const device = await call("GET", `/api/devices/${deviceId}`, { cookie: user.cookie });
+    expect((device.body as { device: { commands: unknown } }).device.commands).toEqual([
+      { key: "echo", argv: ["echo"], timeoutSec: 5 },
+    ]);
+    const pending = run(user.cookie, deviceId, {
+      key: "echo",
+      args: { argv: ["hello; echo hacked"] },
+    });
+    const request = await answer(socket, { ok: true, result: RESULT });
+    expect(request.method).toBe("command.run");
+    expect(request.params).toEqual({
+      key: "echo",
+      args: { argv: ["hello; echo hacked"] },
+      taskId: null,
+    });
+    const res = await pending;
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body).toEqual(RESULT);
+
+    const audit = await call("GET", `/api/devices/${deviceId}/audit`, { cookie: user.cookie });
+    const entries = (audit.body as { entries: Record<string, unknown>[] }).entries;
+    expect(entries).toHaveLength(1);
+    expect(entries[0]).toMatchObject({
+      key: "echo",
+      userId: user.id,
+      username: user.username,
+      outcome: "ok",
+      exitCode: 0,
+      durationMs: 7,
+      bytes: 19,
+    });
+    expect(entries[0]?.argsDigest).toMatch(/^[0-9a-f]{64}$/);
+    socket.close();
+  });
+
+  it("passes the executor's refusal on with the same code", async () => {
+    const { user, deviceId, socket } = await commandDevice();
+    const pending = run(user.cookie, deviceId, { key: "runtime.info" });
+    await answer(socket, { ok: false, code: "command_unknown", message: "no such key here" });
+    expectError(await pending, 400, "command_unknown");
+    socket.close();
+  });
+
+  it("answers 429 for the 5th command at once, and takes no task slot", async () => {
+    const { user, deviceId, socket } = await commandDevice();
+    const first = [0, 1, 2, 3].map(() => run(user.cookie, deviceId, { key: "runtime.info" }));
+    const requests: Request[] = [];
+    for (let i = 0; i < 4; i++) requests.push((await socket.next("device:request")) as Request);
+    expectError(
+      await run(user.cookie, deviceId, { key: "runtime.info" }),
+      429,
+      "too_many_commands",
+    );
+    const listed = await call("GET", `/api/devices/${deviceId}`, { cookie: user.cookie });
+    expect((listed.body as { device: { slotsUsed: number } }).device.slotsUsed).toBe(0);
+    for (const request of requests) {
+      socket.send({
+        type: "device:response",
+        requestId: request.requestId,
+        ok: true,
+        result: { ok: true, result: RESULT },
+      });
+    }
+    for (const res of await Promise.all(first)) expect(res.status).toBe(200);
+    // Once they finished, a new one may run.
+    const again = run(user.cookie, deviceId, { key: "runtime.info" });
+    await answer(socket, { ok: true, result: RESULT });
+    expect((await again).status).toBe(200);
+    socket.close();
+  });
+
+  it("answers 504 naming the device when it does not answer within 10 s", async () => {
+    const { user, deviceId, socket } = await commandDevice();
+    const started = Date.now();
+    const res = await run(user.cookie, deviceId, { key: "runtime.info" });
+    expectError(res, 504, "device_timeout");
+    expect(Date.now() - started).toBeGreaterThanOrEqual(9_900);
+    expect((res.body as { error: { message: string } }).error.message).toContain(
+      `Linux - ${deviceId.slice(0, 8)}`,
+    );
+    const audit = await call("GET", `/api/devices/${deviceId}/audit`, { cookie: user.cookie });
+    expect((audit.body as { entries: { outcome: string }[] }).entries[0]?.outcome).toBe("timeout");
+    socket.close();
+  }, 20_000);
 });

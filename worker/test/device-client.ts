@@ -103,6 +103,8 @@ export interface RegisterOptions {
   maxSlots?: number;
   runningTaskIds?: string[];
   deviceType?: "local" | "cloud";
+  /** More register fields (projects, commands). */
+  extra?: Record<string, unknown>;
 }
 
 /** Connects and registers a device; resolves with the socket and the registered frame. */
@@ -124,6 +126,7 @@ export async function registerDevice(
     deviceType: options.deviceType ?? "local",
     runtimes: ["claude-code"],
     runningTaskIds: options.runningTaskIds ?? [],
+    ...options.extra,
   });
   const registered = (await s.next("device:registered")) as Extract<
     HubFrame,
