@@ -126,6 +126,7 @@ describe("executor connection", () => {
       runtimes: ["claude-code"],
       runningTaskIds: [],
       projects: [],
+      commands: [],
     });
     // Keep-alive: text pings and heartbeats while registered.
     await h.hub.until(
