@@ -116,6 +116,18 @@ function DeviceCard(props: { device: Device }) {
         <dd title={fullDate(device.lastSeenAt)}>
           {device.status === "offline" ? fromNow(device.lastSeenAt, now) : "now"}
         </dd>
+        {device.commands.length > 0 && (
+          <>
+            <dt>Commands</dt>
+            <dd data-testid="device-commands">
+              {device.commands.map((c) => (
+                <code key={c.key} title={c.argv.join(" ")}>
+                  {c.key}{" "}
+                </code>
+              ))}
+            </dd>
+          </>
+        )}
         {device.tokenExpiresAt && (
           <>
             <dt>Token expires</dt>
