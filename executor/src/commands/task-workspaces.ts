@@ -2,7 +2,7 @@
 // project's worktree (or the project folder itself), not only <workspaceRoot>/<taskId>. The
 // base commit is taken when the task first gets its workspace, so the diff shows everything the
 // agent changed since, even what it committed.
-import { mkdir, readFile, realpath, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, realpath, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { git } from "./git";
 import { snapshotFolder } from "./workspace";
@@ -36,11 +36,20 @@ export class TaskWorkspaces {
     const real = await realpath(dir);
     const held = await this.read(taskId);
     if (held && held.dir === real) return;
+    const stateDir = commandStateDir(this.homeDir, taskId);
+    await mkdir(stateDir, { recursive: true });
+    // A new scratch folder (the common case): its base is empty, no git process needed.
+    if ((await readdir(real)).length === 0) {
+      await writeFile(
+        this.file(taskId),
+        JSON.stringify({ dir: real, base: null } satisfies Record),
+      );
+      return;
+    }
     let base: string | null = null;
     const top = await git(["rev-parse", "--show-toplevel"], { cwd: real, allow: [128] }).catch(
       () => null,
     );
-    const stateDir = commandStateDir(this.homeDir, taskId);
     if (top?.code === 0 && (await realpath(top.stdout.toString("utf8").trim())) === real) {
       const head = await git(["rev-parse", "--verify", "-q", "HEAD"], { cwd: real, allow: [1] });
       if (head.code === 0) base = head.stdout.toString("utf8").trim();
@@ -48,7 +57,6 @@ export class TaskWorkspaces {
       // Not a checkout: keep what the folder holds now (empty for a new scratch folder).
       base = await snapshotFolder(real, stateDir);
     }
-    await mkdir(commandStateDir(this.homeDir, taskId), { recursive: true });
     await writeFile(this.file(taskId), JSON.stringify({ dir: real, base } satisfies Record));
   }
 
