@@ -2,6 +2,7 @@
 // device-config.json, real Claude Code editing two files against the fake model, real git.
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -30,6 +31,10 @@ let fake: FakeModel;
 let user: Session;
 let ex: ExecutorProcess;
 let home: string;
+let project: string;
+
+const git = (cwd: string, ...args: string[]) =>
+  execFileSync("git", args, { cwd, encoding: "utf8" });
 const deviceId = `e2ecmd${process.pid}x${Date.now().toString(16)}`;
 
 beforeAll(async () => {
@@ -58,11 +63,18 @@ beforeAll(async () => {
       },
     }),
   );
+  // A project (a real git repository) tasks may work in, each in its own worktree.
+  project = mkdtempSync(join(tmpdir(), "wegent-cmd-project-"));
+  git(project, "init", "-q", "-b", "main");
+  writeFileSync(join(project, "a.txt"), "one\ntwo\nthree\n");
+  git(project, "add", "-A");
+  git(project, "-c", "user.email=u@e", "-c", "user.name=u", "commit", "-qm", "base");
   ex = startExecutor({
     origin: platform.origin,
     token,
     modelUrl: fake.url,
     deviceId,
+    args: ["--project", project],
     env: { WEGENT_EXECUTOR_HOME: home },
   });
   await ex.waitFor("registered");
@@ -144,6 +156,70 @@ describe("commands on a real device", () => {
     expect(escape.status).toBe(400);
   });
 
+  it("shows what the agent changed in a project's worktree, even after it committed", async () => {
+    const device = await api<{ device: { projects: { id: string }[] } }>(
+      platform.origin,
+      "GET",
+      `/api/devices/${deviceId}`,
+      { cookie: user.cookie },
+    );
+    const projectId = device.body.device.projects[0]?.id ?? "";
+    const prompt = "Edit a.txt and add new.md";
+    fake.on(prompt, [{ blocks: [toolUse("Bash", { command: "sleep 3", description: "think" })] }]);
+    const created = await api<TaskWithMessages>(platform.origin, "POST", "/api/tasks", {
+      cookie: user.cookie,
+      body: { message: prompt, target: { deviceId, projectId } },
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const taskId = created.body.task.id;
+    const tree = join(home, "worktrees", projectId, taskId.slice(0, 8));
+    fake.reset();
+    fake.on(prompt, [
+      { blocks: [toolUse("Bash", { command: "sleep 3", description: "think" })] },
+      { blocks: [toolUse("Read", { file_path: join(tree, "a.txt") })] },
+      {
+        blocks: [
+          toolUse("Edit", { file_path: join(tree, "a.txt"), old_string: "two", new_string: "TWO" }),
+        ],
+      },
+      { blocks: [toolUse("Write", { file_path: join(tree, "new.md"), content: "# New\n" })] },
+      {
+        blocks: [
+          toolUse("Bash", {
+            command: "git add -A && git -c user.email=a@e -c user.name=a commit -qm agent",
+            description: "commit",
+          }),
+        ],
+      },
+      { blocks: [text("Edited and committed.")] },
+    ]);
+    const done = await until(
+      async () => {
+        const d = await api<TaskWithMessages>(platform.origin, "GET", `/api/tasks/${taskId}`, {
+          cookie: user.cookie,
+        });
+        return ["completed", "failed"].includes(d.body.task.status) ? d.body : undefined;
+      },
+      90_000,
+      "the project task to end",
+    );
+    expect(done.task.status).toBe("completed");
+    expect(readFileSync(join(tree, "a.txt"), "utf8")).toBe("one\nTWO\nthree\n");
+    const diff = await json({ key: "workspace.diff", taskId }, (v) => WorkspaceDiff.parse(v));
+    expect(diff.git).toBe(true);
+    expect(diff.files).toEqual([
+      { path: "a.txt", status: "modified", oldPath: null, added: 1, removed: 1 },
+      { path: "new.md", status: "added", oldPath: null, added: 1, removed: 0 },
+    ]);
+    expect(diff.diff).toContain("-two\n+TWO");
+    // The user's own checkout is untouched.
+    expect(git(project, "status", "--porcelain")).toBe("");
+    expect(readFileSync(join(project, "a.txt"), "utf8")).toBe("one\ntwo\nthree\n");
+    const revert = await command({ key: "workspace.revert", args: { path: "a.txt" }, taskId });
+    expect(JSON.parse(revert.body.stdout)).toEqual({ path: "a.txt", action: "restored" });
+    expect(readFileSync(join(tree, "a.txt"), "utf8")).toBe("one\ntwo\nthree\n");
+  });
+
   it("runs owner keys with argv only, kills on timeout, caps output", async () => {
     const echo = await command({ key: "echo", args: { argv: ["hello; echo hacked", "$(id)"] } });
     expect(echo.status).toBe(200);
@@ -208,6 +284,8 @@ describe("commands on a real device", () => {
       "workspace.diff",
       "workspace.revert",
       "workspace.status",
+      "workspace.diff",
+      "workspace.revert",
       "echo",
       "sleeper",
       "flood",
