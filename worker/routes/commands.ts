@@ -21,7 +21,9 @@ import { sendCommand } from "../devices/command-transport";
 // and answers with its result; `GET /api/devices/:id/audit` pages through what was run.
 
 export const commandRoutes = new Hono<AppEnv>();
-commandRoutes.use("*", requireUser());
+// Only these paths: mounted next to deviceRoutes, a "*" here would also guard /connect.
+commandRoutes.use("/:id/commands", requireUser());
+commandRoutes.use("/:id/audit", requireUser());
 
 const DevicePath = z.object({ id: DeviceId });
 

@@ -72,6 +72,11 @@ describe("command RPC: the platform's checks", () => {
     const { user, deviceId, socket } = await deviceUser();
     const other = await signUp();
     expectError(await run(other.cookie, deviceId, { key: "runtime.info" }), 404, "not_found");
+    const anonymous = await call("POST", `/api/devices/${deviceId}/commands`, {
+      body: { key: "runtime.info" },
+    });
+    expectError(anonymous, 401);
+    expectError(await call("GET", `/api/devices/${deviceId}/audit`), 401);
     expectError(
       await call("GET", `/api/devices/${deviceId}/audit`, { cookie: other.cookie }),
       404,
