@@ -149,6 +149,7 @@ async function main(): Promise<number> {
     ...(local ? { local } : {}),
     ownerCommands,
     ...(userEnv?.HOME ? { userHome: userEnv.HOME } : {}),
+    ...(userEnv ? { commandEnv: userEnv } : {}),
     log,
   });
 

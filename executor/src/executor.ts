@@ -71,6 +71,8 @@ export interface ExecutorOptions {
   ownerCommands?: OwnerCommand[];
   /** The user's home (the skill folders); default os.homedir(). */
   userHome?: string;
+  /** The environment owner commands start from (local mode: the user's login shell's). */
+  commandEnv?: Record<string, string>;
   log?: Logger;
   timings?: Partial<ExecutorTimings>;
   random?: () => number;
@@ -118,6 +120,7 @@ export class Executor {
       userHome: options.userHome ?? homedir(),
       projectDirs: () => options.local?.list().map((p) => p.path) ?? [],
       resolveTask: (taskId) => this.places.resolve(taskId),
+      ...(options.commandEnv ? { baseEnv: options.commandEnv } : {}),
     });
     this.outbox = new Outbox((frame) => this.isRegistered && this.connection.send(frame));
     this.tasks = new TaskManager({

@@ -209,6 +209,24 @@ describe("executor rules", () => {
     const result = ok(await env.run({ key: "env", args: {}, taskId: null }));
     delete process.env.WEGENT_TOKEN;
     expect(result.stdout).not.toContain("secret-token");
+    // Local mode: the user's login environment, still without secrets.
+    const login = new CommandRunner({
+      ownerCommands: parseOwnerCommands({ env: { argv: ["env"], cwd: projectDir } }),
+      version: "1",
+      workspaceRoot: root,
+      homeDir: root,
+      userHome: root,
+      projectDirs: () => [projectDir],
+      baseEnv: {
+        PATH: process.env.PATH,
+        FROM_LOGIN: "yes",
+        WEGENT_TOKEN: "t0ken",
+        ANTHROPIC_API_KEY: "sk-x",
+      },
+    });
+    const fromLogin = ok(await login.run({ key: "env", args: {}, taskId: null }));
+    expect(fromLogin.stdout).toContain("FROM_LOGIN=yes");
+    expect(fromLogin.stdout).not.toMatch(/t0ken|sk-x/);
   });
 });
 

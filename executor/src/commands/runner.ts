@@ -49,6 +49,8 @@ export interface RunnerOptions {
   /** Where a task works (a project's worktree); default <workspaceRoot>/<taskId>. */
   resolveTask?: (taskId: string) => Promise<{ dir: string; base?: string } | null>;
   claudeExecutable?: string;
+  /** The environment owner commands start from (local mode: the user's login shell's). */
+  baseEnv?: Readonly<Record<string, string | undefined>>;
 }
 
 /** The answer must fit one frame on the device socket, with room for the envelope. */
@@ -196,7 +198,7 @@ export class CommandRunner {
     return runArgv({
       argv: [...command.argv, ...extra],
       cwd,
-      env: commandEnv(),
+      env: commandEnv(this.options.baseEnv ?? process.env),
       timeoutMs: command.timeoutSec * 1000,
       maxOutputBytes: command.maxOutputBytes,
     });
@@ -224,10 +226,10 @@ export class CommandRunner {
   }
 }
 
-/** The executor's environment without its own token and the model credentials. */
-function commandEnv(): NodeJS.ProcessEnv {
+/** The environment without the executor's own token and the model credentials. */
+function commandEnv(base: Readonly<Record<string, string | undefined>>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
-  for (const [name, value] of Object.entries(process.env)) {
+  for (const [name, value] of Object.entries(base)) {
     if (name.startsWith("WEGENT_") || (CREDENTIAL_VARIABLES as readonly string[]).includes(name)) {
       continue;
     }
