@@ -140,6 +140,50 @@ describe("model proxy", () => {
   });
 });
 
+describe("model proxy: what the operator key opens", () => {
+  it("forwards only what Claude Code needs (POST /v1/messages, count_tokens), not the organisation's files, batches or admin API", async () => {
+    const seen: string[] = [];
+    const upstream = createServer((req, res) => {
+      seen.push(`${req.method} ${req.url}`);
+      req.resume();
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end("{}");
+    });
+    await new Promise<void>((resolve) => upstream.listen(0, "127.0.0.1", resolve));
+    const port = (upstream.address() as AddressInfo).port;
+    const proxy = await startModelProxy({
+      upstream: `http://127.0.0.1:${port}`,
+      credential: { header: "x-api-key", value: "sk-op", agentVariable: "ANTHROPIC_API_KEY" },
+    });
+    try {
+      const run = proxy.issue();
+      const status = async (method: string, path: string) =>
+        (
+          await fetch(`${run.baseUrl}${path}`, {
+            method,
+            ...(method === "GET" ? {} : { body: "{}" }),
+          })
+        ).status;
+      expect(await status("POST", "/v1/messages?beta=true")).toBe(200);
+      expect(await status("POST", "/v1/messages/count_tokens?beta=true")).toBe(200);
+      // Another tenant's batch results and uploaded files, through the operator's key:
+      expect(await status("GET", "/v1/messages/batches")).toBe(404);
+      expect(await status("GET", "/v1/files")).toBe(404);
+      expect(await status("GET", "/v1/organizations/api_keys")).toBe(404);
+      expect(await status("GET", "/v1/messages")).toBe(404);
+      expect(await status("POST", "/v1/messages/%2e%2e/files")).toBe(404);
+      expect(await status("POST", "/v1/messages/../files")).toBe(404);
+      expect(seen).toEqual([
+        "POST /v1/messages?beta=true",
+        "POST /v1/messages/count_tokens?beta=true",
+      ]);
+    } finally {
+      await proxy.close();
+      upstream.close();
+    }
+  });
+});
+
 const bwrap = findBwrap();
 const sandboxWorks = process.platform === "linux" && probeSandbox(bwrap) === null;
 

@@ -48,6 +48,13 @@ const DROPPED = new Set([
   "upgrade",
 ]);
 
+/**
+ * What Claude Code needs of the model API, matched exactly (method, raw path). The operator's
+ * key opens more — the organisation's files and message batches (other tenants' too), its
+ * admin API — which no agent may reach through the proxy.
+ */
+const ALLOWED = new Set(["POST /v1/messages", "POST /v1/messages/count_tokens"]);
+
 export interface ModelProxy {
   /** Base URL for one run; valid until `revoke`. */
   issue(): { baseUrl: string; secret: string };
@@ -73,7 +80,13 @@ export async function startModelProxy(options: {
     }
     const rest = match[2] ?? "/";
     const target = new URL(upstream.toString());
-    const [path, query] = rest.split("?", 2);
+    const [path = "/", query] = rest.split("?", 2);
+    if (!ALLOWED.has(`${req.method} ${path}`)) {
+      res.writeHead(404, { "content-type": "application/json" });
+      res.end(JSON.stringify({ error: { code: "not_found", message: "not a model endpoint" } }));
+      req.resume();
+      return;
+    }
     target.pathname = upstream.pathname.replace(/\/+$/, "") + path;
     target.search = query ? `?${query}` : "";
     const headers: Record<string, string | string[]> = {};
