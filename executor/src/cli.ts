@@ -11,6 +11,7 @@ import type { AgentLauncher } from "./runtime/launcher";
 import { setUpCloud } from "./sandbox/cloud-setup";
 import { startRun } from "./security/leftovers";
 import { lifelineLauncher } from "./security/lifeline";
+import { ancestorsShowing } from "./security/scrub";
 import { deviceAuthAtStart, hideToken } from "./security/startup";
 
 declare const __EXECUTOR_VERSION__: string;
@@ -40,6 +41,11 @@ async function main(): Promise<number> {
   if (hidden === "failed") {
     log.warn(
       "could not remove the token from this process's /proc environ/cmdline; put it in device-config.json (mode 0600) or pair instead",
+    );
+  }
+  for (const parent of config.token === null ? [] : ancestorsShowing([config.token])) {
+    log.warn(
+      `the token is still visible in /proc/${parent.pid}/${parent.where} of a parent process (${parent.command || "?"}), for as long as the executor runs${parent.where === "cmdline" ? " and to every user of this machine" : ""}: a launcher such as npx or npm run keeps its own copy. Start wegent-executor directly with WEGENT_TOKEN, put the token in device-config.json, or pair without a token`,
     );
   }
   let deviceId: string;

@@ -63,3 +63,50 @@ export function scrubProcessSecrets(secrets: readonly string[]): ScrubResult {
     return "failed";
   }
 }
+
+export interface ExposedIn {
+  pid: number;
+  where: "cmdline" | "environ";
+  /** The ancestor's program (its argv[0] up to a space); never the secret. */
+  command: string;
+}
+
+/**
+ * Ancestors of `pid` (not `pid` itself) whose /proc cmdline or environ still shows a secret:
+ * a launcher such as `npx … --token X` or `npm run … -- --token X` keeps its own copy (`npm
+ * exec`, `sh -c`) for the executor's whole life, and a cmdline is readable by every user.
+ */
+export function ancestorsShowing(secrets: readonly string[], pid = process.pid): ExposedIn[] {
+  const wanted = secrets.filter((s) => Buffer.byteLength(s) >= 8).map((s) => Buffer.from(s));
+  const found: ExposedIn[] = [];
+  if (process.platform !== "linux" || wanted.length === 0) return found;
+  const read = (path: string): Buffer | null => {
+    try {
+      return readFileSync(path);
+    } catch {
+      return null;
+    }
+  };
+  const seen = new Set<number>();
+  for (let at = parentOf(pid); at !== null && at > 1 && !seen.has(at); at = parentOf(at)) {
+    seen.add(at);
+    const cmdline = read(`/proc/${at}/cmdline`);
+    // The program's name only: a launcher that set its title (npm) has the token after a space.
+    const command = (cmdline?.toString().split(/[\0 ]/)[0] ?? "").slice(0, 100);
+    for (const where of ["cmdline", "environ"] as const) {
+      const area = where === "cmdline" ? cmdline : read(`/proc/${at}/environ`);
+      if (area && wanted.some((s) => area.includes(s))) found.push({ pid: at, where, command });
+    }
+  }
+  return found;
+}
+
+function parentOf(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    return Number.isSafeInteger(ppid) ? ppid : null;
+  } catch {
+    return null;
+  }
+}
