@@ -216,7 +216,7 @@ export class TaskManager {
       tmpDir: join(taskHome, "tmp"),
     };
     await Promise.all(
-      [request.homeDir, request.tmpDir].map((dir) => mkdir(dir, { recursive: true })),
+      [request.homeDir, request.tmpDir].map((dir) => mkdir(dir, { recursive: true, mode: 0o700 })),
     );
     let release = (): void => undefined;
     if (frame.projectId !== null) {
@@ -236,7 +236,8 @@ export class TaskManager {
       request.workspaceDir = workspace.workspace.dir;
       release = workspace.workspace.release;
     } else {
-      await mkdir(request.workspaceDir, { recursive: true });
+      // Private: a --workspace outside the executor home may be listable by other users.
+      await mkdir(request.workspaceDir, { recursive: true, mode: 0o700 });
     }
     try {
       await this.options.onWorkspace?.(taskId, request.workspaceDir).catch((error: unknown) => {

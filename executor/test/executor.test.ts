@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { chmodSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -260,6 +260,23 @@ describe("executor tasks", () => {
       costUsd: 0.01,
     });
     await h.hub.until(() => h.executor.unackedFrames === 0, "acks trim the outbox");
+  });
+
+  it("keeps a task's folders private (0700) under a --workspace that others can list", async () => {
+    const shared = mkdtempSync(join(tmpdir(), "wegent-shared-ws-"));
+    chmodSync(shared, 0o755);
+    cleanups.push(async () => rmSync(shared, { recursive: true, force: true }));
+    const h = await setup({ workspaceRoot: join(shared, "workspaces") });
+    await registered(h);
+    const frame = execute();
+    h.hub.send(frame);
+    await h.hub.until(() => h.runtime.runs.has(frame.messageId), "run started");
+    const run = h.runtime.get(frame.messageId);
+    for (const dir of [run.request.workspaceDir, join(shared, "workspaces")]) {
+      expect((statSync(dir).mode & 0o777).toString(8), dir).toBe("700");
+    }
+    run.finish({ ok: true, text: "ok", sessionId: "s-1", usage: null, costUsd: 0 });
+    await h.hub.until(() => h.hub.framesOf("task:complete").length === 1, "complete");
   });
 
   it("re-sends after a dropped socket with no gap and no duplicate, and acks trim the outbox", async () => {

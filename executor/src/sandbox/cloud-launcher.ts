@@ -88,7 +88,9 @@ export function cloudLauncher(options: CloudLauncherOptions): CloudLauncher {
       const etcDir = join(taskRoot, "etc");
       folders.set(request.taskId, [request.workspaceDir, taskRoot]);
       await Promise.all(
-        [request.workspaceDir, request.homeDir].map((d) => mkdir(d, { recursive: true })),
+        [request.workspaceDir, request.homeDir].map((d) =>
+          mkdir(d, { recursive: true, mode: 0o700 }),
+        ),
       );
       const id = sandboxIdentity(request.taskId);
       writeIdentityFiles(etcDir, id);
