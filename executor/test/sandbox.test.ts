@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { silentLogger } from "../src/log";
 import { findBwrap, probeSandbox } from "../src/sandbox/bwrap";
-import { cloudLauncher } from "../src/sandbox/cloud-launcher";
+import { cloudAgentEnv, cloudLauncher } from "../src/sandbox/cloud-launcher";
 import { startModelProxy } from "../src/sandbox/model-proxy";
 import { lifelineLauncher } from "../src/security/lifeline";
 import type { RunRequest } from "../src/runtime/types";
@@ -181,6 +181,26 @@ describe("model proxy: what the operator key opens", () => {
       await proxy.close();
       upstream.close();
     }
+  });
+});
+
+describe("cloud agent environment", () => {
+  it("drops every variable named like a credential, the mTLS key passphrase included", () => {
+    const env = cloudAgentEnv(
+      {
+        PATH: "/usr/bin",
+        CLAUDE_CODE_CLIENT_KEY_PASSPHRASE: "pass-never-inside",
+        CLAUDE_CODE_OAUTH_TOKEN: "tok-never-inside",
+        SOME_PASSWORD: "pw-never-inside",
+        MAX_THINKING_TOKENS: "1024",
+      },
+      "http://127.0.0.1:1/t/x",
+      { header: "x-api-key", value: "sk-op", agentVariable: "ANTHROPIC_API_KEY" },
+      "run.1",
+    );
+    expect(JSON.stringify(env)).not.toMatch(/never-inside|sk-op/);
+    expect(env.MAX_THINKING_TOKENS).toBe("1024");
+    expect(env.PATH).toBe("/usr/bin");
   });
 });
 

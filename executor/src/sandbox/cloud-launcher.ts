@@ -16,7 +16,7 @@ import {
 import type { ModelProxy, UpstreamCredential } from "./model-proxy";
 
 /** Names that end like a credential's never reach a cloud agent (MAX_THINKING_TOKENS does). */
-const SECRET_NAME = /(KEY|TOKEN|SECRET|PASSWORD|CREDENTIALS?)$/i;
+const SECRET_NAME = /(KEY|TOKEN|SECRET|PASSWORD|PASSPHRASE|CREDENTIALS?)$/i;
 const DUMMY = "sk-wegent-sandbox-no-key-here";
 
 export interface CloudLauncherOptions {
