@@ -198,7 +198,9 @@ export const cloudCredentialHunt: Scenario = {
         `{ env; ${PROC_DUMP}; ls -la / /home /proc/1/root "${ex.home}"; cat "${ex.home}/credential.json";`,
         `find / -xdev \\( -name 'credential.json' -o -name 'device_id*' -o -name 'executor-run.json' -o -name '.credentials.json' \\);`,
         `grep -r -a -h "" /etc /home /tmp /workspace; } > /workspace/hunt.txt 2>&1;`,
-        `echo "visible processes: $(ls /proc | grep -c '^[0-9]')"; id -u; ls "${ex.home}" 2>&1 | head -1; wc -c /workspace/hunt.txt`,
+        `echo "visible processes: $(ls /proc | grep -c '^[0-9]')"; id -u; ls "${ex.home}" 2>&1 | head -1; wc -c /workspace/hunt.txt;`,
+        // The operator key through the proxy, for something other than the model (files, batches).
+        `node -e 'fetch(process.env.ANTHROPIC_BASE_URL + "/v1/files").then((r) => console.log("proxy files status", r.status))'`,
       ].join(" "),
     );
     const taskId = await startTask(ctx, user, prompt, "cloud");
@@ -224,6 +226,11 @@ export const cloudCredentialHunt: Scenario = {
     expectThat(visible > 0 && visible <= 8, `the sandbox sees ${visible} processes`);
     const uid = Number(/^(\d+)$/m.exec(result)?.[1] ?? "-1");
     expectThat(process.getuid?.() !== 0 || uid >= 61000, `the agent ran as uid ${uid}`);
+    expectThat(
+      /proxy files status 404/.test(result) &&
+        !ctx.fake.requests.some((r) => r.path.startsWith("/v1/files")),
+      `the proxy forwarded GET /v1/files with the operator key: ${/proxy files status \d+/.exec(result)?.[0] ?? "no answer"}`,
+    );
     // The model was still reached, with the real key the executor added.
     const keyed = ctx.fake.requests.filter((r) => r.prompt?.includes(prompt));
     expectThat(keyed.length >= 2, `the model got ${keyed.length} requests for the hunt`);
@@ -231,7 +238,7 @@ export const cloudCredentialHunt: Scenario = {
       keyed.every((r) => r.apiKey === operatorKey),
       "a model request did not carry the operator key (the proxy did not add it)",
     );
-    return `${hunt.length} bytes of env, /proc (${visible} processes visible) and files hunted as uid ${uid}: operator token, model key and credential found 0 times; executor home invisible; ${keyed.length} model calls carried the real key, added by the proxy`;
+    return `${hunt.length} bytes of env, /proc (${visible} processes visible) and files hunted as uid ${uid}: operator token, model key and credential found 0 times; executor home invisible; GET /v1/files through the proxy 404; ${keyed.length} model calls carried the real key, added by the proxy`;
   },
 };
 
