@@ -17,6 +17,14 @@ export type LogEvent =
   | { event: "device.bad_frame"; ownerId: string; deviceId: string; code: string; strikes: number }
   | { event: "task.created"; ownerId: string; taskId: string; messageId: string; target: string }
   | {
+      event: "task.input_requested";
+      taskId: string;
+      messageId: string;
+      kind: string;
+      tool: string;
+    }
+  | { event: "task.input_resolved"; taskId: string; messageId: string; outcome: string }
+  | {
       event: "task.dispatched";
       taskId: string;
       messageId: string;

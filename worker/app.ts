@@ -7,6 +7,9 @@ import { commandRoutes } from "./routes/commands";
 import { deviceRoutes } from "./routes/devices";
 import { liveRoutes } from "./routes/live";
 import { taskRoutes } from "./routes/tasks";
+import { taskInputRoutes } from "./routes/task-input";
+import { presetRoutes } from "./routes/presets";
+import { settingsRoutes } from "./routes/settings";
 import { healthRoutes } from "./routes/health";
 import { tokenRoutes } from "./routes/tokens";
 
@@ -18,7 +21,10 @@ app.route("/api/tokens", tokenRoutes);
 app.route("/api/devices", commandRoutes);
 app.route("/api/devices", deviceRoutes);
 app.route("/api/live", liveRoutes);
+app.route("/api/tasks", taskInputRoutes);
 app.route("/api/tasks", taskRoutes);
+app.route("/api/presets", presetRoutes);
+app.route("/api/settings", settingsRoutes);
 
 app.all("/api/*", (c) =>
   c.json(

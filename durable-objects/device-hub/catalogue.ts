@@ -113,6 +113,7 @@ export async function finishMessage(env: Env, taskId: string, messageId: string,
         ...(end.sessionId !== null ? { sessionId: end.sessionId } : {}),
         usage: end.usage,
         costUsd: end.costUsd,
+        blocks: end.blocks,
         endedAt: now,
       })
       .where(eq(messages.id, messageId)),

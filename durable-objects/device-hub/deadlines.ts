@@ -9,6 +9,8 @@ export interface Timings {
   queueTimeoutMs: number;
   dispatchTimeoutMs: number;
   cancelTimeoutMs: number;
+  /** How long a request for the user's input waits before it is denied. */
+  inputTimeoutMs: number;
 }
 
 type TimingVars = Partial<
@@ -16,7 +18,8 @@ type TimingVars = Partial<
     | "DEVICE_GRACE_SECONDS"
     | "PING_TIMEOUT_SECONDS"
     | "QUEUE_TIMEOUT_SECONDS"
-    | "DISPATCH_TIMEOUT_SECONDS",
+    | "DISPATCH_TIMEOUT_SECONDS"
+    | "INPUT_TIMEOUT_SECONDS",
     string
   >
 >;
@@ -29,6 +32,7 @@ export function timings(env: TimingVars): Timings {
     queueTimeoutMs: seconds(env.QUEUE_TIMEOUT_SECONDS, 600) * 1000,
     dispatchTimeoutMs: seconds(env.DISPATCH_TIMEOUT_SECONDS, 10) * 1000,
     cancelTimeoutMs: CANCEL_TIMEOUT_MS,
+    inputTimeoutMs: seconds(env.INPUT_TIMEOUT_SECONDS, 600) * 1000,
   };
 }
 
@@ -49,10 +53,13 @@ export interface DeadlineHost {
   dispatchTimedOut(ws: WebSocket, w: Work): Promise<void>;
   cancelTimedOut(w: Work): Promise<void>;
   queueTimedOut(w: Work): Promise<void>;
+  /** The earliest expiry of an open request for the user's input, if any. */
+  inputExpiry: number | null;
+  inputExpired(): Promise<void>;
 }
 
 export interface Deadline {
-  name: "token" | "ping" | "vanished" | "grace" | "dispatch" | "cancel" | "queue";
+  name: "token" | "ping" | "vanished" | "grace" | "dispatch" | "cancel" | "queue" | "input";
   at: number;
   fire: () => Promise<void>;
 }
@@ -103,6 +110,9 @@ export function deadlineTable(h: DeadlineHost): Deadline[] {
       const at = Math.max(q.queuedAt, since ?? q.queuedAt) + t.queueTimeoutMs;
       table.push({ name: "queue", at, fire: () => h.queueTimedOut(q) });
     }
+  }
+  if (h.inputExpiry !== null) {
+    table.push({ name: "input", at: h.inputExpiry, fire: () => h.inputExpired() });
   }
   return table;
 }

@@ -5,6 +5,7 @@ import {
   type DeviceParams,
   ExecutorFrame,
   parseFrame,
+  type PendingInput,
   PING,
   PONG,
 } from "@wegent/protocol";
@@ -26,8 +27,15 @@ import {
 import { Slots } from "./slots";
 import { EXECUTOR_TAG, type ExecutorSocket, linkTo, sendFrame, type SocketState } from "./socket";
 import { HubStore } from "./store";
+import { InputDesk } from "./input-desk";
+import type { AnswerTarget } from "./input-answers";
 
 const MAX_STRIKES = 10;
+
+/** A running message as the hub holds it: the reply so far, its transcript, its open requests. */
+export type HubPartial = NonNullable<ReturnType<Slots["partial"]>> & {
+  pendingInput: PendingInput[];
+};
 
 /**
  * One per device: the Durable Object surface (the executor's socket, the Worker's RPC methods,
@@ -45,6 +53,7 @@ export class DeviceHub extends Server<Env> {
   private readonly output: OutputLog;
   private readonly slots: Slots;
   private readonly presence: Presence;
+  private readonly inputs: InputDesk;
   /** Last frame from the current socket (memory only: it matters within one ping timeout). */
   private lastFrameAt = 0;
   /** Device RPC requests waiting for their answer (memory only; see requests.ts). */
@@ -64,6 +73,17 @@ export class DeviceHub extends Server<Env> {
       finishMessage: (w, end) => finishMessage(env, w.taskId, w.messageId, end),
       push: (userId, event) => live.push(userId, event),
       publishStatus: () => this.presence.publishStatus(),
+      messageEnded: (w) => this.inputs.ended(w),
+    });
+    this.inputs = new InputDesk(ctx.storage.sql, {
+      executor: () => {
+        const ws = this.currentSocket();
+        return ws ? linkTo(ws) : null;
+      },
+      work: (messageId) => this.store.work(messageId),
+      setMessageStatus: (w, status) => setMessageStatus(env, w.taskId, w.messageId, status),
+      push: (userId, event) => live.push(userId, event),
+      timeoutMs: () => timings(env).inputTimeoutMs,
     });
     this.presence = new Presence(env, this.store, this.slots, live);
     // The runtime answers the executor's pings itself: presence costs no wake-ups.
@@ -144,6 +164,8 @@ export class DeviceHub extends Server<Env> {
     switch (frame.type) {
       case "device:register":
         await this.presence.register(ws, frame);
+        // Answers given while the executor was away (it ignores those it already has).
+        if (this.store.getMeta().registered) this.inputs.resend(linkTo(ws));
         return this.scheduleAlarm();
       case "device:heartbeat":
         this.store.setMeta({ lastSeenAt: Date.now() });
@@ -176,6 +198,9 @@ export class DeviceHub extends Server<Env> {
       case "device:response":
         this.requests.settle(frame);
         return;
+      case "task:input-request":
+        for (const reply of await this.inputs.request(frame)) sendFrame(ws, reply);
+        return this.scheduleAlarm();
       default:
         return assertNever(frame);
     }
@@ -236,9 +261,18 @@ export class DeviceHub extends Server<Env> {
     return result;
   }
 
-  /** The reply so far of a running message (the final one is in D1). */
-  async partial(messageId: string) {
-    return this.slots.partial(messageId);
+  /** The reply so far of a running message (the final one is in D1), and its open requests. */
+  async partial(messageId: string): Promise<HubPartial | null> {
+    const partial = this.slots.partial(messageId);
+    return partial ? { ...partial, pendingInput: this.inputs.pending(messageId) } : null;
+  }
+
+  /** The user's answer to a request of the agent; a 4xx (changing nothing) when it cannot be. */
+  async answerInput(target: AnswerTarget) {
+    const result = await this.inputs.answer(target);
+    if (!result.ok) return result;
+    await this.scheduleAlarm();
+    return { ok: true as const, outcome: result.outcome };
   }
 
   /**
@@ -295,6 +329,7 @@ export class DeviceHub extends Server<Env> {
     log({ event: "device.removed", ownerId: meta.ownerId, deviceId: meta.deviceId, forced: force });
     this.store.clearAll();
     this.output.clear();
+    this.inputs.clear();
     await this.ctx.storage.deleteAlarm();
     return { ok: true };
   }
@@ -372,6 +407,8 @@ export class DeviceHub extends Server<Env> {
           errorCode: "cancelled",
           errorMessage: "Cancelled.",
         }),
+      inputExpiry: this.inputs.nextExpiry(),
+      inputExpired: () => this.inputs.expire(),
       queueTimedOut: (w) => {
         const message = `Device ${this.slots.deviceName()} stayed offline; the task waited too long in its queue.`;
         return this.slots.finish(w, failed("queue_timeout", message));

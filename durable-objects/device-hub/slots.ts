@@ -1,13 +1,17 @@
-import type {
-  Device,
-  FailureCode,
-  HubFrame,
-  LiveEvent,
-  TaskComplete,
-  TaskFailed,
-  TaskProgress,
-  TaskStatus,
-  Usage,
+import {
+  blocksOf,
+  boundBlocks,
+  type Block,
+  type PermissionMode,
+  type Device,
+  type FailureCode,
+  type HubFrame,
+  type LiveEvent,
+  type TaskComplete,
+  type TaskFailed,
+  type TaskProgress,
+  type TaskStatus,
+  type Usage,
 } from "@wegent/protocol";
 import { log } from "../../edge/log";
 import { projectBusyReason } from "./project-queue";
@@ -22,6 +26,7 @@ export interface SubmitRequest {
   resumeSessionId: string | null;
   /** A project the device advertised (checked by the Worker), or null for scratch. */
   projectId: string | null;
+  permissionMode: PermissionMode;
 }
 
 export type SubmitResult =
@@ -37,6 +42,8 @@ export interface MessageEnd {
   sessionId: string | null;
   usage: Usage | null;
   costUsd: number | null;
+  /** The transcript: what the agent did, in order. */
+  blocks: Block[];
 }
 
 /** The executor's socket as the slots see it: somewhere to send frames. */
@@ -53,9 +60,11 @@ export interface SlotEffects {
   push(userId: string, event: LiveEvent): void;
   /** The figures may have changed: write them through and push them. */
   publishStatus(): Promise<void>;
+  /** The message ended: whatever waited on it (requests for the user's input) ends too. */
+  messageEnded(w: Work): void;
 }
 
-export type Ending = Partial<MessageEnd> & Pick<MessageEnd, "status">;
+export type Ending = Partial<Omit<MessageEnd, "blocks">> & Pick<MessageEnd, "status">;
 
 /**
  * Slots, queue and dispatch of one device: a plain class over the hub's store (no Durable Object
@@ -144,6 +153,7 @@ export class Slots {
       runtime: "claude-code",
       attempt: Math.min(2, Math.max(1, attempt)),
       projectId: w.projectId,
+      permissionMode: w.permissionMode,
     });
     log({
       event: "task.dispatched",
@@ -270,8 +280,10 @@ export class Slots {
       usage: end.usage ?? null,
       costUsd: end.costUsd ?? null,
       status: end.status,
+      blocks: this.blocks(w.messageId),
     };
     await this.effects.finishMessage(w, full);
+    this.effects.messageEnded(w);
     const wasQueued = w.state === "queued";
     this.store.removeWork(w.messageId);
     this.output.remove(w.messageId);
@@ -366,12 +378,18 @@ export class Slots {
     }
   }
 
+  /** The transcript so far, bounded for its row in D1. */
+  blocks(messageId: string): Block[] {
+    return boundBlocks(blocksOf(this.output.after(messageId, 0).map((o) => o.event)));
+  }
+
   /** The reply so far of a running message (the final one is in D1). */
   partial(messageId: string): {
     text: string;
     lastSeq: number;
     queuePosition: number | null;
     queueReason: string | null;
+    blocks: Block[];
   } | null {
     const w = this.store.work(messageId);
     if (!w) return null;
@@ -384,6 +402,7 @@ export class Slots {
         position >= 0
           ? projectBusyReason(w, this.store.slotHolders(), this.store.getMeta().projects)
           : null,
+      blocks: this.blocks(messageId),
     };
   }
 }

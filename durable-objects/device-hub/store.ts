@@ -1,4 +1,4 @@
-import type { Project } from "@wegent/protocol";
+import { DEFAULT_PERMISSION_MODE, PermissionMode, type Project } from "@wegent/protocol";
 
 /**
  * The DeviceHub's own SQLite (meta and work; the output is in OutputLog): the truth about a device *now*. Everything the hub needs after
@@ -17,6 +17,8 @@ export interface Work {
   resumeSessionId: string | null;
   /** The device project it works in (an id the device advertised), or null. */
   projectId: string | null;
+  /** How the agent may use tools for this message (sent with task:execute). */
+  permissionMode: PermissionMode;
   state: WorkState;
   queuedAt: number;
   dispatchedAt: number | null;
@@ -105,10 +107,12 @@ export class HubStore {
         position INTEGER NOT NULL
       );
     `);
-    // Added for local work; hubs created before it get the column here.
+    // Added after the first release: hubs created before them get the columns here.
     const columns = sql.exec("PRAGMA table_info(work)").toArray();
-    if (!columns.some((c) => c.name === "project_id")) {
-      sql.exec("ALTER TABLE work ADD COLUMN project_id TEXT");
+    for (const column of ["project_id", "permission_mode"]) {
+      if (!columns.some((c) => c.name === column)) {
+        sql.exec(`ALTER TABLE work ADD COLUMN ${column} TEXT`);
+      }
     }
   }
 
@@ -150,6 +154,7 @@ export class HubStore {
       attempt: Number(row.attempt),
       cancelRequestedAt: row.cancel_requested_at === null ? null : Number(row.cancel_requested_at),
       lastSeq: Number(row.last_seq),
+      permissionMode: PermissionMode.catch(DEFAULT_PERMISSION_MODE).parse(row.permission_mode),
     };
   }
 
@@ -176,8 +181,8 @@ export class HubStore {
 
   addWork(w: Omit<Work, "lastSeq" | "attempt" | "dispatchedAt" | "cancelRequestedAt">): void {
     this.sql.exec(
-      `INSERT INTO work (message_id, task_id, owner_id, prompt, resume_session_id, project_id, state, queued_at, position)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(position), 0) + 1 FROM work))`,
+      `INSERT INTO work (message_id, task_id, owner_id, prompt, resume_session_id, project_id, state, queued_at, permission_mode, position)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(position), 0) + 1 FROM work))`,
       w.messageId,
       w.taskId,
       w.ownerId,
@@ -186,6 +191,7 @@ export class HubStore {
       w.projectId,
       w.state,
       w.queuedAt,
+      w.permissionMode,
     );
   }
 

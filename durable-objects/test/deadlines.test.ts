@@ -23,6 +23,8 @@ function host(patch: Partial<DeadlineHost>): DeadlineHost {
     dispatchTimedOut: noop,
     cancelTimedOut: noop,
     queueTimedOut: noop,
+    inputExpiry: null,
+    inputExpired: noop,
     ...patch,
   };
 }
@@ -34,6 +36,7 @@ const work = (patch: Partial<Work>): Work => ({
   prompt: "p",
   resumeSessionId: null,
   projectId: null,
+  permissionMode: "bypassPermissions",
   state: "queued",
   queuedAt: 0,
   dispatchedAt: null,

@@ -23,6 +23,7 @@ function setup(maxSlots = 2, connected = true) {
   const sent: HubFrame[] = [];
   const statuses: [string, TaskStatus][] = [];
   const ended: [string, MessageEnd][] = [];
+  const endedWork: string[] = [];
   const pushed: LiveEvent[] = [];
   let published = 0;
   const slots = new Slots(store, output, {
@@ -31,6 +32,7 @@ function setup(maxSlots = 2, connected = true) {
     finishMessage: async (w: Work, end) => void ended.push([w.messageId, end]),
     push: (_user, event) => pushed.push(event),
     publishStatus: async () => void (published += 1),
+    messageEnded: (w: Work) => void endedWork.push(w.messageId),
   });
   const submit = (n: number) =>
     slots.submit({
@@ -40,6 +42,7 @@ function setup(maxSlots = 2, connected = true) {
       prompt: `p${n}`,
       resumeSessionId: null,
       projectId: null,
+      permissionMode: "default",
     });
   return {
     store,
@@ -48,6 +51,7 @@ function setup(maxSlots = 2, connected = true) {
     sent,
     statuses,
     ended,
+    endedWork,
     pushed,
     submit,
     published: () => published,
@@ -114,6 +118,7 @@ describe("Slots (on Node)", () => {
         prompt: "p",
         resumeSessionId: null,
         projectId,
+        permissionMode: "bypassPermissions",
       });
     expect(await inProject(1, folder.id)).toMatchObject({ status: "running" });
     expect(await inProject(2, folder.id)).toMatchObject({ status: "queued", queuePosition: 1 });
@@ -153,7 +158,7 @@ describe("Slots (on Node)", () => {
         taskId: "t1",
         messageId: "m1",
         seq,
-        event: { kind: "text", delta },
+        event: { kind: "text", offset: { 1: 0, 2: 3, 3: 5 }[seq] ?? 0, delta },
       } as never);
     expect(await progress(1, "Hel")).toEqual([
       { type: "task:ack", taskId: "t1", messageId: "m1", seq: 1 },
@@ -171,8 +176,25 @@ describe("Slots (on Node)", () => {
       lastSeq: 2,
       queuePosition: null,
       queueReason: null,
+      blocks: [{ type: "text", text: "Hello" }],
     });
     expect(s.pushed.filter((e) => e.type === "message:delta")).toHaveLength(2);
+    // The end writes the transcript once, and whatever waited on the message ends with it.
+    await s.slots.receive({
+      type: "task:complete",
+      taskId: "t1",
+      messageId: "m1",
+      seq: 3,
+      text: "Hello",
+      sessionId: null,
+      usage: null,
+      costUsd: null,
+    });
+    expect(s.ended[0]?.[1]).toMatchObject({
+      content: "Hello",
+      blocks: [{ type: "text", text: "Hello" }],
+    });
+    expect(s.endedWork).toEqual(["m1"]);
   });
 
   it("cancels a queued message at once and asks the device to stop a running one", async () => {

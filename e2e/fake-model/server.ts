@@ -64,6 +64,31 @@ export interface FakeModel {
   close(): Promise<void>;
 }
 
+/** In a scripted text delta, replaced by the text of the latest tool result Claude Code sent. */
+export const TOOL_RESULT = "{{tool_result}}";
+
+/** The text of the last tool_result block of the request (what the tool answered). */
+function lastToolResult(messages: MessageParam[]): string {
+  for (let i = messages.length - 1; i >= 0; i--) {
+    const content = messages[i]?.content;
+    if (!Array.isArray(content)) continue;
+    for (let j = content.length - 1; j >= 0; j--) {
+      const block = content[j] as { type: string; content?: unknown };
+      if (block.type !== "tool_result") continue;
+      if (typeof block.content === "string") return block.content;
+      if (Array.isArray(block.content)) {
+        return block.content
+          .map((part: unknown) =>
+            typeof part === "object" && part !== null && "text" in part ? String(part.text) : "",
+          )
+          .join("");
+      }
+      return "";
+    }
+  }
+  return "";
+}
+
 /** Scripting helpers: `text("Hel", "lo")` streams "Hello" in two deltas. */
 export const text = (...deltas: string[]): FakeBlock => ({ type: "text", deltas });
 export const thinking = (...deltas: string[]): FakeBlock => ({ type: "thinking", deltas });
@@ -348,6 +373,13 @@ export async function startFakeModel(options: { port?: number; log?: boolean } =
       });
       return;
     }
+    if (JSON.stringify(turn).includes(TOOL_RESULT)) {
+      const result = lastToolResult(parsed.data.messages);
+      turn = JSON.parse(
+        JSON.stringify(turn).replaceAll(TOOL_RESULT, JSON.stringify(result).slice(1, -1)),
+      ) as typeof turn;
+    }
+
     const model = parsed.data.model ?? "claude-fake";
     const inputTokens = estimateTokens(parsed.data.messages);
     if (parsed.data.stream !== true) {

@@ -146,8 +146,39 @@ export const messages = sqliteTable(
     usage: text("usage", { mode: "json" }),
     costUsd: real("cost_usd"),
     createdAt: createdAt(),
+    /** The ordered transcript blocks of an assistant message (JSON), written when it ends. */
+    blocks: text("blocks", { mode: "json" }),
+    /** How the agent could use tools for this message. */
+    permissionMode: text("permission_mode"),
   },
   (t) => [index("messages_task").on(t.taskId, t.createdAt)],
+);
+
+/** Per-user settings. */
+export const userSettings = sqliteTable("user_settings", {
+  userId: text("user_id")
+    .primaryKey()
+    .references(() => users.id, { onDelete: "cascade" }),
+  defaultPermissionMode: text("default_permission_mode").notNull(),
+  updatedAt: text("updated_at").notNull(),
+});
+
+/** Saved prompts shown as cards on an empty chat (at most 50 per user). */
+export const presets = sqliteTable(
+  "presets",
+  {
+    id: text("id").primaryKey(),
+    ownerId: text("owner_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    title: text("title").notNull(),
+    text: text("text").notNull(),
+    deviceId: text("device_id"),
+    project: text("project"),
+    createdAt: createdAt(),
+    updatedAt: text("updated_at").notNull(),
+  },
+  (t) => [index("presets_owner").on(t.ownerId, t.createdAt)],
 );
 
 export const auditEvents = sqliteTable("audit_events", {

@@ -133,6 +133,7 @@ export class Executor {
       onWorkspace: (taskId, dir) => this.places.record(taskId, dir),
       log: this.log,
       sendAccepted: (frame) => this.send(frame),
+      sendInputRequest: (frame) => this.send(frame),
       onPreflight: (ready) => (this.runtimeReady = ready),
     });
     this.connection = new HubConnection(
@@ -295,6 +296,9 @@ export class Executor {
       case "device:request":
         void this.answer(frame);
         return;
+      case "task:input-answer":
+        this.tasks.answer(frame);
+        return;
       case "error":
         this.log.warn(`backend error: ${frame.message}`, { code: frame.code });
         return;
@@ -314,6 +318,8 @@ export class Executor {
       name: frame.name,
     });
     for (const messageId of this.outbox.resume(frame.resume)) this.tasks.abandon(messageId);
+    // Requests still waiting: the hub keeps one per id, and answers again if it already has.
+    for (const request of this.tasks.openInputRequests()) this.send(request);
     if (this.outbox.unackedCount === 0) this.notifyAcked();
     this.startHeartbeat(Math.min(this.timings.heartbeatIntervalMs, frame.heartbeatIntervalMs));
     this.warnIfTokenExpiresSoon(frame.tokenExpiresAt);

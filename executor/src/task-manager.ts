@@ -7,12 +7,15 @@ import {
   type TaskAccepted,
   type TaskCancel,
   type TaskExecute,
+  type TaskInputAnswer,
+  type TaskInputRequest,
 } from "@wegent/protocol";
 import type { LocalWorkspaces } from "./local/worktrees";
 import type { Logger } from "./log";
 import type { Outbox } from "./outbox";
 import { RecentIds } from "./recent-ids";
-import type { AgentRuntime, RunOutcome, RunRequest } from "./runtime/types";
+import { InputRequests } from "./input-requests";
+import type { AgentRuntime, InputQuestion, RunOutcome, RunRequest } from "./runtime/types";
 
 /** The largest failure message the protocol carries. */
 const MAX_FAILURE_MESSAGE = 4000;
@@ -36,6 +39,8 @@ export interface TaskManagerOptions {
   workspaces?: Pick<LocalWorkspaces, "acquire">;
   /** Told where a task works, before its message runs (the workspace commands use it). */
   onWorkspace?: (taskId: string, dir: string) => Promise<void>;
+  /** Sends a request for the user's input (re-sent after each registration until answered). */
+  sendInputRequest?: (frame: TaskInputRequest) => void;
   /** Told after every preflight, so registration can say whether the runtime is ready. */
   onPreflight?: (ready: boolean) => void;
   now?: () => number;
@@ -57,9 +62,11 @@ export class TaskManager {
   private readonly earlyCancels: RecentIds;
   private accepting = true;
   private idleWaiters: (() => void)[] = [];
+  private readonly inputs: InputRequests;
 
   constructor(private readonly options: TaskManagerOptions) {
     this.earlyCancels = new RecentIds(1000, 10 * 60_000, options.now);
+    this.inputs = new InputRequests(options.log, options.sendInputRequest);
   }
 
   get runningCount(): number {
@@ -148,6 +155,16 @@ export class TaskManager {
     run.controller.abort("cancelled" satisfies FailureCode);
   }
 
+  /** Requests still waiting for an answer: re-sent after a registration. */
+  openInputRequests(): TaskInputRequest[] {
+    return this.inputs.open();
+  }
+
+  /** The user's answer (or the hub's deny). Unknown or already answered requests are ignored. */
+  answer(frame: TaskInputAnswer): void {
+    this.inputs.answer(frame);
+  }
+
   /** Graceful stop, step 1: answer new work with `executor_stopped`. */
   stopAccepting(): void {
     this.accepting = false;
@@ -214,6 +231,14 @@ export class TaskManager {
       workspaceDir: join(this.options.workspaceRoot, taskId),
       homeDir: join(taskHome, "home"),
       tmpDir: join(taskHome, "tmp"),
+      permissionMode: frame.permissionMode,
+      ...(this.options.sendInputRequest
+        ? {
+            // Ends with the tool call (Claude's signal) or with the run (cancel, stop).
+            ask: (question: InputQuestion, s: AbortSignal) =>
+              this.inputs.ask(frame.taskId, frame.messageId, question, eitherSignal(s, signal)),
+          }
+        : {}),
     };
     await Promise.all(
       [request.homeDir, request.tmpDir].map((dir) => mkdir(dir, { recursive: true, mode: 0o700 })),
@@ -335,6 +360,16 @@ function boundEvent(event: ProgressEvent): ProgressEvent {
   const size = JSON.stringify(event.input ?? null)?.length ?? 0;
   if (size <= MAX_TOOL_INPUT_CHARS) return event;
   return { ...event, input: { truncated: true, originalChars: size } };
+}
+
+function eitherSignal(a: AbortSignal, b: AbortSignal): AbortSignal {
+  if (a.aborted) return a;
+  if (b.aborted) return b;
+  const both = new AbortController();
+  const abort = (from: AbortSignal) => () => both.abort(from.reason);
+  a.addEventListener("abort", abort(a), { once: true });
+  b.addEventListener("abort", abort(b), { once: true });
+  return both.signal;
 }
 
 function describe(error: unknown): string {

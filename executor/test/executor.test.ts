@@ -94,6 +94,7 @@ function execute(taskId = randomUUID(), messageId = randomUUID()): TaskExecute {
     resumeSessionId: null,
     projectId: null,
     runtime: "claude-code",
+    permissionMode: "bypassPermissions",
     attempt: 1,
   };
 }

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { DeviceStatus, DeviceType, DisplayName, FailureCode, Usage } from "./common";
 import { OwnerCommands } from "./commands";
 import { LocalSessionId, Project, ProjectId } from "./local-work";
+import { Block, PermissionMode } from "./conversation";
 
 /** Every HTTP error body. */
 export const ApiError = z.object({
@@ -87,6 +88,8 @@ export const TaskStatus = z.enum([
   "pending",
   "queued",
   "running",
+  /** Running, and the agent waits for the user to answer a request (its slot stays held). */
+  "waiting_input",
   "cancelling",
   "completed",
   "failed",
@@ -115,6 +118,8 @@ export const CreateTask = z.object({
   title: DisplayName(200).optional(),
   /** Continue this Claude Code session of the target project (needs target.projectId). */
   continueSessionId: LocalSessionId.optional(),
+  /** How the agent may use tools; default: the user's setting. */
+  permissionMode: PermissionMode.optional(),
 });
 export type CreateTask = z.infer<typeof CreateTask>;
 
@@ -122,6 +127,7 @@ export const SendMessage = z.object({
   message: z.string().trim().min(1).max(100_000),
   /** An explicit switch to another device; recorded on the message. */
   target: Target.optional(),
+  permissionMode: PermissionMode.optional(),
 });
 export type SendMessage = z.infer<typeof SendMessage>;
 
@@ -142,6 +148,11 @@ export const Message = z.object({
   usage: Usage.nullable(),
   costUsd: z.number().nullable(),
   createdAt: z.string(),
+  /** What the agent did, in order (assistant messages; running ones: what the hub holds). */
+  blocks: z.array(Block).default([]),
+  /** For a running message: the last output `seq` its content and blocks include. */
+  lastSeq: z.number().int().nonnegative().default(0),
+  permissionMode: PermissionMode.nullable().default(null),
 });
 export type Message = z.infer<typeof Message>;
 

@@ -11,6 +11,7 @@ import {
 } from "./common";
 import { OwnerCommands } from "./commands";
 import { DeviceRequest, DeviceResponse, ProjectId, Projects } from "./local-work";
+import { InputRequestFields, MAX_ANSWER_MESSAGE, PermissionMode } from "./conversation";
 
 // ---------------------------------------------------------------------------------------------
 // Executor → hub
@@ -96,6 +97,19 @@ export const TaskFailed = z.object({
 });
 export type TaskFailed = z.infer<typeof TaskFailed>;
 
+/**
+ * The agent asks the user (a tool call needing permission, or a question) and waits. The
+ * executor re-sends every request still open after each registration; the hub keeps one per
+ * requestId and answers with `task:input-answer` (again after a reconnect, if need be).
+ */
+export const TaskInputRequest = z.object({
+  type: z.literal("task:input-request"),
+  taskId: Id,
+  messageId: Id,
+  ...InputRequestFields,
+});
+export type TaskInputRequest = z.infer<typeof TaskInputRequest>;
+
 export const ExecutorFrame = z.discriminatedUnion("type", [
   DeviceRegister,
   DeviceHeartbeat,
@@ -105,6 +119,7 @@ export const ExecutorFrame = z.discriminatedUnion("type", [
   TaskComplete,
   TaskFailed,
   DeviceResponse,
+  TaskInputRequest,
 ]);
 export type ExecutorFrame = z.infer<typeof ExecutorFrame>;
 
@@ -140,6 +155,8 @@ export const TaskExecute = z.object({
    * travels: the executor maps it to a path itself and refuses ids it did not advertise.
    */
   projectId: ProjectId.nullable().default(null),
+  /** How the agent may use tools (`default`: ask through task:input-request). */
+  permissionMode: PermissionMode.default("bypassPermissions"),
 });
 export type TaskExecute = z.infer<typeof TaskExecute>;
 
@@ -159,6 +176,25 @@ export const TaskCancel = z.object({
 });
 export type TaskCancel = z.infer<typeof TaskCancel>;
 
+/** The user's answer to a request (or the hub's deny when it expired or was refused). */
+export const TaskInputAnswer = z.object({
+  type: z.literal("task:input-answer"),
+  taskId: Id,
+  messageId: Id,
+  requestId: z.string().uuid(),
+  behavior: z.enum(["allow", "deny"]),
+  /** For a deny: what the agent is told. */
+  message: z
+    .string()
+    .max(MAX_ANSWER_MESSAGE + 500)
+    .optional(),
+  /** Allow every later call of this tool in this task without asking. */
+  remember: z.literal("task").optional(),
+  /** For a question: the chosen label (or free text) per question. */
+  answers: z.record(z.string(), z.string()).optional(),
+});
+export type TaskInputAnswer = z.infer<typeof TaskInputAnswer>;
+
 export const ErrorFrame = z.object({
   type: z.literal("error"),
   code: z.string().max(100),
@@ -172,6 +208,7 @@ export const HubFrame = z.discriminatedUnion("type", [
   TaskAck,
   TaskCancel,
   DeviceRequest,
+  TaskInputAnswer,
   ErrorFrame,
 ]);
 export type HubFrame = z.infer<typeof HubFrame>;

@@ -1,4 +1,5 @@
 export * from "./common";
+export * from "./conversation";
 export * from "./close-codes";
 export * from "./device-frames";
 export * from "./live-frames";

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { FailureCode, Id, ProgressEvent } from "./common";
 import { Device, TaskStatus } from "./api";
+import { InputOutcome, PendingInput } from "./conversation";
 
 // Frames the live channel pushes to the browser. Each carries `liveSeq`, a per-user sequence;
 // a browser that reconnects with `?after=<liveSeq>` gets everything it missed, in order.
@@ -57,6 +58,25 @@ export const LiveMessageDone = z.object({
   content: z.string(),
 });
 
+/** The agent asks the user something; every open tab shows the card. */
+export const LiveInputRequest = z.object({
+  type: z.literal("input:request"),
+  ...live,
+  taskId: Id,
+  messageId: Id,
+  request: PendingInput,
+});
+
+/** A request was answered (in any tab), expired, or ended with its message: close the card. */
+export const LiveInputResolved = z.object({
+  type: z.literal("input:resolved"),
+  ...live,
+  taskId: Id,
+  messageId: Id,
+  requestId: z.string(),
+  outcome: InputOutcome,
+});
+
 export const LiveFrame = z.discriminatedUnion("type", [
   LiveHello,
   LiveDeviceStatus,
@@ -64,6 +84,8 @@ export const LiveFrame = z.discriminatedUnion("type", [
   LiveTaskStatus,
   LiveMessageDelta,
   LiveMessageDone,
+  LiveInputRequest,
+  LiveInputResolved,
 ]);
 export type LiveFrame = z.infer<typeof LiveFrame>;
 /** A live frame before the channel stamps its sequence. */

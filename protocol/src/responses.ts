@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { DEVICE_METHODS } from "./local-work";
 import { ApiToken, CreatedToken, Device, Message, Task, User } from "./api";
+import { PendingInput } from "./conversation";
 
 // The bodies the API answers with. The Worker checks its responses against these types and the
 // web UI parses them with these schemas: one definition of the contract.
@@ -27,7 +28,12 @@ export const TokensBody = z.object({ tokens: z.array(ApiToken) });
 export type TokensBody = z.infer<typeof TokensBody>;
 export const CreatedTokenBody = CreatedToken;
 
-export const TaskWithMessages = z.object({ task: Task, messages: z.array(Message) });
+export const TaskWithMessages = z.object({
+  task: Task,
+  messages: z.array(Message),
+  /** Requests of the agent waiting for the user's answer. */
+  pendingInput: z.array(PendingInput).default([]),
+});
 export type TaskWithMessages = z.infer<typeof TaskWithMessages>;
 export const TaskBody = z.object({ task: Task });
 export type TaskBody = z.infer<typeof TaskBody>;

@@ -4,6 +4,7 @@ import { CloseCode, type LiveFrame, type ProgressEvent } from "@wegent/protocol"
 import { ChatPage } from "../src/components/ChatPage";
 import { LiveConnection } from "../src/live/connection";
 import { applyFrame, initialState, reducer, type AppState } from "../src/state/reducer";
+import { thinkingOf, toolsOf } from "../src/state/messages";
 import { StoreProvider } from "../src/state/store";
 import {
   device,
@@ -74,8 +75,15 @@ describe("applying live frames", () => {
     for (const frame of frames) state = applyFrame(state, frame);
     expect(reply(state)).toBe(once);
     expect(reply(state)?.content).toBe("abcd");
-    expect(reply(state)?.thinking).toBe("hmm");
-    expect(reply(state)?.tools).toHaveLength(1);
+    expect(thinkingOf(reply(state)!.blocks)).toBe("hmm");
+    expect(toolsOf(reply(state)!.blocks)).toHaveLength(1);
+    // The blocks are in the order they streamed: what a reload shows from the stored transcript.
+    expect(reply(state)?.blocks.map((b) => b.type)).toEqual([
+      "text",
+      "thinking",
+      "tool_use",
+      "text",
+    ]);
   });
 
   it("never truncates text it already has when an older delta arrives after a refetch", () => {

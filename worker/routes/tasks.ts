@@ -3,6 +3,8 @@ import { and, asc, desc, eq, lt, or } from "drizzle-orm";
 import { z } from "zod";
 import {
   CreateTask,
+  type PendingInput,
+  type PermissionMode,
   SendMessage,
   type TaskBody,
   type TaskPage,
@@ -21,6 +23,8 @@ import { callDevice } from "../devices/rpc";
 import { resolveTarget, type ResolvedTarget } from "../tasks/target";
 import { toMessage, toTask } from "../tasks/rows";
 import { taskEventStream } from "../tasks/events";
+import { userSettings } from "./settings";
+import type { HubPartial } from "../../durable-objects/device-hub";
 
 export const taskRoutes = new Hono<AppEnv>();
 taskRoutes.use("*", requireUser());
@@ -33,7 +37,7 @@ const ListQuery = z.object({
 
 const isTerminal = (status: string) => TERMINAL_STATUSES.has(status as TaskStatus);
 
-async function ownTask(env: Env, userId: string, taskId: string) {
+export async function ownTask(env: Env, userId: string, taskId: string) {
   const task = await database(env.DB)
     .select()
     .from(schema.tasks)
@@ -44,7 +48,7 @@ async function ownTask(env: Env, userId: string, taskId: string) {
   return task;
 }
 
-async function taskMessages(env: Env, taskId: string) {
+export async function taskMessages(env: Env, taskId: string) {
   return database(env.DB)
     .select()
     .from(schema.messages)
@@ -65,6 +69,7 @@ async function sendToDevice(
   target: ResolvedTarget,
   resumeSessionId: string | null,
   newTask: { title: string; branch: string | null } | null,
+  permissionMode: PermissionMode,
 ): Promise<TaskWithMessages> {
   const db = database(env.DB);
   const now = nowIso();
@@ -89,6 +94,7 @@ async function sendToDevice(
       content: "",
       status: "pending",
       createdAt: later,
+      permissionMode,
       ...device,
     }),
   ] as const;
@@ -125,6 +131,7 @@ async function sendToDevice(
     prompt: text,
     resumeSessionId,
     projectId: target.project?.id ?? null,
+    permissionMode,
   });
   if (!result.ok) {
     if (newTask) await db.delete(schema.tasks).where(eq(schema.tasks.id, taskId)).run();
@@ -145,6 +152,7 @@ async function sendToDevice(
     messages: messages.map((m) =>
       toMessage(m, m.id === messageId ? { text: "", queuePosition: result.queuePosition } : null),
     ),
+    pendingInput: [],
   };
 }
 
@@ -187,6 +195,7 @@ taskRoutes.post("/", async (c) => {
     target,
     continueSessionId,
     { title, branch },
+    body.permissionMode ?? (await userSettings(c.env, user.id)).defaultPermissionMode,
   );
   return c.json(result, 201);
 });
@@ -227,6 +236,7 @@ taskRoutes.post("/:id/messages", async (c) => {
     target,
     sameDevice ? (previous.sessionId ?? null) : null,
     null,
+    body.permissionMode ?? (await userSettings(c.env, user.id)).defaultPermissionMode,
   );
   return c.json(result, 201);
 });
@@ -300,18 +310,30 @@ taskRoutes.get("/:id", async (c) => {
   const { id } = readParams(c, TaskPath);
   const user = c.get("user");
   const task = await ownTask(c.env, user.id, id);
-  const rows = await taskMessages(c.env, id);
+  return c.json((await taskRecord(c.env, task)) satisfies TaskWithMessages);
+});
+
+/** A task with every message as it is now, and the requests waiting for the user. */
+export async function taskRecord(
+  env: Env,
+  task: Awaited<ReturnType<typeof ownTask>>,
+): Promise<TaskWithMessages> {
+  const rows = await taskMessages(env, task.id);
+  const pendingInput: PendingInput[] = [];
   const messages = await Promise.all(
     rows.map(async (m) => {
       if (m.role !== "assistant" || isTerminal(m.status) || !m.deviceOwnerId || !m.deviceId)
         return toMessage(m);
       // A running reply's partial content lives in the device's hub until it completes.
-      const live = await deviceHub(c.env, m.deviceOwnerId, m.deviceId).partial(m.id);
+      // (Typed by hand: RPC typing cannot carry the tool inputs' `unknown`.)
+      const hub = deviceHub(env, m.deviceOwnerId, m.deviceId);
+      const live = (await hub.partial(m.id)) as HubPartial | null;
+      if (live) pendingInput.push(...live.pendingInput);
       return toMessage(m, live);
     }),
   );
-  return c.json({ task: toTask(task), messages } satisfies TaskWithMessages);
-});
+  return { task: toTask(task), messages, pendingInput };
+}
 
 taskRoutes.delete("/:id", async (c) => {
   const { id } = readParams(c, TaskPath);

@@ -1,4 +1,12 @@
-import type { Message, Task, TaskStatus, Usage } from "@wegent/protocol";
+import {
+  Block,
+  PermissionMode,
+  type Message,
+  type Task,
+  type TaskStatus,
+  type Usage,
+} from "@wegent/protocol";
+import { z } from "zod";
 import type { schema } from "../../edge/db";
 
 type MessageRow = typeof schema.messages.$inferSelect;
@@ -21,8 +29,15 @@ export function toTask(row: TaskRow): Task {
 
 export function toMessage(
   row: MessageRow,
-  live?: { text: string; queuePosition: number | null; queueReason?: string | null } | null,
+  live?: {
+    text: string;
+    queuePosition: number | null;
+    queueReason?: string | null;
+    blocks?: Block[];
+    lastSeq?: number;
+  } | null,
 ): Message {
+  const mode = PermissionMode.safeParse(row.permissionMode);
   return {
     id: row.id,
     taskId: row.taskId,
@@ -39,5 +54,16 @@ export function toMessage(
     usage: (row.usage as Usage | null) ?? null,
     costUsd: row.costUsd,
     createdAt: row.createdAt,
+    blocks: live?.blocks ?? storedBlocks(row.blocks),
+    lastSeq: live?.lastSeq ?? 0,
+    permissionMode: mode.success ? mode.data : null,
   };
+}
+
+const Blocks = z.array(Block);
+
+/** Blocks as stored in D1 (JSON); anything unreadable shows as no blocks, never as an error. */
+function storedBlocks(value: unknown): Block[] {
+  const parsed = Blocks.safeParse(value);
+  return parsed.success ? parsed.data : [];
 }

@@ -15,6 +15,7 @@ import type { Logger } from "../log";
 import { agentEnvironment } from "./claude-env";
 import type { BaseEnv } from "./claude-env";
 import { ReplyStream } from "./claude-events";
+import { effectiveMode, permissionCallback } from "./claude-permissions";
 import { checkClaude, findClaudeExecutable } from "./claude-preflight";
 import { type AgentLauncher, directLauncher, type LaunchPlan } from "./launcher";
 import { killTree, listDescendants } from "./process-tree";
@@ -33,8 +34,8 @@ export interface ClaudeRuntimeOptions {
    */
   userEnv?: Env;
   /**
-   * Default `bypassPermissions`: nobody sits at this machine to approve a tool call, and with
-   * `acceptEdits` the agent could edit files but every shell command would be refused.
+   * The device's mode, default `bypassPermissions`. A message may ask for another mode (the
+   * user then approves tool calls from the browser); a device set to ask is never bypassed.
    */
   permissionMode?: PermissionMode;
   /** Model name or alias; default: Claude Code's own default (or ANTHROPIC_MODEL). */
@@ -213,6 +214,7 @@ export function createClaudeRuntime(options: ClaudeRuntimeOptions = {}): AgentRu
     try {
       // Loaded on the first task, not at start: an idle executor stays small.
       const { query } = await import("@anthropic-ai/claude-agent-sdk");
+      const mode = effectiveMode(request.permissionMode, permissionMode);
       q = query({
         prompt: request.prompt,
         options: {
@@ -221,10 +223,14 @@ export function createClaudeRuntime(options: ClaudeRuntimeOptions = {}): AgentRu
             ? localAgentEnvironment(userEnv, clientApp, request.tmpDir)
             : agentEnvironment(baseEnv, request, clientApp),
           includePartialMessages: true,
-          permissionMode,
-          allowDangerouslySkipPermissions: permissionMode === "bypassPermissions",
-          // Headless: anything that would ask a person is refused at once, never waits.
-          permissionPrompts: "none",
+          permissionMode: mode,
+          allowDangerouslySkipPermissions: mode === "bypassPermissions",
+          // Whoever watches the task answers: a request goes to the hub and waits there.
+          // Without a way to ask (or in bypassPermissions, where nothing asks), anything that
+          // would ask is refused at once.
+          ...(request.ask && mode !== "bypassPermissions"
+            ? { permissionPrompts: "host" as const, canUseTool: permissionCallback(request) }
+            : { permissionPrompts: "none" as const }),
           abortController: sdkAbort,
           spawnClaudeCodeProcess: spawnClaude,
           ...(executable ? { pathToClaudeCodeExecutable: executable } : {}),

@@ -1,4 +1,28 @@
-import type { FailureCode, ProgressEvent, Usage } from "@wegent/protocol";
+import type {
+  FailureCode,
+  InputKind,
+  PermissionMode,
+  ProgressEvent,
+  Question,
+  Usage,
+} from "@wegent/protocol";
+
+/** What the agent asks the user: permission for a tool call, or questions. */
+export interface InputQuestion {
+  kind: InputKind;
+  tool: string;
+  input: Record<string, unknown>;
+  questions?: Question[];
+  title?: string;
+}
+
+/** The user's answer (or the hub's deny on expiry). */
+export interface InputDecision {
+  behavior: "allow" | "deny";
+  message?: string;
+  remember?: "task";
+  answers?: Record<string, string>;
+}
 
 /** One message of a task to run on this machine. */
 export interface RunRequest {
@@ -13,6 +37,13 @@ export interface RunRequest {
   homeDir: string;
   /** The task's own TMPDIR. */
   tmpDir: string;
+  /** How the agent may use tools; default: the runtime's own setting. */
+  permissionMode?: PermissionMode;
+  /**
+   * Asks the user and resolves with the answer (a deny when `signal` aborts). Without it,
+   * anything that would ask is refused at once.
+   */
+  ask?: (question: InputQuestion, signal: AbortSignal) => Promise<InputDecision>;
 }
 
 export type RunOutcome =

@@ -4,7 +4,7 @@ import { errorText } from "../api";
 import { type DiffLine, languageOf, splitDiff } from "../commands/diff";
 import { runBuiltin } from "../commands/run";
 import { highlight } from "../lib/highlight";
-import type { MessageView } from "../state/messages";
+import { toolsOf, type MessageView } from "../state/messages";
 
 /** Claude Code tools that change files: when one finishes, the changes are read again. */
 const FILE_TOOLS = new Set(["Edit", "MultiEdit", "Write", "NotebookEdit"]);
@@ -13,7 +13,9 @@ const FILE_TOOLS = new Set(["Edit", "MultiEdit", "Write", "NotebookEdit"]);
 export function finishedEdits(messages: readonly MessageView[]): number {
   let count = 0;
   for (const message of messages) {
-    for (const tool of message.tools) if (FILE_TOOLS.has(tool.name) && tool.result) count++;
+    for (const tool of toolsOf(message.blocks)) {
+      if (FILE_TOOLS.has(tool.name) && tool.result) count++;
+    }
   }
   return count;
 }

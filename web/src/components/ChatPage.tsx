@@ -1,5 +1,5 @@
 import { useEffect, useLayoutEffect, useRef, useState } from "react";
-import type { Task } from "@wegent/protocol";
+import type { PermissionMode, Task } from "@wegent/protocol";
 import { errorText } from "../api";
 import { href, navigate } from "../lib/route";
 import { isTerminal, type MessageView } from "../state/messages";
@@ -7,6 +7,9 @@ import { useStore } from "../state/store";
 import { ChangesPanel } from "./ChangesPanel";
 import { Composer } from "./Composer";
 import { AssistantMessage, UserMessage } from "./MessageView";
+import { InputCard } from "./InputCard";
+import { NotificationOffer } from "./NotificationOffer";
+import { PresetCards } from "./PresetCards";
 import { StatusBadge } from "./StatusBadge";
 import { TaskList } from "./TaskList";
 
@@ -17,7 +20,9 @@ export function ChatPage(props: { taskId: string | null }) {
   const task = taskId ? (state.tasks.find((t) => t.id === taskId) ?? null) : null;
   const messages = taskId ? state.messages[taskId] : undefined;
   const [error, setError] = useState<string | null>(null);
+  const [fill, setFill] = useState<{ text: string; n: number } | null>(null);
   const loaded = messages !== undefined;
+  const pending = taskId ? (state.pendingInput[taskId] ?? []) : [];
   // On a phone the task list folds away; opening a task folds it again.
   const [drawerOpen, setDrawerOpen] = useState(false);
   useEffect(() => setDrawerOpen(false), [taskId]);
@@ -34,11 +39,11 @@ export function ChatPage(props: { taskId: string | null }) {
   const latestReply = messages?.findLast((m) => m.role === "assistant");
   const running = latestReply !== undefined && !isTerminal(latestReply);
 
-  async function send(text: string) {
+  async function send(text: string, permissionMode?: PermissionMode) {
     setError(null);
     const choice = task ? store.choiceFor(task) : store.newChatChoice;
     if (!choice) throw new Error("Devices are still loading.");
-    const id = await store.send(task, text, choice);
+    const id = await store.send(task, text, choice, permissionMode);
     if (!task) navigate(href.task(id));
   }
 
@@ -91,15 +96,25 @@ export function ChatPage(props: { taskId: string | null }) {
             loading={taskId !== null && !loaded && !error}
             running={running}
             retry={retry}
+            onPreset={(text) => setFill((held) => ({ text, n: (held?.n ?? 0) + 1 }))}
           />
         )}
+        {taskId && pending.length > 0 && (
+          <div className="input-requests" aria-live="polite">
+            {pending.map((request) => (
+              <InputCard key={request.requestId} taskId={taskId} request={request} />
+            ))}
+          </div>
+        )}
+        <NotificationOffer />
         {error && (
           <p className="error" role="alert" data-testid="chat-error">
             {error}
           </p>
         )}
         <Composer
-          key={taskId ?? "new"}
+          key={`${taskId ?? "new"}:${fill?.n ?? 0}`}
+          initialText={fill?.text ?? ""}
           task={task}
           running={running}
           latestReply={latestReply}
@@ -131,6 +146,18 @@ function TaskHeader(props: { task: Task; onDeleted: () => void }) {
       <p className="task-where muted" data-testid="task-where">
         {where.join(" · ")}
       </p>
+      <span className="export" aria-label="Export">
+        <a href={`/api/tasks/${props.task.id}/export?format=md`} download data-testid="export-md">
+          Export .md
+        </a>{" "}
+        <a
+          href={`/api/tasks/${props.task.id}/export?format=json`}
+          download
+          data-testid="export-json"
+        >
+          .json
+        </a>
+      </span>
       {confirming ? (
         <span className="confirm">
           Delete this task?{" "}
@@ -168,6 +195,7 @@ function MessageList(props: {
   loading: boolean;
   running: boolean;
   retry: (failed: MessageView) => (() => void) | null;
+  onPreset: (text: string) => void;
 }) {
   const { state } = useStore();
   const list = useRef<HTMLDivElement>(null);
@@ -199,6 +227,7 @@ function MessageList(props: {
           <p className="muted">
             Pick where it runs below: Cloud, or one of your own computers with an executor.
           </p>
+          <PresetCards onPick={props.onPreset} />
         </div>
       )}
       {props.messages.map((message) =>

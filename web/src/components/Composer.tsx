@@ -1,5 +1,5 @@
 import { useId, useState, type FormEvent, type KeyboardEvent } from "react";
-import type { Task } from "@wegent/protocol";
+import { PermissionMode, type Task } from "@wegent/protocol";
 import { errorText } from "../api";
 import type { MessageView } from "../state/messages";
 import { useStore } from "../state/store";
@@ -10,12 +10,15 @@ export function Composer(props: {
   task: Task | null;
   running: boolean;
   latestReply: MessageView | undefined;
-  onSend: (text: string) => Promise<void>;
+  onSend: (text: string, permissionMode?: PermissionMode) => Promise<void>;
   onStop: () => void;
+  /** Text to start with (a preset the user picked). */
+  initialText?: string;
 }) {
   const store = useStore();
   const { task, latestReply } = props;
-  const [draft, setDraft] = useState("");
+  const [draft, setDraft] = useState(props.initialText ?? "");
+  const [mode, setMode] = useState<PermissionMode | "">("");
   const [sending, setSending] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const id = useId();
@@ -34,7 +37,7 @@ export function Composer(props: {
     setSending(true);
     setError(null);
     try {
-      await props.onSend(draft.trim());
+      await props.onSend(draft.trim(), mode === "" ? undefined : mode);
       setDraft("");
     } catch (failure) {
       setError(errorText(failure));
@@ -95,6 +98,22 @@ export function Composer(props: {
             onChange={store.chooseProject}
           />
         )}
+        <label className="mode-select">
+          <span className="visually-hidden">Permissions</span>
+          <select
+            data-testid="permission-mode"
+            value={mode}
+            onChange={(e) => setMode(e.target.value as PermissionMode | "")}
+            title="How the agent may use tools for this message"
+          >
+            <option value="">Permissions: my default</option>
+            {PermissionMode.options.map((option) => (
+              <option key={option} value={option}>
+                {MODE_LABEL[option]}
+              </option>
+            ))}
+          </select>
+        </label>
         <div className="composer-actions">
           {props.running && (
             <button
@@ -119,3 +138,10 @@ export function Composer(props: {
     </form>
   );
 }
+
+export const MODE_LABEL: Record<PermissionMode, string> = {
+  default: "Ask before tools",
+  acceptEdits: "Accept edits, ask for the rest",
+  bypassPermissions: "Never ask",
+  plan: "Plan only",
+};

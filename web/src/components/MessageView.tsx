@@ -1,6 +1,12 @@
 import { memo, useMemo } from "react";
 import { renderMarkdown } from "../lib/markdown";
-import { isTerminal, type MessageView as View, type ToolBlock } from "../state/messages";
+import {
+  isTerminal,
+  thinkingOf,
+  toolsOf,
+  type MessageView as View,
+  type ToolBlock,
+} from "../state/messages";
 import { StatusBadge } from "./StatusBadge";
 
 export function UserMessage(props: { message: View }) {
@@ -18,6 +24,8 @@ export function AssistantMessage(props: {
 }) {
   const { message } = props;
   const working = !isTerminal(message);
+  const tools = useMemo(() => toolsOf(message.blocks), [message.blocks]);
+  const thinking = useMemo(() => thinkingOf(message.blocks), [message.blocks]);
   return (
     <article
       className={`message assistant status-${message.status}`}
@@ -41,8 +49,14 @@ export function AssistantMessage(props: {
           </span>
         )}
       </header>
-      {message.tools.map((tool) => (
-        <ToolUse key={tool.id} tool={tool} />
+      {thinking && (
+        <details className="reasoning" data-testid="reasoning">
+          <summary>Reasoning</summary>
+          <p className="thinking-text">{thinking}</p>
+        </details>
+      )}
+      {tools.map((tool) => (
+        <ToolUse key={tool.id} tool={tool} waiting={message.status === "waiting_input"} />
       ))}
       {message.content && <Markdown source={message.content} />}
       {working && <WorkingIndicator message={message} />}
@@ -70,22 +84,18 @@ function WorkingIndicator(props: { message: View }) {
         ? "Sending to the device…"
         : message.status === "cancelling"
           ? "Stopping…"
-          : "Thinking…";
+          : message.status === "waiting_input"
+            ? "Waiting for your answer…"
+            : "Thinking…";
   return (
     <div className="working" data-testid="thinking-indicator">
       <span className="pulse" aria-hidden="true" />
       <span>{text}</span>
-      {message.thinking && (
-        <details>
-          <summary>Reasoning</summary>
-          <p className="thinking-text">{message.thinking}</p>
-        </details>
-      )}
     </div>
   );
 }
 
-function ToolUse(props: { tool: ToolBlock }) {
+function ToolUse(props: { tool: ToolBlock; waiting: boolean }) {
   const { tool } = props;
   const state = tool.result === null ? "running" : tool.result.isError ? "error" : "done";
   return (
@@ -93,7 +103,13 @@ function ToolUse(props: { tool: ToolBlock }) {
       <summary>
         <span className="tool-name">{tool.name}</span>{" "}
         <span className="muted">
-          {state === "running" ? "running…" : state === "error" ? "failed" : "done"}
+          {state === "running"
+            ? props.waiting
+              ? "waiting for your answer"
+              : "running…"
+            : state === "error"
+              ? "failed"
+              : "done"}
         </span>
       </summary>
       {tool.input !== null && tool.input !== undefined && (

@@ -4,6 +4,7 @@ const LABEL: Record<TaskStatus, string> = {
   pending: "Pending",
   queued: "Queued",
   running: "Running",
+  waiting_input: "Needs you",
   cancelling: "Stopping",
   completed: "Done",
   failed: "Failed",

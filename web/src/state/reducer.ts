@@ -1,4 +1,4 @@
-import type { Device, LiveFrame, Message, Task } from "@wegent/protocol";
+import type { Device, LiveFrame, Message, PendingInput, Task } from "@wegent/protocol";
 import type { CloudStatus } from "@wegent/protocol";
 import { assertNever } from "@wegent/protocol";
 import { applyDelta, isTerminal, mergeFetched, type MessageView } from "./messages";
@@ -18,6 +18,8 @@ export interface AppState {
    * answer to the POST that created the message; these are replayed when it arrives.
    */
   orphans: TaskFrame[];
+  /** Requests of the agent waiting for the user, by task id (every tab shows the same). */
+  pendingInput: Record<string, PendingInput[]>;
 }
 
 type TaskFrame = Extract<LiveFrame, { taskId: string }>;
@@ -32,6 +34,7 @@ export const initialState: AppState = {
   tasksLoaded: false,
   messages: {},
   orphans: [],
+  pendingInput: {},
 };
 
 export type Action =
@@ -42,7 +45,9 @@ export type Action =
   | { type: "task:upsert"; task: Task }
   | { type: "task:removed"; taskId: string }
   /** A whole conversation fetched, or the messages a send created. */
-  | { type: "messages:loaded"; task: Task; messages: Message[] }
+  | { type: "messages:loaded"; task: Task; messages: Message[]; pendingInput?: PendingInput[] }
+  /** This tab answered a request (the live frame may come later, or never if it was lost). */
+  | { type: "input:answered"; taskId: string; requestId: string }
   | { type: "live"; frame: LiveFrame }
   | { type: "reset" };
 
@@ -75,6 +80,9 @@ export function reducer(state: AppState, action: Action): AppState {
         ...state,
         tasks: upsertTask(state.tasks, action.task),
         messages: { ...state.messages, [action.task.id]: mergeMessages(state, action) },
+        pendingInput: action.pendingInput
+          ? { ...state.pendingInput, [action.task.id]: action.pendingInput }
+          : state.pendingInput,
         orphans: state.orphans.filter((frame) => frame.taskId !== action.task.id),
       };
       // Replaying is safe: every frame is idempotent and a finished message stays finished.
@@ -84,6 +92,8 @@ export function reducer(state: AppState, action: Action): AppState {
     }
     case "live":
       return applyFrame(state, action.frame);
+    case "input:answered":
+      return withoutRequest(state, action.taskId, (r) => r.requestId === action.requestId);
     case "reset":
       return initialState;
     default:
@@ -122,11 +132,22 @@ export function applyFrame(state: AppState, frame: LiveFrame): AppState {
     }
     case "message:delta":
       return updateMessage(state, frame, (view) => applyDelta(view, frame.seq, frame.event));
+    case "input:request": {
+      const held = state.pendingInput[frame.taskId] ?? [];
+      if (held.some((r) => r.requestId === frame.request.requestId)) return state;
+      return {
+        ...state,
+        pendingInput: { ...state.pendingInput, [frame.taskId]: [...held, frame.request] },
+      };
+    }
+    case "input:resolved":
+      return withoutRequest(state, frame.taskId, (r) => r.requestId === frame.requestId);
     case "message:done": {
       const tasks = state.tasks.map((task) =>
         task.id === frame.taskId ? { ...task, status: frame.status } : task,
       );
-      return updateMessage({ ...state, tasks }, frame, (view) => ({
+      const ended = withoutRequest(state, frame.taskId, (r) => r.messageId === frame.messageId);
+      return updateMessage({ ...ended, tasks }, frame, (view) => ({
         ...view,
         content: frame.content,
         status: frame.status,
@@ -137,6 +158,19 @@ export function applyFrame(state: AppState, frame: LiveFrame): AppState {
     default:
       return assertNever(frame);
   }
+}
+
+function withoutRequest(
+  state: AppState,
+  taskId: string,
+  match: (request: PendingInput) => boolean,
+): AppState {
+  const held = state.pendingInput[taskId];
+  if (!held?.some(match)) return state;
+  return {
+    ...state,
+    pendingInput: { ...state.pendingInput, [taskId]: held.filter((r) => !match(r)) },
+  };
 }
 
 function updateMessage(

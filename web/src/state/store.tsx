@@ -9,9 +9,10 @@ import {
   useState,
   type ReactNode,
 } from "react";
-import type { LiveFrame, Task } from "@wegent/protocol";
+import type { LiveFrame, PermissionMode, Task } from "@wegent/protocol";
 import { api } from "../api";
 import { LiveConnection } from "../live/connection";
+import { noticeFrame, setWaitingCount } from "../lib/attention";
 import { DevicesBody, Ok as TaskOk, TaskBody, TaskPage, TaskWithMessages } from "@wegent/protocol";
 import { initialState, reducer, type Action, type AppState } from "./reducer";
 import { choiceToTarget, deviceChoice, initialChoice, taskChoice, type Choice } from "./target";
@@ -27,7 +28,12 @@ export interface Store {
   loadMoreTasks: () => Promise<void>;
   openTask: (taskId: string) => Promise<void>;
   /** Sends a message: a new task when `task` is null, else a follow-up. Returns the task id. */
-  send: (task: Task | null, message: string, choice: Choice) => Promise<string>;
+  send: (
+    task: Task | null,
+    message: string,
+    choice: Choice,
+    permissionMode?: PermissionMode,
+  ) => Promise<string>;
   cancel: (taskId: string) => Promise<void>;
   deleteTask: (taskId: string) => Promise<void>;
   /** The selector's value for a new chat (null until the device list first arrives). */
@@ -103,7 +109,12 @@ export function StoreProvider(props: { children: ReactNode; onSignedOut: () => v
 
   const openTask = useCallback(async (taskId: string) => {
     const body = await api("GET", `/api/tasks/${encodeURIComponent(taskId)}`, TaskWithMessages);
-    dispatch({ type: "messages:loaded", task: body.task, messages: body.messages });
+    dispatch({
+      type: "messages:loaded",
+      task: body.task,
+      messages: body.messages,
+      pendingInput: body.pendingInput,
+    });
   }, []);
 
   /** Fetches something the live channel mentioned that we do not hold, once at a time. */
@@ -126,6 +137,10 @@ export function StoreProvider(props: { children: ReactNode; onSignedOut: () => v
   const onFrame = useCallback(
     (frame: LiveFrame) => {
       dispatch({ type: "live", frame });
+      noticeFrame(
+        frame,
+        (taskId) => stateRef.current.tasks.find((t) => t.id === taskId)?.title ?? "Wegent Edge",
+      );
       if (frame.type !== "task:status" && frame.type !== "message:done") return;
       const held = stateRef.current;
       const open = held.messages[frame.taskId];
@@ -141,6 +156,10 @@ export function StoreProvider(props: { children: ReactNode; onSignedOut: () => v
     },
     [fetchOnce, openTask],
   );
+
+  useEffect(() => {
+    setWaitingCount(Object.values(state.pendingInput).reduce((n, list) => n + list.length, 0));
+  }, [state.pendingInput]);
 
   // A text delta past the end of what we hold means frames were missed: fetch the message.
   useEffect(() => {
@@ -199,30 +218,35 @@ export function StoreProvider(props: { children: ReactNode; onSignedOut: () => v
   const projectRef = useRef({ newChatProject, continuing });
   projectRef.current = { newChatProject, continuing };
 
-  const send = useCallback(async (task: Task | null, message: string, choice: Choice) => {
-    if (!task) {
-      const { newChatProject: projectId, continuing: session } = projectRef.current;
-      const target = choiceToTarget(choice);
-      const body = await api("POST", "/api/tasks", TaskWithMessages, {
-        message,
-        target: target !== "cloud" && projectId ? { ...target, projectId } : target,
-        ...(session ? { continueSessionId: session.sessionId } : {}),
-      });
-      setContinuing(null);
+  const send = useCallback(
+    async (task: Task | null, message: string, choice: Choice, permissionMode?: PermissionMode) => {
+      const mode = permissionMode ? { permissionMode } : {};
+      if (!task) {
+        const { newChatProject: projectId, continuing: session } = projectRef.current;
+        const target = choiceToTarget(choice);
+        const body = await api("POST", "/api/tasks", TaskWithMessages, {
+          message,
+          target: target !== "cloud" && projectId ? { ...target, projectId } : target,
+          ...(session ? { continueSessionId: session.sessionId } : {}),
+          ...mode,
+        });
+        setContinuing(null);
+        dispatch({ type: "messages:loaded", task: body.task, messages: body.messages });
+        return body.task.id;
+      }
+      // Follow-ups stay where the task runs; a target is sent only when the user picked another.
+      const moved = choice !== taskChoice(task);
+      const body = await api(
+        "POST",
+        `/api/tasks/${task.id}/messages`,
+        TaskWithMessages,
+        moved ? { message, target: choiceToTarget(choice), ...mode } : { message, ...mode },
+      );
       dispatch({ type: "messages:loaded", task: body.task, messages: body.messages });
       return body.task.id;
-    }
-    // Follow-ups stay where the task runs; a target is sent only when the user picked another.
-    const moved = choice !== taskChoice(task);
-    const body = await api(
-      "POST",
-      `/api/tasks/${task.id}/messages`,
-      TaskWithMessages,
-      moved ? { message, target: choiceToTarget(choice) } : { message },
-    );
-    dispatch({ type: "messages:loaded", task: body.task, messages: body.messages });
-    return body.task.id;
-  }, []);
+    },
+    [],
+  );
 
   const cancel = useCallback(async (taskId: string) => {
     const body = await api("POST", `/api/tasks/${taskId}/cancel`, TaskBody);

@@ -1,0 +1,47 @@
+import { Hono } from "hono";
+import { eq } from "drizzle-orm";
+import {
+  DEFAULT_PERMISSION_MODE,
+  PermissionMode,
+  type Settings,
+  type SettingsBody,
+  UpdateSettings,
+} from "@wegent/protocol";
+import { database, schema } from "../../edge/db";
+import { type AppEnv, requireUser } from "../auth/identity";
+import { nowIso } from "../../edge/time";
+import { readBody } from "../lib/validate";
+
+export const settingsRoutes = new Hono<AppEnv>();
+settingsRoutes.use("*", requireUser());
+
+/** The user's settings, with the defaults for what they never set. */
+export async function userSettings(env: Env, userId: string): Promise<Settings> {
+  const row = await database(env.DB)
+    .select()
+    .from(schema.userSettings)
+    .where(eq(schema.userSettings.userId, userId))
+    .get();
+  const mode = PermissionMode.safeParse(row?.defaultPermissionMode);
+  return { defaultPermissionMode: mode.success ? mode.data : DEFAULT_PERMISSION_MODE };
+}
+
+settingsRoutes.get("/", async (c) => {
+  const settings = await userSettings(c.env, c.get("user").id);
+  return c.json({ settings } satisfies SettingsBody);
+});
+
+settingsRoutes.put("/", async (c) => {
+  const body = await readBody(c, UpdateSettings);
+  const userId = c.get("user").id;
+  const now = nowIso();
+  await database(c.env.DB)
+    .insert(schema.userSettings)
+    .values({ userId, defaultPermissionMode: body.defaultPermissionMode, updatedAt: now })
+    .onConflictDoUpdate({
+      target: schema.userSettings.userId,
+      set: { defaultPermissionMode: body.defaultPermissionMode, updatedAt: now },
+    })
+    .run();
+  return c.json({ settings: await userSettings(c.env, userId) } satisfies SettingsBody);
+});

@@ -1,0 +1,72 @@
+import { Hono } from "hono";
+import { z } from "zod";
+import {
+  InputAnswer,
+  type InputAnswered,
+  TERMINAL_STATUSES,
+  type TaskStatus,
+} from "@wegent/protocol";
+import { type AppEnv, requireUser } from "../auth/identity";
+import { ApiError } from "../lib/errors";
+import { readBody, readParams, readQuery } from "../lib/validate";
+import { deviceHub } from "../../durable-objects/contract";
+import { exportJson, exportMarkdown } from "../tasks/export";
+import { ownTask, taskMessages, taskRecord } from "./tasks";
+
+// The conversation as a record: answering the agent's requests, and exporting the whole task.
+
+export const taskInputRoutes = new Hono<AppEnv>();
+taskInputRoutes.use("*", requireUser());
+
+const InputPath = z.object({
+  id: z.string().uuid("task id must be a UUID"),
+  requestId: z.string().uuid("request id must be a UUID"),
+});
+
+taskInputRoutes.post("/:id/input/:requestId", async (c) => {
+  const { id, requestId } = readParams(c, InputPath);
+  const answer = await readBody(c, InputAnswer);
+  const user = c.get("user");
+  await ownTask(c.env, user.id, id);
+  // The request belongs to a message of this task that is still running on its device.
+  for (const m of await taskMessages(c.env, id)) {
+    if (m.role !== "assistant" || TERMINAL_STATUSES.has(m.status as TaskStatus)) continue;
+    if (!m.deviceOwnerId || !m.deviceId) continue;
+    const result = await deviceHub(c.env, m.deviceOwnerId, m.deviceId).answerInput({
+      ownerId: user.id,
+      taskId: id,
+      messageId: m.id,
+      requestId,
+      answer,
+    });
+    if (result.ok) return c.json({ ok: true, outcome: result.outcome } satisfies InputAnswered);
+    if (result.code !== "input_not_found") {
+      throw new ApiError(result.status, result.code, result.message);
+    }
+  }
+  throw new ApiError(
+    404,
+    "input_not_found",
+    "No such request is waiting in this task: it may have ended with its message.",
+  );
+});
+
+const ExportQuery = z.object({ format: z.enum(["md", "json"]).default("md") });
+
+taskInputRoutes.get("/:id/export", async (c) => {
+  const { id } = readParams(c, z.object({ id: z.string().uuid("task id must be a UUID") }));
+  const { format } = readQuery(c, ExportQuery);
+  const task = await ownTask(c.env, c.get("user").id, id);
+  const record = await taskRecord(c.env, task);
+  const base = `task-${task.id.slice(0, 8)}`;
+  if (format === "json") {
+    return c.body(exportJson(record), 200, {
+      "Content-Type": "application/json; charset=utf-8",
+      "Content-Disposition": `attachment; filename="${base}.json"`,
+    });
+  }
+  return c.body(exportMarkdown(record), 200, {
+    "Content-Type": "text/markdown; charset=utf-8",
+    "Content-Disposition": `attachment; filename="${base}.md"`,
+  });
+});
