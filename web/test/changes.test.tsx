@@ -55,10 +55,13 @@ describe("Changes tab", () => {
         content: "",
         status: "running",
       } as never),
-      tools: [
-        { id: "1", name: "Edit", input: {}, result: { summary: "ok", isError: false } },
-        { id: "2", name: "Write", input: {}, result: null },
-        { id: "3", name: "Bash", input: {}, result: { summary: "ok", isError: false } },
+      // The transcript's blocks: three tool calls, two of them finished.
+      blocks: [
+        { type: "tool_use" as const, toolUseId: "1", name: "Edit", input: {} },
+        { type: "tool_use" as const, toolUseId: "2", name: "Write", input: {} },
+        { type: "tool_use" as const, toolUseId: "3", name: "Bash", input: {} },
+        { type: "tool_result" as const, toolUseId: "1", summary: "ok", isError: false },
+        { type: "tool_result" as const, toolUseId: "3", summary: "ok", isError: false },
       ],
     };
     expect(finishedEdits([message])).toBe(1);
