@@ -16,13 +16,15 @@ import { measurePresence } from "./measure/presence";
 import { measureRaw } from "./measure/raw";
 import { measureRelay } from "./measure/relay";
 import { measureScale } from "./measure/scale";
+import { measureIdle } from "./measure/idle";
+import { measureStream } from "./measure/stream";
 
 const { values } = parseArgs({
   options: {
     quick: { type: "boolean", default: false },
     devices: { type: "string" },
     dispatches: { type: "string" },
-    only: { type: "string", default: "a,b,c,d,e,f" },
+    only: { type: "string", default: "a,b,c,d,e,f,g,h" },
     "no-docs": { type: "boolean", default: false },
   },
 });
@@ -37,10 +39,16 @@ const settings = {
   loadDispatches: quick ? 100 : 300,
   queuedDevices: quick ? 10 : 50,
   executorRuns: quick ? 2 : 5,
+  deltas: 10_000,
+  aloneRuns: quick ? 2 : 3,
+  steadyTasks: 5,
+  steadySeconds: quick ? 5 : 10,
+  idleSeconds: quick ? 30 : 90,
 };
 const only = new Set(values.only.split(","));
 const started = Date.now();
-const platform = await startPlatform();
+// BENCH_METERS exposes the hubs' work counters to the bench (cost figures); off by default.
+const platform = await startPlatform({ vars: { BENCH_METERS: "1" } });
 const fake = await startFakeModel();
 const results: BenchResults = { settings, quick, machine: machine() };
 const step = (label: string) => console.log(`… ${label}`);
@@ -96,6 +104,30 @@ try {
         settings.executorRuns,
         3,
       );
+    });
+  }
+  if (only.has("g")) {
+    await guard("g", async () => {
+      step(
+        `(g) streaming: ${settings.deltas}-delta reply, Claude Code alone vs through the platform; ${settings.steadyTasks} steady streams`,
+      );
+      results.stream = await measureStream(platform.origin, await newUser(platform.origin), fake, {
+        deltas: settings.deltas,
+        aloneRuns: settings.aloneRuns,
+        steadyTasks: settings.steadyTasks,
+        steadySeconds: settings.steadySeconds,
+      });
+    });
+  }
+  if (only.has("h")) {
+    await guard("h", async () => {
+      step(`(h) idle device cost: a real executor idle for ${settings.idleSeconds} s`);
+      results.idle =
+        (await measureIdle(
+          platform.origin,
+          await newUser(platform.origin),
+          settings.idleSeconds,
+        )) ?? undefined;
     });
   }
   if (only.has("d")) {

@@ -7,6 +7,8 @@ import type { PresenceResult } from "./presence";
 import type { RawResult } from "./raw";
 import type { RelayResult } from "./relay";
 import type { ScaleResult } from "./scale";
+import type { StreamResult } from "./stream";
+import { type IdleResult, idleRows, PRICES, streamRows } from "./stream-report";
 
 export interface BenchResults {
   settings: Record<string, number | number[]>;
@@ -20,6 +22,8 @@ export interface BenchResults {
   presence?: PresenceResult;
   scale?: ScaleResult;
   executor?: ExecutorResult;
+  stream?: StreamResult;
+  idle?: IdleResult;
 }
 
 type Row = [metric: string, measured: string, target: string, met: string];
@@ -148,6 +152,8 @@ export function rows(r: BenchResults): Row[] {
       yes(e.idleRssMiB.max * 1.048576 <= 80),
     ]);
   }
+  if (r.stream) out.push(...streamRows(r.stream));
+  if (r.idle) out.push(...idleRows(r.idle));
   return out;
 }
 

@@ -1,0 +1,222 @@
+// (g) Streaming with the real parts: Claude Code alone vs Claude Code → wegent-executor →
+// platform → a browser's live socket, for one long reply and for several steady streams; each
+// with output batching off (`WEGENT_OUTPUT_BATCH_MAX=1`, one event per frame) and on.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { LiveFrame } from "@wegent/protocol";
+import { createClaudeRuntime } from "../../executor/src/runtime/claude";
+import { type FakeModel, text } from "../../e2e/fake-model/server";
+import { api, startExecutor } from "../../e2e/harness";
+import { openTimedLive } from "../lib/live";
+import { type Meters, readMeters, subtractMeters } from "../lib/meters";
+import type { BenchUser } from "../lib/platform";
+import { sleep, type Summary, summarize } from "../lib/stats";
+
+export interface LongRun {
+  /** Milliseconds from POST /api/tasks to the browser holding every delta and the end. */
+  ms: number;
+  events: number;
+  lossless: boolean;
+  /** WebSocket messages the browser received for the reply. */
+  liveFrames: number;
+  /** Platform work for the reply (null when the platform does not expose meters). */
+  meters: Meters | null;
+}
+
+export interface SteadyRun {
+  tasks: number;
+  /** Deltas per second per task the model produced (measured). */
+  rate: number;
+  /** Per task: the browser's last delta after the model's last one, ms. */
+  lagMs: number[];
+  lossless: boolean;
+  meters: Meters | null;
+}
+
+export interface ModeResult {
+  mode: "unbatched" | "batched";
+  long: LongRun;
+  steady: SteadyRun;
+}
+
+export interface StreamResult {
+  deltas: number;
+  /** Claude Code alone: run start to its result, same reply, same fake model. */
+  alone: Summary;
+  aloneEvents: number;
+  modes: ModeResult[];
+}
+
+const words = (n: number, tag: string) => Array.from({ length: n }, (_, i) => `${tag}${i} `);
+
+/** Claude Code alone through the executor's own runtime code, without executor or platform. */
+async function claudeAlone(fake: FakeModel, deltas: number, runs: number) {
+  const runtime = createClaudeRuntime({
+    baseEnv: {
+      PATH: process.env.PATH,
+      ANTHROPIC_BASE_URL: fake.url,
+      ANTHROPIC_API_KEY: "sk-bench-fake",
+      CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",
+      CLAUDE_CODE_MAX_RETRIES: "0",
+      IS_SANDBOX: "1",
+    },
+  });
+  const times: number[] = [];
+  let events = 0;
+  for (let r = 0; r < runs; r++) {
+    const prompt = `alone ${r} ${Date.now()}`;
+    fake.on(prompt, [{ blocks: [text(...words(deltas, "a"))] }]);
+    const dir = mkdtempSync(join(tmpdir(), "wegent-bench-alone-"));
+    let count = 0;
+    try {
+      const t0 = performance.now();
+      const outcome = await runtime.run(
+        {
+          taskId: "alone",
+          messageId: `alone-${r}`,
+          prompt,
+          resumeSessionId: null,
+          workspaceDir: dir,
+          homeDir: dir,
+          tmpDir: dir,
+        },
+        () => (count += 1),
+        new AbortController().signal,
+      );
+      times.push(performance.now() - t0);
+      if (!outcome.ok) throw new Error(`Claude Code alone failed: ${outcome.message}`);
+      events = count;
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  return { ms: summarize(times), events };
+}
+
+type Got = { seqs: number[]; lastAt: number; doneAt: number; content: string | null };
+
+/** Listens on the live socket for the output of the given messages. */
+function collect(frame: LiveFrame, at: number, got: Map<string, Got>): boolean {
+  if (!("messageId" in frame)) return false;
+  const entry = got.get(frame.messageId);
+  if (!entry) return false;
+  if (frame.type === "message:delta") {
+    entry.seqs.push(frame.seq);
+    entry.lastAt = at;
+  } else if (frame.type === "message:deltas") {
+    for (const e of frame.events) entry.seqs.push(e.seq);
+    entry.lastAt = at;
+  } else if (frame.type === "message:done") {
+    entry.doneAt = at;
+    entry.content = frame.content;
+  }
+  return true;
+}
+
+const inOrderOnce = (seqs: number[], n: number) =>
+  seqs.length === n && seqs.every((v, i) => v === i + 1);
+
+async function post(origin: string, user: BenchUser, deviceId: string, message: string) {
+  const res = await api<{ messages: { id: string; role: string }[] }>(
+    origin,
+    "POST",
+    "/api/tasks",
+    { cookie: user.session.cookie, body: { message, target: { deviceId } } },
+  );
+  if (res.status !== 201) throw new Error(`POST /api/tasks answered ${res.status}`);
+  return res.body.messages.find((m) => m.role === "assistant")!.id;
+}
+
+async function until(check: () => boolean, ms: number, what: string) {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out: ${what}`);
+    await sleep(10);
+  }
+}
+
+export async function measureStream(
+  origin: string,
+  user: BenchUser,
+  fake: FakeModel,
+  options: { deltas: number; aloneRuns: number; steadyTasks: number; steadySeconds: number },
+): Promise<StreamResult> {
+  const alone = await claudeAlone(fake, options.deltas, options.aloneRuns);
+  const modes: ModeResult[] = [];
+  for (const mode of ["unbatched", "batched"] as const) {
+    const ex = startExecutor({
+      origin,
+      token: user.token,
+      modelUrl: fake.url,
+      env: mode === "unbatched" ? { WEGENT_OUTPUT_BATCH_MAX: "1" } : {},
+    });
+    const live = await openTimedLive(origin, user.session.cookie);
+    try {
+      await ex.waitFor(/\bregistered\b/, 30_000);
+      const got = new Map<string, Got>();
+      let liveFrames = 0;
+      live.onFrame = (f, at) => {
+        if (collect(f, at, got)) liveFrames += 1;
+      };
+
+      // One long reply, as fast as the model streams it.
+      const prompt = `long ${mode} ${Date.now()}`;
+      const reply = words(options.deltas, "w");
+      fake.on(prompt, [{ blocks: [text(...reply)] }]);
+      const before = await readMeters(origin, user, ex.deviceId);
+      const t0 = performance.now();
+      const messageId = await post(origin, user, ex.deviceId, prompt);
+      const entry: Got = { seqs: [], lastAt: 0, doneAt: 0, content: null };
+      got.set(messageId, entry);
+      await until(() => entry.doneAt > 0, 180_000, `the ${mode} long reply`);
+      await sleep(300); // duplicates, if any, would arrive here
+      const after = await readMeters(origin, user, ex.deviceId);
+      const long: LongRun = {
+        ms: Math.max(entry.doneAt, entry.lastAt) - t0,
+        events: entry.seqs.length,
+        lossless: inOrderOnce(entry.seqs, alone.events) && entry.content === reply.join(""),
+        liveFrames,
+        meters: before && after ? subtractMeters(after, before) : null,
+      };
+
+      // Several tasks at once on this device, each streaming at a steady rate.
+      const perDelta = 5; // ms between streamed events: about 200 deltas/s
+      const n = Math.round((options.steadySeconds * 1000) / perDelta);
+      const tag = `steady ${mode} ${Date.now()}`;
+      const prompts = Array.from({ length: options.steadyTasks }, (_, i) => `${tag} #${i}`);
+      for (const p of prompts)
+        fake.on(p, [{ blocks: [text(...words(n, "s"))], delayMs: perDelta }]);
+      const steadyBefore = await readMeters(origin, user, ex.deviceId);
+      const ids = await Promise.all(prompts.map((p) => post(origin, user, ex.deviceId, p)));
+      const entries = ids.map((id) => {
+        const e: Got = { seqs: [], lastAt: 0, doneAt: 0, content: null };
+        got.set(id, e);
+        return e;
+      });
+      await until(
+        () => entries.every((e) => e.doneAt > 0),
+        options.steadySeconds * 1000 + 120_000,
+        `${options.steadyTasks} steady streams (${mode})`,
+      );
+      await sleep(300);
+      const steadyAfter = await readMeters(origin, user, ex.deviceId);
+      const answered = prompts.map((p) => fake.requests.find((r) => r.answeredBy === `${p}#0`));
+      const lagMs = entries.map((e, i) => e.lastAt - (answered[i]?.endedAt ?? NaN));
+      const rates = answered.map((r) => n / (((r?.endedAt ?? NaN) - (r?.startedAt ?? NaN)) / 1000));
+      const steady: SteadyRun = {
+        tasks: options.steadyTasks,
+        rate: rates.filter(Number.isFinite).reduce((a, b) => a + b, 0) / options.steadyTasks,
+        lagMs,
+        lossless: entries.every((e) => inOrderOnce(e.seqs, n)),
+        meters: steadyBefore && steadyAfter ? subtractMeters(steadyAfter, steadyBefore) : null,
+      };
+      live.onFrame = null;
+      modes.push({ mode, long, steady });
+    } finally {
+      live.close();
+      await ex.stop("SIGTERM");
+    }
+  }
+  return { deltas: options.deltas, alone: alone.ms, aloneEvents: alone.events, modes };
+}
