@@ -26,6 +26,8 @@ const { values } = parseArgs({
     dispatches: { type: "string" },
     only: { type: "string", default: "a,b,c,d,e,f,g,h" },
     "no-docs": { type: "boolean", default: false },
+    /** (g) runs both by default; `--stream-modes unbatched` for a platform without batching. */
+    "stream-modes": { type: "string", default: "unbatched,batched" },
   },
 });
 const quick = values.quick;
@@ -116,6 +118,9 @@ try {
         aloneRuns: settings.aloneRuns,
         steadyTasks: settings.steadyTasks,
         steadySeconds: settings.steadySeconds,
+        modes: values["stream-modes"]
+          .split(",")
+          .filter((m): m is "unbatched" | "batched" => m === "unbatched" || m === "batched"),
       });
     });
   }

@@ -140,11 +140,17 @@ export async function measureStream(
   origin: string,
   user: BenchUser,
   fake: FakeModel,
-  options: { deltas: number; aloneRuns: number; steadyTasks: number; steadySeconds: number },
+  options: {
+    deltas: number;
+    aloneRuns: number;
+    steadyTasks: number;
+    steadySeconds: number;
+    modes: ("unbatched" | "batched")[];
+  },
 ): Promise<StreamResult> {
   const alone = await claudeAlone(fake, options.deltas, options.aloneRuns);
   const modes: ModeResult[] = [];
-  for (const mode of ["unbatched", "batched"] as const) {
+  for (const mode of options.modes) {
     const ex = startExecutor({
       origin,
       token: user.token,

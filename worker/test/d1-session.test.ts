@@ -1,0 +1,25 @@
+import { SELF } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { createToken, signUp } from "./helpers";
+
+describe("D1 sessions (read replication)", () => {
+  it("answers with a bookmark and accepts it back, so reads follow the user's own writes", async () => {
+    const user = await signUp();
+    const { token } = await createToken(user);
+    const first = await SELF.fetch("http://wegent.test/api/devices", {
+      headers: { Authorization: `Bearer ${token}` },
+    });
+    expect(first.status).toBe(200);
+    const bookmark = first.headers.get("X-D1-Bookmark");
+    expect(bookmark).toMatch(/^[A-Za-z0-9-]+$/);
+    const again = await SELF.fetch("http://wegent.test/api/devices", {
+      headers: { Authorization: `Bearer ${token}`, "X-D1-Bookmark": bookmark! },
+    });
+    expect(again.status).toBe(200);
+    // A malformed bookmark is ignored, not an error.
+    const bad = await SELF.fetch("http://wegent.test/api/devices", {
+      headers: { Authorization: `Bearer ${token}`, "X-D1-Bookmark": "not a bookmark; x" },
+    });
+    expect(bad.status).toBe(200);
+  });
+});
