@@ -1,6 +1,7 @@
 import type { MiddlewareHandler } from "hono";
 import { getCookie, setCookie } from "hono/cookie";
 import type { AppEnv } from "../auth/identity";
+import { countingD1, type D1Count, newD1Count } from "./d1-count";
 
 // D1 read replication: every API request runs in a D1 session that starts from the bookmark
 // of the user's previous request (cookie for browsers, header for API clients), so a read
@@ -12,56 +13,6 @@ export const BOOKMARK_HEADER = "X-D1-Bookmark";
 export const ROUND_TRIPS_HEADER = "X-D1-Round-Trips";
 
 const BOOKMARK = /^[A-Za-z0-9-]{1,200}$/;
-
-interface D1Count {
-  roundTrips: number;
-}
-
-/**
- * Counts round trips to D1 (each statement run, each batch). D1 checks that batched statements
- * are its own objects, so the statements keep their identity and are only counted when run.
- */
-export function countingD1(db: D1Database, count: D1Count): D1Database {
-  const wrapStatement = (statement: D1PreparedStatement): D1PreparedStatement =>
-    new Proxy(statement, {
-      get(target, prop, receiver) {
-        const value: unknown = Reflect.get(target, prop, receiver);
-        if (typeof value !== "function") return value;
-        if (prop === "bind")
-          return (...args: unknown[]) => wrapStatement(target.bind(...args) as D1PreparedStatement);
-        if (prop === "first" || prop === "all" || prop === "run" || prop === "raw")
-          return (...args: unknown[]) => {
-            count.roundTrips += 1;
-            return (value as (...a: unknown[]) => unknown).apply(target, args);
-          };
-        return (value as (...a: unknown[]) => unknown).bind(target);
-      },
-    });
-  const originals = new WeakMap<object, D1PreparedStatement>();
-  const prepare = (query: string) => {
-    const statement = db.prepare(query);
-    const wrapped = wrapStatement(statement);
-    originals.set(wrapped, statement);
-    return wrapped;
-  };
-  return new Proxy(db, {
-    get(target, prop, receiver) {
-      if (prop === "prepare") return prepare;
-      if (prop === "batch")
-        return (statements: D1PreparedStatement[]) => {
-          count.roundTrips += 1;
-          return target.batch(statements.map((s) => unwrap(s)));
-        };
-      const value: unknown = Reflect.get(target, prop, receiver);
-      return typeof value === "function"
-        ? (value as (...a: unknown[]) => unknown).bind(target)
-        : value;
-    },
-  });
-  function unwrap(statement: D1PreparedStatement): D1PreparedStatement {
-    return originals.get(statement) ?? statement;
-  }
-}
 
 /** The D1 session (and, for the bench, the round-trip count) of one API request. */
 export function d1Session(): MiddlewareHandler<AppEnv> {
@@ -79,7 +30,7 @@ export function d1Session(): MiddlewareHandler<AppEnv> {
       }
     }
     let db = (session ?? root) as unknown as D1Database;
-    const count: D1Count = { roundTrips: 0 };
+    const count: D1Count = newD1Count();
     if (c.env.BENCH_METERS === "1") db = countingD1(db, count);
     c.env = { ...c.env, DB: db };
     await next();
