@@ -226,5 +226,36 @@ ${r.errors?.length ? `\nSections that did not finish:\n\n${r.errors.map((e) => `
   restart; both must complete afterwards.
 - **(f) executor.** The built \`executor/dist/cli.js\` on the machine's Node, from spawn to its
   "registered" log line, and its RSS after 3 s idle.
+- **(g) streaming, real parts.** The fake model streams a reply of N text deltas as fast as it
+  can. *Claude Code alone*: the executor's own Claude runtime code in the bench process, from
+  \`run()\` to its result (the baseline). *Through the platform*: a real \`wegent-executor\`
+  (built bundle), \`POST /api/tasks\` sent → the browser's live socket holding every delta and
+  \`message:done\`; lossless means seqs 1..N once, in order, and the final text equal to the
+  deltas. Then ${r.stream?.modes[0]?.steady.tasks ?? 5} tasks at once on that device, each
+  streamed at ~200 deltas/s (the fake model pauses 5 ms per event); end lag = the browser's last
+  delta − the model's last byte, per task. Both with batching off
+  (\`WEGENT_OUTPUT_BATCH_MAX=1\`: one event per frame, the old behaviour) and on (default).
+- **(h) cost.** The platform runs with \`BENCH_METERS=1\`: each hub counts its requests (HTTP,
+  RPC, alarms), WebSocket messages in/out, SQLite rows read/written (the cursors' own counts)
+  and D1 round trips and rows (D1's \`meta\`), exposed at \`GET /api/devices/:id/meters\`.
+  Per 1,000 output events = the (g) long reply's counts × 1000 / N. Per idle device-hour = a real
+  idle executor's counts over the measured minutes × 60, plus its pings (one per 10 s,
+  answered by the runtime without waking the hub, counted here as billed incoming messages).
+
+### Prices used (Workers Paid, beyond the included amounts)
+
+Taken on 2026-11-29 from developers.cloudflare.com/durable-objects/platform/pricing/ and
+developers.cloudflare.com/d1/platform/pricing/ (and the Durable Objects changelog entry of
+2024-04-01 for the 20:1 WebSocket ratio):
+
+| item | price |
+| --- | --- |
+| Durable Objects requests (HTTP, RPC calls, alarms) | $${PRICES.doRequestPerMillion.toFixed(2)} / million |
+| incoming WebSocket messages | billed as requests at ${PRICES.wsMessagesPerBilledRequest}:1 (outgoing: free) |
+| SQLite in Durable Objects and D1: rows read | $${PRICES.rowsReadPerMillion} / million |
+| SQLite in Durable Objects and D1: rows written | $${PRICES.rowsWrittenPerMillion.toFixed(2)} / million |
+
+Duration (GB-s) and storage are not counted: hubs hibernate between frames, and a reply's
+rows are deleted when it ends.
 `;
 }

@@ -97,10 +97,10 @@ async function claudeAlone(fake: FakeModel, deltas: number, runs: number) {
 type Got = { seqs: number[]; lastAt: number; doneAt: number; content: string | null };
 
 /** Listens on the live socket for the output of the given messages. */
-function collect(frame: LiveFrame, at: number, got: Map<string, Got>): boolean {
-  if (!("messageId" in frame)) return false;
+function collect(frame: LiveFrame, at: number, got: Map<string, Got>): void {
+  if (!("messageId" in frame)) return;
   const entry = got.get(frame.messageId);
-  if (!entry) return false;
+  if (!entry) return;
   if (frame.type === "message:delta") {
     entry.seqs.push(frame.seq);
     entry.lastAt = at;
@@ -111,7 +111,6 @@ function collect(frame: LiveFrame, at: number, got: Map<string, Got>): boolean {
     entry.doneAt = at;
     entry.content = frame.content;
   }
-  return true;
 }
 
 const inOrderOnce = (seqs: number[], n: number) =>
@@ -161,16 +160,14 @@ export async function measureStream(
     try {
       await ex.waitFor(/\bregistered\b/, 30_000);
       const got = new Map<string, Got>();
-      let liveFrames = 0;
-      live.onFrame = (f, at) => {
-        if (collect(f, at, got)) liveFrames += 1;
-      };
+      live.onFrame = (f, at) => void collect(f, at, got);
 
       // One long reply, as fast as the model streams it.
       const prompt = `long ${mode} ${Date.now()}`;
       const reply = words(options.deltas, "w");
       fake.on(prompt, [{ blocks: [text(...reply)] }]);
       const before = await readMeters(origin, user, ex.deviceId);
+      const messagesBefore = live.messages;
       const t0 = performance.now();
       const messageId = await post(origin, user, ex.deviceId, prompt);
       const entry: Got = { seqs: [], lastAt: 0, doneAt: 0, content: null };
@@ -182,7 +179,8 @@ export async function measureStream(
         ms: Math.max(entry.doneAt, entry.lastAt) - t0,
         events: entry.seqs.length,
         lossless: inOrderOnce(entry.seqs, alone.events) && entry.content === reply.join(""),
-        liveFrames,
+        // Includes a few status frames (task:status, device:status, message:done).
+        liveFrames: live.messages - messagesBefore,
         meters: before && after ? subtractMeters(after, before) : null,
       };
 

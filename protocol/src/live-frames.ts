@@ -85,3 +85,20 @@ export type LiveEvent = LiveFrame extends infer F
     ? Omit<F, "liveSeq">
     : never
   : never;
+
+/**
+ * A `message:deltas` frame as the `message:delta` frames it stands for (each with its own
+ * liveSeq); any other frame as itself. For clients that handle one delta at a time.
+ */
+export function expandDeltas(frame: LiveFrame): LiveFrame[] {
+  if (frame.type !== "message:deltas") return [frame];
+  const first = frame.liveSeq - frame.events.length + 1;
+  return frame.events.map((e, i) => ({
+    type: "message:delta",
+    liveSeq: first + i,
+    taskId: frame.taskId,
+    messageId: frame.messageId,
+    seq: e.seq,
+    event: e.event,
+  }));
+}

@@ -1,4 +1,4 @@
-import { LiveFrame, parseFrame } from "@wegent/protocol";
+import { expandDeltas, LiveFrame, parseFrame } from "@wegent/protocol";
 import { LIVE_HEADERS, userHub } from "../../durable-objects/contract";
 
 // An API client's view of one task as Server-Sent Events. It is the user's live channel,
@@ -64,19 +64,10 @@ export async function taskEventStream(
     }
     if (!("taskId" in frame) || frame.taskId !== taskId) return;
     if (frame.type === "message:deltas") {
-      const first = frame.liveSeq - frame.events.length + 1;
       let text = "";
-      for (const [i, e] of frame.events.entries()) {
-        const id = first + i;
-        if (after !== null && id <= after) continue; // seen before the resume
-        const delta = {
-          type: "message:delta",
-          liveSeq: id,
-          taskId,
-          messageId: frame.messageId,
-          ...e,
-        };
-        text += `id: ${id}\nevent: message:delta\ndata: ${JSON.stringify(delta)}\n\n`;
+      for (const delta of expandDeltas(frame)) {
+        if (after !== null && delta.liveSeq <= after) continue; // seen before the resume
+        text += `id: ${delta.liveSeq}\nevent: message:delta\ndata: ${JSON.stringify(delta)}\n\n`;
       }
       if (text) write(text);
       return;
