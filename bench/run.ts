@@ -18,6 +18,7 @@ import { measureRelay } from "./measure/relay";
 import { measureScale } from "./measure/scale";
 import { measureIdle } from "./measure/idle";
 import { measureStream } from "./measure/stream";
+import { measureRoundTrips } from "./measure/round-trips";
 
 const { values } = parseArgs({
   options: {
@@ -82,6 +83,7 @@ try {
     await guard("b", async () => {
       step(`(b) dispatch ×${settings.dispatches}`);
       results.dispatch = await measureDispatch(platform.origin, user, device, settings.dispatches);
+      results.roundTrips = await measureRoundTrips(platform.origin, user, device);
     });
   }
   if (only.has("c")) {

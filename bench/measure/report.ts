@@ -8,6 +8,7 @@ import type { RawResult } from "./raw";
 import type { RelayResult } from "./relay";
 import type { ScaleResult } from "./scale";
 import type { StreamResult } from "./stream";
+import type { RoundTrips } from "./round-trips";
 import { type IdleResult, idleRows, PRICES, streamRows } from "./stream-report";
 
 export interface BenchResults {
@@ -23,6 +24,7 @@ export interface BenchResults {
   scale?: ScaleResult;
   executor?: ExecutorResult;
   stream?: StreamResult;
+  roundTrips?: RoundTrips;
   idle?: IdleResult;
 }
 
@@ -49,11 +51,41 @@ export function rows(r: BenchResults): Row[] {
       yes(d.p50 <= 10),
     ]);
     out.push(["(b) dispatch p50 ÷ (a) JSON p50", `${f(ratio, 1)}×`, "≤ 3×", yes(ratio <= 3)]);
+    const postRatio = base ? r.dispatch.post.p50 / base : Number.NaN;
+    out.push([
+      "(b) POST answered p50 ÷ (a) JSON p50",
+      `${f(postRatio, 1)}×`,
+      "≤ 5×",
+      yes(postRatio <= 5),
+    ]);
     out.push([
       "(b) POST /api/tasks answered (201)",
       `${pp(r.dispatch.post)}; task:execute arrived first in ${r.dispatch.executeFirst}/${d.n}`,
       "—",
       "—",
+    ]);
+  }
+  if (r.roundTrips) {
+    const t = r.roundTrips;
+    const hub =
+      t.postTaskInHub === null ? "" : ` (+ ${t.postTaskInHub} by the device's hub inside it)`;
+    out.push([
+      "(b) D1 round trips: POST /api/tasks",
+      `${t.postTask}${hub}`,
+      "≤ 2",
+      yes(t.postTask <= 2),
+    ]);
+    out.push([
+      "(b) D1 round trips: GET /api/tasks/:id",
+      `${t.getTask}`,
+      "≤ 2",
+      yes(t.getTask <= 2),
+    ]);
+    out.push([
+      "(b) D1 round trips: GET /api/devices",
+      `${t.getDevices}`,
+      "≤ 2",
+      yes(t.getDevices <= 2),
     ]);
   }
   if (r.relay) {
