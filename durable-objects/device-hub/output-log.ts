@@ -1,5 +1,11 @@
-import type { ProgressEvent } from "@wegent/protocol";
+import type { ProgressEvent, SequencedEvent } from "@wegent/protocol";
 import type { Sql } from "./store";
+
+/** Runs `fn` as one SQLite transaction (the Durable Object's `transactionSync`). */
+export type Transaction = <T>(fn: () => T) => T;
+
+/** Rows per INSERT: three bound values each, and a statement takes at most 100. */
+const ROWS_PER_INSERT = 33;
 
 /**
  * The sequence-numbered output of the messages running on the device, in the hub's SQLite.
@@ -7,7 +13,11 @@ import type { Sql } from "./store";
  * the end of a long reply as at its start. A message's output goes when its work ends.
  */
 export class OutputLog {
-  constructor(private readonly sql: Sql) {
+  constructor(
+    private readonly sql: Sql,
+    /** One transaction for a batch (on Node, the tests run it as it is). */
+    readonly transaction: Transaction = (fn) => fn(),
+  ) {
     sql.exec(`
       CREATE TABLE IF NOT EXISTS output (
         message_id TEXT NOT NULL,
@@ -18,13 +28,17 @@ export class OutputLog {
     `);
   }
 
-  append(messageId: string, seq: number, event: ProgressEvent): void {
-    this.sql.exec(
-      "INSERT OR IGNORE INTO output (message_id, seq, event) VALUES (?, ?, ?)",
-      messageId,
-      seq,
-      JSON.stringify(event),
-    );
+  /** Stores several events (a batch), in multi-row INSERTs; the caller holds the transaction. */
+  appendMany(messageId: string, events: readonly SequencedEvent[]): void {
+    for (let i = 0; i < events.length; i += ROWS_PER_INSERT) {
+      const chunk = events.slice(i, i + ROWS_PER_INSERT);
+      const values: (string | number)[] = [];
+      for (const e of chunk) values.push(messageId, e.seq, JSON.stringify(e.event));
+      this.sql.exec(
+        `INSERT OR IGNORE INTO output (message_id, seq, event) VALUES ${chunk.map(() => "(?, ?, ?)").join(", ")}`,
+        ...values,
+      );
+    }
   }
 
   /** The reply so far: the text deltas of the stored output, in order. */

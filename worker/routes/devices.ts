@@ -117,6 +117,19 @@ deviceRoutes.get("/", async (c) => {
   } satisfies DevicesBody);
 });
 
+/** The bench's cost figures: what the device's hub and the user's live hub did (BENCH_METERS=1). */
+deviceRoutes.get("/:id/meters", async (c) => {
+  if (c.env.BENCH_METERS !== "1") throw notFound("route");
+  const { id } = readParams(c, DevicePath);
+  const user = c.get("user");
+  await ownDevice(c, user.id, id);
+  const [device, live] = await Promise.all([
+    deviceHub(c.env, user.id, id).meters(),
+    userHub(c.env, user.id).meters(),
+  ]);
+  return c.json({ device, user: live });
+});
+
 deviceRoutes.get("/:id", async (c) => {
   const { id } = readParams(c, DevicePath);
   return c.json({ device: toDevice(await ownDevice(c, c.get("user").id, id)) });
