@@ -15,11 +15,15 @@ export interface HubMeters {
 }
 
 const MAX_PENDING_CURSORS = 10_000;
+/** Saved this long after the work that was counted (so its D1 and SQLite rows are in). */
+const SAVE_AFTER_MS = 1_000;
+const KEY = "bench-meters";
 
 /**
  * Counters of a hub's billable work, kept only when the deployment sets BENCH_METERS=1 (the
- * bench does); otherwise every method is a no-op and nothing is wrapped. In memory: they
- * start again at 0 when the object is evicted, which the bench's short runs do not see.
+ * bench does); otherwise every method is a no-op and nothing is wrapped. They survive
+ * hibernation in the object's key-value storage (saved a second after counted work, at most once
+ * a second, and not counted themselves).
  */
 export class Meter {
   readonly on: boolean;
@@ -32,19 +36,46 @@ export class Meter {
   };
   private readonly d1: D1Count = newD1Count();
   private cursors: SqlStorageCursor<Record<string, SqlStorageValue>>[] = [];
+  private storage: SyncKvStorage | null = null;
+  private saving: ReturnType<typeof setTimeout> | null = null;
 
   constructor(env: Env) {
     this.on = env.BENCH_METERS === "1";
   }
 
+  /** Carries the counts over hibernation: restores them now, saves them as they change. */
+  persistIn(storage: DurableObjectStorage): void {
+    if (!this.on) return;
+    this.storage = storage.kv;
+    const saved = storage.kv.get<HubMeters>(KEY);
+    if (!saved) return;
+    const { d1RoundTrips, d1RowsRead, d1RowsWritten, ...counts } = saved;
+    Object.assign(this.counts, counts);
+    Object.assign(this.d1, {
+      roundTrips: d1RoundTrips,
+      rowsRead: d1RowsRead,
+      rowsWritten: d1RowsWritten,
+    });
+  }
+
   request(): void {
     if (this.on) this.counts.requests += 1;
+    this.save();
   }
   wsIn(): void {
     if (this.on) this.counts.wsIn += 1;
+    this.save();
   }
   wsOut(n = 1): void {
     if (this.on) this.counts.wsOut += n;
+  }
+
+  private save(): void {
+    if (!this.storage || this.saving) return;
+    this.saving = setTimeout(() => {
+      this.saving = null;
+      this.storage?.put(KEY, this.snapshot());
+    }, SAVE_AFTER_MS);
   }
 
   /** The env to use: with a counting D1 when metering. */

@@ -105,7 +105,7 @@ export function rows(r: BenchResults): Row[] {
       )
       .join("; ");
     out.push([
-      "(c) highest sustained frames/s per device, zero loss",
+      "(c) highest sustained events/s per device (executor's batching), zero loss",
       `${r.relay.bestSustained} (${steps})`,
       "≥ 5,000",
       yes(r.relay.bestSustained >= 5000),
@@ -243,9 +243,10 @@ ${r.errors?.length ? `\nSections that did not finish:\n\n${r.errors.map((e) => `
   free. Sequential. Ratios are to the (a) JSON round trip.
 - **(c) relay.** One \`task:progress\` at a time from the device to \`message:delta\` on the
   browser's live socket (\`/api/live\` with the session cookie). Then bursts at increasing rates
-  for a few seconds each: a rate counts as sustained when every \`seq\` arrived exactly once, in
-  order, and the last one arrived within 1 s of the last send (no growing backlog); the run
-  stops at the first rate that is not.
+  for a few seconds each, sent through the executor's own outbox (\`executor/src/outbox.ts\`: the
+  first event at once, the next ones batched while a frame is unacknowledged): a rate counts as
+  sustained when every \`seq\` arrived exactly once, in order, and the last one arrived within
+  1 s of the last send (no growing backlog); the run stops at the first rate that is not.
 - **(d) presence.** A clean close (\`1000\`) to the browser seeing \`device:status
   reconnecting\`; a real executor frozen with SIGSTOP mid-task (nothing tells the platform) to
   \`reconnecting\` — bounded by the last ping (every 10 s) + the 25 s ping timeout — and to its

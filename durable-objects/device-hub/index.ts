@@ -58,6 +58,7 @@ export class DeviceHub extends Server<Env> {
     const env = meter.env(unmetered);
     super(ctx, env);
     this.meter = meter;
+    meter.persistIn(ctx.storage);
     const sql = meter.sql(ctx.storage.sql);
     this.store = new HubStore(sql);
     const live = new LiveOutbox(env, (work) => ctx.waitUntil(work));
