@@ -228,6 +228,17 @@ ${machineLine(r.machine)} · ${f(r.seconds ?? 0, 0)} s · settings \`${JSON.stri
 | --- | --- | --- | --- |
 ${body}
 ${r.errors?.length ? `\nSections that did not finish:\n\n${r.errors.map((e) => `- ${e}`).join("\n")}\n` : ""}
+## Before batching (issue #15), for comparison
+
+Measured on 2026-11-29 on this machine (2 cores, load average ~13 from other work) with the
+code before output batching (\`npm run bench -- --only a,c,g --quick --stream-modes unbatched\`
+on commit cd2c3f3): Claude Code alone 1,482 ms for the 10,000-delta reply; through the
+platform **69,108 ms (46.6×, 145 events/s)**, 10,002 live frames; 5 tasks × ~137 deltas/s:
+end lag **48.9–50.3 s**; relay p50 13.26 ms = 3.4× the JSON round trip (3.87 ms); highest
+sustained rate 250 frames/s. The issue's own figures on a quiet machine: 16 s for the reply
+(~630 deltas/s), 4.9 s end lag. The (g) rows marked *unbatched* above rerun that behaviour
+(\`WEGENT_OUTPUT_BATCH_MAX=1\`) on the new platform, in the same run as the batched ones.
+
 ## What is measured, exactly
 
 - **(a) raw limit.** \`ping\`→\`pong\` is answered by workerd itself
