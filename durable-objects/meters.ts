@@ -1,4 +1,4 @@
-import { countingD1, type D1Count, newD1Count } from "../worker/lib/d1-count";
+import { countingD1, type D1Count, newD1Count } from "../edge/d1-count";
 
 /** Work one hub did, counted as Cloudflare bills it (see docs/benchmarks.md, cost). */
 export interface HubMeters {

@@ -1,15 +1,8 @@
-import {
-  CloseCode,
-  type LiveEvent,
-  type LiveFrame,
-  MAX_BATCH_EVENTS,
-  PING,
-  PONG,
-  type SequencedEvent,
-} from "@wegent/protocol";
+import { CloseCode, type LiveEvent, type LiveFrame, PING, PONG } from "@wegent/protocol";
 import { type Connection, type ConnectionContext, Server } from "partyserver";
 import { isWebSocketUpgrade } from "../edge/websocket";
 import { LIVE_HEADERS } from "./contract";
+import { coalesce } from "./coalesce";
 import { type HubMeters, Meter } from "./meters";
 
 // How much history a reconnecting tab can resume from. Older gaps get `reset: true`.
@@ -141,34 +134,4 @@ export class UserHub extends Server<Env> {
     // The channel is one-way: anything but the auto-answered ping is refused by closing.
     connection.close(CloseCode.protocolAbuse, "The live channel is read-only.");
   }
-}
-
-type DeltaEvent = Extract<LiveEvent, { type: "message:delta" | "message:deltas" }>;
-
-function deltasOf(event: DeltaEvent): SequencedEvent[] {
-  return event.type === "message:delta" ? [{ seq: event.seq, event: event.event }] : event.events;
-}
-
-/** Joins deltas of one message that follow each other (up to the batch bound), in order. */
-export function coalesce(events: LiveEvent[]): LiveEvent[] {
-  const out: LiveEvent[] = [];
-  for (const event of events) {
-    const prev = out[out.length - 1];
-    if (
-      (event.type === "message:delta" || event.type === "message:deltas") &&
-      (prev?.type === "message:delta" || prev?.type === "message:deltas") &&
-      prev.messageId === event.messageId &&
-      deltasOf(prev).length + deltasOf(event).length <= MAX_BATCH_EVENTS
-    ) {
-      out[out.length - 1] = {
-        type: "message:deltas",
-        taskId: prev.taskId,
-        messageId: prev.messageId,
-        events: [...deltasOf(prev), ...deltasOf(event)],
-      };
-      continue;
-    }
-    out.push(event);
-  }
-  return out;
 }

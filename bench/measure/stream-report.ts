@@ -99,6 +99,13 @@ export function streamRows(s: StreamResult): Row[] {
       "—",
     ],
   ];
+  const lags = s.aloneSteadyLagMs;
+  out.push([
+    `(g) the ${lags.length} steady streams through Claude Code alone, its own end lag`,
+    `max ${f(Math.max(...lags), 0)} ms (${lags.map((l) => f(l, 0)).join(", ")})`,
+    "baseline",
+    "—",
+  ]);
   for (const m of s.modes) out.push(...modeRows(s, m, s.alone));
   return out;
 }

@@ -45,14 +45,15 @@ export interface StreamResult {
   /** Claude Code alone: run start to its result, same reply, same fake model. */
   alone: Summary;
   aloneEvents: number;
+  /** The steady streams through Claude Code alone: its own end lag per task, ms. */
+  aloneSteadyLagMs: number[];
   modes: ModeResult[];
 }
 
 const words = (n: number, tag: string) => Array.from({ length: n }, (_, i) => `${tag}${i} `);
 
-/** Claude Code alone through the executor's own runtime code, without executor or platform. */
-async function claudeAlone(fake: FakeModel, deltas: number, runs: number) {
-  const runtime = createClaudeRuntime({
+function aloneRuntime(fake: FakeModel) {
+  return createClaudeRuntime({
     baseEnv: {
       PATH: process.env.PATH,
       ANTHROPIC_BASE_URL: fake.url,
@@ -62,34 +63,59 @@ async function claudeAlone(fake: FakeModel, deltas: number, runs: number) {
       IS_SANDBOX: "1",
     },
   });
+}
+
+/** One run of Claude Code alone; resolves with the time of its last event. */
+async function runAlone(fake: FakeModel, prompt: string, onEvent: () => void) {
+  const dir = mkdtempSync(join(tmpdir(), "wegent-bench-alone-"));
+  try {
+    const outcome = await aloneRuntime(fake).run(
+      {
+        taskId: "alone",
+        messageId: prompt,
+        prompt,
+        resumeSessionId: null,
+        workspaceDir: dir,
+        homeDir: dir,
+        tmpDir: dir,
+      },
+      onEvent,
+      new AbortController().signal,
+    );
+    if (!outcome.ok) throw new Error(`Claude Code alone failed: ${outcome.message}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The steady case without the platform: the same streams through Claude Code alone at once;
+ * lag = its last event − the model's last byte (what Claude Code itself adds on this machine).
+ */
+async function steadyAlone(fake: FakeModel, tasks: number, n: number, perDelta: number) {
+  const tag = `steady alone ${Date.now()}`;
+  const prompts = Array.from({ length: tasks }, (_, i) => `${tag} #${i}`);
+  for (const p of prompts) fake.on(p, [{ blocks: [text(...words(n, "s"))], delayMs: perDelta }]);
+  const last = prompts.map(() => 0);
+  await Promise.all(prompts.map((p, i) => runAlone(fake, p, () => (last[i] = performance.now()))));
+  return prompts.map((p, i) => {
+    const answered = fake.requests.find((r) => r.answeredBy === `${p}#0`);
+    return last[i]! - (answered?.endedAt ?? NaN);
+  });
+}
+
+/** Claude Code alone through the executor's own runtime code, without executor or platform. */
+async function claudeAlone(fake: FakeModel, deltas: number, runs: number) {
   const times: number[] = [];
   let events = 0;
   for (let r = 0; r < runs; r++) {
     const prompt = `alone ${r} ${Date.now()}`;
     fake.on(prompt, [{ blocks: [text(...words(deltas, "a"))] }]);
-    const dir = mkdtempSync(join(tmpdir(), "wegent-bench-alone-"));
     let count = 0;
-    try {
-      const t0 = performance.now();
-      const outcome = await runtime.run(
-        {
-          taskId: "alone",
-          messageId: `alone-${r}`,
-          prompt,
-          resumeSessionId: null,
-          workspaceDir: dir,
-          homeDir: dir,
-          tmpDir: dir,
-        },
-        () => (count += 1),
-        new AbortController().signal,
-      );
-      times.push(performance.now() - t0);
-      if (!outcome.ok) throw new Error(`Claude Code alone failed: ${outcome.message}`);
-      events = count;
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const t0 = performance.now();
+    await runAlone(fake, prompt, () => (count += 1));
+    times.push(performance.now() - t0);
+    events = count;
   }
   return { ms: summarize(times), events };
 }
@@ -148,6 +174,9 @@ export async function measureStream(
   },
 ): Promise<StreamResult> {
   const alone = await claudeAlone(fake, options.deltas, options.aloneRuns);
+  const perDelta = 5; // ms between streamed events: about 200 deltas/s
+  const steadyN = Math.round((options.steadySeconds * 1000) / perDelta);
+  const aloneSteadyLagMs = await steadyAlone(fake, options.steadyTasks, steadyN, perDelta);
   const modes: ModeResult[] = [];
   for (const mode of options.modes) {
     const ex = startExecutor({
@@ -185,8 +214,7 @@ export async function measureStream(
       };
 
       // Several tasks at once on this device, each streaming at a steady rate.
-      const perDelta = 5; // ms between streamed events: about 200 deltas/s
-      const n = Math.round((options.steadySeconds * 1000) / perDelta);
+      const n = steadyN;
       const tag = `steady ${mode} ${Date.now()}`;
       const prompts = Array.from({ length: options.steadyTasks }, (_, i) => `${tag} #${i}`);
       for (const p of prompts)
@@ -222,5 +250,11 @@ export async function measureStream(
       await ex.stop("SIGTERM");
     }
   }
-  return { deltas: options.deltas, alone: alone.ms, aloneEvents: alone.events, modes };
+  return {
+    deltas: options.deltas,
+    alone: alone.ms,
+    aloneEvents: alone.events,
+    aloneSteadyLagMs,
+    modes,
+  };
 }

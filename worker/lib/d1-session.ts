@@ -1,7 +1,7 @@
 import type { MiddlewareHandler } from "hono";
 import { getCookie, setCookie } from "hono/cookie";
 import type { AppEnv } from "../auth/identity";
-import { countingD1, type D1Count, newD1Count } from "./d1-count";
+import { countingD1, type D1Count, newD1Count } from "../../edge/d1-count";
 
 // D1 read replication: every API request runs in a D1 session that starts from the bookmark
 // of the user's previous request (cookie for browsers, header for API clients), so a read

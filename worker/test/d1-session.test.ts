@@ -1,6 +1,6 @@
 import { env, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { countingD1, newD1Count } from "../lib/d1-count";
+import { countingD1, newD1Count } from "../../edge/d1-count";
 import { createToken, signUp } from "./helpers";
 
 describe("D1 sessions (read replication)", () => {
