@@ -204,9 +204,12 @@ export function benchmarksDoc(r: BenchResults): string {
   return `# Benchmarks
 
 What the platform costs on one machine, measured on loopback against a real \`wrangler dev\`
-(fresh local state, default timings). Most figures use a protocol-level client — a bare \`ws\`
-socket to \`/api/devices/connect\` that speaks \`@wegent/protocol\` — so they measure the platform,
-not Claude Code; (d) and (f) use the real \`wegent-executor\`.
+(fresh local state, default timings, \`BENCH_METERS=1\` so the hubs count their work). Most
+figures use a protocol-level client — a bare \`ws\` socket to \`/api/devices/connect\` that speaks
+\`@wegent/protocol\` — so they measure the platform, not Claude Code; (d), (f), (g) and (h) use
+the real \`wegent-executor\` (and (g) the real Claude Code against the fake model). Targets are
+judged against baselines measured in the same run, since the machine is shared and its load
+varies: read the ratios more than the milliseconds.
 
 ## How to rerun
 
@@ -216,6 +219,8 @@ npm run bench -- --quick          # < 2 min, smaller N; rewrites this file
 npm run bench                     # full: 1,000 dispatches, 1,000 devices
 npm run bench -- --devices 4000   # the scale target (one workerd; mind \`ulimit -n\`)
 npm run bench -- --only a,b,c --no-docs   # some sections, print only
+npm run bench -- --only g,h --no-docs     # streaming and cost only (real executor + Claude Code)
+npm run bench -- --only g --stream-modes unbatched   # for a platform without batching
 \`\`\`
 
 The code is in \`bench/measure/\` (one file per section) and \`bench/lib/\`.
