@@ -4,13 +4,13 @@ import type { Sql } from "./store";
 /** Runs `fn` as one SQLite transaction (the Durable Object's `transactionSync`). */
 export type Transaction = <T>(fn: () => T) => T;
 
-/** Rows per INSERT: three bound values each, and a statement takes at most 100. */
-const ROWS_PER_INSERT = 33;
-
 /**
  * The sequence-numbered output of the messages running on the device, in the hub's SQLite.
- * Only events are written (the reply text is assembled on demand), so a frame costs the same at
- * the end of a long reply as at its start. A message's output goes when its work ends.
+ * A frame's events are one row (`output_batches`, keyed by its first seq, WITHOUT ROWID): rows
+ * written — what SQLite storage is billed by — grow with frames, not with events. Only events
+ * are written (the reply text is assembled on demand), so a frame costs the same at the end of
+ * a long reply as at its start. A message's output goes when its work ends. Rows of the older
+ * one-row-per-event table (`output`, from hubs that ran before batching) are still read.
  */
 export class OutputLog {
   constructor(
@@ -25,20 +25,24 @@ export class OutputLog {
         event TEXT NOT NULL,
         PRIMARY KEY (message_id, seq)
       );
+      CREATE TABLE IF NOT EXISTS output_batches (
+        message_id TEXT NOT NULL,
+        first_seq INTEGER NOT NULL,
+        events TEXT NOT NULL,
+        PRIMARY KEY (message_id, first_seq)
+      ) WITHOUT ROWID;
     `);
   }
 
-  /** Stores several events (a batch), in multi-row INSERTs; the caller holds the transaction. */
+  /** Stores a frame's new events (consecutive seqs) as one row. */
   appendMany(messageId: string, events: readonly SequencedEvent[]): void {
-    for (let i = 0; i < events.length; i += ROWS_PER_INSERT) {
-      const chunk = events.slice(i, i + ROWS_PER_INSERT);
-      const values: (string | number)[] = [];
-      for (const e of chunk) values.push(messageId, e.seq, JSON.stringify(e.event));
-      this.sql.exec(
-        `INSERT OR IGNORE INTO output (message_id, seq, event) VALUES ${chunk.map(() => "(?, ?, ?)").join(", ")}`,
-        ...values,
-      );
-    }
+    if (events.length === 0) return;
+    this.sql.exec(
+      "INSERT OR IGNORE INTO output_batches (message_id, first_seq, events) VALUES (?, ?, ?)",
+      messageId,
+      events[0]!.seq,
+      JSON.stringify(events),
+    );
   }
 
   /** The reply so far: the text deltas of the stored output, in order. */
@@ -49,8 +53,8 @@ export class OutputLog {
     return text;
   }
 
-  after(messageId: string, afterSeq: number): { seq: number; event: ProgressEvent }[] {
-    return this.sql
+  after(messageId: string, afterSeq: number): SequencedEvent[] {
+    const legacy = this.sql
       .exec(
         "SELECT seq, event FROM output WHERE message_id = ? AND seq > ? ORDER BY seq",
         messageId,
@@ -58,13 +62,21 @@ export class OutputLog {
       )
       .toArray()
       .map((r) => ({ seq: Number(r.seq), event: JSON.parse(String(r.event)) as ProgressEvent }));
+    const batched = this.sql
+      .exec("SELECT events FROM output_batches WHERE message_id = ? ORDER BY first_seq", messageId)
+      .toArray()
+      .flatMap((r) => JSON.parse(String(r.events)) as SequencedEvent[])
+      .filter((e) => e.seq > afterSeq);
+    return legacy.length === 0 ? batched : [...legacy, ...batched].sort((a, b) => a.seq - b.seq);
   }
 
   remove(messageId: string): void {
     this.sql.exec("DELETE FROM output WHERE message_id = ?", messageId);
+    this.sql.exec("DELETE FROM output_batches WHERE message_id = ?", messageId);
   }
 
   clear(): void {
     this.sql.exec("DELETE FROM output");
+    this.sql.exec("DELETE FROM output_batches");
   }
 }

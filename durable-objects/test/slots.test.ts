@@ -197,7 +197,7 @@ describe("Slots (on Node)", () => {
         messageId: "m1",
         events: Array.from({ length: to - from + 1 }, (_, i) => text(from + i)),
       });
-    // 40 events: more than one multi-row INSERT (33 rows each), still one transaction.
+    // 40 events: one row, one transaction.
     expect(await batch(1, 40)).toEqual([
       { type: "task:ack", taskId: "t1", messageId: "m1", seq: 40 },
     ]);
