@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import type { AppEnv } from "./auth/identity";
 import { ApiError, errorBody } from "./lib/errors";
 import { log } from "../edge/log";
+import { d1Session } from "./lib/d1-session";
 import { authRoutes } from "./routes/auth";
 import { commandRoutes } from "./routes/commands";
 import { deviceRoutes } from "./routes/devices";
@@ -12,6 +13,7 @@ import { tokenRoutes } from "./routes/tokens";
 
 export const app = new Hono<AppEnv>();
 
+app.use("/api/*", d1Session());
 app.route("/api/health", healthRoutes);
 app.route("/api/auth", authRoutes);
 app.route("/api/tokens", tokenRoutes);

@@ -50,6 +50,9 @@ export interface RecordedRequest {
   /** The credentials Claude Code sent: `Authorization` (OAuth login) and `x-api-key`. */
   authorization: string | null;
   apiKey: string | null;
+  /** `performance.now()` when the request arrived and when its answer was fully written. */
+  startedAt?: number;
+  endedAt?: number;
 }
 
 export interface FakeModel {
@@ -304,6 +307,7 @@ export async function startFakeModel(options: { port?: number; log?: boolean } =
       answeredBy: "none",
       authorization: req.headers.authorization ?? null,
       apiKey: typeof req.headers["x-api-key"] === "string" ? req.headers["x-api-key"] : null,
+      startedAt: performance.now(),
     };
     requests.push(record);
     if (options.log) console.error(`[fake-model] ${record.method} ${req.url ?? ""}`);
@@ -366,6 +370,7 @@ export async function startFakeModel(options: { port?: number; log?: boolean } =
       res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
     }
     res.end();
+    record.endedAt = performance.now();
   }
 
   const server: Server = createServer((req, res) => {

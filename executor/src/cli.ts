@@ -6,6 +6,7 @@ import { captureLoginEnvironment, type Env } from "./local/environment";
 import { LocalWork } from "./local/local-work";
 import { loadOwnerCommands, type OwnerCommand } from "./commands/owner-commands";
 import { createLogger, maskToken } from "./log";
+import { batchLimitsFromEnv } from "./outbox";
 import { createClaudeRuntime } from "./runtime/claude";
 import type { AgentLauncher } from "./runtime/launcher";
 import { setUpCloud } from "./sandbox/cloud-setup";
@@ -146,6 +147,7 @@ async function main(): Promise<number> {
     workspaceRoot: config.workspaceRoot,
     homeDir: config.homeDir,
     stopTimeoutMs: config.stopTimeoutSeconds * 1000,
+    outputBatch: batchLimitsFromEnv(process.env),
     runtime: createClaudeRuntime({
       launcher,
       clientApp: `wegent-executor/${VERSION}`,

@@ -14,7 +14,7 @@ import type { OwnerCommand } from "./commands/owner-commands";
 import { TaskWorkspaces } from "./commands/task-workspaces";
 import type { LocalWork } from "./local/local-work";
 import { silentLogger, type Logger } from "./log";
-import { Outbox } from "./outbox";
+import { type BatchLimits, Outbox } from "./outbox";
 import type { AgentRuntime } from "./runtime/types";
 import type { Authorize } from "./connection";
 import { TaskManager } from "./task-manager";
@@ -75,6 +75,8 @@ export interface ExecutorOptions {
   commandEnv?: Record<string, string>;
   log?: Logger;
   timings?: Partial<ExecutorTimings>;
+  /** How output events are gathered into frames (default: DEFAULT_BATCH). */
+  outputBatch?: Partial<BatchLimits>;
   random?: () => number;
 }
 
@@ -122,7 +124,10 @@ export class Executor {
       resolveTask: (taskId) => this.places.resolve(taskId),
       ...(options.commandEnv ? { baseEnv: options.commandEnv } : {}),
     });
-    this.outbox = new Outbox((frame) => this.isRegistered && this.connection.send(frame));
+    this.outbox = new Outbox(
+      (frame) => this.isRegistered && this.connection.send(frame),
+      options.outputBatch,
+    );
     this.tasks = new TaskManager({
       runtime: options.runtime,
       outbox: this.outbox,

@@ -71,6 +71,16 @@ export const ProgressEvent = z.discriminatedUnion("kind", [
 ]);
 export type ProgressEvent = z.infer<typeof ProgressEvent>;
 
+/** Most events one batched frame (`task:progress-batch`, `message:deltas`) may carry. */
+export const MAX_BATCH_EVENTS = 500;
+
+/** One sequenced output event inside a batch. */
+export const SequencedEvent = z.object({
+  seq: z.number().int().positive(),
+  event: ProgressEvent,
+});
+export type SequencedEvent = z.infer<typeof SequencedEvent>;
+
 /** Why a task or message ended without success. Stable, machine-readable. */
 export const FailureCode = z.enum([
   "device_disconnected",

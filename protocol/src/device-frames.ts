@@ -5,8 +5,10 @@ import {
   DisplayName,
   FailureCode,
   Id,
+  MAX_BATCH_EVENTS,
   MAX_SLOTS,
   ProgressEvent,
+  SequencedEvent,
   Usage,
 } from "./common";
 import { OwnerCommands } from "./commands";
@@ -71,6 +73,27 @@ export const TaskProgress = z.object({
 });
 export type TaskProgress = z.infer<typeof TaskProgress>;
 
+/**
+ * Several output events of one message in one frame, with consecutive sequence numbers (each
+ * event keeps its own `seq`, so acks, resume and no-loss work exactly as for `task:progress`).
+ * The executor sends the first event of a burst at once as a `task:progress`; while that is
+ * unacknowledged it gathers the next ones into one batch. The hub stores a batch in one
+ * transaction and acknowledges it once (the highest contiguous seq stored).
+ */
+export const TaskProgressBatch = z.object({
+  type: z.literal("task:progress-batch"),
+  taskId: Id,
+  messageId: Id,
+  events: z
+    .array(SequencedEvent)
+    .min(1)
+    .max(MAX_BATCH_EVENTS)
+    .refine((events) => events.every((e, i) => i === 0 || e.seq === events[i - 1]!.seq + 1), {
+      message: "events must have consecutive seq numbers",
+    }),
+});
+export type TaskProgressBatch = z.infer<typeof TaskProgressBatch>;
+
 export const TaskComplete = z.object({
   type: z.literal("task:complete"),
   taskId: Id,
@@ -102,6 +125,7 @@ export const ExecutorFrame = z.discriminatedUnion("type", [
   DeviceGoodbye,
   TaskAccepted,
   TaskProgress,
+  TaskProgressBatch,
   TaskComplete,
   TaskFailed,
   DeviceResponse,
