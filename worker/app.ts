@@ -10,6 +10,9 @@ import { liveRoutes } from "./routes/live";
 import { taskRoutes } from "./routes/tasks";
 import { healthRoutes } from "./routes/health";
 import { tokenRoutes } from "./routes/tokens";
+import { skillBundleRoutes, skillRoutes } from "./routes/skills";
+import { mcpServerRoutes } from "./routes/mcp-servers";
+import { settingsRoutes } from "./routes/settings";
 
 export const app = new Hono<AppEnv>();
 
@@ -21,6 +24,11 @@ app.route("/api/devices", commandRoutes);
 app.route("/api/devices", deviceRoutes);
 app.route("/api/live", liveRoutes);
 app.route("/api/tasks", taskRoutes);
+// The signed device download goes first: it answers without a user session.
+app.route("/api/skills", skillBundleRoutes);
+app.route("/api/skills", skillRoutes);
+app.route("/api/mcp-servers", mcpServerRoutes);
+app.route("/api/settings", settingsRoutes);
 
 app.all("/api/*", (c) =>
   c.json(
