@@ -12,7 +12,8 @@ import { healthRoutes } from "./routes/health";
 import { tokenRoutes } from "./routes/tokens";
 import { skillBundleRoutes, skillRoutes } from "./routes/skills";
 import { mcpServerRoutes } from "./routes/mcp-servers";
-import { settingsRoutes } from "./routes/settings";
+import { runtimeSettingsRoutes } from "./routes/runtime-settings";
+import { deviceSlotRoutes } from "./routes/device-slots";
 
 export const app = new Hono<AppEnv>();
 
@@ -22,13 +23,14 @@ app.route("/api/auth", authRoutes);
 app.route("/api/tokens", tokenRoutes);
 app.route("/api/devices", commandRoutes);
 app.route("/api/devices", deviceRoutes);
+app.route("/api/devices", deviceSlotRoutes);
 app.route("/api/live", liveRoutes);
 app.route("/api/tasks", taskRoutes);
 // The signed device download goes first: it answers without a user session.
 app.route("/api/skills", skillBundleRoutes);
 app.route("/api/skills", skillRoutes);
 app.route("/api/mcp-servers", mcpServerRoutes);
-app.route("/api/settings", settingsRoutes);
+app.route("/api/settings/runtime", runtimeSettingsRoutes);
 
 app.all("/api/*", (c) =>
   c.json(
