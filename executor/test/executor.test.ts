@@ -127,6 +127,7 @@ describe("executor connection", () => {
       runningTaskIds: [],
       projects: [],
       commands: [],
+      capabilities: { digest: null, error: null },
     });
     // Keep-alive: text pings and heartbeats while registered.
     await h.hub.until(
