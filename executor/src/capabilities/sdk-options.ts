@@ -62,6 +62,9 @@ export function capabilityOptions(
   if (caps.pluginDir) options.plugins = [{ type: "local", path: caps.pluginDir }];
   if (caps.mcpServers.length > 0) {
     options.mcpServers = mcpServerConfigs(caps.mcpServers, base);
+    // Over stdin, not the command line: env values and headers may be secrets, and any user
+    // of the machine can read a process's arguments. The bundled Claude Code supports it.
+    options.mcpServersDelivery = "initialize";
   }
   const { model, maxTurns, appendSystemPrompt } = caps.runtime;
   if (model) options.model = model;
