@@ -39,6 +39,12 @@ export function DevicesPage() {
   );
 }
 
+const CAPABILITY_TEXT = {
+  synced: "✓ in sync with Settings",
+  pending: "… not in sync yet",
+  failed: "⚠ failed to apply",
+} as const;
+
 function DeviceCard(props: { device: Device }) {
   const { device } = props;
   const { dispatch } = useStore();
@@ -107,6 +113,15 @@ function DeviceCard(props: { device: Device }) {
         <dd data-testid="device-slots">
           {slotsText(device.slotsUsed, device.maxSlots)}
           {device.queueLength > 0 ? `, ${device.queueLength} queued` : ""}
+        </dd>
+        <dt>Capabilities</dt>
+        <dd
+          data-testid="device-capabilities"
+          data-state={device.capabilities.state}
+          title={device.capabilities.digest ?? undefined}
+        >
+          {CAPABILITY_TEXT[device.capabilities.state]}
+          {device.capabilities.error ? `: ${device.capabilities.error}` : ""}
         </dd>
         <dt>Platform</dt>
         <dd>{device.platform}</dd>
