@@ -37,8 +37,11 @@ const runtime = {
 function setup(bundles: Record<string, unknown>) {
   const home = mkdtempSync(join(tmpdir(), "wegent-caps-"));
   const fetched: string[] = [];
-  const fakeFetch = (async (url: URL) => {
+  const fakeFetch = (async (url: URL, init?: RequestInit) => {
     fetched.push(url.pathname);
+    if ((init?.headers as Record<string, string>).Authorization !== "Bearer t") {
+      return new Response("no", { status: 403 });
+    }
     const body = bundles[url.pathname];
     return body === undefined ? new Response("gone", { status: 410 }) : Response.json(body);
   }) as unknown as typeof fetch;
@@ -81,8 +84,8 @@ describe("managed capabilities on the device", () => {
     const handMade = join(home, ".claude", "skills", "alpha");
     mkdirSync(handMade, { recursive: true });
     writeFileSync(join(handMade, "SKILL.md"), "mine");
-    const a = { name: "alpha", sha256: digest("a"), url: "/api/skills/a/bundle" };
-    const b = { name: "beta", sha256: digest("b"), url: "/api/skills/b/bundle" };
+    const a = { name: "alpha", sha256: digest("a"), url: "/api/skills/a/bundle", token: "t" };
+    const b = { name: "beta", sha256: digest("b"), url: "/api/skills/b/bundle", token: "t" };
     await manager.apply(frame(digest("1"), [a, b]));
     const plugin = join(home, "capabilities", "plugin");
     expect(readFileSync(join(plugin, "skills", "beta", "ref", "x.md"), "utf8")).toBe("x");
@@ -119,9 +122,9 @@ describe("managed capabilities on the device", () => {
     });
     await manager.apply(
       frame(digest("4"), [
-        { name: "alpha", sha256: digest("a"), url: "/api/skills/a/bundle" },
-        { name: "evil", sha256: digest("e"), url: "/api/skills/evil/bundle" },
-        { name: "gone", sha256: digest("f"), url: "/api/skills/gone/bundle" },
+        { name: "alpha", sha256: digest("a"), url: "/api/skills/a/bundle", token: "t" },
+        { name: "evil", sha256: digest("e"), url: "/api/skills/evil/bundle", token: "t" },
+        { name: "gone", sha256: digest("f"), url: "/api/skills/gone/bundle", token: "t" },
       ]),
     );
     const applied = manager.applied();

@@ -176,8 +176,10 @@ export const DeviceCapabilitiesFrame = z.object({
       z.object({
         name: SkillName,
         sha256: Digest,
-        /** Signed, short-lived download path (relative to the backend URL). */
+        /** Download path, relative to the backend URL. */
         url: z.string().startsWith("/api/").max(2000),
+        /** Short-lived token for that download, sent as `Authorization: Bearer` (never in a URL). */
+        token: z.string().max(200),
       }),
     )
     .max(MAX_SKILLS),
@@ -196,3 +198,18 @@ export const AppliedCapabilities = z.object({
   error: z.string().max(2000).nullable(),
 });
 export type AppliedCapabilities = z.infer<typeof AppliedCapabilities>;
+
+/**
+ * synced: the device applied what the owner wants; failed: its latest apply went wrong (the
+ * reason is shown); pending: it has not caught up yet (offline, or applying).
+ */
+export function capabilityStatus(columns: {
+  desired: string | null;
+  applied: string | null;
+  error: string | null;
+}): DeviceCapabilities {
+  const { desired, applied, error } = columns;
+  if (error) return { state: "failed", digest: applied, error };
+  if (desired !== null && applied === desired) return { state: "synced", digest: applied, error };
+  return { state: "pending", digest: applied, error: null };
+}

@@ -1,6 +1,6 @@
 import type { Env } from "../env";
 import { deviceHub } from "../devices/hubs";
-import { desiredCapabilities, recordDesiredDigest } from "./desired";
+import { desiredCapabilities, recordDesiredDigest } from "../../durable-objects/capabilities";
 
 /**
  * After any change to a user's skills, MCP servers or runtime settings: record the new desired

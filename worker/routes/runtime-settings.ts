@@ -4,7 +4,7 @@ import { database, schema } from "../db";
 import { type AppEnv, requireUser } from "../auth/identity";
 import { nowIso } from "../lib/time";
 import { readBody } from "../lib/validate";
-import { runtimeSettingsOf } from "../capabilities/desired";
+import { runtimeSettingsOf } from "../../durable-objects/capabilities";
 import { capabilitiesChanged } from "../capabilities/push";
 
 export const runtimeSettingsRoutes = new Hono<AppEnv>();

@@ -10,13 +10,12 @@ import {
   type SkillsBody,
 } from "@wegent/protocol";
 import { database, schema } from "../db";
-import { verifyJwtSignature } from "../auth/crypto";
-import { type AppEnv, requireUser } from "../auth/identity";
+import { type AppEnv, bearerToken, requireUser } from "../auth/identity";
 import { ApiError, notFound } from "../lib/errors";
 import { nowIso } from "../lib/time";
-import { readBody, readParams, readQuery } from "../lib/validate";
+import { readBody, readParams } from "../lib/validate";
 import { parseSkillZip, toBundle } from "../capabilities/skill-archive";
-import { skillKey } from "../capabilities/desired";
+import { checkSkillLinkToken, skillKey } from "../../durable-objects/capabilities";
 import { capabilitiesChanged } from "../capabilities/push";
 import { ZipError } from "../capabilities/zip";
 
@@ -75,24 +74,29 @@ export const skillBundleRoutes = new Hono<AppEnv>();
 
 skillBundleRoutes.get("/:id/bundle", async (c) => {
   const { id } = readParams(c, SkillPath);
-  const { t } = readQuery(c, z.object({ t: z.string().min(1).max(4000) }));
-  const claims = await verifyJwtSignature(t, c.env.JWT_SECRET);
-  if (!claims || claims.typ !== "skill" || claims.sid !== id || typeof claims.sub !== "string") {
-    throw new ApiError(403, "bad_link", "This skill link is not valid.");
-  }
-  if (claims.exp * 1000 <= Date.now()) {
-    throw new ApiError(
-      410,
-      "link_expired",
-      "This skill link expired; the device gets a new one when it reconnects.",
-    );
-  }
+  const token = bearerToken(c.req.header("Authorization"));
+  const bad = () => new ApiError(403, "bad_link", "This skill download token is not valid.");
+  if (!token) throw bad();
   const row = await database(c.env.DB)
     .select()
     .from(schema.skills)
-    .where(and(eq(schema.skills.id, id), eq(schema.skills.ownerId, claims.sub)))
+    .where(eq(schema.skills.id, id))
     .get();
-  if (!row || row.sha256 !== claims.sha) throw notFound("skill");
+  // An unknown skill and a wrong token answer alike: nothing is told about other users' skills.
+  if (!row) throw bad();
+  const verdict = await checkSkillLinkToken(c.env.JWT_SECRET, token, {
+    ownerId: row.ownerId,
+    skillId: row.id,
+    sha256: row.sha256,
+  });
+  if (verdict === "bad") throw bad();
+  if (verdict === "expired") {
+    throw new ApiError(
+      410,
+      "link_expired",
+      "This skill download token expired; the device gets a new one when it reconnects.",
+    );
+  }
   const object = await c.env.ARCHIVES.get(skillKey(row.ownerId, row.id));
   if (!object) throw notFound("skill archive");
   const parsed = await parseSkillZip(new Uint8Array(await object.arrayBuffer()));

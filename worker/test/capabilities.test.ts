@@ -213,21 +213,41 @@ describe("skills", () => {
     const user = await signUp();
     const res = await upload(user, await good("linked"));
     const id = (res.body as { skill: SkillJson }).skill.id;
-    const { desiredCapabilities } = await import("../capabilities/desired");
+    const { desiredCapabilities } = await import("../../durable-objects/capabilities");
     const frame = await desiredCapabilities(env, user.id);
-    const url = frame.skills.find((s) => s.name === "linked")?.url ?? "";
-    const bundle = await call("GET", url);
+    const link = frame.skills.find((s) => s.name === "linked");
+    const url = link?.url ?? "";
+    expect(url).not.toContain(link?.token ?? "-");
+    const bundle = await call("GET", url, { token: link?.token });
     expect(bundle.status).toBe(200);
     const files = (bundle.body as { files: { path: string; executable: boolean }[] }).files;
     expect(files.map((f) => [f.path, f.executable]).sort()).toEqual([
       ["SKILL.md", false],
       ["scripts/run.sh", true],
     ]);
-    expectError(await call("GET", `/api/skills/${id}/bundle?t=forged.token.here`), 403, "bad_link");
-    // A link for one skill does not open another.
+    expectError(await call("GET", url), 403, "bad_link");
+    expectError(await call("GET", url, { token: `9999999999.${"0".repeat(64)}` }), 403, "bad_link");
+    // A token for one skill does not open another.
     const other = await upload(user, await good("other"));
     const otherId = (other.body as { skill: SkillJson }).skill.id;
-    expectError(await call("GET", url.replace(id, otherId)), 403, "bad_link");
+    expectError(
+      await call("GET", url.replace(id, otherId), { token: link?.token }),
+      403,
+      "bad_link",
+    );
+    // An expired token is told apart, so the device can say why.
+    const { skillLinkToken } = await import("../../durable-objects/capabilities");
+    const sha = (res.body as { skill: SkillJson }).skill.sha256;
+    const old = await skillLinkToken(env.JWT_SECRET, {
+      ownerId: user.id,
+      skillId: id,
+      sha256: sha,
+      exp: 1000,
+    });
+    expectError(await call("GET", url, { token: old }), 410, "link_expired");
+    // Re-uploading the skill retires the tokens of its old version.
+    await upload(user, await zipOf([{ path: "SKILL.md", data: skillMd("linked", "v2") }]));
+    expectError(await call("GET", url, { token: link?.token }), 403, "bad_link");
   });
 });
 
@@ -361,7 +381,7 @@ describe("runtime settings", () => {
 
   it("changes the desired digest when anything changes", async () => {
     const user = await signUp();
-    const { desiredCapabilities } = await import("../capabilities/desired");
+    const { desiredCapabilities } = await import("../../durable-objects/capabilities");
     const a = (await desiredCapabilities(env, user.id)).digest;
     await call("PUT", "/api/settings/runtime", {
       cookie: user.cookie,

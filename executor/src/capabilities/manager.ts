@@ -156,7 +156,7 @@ export class CapabilityManager {
           ) {
             await cp(join(this.pluginDir, "skills", skill.name), target, { recursive: true });
           } else {
-            await writeSkill(target, await this.download(skill.url), skill.name);
+            await writeSkill(target, await this.download(skill.url, skill.token), skill.name);
           }
           skills.push(skill);
         } catch (error) {
@@ -182,11 +182,12 @@ export class CapabilityManager {
     await rename(join(this.root, "state.json.tmp"), join(this.root, "state.json"));
   }
 
-  private async download(path: string): Promise<unknown> {
+  private async download(path: string, token: string): Promise<unknown> {
     const base = this.options.backendUrl.replace(/^ws(s?):\/\//i, "http$1://");
     const url = new URL(path, base);
     if (url.origin !== new URL(base).origin) throw new Error("the skill link leaves the backend");
     const response = await (this.options.fetch ?? fetch)(url, {
+      headers: { Authorization: `Bearer ${token}` },
       signal: AbortSignal.timeout(DOWNLOAD_TIMEOUT_MS),
       redirect: "error",
     });
