@@ -74,6 +74,12 @@ function DeviceCard(props: { device: Device }) {
       dispatch({ type: "device:upsert", device: body.device });
     });
 
+  const setSlots = (maxSlots: number) =>
+    run(async () => {
+      const body = await api("PUT", `${path}/slots`, DeviceBody, { maxSlots });
+      dispatch({ type: "device:upsert", device: body.device });
+    });
+
   const online = device.status !== "offline";
   const remove = () =>
     run(async () => {
@@ -113,6 +119,24 @@ function DeviceCard(props: { device: Device }) {
         <dd data-testid="device-slots">
           {slotsText(device.slotsUsed, device.maxSlots)}
           {device.queueLength > 0 ? `, ${device.queueLength} queued` : ""}
+        </dd>
+        <dt>
+          <label htmlFor={`slots-${device.id}`}>Max slots</label>
+        </dt>
+        <dd>
+          <select
+            id={`slots-${device.id}`}
+            value={device.slotLimit ?? device.maxSlots}
+            disabled={busy}
+            onChange={(e) => void setSlots(Number(e.target.value))}
+            data-testid="device-slot-limit"
+          >
+            {[1, 2, 3, 4, 5].map((n) => (
+              <option key={n} value={n}>
+                {n}
+              </option>
+            ))}
+          </select>
         </dd>
         <dt>Capabilities</dt>
         <dd
