@@ -66,7 +66,7 @@ export async function runtimeSettingsOf(env: CapabilityEnv, ownerId: string) {
   const row = await env.DB.prepare("SELECT settings FROM runtime_settings WHERE user_id = ?")
     .bind(ownerId)
     .first<{ settings: string }>();
-  let json: unknown = {};
+  let json: unknown;
   try {
     json = row ? JSON.parse(row.settings) : {};
   } catch {
