@@ -213,6 +213,12 @@ createInterface({ input: process.stdin }).on("line", (line) => {
       },
     });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
+    // A server that cannot start must not stop tasks.
+    const broken = await api(platform.origin, "POST", "/api/mcp-servers", {
+      cookie: user.cookie,
+      body: { name: "broken", transport: "stdio", command: "/nonexistent/mcp-server" },
+    });
+    expect(broken.status).toBe(201);
     await synced(ex.deviceId, before.capabilities.digest);
 
     const tool = "mcp__wegent-zoo__zebra_count";

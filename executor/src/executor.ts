@@ -150,7 +150,7 @@ export class Executor {
       onWorkspace: (taskId, dir) => this.places.record(taskId, dir),
       log: this.log,
       sendAccepted: (frame) => this.send(frame),
-      capabilities: () => this.capabilities.forRun(),
+      capabilities: () => this.capabilities.forNextRun(),
       preExecuteHook: options.preExecuteHook ?? null,
       onPreflight: (ready) => (this.runtimeReady = ready),
     });

@@ -42,7 +42,7 @@ export interface TaskManagerOptions {
   onPreflight?: (ready: boolean) => void;
   now?: () => number;
   /** The managed capabilities applied now; read once per message. */
-  capabilities?: () => RunCapabilities;
+  capabilities?: () => Promise<RunCapabilities>;
   /** Runs before each message; a failure ends it with `hook_failed`. */
   preExecuteHook?: PreExecuteHook | null;
 }
@@ -220,7 +220,7 @@ export class TaskManager {
       workspaceDir: join(this.options.workspaceRoot, taskId),
       homeDir: join(taskHome, "home"),
       tmpDir: join(taskHome, "tmp"),
-      capabilities: this.options.capabilities?.(),
+      capabilities: await this.options.capabilities?.(),
     };
     await Promise.all(
       [request.homeDir, request.tmpDir].map((dir) => mkdir(dir, { recursive: true, mode: 0o700 })),

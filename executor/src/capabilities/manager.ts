@@ -106,6 +106,22 @@ export class CapabilityManager {
     while (this.applying) await this.applying;
   }
 
+  /**
+   * What a new message runs with: waits (at most `waitMs`) for an apply in progress, so a
+   * message sent just after a settings change gets it; never blocks a task for long.
+   */
+  async forNextRun(waitMs = 5000): Promise<RunCapabilities> {
+    if (this.applying) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        this.settled(),
+        new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs))),
+      ]);
+      clearTimeout(timer);
+    }
+    return this.forRun();
+  }
+
   private async drain(): Promise<void> {
     while (this.next) {
       const frame = this.next;
