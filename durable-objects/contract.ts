@@ -1,4 +1,5 @@
 import {
+  capabilityStatus,
   type Device,
   type OwnerCommandInfo,
   OwnerCommands,
@@ -59,6 +60,12 @@ export function toDevice(row: DeviceRow): Device {
     tokenExpiresAt: row.tokenExpiresAt,
     projects: deviceProjects(row),
     commands: deviceCommands(row),
+    capabilities: capabilityStatus({
+      desired: row.capabilitiesDesired,
+      applied: row.capabilitiesApplied,
+      error: row.capabilitiesError,
+    }),
+    slotLimit: row.slotLimit,
   };
 }
 

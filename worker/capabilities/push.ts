@@ -1,5 +1,4 @@
-import type { Env } from "../env";
-import { deviceHub } from "../devices/hubs";
+import { deviceHub } from "../../durable-objects/contract";
 import { desiredCapabilities, recordDesiredDigest } from "../../durable-objects/capabilities";
 
 /**

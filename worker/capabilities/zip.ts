@@ -59,7 +59,9 @@ export function checkPath(path: string): void {
 }
 
 async function inflate(raw: Uint8Array, expected: number): Promise<Uint8Array> {
-  const stream = new Blob([raw]).stream().pipeThrough(new DecompressionStream("deflate-raw"));
+  const stream = new Blob([new Uint8Array(raw)])
+    .stream()
+    .pipeThrough(new DecompressionStream("deflate-raw"));
   const reader = stream.getReader();
   const out = new Uint8Array(expected);
   let size = 0;

@@ -2,12 +2,11 @@ import { Hono } from "hono";
 import { and, eq } from "drizzle-orm";
 import { z } from "zod";
 import { DeviceId, type DeviceBody, SetDeviceSlots } from "@wegent/protocol";
-import { database, schema } from "../db";
+import { database, schema } from "../../edge/db";
 import { type AppEnv, requireUser } from "../auth/identity";
 import { notFound } from "../lib/errors";
 import { readBody, readParams } from "../lib/validate";
-import { deviceHub } from "../devices/hubs";
-import { toDevice, type DeviceRow } from "../../durable-objects/catalogue";
+import { deviceHub, toDevice } from "../../durable-objects/contract";
 
 export const deviceSlotRoutes = new Hono<AppEnv>();
 deviceSlotRoutes.use("*", requireUser());
@@ -29,9 +28,7 @@ deviceSlotRoutes.put("/:id/slots", async (c) => {
   if (!found) throw notFound("device");
   await db.update(schema.devices).set({ slotLimit: maxSlots }).where(where).run();
   await deviceHub(c.env, user.id, id).setSlotLimit(maxSlots);
-  const row = await c.env.DB.prepare("SELECT * FROM devices WHERE owner_id = ? AND device_id = ?")
-    .bind(user.id, id)
-    .first<DeviceRow>();
+  const row = await db.select().from(schema.devices).where(where).get();
   if (!row) throw notFound("device");
   return c.json({ device: toDevice(row) } satisfies DeviceBody);
 });

@@ -10,10 +10,10 @@ import {
   type McpServersBody,
   SetEnabled,
 } from "@wegent/protocol";
-import { database, schema } from "../db";
+import { database, schema } from "../../edge/db";
 import { type AppEnv, requireUser } from "../auth/identity";
 import { ApiError, notFound } from "../lib/errors";
-import { nowIso } from "../lib/time";
+import { nowIso } from "../../edge/time";
 import { readBody, readParams } from "../lib/validate";
 import { capabilitiesChanged } from "../capabilities/push";
 

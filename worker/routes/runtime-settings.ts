@@ -1,8 +1,8 @@
 import { Hono } from "hono";
 import { RuntimeSettings, type RuntimeSettingsBody } from "@wegent/protocol";
-import { database, schema } from "../db";
+import { database, schema } from "../../edge/db";
 import { type AppEnv, requireUser } from "../auth/identity";
-import { nowIso } from "../lib/time";
+import { nowIso } from "../../edge/time";
 import { readBody } from "../lib/validate";
 import { runtimeSettingsOf } from "../../durable-objects/capabilities";
 import { capabilitiesChanged } from "../capabilities/push";

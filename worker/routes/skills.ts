@@ -9,10 +9,10 @@ import {
   type SkillBody,
   type SkillsBody,
 } from "@wegent/protocol";
-import { database, schema } from "../db";
+import { database, schema } from "../../edge/db";
 import { type AppEnv, bearerToken, requireUser } from "../auth/identity";
 import { ApiError, notFound } from "../lib/errors";
-import { nowIso } from "../lib/time";
+import { nowIso } from "../../edge/time";
 import { readBody, readParams } from "../lib/validate";
 import { parseSkillZip, toBundle } from "../capabilities/skill-archive";
 import { checkSkillLinkToken, skillKey } from "../../durable-objects/capabilities";

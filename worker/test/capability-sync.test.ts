@@ -100,3 +100,52 @@ describe("capability sync through the device hub", () => {
     two.socket.close();
   });
 });
+
+describe("per-device max slots", () => {
+  it("limits parallel tasks to the owner's choice, never above what the executor offers", async () => {
+    const user = await signUp();
+    const { token } = await createToken(user);
+    const deviceId = newDeviceId();
+    const { socket } = await registerDevice(token, deviceId, { maxSlots: 3 });
+    const set = await call("PUT", `/api/devices/${deviceId}/slots`, {
+      cookie: user.cookie,
+      body: { maxSlots: 1 },
+    });
+    expect(set.status, JSON.stringify(set.body)).toBe(200);
+    expect((set.body as { device: Device }).device).toMatchObject({ slotLimit: 1 });
+    const statuses: string[] = [];
+    for (const message of ["one", "two"]) {
+      const res = await call("POST", "/api/tasks", {
+        cookie: user.cookie,
+        body: { message, target: { deviceId } },
+      });
+      const body = res.body as { messages: { role: string; status: string }[] };
+      statuses.push(body.messages.find((m) => m.role === "assistant")!.status);
+    }
+    expect(statuses).toEqual(["running", "queued"]);
+    expect(await listed(user.cookie, deviceId)).toMatchObject({ maxSlots: 1, status: "busy" });
+
+    // Raising the limit starts the queued task at once; above the executor's offer, it offers 3.
+    await call("PUT", `/api/devices/${deviceId}/slots`, {
+      cookie: user.cookie,
+      body: { maxSlots: 5 },
+    });
+    expect(await listed(user.cookie, deviceId)).toMatchObject({ maxSlots: 3, slotsUsed: 2 });
+    expect(socket.frames.filter((f) => f.type === "task:execute")).toHaveLength(2);
+
+    for (const bad of [0, 6, "2"]) {
+      const res = await call("PUT", `/api/devices/${deviceId}/slots`, {
+        cookie: user.cookie,
+        body: { maxSlots: bad },
+      });
+      expect(res.status).toBe(400);
+    }
+    const other = await signUp();
+    const theirs = await call("PUT", `/api/devices/${deviceId}/slots`, {
+      cookie: other.cookie,
+      body: { maxSlots: 2 },
+    });
+    expect(theirs.status).toBe(404);
+    socket.close();
+  });
+});

@@ -2,7 +2,7 @@
 // (on register, and when the Worker says they changed) and keep what the device reports it
 // applied on its D1 row, where listings read it.
 import type { AppliedCapabilities, DeviceCapabilitiesFrame } from "@wegent/protocol";
-import { desiredCapabilities } from "./capabilities";
+import { desiredCapabilities } from "../capabilities";
 
 interface SyncEnv {
   DB: D1Database;
