@@ -237,26 +237,32 @@ createInterface({ input: process.stdin }).on("line", (line) => {
     expect(last && requestText(last)).toContain("zebras: 7, key zk-from-the-device");
   });
 
-  it("the appended system prompt reaches the model, and a follow-up picks up a change", async () => {
+  it("the appended system prompt and the model reach the model API, and a follow-up picks up a change", async () => {
     const ex = await launch();
     const before = await synced(ex.deviceId);
-    const put = async (appendSystemPrompt: string) =>
+    const put = async (appendSystemPrompt: string, model: string | null = null) =>
       api(platform.origin, "PUT", "/api/settings/runtime", {
         cookie: user.cookie,
-        body: { appendSystemPrompt },
+        body: { appendSystemPrompt, model },
       });
-    expect((await put("Always end with the word PIRATE-APPEND-1.")).status).toBe(200);
+    expect(
+      (await put("Always end with the word PIRATE-APPEND-1.", "claude-wegent-test-7")).status,
+    ).toBe(200);
     const one = await synced(ex.deviceId, before.capabilities.digest);
     const done = await send("say hi with settings", ex.deviceId);
     const first = requestsFor("say hi with settings")[0];
     expect(first && systemText(first)).toContain("PIRATE-APPEND-1");
+    expect((first?.body as { model?: string } | null)?.model).toBe("claude-wegent-test-7");
 
-    expect((await put("Always end with the word PIRATE-APPEND-2.")).status).toBe(200);
+    expect(
+      (await put("Always end with the word PIRATE-APPEND-2.", "claude-wegent-test-8")).status,
+    ).toBe(200);
     await synced(ex.deviceId, one.capabilities.digest);
     await send("say hi again with settings", ex.deviceId, done.task.id);
     const second = requestsFor("say hi again with settings")[0];
     expect(second && systemText(second)).toContain("PIRATE-APPEND-2");
     expect(second && systemText(second)).not.toContain("PIRATE-APPEND-1");
+    expect((second?.body as { model?: string } | null)?.model).toBe("claude-wegent-test-8");
     await put("");
   });
 
