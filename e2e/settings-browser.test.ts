@@ -56,13 +56,11 @@ describe("the Settings page", () => {
     const zip = await makeZip([
       { path: "harbour/SKILL.md", data: skillMd("harbour", "Finds a harbour for the ship.") },
     ]);
-    await page
-      .getByTestId("skill-upload")
-      .setInputFiles({
-        name: "harbour.zip",
-        mimeType: "application/zip",
-        buffer: Buffer.from(zip),
-      });
+    await page.getByTestId("skill-upload").setInputFiles({
+      name: "harbour.zip",
+      mimeType: "application/zip",
+      buffer: Buffer.from(zip),
+    });
     await page.getByTestId("skill-harbour").waitFor();
     // A bad zip says why, in the server's words.
     await page
