@@ -149,7 +149,7 @@ export async function recordDesiredDigest(env: CapabilityEnv, ownerId: string, d
   await env.DB.prepare(
     `UPDATE devices SET capabilities_desired = ?1,
        capabilities_error = CASE WHEN capabilities_desired IS ?1 THEN capabilities_error ELSE NULL END
-     WHERE owner_id = ?2`,
+     WHERE owner_id = ?2 AND type = 'local'`,
   )
     .bind(digest, ownerId)
     .run();

@@ -60,11 +60,15 @@ export function toDevice(row: DeviceRow): Device {
     tokenExpiresAt: row.tokenExpiresAt,
     projects: deviceProjects(row),
     commands: deviceCommands(row),
-    capabilities: capabilityStatus({
-      desired: row.capabilitiesDesired,
-      applied: row.capabilitiesApplied,
-      error: row.capabilitiesError,
-    }),
+    // Cloud-pool executors take no managed capabilities: nothing to sync.
+    capabilities:
+      row.type === "cloud"
+        ? { state: "synced", digest: null, error: null }
+        : capabilityStatus({
+            desired: row.capabilitiesDesired,
+            applied: row.capabilitiesApplied,
+            error: row.capabilitiesError,
+          }),
     slotLimit: row.slotLimit,
   };
 }

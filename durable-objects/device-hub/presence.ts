@@ -86,7 +86,9 @@ export class Presence {
 
   /** Sends the owner's desired capabilities; a failure never stands in the way of tasks. */
   async syncCapabilities(ws: WebSocket): Promise<void> {
-    const { ownerId, deviceId } = this.store.getMeta();
+    const { ownerId, deviceId, type } = this.store.getMeta();
+    // Cloud-pool executors run other users' tasks: the operator's capabilities stay off them.
+    if (type !== "local") return;
     try {
       await sendCapabilities(this.env, ownerId, deviceId, (frame) => sendFrame(ws, frame));
     } catch (error) {

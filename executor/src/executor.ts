@@ -150,7 +150,8 @@ export class Executor {
       onWorkspace: (taskId, dir) => this.places.record(taskId, dir),
       log: this.log,
       sendAccepted: (frame) => this.send(frame),
-      capabilities: () => this.capabilities.forNextRun(),
+      capabilities:
+        options.deviceType === "local" ? () => this.capabilities.forNextRun() : undefined,
       preExecuteHook: options.preExecuteHook ?? null,
       onPreflight: (ready) => (this.runtimeReady = ready),
     });
@@ -317,6 +318,12 @@ export class Executor {
         void this.answer(frame);
         return;
       case "device:capabilities":
+        // A cloud executor runs other users' tasks: the operator's MCP servers (with their
+        // env values) and extra agent variables must never reach them.
+        if (this.options.deviceType === "cloud") {
+          this.log.warn("managed capabilities are not applied on a cloud executor");
+          return;
+        }
         void this.capabilities.apply(frame);
         return;
       case "error":

@@ -10,7 +10,7 @@ export async function capabilitiesChanged(env: Env, ownerId: string): Promise<vo
   const desired = await desiredCapabilities(env, ownerId);
   await recordDesiredDigest(env, ownerId, desired.digest);
   const online = await env.DB.prepare(
-    "SELECT device_id FROM devices WHERE owner_id = ? AND status != 'offline'",
+    "SELECT device_id FROM devices WHERE owner_id = ? AND type = 'local' AND status != 'offline'",
   )
     .bind(ownerId)
     .all<{ device_id: string }>();

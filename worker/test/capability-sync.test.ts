@@ -3,7 +3,7 @@ import type { Device, HubFrame } from "@wegent/protocol";
 import { call, createToken, signUp } from "./helpers";
 import { eventually, newDeviceId, openLive, registerDevice } from "./device-client";
 import { makeZip, skillMd } from "./zip-writer";
-import { SELF } from "cloudflare:test";
+import { SELF, env } from "cloudflare:test";
 
 type CapabilitiesFrame = Extract<HubFrame, { type: "device:capabilities" }>;
 
@@ -146,6 +146,33 @@ describe("per-device max slots", () => {
       body: { maxSlots: 2 },
     });
     expect(theirs.status).toBe(404);
+    socket.close();
+  });
+});
+
+describe("cloud-pool executors", () => {
+  it("never get the operator's capabilities (they run other users' tasks)", async () => {
+    const admin = await signUp();
+    await env.DB.prepare("UPDATE users SET is_admin = 1 WHERE id = ?").bind(admin.id).run();
+    const op = await createToken(admin, { name: "pool", scope: "cloud" });
+    await call("POST", "/api/mcp-servers", {
+      cookie: admin.cookie,
+      body: { name: "secrets", transport: "stdio", command: "node", env: ["OPERATOR_KEY"] },
+    });
+    const deviceId = newDeviceId();
+    const { socket } = await registerDevice(op.token, deviceId, { deviceType: "cloud" });
+    await call("PUT", "/api/settings/runtime", {
+      cookie: admin.cookie,
+      body: { agentEnv: ["OPERATOR_KEY"] },
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(socket.frames.filter((f) => f.type === "device:capabilities")).toEqual([]);
+    const row = await env.DB.prepare(
+      "SELECT type, capabilities_desired FROM devices WHERE owner_id = ? AND device_id = ?",
+    )
+      .bind(admin.id, deviceId)
+      .first<{ type: string; capabilities_desired: string | null }>();
+    expect(row).toEqual({ type: "cloud", capabilities_desired: null });
     socket.close();
   });
 });
