@@ -274,7 +274,7 @@ export class TaskManager {
     if (hook) {
       const result = await runPreExecuteHook(
         hook,
-        { taskId, workspaceDir: request.workspaceDir, project: null },
+        { taskId, workspaceDir: request.workspaceDir, project: frame.projectId ?? null },
         signal,
       );
       if (signal.aborted) {
