@@ -19,7 +19,7 @@ export const MAX_APPEND_PROMPT_BYTES = 16 * 1024;
 const utf8Bytes = (s: string) => new TextEncoder().encode(s).length;
 
 /** A skill's name as Claude Code wants it in SKILL.md: lowercase letters, digits, hyphens. */
-export const SkillName = z
+export const ManagedSkillName = z
   .string()
   .regex(
     /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/,
@@ -162,7 +162,7 @@ export const SkillFile = z.object({
   dataBase64: z.string(),
 });
 export const SkillBundle = z.object({
-  name: SkillName,
+  name: ManagedSkillName,
   files: z.array(SkillFile).max(MAX_SKILL_FILES),
 });
 export type SkillBundle = z.infer<typeof SkillBundle>;
@@ -174,7 +174,7 @@ export const DeviceCapabilitiesFrame = z.object({
   skills: z
     .array(
       z.object({
-        name: SkillName,
+        name: ManagedSkillName,
         sha256: Digest,
         /** Download path, relative to the backend URL. */
         url: z.string().startsWith("/api/").max(2000),

@@ -1,7 +1,7 @@
 import {
   MAX_SKILL_FILES,
   MAX_SKILL_UNPACKED_BYTES,
-  SkillName,
+  ManagedSkillName,
   type SkillBundle,
 } from "@wegent/protocol";
 import { type ZipEntry, ZipError, readZip } from "./zip";
@@ -65,7 +65,7 @@ export async function parseSkillZip(bytes: Uint8Array): Promise<ParsedSkill> {
       "SKILL.md must start with front matter (--- name: … description: … ---)",
     );
   }
-  const name = SkillName.safeParse(fields.get("name") ?? "");
+  const name = ManagedSkillName.safeParse(fields.get("name") ?? "");
   if (!name.success) {
     throw new ZipError(
       "skill_md_invalid",
