@@ -12,8 +12,9 @@ export async function bundleAndRun(entry) {
     platform: "node",
     target: "node22",
     format: "esm",
-    // ws is CommonJS with optional native add-ons: load it from node_modules as it is.
-    external: ["ws"],
+    // ws is CommonJS with optional native add-ons, and the Claude Agent SDK finds its native
+    // binary next to itself: load both from node_modules as they are.
+    external: ["ws", "@anthropic-ai/claude-agent-sdk"],
     banner: {
       js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
     },

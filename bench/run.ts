@@ -16,14 +16,19 @@ import { measurePresence } from "./measure/presence";
 import { measureRaw } from "./measure/raw";
 import { measureRelay } from "./measure/relay";
 import { measureScale } from "./measure/scale";
+import { measureIdle } from "./measure/idle";
+import { measureStream } from "./measure/stream";
+import { measureRoundTrips } from "./measure/round-trips";
 
 const { values } = parseArgs({
   options: {
     quick: { type: "boolean", default: false },
     devices: { type: "string" },
     dispatches: { type: "string" },
-    only: { type: "string", default: "a,b,c,d,e,f" },
+    only: { type: "string", default: "a,b,c,d,e,f,g,h" },
     "no-docs": { type: "boolean", default: false },
+    /** (g) runs both by default; `--stream-modes unbatched` for a platform without batching. */
+    "stream-modes": { type: "string", default: "unbatched,batched" },
   },
 });
 const quick = values.quick;
@@ -37,10 +42,16 @@ const settings = {
   loadDispatches: quick ? 100 : 300,
   queuedDevices: quick ? 10 : 50,
   executorRuns: quick ? 2 : 5,
+  deltas: 10_000,
+  aloneRuns: quick ? 2 : 3,
+  steadyTasks: 5,
+  steadySeconds: quick ? 5 : 10,
+  idleSeconds: quick ? 30 : 90,
 };
 const only = new Set(values.only.split(","));
 const started = Date.now();
-const platform = await startPlatform();
+// BENCH_METERS exposes the hubs' work counters to the bench (cost figures); off by default.
+const platform = await startPlatform({ vars: { BENCH_METERS: "1" } });
 const fake = await startFakeModel();
 const results: BenchResults = { settings, quick, machine: machine() };
 const step = (label: string) => console.log(`… ${label}`);
@@ -72,6 +83,7 @@ try {
     await guard("b", async () => {
       step(`(b) dispatch ×${settings.dispatches}`);
       results.dispatch = await measureDispatch(platform.origin, user, device, settings.dispatches);
+      results.roundTrips = await measureRoundTrips(platform.origin, user, device);
     });
   }
   if (only.has("c")) {
@@ -96,6 +108,33 @@ try {
         settings.executorRuns,
         3,
       );
+    });
+  }
+  if (only.has("g")) {
+    await guard("g", async () => {
+      step(
+        `(g) streaming: ${settings.deltas}-delta reply, Claude Code alone vs through the platform; ${settings.steadyTasks} steady streams`,
+      );
+      results.stream = await measureStream(platform.origin, await newUser(platform.origin), fake, {
+        deltas: settings.deltas,
+        aloneRuns: settings.aloneRuns,
+        steadyTasks: settings.steadyTasks,
+        steadySeconds: settings.steadySeconds,
+        modes: values["stream-modes"]
+          .split(",")
+          .filter((m): m is "unbatched" | "batched" => m === "unbatched" || m === "batched"),
+      });
+    });
+  }
+  if (only.has("h")) {
+    await guard("h", async () => {
+      step(`(h) idle device cost: a real executor idle for ${settings.idleSeconds} s`);
+      results.idle =
+        (await measureIdle(
+          platform.origin,
+          await newUser(platform.origin),
+          settings.idleSeconds,
+        )) ?? undefined;
     });
   }
   if (only.has("d")) {

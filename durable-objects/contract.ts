@@ -1,4 +1,5 @@
 import {
+  capabilityStatus,
   type Device,
   type OwnerCommandInfo,
   OwnerCommands,
@@ -59,6 +60,16 @@ export function toDevice(row: DeviceRow): Device {
     tokenExpiresAt: row.tokenExpiresAt,
     projects: deviceProjects(row),
     commands: deviceCommands(row),
+    // Cloud-pool executors take no managed capabilities: nothing to sync.
+    capabilities:
+      row.type === "cloud"
+        ? { state: "synced", digest: null, error: null }
+        : capabilityStatus({
+            desired: row.capabilitiesDesired,
+            applied: row.capabilitiesApplied,
+            error: row.capabilitiesError,
+          }),
+    slotLimit: row.slotLimit,
   };
 }
 

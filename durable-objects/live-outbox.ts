@@ -3,6 +3,8 @@ import { log } from "../edge/log";
 import { userHub } from "./contract";
 
 const MAX_BATCH = 500;
+/** A call carries about this many deltas at most (batches hold up to 500 each). */
+const MAX_DELTAS = 5_000;
 
 /**
  * The hub's way to the users' live channels. Events for one user keep their order, and the
@@ -36,7 +38,7 @@ export class LiveOutbox {
       for (;;) {
         const queue = this.pending.get(userId);
         if (!queue || queue.length === 0) break;
-        const batch = queue.splice(0, MAX_BATCH);
+        const batch = queue.splice(0, batchLength(queue));
         try {
           await hub.publishMany(batch);
         } catch (error) {
@@ -52,4 +54,15 @@ export class LiveOutbox {
       this.flushing.delete(userId);
     }
   }
+}
+
+/** How many queued events go in one call: at most MAX_BATCH, and about MAX_DELTAS deltas. */
+function batchLength(queue: LiveEvent[]): number {
+  let deltas = 0;
+  for (let i = 0; i < Math.min(queue.length, MAX_BATCH); i++) {
+    const event = queue[i]!;
+    deltas += event.type === "message:deltas" ? event.events.length : 1;
+    if (deltas > MAX_DELTAS) return Math.max(1, i);
+  }
+  return Math.min(queue.length, MAX_BATCH);
 }

@@ -2,6 +2,8 @@ import { CloseCode, type LiveEvent, type LiveFrame, PING, PONG } from "@wegent/p
 import { type Connection, type ConnectionContext, Server } from "partyserver";
 import { isWebSocketUpgrade } from "../edge/websocket";
 import { LIVE_HEADERS } from "./contract";
+import { coalesce } from "./coalesce";
+import { type HubMeters, Meter } from "./meters";
 
 // How much history a reconnecting tab can resume from. Older gaps get `reset: true`.
 const KEEP_EVENTS = 5_000;
@@ -16,10 +18,16 @@ export class UserHub extends Server<Env> {
   static override options = { hibernate: true };
 
   private readonly db: SqlStorage;
+  private readonly meter: Meter;
+  /** The last liveSeq stamped (memory; read from SQLite once per wake-up). */
+  private last: number | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, env);
-    this.db = ctx.storage.sql;
+    const meter = new Meter(env);
+    super(ctx, meter.env(env));
+    this.meter = meter;
+    meter.persistIn(ctx.storage);
+    this.db = meter.sql(ctx.storage.sql);
     this.db.exec(
       "CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY, frame TEXT NOT NULL)",
     );
@@ -28,11 +36,15 @@ export class UserHub extends Server<Env> {
   }
 
   private lastSeq(): number {
-    const row = this.db.exec("SELECT COALESCE(MAX(seq), 0) AS seq FROM events").toArray()[0];
-    return Number(row?.seq ?? 0);
+    if (this.last === null) {
+      const row = this.db.exec("SELECT COALESCE(MAX(seq), 0) AS seq FROM events").toArray()[0];
+      this.last = Number(row?.seq ?? 0);
+    }
+    return this.last;
   }
 
   override async fetch(request: Request): Promise<Response> {
+    this.meter.request();
     if (!isWebSocketUpgrade(request)) {
       return new Response("expected a WebSocket upgrade", { status: 426 });
     }
@@ -58,12 +70,14 @@ export class UserHub extends Server<Env> {
       reset: after !== null && !resumable,
     };
     connection.send(JSON.stringify(hello));
+    this.meter.wsOut();
     if (resumable && after !== null) {
       for (const row of this.db.exec(
         "SELECT frame FROM events WHERE seq > ? ORDER BY seq",
         after,
       )) {
         connection.send(String(row.frame));
+        this.meter.wsOut();
       }
     }
   }
@@ -73,25 +87,39 @@ export class UserHub extends Server<Env> {
     return this.publishMany([event]);
   }
 
-  /** The same for several events, in order; returns the last sequence stamped. */
+  /**
+   * The same for several events, in order; returns the last sequence stamped. Deltas of one
+   * message that follow each other become one `message:deltas` frame (one row, one message
+   * per tab), which takes one liveSeq per delta so per-event ids stay exact.
+   */
   async publishMany(events: LiveEvent[]): Promise<number> {
+    this.meter.request();
     let seq = this.lastSeq();
     const frames: string[] = [];
-    for (const event of events) {
-      seq += 1;
+    for (const event of coalesce(events)) {
+      const before = seq;
+      seq += event.type === "message:deltas" ? event.events.length : 1;
       const frame = JSON.stringify({ ...event, liveSeq: seq });
       this.db.exec("INSERT INTO events (seq, frame) VALUES (?, ?)", seq, frame);
-      if (seq % 500 === 0) this.db.exec("DELETE FROM events WHERE seq <= ?", seq - KEEP_EVENTS);
+      if (Math.floor(before / 500) !== Math.floor(seq / 500))
+        this.db.exec("DELETE FROM events WHERE seq <= ?", seq - KEEP_EVENTS);
       frames.push(frame);
     }
+    this.last = seq;
     for (const ws of this.getConnections("browser")) {
       try {
         for (const frame of frames) ws.send(frame);
+        this.meter.wsOut(frames.length);
       } catch {
         // closing; the browser resumes from its last liveSeq
       }
     }
     return seq;
+  }
+
+  /** What this hub did (BENCH_METERS=1 only; zeros otherwise). */
+  async meters(): Promise<HubMeters> {
+    return this.meter.snapshot();
   }
 
   /** Closes the live sockets of one signed-out session. */
@@ -102,6 +130,7 @@ export class UserHub extends Server<Env> {
   }
 
   override onMessage(connection: Connection): void {
+    this.meter.wsIn();
     // The channel is one-way: anything but the auto-answered ping is refused by closing.
     connection.close(CloseCode.protocolAbuse, "The live channel is read-only.");
   }

@@ -1,5 +1,5 @@
 import WebSocket from "ws";
-import { type LiveFrame, LiveFrame as LiveFrameSchema } from "@wegent/protocol";
+import { expandDeltas, type LiveFrame, LiveFrame as LiveFrameSchema } from "@wegent/protocol";
 import { until } from "./harness";
 
 /** A browser's live channel, as a test sees it: every frame, in order. */
@@ -24,7 +24,8 @@ export async function openLive(
   const frames: LiveFrame[] = [];
   ws.on("message", (data) => {
     const parsed = LiveFrameSchema.safeParse(JSON.parse(String(data)));
-    if (parsed.success) frames.push(parsed.data);
+    // A batch of deltas reads as its single deltas, each with its own liveSeq.
+    if (parsed.success) frames.push(...expandDeltas(parsed.data));
   });
   await new Promise<void>((resolve, reject) => {
     ws.once("open", () => resolve());

@@ -5,11 +5,14 @@ declare global {
   interface Env {
     /** HMAC key for session and API-token JWTs. A secret. */
     JWT_SECRET: string;
+    /** "1" (the bench only): D1 round-trip counts and hub work counters are exposed. */
+    BENCH_METERS?: string;
   }
   // eslint-disable-next-line @typescript-eslint/no-namespace
   namespace Cloudflare {
     interface Env {
       JWT_SECRET: string;
+      BENCH_METERS?: string;
     }
   }
 }

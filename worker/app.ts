@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import type { AppEnv } from "./auth/identity";
 import { ApiError, errorBody } from "./lib/errors";
 import { log } from "../edge/log";
+import { d1Session } from "./lib/d1-session";
 import { authRoutes } from "./routes/auth";
 import { commandRoutes } from "./routes/commands";
 import { deviceRoutes } from "./routes/devices";
@@ -12,18 +13,29 @@ import { presetRoutes } from "./routes/presets";
 import { settingsRoutes } from "./routes/settings";
 import { healthRoutes } from "./routes/health";
 import { tokenRoutes } from "./routes/tokens";
+import { skillBundleRoutes, skillRoutes } from "./routes/skills";
+import { mcpServerRoutes } from "./routes/mcp-servers";
+import { runtimeSettingsRoutes } from "./routes/runtime-settings";
+import { deviceSlotRoutes } from "./routes/device-slots";
 
 export const app = new Hono<AppEnv>();
 
+app.use("/api/*", d1Session());
 app.route("/api/health", healthRoutes);
 app.route("/api/auth", authRoutes);
 app.route("/api/tokens", tokenRoutes);
 app.route("/api/devices", commandRoutes);
 app.route("/api/devices", deviceRoutes);
+app.route("/api/devices", deviceSlotRoutes);
 app.route("/api/live", liveRoutes);
 app.route("/api/tasks", taskInputRoutes);
 app.route("/api/tasks", taskRoutes);
 app.route("/api/presets", presetRoutes);
+// The signed device download goes first: it answers without a user session.
+app.route("/api/skills", skillBundleRoutes);
+app.route("/api/skills", skillRoutes);
+app.route("/api/mcp-servers", mcpServerRoutes);
+app.route("/api/settings/runtime", runtimeSettingsRoutes);
 app.route("/api/settings", settingsRoutes);
 
 app.all("/api/*", (c) =>

@@ -1,10 +1,13 @@
 // The browser's live channel with arrival times, for latency figures.
 import WebSocket from "ws";
-import { type LiveFrame, LiveFrame as LiveFrameSchema } from "@wegent/protocol";
+import { expandDeltas, type LiveFrame, LiveFrame as LiveFrameSchema } from "@wegent/protocol";
 
 export interface TimedLive {
   ws: WebSocket;
+  /** Every frame, a batch of deltas as its single `message:delta` frames. */
   onFrame: ((f: LiveFrame, at: number) => void) | null;
+  /** WebSocket messages received so far (a batch is one). */
+  messages: number;
   close(): void;
 }
 
@@ -13,7 +16,7 @@ export async function openTimedLive(origin: string, cookie: string): Promise<Tim
     headers: { Cookie: cookie },
     perMessageDeflate: false,
   });
-  const live: TimedLive = { ws, onFrame: null, close: () => ws.close() };
+  const live: TimedLive = { ws, onFrame: null, messages: 0, close: () => ws.close() };
   ws.on("message", (data) => {
     const at = performance.now();
     let json: unknown;
@@ -23,7 +26,9 @@ export async function openTimedLive(origin: string, cookie: string): Promise<Tim
       return;
     }
     const parsed = LiveFrameSchema.safeParse(json);
-    if (parsed.success) live.onFrame?.(parsed.data, at);
+    if (!parsed.success) return;
+    live.messages += 1;
+    for (const frame of expandDeltas(parsed.data)) live.onFrame?.(frame, at);
   });
   await new Promise<void>((resolve, reject) => {
     ws.once("open", () => resolve());

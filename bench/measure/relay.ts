@@ -1,5 +1,6 @@
 // (c) Relay: the device's task:progress → message:delta on the browser's live socket.
 import { api } from "../../e2e/harness";
+import { Outbox } from "../../executor/src/outbox";
 import type { ProtocolDevice } from "../lib/device";
 import { openTimedLive } from "../lib/live";
 import type { BenchUser } from "../lib/platform";
@@ -107,14 +108,29 @@ export async function measureRelay(
         }
       };
       const total = Math.round(rate * options.stepSeconds);
+      // Sent the way wegent-executor sends: through its own outbox (first event at once, the
+      // rest batched while a frame is unacknowledged), acks fed back from the hub.
+      const outbox = new Outbox((frame) => {
+        device.send(frame);
+        return true;
+      });
+      outbox.open(s.taskId, s.messageId);
+      device.onFrame = (f) => {
+        if (f.type === "task:ack" && f.messageId === s.messageId) outbox.ack(f.messageId, f.seq);
+      };
       const started = performance.now();
       let sent = 0;
-      // Send on a 5 ms tick, as many frames as the schedule owes by now.
+      // Send on a 5 ms tick, as many events as the schedule owes by now.
       while (sent < total) {
         const owed = Math.min(total, Math.floor(((performance.now() - started) / 1000) * rate));
         while (sent < owed) {
+          outbox.push({
+            type: "task:progress",
+            taskId: s.taskId,
+            messageId: s.messageId,
+            event: { kind: "text", offset: sent, delta: "x" },
+          });
           sent += 1;
-          device.sendRaw(progress(s.taskId, s.messageId, sent));
         }
         await sleep(5);
       }
@@ -135,7 +151,15 @@ export async function measureRelay(
         sustained: inOrderOnce && lagMs <= 1_000,
       };
       steps.push(step);
-      complete(device, s.taskId, s.messageId, total + 1);
+      outbox.push({
+        type: "task:complete",
+        taskId: s.taskId,
+        messageId: s.messageId,
+        text: "x".repeat(total),
+        sessionId: null,
+        usage: null,
+        costUsd: null,
+      });
       // Let the hub drain before the next step (bounded); a backlog here is the figure above.
       await device
         .waitFor(
@@ -143,6 +167,7 @@ export async function measureRelay(
           60_000,
         )
         .catch(() => undefined);
+      device.onFrame = null;
       if (!step.sustained) break;
     }
     live.onFrame = null;

@@ -7,6 +7,9 @@ import type { PresenceResult } from "./presence";
 import type { RawResult } from "./raw";
 import type { RelayResult } from "./relay";
 import type { ScaleResult } from "./scale";
+import type { StreamResult } from "./stream";
+import type { RoundTrips } from "./round-trips";
+import { type IdleResult, idleRows, PRICES, streamRows } from "./stream-report";
 
 export interface BenchResults {
   settings: Record<string, number | number[]>;
@@ -20,6 +23,9 @@ export interface BenchResults {
   presence?: PresenceResult;
   scale?: ScaleResult;
   executor?: ExecutorResult;
+  stream?: StreamResult;
+  roundTrips?: RoundTrips;
+  idle?: IdleResult;
 }
 
 type Row = [metric: string, measured: string, target: string, met: string];
@@ -45,11 +51,41 @@ export function rows(r: BenchResults): Row[] {
       yes(d.p50 <= 10),
     ]);
     out.push(["(b) dispatch p50 ÷ (a) JSON p50", `${f(ratio, 1)}×`, "≤ 3×", yes(ratio <= 3)]);
+    const postRatio = base ? r.dispatch.post.p50 / base : Number.NaN;
+    out.push([
+      "(b) POST answered p50 ÷ (a) JSON p50",
+      `${f(postRatio, 1)}×`,
+      "≤ 5×",
+      yes(postRatio <= 5),
+    ]);
     out.push([
       "(b) POST /api/tasks answered (201)",
       `${pp(r.dispatch.post)}; task:execute arrived first in ${r.dispatch.executeFirst}/${d.n}`,
       "—",
       "—",
+    ]);
+  }
+  if (r.roundTrips) {
+    const t = r.roundTrips;
+    const hub =
+      t.postTaskInHub === null ? "" : ` (+ ${t.postTaskInHub} by the device's hub inside it)`;
+    out.push([
+      "(b) D1 round trips: POST /api/tasks",
+      `${t.postTask}${hub}`,
+      "≤ 2",
+      yes(t.postTask <= 2),
+    ]);
+    out.push([
+      "(b) D1 round trips: GET /api/tasks/:id",
+      `${t.getTask}`,
+      "≤ 2",
+      yes(t.getTask <= 2),
+    ]);
+    out.push([
+      "(b) D1 round trips: GET /api/devices",
+      `${t.getDevices}`,
+      "≤ 2",
+      yes(t.getDevices <= 2),
     ]);
   }
   if (r.relay) {
@@ -69,7 +105,7 @@ export function rows(r: BenchResults): Row[] {
       )
       .join("; ");
     out.push([
-      "(c) highest sustained frames/s per device, zero loss",
+      "(c) highest sustained events/s per device (executor's batching), zero loss",
       `${r.relay.bestSustained} (${steps})`,
       "≥ 5,000",
       yes(r.relay.bestSustained >= 5000),
@@ -148,6 +184,8 @@ export function rows(r: BenchResults): Row[] {
       yes(e.idleRssMiB.max * 1.048576 <= 80),
     ]);
   }
+  if (r.stream) out.push(...streamRows(r.stream));
+  if (r.idle) out.push(...idleRows(r.idle));
   return out;
 }
 
@@ -166,9 +204,12 @@ export function benchmarksDoc(r: BenchResults): string {
   return `# Benchmarks
 
 What the platform costs on one machine, measured on loopback against a real \`wrangler dev\`
-(fresh local state, default timings). Most figures use a protocol-level client — a bare \`ws\`
-socket to \`/api/devices/connect\` that speaks \`@wegent/protocol\` — so they measure the platform,
-not Claude Code; (d) and (f) use the real \`wegent-executor\`.
+(fresh local state, default timings, \`BENCH_METERS=1\` so the hubs count their work). Most
+figures use a protocol-level client — a bare \`ws\` socket to \`/api/devices/connect\` that speaks
+\`@wegent/protocol\` — so they measure the platform, not Claude Code; (d), (f), (g) and (h) use
+the real \`wegent-executor\` (and (g) the real Claude Code against the fake model). Targets are
+judged against baselines measured in the same run, since the machine is shared and its load
+varies: read the ratios more than the milliseconds.
 
 ## How to rerun
 
@@ -178,6 +219,8 @@ npm run bench -- --quick          # < 2 min, smaller N; rewrites this file
 npm run bench                     # full: 1,000 dispatches, 1,000 devices
 npm run bench -- --devices 4000   # the scale target (one workerd; mind \`ulimit -n\`)
 npm run bench -- --only a,b,c --no-docs   # some sections, print only
+npm run bench -- --only g,h --no-docs     # streaming and cost only (real executor + Claude Code)
+npm run bench -- --only g --stream-modes unbatched   # for a platform without batching
 \`\`\`
 
 The code is in \`bench/measure/\` (one file per section) and \`bench/lib/\`.
@@ -190,6 +233,17 @@ ${machineLine(r.machine)} · ${f(r.seconds ?? 0, 0)} s · settings \`${JSON.stri
 | --- | --- | --- | --- |
 ${body}
 ${r.errors?.length ? `\nSections that did not finish:\n\n${r.errors.map((e) => `- ${e}`).join("\n")}\n` : ""}
+## Before batching (issue #15), for comparison
+
+Measured on 2026-11-29 on this machine (2 cores, load average ~13 from other work) with the
+code before output batching (\`npm run bench -- --only a,c,g --quick --stream-modes unbatched\`
+on commit cd2c3f3): Claude Code alone 1,482 ms for the 10,000-delta reply; through the
+platform **69,108 ms (46.6×, 145 events/s)**, 10,002 live frames; 5 tasks × ~137 deltas/s:
+end lag **48.9–50.3 s**; relay p50 13.26 ms = 3.4× the JSON round trip (3.87 ms); highest
+sustained rate 250 frames/s. The issue's own figures on a quiet machine: 16 s for the reply
+(~630 deltas/s), 4.9 s end lag. The (g) rows marked *unbatched* above rerun that behaviour
+(\`WEGENT_OUTPUT_BATCH_MAX=1\`) on the new platform, in the same run as the batched ones.
+
 ## What is measured, exactly
 
 - **(a) raw limit.** \`ping\`→\`pong\` is answered by workerd itself
@@ -205,9 +259,10 @@ ${r.errors?.length ? `\nSections that did not finish:\n\n${r.errors.map((e) => `
   free. Sequential. Ratios are to the (a) JSON round trip.
 - **(c) relay.** One \`task:progress\` at a time from the device to \`message:delta\` on the
   browser's live socket (\`/api/live\` with the session cookie). Then bursts at increasing rates
-  for a few seconds each: a rate counts as sustained when every \`seq\` arrived exactly once, in
-  order, and the last one arrived within 1 s of the last send (no growing backlog); the run
-  stops at the first rate that is not.
+  for a few seconds each, sent through the executor's own outbox (\`executor/src/outbox.ts\`: the
+  first event at once, the next ones batched while a frame is unacknowledged): a rate counts as
+  sustained when every \`seq\` arrived exactly once, in order, and the last one arrived within
+  1 s of the last send (no growing backlog); the run stops at the first rate that is not.
 - **(d) presence.** A clean close (\`1000\`) to the browser seeing \`device:status
   reconnecting\`; a real executor frozen with SIGSTOP mid-task (nothing tells the platform) to
   \`reconnecting\` — bounded by the last ping (every 10 s) + the 25 s ping timeout — and to its
@@ -220,5 +275,37 @@ ${r.errors?.length ? `\nSections that did not finish:\n\n${r.errors.map((e) => `
   restart; both must complete afterwards.
 - **(f) executor.** The built \`executor/dist/cli.js\` on the machine's Node, from spawn to its
   "registered" log line, and its RSS after 3 s idle.
+- **(g) streaming, real parts.** The fake model streams a reply of N text deltas as fast as it
+  can. *Claude Code alone*: the executor's own Claude runtime code in the bench process, from
+  \`run()\` to its result (the baseline). *Through the platform*: a real \`wegent-executor\`
+  (built bundle), \`POST /api/tasks\` sent → the browser's live socket holding every delta and
+  \`message:done\`; lossless means seqs 1..N once, in order, and the final text equal to the
+  deltas. Then ${r.stream?.modes[0]?.steady.tasks ?? 5} tasks at once on that device, each
+  streamed at ~200 deltas/s (the fake model pauses 5 ms per event); end lag = the browser's last
+  delta − the model's last byte, per task; the same streams through Claude Code alone, all at
+  once, give Claude Code's own lag on this machine (its baseline row). Both with batching off
+  (\`WEGENT_OUTPUT_BATCH_MAX=1\`: one event per frame, the old behaviour) and on (default).
+- **(h) cost.** The platform runs with \`BENCH_METERS=1\`: each hub counts its requests (HTTP,
+  RPC, alarms), WebSocket messages in/out, SQLite rows read/written (the cursors' own counts)
+  and D1 round trips and rows (D1's \`meta\`), exposed at \`GET /api/devices/:id/meters\`.
+  Per 1,000 output events = the (g) long reply's counts × 1000 / N. Per idle device-hour = a real
+  idle executor's counts over the measured minutes × 60, plus its pings (one per 10 s,
+  answered by the runtime without waking the hub, counted here as billed incoming messages).
+
+### Prices used (Workers Paid, beyond the included amounts)
+
+Taken on 2026-11-29 from developers.cloudflare.com/durable-objects/platform/pricing/ and
+developers.cloudflare.com/d1/platform/pricing/ (and the Durable Objects changelog entry of
+2024-04-01 for the 20:1 WebSocket ratio):
+
+| item | price |
+| --- | --- |
+| Durable Objects requests (HTTP, RPC calls, alarms) | $${PRICES.doRequestPerMillion.toFixed(2)} / million |
+| incoming WebSocket messages | billed as requests at ${PRICES.wsMessagesPerBilledRequest}:1 (outgoing: free) |
+| SQLite in Durable Objects and D1: rows read | $${PRICES.rowsReadPerMillion} / million |
+| SQLite in Durable Objects and D1: rows written | $${PRICES.rowsWrittenPerMillion.toFixed(2)} / million |
+
+Duration (GB-s) and storage are not counted: hubs hibernate between frames, and a reply's
+rows are deleted when it ends.
 `;
 }

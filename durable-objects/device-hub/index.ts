@@ -29,6 +29,7 @@ import { EXECUTOR_TAG, type ExecutorSocket, linkTo, sendFrame, type SocketState 
 import { HubStore } from "./store";
 import { InputDesk } from "./input-desk";
 import type { AnswerTarget } from "./input-answers";
+import { type HubMeters, Meter } from "../meters";
 
 const MAX_STRIKES = 10;
 
@@ -54,16 +55,23 @@ export class DeviceHub extends Server<Env> {
   private readonly slots: Slots;
   private readonly presence: Presence;
   private readonly inputs: InputDesk;
+  private readonly meter: Meter;
   /** Last frame from the current socket (memory only: it matters within one ping timeout). */
   private lastFrameAt = 0;
   /** Device RPC requests waiting for their answer (memory only; see requests.ts). */
   private readonly requests = new PendingRequests();
 
-  constructor(ctx: DurableObjectState, env: Env) {
+  constructor(ctx: DurableObjectState, unmetered: Env) {
+    // With BENCH_METERS=1 (the bench) D1 and SQLite work is counted; otherwise as it is.
+    const meter = new Meter(unmetered);
+    const env = meter.env(unmetered);
     super(ctx, env);
-    this.store = new HubStore(ctx.storage.sql);
+    this.meter = meter;
+    meter.persistIn(ctx.storage);
+    const sql = meter.sql(ctx.storage.sql);
+    this.store = new HubStore(sql);
     const live = new LiveOutbox(env, (work) => ctx.waitUntil(work));
-    this.output = new OutputLog(ctx.storage.sql);
+    this.output = new OutputLog(sql, (fn) => ctx.storage.transactionSync(fn));
     this.slots = new Slots(this.store, this.output, {
       executor: () => {
         const ws = this.currentSocket();
@@ -75,7 +83,7 @@ export class DeviceHub extends Server<Env> {
       publishStatus: () => this.presence.publishStatus(),
       messageEnded: (w) => this.inputs.ended(w),
     });
-    this.inputs = new InputDesk(ctx.storage.sql, {
+    this.inputs = new InputDesk(sql, {
       executor: () => {
         const ws = this.currentSocket();
         return ws ? linkTo(ws) : null;
@@ -94,6 +102,7 @@ export class DeviceHub extends Server<Env> {
 
   /** Checks the identity the Worker set before partyserver accepts the socket. */
   override async fetch(request: Request): Promise<Response> {
+    this.meter.request();
     if (!isWebSocketUpgrade(request)) {
       return new Response("expected a WebSocket upgrade", { status: 426 });
     }
@@ -133,6 +142,7 @@ export class DeviceHub extends Server<Env> {
   }
 
   override async onMessage(ws: ExecutorSocket, message: string | ArrayBuffer): Promise<void> {
+    this.meter.wsIn();
     const meta = this.store.getMeta();
     if (ws.id !== meta.connId) {
       ws.close(CloseCode.replaced, "This connection was replaced.");
@@ -175,6 +185,7 @@ export class DeviceHub extends Server<Env> {
           await this.slots.pump();
         }
         await this.slots.reconcile(linkTo(ws), frame.runningTaskIds);
+        if (frame.capabilities) await this.presence.capabilitiesApplied(frame.capabilities);
         await this.presence.publishStatus();
         return this.scheduleAlarm();
       case "device:goodbye":
@@ -191,10 +202,14 @@ export class DeviceHub extends Server<Env> {
         }
         return this.scheduleAlarm();
       case "task:progress":
+      case "task:progress-batch":
       case "task:complete":
-      case "task:failed":
-        for (const reply of await this.slots.receive(frame)) sendFrame(ws, reply);
+      case "task:failed": {
+        const replies = await this.slots.receive(frame);
+        for (const reply of replies) sendFrame(ws, reply);
+        this.meter.wsOut(replies.length);
         return;
+      }
       case "device:response":
         this.requests.settle(frame);
         return;
@@ -243,6 +258,7 @@ export class DeviceHub extends Server<Env> {
 
   /** Queues a message of a task on this device, and dispatches it at once if a slot is free. */
   async submit(request: SubmitRequest): Promise<SubmitResult> {
+    this.meter.request();
     const result = await this.slots.submit(request);
     if (result.ok) await this.scheduleAlarm();
     return result;
@@ -253,6 +269,7 @@ export class DeviceHub extends Server<Env> {
     messageId: string,
     ownerId: string,
   ): Promise<"cancelled" | "cancelling" | "not_found"> {
+    this.meter.request();
     const before = this.store.work(messageId);
     const result = await this.slots.cancel(messageId, ownerId);
     if (result === "cancelled" || (result === "cancelling" && before?.state !== "cancelling")) {
@@ -263,12 +280,14 @@ export class DeviceHub extends Server<Env> {
 
   /** The reply so far of a running message (the final one is in D1), and its open requests. */
   async partial(messageId: string): Promise<HubPartial | null> {
+    this.meter.request();
     const partial = this.slots.partial(messageId);
     return partial ? { ...partial, pendingInput: this.inputs.pending(messageId) } : null;
   }
 
   /** The user's answer to a request of the agent; a 4xx (changing nothing) when it cannot be. */
   async answerInput(target: AnswerTarget) {
+    this.meter.request();
     const result = await this.inputs.answer(target);
     if (!result.ok) return result;
     await this.scheduleAlarm();
@@ -305,7 +324,20 @@ export class DeviceHub extends Server<Env> {
     return answer;
   }
 
+  /** The owner's capabilities changed: send them now if the device is here (else on register). */
+  async pushCapabilities(): Promise<void> {
+    const ws = this.currentSocket();
+    if (ws && this.store.getMeta().registered) await this.presence.syncCapabilities(ws);
+  }
+
+  /** The owner's limit on parallel tasks for this device (1-5). */
+  async setSlotLimit(limit: number): Promise<void> {
+    await this.presence.setSlotLimit(limit);
+    await this.scheduleAlarm();
+  }
+
   async rename(displayName: string): Promise<void> {
+    this.meter.request();
     this.store.setMeta({ displayName });
   }
 
@@ -314,6 +346,7 @@ export class DeviceHub extends Server<Env> {
    * executor to stop (it must not re-register by itself).
    */
   async remove(force: boolean): Promise<{ ok: true } | { ok: false; status: string }> {
+    this.meter.request();
     const status = this.slots.status();
     if (status !== "offline" && !force) return { ok: false, status };
     this.currentSocket()?.close(CloseCode.deviceRemoved, "This device was removed.");
@@ -336,12 +369,18 @@ export class DeviceHub extends Server<Env> {
 
   /** Closes the socket if it was opened with this (now revoked) token. */
   async revokeToken(tokenId: string): Promise<boolean> {
+    this.meter.request();
     const meta = this.store.getMeta();
     const ws = this.currentSocket();
     if (!ws || meta.tokenId !== tokenId) return false;
     ws.close(CloseCode.tokenRevoked, "The API token of this device was revoked.");
     await this.socketGone("token revoked");
     return true;
+  }
+
+  /** What this hub did (BENCH_METERS=1 only; zeros otherwise). Not itself counted. */
+  async meters(): Promise<HubMeters> {
+    return this.meter.snapshot();
   }
 
   // --- the one alarm: both read the deadline table -------------------------------------------
@@ -353,6 +392,7 @@ export class DeviceHub extends Server<Env> {
   }
 
   override async alarm(): Promise<void> {
+    this.meter.request();
     const now = Date.now();
     // Each firing changes the state it was computed from; the bound only guards against a bug.
     for (let i = 0; i < 10_000; i++) {

@@ -1,13 +1,23 @@
-import type { ProgressEvent } from "@wegent/protocol";
+import type { ProgressEvent, SequencedEvent } from "@wegent/protocol";
 import type { Sql } from "./store";
+
+/** Runs `fn` as one SQLite transaction (the Durable Object's `transactionSync`). */
+export type Transaction = <T>(fn: () => T) => T;
 
 /**
  * The sequence-numbered output of the messages running on the device, in the hub's SQLite.
- * Only events are written (the reply text is assembled on demand), so a frame costs the same at
- * the end of a long reply as at its start. A message's output goes when its work ends.
+ * A frame's events are one row (`output_batches`, keyed by its first seq, WITHOUT ROWID): rows
+ * written — what SQLite storage is billed by — grow with frames, not with events. Only events
+ * are written (the reply text is assembled on demand), so a frame costs the same at the end of
+ * a long reply as at its start. A message's output goes when its work ends. Rows of the older
+ * one-row-per-event table (`output`, from hubs that ran before batching) are still read.
  */
 export class OutputLog {
-  constructor(private readonly sql: Sql) {
+  constructor(
+    private readonly sql: Sql,
+    /** One transaction for a batch (on Node, the tests run it as it is). */
+    readonly transaction: Transaction = (fn) => fn(),
+  ) {
     sql.exec(`
       CREATE TABLE IF NOT EXISTS output (
         message_id TEXT NOT NULL,
@@ -15,15 +25,23 @@ export class OutputLog {
         event TEXT NOT NULL,
         PRIMARY KEY (message_id, seq)
       );
+      CREATE TABLE IF NOT EXISTS output_batches (
+        message_id TEXT NOT NULL,
+        first_seq INTEGER NOT NULL,
+        events TEXT NOT NULL,
+        PRIMARY KEY (message_id, first_seq)
+      ) WITHOUT ROWID;
     `);
   }
 
-  append(messageId: string, seq: number, event: ProgressEvent): void {
+  /** Stores a frame's new events (consecutive seqs) as one row. */
+  appendMany(messageId: string, events: readonly SequencedEvent[]): void {
+    if (events.length === 0) return;
     this.sql.exec(
-      "INSERT OR IGNORE INTO output (message_id, seq, event) VALUES (?, ?, ?)",
+      "INSERT OR IGNORE INTO output_batches (message_id, first_seq, events) VALUES (?, ?, ?)",
       messageId,
-      seq,
-      JSON.stringify(event),
+      events[0]!.seq,
+      JSON.stringify(events),
     );
   }
 
@@ -35,8 +53,8 @@ export class OutputLog {
     return text;
   }
 
-  after(messageId: string, afterSeq: number): { seq: number; event: ProgressEvent }[] {
-    return this.sql
+  after(messageId: string, afterSeq: number): SequencedEvent[] {
+    const legacy = this.sql
       .exec(
         "SELECT seq, event FROM output WHERE message_id = ? AND seq > ? ORDER BY seq",
         messageId,
@@ -44,13 +62,21 @@ export class OutputLog {
       )
       .toArray()
       .map((r) => ({ seq: Number(r.seq), event: JSON.parse(String(r.event)) as ProgressEvent }));
+    const batched = this.sql
+      .exec("SELECT events FROM output_batches WHERE message_id = ? ORDER BY first_seq", messageId)
+      .toArray()
+      .flatMap((r) => JSON.parse(String(r.events)) as SequencedEvent[])
+      .filter((e) => e.seq > afterSeq);
+    return legacy.length === 0 ? batched : [...legacy, ...batched].sort((a, b) => a.seq - b.seq);
   }
 
   remove(messageId: string): void {
     this.sql.exec("DELETE FROM output WHERE message_id = ?", messageId);
+    this.sql.exec("DELETE FROM output_batches WHERE message_id = ?", messageId);
   }
 
   clear(): void {
     this.sql.exec("DELETE FROM output");
+    this.sql.exec("DELETE FROM output_batches");
   }
 }

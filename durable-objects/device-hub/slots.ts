@@ -10,6 +10,7 @@ import {
   type TaskComplete,
   type TaskFailed,
   type TaskProgress,
+  type TaskProgressBatch,
   type TaskStatus,
   type Usage,
 } from "@wegent/protocol";
@@ -209,7 +210,9 @@ export class Slots {
    * task:progress / task:complete / task:failed: stored in order, acknowledged, pushed live; the
    * final frame ends the message. Returns the frames to answer with.
    */
-  async receive(frame: TaskProgress | TaskComplete | TaskFailed): Promise<HubFrame[]> {
+  async receive(
+    frame: TaskProgress | TaskProgressBatch | TaskComplete | TaskFailed,
+  ): Promise<HubFrame[]> {
     const w = this.store.work(frame.messageId);
     if (!w || w.taskId !== frame.taskId || w.state === "queued") {
       return [
@@ -226,28 +229,41 @@ export class Slots {
       messageId: w.messageId,
       seq,
     });
-    if (frame.seq <= w.lastSeq) return [ack(w.lastSeq)]; // a re-send we already stored
-    if (frame.seq > w.lastSeq + 1) {
+    const events =
+      frame.type === "task:progress-batch"
+        ? frame.events.filter((e) => e.seq > w.lastSeq) // a re-sent batch may overlap
+        : frame.type === "task:progress" && frame.seq > w.lastSeq
+          ? [{ seq: frame.seq, event: frame.event }]
+          : [];
+    const isProgress = frame.type === "task:progress-batch" || frame.type === "task:progress";
+    const seq = isProgress ? (events[0]?.seq ?? w.lastSeq) : frame.seq;
+    if (seq <= w.lastSeq) return [ack(w.lastSeq)]; // a re-send we already stored
+    if (seq > w.lastSeq + 1) {
       return [
         {
           type: "error",
           code: "out_of_order",
-          message: `Expected seq ${w.lastSeq + 1} for message ${w.messageId}, got ${frame.seq}.`,
+          message: `Expected seq ${w.lastSeq + 1} for message ${w.messageId}, got ${seq}.`,
         },
         ack(w.lastSeq),
       ];
     }
-    if (frame.type === "task:progress") {
-      this.output.append(w.messageId, frame.seq, frame.event);
-      this.store.outputStored(w.messageId, frame.seq);
-      this.effects.push(w.ownerId, {
-        type: "message:delta",
-        taskId: w.taskId,
-        messageId: w.messageId,
-        seq: frame.seq,
-        event: frame.event,
+    if (frame.type === "task:progress" || frame.type === "task:progress-batch") {
+      // The events' seqs are consecutive (the schema checks), so all of them are new and in
+      // order: one transaction, one ack, one live push.
+      const last = events[events.length - 1]!.seq;
+      this.output.transaction(() => {
+        this.output.appendMany(w.messageId, events);
+        this.store.outputStored(w.messageId, last);
       });
-      return [ack(frame.seq)];
+      const { taskId, messageId, ownerId } = w;
+      this.effects.push(
+        ownerId,
+        events.length === 1
+          ? { type: "message:delta", taskId, messageId, ...events[0]! }
+          : { type: "message:deltas", taskId, messageId, events },
+      );
+      return [ack(last)];
     }
     const end: Ending =
       frame.type === "task:complete"

@@ -197,6 +197,57 @@ describe("Slots (on Node)", () => {
     expect(s.endedWork).toEqual(["m1"]);
   });
 
+  it("stores a batch in one transaction, acks it once, pushes it as one frame; overlaps and gaps", async () => {
+    const s = setup(1);
+    await s.submit(1);
+    let transactions = 0;
+    const inTransaction = s.output.transaction;
+    Object.assign(s.output, {
+      transaction: <T>(fn: () => T): T => {
+        transactions += 1;
+        return inTransaction(fn);
+      },
+    });
+    const text = (seq: number) => ({
+      seq,
+      event: { kind: "text" as const, offset: seq - 1, delta: `${seq}` },
+    });
+    const batch = (from: number, to: number) =>
+      s.slots.receive({
+        type: "task:progress-batch",
+        taskId: "t1",
+        messageId: "m1",
+        events: Array.from({ length: to - from + 1 }, (_, i) => text(from + i)),
+      });
+    // 40 events: one row, one transaction.
+    expect(await batch(1, 40)).toEqual([
+      { type: "task:ack", taskId: "t1", messageId: "m1", seq: 40 },
+    ]);
+    expect(transactions).toBe(1);
+    expect(s.store.work("m1")?.lastSeq).toBe(40);
+    const pushed = s.pushed.filter((e) => e.type === "message:deltas");
+    expect(pushed).toHaveLength(1);
+    expect(pushed[0]).toMatchObject({ type: "message:deltas", messageId: "m1" });
+    // A re-sent batch that overlaps what is stored: only the new part is stored and pushed.
+    expect(await batch(35, 45)).toEqual([
+      { type: "task:ack", taskId: "t1", messageId: "m1", seq: 45 },
+    ]);
+    const second = s.pushed.filter((e) => e.type === "message:deltas")[1];
+    expect(second?.type === "message:deltas" && second.events.map((e) => e.seq)).toEqual([
+      41, 42, 43, 44, 45,
+    ]);
+    // All of it already stored: just the ack. A gap: refused, the ack says where we are.
+    expect(await batch(1, 10)).toEqual([
+      { type: "task:ack", taskId: "t1", messageId: "m1", seq: 45 },
+    ]);
+    const gap = await batch(50, 52);
+    expect(gap[0]).toMatchObject({ type: "error", code: "out_of_order" });
+    expect(gap[1]).toEqual({ type: "task:ack", taskId: "t1", messageId: "m1", seq: 45 });
+    expect(s.slots.partial("m1")?.text).toBe(
+      Array.from({ length: 45 }, (_, i) => `${i + 1}`).join(""),
+    );
+  });
+
   it("cancels a queued message at once and asks the device to stop a running one", async () => {
     const s = setup(1);
     await s.submit(1);

@@ -50,6 +50,47 @@ export interface RecordedRequest {
   /** The credentials Claude Code sent: `Authorization` (OAuth login) and `x-api-key`. */
   authorization: string | null;
   apiKey: string | null;
+  /** `performance.now()` when the request arrived and when its answer was fully written. */
+  startedAt?: number;
+  endedAt?: number;
+}
+
+/** Names of the tools a recorded request offered the model. */
+export function toolNames(record: RecordedRequest): string[] {
+  const tools = (record.body as { tools?: unknown } | null)?.tools;
+  if (!Array.isArray(tools)) return [];
+  return tools.flatMap((t: unknown) =>
+    t && typeof t === "object" && typeof (t as { name?: unknown }).name === "string"
+      ? [(t as { name: string }).name]
+      : [],
+  );
+}
+
+/** The system prompt of a recorded request, as one text. */
+export function systemText(record: RecordedRequest): string {
+  const system = (record.body as { system?: unknown } | null)?.system;
+  if (typeof system === "string") return system;
+  if (!Array.isArray(system)) return "";
+  return system
+    .map((b: unknown) =>
+      b && typeof b === "object" ? String((b as { text?: unknown }).text ?? "") : "",
+    )
+    .join("\n");
+}
+
+/** Everything the request carried (system, messages with their reminders, tools) as text. */
+export function requestText(record: RecordedRequest): string {
+  return JSON.stringify(record.body ?? null);
+}
+
+/** What a test usually wants to know about a request. */
+export function describeRequest(record: RecordedRequest) {
+  return {
+    prompt: record.prompt,
+    answeredBy: record.answeredBy,
+    tools: toolNames(record),
+    system: systemText(record),
+  };
 }
 
 export interface FakeModel {
@@ -321,6 +362,11 @@ export async function startFakeModel(options: { port?: number; log?: boolean } =
     } catch {
       body = null;
     }
+    if (req.method === "GET" && url.pathname === "/_fake/requests") {
+      // For a fake run standalone: what each request contained (prompt, tools, system prompt).
+      sendJson(res, 200, { requests: requests.map(describeRequest) });
+      return;
+    }
     const record: RecordedRequest = {
       method: req.method ?? "GET",
       path: url.pathname,
@@ -329,6 +375,7 @@ export async function startFakeModel(options: { port?: number; log?: boolean } =
       answeredBy: "none",
       authorization: req.headers.authorization ?? null,
       apiKey: typeof req.headers["x-api-key"] === "string" ? req.headers["x-api-key"] : null,
+      startedAt: performance.now(),
     };
     requests.push(record);
     if (options.log) console.error(`[fake-model] ${record.method} ${req.url ?? ""}`);
@@ -398,6 +445,7 @@ export async function startFakeModel(options: { port?: number; log?: boolean } =
       res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
     }
     res.end();
+    record.endedAt = performance.now();
   }
 
   const server: Server = createServer((req, res) => {

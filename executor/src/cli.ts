@@ -6,6 +6,7 @@ import { captureLoginEnvironment, type Env } from "./local/environment";
 import { LocalWork } from "./local/local-work";
 import { loadOwnerCommands, type OwnerCommand } from "./commands/owner-commands";
 import { createLogger, maskToken } from "./log";
+import { batchLimitsFromEnv } from "./outbox";
 import { createClaudeRuntime } from "./runtime/claude";
 import type { AgentLauncher } from "./runtime/launcher";
 import { setUpCloud } from "./sandbox/cloud-setup";
@@ -62,6 +63,11 @@ async function main(): Promise<number> {
     token: config.token === null ? "none" : maskToken(config.token),
   });
   log.info(`${config.maxSlots} slot(s), workspaces in ${config.workspaceRoot}`);
+  if (config.preExecuteHook) {
+    log.info(`pre-execute hook: ${config.preExecuteHook.argv.join(" ")}`, {
+      timeoutSec: config.preExecuteHook.timeoutSec,
+    });
+  }
 
   // Local mode: the agent works as this machine's owner would (cloud stays sealed).
   let userEnv: Env | undefined;
@@ -146,6 +152,8 @@ async function main(): Promise<number> {
     workspaceRoot: config.workspaceRoot,
     homeDir: config.homeDir,
     stopTimeoutMs: config.stopTimeoutSeconds * 1000,
+    outputBatch: batchLimitsFromEnv(process.env),
+    preExecuteHook: config.preExecuteHook,
     runtime: createClaudeRuntime({
       launcher,
       clientApp: `wegent-executor/${VERSION}`,

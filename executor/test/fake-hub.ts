@@ -83,20 +83,27 @@ export class FakeHub {
   }
 
   /** Output frames (progress, complete, failed) of one message, with the connection that carried them. */
+  /** A batch counts as its events, each as a `task:progress`. */
   outputOf(messageId: string): { connection: number; seq: number; type: string }[] {
-    return this.received
-      .filter(
-        (entry) =>
-          (entry.frame.type === "task:progress" ||
-            entry.frame.type === "task:complete" ||
-            entry.frame.type === "task:failed") &&
-          entry.frame.messageId === messageId,
-      )
-      .map((entry) => ({
-        connection: entry.connection,
-        seq: (entry.frame as { seq: number }).seq,
-        type: entry.frame.type,
-      }));
+    return this.received.flatMap((entry) => {
+      const frame = entry.frame;
+      if (frame.type === "task:progress-batch" && frame.messageId === messageId) {
+        return frame.events.map((e) => ({
+          connection: entry.connection,
+          seq: e.seq,
+          type: "task:progress",
+        }));
+      }
+      if (
+        (frame.type === "task:progress" ||
+          frame.type === "task:complete" ||
+          frame.type === "task:failed") &&
+        frame.messageId === messageId
+      ) {
+        return [{ connection: entry.connection, seq: frame.seq, type: frame.type }];
+      }
+      return [];
+    });
   }
 
   get connectionCount(): number {
@@ -210,6 +217,7 @@ export class FakeHub {
     }
     if (
       frame.type === "task:progress" ||
+      frame.type === "task:progress-batch" ||
       frame.type === "task:complete" ||
       frame.type === "task:failed"
     ) {
@@ -220,9 +228,11 @@ export class FakeHub {
       };
       this.stored.set(frame.messageId, entry);
       // Store only the next frame in order, like the real hub's log.
-      if (frame.seq === entry.lastSeq + 1) {
-        entry.lastSeq = frame.seq;
-        if (frame.type !== "task:progress") entry.ended = true;
+      const seqs =
+        frame.type === "task:progress-batch" ? frame.events.map((e) => e.seq) : [frame.seq];
+      for (const seq of seqs) if (seq === entry.lastSeq + 1) entry.lastSeq = seq;
+      if (frame.type === "task:complete" || frame.type === "task:failed") {
+        if (entry.lastSeq === frame.seq) entry.ended = true;
       }
       if (this.autoAck) {
         ws.send(

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { DeviceCapabilities } from "./capabilities";
 import { DeviceStatus, DeviceType, DisplayName, FailureCode, Usage } from "./common";
 import { OwnerCommands } from "./commands";
 import { LocalSessionId, Project, ProjectId } from "./local-work";
@@ -79,6 +80,10 @@ export const Device = z.object({
   projects: z.array(Project),
   /** The owner's own command keys the executor offers (besides the built-in ones). */
   commands: OwnerCommands,
+  /** Managed skills / MCP servers / runtime settings on this device. */
+  capabilities: DeviceCapabilities,
+  /** The owner's limit on parallel tasks (null: what the executor offers). */
+  slotLimit: z.number().int().nullable(),
 });
 export type Device = z.infer<typeof Device>;
 

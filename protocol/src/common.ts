@@ -71,6 +71,16 @@ export const ProgressEvent = z.discriminatedUnion("kind", [
 ]);
 export type ProgressEvent = z.infer<typeof ProgressEvent>;
 
+/** Most events one batched frame (`task:progress-batch`, `message:deltas`) may carry. */
+export const MAX_BATCH_EVENTS = 500;
+
+/** One sequenced output event inside a batch. */
+export const SequencedEvent = z.object({
+  seq: z.number().int().positive(),
+  event: ProgressEvent,
+});
+export type SequencedEvent = z.infer<typeof SequencedEvent>;
+
 /** Why a task or message ended without success. Stable, machine-readable. */
 export const FailureCode = z.enum([
   "device_disconnected",
@@ -87,5 +97,7 @@ export const FailureCode = z.enum([
   "project_unavailable",
   "agent_error",
   "internal_error",
+  /** The device's pre-execute hook exited non-zero or ran past its timeout. */
+  "hook_failed",
 ]);
 export type FailureCode = z.infer<typeof FailureCode>;

@@ -5,13 +5,16 @@ import {
   DisplayName,
   FailureCode,
   Id,
+  MAX_BATCH_EVENTS,
   MAX_SLOTS,
   ProgressEvent,
+  SequencedEvent,
   Usage,
 } from "./common";
 import { OwnerCommands } from "./commands";
 import { DeviceRequest, DeviceResponse, ProjectId, Projects } from "./local-work";
 import { InputRequestFields, MAX_ANSWER_MESSAGE, PermissionMode } from "./conversation";
+import { AppliedCapabilities, DeviceCapabilitiesFrame } from "./capabilities";
 
 // ---------------------------------------------------------------------------------------------
 // Executor → hub
@@ -32,6 +35,8 @@ export const DeviceRegister = z.object({
   projects: Projects.default([]),
   /** The owner's own command keys (device-config.json `commands`). */
   commands: OwnerCommands.default([]),
+  /** Managed capabilities applied on this device (kept on disk across restarts). */
+  capabilities: AppliedCapabilities.optional(),
 });
 export type DeviceRegister = z.infer<typeof DeviceRegister>;
 
@@ -40,6 +45,8 @@ export const DeviceHeartbeat = z.object({
   runningTaskIds: z.array(Id).max(50),
   /** The projects again (branch and dirty change); absent = unchanged. */
   projects: Projects.optional(),
+  /** Managed capabilities applied on this device; also sent at once after each apply. */
+  capabilities: AppliedCapabilities.optional(),
 });
 export type DeviceHeartbeat = z.infer<typeof DeviceHeartbeat>;
 
@@ -71,6 +78,27 @@ export const TaskProgress = z.object({
   event: ProgressEvent,
 });
 export type TaskProgress = z.infer<typeof TaskProgress>;
+
+/**
+ * Several output events of one message in one frame, with consecutive sequence numbers (each
+ * event keeps its own `seq`, so acks, resume and no-loss work exactly as for `task:progress`).
+ * The executor sends the first event of a burst at once as a `task:progress`; while that is
+ * unacknowledged it gathers the next ones into one batch. The hub stores a batch in one
+ * transaction and acknowledges it once (the highest contiguous seq stored).
+ */
+export const TaskProgressBatch = z.object({
+  type: z.literal("task:progress-batch"),
+  taskId: Id,
+  messageId: Id,
+  events: z
+    .array(SequencedEvent)
+    .min(1)
+    .max(MAX_BATCH_EVENTS)
+    .refine((events) => events.every((e, i) => i === 0 || e.seq === events[i - 1]!.seq + 1), {
+      message: "events must have consecutive seq numbers",
+    }),
+});
+export type TaskProgressBatch = z.infer<typeof TaskProgressBatch>;
 
 export const TaskComplete = z.object({
   type: z.literal("task:complete"),
@@ -116,6 +144,7 @@ export const ExecutorFrame = z.discriminatedUnion("type", [
   DeviceGoodbye,
   TaskAccepted,
   TaskProgress,
+  TaskProgressBatch,
   TaskComplete,
   TaskFailed,
   DeviceResponse,
@@ -209,6 +238,7 @@ export const HubFrame = z.discriminatedUnion("type", [
   TaskCancel,
   DeviceRequest,
   TaskInputAnswer,
+  DeviceCapabilitiesFrame,
   ErrorFrame,
 ]);
 export type HubFrame = z.infer<typeof HubFrame>;

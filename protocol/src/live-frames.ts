@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { FailureCode, Id, ProgressEvent } from "./common";
+import { FailureCode, Id, MAX_BATCH_EVENTS, ProgressEvent, SequencedEvent } from "./common";
 import { Device, TaskStatus } from "./api";
 import { InputOutcome, PendingInput } from "./conversation";
 
@@ -49,6 +49,18 @@ export const LiveMessageDelta = z.object({
   event: ProgressEvent,
 });
 
+/**
+ * Several deltas of one message in one frame. It takes one `liveSeq` per event: the frame
+ * covers `liveSeq - events.length + 1` … `liveSeq`, so per-event ids (SSE `id:`) stay exact.
+ */
+export const LiveMessageDeltas = z.object({
+  type: z.literal("message:deltas"),
+  ...live,
+  taskId: Id,
+  messageId: Id,
+  events: z.array(SequencedEvent).min(1).max(MAX_BATCH_EVENTS),
+});
+
 export const LiveMessageDone = z.object({
   type: z.literal("message:done"),
   ...live,
@@ -83,6 +95,7 @@ export const LiveFrame = z.discriminatedUnion("type", [
   LiveDeviceRemoved,
   LiveTaskStatus,
   LiveMessageDelta,
+  LiveMessageDeltas,
   LiveMessageDone,
   LiveInputRequest,
   LiveInputResolved,
@@ -94,3 +107,20 @@ export type LiveEvent = LiveFrame extends infer F
     ? Omit<F, "liveSeq">
     : never
   : never;
+
+/**
+ * A `message:deltas` frame as the `message:delta` frames it stands for (each with its own
+ * liveSeq); any other frame as itself. For clients that handle one delta at a time.
+ */
+export function expandDeltas(frame: LiveFrame): LiveFrame[] {
+  if (frame.type !== "message:deltas") return [frame];
+  const first = frame.liveSeq - frame.events.length + 1;
+  return frame.events.map((e, i) => ({
+    type: "message:delta",
+    liveSeq: first + i,
+    taskId: frame.taskId,
+    messageId: frame.messageId,
+    seq: e.seq,
+    event: e.event,
+  }));
+}

@@ -48,6 +48,26 @@ function withConversation(content = ""): AppState {
 const reply = (state: AppState) => state.messages[TASK_ID]?.find((m) => m.id === REPLY_ID);
 
 describe("applying live frames", () => {
+  it("applies a batch of deltas in one frame, and a replayed overlapping batch changes nothing", () => {
+    let state = withConversation();
+    const batch = (from: number, events: ProgressEvent[]): LiveFrame => {
+      liveSeq += events.length;
+      return {
+        type: "message:deltas",
+        liveSeq,
+        taskId: TASK_ID,
+        messageId: REPLY_ID,
+        events: events.map((event, i) => ({ seq: from + i, event })),
+      };
+    };
+    state = applyFrame(state, batch(1, [text(0, "Hel"), text(3, "lo ")]));
+    state = applyFrame(state, batch(3, [text(6, "wor"), text(9, "ld")]));
+    expect(reply(state)?.content).toBe("Hello world");
+    expect(reply(state)?.lastSeq).toBe(4);
+    const again = applyFrame(state, batch(2, [text(3, "lo "), text(6, "wor")]));
+    expect(again).toBe(state);
+  });
+
   it("applies deltas in order", () => {
     let state = withConversation();
     for (const frame of [

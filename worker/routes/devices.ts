@@ -88,22 +88,24 @@ deviceRoutes.get("/", async (c) => {
   const user = c.get("user");
   const db = database(c.env.DB);
   const { devices } = schema;
-  const rows = await db
-    .select()
-    .from(devices)
-    // Pool executors an operator runs are listed as the Cloud pool, never as personal devices.
-    .where(and(eq(devices.ownerId, user.id), eq(devices.type, "local")))
-    .orderBy(desc(devices.isDefault), sql`COALESCE(${devices.customName}, ${devices.name})`)
-    .all();
-  const pool = await db
-    .select({
-      executors: count(),
-      used: sql<number>`COALESCE(SUM(${devices.slotsUsed}), 0)`,
-      max: sql<number>`COALESCE(SUM(${devices.maxSlots}), 0)`,
-    })
-    .from(devices)
-    .where(and(eq(devices.type, "cloud"), inArray(devices.status, ["online", "busy"])))
-    .get();
+  // The user's devices and the cloud pool's figures in one round trip.
+  const [rows, pools] = await db.batch([
+    db
+      .select()
+      .from(devices)
+      // Pool executors an operator runs are listed as the Cloud pool, never as personal devices.
+      .where(and(eq(devices.ownerId, user.id), eq(devices.type, "local")))
+      .orderBy(desc(devices.isDefault), sql`COALESCE(${devices.customName}, ${devices.name})`),
+    db
+      .select({
+        executors: count(),
+        used: sql<number>`COALESCE(SUM(${devices.slotsUsed}), 0)`,
+        max: sql<number>`COALESCE(SUM(${devices.maxSlots}), 0)`,
+      })
+      .from(devices)
+      .where(and(eq(devices.type, "cloud"), inArray(devices.status, ["online", "busy"]))),
+  ]);
+  const pool = pools[0];
   return c.json({
     devices: rows.map(toDevice),
     cloud: {
@@ -113,6 +115,19 @@ deviceRoutes.get("/", async (c) => {
       maxSlots: pool?.max ?? 0,
     },
   } satisfies DevicesBody);
+});
+
+/** The bench's cost figures: what the device's hub and the user's live hub did (BENCH_METERS=1). */
+deviceRoutes.get("/:id/meters", async (c) => {
+  if (c.env.BENCH_METERS !== "1") throw notFound("route");
+  const { id } = readParams(c, DevicePath);
+  const user = c.get("user");
+  await ownDevice(c, user.id, id);
+  const [device, live] = await Promise.all([
+    deviceHub(c.env, user.id, id).meters(),
+    userHub(c.env, user.id).meters(),
+  ]);
+  return c.json({ device, user: live });
 });
 
 deviceRoutes.get("/:id", async (c) => {

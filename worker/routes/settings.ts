@@ -11,6 +11,7 @@ import { database, schema } from "../../edge/db";
 import { type AppEnv, requireUser } from "../auth/identity";
 import { nowIso } from "../../edge/time";
 import { readBody } from "../lib/validate";
+import { capabilitiesChanged } from "../capabilities/push";
 
 export const settingsRoutes = new Hono<AppEnv>();
 settingsRoutes.use("*", requireUser());
@@ -43,5 +44,7 @@ settingsRoutes.put("/", async (c) => {
       set: { defaultPermissionMode: body.defaultPermissionMode, updatedAt: now },
     })
     .run();
+  // The same value is the runtime settings' permissionMode, sent with the devices' capabilities.
+  await capabilitiesChanged(c.env, userId);
   return c.json({ settings: await userSettings(c.env, userId) } satisfies SettingsBody);
 });

@@ -11,7 +11,7 @@ import { ApiError } from "../lib/errors";
 import { readBody, readParams, readQuery } from "../lib/validate";
 import { deviceHub } from "../../durable-objects/contract";
 import { exportJson, exportMarkdown } from "../tasks/export";
-import { ownTask, taskMessages, taskRecord } from "./tasks";
+import { ownTaskWithMessages, taskRecord } from "./tasks";
 
 // The conversation as a record: answering the agent's requests, and exporting the whole task.
 
@@ -27,9 +27,9 @@ taskInputRoutes.post("/:id/input/:requestId", async (c) => {
   const { id, requestId } = readParams(c, InputPath);
   const answer = await readBody(c, InputAnswer);
   const user = c.get("user");
-  await ownTask(c.env, user.id, id);
+  const { messages } = await ownTaskWithMessages(c.env, user.id, id);
   // The request belongs to a message of this task that is still running on its device.
-  for (const m of await taskMessages(c.env, id)) {
+  for (const m of messages) {
     if (m.role !== "assistant" || TERMINAL_STATUSES.has(m.status as TaskStatus)) continue;
     if (!m.deviceOwnerId || !m.deviceId) continue;
     const result = await deviceHub(c.env, m.deviceOwnerId, m.deviceId).answerInput({
@@ -56,9 +56,8 @@ const ExportQuery = z.object({ format: z.enum(["md", "json"]).default("md") });
 taskInputRoutes.get("/:id/export", async (c) => {
   const { id } = readParams(c, z.object({ id: z.string().uuid("task id must be a UUID") }));
   const { format } = readQuery(c, ExportQuery);
-  const task = await ownTask(c.env, c.get("user").id, id);
-  const record = await taskRecord(c.env, task);
-  const base = `task-${task.id.slice(0, 8)}`;
+  const record = await taskRecord(c.env, c.get("user").id, id);
+  const base = `task-${record.task.id.slice(0, 8)}`;
   if (format === "json") {
     return c.body(exportJson(record), 200, {
       "Content-Type": "application/json; charset=utf-8",

@@ -1,10 +1,9 @@
 import { Hono } from "hono";
-import { and, asc, desc, eq, lt, or } from "drizzle-orm";
+import { and, asc, desc, eq, lt, or, sql } from "drizzle-orm";
 import { z } from "zod";
 import {
   CreateTask,
   type PendingInput,
-  type PermissionMode,
   SendMessage,
   type TaskBody,
   type TaskPage,
@@ -15,13 +14,13 @@ import {
 import { database, schema } from "../../edge/db";
 import { type AppEnv, requireUser } from "../auth/identity";
 import { ApiError, notFound } from "../lib/errors";
-import { log } from "../../edge/log";
 import { nowIso } from "../../edge/time";
 import { readBody, readParams, readQuery } from "../lib/validate";
 import { deviceHub } from "../../durable-objects/contract";
 import { callDevice } from "../devices/rpc";
 import { resolveTarget, type ResolvedTarget } from "../tasks/target";
 import { toMessage, toTask } from "../tasks/rows";
+import { createOnDevice, sendToDevice } from "../tasks/send";
 import { taskEventStream } from "../tasks/events";
 import { userSettings } from "./settings";
 import type { HubPartial } from "../../durable-objects/device-hub";
@@ -48,6 +47,31 @@ export async function ownTask(env: Env, userId: string, taskId: string) {
   return task;
 }
 
+/** The task (if it is the user's) and its messages, in one round trip to D1. */
+export async function ownTaskWithMessages(env: Env, userId: string, taskId: string) {
+  const db = database(env.DB);
+  const [tasks, messages] = await db.batch([
+    db
+      .select()
+      .from(schema.tasks)
+      .where(and(eq(schema.tasks.id, taskId), eq(schema.tasks.ownerId, userId))),
+    db
+      .select()
+      .from(schema.messages)
+      .where(
+        and(
+          eq(schema.messages.taskId, taskId),
+          // Scoped by owner here too: another user's messages never leave D1.
+          sql`EXISTS (SELECT 1 FROM tasks WHERE tasks.id = ${taskId} AND tasks.owner_id = ${userId})`,
+        ),
+      )
+      .orderBy(asc(schema.messages.createdAt), asc(schema.messages.role)),
+  ]);
+  const task = tasks[0];
+  if (!task) throw notFound("task");
+  return { task, messages };
+}
+
 export async function taskMessages(env: Env, taskId: string) {
   return database(env.DB)
     .select()
@@ -57,110 +81,24 @@ export async function taskMessages(env: Env, taskId: string) {
     .all();
 }
 
-/**
- * Writes the user's message and the (pending) assistant message, then hands the assistant
- * message to the device's hub. If the hub refuses, the new rows are removed again.
- */
-async function sendToDevice(
-  env: Env,
-  userId: string,
-  taskId: string,
-  text: string,
-  target: ResolvedTarget,
-  resumeSessionId: string | null,
-  newTask: { title: string; branch: string | null } | null,
-  permissionMode: PermissionMode,
-): Promise<TaskWithMessages> {
-  const db = database(env.DB);
-  const now = nowIso();
-  const userMessageId = crypto.randomUUID();
-  const messageId = crypto.randomUUID();
-  const device = { deviceOwnerId: target.ownerId, deviceId: target.deviceId };
-  const later = new Date(Date.parse(now) + 1).toISOString();
-  const writes = [
-    db.insert(schema.messages).values({
-      id: userMessageId,
-      taskId,
-      role: "user",
-      content: text,
-      status: "completed",
-      createdAt: now,
-      ...device,
-    }),
-    db.insert(schema.messages).values({
-      id: messageId,
-      taskId,
-      role: "assistant",
-      content: "",
-      status: "pending",
-      createdAt: later,
-      permissionMode,
-      ...device,
-    }),
-  ] as const;
-  if (newTask) {
-    await db.batch([
-      db.insert(schema.tasks).values({
-        id: taskId,
-        ownerId: userId,
-        title: newTask.title,
-        target: target.kind,
-        projectId: target.project?.id ?? null,
-        projectName: target.project?.name ?? null,
-        branch: newTask.branch,
-        status: "pending",
-        createdAt: now,
-        updatedAt: now,
-        ...device,
-      }),
-      ...writes,
-    ]);
-  } else {
-    await db.batch([
-      db
-        .update(schema.tasks)
-        .set({ status: "pending", updatedAt: now, target: target.kind, ...device })
-        .where(eq(schema.tasks.id, taskId)),
-      ...writes,
-    ]);
-  }
-  const result = await deviceHub(env, target.ownerId, target.deviceId).submit({
-    taskId,
-    messageId,
-    ownerId: userId,
-    prompt: text,
-    resumeSessionId,
-    projectId: target.project?.id ?? null,
-    permissionMode,
-  });
-  if (!result.ok) {
-    if (newTask) await db.delete(schema.tasks).where(eq(schema.tasks.id, taskId)).run();
-    else
-      await db
-        .delete(schema.messages)
-        .where(or(eq(schema.messages.id, userMessageId), eq(schema.messages.id, messageId)))
-        .run();
-    throw new ApiError(409, result.code, result.message);
-  }
-  log({ event: "task.created", ownerId: userId, taskId, messageId, target: target.kind });
-  const task = await ownTask(env, userId, taskId);
-  const messages = (await taskMessages(env, taskId)).filter(
-    (m) => m.id === userMessageId || m.id === messageId,
-  );
-  return {
-    task: toTask(task),
-    messages: messages.map((m) =>
-      toMessage(m, m.id === messageId ? { text: "", queuePosition: result.queuePosition } : null),
-    ),
-    pendingInput: [],
-  };
-}
-
 taskRoutes.post("/", async (c) => {
   const body = await readBody(c, CreateTask);
   const user = c.get("user");
-  const target = await resolveTarget(c.env, user.id, body.target);
   const title = body.title ?? body.message.split("\n")[0]!.slice(0, 80);
+  const permissionMode =
+    body.permissionMode ?? (await userSettings(c.env, user.id)).defaultPermissionMode;
+  const plain = body.target && body.target !== "cloud" ? body.target : null;
+  if (plain && plain.projectId === undefined && body.continueSessionId === undefined) {
+    // A named device, no project: its check rides in the same D1 batch as the writes.
+    return c.json(
+      await createOnDevice(c.env, user.id, plain.deviceId, body.message, {
+        title,
+        permissionMode,
+      }),
+      201,
+    );
+  }
+  const target = await resolveTarget(c.env, user.id, body.target);
   const taskId = crypto.randomUUID();
   const project = target.project;
   const continueSessionId = body.continueSessionId ?? null;
@@ -194,8 +132,7 @@ taskRoutes.post("/", async (c) => {
     body.message,
     target,
     continueSessionId,
-    { title, branch },
-    body.permissionMode ?? (await userSettings(c.env, user.id)).defaultPermissionMode,
+    { title, branch, createdAt: nowIso(), isNew: true, permissionMode },
   );
   return c.json(result, 201);
 });
@@ -204,8 +141,7 @@ taskRoutes.post("/:id/messages", async (c) => {
   const { id } = readParams(c, TaskPath);
   const body = await readBody(c, SendMessage);
   const user = c.get("user");
-  const task = await ownTask(c.env, user.id, id);
-  const messages = await taskMessages(c.env, id);
+  const { task, messages } = await ownTaskWithMessages(c.env, user.id, id);
   if (messages.some((m) => !isTerminal(m.status))) {
     throw new ApiError(
       409,
@@ -235,8 +171,14 @@ taskRoutes.post("/:id/messages", async (c) => {
     body.message,
     target,
     sameDevice ? (previous.sessionId ?? null) : null,
-    null,
-    body.permissionMode ?? (await userSettings(c.env, user.id)).defaultPermissionMode,
+    {
+      title: task.title,
+      branch: task.branch,
+      createdAt: task.createdAt,
+      isNew: false,
+      permissionMode:
+        body.permissionMode ?? (await userSettings(c.env, user.id)).defaultPermissionMode,
+    },
   );
   return c.json(result, 201);
 });
@@ -309,16 +251,16 @@ taskRoutes.get("/", async (c) => {
 taskRoutes.get("/:id", async (c) => {
   const { id } = readParams(c, TaskPath);
   const user = c.get("user");
-  const task = await ownTask(c.env, user.id, id);
-  return c.json((await taskRecord(c.env, task)) satisfies TaskWithMessages);
+  return c.json((await taskRecord(c.env, user.id, id)) satisfies TaskWithMessages);
 });
 
 /** A task with every message as it is now, and the requests waiting for the user. */
 export async function taskRecord(
   env: Env,
-  task: Awaited<ReturnType<typeof ownTask>>,
+  userId: string,
+  taskId: string,
 ): Promise<TaskWithMessages> {
-  const rows = await taskMessages(env, task.id);
+  const { task, messages: rows } = await ownTaskWithMessages(env, userId, taskId);
   const pendingInput: PendingInput[] = [];
   const messages = await Promise.all(
     rows.map(async (m) => {

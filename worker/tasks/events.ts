@@ -1,8 +1,10 @@
-import { LiveFrame, parseFrame } from "@wegent/protocol";
+import { expandDeltas, LiveFrame, parseFrame } from "@wegent/protocol";
 import { LIVE_HEADERS, userHub } from "../../durable-objects/contract";
 
 // An API client's view of one task as Server-Sent Events. It is the user's live channel,
 // filtered to the task: `id:` is the channel's liveSeq, so `Last-Event-ID` resumes exactly.
+// A batched `message:deltas` frame is written as one `message:delta` event per delta, each with
+// its own liveSeq (the frame covers a range of them), so a resume inside a batch is exact too.
 
 const MAX_STREAM_MS = 15 * 60_000;
 const KEEPALIVE_MS = 20_000;
@@ -61,6 +63,15 @@ export async function taskEventStream(
       return;
     }
     if (!("taskId" in frame) || frame.taskId !== taskId) return;
+    if (frame.type === "message:deltas") {
+      let text = "";
+      for (const delta of expandDeltas(frame)) {
+        if (after !== null && delta.liveSeq <= after) continue; // seen before the resume
+        text += `id: ${delta.liveSeq}\nevent: message:delta\ndata: ${JSON.stringify(delta)}\n\n`;
+      }
+      if (text) write(text);
+      return;
+    }
     write(`id: ${frame.liveSeq}\nevent: ${frame.type}\ndata: ${JSON.stringify(frame)}\n\n`);
     if (frame.type === "message:done") void stopWhenIdle().then((idle) => idle && end());
   });

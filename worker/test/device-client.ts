@@ -1,6 +1,7 @@
 import { SELF } from "cloudflare:test";
 import { expect } from "vitest";
 import {
+  expandDeltas,
   type HubFrame,
   HubFrame as HubFrameSchema,
   type LiveFrame,
@@ -35,7 +36,7 @@ interface Socket<F> {
 
 function wrap<F extends { type: string }>(
   ws: WebSocket,
-  parse: (data: string) => F | null,
+  parse: (data: string) => F | F[] | null,
 ): Socket<F> {
   const socket: Socket<F> = {
     ws,
@@ -63,7 +64,8 @@ function wrap<F extends { type: string }>(
     const data = typeof event.data === "string" ? event.data : "";
     socket.raw.push(data);
     const frame = parse(data);
-    if (frame) socket.frames.push(frame);
+    if (Array.isArray(frame)) socket.frames.push(...frame);
+    else if (frame) socket.frames.push(frame);
   });
   ws.addEventListener("close", (event) => {
     socket.closed = { code: event.code, reason: event.reason };
@@ -143,9 +145,10 @@ export async function openLive(cookie: string, after?: number): Promise<LiveSock
     headers: { Upgrade: "websocket", Cookie: cookie },
   });
   expect(res.status).toBe(101);
+  // A batch of deltas reads as its single deltas (expandDeltas), as most tests check those.
   return wrap<LiveFrame>(res.webSocket!, (data) => {
     const parsed = LiveFrameSchema.safeParse(JSON.parse(data));
-    return parsed.success ? parsed.data : null;
+    return parsed.success ? expandDeltas(parsed.data) : null;
   });
 }
 

@@ -77,6 +77,59 @@ describe("task events as Server-Sent Events", () => {
     expect(rest.some((x) => x.event === "message:done")).toBe(true);
   });
 
+  it("writes a batch of deltas as one SSE event per delta, with its own id; resumes inside it", async () => {
+    const user = await signUp();
+    const { token } = await createToken(user);
+    const { socket } = await registerDevice(token, newDeviceId());
+    const res = await call("POST", "/api/tasks", { token, body: { message: "batch me" } });
+    const taskId = (res.body as { task: { id: string } }).task.id;
+    const e = (await socket.next("task:execute")) as Execute;
+    const stream = await SELF.fetch(`http://wegent.test/api/tasks/${taskId}/events`, {
+      headers: { Authorization: `Bearer ${token}` },
+    });
+    const events = readAll(stream);
+    socket.send({ type: "task:accepted", taskId, messageId: e.messageId });
+    socket.send({
+      type: "task:progress-batch",
+      taskId,
+      messageId: e.messageId,
+      events: ["Hel", "lo", " wor", "ld"].map((delta, i) => ({
+        seq: i + 1,
+        event: { kind: "text", offset: [0, 3, 5, 9][i], delta },
+      })),
+    });
+    const ack = await socket.next("task:ack");
+    expect(ack).toMatchObject({ seq: 4 }); // one ack for the batch
+    socket.send({
+      type: "task:complete",
+      taskId,
+      messageId: e.messageId,
+      seq: 5,
+      text: "Hello world",
+      sessionId: null,
+      usage: null,
+      costUsd: null,
+    });
+    const got = await events;
+    const deltas = got.filter((x) => x.event === "message:delta");
+    expect(deltas.map((d) => (d.data.event as { delta: string }).delta)).toEqual([
+      "Hel",
+      "lo",
+      " wor",
+      "ld",
+    ]);
+    const ids = deltas.map((d) => Number(d.id));
+    expect(ids).toEqual([ids[0], ids[0]! + 1, ids[0]! + 2, ids[0]! + 3]);
+
+    // Resume after the second delta of the batch: the other two, nothing twice.
+    const resumed = await SELF.fetch(`http://wegent.test/api/tasks/${taskId}/events`, {
+      headers: { Authorization: `Bearer ${token}`, "Last-Event-ID": String(ids[1]) },
+    });
+    const rest = (await readAll(resumed)).filter((x) => x.event === "message:delta");
+    expect(rest.map((d) => (d.data.event as { delta: string }).delta)).toEqual([" wor", "ld"]);
+    expect(rest.map((d) => Number(d.id))).toEqual([ids[2], ids[3]]);
+  });
+
   it("refuses bad resume ids and other users", async () => {
     const user = await signUp();
     const other = await signUp();

@@ -13,6 +13,11 @@ import { findCredentials, LOCAL_CREDENTIALS_MISSING } from "../local/credentials
 import { localAgentEnvironment, type Env } from "../local/environment";
 import type { Logger } from "../log";
 import { agentEnvironment } from "./claude-env";
+import {
+  agentExtraEnv,
+  capabilityOptions,
+  defaultPermissionMode,
+} from "../capabilities/sdk-options";
 import type { BaseEnv } from "./claude-env";
 import { ReplyStream } from "./claude-events";
 import { effectiveMode, permissionCallback } from "./claude-permissions";
@@ -214,14 +219,20 @@ export function createClaudeRuntime(options: ClaudeRuntimeOptions = {}): AgentRu
     try {
       // Loaded on the first task, not at start: an idle executor stays small.
       const { query } = await import("@anthropic-ai/claude-agent-sdk");
-      const mode = effectiveMode(request.permissionMode, permissionMode);
+      const caps = request.capabilities;
+      // The message's own mode (the worker folds the user's default into it), else the user's
+      // default from Settings, else the device's flag; a device that asks is never made to skip.
+      const mode = effectiveMode(
+        request.permissionMode ?? defaultPermissionMode(caps) ?? undefined,
+        permissionMode,
+      );
       q = query({
         prompt: request.prompt,
         options: {
           cwd: request.workspaceDir,
           env: userEnv
             ? localAgentEnvironment(userEnv, clientApp, request.tmpDir)
-            : agentEnvironment(baseEnv, request, clientApp),
+            : { ...agentExtraEnv(caps, baseEnv), ...agentEnvironment(baseEnv, request, clientApp) },
           includePartialMessages: true,
           permissionMode: mode,
           allowDangerouslySkipPermissions: mode === "bypassPermissions",
@@ -236,6 +247,8 @@ export function createClaudeRuntime(options: ClaudeRuntimeOptions = {}): AgentRu
           ...(executable ? { pathToClaudeCodeExecutable: executable } : {}),
           ...(options.model ? { model: options.model } : {}),
           ...(request.resumeSessionId ? { resume: request.resumeSessionId } : {}),
+          // Managed skills (a plugin folder), MCP servers, model, max turns, appended prompt.
+          ...capabilityOptions(caps, userEnv ?? baseEnv),
         },
       });
     } catch (error) {

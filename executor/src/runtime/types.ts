@@ -6,6 +6,7 @@ import type {
   Question,
   Usage,
 } from "@wegent/protocol";
+import type { RunCapabilities } from "../capabilities/manager";
 
 /** What the agent asks the user: permission for a tool call, or questions. */
 export interface InputQuestion {
@@ -44,6 +45,8 @@ export interface RunRequest {
    * anything that would ask is refused at once.
    */
   ask?: (question: InputQuestion, signal: AbortSignal) => Promise<InputDecision>;
+  /** Managed skills, MCP servers and runtime settings as applied on this device. */
+  capabilities?: RunCapabilities;
 }
 
 export type RunOutcome =

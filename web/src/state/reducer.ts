@@ -132,6 +132,11 @@ export function applyFrame(state: AppState, frame: LiveFrame): AppState {
     }
     case "message:delta":
       return updateMessage(state, frame, (view) => applyDelta(view, frame.seq, frame.event));
+    case "message:deltas":
+      // One state change for the whole batch, however many events it carries.
+      return updateMessage(state, frame, (view) =>
+        frame.events.reduce((acc, e) => applyDelta(acc, e.seq, e.event), view),
+      );
     case "input:request": {
       const held = state.pendingInput[frame.taskId] ?? [];
       if (held.some((r) => r.requestId === frame.request.requestId)) return state;

@@ -1,0 +1,121 @@
+import { countingD1, type D1Count, newD1Count } from "../edge/d1-count";
+
+/** Work one hub did, counted as Cloudflare bills it (see docs/benchmarks.md, cost). */
+export interface HubMeters {
+  /** HTTP requests, RPC calls and alarms (each a billed Durable Object request). */
+  requests: number;
+  /** WebSocket messages received (billed 20:1 as requests) and sent (not billed). */
+  wsIn: number;
+  wsOut: number;
+  sqlRowsRead: number;
+  sqlRowsWritten: number;
+  d1RoundTrips: number;
+  d1RowsRead: number;
+  d1RowsWritten: number;
+}
+
+const MAX_PENDING_CURSORS = 10_000;
+/** Saved this long after the work that was counted (so its D1 and SQLite rows are in). */
+const SAVE_AFTER_MS = 1_000;
+const KEY = "bench-meters";
+
+/**
+ * Counters of a hub's billable work, kept only when the deployment sets BENCH_METERS=1 (the
+ * bench does); otherwise every method is a no-op and nothing is wrapped. They survive
+ * hibernation in the object's key-value storage (saved a second after counted work, at most once
+ * a second, and not counted themselves).
+ */
+export class Meter {
+  readonly on: boolean;
+  private readonly counts = {
+    requests: 0,
+    wsIn: 0,
+    wsOut: 0,
+    sqlRowsRead: 0,
+    sqlRowsWritten: 0,
+  };
+  private readonly d1: D1Count = newD1Count();
+  private cursors: SqlStorageCursor<Record<string, SqlStorageValue>>[] = [];
+  private storage: SyncKvStorage | null = null;
+  private saving: ReturnType<typeof setTimeout> | null = null;
+
+  constructor(env: Env) {
+    this.on = env.BENCH_METERS === "1";
+  }
+
+  /** Carries the counts over hibernation: restores them now, saves them as they change. */
+  persistIn(storage: DurableObjectStorage): void {
+    if (!this.on) return;
+    this.storage = storage.kv;
+    const saved = storage.kv.get<HubMeters>(KEY);
+    if (!saved) return;
+    const { d1RoundTrips, d1RowsRead, d1RowsWritten, ...counts } = saved;
+    Object.assign(this.counts, counts);
+    Object.assign(this.d1, {
+      roundTrips: d1RoundTrips,
+      rowsRead: d1RowsRead,
+      rowsWritten: d1RowsWritten,
+    });
+  }
+
+  request(): void {
+    if (this.on) this.counts.requests += 1;
+    this.save();
+  }
+  wsIn(): void {
+    if (this.on) this.counts.wsIn += 1;
+    this.save();
+  }
+  wsOut(n = 1): void {
+    if (this.on) this.counts.wsOut += n;
+  }
+
+  private save(): void {
+    if (!this.storage || this.saving) return;
+    this.saving = setTimeout(() => {
+      this.saving = null;
+      this.storage?.put(KEY, this.snapshot());
+    }, SAVE_AFTER_MS);
+  }
+
+  /** The env to use: with a counting D1 when metering. */
+  env(env: Env): Env {
+    return this.on ? { ...env, DB: countingD1(env.DB, this.d1) } : env;
+  }
+
+  /** The SQLite API to use: counting rows written (at once) and read (as cursors are read). */
+  sql(sql: SqlStorage): SqlStorage {
+    if (!this.on) return sql;
+    return new Proxy(sql, {
+      get: (target, prop, receiver) => {
+        if (prop === "exec")
+          return (query: string, ...bindings: unknown[]) => {
+            const cursor = target.exec(query, ...bindings);
+            this.counts.sqlRowsWritten += cursor.rowsWritten;
+            this.cursors.push(cursor);
+            if (this.cursors.length > MAX_PENDING_CURSORS) this.foldCursors();
+            return cursor;
+          };
+        const value: unknown = Reflect.get(target, prop, receiver);
+        return typeof value === "function"
+          ? (value as (...a: unknown[]) => unknown).bind(target)
+          : value;
+      },
+    });
+  }
+
+  private foldCursors(): void {
+    for (const cursor of this.cursors) this.counts.sqlRowsRead += cursor.rowsRead;
+    this.cursors = [];
+  }
+
+  snapshot(): HubMeters {
+    this.foldCursors();
+    return {
+      ...this.counts,
+      d1RoundTrips: this.d1.roundTrips,
+      d1RowsRead: this.d1.rowsRead,
+      d1RowsWritten: this.d1.rowsWritten,
+    };
+  }
+}

@@ -1,0 +1,275 @@
+import { eq, or } from "drizzle-orm";
+import type { Message, PermissionMode, Task, TaskStatus, TaskWithMessages } from "@wegent/protocol";
+import { database, schema } from "../../edge/db";
+import { log } from "../../edge/log";
+import { nowIso } from "../../edge/time";
+import { ApiError } from "../lib/errors";
+import { deviceHub } from "../../durable-objects/contract";
+import type { ResolvedTarget } from "./target";
+
+/** The columns of a `devices` row this module reads (raw SQL, so D1's own names). */
+interface DeviceRow {
+  owner_id: string;
+  device_id: string;
+  name: string;
+  custom_name: string | null;
+  type: string;
+  status: string;
+}
+
+// Sending a message to a device costs as few D1 round trips as it can: the rows are written in
+// one batch (for a new task on a named device, together with the device check), and the answer
+// is built from what was written, never read back.
+
+/** The task a message goes to: a new one (its rows are written here) or an existing one. */
+export interface TaskInfo {
+  title: string;
+  /** The task's branch (a git project's `wegent/<id>`, a continued checkout's), or null. */
+  branch: string | null;
+  createdAt: string;
+  isNew: boolean;
+  /** How the agent may use tools for this message. */
+  permissionMode: PermissionMode;
+}
+
+interface Rows {
+  now: string;
+  later: string;
+  userMessageId: string;
+  messageId: string;
+}
+
+function newRows(): Rows {
+  const now = nowIso();
+  return {
+    now,
+    // A user message and its reply could share a timestamp; the reply sorts after.
+    later: new Date(Date.parse(now) + 1).toISOString(),
+    userMessageId: crypto.randomUUID(),
+    messageId: crypto.randomUUID(),
+  };
+}
+
+function offline(name: string): ApiError {
+  return new ApiError(
+    409,
+    "device_offline",
+    `Device ${name} is offline. Start wegent-executor on it, or choose another device.`,
+  );
+}
+
+/**
+ * A new task on a named device: the device check and the three inserts in one D1 batch. The
+ * inserts are conditional on the device being the user's and not offline, so a refused device
+ * writes nothing.
+ */
+export async function createOnDevice(
+  env: Env,
+  userId: string,
+  deviceId: string,
+  text: string,
+  info: { title: string; permissionMode: PermissionMode },
+): Promise<TaskWithMessages> {
+  const { title, permissionMode } = info;
+  const taskId = crypto.randomUUID();
+  const r = newRows();
+  const available = "FROM devices WHERE owner_id = ? AND device_id = ? AND status != 'offline'";
+  const [device] = await env.DB.batch<DeviceRow>([
+    env.DB.prepare("SELECT * FROM devices WHERE owner_id = ? AND device_id = ?").bind(
+      userId,
+      deviceId,
+    ),
+    env.DB.prepare(
+      `INSERT INTO tasks (id, owner_id, title, target, status, created_at, updated_at, device_owner_id, device_id)
+       SELECT ?, ?, ?, CASE WHEN type = 'cloud' THEN 'cloud' ELSE 'device' END, 'pending', ?, ?, owner_id, device_id ${available}`,
+    ).bind(taskId, userId, title, r.now, r.now, userId, deviceId),
+    env.DB.prepare(
+      `INSERT INTO messages (id, task_id, role, content, status, created_at, device_owner_id, device_id)
+       SELECT ?, ?, 'user', ?, 'completed', ?, owner_id, device_id ${available}`,
+    ).bind(r.userMessageId, taskId, text, r.now, userId, deviceId),
+    env.DB.prepare(
+      `INSERT INTO messages (id, task_id, role, content, status, created_at, permission_mode, device_owner_id, device_id)
+       SELECT ?, ?, 'assistant', '', 'pending', ?, ?, owner_id, device_id ${available}`,
+    ).bind(r.messageId, taskId, r.later, permissionMode, userId, deviceId),
+  ]);
+  const row = device?.results[0];
+  if (!row) throw new ApiError(404, "not_found", "device not found");
+  if (row.status === "offline") throw offline(row.custom_name ?? row.name);
+  const target: ResolvedTarget = {
+    kind: row.type === "cloud" ? "cloud" : "device",
+    ownerId: row.owner_id,
+    deviceId: row.device_id,
+    name: row.custom_name ?? row.name,
+    project: null,
+  };
+  return submit(
+    env,
+    userId,
+    taskId,
+    text,
+    target,
+    null,
+    { title, branch: null, createdAt: r.now, isNew: true, permissionMode },
+    r,
+  );
+}
+
+/**
+ * Writes the user's message and the (pending) assistant message — and the task, for a new one
+ * — then hands the assistant message to the device's hub. If the hub refuses, the new rows are
+ * removed again.
+ */
+export async function sendToDevice(
+  env: Env,
+  userId: string,
+  taskId: string,
+  text: string,
+  target: ResolvedTarget,
+  resumeSessionId: string | null,
+  task: TaskInfo,
+): Promise<TaskWithMessages> {
+  const db = database(env.DB);
+  const r = newRows();
+  const device = { deviceOwnerId: target.ownerId, deviceId: target.deviceId };
+  const writes = [
+    db.insert(schema.messages).values({
+      id: r.userMessageId,
+      taskId,
+      role: "user",
+      content: text,
+      status: "completed",
+      createdAt: r.now,
+      ...device,
+    }),
+    db.insert(schema.messages).values({
+      id: r.messageId,
+      taskId,
+      role: "assistant",
+      content: "",
+      status: "pending",
+      createdAt: r.later,
+      permissionMode: task.permissionMode,
+      ...device,
+    }),
+  ] as const;
+  if (task.isNew) {
+    await db.batch([
+      db.insert(schema.tasks).values({
+        id: taskId,
+        ownerId: userId,
+        title: task.title,
+        target: target.kind,
+        projectId: target.project?.id ?? null,
+        projectName: target.project?.name ?? null,
+        branch: task.branch,
+        status: "pending",
+        createdAt: r.now,
+        updatedAt: r.now,
+        ...device,
+      }),
+      ...writes,
+    ]);
+  } else {
+    await db.batch([
+      db
+        .update(schema.tasks)
+        .set({ status: "pending", updatedAt: r.now, target: target.kind, ...device })
+        .where(eq(schema.tasks.id, taskId)),
+      ...writes,
+    ]);
+  }
+  return submit(env, userId, taskId, text, target, resumeSessionId, task, r);
+}
+
+async function submit(
+  env: Env,
+  userId: string,
+  taskId: string,
+  text: string,
+  target: ResolvedTarget,
+  resumeSessionId: string | null,
+  info: TaskInfo,
+  r: Rows,
+): Promise<TaskWithMessages> {
+  const result = await deviceHub(env, target.ownerId, target.deviceId).submit({
+    taskId,
+    messageId: r.messageId,
+    ownerId: userId,
+    prompt: text,
+    resumeSessionId,
+    projectId: target.project?.id ?? null,
+    permissionMode: info.permissionMode,
+  });
+  if (!result.ok) {
+    const db = database(env.DB);
+    if (info.isNew) await db.delete(schema.tasks).where(eq(schema.tasks.id, taskId)).run();
+    else
+      await db
+        .delete(schema.messages)
+        .where(or(eq(schema.messages.id, r.userMessageId), eq(schema.messages.id, r.messageId)))
+        .run();
+    throw new ApiError(409, result.code, result.message);
+  }
+  log({
+    event: "task.created",
+    ownerId: userId,
+    taskId,
+    messageId: r.messageId,
+    target: target.kind,
+  });
+  // What the hub just set (it writes the same status to D1): no need to read it back.
+  const status: TaskStatus = result.status;
+  const common = {
+    taskId,
+    errorCode: null,
+    errorMessage: null,
+    deviceId: target.deviceId,
+    blocks: [],
+    lastSeq: 0,
+  };
+  const messages: Message[] = [
+    {
+      ...common,
+      id: r.userMessageId,
+      role: "user",
+      content: text,
+      status: "completed",
+      permissionMode: null,
+      queuePosition: null,
+      queueReason: null,
+      startedAt: null,
+      endedAt: null,
+      usage: null,
+      costUsd: null,
+      createdAt: r.now,
+    },
+    {
+      ...common,
+      id: r.messageId,
+      role: "assistant",
+      content: "",
+      status,
+      permissionMode: info.permissionMode,
+      queuePosition: result.queuePosition,
+      queueReason: null,
+      startedAt: status === "running" ? nowIso() : null,
+      endedAt: null,
+      usage: null,
+      costUsd: null,
+      createdAt: r.later,
+    },
+  ];
+  const task: Task = {
+    id: taskId,
+    title: info.title,
+    target: target.kind,
+    deviceId: target.kind === "device" ? target.deviceId : null,
+    projectId: target.project?.id ?? null,
+    projectName: target.project?.name ?? null,
+    branch: info.branch,
+    status,
+    createdAt: info.createdAt,
+    updatedAt: r.now,
+  };
+  return { task, messages, pendingInput: [] };
+}
