@@ -379,6 +379,47 @@ describe("runtime settings", () => {
     ).toBeNull();
   });
 
+  it("permissionMode is the one default permission mode of /api/settings, stored once", async () => {
+    const user = await signUp();
+    const runtimeOf = async () =>
+      (
+        (await call("GET", "/api/settings/runtime", { cookie: user.cookie })).body as {
+          runtime: { permissionMode: string | null };
+        }
+      ).runtime.permissionMode;
+    const settingsOf = async () =>
+      (
+        (await call("GET", "/api/settings", { cookie: user.cookie })).body as {
+          settings: { defaultPermissionMode: string };
+        }
+      ).settings.defaultPermissionMode;
+    const base = { model: null, maxTurns: null, appendSystemPrompt: "", agentEnv: [] };
+    // Written through the runtime settings, read through /api/settings.
+    await call("PUT", "/api/settings/runtime", {
+      cookie: user.cookie,
+      body: { ...base, permissionMode: "plan" },
+    });
+    expect(await settingsOf()).toBe("plan");
+    // Written through /api/settings, read through the runtime settings.
+    await call("PUT", "/api/settings", {
+      cookie: user.cookie,
+      body: { defaultPermissionMode: "default" },
+    });
+    expect(await runtimeOf()).toBe("default");
+    // Never kept in the runtime settings' own JSON.
+    const row = await env.DB.prepare("SELECT settings FROM runtime_settings WHERE user_id = ?")
+      .bind(user.id)
+      .first<{ settings: string }>();
+    expect(JSON.parse(row!.settings)).toMatchObject({ permissionMode: null });
+    // Null clears it: /api/settings shows the fallback, the runtime settings show none.
+    await call("PUT", "/api/settings/runtime", {
+      cookie: user.cookie,
+      body: { ...base, permissionMode: null },
+    });
+    expect(await runtimeOf()).toBeNull();
+    expect(await settingsOf()).toBe("bypassPermissions");
+  });
+
   it("changes the desired digest when anything changes", async () => {
     const user = await signUp();
     const { desiredCapabilities } = await import("../../durable-objects/capabilities");

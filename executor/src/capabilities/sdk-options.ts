@@ -1,5 +1,5 @@
 // Turns the managed capabilities into Claude Agent SDK options for one run.
-import type { McpServerConfig, Options, PermissionMode } from "@anthropic-ai/claude-agent-sdk";
+import type { McpServerConfig, Options } from "@anthropic-ai/claude-agent-sdk";
 import type { BaseEnv } from "../runtime/claude-env";
 import type { RunCapabilities } from "./manager";
 
@@ -45,11 +45,6 @@ export function mcpServerConfigs(
 /** Extra variables the user lets the agent see (never WEGENT_*). */
 export function agentExtraEnv(caps: RunCapabilities | undefined, base: BaseEnv) {
   return caps ? fromEnv(base, caps.runtime.agentEnv) : {};
-}
-
-/** The user's default permission mode, used when the message has none of its own. */
-export function defaultPermissionMode(caps: RunCapabilities | undefined): PermissionMode | null {
-  return caps?.runtime.permissionMode ?? null;
 }
 
 /** SDK options for skills (plugin), MCP servers, model, max turns and the appended prompt. */

@@ -19,6 +19,21 @@ export function effectiveMode(
   return requested === "bypassPermissions" ? device : requested;
 }
 
+/**
+ * The mode one run uses: the message's own (the Worker puts the user's default into every
+ * message it sends), else the user's default from the applied capabilities, else the device's
+ * flag — with the device's flag as a floor (see effectiveMode).
+ */
+export function runMode(
+  request: Pick<RunRequest, "permissionMode" | "capabilities">,
+  device: PermissionMode,
+): PermissionMode {
+  return effectiveMode(
+    request.permissionMode ?? request.capabilities?.runtime.permissionMode ?? undefined,
+    device,
+  );
+}
+
 /** Builds `canUseTool` for one run: every ask goes to `request.ask` and waits for its answer. */
 export function permissionCallback(request: RunRequest): CanUseTool {
   return async (toolName, input, options): Promise<PermissionResult> => {

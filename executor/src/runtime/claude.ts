@@ -13,14 +13,10 @@ import { findCredentials, LOCAL_CREDENTIALS_MISSING } from "../local/credentials
 import { localAgentEnvironment, type Env } from "../local/environment";
 import type { Logger } from "../log";
 import { agentEnvironment } from "./claude-env";
-import {
-  agentExtraEnv,
-  capabilityOptions,
-  defaultPermissionMode,
-} from "../capabilities/sdk-options";
+import { agentExtraEnv, capabilityOptions } from "../capabilities/sdk-options";
 import type { BaseEnv } from "./claude-env";
 import { ReplyStream } from "./claude-events";
-import { effectiveMode, permissionCallback } from "./claude-permissions";
+import { permissionCallback, runMode } from "./claude-permissions";
 import { checkClaude, findClaudeExecutable } from "./claude-preflight";
 import { type AgentLauncher, directLauncher, type LaunchPlan } from "./launcher";
 import { killTree, listDescendants } from "./process-tree";
@@ -220,12 +216,8 @@ export function createClaudeRuntime(options: ClaudeRuntimeOptions = {}): AgentRu
       // Loaded on the first task, not at start: an idle executor stays small.
       const { query } = await import("@anthropic-ai/claude-agent-sdk");
       const caps = request.capabilities;
-      // The message's own mode (the worker folds the user's default into it), else the user's
-      // default from Settings, else the device's flag; a device that asks is never made to skip.
-      const mode = effectiveMode(
-        request.permissionMode ?? defaultPermissionMode(caps) ?? undefined,
-        permissionMode,
-      );
+      // The message's mode, else the user's default, else the device's flag (a floor).
+      const mode = runMode(request, permissionMode);
       q = query({
         prompt: request.prompt,
         options: {
