@@ -4,6 +4,7 @@ import {
   OwnerCommands,
   type Project,
   Projects,
+  SecurityEvent,
 } from "@wegent/protocol";
 import type { schema } from "../edge/db";
 
@@ -59,7 +60,19 @@ export function toDevice(row: DeviceRow): Device {
     tokenExpiresAt: row.tokenExpiresAt,
     projects: deviceProjects(row),
     commands: deviceCommands(row),
+    securityEvent: securityEventOf(row.securityEvent),
   };
+}
+
+/** The security event the owner must see (stored as JSON by the credential checks), or null. */
+function securityEventOf(json: string | null): SecurityEvent | null {
+  if (!json) return null;
+  try {
+    const parsed = SecurityEvent.safeParse(JSON.parse(json));
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null;
+  }
 }
 
 /** The owner's command keys a device row holds (none before a register, or when unreadable). */

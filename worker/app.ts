@@ -10,15 +10,21 @@ import { liveRoutes } from "./routes/live";
 import { taskRoutes } from "./routes/tasks";
 import { healthRoutes } from "./routes/health";
 import { tokenRoutes } from "./routes/tokens";
+import { pairingRoutes } from "./routes/pairings";
+import { sameOriginOnly, scopedTokens, securityHeaders } from "./auth/guards";
 
 export const app = new Hono<AppEnv>();
 
+app.use("*", securityHeaders);
+app.use("/api/*", sameOriginOnly);
+app.use("/api/*", scopedTokens);
 app.use("/api/*", d1Session());
 app.route("/api/health", healthRoutes);
 app.route("/api/auth", authRoutes);
 app.route("/api/tokens", tokenRoutes);
 app.route("/api/devices", commandRoutes);
 app.route("/api/devices", deviceRoutes);
+app.route("/api/pairings", pairingRoutes);
 app.route("/api/live", liveRoutes);
 app.route("/api/tasks", taskRoutes);
 

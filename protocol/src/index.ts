@@ -9,3 +9,4 @@ export * from "./backoff";
 export * from "./never";
 export * from "./local-work";
 export * from "./commands";
+export * from "./pairing";
