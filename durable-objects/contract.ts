@@ -22,7 +22,13 @@ export const HUB_HEADERS = {
 } as const;
 
 /** Set by the Worker on a browser's live-channel upgrade after it verified the session. */
-export const LIVE_HEADERS = { user: "X-Wegent-User", session: "X-Wegent-Session" } as const;
+export const LIVE_HEADERS = {
+  user: "X-Wegent-User",
+  /** The tag of the credential that opened the socket (`s:<session>` or `t:<token>`). */
+  session: "X-Wegent-Session",
+  /** When that credential expires (ISO): the hub closes the socket then. */
+  expires: "X-Wegent-Expires",
+} as const;
 
 /** The DeviceHub of one device: named by owner and executor device id. */
 export function deviceHub(env: Env, ownerId: string, deviceId: string) {

@@ -40,6 +40,7 @@ export type LogEvent =
       status: string;
       code: string | null;
     }
+  | { event: "task.final_write_failed"; messageId: string; message: string }
   | { event: "live.publish_failed"; userId: string; events: number; message: string }
   | { event: "http.error"; method: string; path: string; message: string };
 

@@ -69,7 +69,7 @@ export class DeviceHub extends Server<Env> {
         return ws ? linkTo(ws) : null;
       },
       setMessageStatus: (w, status) => setMessageStatus(env, w.taskId, w.messageId, status),
-      finishMessage: (w, end) => finishMessage(env, w.taskId, w.messageId, end),
+      finishMessage: (w, end) => finishMessage(env, w.ownerId, w.taskId, w.messageId, end),
       push: (userId, event) => live.push(userId, event),
       publishStatus: () => this.presence.publishStatus(),
     });

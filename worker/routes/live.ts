@@ -15,9 +15,6 @@ import { isWebSocketUpgrade } from "../../edge/websocket";
 
 export const liveRoutes = new Hono<AppEnv>();
 
-/** Read by the UserHub: when the credential that opened the socket expires (ISO). */
-export const LIVE_EXPIRES_HEADER = "X-Wegent-Expires";
-
 /** The tag of live sockets opened with a session or a token. */
 export function liveTag(
   via: { kind: "session"; sessionId: string } | { kind: "token"; tokenId: string },
@@ -60,6 +57,6 @@ liveRoutes.get("/", async (c) => {
   // The hub tags the socket with the credential that opened it and closes it when that is
   // revoked (sign-out, token revoked) or expires.
   headers.set(LIVE_HEADERS.session, tag);
-  headers.set(LIVE_EXPIRES_HEADER, expiresAt);
+  headers.set(LIVE_HEADERS.expires, expiresAt);
   return userHub(c.env, userId).fetch(new Request(url, { headers }));
 });
