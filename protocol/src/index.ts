@@ -10,3 +10,4 @@ export * from "./never";
 export * from "./local-work";
 export * from "./commands";
 export * from "./pairing";
+export * from "./security-headers";

@@ -1,32 +1,10 @@
 import type { MiddlewareHandler } from "hono";
+import { SECURITY_HEADERS } from "@wegent/protocol";
 import type { AppEnv } from "./identity";
 import { verifyJwtSignature } from "./crypto";
 import { bearerToken, CREDENTIAL_PREFIX, tokenScopeError } from "./identity";
 import { ApiError } from "../lib/errors";
 import { log } from "../../edge/log";
-
-/**
- * Sent on every page and API answer. No inline script anywhere (the SPA is one module file),
- * so `script-src 'self'` holds; the page may not be framed.
- */
-export const SECURITY_HEADERS: Record<string, string> = {
-  "Content-Security-Policy": [
-    "default-src 'self'",
-    "script-src 'self'",
-    "style-src 'self'",
-    "img-src 'self' data:",
-    "font-src 'self'",
-    "connect-src 'self'",
-    "object-src 'none'",
-    "base-uri 'none'",
-    "form-action 'self'",
-    "frame-ancestors 'none'",
-  ].join("; "),
-  "X-Content-Type-Options": "nosniff",
-  "Referrer-Policy": "no-referrer",
-  "X-Frame-Options": "DENY",
-  "Cross-Origin-Opener-Policy": "same-origin",
-};
 
 export const securityHeaders: MiddlewareHandler<AppEnv> = async (c, next) => {
   await next();

@@ -30,7 +30,7 @@ describe("sign-in limits", () => {
     const ms = performance.now() - started;
     console.log(`sign-in (argon2id m=19 MiB t=2 p=1) took ${ms.toFixed(0)} ms`);
     expect(ok.status).toBe(200);
-  });
+  }, 60_000);
 
   it("limits one client across accounts (no password spraying)", async () => {
     const ip = "198.51.100.99";
@@ -40,7 +40,7 @@ describe("sign-in limits", () => {
     }
     expect(statuses.slice(0, 30).every((s) => s === 401)).toBe(true);
     expect(statuses[30]).toBe(429);
-  });
+  }, 60_000);
 
   it("upgrades an old PBKDF2 hash to argon2id at the next successful sign-in", async () => {
     const user = await signUp(uniqueName(), "old scheme password");

@@ -2,9 +2,6 @@ import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { ExecutorFrame, MAX_FRAME_BYTES, parseFrame } from "@wegent/protocol";
 import { call, createToken, expectError, signUp } from "./helpers";
-import { SECURITY_HEADERS } from "../auth/guards";
-// The assets layer serves the SPA without the Worker in production: its `_headers` must match.
-import assetHeaders from "../../web/public/_headers?raw";
 import { eventually, openLive } from "./device-client";
 
 const BASE = "http://wegent.test";
@@ -129,17 +126,6 @@ describe("live sockets follow their credential", () => {
 });
 
 describe("security headers", () => {
-  it("web/public/_headers sends the same headers for pages the assets layer serves", () => {
-    const lines = assetHeaders
-      .split("\n")
-      .filter((l) => l.startsWith("  "))
-      .map((l) => l.trim());
-    const parsed = Object.fromEntries(
-      lines.map((l) => [l.slice(0, l.indexOf(":")), l.slice(l.indexOf(":") + 1).trim()]),
-    );
-    expect(parsed).toEqual(SECURITY_HEADERS);
-  });
-
   it("are on API answers, errors included", async () => {
     for (const res of [
       await raw("GET", "/api/health", {}),
