@@ -2,7 +2,9 @@ import { cleanup, fireEvent, render, screen } from "@testing-library/react";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { PairingForm } from "../src/components/PairingForm";
 import { consumePairCode, takePairLink } from "../src/lib/route";
-import { mockFetch } from "./helpers";
+import { DevicesPage } from "../src/components/DevicesPage";
+import { StoreProvider } from "../src/state/store";
+import { device, installFakeSocket, mockFetch } from "./helpers";
 
 afterEach(() => {
   cleanup();
@@ -47,5 +49,41 @@ describe("approving a pairing code", () => {
     render(<PairingForm initialCode="ABCD-EFGH" />);
     fireEvent.click(screen.getByTestId("pair-approve"));
     expect((await screen.findByTestId("pair-error")).textContent).toContain("expired");
+  });
+});
+
+describe("a device whose credential was reused", () => {
+  it("shows 'Credential reuse detected' on its card", async () => {
+    mockFetch((method, url) => {
+      if (method === "GET" && url === "/api/devices") {
+        return {
+          body: {
+            devices: [
+              device({
+                id: "device-stolen-01",
+                status: "offline",
+                securityEvent: { kind: "credential_reuse", at: "2030-01-01T00:00:00.000Z" },
+              }),
+              device({ id: "device-fine-0001" }),
+            ],
+            cloud: { online: false, executors: 0, slotsUsed: 0, maxSlots: 0 },
+          },
+        };
+      }
+      if (method === "GET" && url.startsWith("/api/tasks")) {
+        return { body: { tasks: [], nextCursor: null } };
+      }
+      return undefined;
+    });
+    installFakeSocket();
+    render(
+      <StoreProvider onSignedOut={() => {}}>
+        <DevicesPage />
+      </StoreProvider>,
+    );
+    const notice = await screen.findByTestId("device-security-event");
+    expect(notice.textContent).toContain("Credential reuse detected");
+    expect(notice.closest('[data-testid="device-device-stolen-01"]')).not.toBeNull();
+    expect(screen.getAllByTestId("device-security-event")).toHaveLength(1);
   });
 });
