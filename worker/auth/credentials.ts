@@ -1,4 +1,6 @@
+import { and, eq, ne } from "drizzle-orm";
 import type { DeviceType } from "@wegent/protocol";
+import { database, schema } from "../../edge/db";
 import { ApiError } from "../lib/errors";
 import { log } from "../../edge/log";
 import { deviceHub } from "../../durable-objects/contract";
@@ -11,16 +13,9 @@ import { CREDENTIAL_PREFIX } from "./identity";
 // and retires the old `current`. A `retired` one presented again means two holders: the whole
 // device's credentials are revoked, its socket closed, and the owner sees a security event.
 
-export interface CredentialRow {
-  id: string;
-  owner_id: string;
-  device_id: string;
-  device_type: DeviceType;
-  family_id: string;
-  generation: number;
-  secret_hash: string;
-  state: "current" | "pending" | "retired" | "revoked";
-}
+export type CredentialRow = typeof deviceCredentials.$inferSelect;
+
+const { deviceCredentials, devices } = schema;
 
 /** What the hub tags a socket opened with a credential of this family with. */
 export const familyTag = (familyId: string) => `cred:${familyId}`;
@@ -41,10 +36,12 @@ async function newSecret(id: string): Promise<{ text: string; hash: string }> {
 async function lookup(env: Env, presented: string): Promise<CredentialRow> {
   const match = /^wdc_([0-9a-f-]{36})\.[A-Za-z0-9_-]{43}$/.exec(presented);
   if (!match) throw invalid();
-  const row = await env.DB.prepare("SELECT * FROM device_credentials WHERE id = ?")
-    .bind(match[1])
-    .first<CredentialRow>();
-  if (!row || row.secret_hash !== (await sha256Hex(presented))) throw invalid();
+  const row = await database(env.DB)
+    .select()
+    .from(deviceCredentials)
+    .where(eq(deviceCredentials.id, match[1]!))
+    .get();
+  if (!row || row.secretHash !== (await sha256Hex(presented))) throw invalid();
   return row;
 }
 
@@ -55,15 +52,31 @@ export async function startFamily(
 ): Promise<string> {
   const id = crypto.randomUUID();
   const secret = await newSecret(id);
-  await env.DB.batch([
-    env.DB.prepare(
-      "UPDATE device_credentials SET state = 'revoked' WHERE owner_id = ? AND device_id = ? AND state != 'revoked'",
-    ).bind(args.ownerId, args.deviceId),
-    env.DB.prepare(
-      `INSERT INTO device_credentials (id, owner_id, device_id, device_type, family_id, generation,
-         secret_hash, state, source_token_id) VALUES (?, ?, ?, ?, ?, 1, ?, 'current', ?)`,
-    ).bind(id, args.ownerId, args.deviceId, args.deviceType, id, secret.hash, args.sourceTokenId),
+  const db = database(env.DB);
+  await db.batch([
+    db
+      .update(deviceCredentials)
+      .set({ state: "revoked" })
+      .where(
+        and(
+          eq(deviceCredentials.ownerId, args.ownerId),
+          eq(deviceCredentials.deviceId, args.deviceId),
+          ne(deviceCredentials.state, "revoked"),
+        ),
+      ),
+    db.insert(deviceCredentials).values({
+      id,
+      ownerId: args.ownerId,
+      deviceId: args.deviceId,
+      deviceType: args.deviceType,
+      familyId: id,
+      generation: 1,
+      secretHash: secret.hash,
+      state: "current",
+      sourceTokenId: args.sourceTokenId,
+    }),
   ]);
+
   log({ event: "credential.family_started", ownerId: args.ownerId, deviceId: args.deviceId });
   return secret.text;
 }
@@ -75,7 +88,7 @@ function promote(env: Env, row: CredentialRow): D1PreparedStatement[] {
       `UPDATE device_credentials SET state = 'retired'
        WHERE family_id = ?1 AND id != ?2 AND state IN ('current', 'pending')
          AND EXISTS (SELECT 1 FROM device_credentials WHERE id = ?2 AND state = 'pending')`,
-    ).bind(row.family_id, row.id),
+    ).bind(row.familyId, row.id),
     env.DB.prepare(
       "UPDATE device_credentials SET state = 'current' WHERE id = ? AND state = 'pending'",
     ).bind(row.id),
@@ -84,8 +97,8 @@ function promote(env: Env, row: CredentialRow): D1PreparedStatement[] {
 
 /** Refuses anything but a live credential of `deviceId`; handles reuse. */
 async function checkLive(env: Env, row: CredentialRow, deviceId: string): Promise<void> {
-  if (row.device_id !== deviceId) {
-    log({ event: "credential.refused", ownerId: row.owner_id, code: "token_bound" }, "warn");
+  if (row.deviceId !== deviceId) {
+    log({ event: "credential.refused", ownerId: row.ownerId, code: "token_bound" }, "warn");
     throw new ApiError(
       403,
       "token_bound",
@@ -112,25 +125,21 @@ async function checkLive(env: Env, row: CredentialRow, deviceId: string): Promis
 /** Two holders of one device's credentials: revoke them all, close the socket, tell the owner. */
 async function reuseDetected(env: Env, row: CredentialRow): Promise<void> {
   const event = JSON.stringify({ kind: "credential_reuse", at: new Date().toISOString() });
-  await env.DB.batch([
-    env.DB.prepare(
-      "UPDATE device_credentials SET state = 'revoked' WHERE owner_id = ? AND device_id = ?",
-    ).bind(row.owner_id, row.device_id),
-    env.DB.prepare(
-      "UPDATE devices SET security_event = ? WHERE owner_id = ? AND device_id = ?",
-    ).bind(event, row.owner_id, row.device_id),
+  const db = database(env.DB);
+  const ofDevice = (t: typeof deviceCredentials | typeof devices) =>
+    and(eq(t.ownerId, row.ownerId), eq(t.deviceId, row.deviceId));
+  await db.batch([
+    db.update(deviceCredentials).set({ state: "revoked" }).where(ofDevice(deviceCredentials)),
+    db.update(devices).set({ securityEvent: event }).where(ofDevice(devices)),
   ]);
-  const device = await env.DB.prepare(
-    "SELECT token_id FROM devices WHERE owner_id = ? AND device_id = ?",
-  )
-    .bind(row.owner_id, row.device_id)
-    .first<{ token_id: string | null }>();
-  const hub = deviceHub(env, row.owner_id, row.device_id);
-  await hub.revokeToken(device?.token_id ?? familyTag(row.family_id));
-  log(
-    { event: "credential.reuse_detected", ownerId: row.owner_id, deviceId: row.device_id },
-    "warn",
-  );
+  const device = await db
+    .select({ tokenId: devices.tokenId })
+    .from(devices)
+    .where(ofDevice(devices))
+    .get();
+  const hub = deviceHub(env, row.ownerId, row.deviceId);
+  await hub.revokeToken(device?.tokenId ?? familyTag(row.familyId));
+  log({ event: "credential.reuse_detected", ownerId: row.ownerId, deviceId: row.deviceId }, "warn");
 }
 
 /**
@@ -146,7 +155,7 @@ export async function rotate(env: Env, presented: string, deviceId: string) {
   statements.push(
     env.DB.prepare(
       "UPDATE device_credentials SET state = 'retired' WHERE family_id = ? AND state = 'pending'",
-    ).bind(row.family_id),
+    ).bind(row.familyId),
     env.DB.prepare(
       `INSERT INTO device_credentials (id, owner_id, device_id, device_type, family_id, generation,
          secret_hash, state, source_token_id)
@@ -154,7 +163,7 @@ export async function rotate(env: Env, presented: string, deviceId: string) {
          (SELECT MAX(generation) + 1 FROM device_credentials WHERE family_id = ?2), ?3, 'pending',
          source_token_id
        FROM device_credentials WHERE id = ?4 AND state = 'current'`,
-    ).bind(id, row.family_id, secret.hash, row.id),
+    ).bind(id, row.familyId, secret.hash, row.id),
   );
   const results = await env.DB.batch(statements);
   if ((results.at(-1)?.meta.changes ?? 0) !== 1) {
@@ -165,9 +174,9 @@ export async function rotate(env: Env, presented: string, deviceId: string) {
   }
   return {
     credential: secret.text,
-    deviceId: row.device_id,
-    deviceType: row.device_type,
-    ownerId: row.owner_id,
+    deviceId: row.deviceId,
+    deviceType: row.deviceType,
+    ownerId: row.ownerId,
   };
 }
 
@@ -187,26 +196,31 @@ export async function acceptForConnect(
 
 /** Revokes the device's credentials (device removed). */
 export async function revokeDeviceCredentials(env: Env, ownerId: string, deviceId: string) {
-  await env.DB.prepare(
-    "UPDATE device_credentials SET state = 'revoked' WHERE owner_id = ? AND device_id = ?",
-  )
-    .bind(ownerId, deviceId)
+  await database(env.DB)
+    .update(deviceCredentials)
+    .set({ state: "revoked" })
+    .where(and(eq(deviceCredentials.ownerId, ownerId), eq(deviceCredentials.deviceId, deviceId)))
     .run();
 }
 
 /** Revokes the families a (now revoked) token started and closes their sockets. */
 export async function revokeFamiliesOfToken(env: Env, tokenId: string): Promise<number> {
-  const rows = await env.DB.prepare(
-    `UPDATE device_credentials SET state = 'revoked'
-     WHERE source_token_id = ? AND state != 'revoked'
-     RETURNING owner_id, device_id, family_id`,
-  )
-    .bind(tokenId)
-    .all<{ owner_id: string; device_id: string; family_id: string }>();
-  const families = new Map(rows.results.map((r) => [r.family_id, r]));
+  const rows = await database(env.DB)
+    .update(deviceCredentials)
+    .set({ state: "revoked" })
+    .where(
+      and(eq(deviceCredentials.sourceTokenId, tokenId), ne(deviceCredentials.state, "revoked")),
+    )
+    .returning({
+      ownerId: deviceCredentials.ownerId,
+      deviceId: deviceCredentials.deviceId,
+      familyId: deviceCredentials.familyId,
+    })
+    .all();
+  const families = new Map(rows.map((r) => [r.familyId, r]));
   const closed = await Promise.all(
     [...families.values()].map((r) =>
-      deviceHub(env, r.owner_id, r.device_id).revokeToken(familyTag(r.family_id)),
+      deviceHub(env, r.ownerId, r.deviceId).revokeToken(familyTag(r.familyId)),
     ),
   );
   return closed.filter(Boolean).length;

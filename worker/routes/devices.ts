@@ -54,9 +54,9 @@ async function executorIdentity(c: AppContext, deviceId: string, connecting: boo
     return {
       kind: "credential" as const,
       presented: bearer,
-      ownerId: row.owner_id,
-      deviceType: row.device_type,
-      tag: familyTag(row.family_id),
+      ownerId: row.ownerId,
+      deviceType: row.deviceType,
+      tag: familyTag(row.familyId),
       expiresAt: null,
     };
   }
@@ -75,12 +75,14 @@ async function executorIdentity(c: AppContext, deviceId: string, connecting: boo
 /** A device or cloud token belongs to the first device id it is used for. */
 async function bindToken(c: AppContext, token: VerifiedToken, deviceId: string): Promise<void> {
   if (token.scope === "user") return;
-  const row = await c.env.DB.prepare(
-    "UPDATE api_tokens SET bound_device_id = COALESCE(bound_device_id, ?) WHERE id = ? RETURNING bound_device_id",
-  )
-    .bind(deviceId, token.tokenId)
-    .first<{ bound_device_id: string }>();
-  if (row?.bound_device_id !== deviceId) {
+  // One statement: the first device to use the token wins, even against a racing second one.
+  const row = await database(c.env.DB)
+    .update(schema.apiTokens)
+    .set({ boundDeviceId: sql`COALESCE(${schema.apiTokens.boundDeviceId}, ${deviceId})` })
+    .where(eq(schema.apiTokens.id, token.tokenId))
+    .returning({ bound: schema.apiTokens.boundDeviceId })
+    .get();
+  if (row?.bound !== deviceId) {
     log({ event: "token.refused", tokenId: token.tokenId, code: "token_bound" }, "warn");
     throw new ApiError(
       403,
@@ -330,10 +332,10 @@ deviceRoutes.delete("/:id", async (c) => {
     .run();
   // A removed device keeps no way back in: its credentials and the tokens bound to it die.
   await revokeDeviceCredentials(c.env, user.id, id);
-  await c.env.DB.prepare(
-    "UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE user_id = ? AND bound_device_id = ?",
-  )
-    .bind(new Date().toISOString(), user.id, id)
+  await database(c.env.DB)
+    .update(schema.apiTokens)
+    .set({ revokedAt: sql`COALESCE(${schema.apiTokens.revokedAt}, ${new Date().toISOString()})` })
+    .where(and(eq(schema.apiTokens.userId, user.id), eq(schema.apiTokens.boundDeviceId, id)))
     .run();
   await userHub(c.env, user.id).publish({
     type: "device:removed",

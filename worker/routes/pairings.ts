@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { and, eq, gt, isNull, lt } from "drizzle-orm";
 import { z } from "zod";
 import {
   ApprovePairing,
@@ -17,6 +18,9 @@ import { clientAddress, rateLimit } from "../auth/throttle";
 import { ApiError } from "../lib/errors";
 import { log } from "../../edge/log";
 import { readBody, readParams } from "../lib/validate";
+import { database, schema } from "../../edge/db";
+
+const { pairings } = schema;
 
 // Pairing: an executor with no secret asks for a code (no auth), its owner approves the code
 // while signed in, and the executor's next poll (with the poll secret only it holds) receives
@@ -26,18 +30,6 @@ export const pairingRoutes = new Hono<AppEnv>();
 
 const START_LIMIT = { limit: 10, windowMs: 10 * 60_000 };
 const APPROVE_LIMIT = { limit: 20, windowMs: 10 * 60_000 };
-
-interface PairingRow {
-  id: string;
-  code: string;
-  poll_secret_hash: string;
-  device_id: string;
-  name: string;
-  platform: string;
-  expires_at: number;
-  approved_by: string | null;
-  consumed_at: string | null;
-}
 
 /** 8 characters from a 32-letter alphabet, uniformly (32 divides 256). */
 function newCode(): string {
@@ -62,25 +54,27 @@ pairingRoutes.post("/start", async (c) => {
   const pollSecret = `wps_${base64url(crypto.getRandomValues(new Uint8Array(32)))}`;
   const expiresAt = Date.now() + PAIRING_TTL_MS;
   // Old rows go (their codes free up); a code collision is retried.
-  await c.env.DB.prepare("DELETE FROM pairings WHERE expires_at < ?")
-    .bind(Date.now() - 86_400_000)
+  const db = database(c.env.DB);
+  await db
+    .delete(pairings)
+    .where(lt(pairings.expiresAt, Date.now() - 86_400_000))
     .run();
   let code = "";
   for (let attempt = 0; attempt < 5 && !code; attempt++) {
     const candidate = newCode();
-    const inserted = await c.env.DB.prepare(
-      `INSERT INTO pairings (id, code, poll_secret_hash, device_id, name, platform, device_type,
-         expires_at) VALUES (?, ?, ?, ?, ?, ?, 'local', ?) ON CONFLICT (code) DO NOTHING`,
-    )
-      .bind(
-        pairingId,
-        candidate,
-        await sha256Hex(pollSecret),
-        body.deviceId,
-        body.name,
-        body.platform,
+    const inserted = await db
+      .insert(pairings)
+      .values({
+        id: pairingId,
+        code: candidate,
+        pollSecretHash: await sha256Hex(pollSecret),
+        deviceId: body.deviceId,
+        name: body.name,
+        platform: body.platform,
+        deviceType: "local",
         expiresAt,
-      )
+      })
+      .onConflictDoNothing({ target: pairings.code })
       .run();
     if (inserted.meta.changes === 1) code = candidate;
   }
@@ -102,35 +96,35 @@ const PairingPath = z.object({ id: z.string().uuid("pairing id must be a UUID") 
 pairingRoutes.get("/:id", async (c) => {
   const { id } = readParams(c, PairingPath);
   const secret = bearerToken(c.req.header("Authorization"));
-  const row = await c.env.DB.prepare("SELECT * FROM pairings WHERE id = ?")
-    .bind(id)
-    .first<PairingRow>();
-  if (!row || !secret || (await sha256Hex(secret)) !== row.poll_secret_hash) {
+  const db = database(c.env.DB);
+  const row = await db.select().from(pairings).where(eq(pairings.id, id)).get();
+  if (!row || !secret || (await sha256Hex(secret)) !== row.pollSecretHash) {
     throw new ApiError(404, "pairing_not_found", "No such pairing (or the wrong poll secret).");
   }
-  if (row.consumed_at) throw used(410);
-  if (row.approved_by) {
+  if (row.consumedAt) throw used(410);
+  if (row.approvedBy) {
     // Exactly once: only the poll that flips consumed_at gets the credential.
-    const claimed = await c.env.DB.prepare(
-      "UPDATE pairings SET consumed_at = ? WHERE id = ? AND consumed_at IS NULL RETURNING id",
-    )
-      .bind(new Date().toISOString(), id)
-      .first();
+    const claimed = await db
+      .update(pairings)
+      .set({ consumedAt: new Date().toISOString() })
+      .where(and(eq(pairings.id, id), isNull(pairings.consumedAt)))
+      .returning({ id: pairings.id })
+      .get();
     if (!claimed) throw used(410);
     const credential = await startFamily(c.env, {
-      ownerId: row.approved_by,
-      deviceId: row.device_id,
+      ownerId: row.approvedBy,
+      deviceId: row.deviceId,
       deviceType: "local",
       sourceTokenId: null,
     });
-    log({ event: "pairing.consumed", pairingId: id, deviceId: row.device_id });
-    const approved: PairingPoll = { state: "approved", credential, deviceId: row.device_id };
+    log({ event: "pairing.consumed", pairingId: id, deviceId: row.deviceId });
+    const approved: PairingPoll = { state: "approved", credential, deviceId: row.deviceId };
     return c.json(approved);
   }
-  if (row.expires_at <= Date.now()) throw expired();
+  if (row.expiresAt <= Date.now()) throw expired();
   const pending: PairingPoll = {
     state: "pending",
-    expiresAt: new Date(row.expires_at).toISOString(),
+    expiresAt: new Date(row.expiresAt).toISOString(),
   };
   return c.json(pending);
 });
@@ -143,23 +137,24 @@ pairingRoutes.post("/", requireUser(), async (c) => {
     "pairing approvals",
   );
   const { code } = await readBody(c, ApprovePairing);
-  const row = await c.env.DB.prepare(
-    `UPDATE pairings SET approved_by = ?, approved_at = ?
-     WHERE code = ? AND approved_by IS NULL AND expires_at > ? RETURNING *`,
-  )
-    .bind(user.id, new Date().toISOString(), code, Date.now())
-    .first<PairingRow>();
+  const db = database(c.env.DB);
+  const row = await db
+    .update(pairings)
+    .set({ approvedBy: user.id, approvedAt: new Date().toISOString() })
+    .where(
+      and(eq(pairings.code, code), isNull(pairings.approvedBy), gt(pairings.expiresAt, Date.now())),
+    )
+    .returning()
+    .get();
   if (!row) {
-    const existing = await c.env.DB.prepare("SELECT * FROM pairings WHERE code = ?")
-      .bind(code)
-      .first<PairingRow>();
+    const existing = await db.select().from(pairings).where(eq(pairings.code, code)).get();
     if (!existing) {
       throw new ApiError(404, "pairing_not_found", `No pairing code ${formatPairingCode(code)}.`);
     }
-    if (existing.approved_by) throw used();
+    if (existing.approvedBy) throw used();
     throw expired();
   }
-  log({ event: "pairing.approved", pairingId: row.id, userId: user.id, deviceId: row.device_id });
-  const approved: PairingApproved = { deviceId: row.device_id, name: row.name };
+  log({ event: "pairing.approved", pairingId: row.id, userId: user.id, deviceId: row.deviceId });
+  const approved: PairingApproved = { deviceId: row.deviceId, name: row.name };
   return c.json(approved);
 });
