@@ -18,6 +18,7 @@ import { fuzzScenario } from "./gauntlet/fuzz";
 import { badInput, crossUser } from "./gauntlet/rest";
 import { revokedToken } from "./gauntlet/tokens";
 import { platformSecurityScenarios } from "./gauntlet/platform-security";
+import { hostileSkills } from "./gauntlet/skills";
 import { type Outcome, runScenario } from "./gauntlet/runner";
 import { reliabilityDoc } from "./gauntlet/doc";
 import { machine } from "./lib/machine";
@@ -42,6 +43,7 @@ const scenarios = [
   crossUser,
   revokedToken,
   ...platformSecurityScenarios,
+  hostileSkills,
 ].filter((s) => !values.only || values.only.split(",").some((part) => s.name.includes(part)));
 
 const started = Date.now();

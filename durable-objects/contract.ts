@@ -1,4 +1,5 @@
 import {
+  capabilityStatus,
   type Device,
   type OwnerCommandInfo,
   OwnerCommands,
@@ -67,6 +68,16 @@ export function toDevice(row: DeviceRow): Device {
     projects: deviceProjects(row),
     commands: deviceCommands(row),
     securityEvent: securityEventOf(row.securityEvent),
+    // Cloud-pool executors take no managed capabilities: nothing to sync.
+    capabilities:
+      row.type === "cloud"
+        ? { state: "synced", digest: null, error: null }
+        : capabilityStatus({
+            desired: row.capabilitiesDesired,
+            applied: row.capabilitiesApplied,
+            error: row.capabilitiesError,
+          }),
+    slotLimit: row.slotLimit,
   };
 }
 

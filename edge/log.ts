@@ -25,6 +25,14 @@ export type LogEvent =
   | { event: "device.lost"; ownerId: string; deviceId: string; reason: string }
   | { event: "device.removed"; ownerId: string; deviceId: string; forced: boolean }
   | { event: "device.bad_frame"; ownerId: string; deviceId: string; code: string; strikes: number }
+  | {
+      event: "device.capabilities";
+      ownerId: string;
+      deviceId: string;
+      digest: string | null;
+      error: string | null;
+    }
+  | { event: "device.capabilities_send_failed"; ownerId: string; deviceId: string; message: string }
   | { event: "task.created"; ownerId: string; taskId: string; messageId: string; target: string }
   | {
       event: "task.dispatched";

@@ -12,6 +12,10 @@ import { healthRoutes } from "./routes/health";
 import { tokenRoutes } from "./routes/tokens";
 import { pairingRoutes } from "./routes/pairings";
 import { sameOriginOnly, scopedTokens, securityHeaders } from "./auth/guards";
+import { skillBundleRoutes, skillRoutes } from "./routes/skills";
+import { mcpServerRoutes } from "./routes/mcp-servers";
+import { runtimeSettingsRoutes } from "./routes/runtime-settings";
+import { deviceSlotRoutes } from "./routes/device-slots";
 
 export const app = new Hono<AppEnv>();
 
@@ -25,8 +29,14 @@ app.route("/api/tokens", tokenRoutes);
 app.route("/api/devices", commandRoutes);
 app.route("/api/devices", deviceRoutes);
 app.route("/api/pairings", pairingRoutes);
+app.route("/api/devices", deviceSlotRoutes);
 app.route("/api/live", liveRoutes);
 app.route("/api/tasks", taskRoutes);
+// The signed device download goes first: it answers without a user session.
+app.route("/api/skills", skillBundleRoutes);
+app.route("/api/skills", skillRoutes);
+app.route("/api/mcp-servers", mcpServerRoutes);
+app.route("/api/settings/runtime", runtimeSettingsRoutes);
 
 app.all("/api/*", (c) =>
   c.json(

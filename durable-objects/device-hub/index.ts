@@ -163,6 +163,7 @@ export class DeviceHub extends Server<Env> {
           await this.slots.pump();
         }
         await this.slots.reconcile(linkTo(ws), frame.runningTaskIds);
+        if (frame.capabilities) await this.presence.capabilitiesApplied(frame.capabilities);
         await this.presence.publishStatus();
         return this.scheduleAlarm();
       case "device:goodbye":
@@ -286,6 +287,18 @@ export class DeviceHub extends Server<Env> {
     );
     sendFrame(ws, { type: "device:request", requestId, method, params });
     return answer;
+  }
+
+  /** The owner's capabilities changed: send them now if the device is here (else on register). */
+  async pushCapabilities(): Promise<void> {
+    const ws = this.currentSocket();
+    if (ws && this.store.getMeta().registered) await this.presence.syncCapabilities(ws);
+  }
+
+  /** The owner's limit on parallel tasks for this device (1-5). */
+  async setSlotLimit(limit: number): Promise<void> {
+    await this.presence.setSlotLimit(limit);
+    await this.scheduleAlarm();
   }
 
   async rename(displayName: string): Promise<void> {

@@ -1,4 +1,4 @@
-import type { DeviceRegister, Project } from "@wegent/protocol";
+import type { AppliedCapabilities, DeviceRegister, Project } from "@wegent/protocol";
 import { CloseCode } from "@wegent/protocol";
 import { log } from "../../edge/log";
 import type { LiveOutbox } from "../live-outbox";
@@ -8,6 +8,7 @@ import {
   writeDeviceFigures,
   writeDeviceProjects,
 } from "./catalogue";
+import { sendCapabilities, storeApplied } from "./capability-sync";
 import type { Slots } from "./slots";
 import { linkTo, sendFrame } from "./socket";
 import type { HubStore } from "./store";
@@ -43,7 +44,8 @@ export class Presence {
       name: frame.name,
       platform: frame.platform,
       version: frame.executorVersion,
-      maxSlots: frame.maxSlots,
+      maxSlots: Math.min(frame.maxSlots, meta.slotLimit ?? frame.maxSlots),
+      offeredSlots: frame.maxSlots,
       registered: true,
       draining: false,
       disconnectedAt: null,
@@ -76,6 +78,40 @@ export class Presence {
         this.slots.dispatch(link, w, w.attempt || 1);
       if (w.state === "cancelling") this.slots.sendCancel(link, w);
     }
+    if (frame.capabilities) await this.capabilitiesApplied(frame.capabilities);
+    await this.syncCapabilities(ws);
+    await this.slots.pump();
+    await this.publishStatus();
+  }
+
+  /** Sends the owner's desired capabilities; a failure never stands in the way of tasks. */
+  async syncCapabilities(ws: WebSocket): Promise<void> {
+    const { ownerId, deviceId, type } = this.store.getMeta();
+    // Cloud-pool executors run other users' tasks: the operator's capabilities stay off them.
+    if (type !== "local") return;
+    try {
+      await sendCapabilities(this.env, ownerId, deviceId, (frame) => sendFrame(ws, frame));
+    } catch (error) {
+      // The device catches up on its next register, or the next change.
+      const message = error instanceof Error ? error.message : String(error);
+      log({ event: "device.capabilities_send_failed", ownerId, deviceId, message }, "warn");
+    }
+  }
+
+  /** What the device reports it applied; pushes the device when that changed. */
+  async capabilitiesApplied(applied: AppliedCapabilities): Promise<void> {
+    const { ownerId, deviceId } = this.store.getMeta();
+    if (await storeApplied(this.env, ownerId, deviceId, applied)) {
+      log({ event: "device.capabilities", ownerId, deviceId, ...applied });
+      this.store.setMeta({ lastPublished: null });
+    }
+  }
+
+  /** The owner's limit on parallel tasks: running ones go on, new ones wait for a free slot. */
+  async setSlotLimit(limit: number): Promise<void> {
+    const meta = this.store.getMeta();
+    this.store.setMeta({ slotLimit: limit, maxSlots: Math.min(meta.offeredSlots, limit) });
+    this.store.setMeta({ lastPublished: null });
     await this.slots.pump();
     await this.publishStatus();
   }

@@ -36,7 +36,11 @@ export interface DeviceMeta {
   type: "local" | "cloud";
   platform: string;
   version: string;
+  /** Slots in use at most: what the executor offers, within the owner's limit. */
   maxSlots: number;
+  /** What the executor offered at registration, and the owner's limit (null: none). */
+  offeredSlots: number;
+  slotLimit: number | null;
   /** The socket that may receive tasks; others are being replaced. */
   connId: string | null;
   registered: boolean;
@@ -63,6 +67,8 @@ const DEFAULT_META: DeviceMeta = {
   platform: "",
   version: "",
   maxSlots: 5,
+  offeredSlots: 5,
+  slotLimit: null,
   connId: null,
   registered: false,
   draining: false,

@@ -55,6 +55,44 @@ export interface RecordedRequest {
   endedAt?: number;
 }
 
+/** Names of the tools a recorded request offered the model. */
+export function toolNames(record: RecordedRequest): string[] {
+  const tools = (record.body as { tools?: unknown } | null)?.tools;
+  if (!Array.isArray(tools)) return [];
+  return tools.flatMap((t: unknown) =>
+    t && typeof t === "object" && typeof (t as { name?: unknown }).name === "string"
+      ? [(t as { name: string }).name]
+      : [],
+  );
+}
+
+/** The system prompt of a recorded request, as one text. */
+export function systemText(record: RecordedRequest): string {
+  const system = (record.body as { system?: unknown } | null)?.system;
+  if (typeof system === "string") return system;
+  if (!Array.isArray(system)) return "";
+  return system
+    .map((b: unknown) =>
+      b && typeof b === "object" ? String((b as { text?: unknown }).text ?? "") : "",
+    )
+    .join("\n");
+}
+
+/** Everything the request carried (system, messages with their reminders, tools) as text. */
+export function requestText(record: RecordedRequest): string {
+  return JSON.stringify(record.body ?? null);
+}
+
+/** What a test usually wants to know about a request. */
+export function describeRequest(record: RecordedRequest) {
+  return {
+    prompt: record.prompt,
+    answeredBy: record.answeredBy,
+    tools: toolNames(record),
+    system: systemText(record),
+  };
+}
+
 export interface FakeModel {
   /** Base URL for ANTHROPIC_BASE_URL, e.g. http://127.0.0.1:40123 */
   readonly url: string;
@@ -298,6 +336,11 @@ export async function startFakeModel(options: { port?: number; log?: boolean } =
       body = raw.length > 0 ? JSON.parse(raw) : null;
     } catch {
       body = null;
+    }
+    if (req.method === "GET" && url.pathname === "/_fake/requests") {
+      // For a fake run standalone: what each request contained (prompt, tools, system prompt).
+      sendJson(res, 200, { requests: requests.map(describeRequest) });
+      return;
     }
     const record: RecordedRequest = {
       method: req.method ?? "GET",

@@ -103,6 +103,13 @@ export const devices = sqliteTable(
     projects: text("projects").notNull().default("[]"),
     /** JSON `{ kind: "credential_reuse", at }`: something the owner must see. */
     securityEvent: text("security_event"),
+    /** The owner's limit on parallel tasks (1-5); null = what the executor offers. */
+    slotLimit: integer("slot_limit"),
+    /** Digest of the owner's desired capabilities, written on every change. */
+    capabilitiesDesired: text("capabilities_desired"),
+    /** Digest the device last reported as applied, and why the latest apply failed. */
+    capabilitiesApplied: text("capabilities_applied"),
+    capabilitiesError: text("capabilities_error"),
     createdAt: createdAt(),
   },
   (t) => [
@@ -248,3 +255,48 @@ export const pairings = sqliteTable(
   },
   (t) => [uniqueIndex("pairings_code_unique").on(t.code)],
 );
+
+/** Skills the user uploaded (the zip lives in R2 under `skills/<owner>/<id>.zip`). */
+export const skills = sqliteTable(
+  "skills",
+  {
+    id: text("id").primaryKey(),
+    ownerId: text("owner_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    description: text("description").notNull(),
+    enabled: integer("enabled", { mode: "boolean" }).notNull().default(true),
+    size: integer("size").notNull(),
+    sha256: text("sha256").notNull(),
+    createdAt: createdAt(),
+    updatedAt: text("updated_at").notNull(),
+  },
+  (t) => [uniqueIndex("skills_owner_name").on(t.ownerId, t.name)],
+);
+
+/** MCP servers the user defined: `definition` is the validated McpServerDefinition JSON. */
+export const mcpServers = sqliteTable(
+  "mcp_servers",
+  {
+    id: text("id").primaryKey(),
+    ownerId: text("owner_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    definition: text("definition", { mode: "json" }).notNull(),
+    enabled: integer("enabled", { mode: "boolean" }).notNull().default(true),
+    createdAt: createdAt(),
+    updatedAt: text("updated_at").notNull(),
+  },
+  (t) => [uniqueIndex("mcp_servers_owner_name").on(t.ownerId, t.name)],
+);
+
+/** Per-user runtime settings (RuntimeSettings JSON), applied to every new message. */
+export const runtimeSettings = sqliteTable("runtime_settings", {
+  userId: text("user_id")
+    .primaryKey()
+    .references(() => users.id, { onDelete: "cascade" }),
+  settings: text("settings", { mode: "json" }).notNull(),
+  updatedAt: text("updated_at").notNull(),
+});

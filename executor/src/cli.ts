@@ -63,6 +63,11 @@ async function main(): Promise<number> {
     token: config.token === null ? "none" : maskToken(config.token),
   });
   log.info(`${config.maxSlots} slot(s), workspaces in ${config.workspaceRoot}`);
+  if (config.preExecuteHook) {
+    log.info(`pre-execute hook: ${config.preExecuteHook.argv.join(" ")}`, {
+      timeoutSec: config.preExecuteHook.timeoutSec,
+    });
+  }
 
   // Local mode: the agent works as this machine's owner would (cloud stays sealed).
   let userEnv: Env | undefined;
@@ -148,6 +153,7 @@ async function main(): Promise<number> {
     homeDir: config.homeDir,
     stopTimeoutMs: config.stopTimeoutSeconds * 1000,
     outputBatch: batchLimitsFromEnv(process.env),
+    preExecuteHook: config.preExecuteHook,
     runtime: createClaudeRuntime({
       launcher,
       clientApp: `wegent-executor/${VERSION}`,

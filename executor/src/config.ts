@@ -5,6 +5,7 @@ import { parseArgs } from "node:util";
 import { z } from "zod";
 import { DeviceId, DeviceType, MAX_SLOTS } from "@wegent/protocol";
 import { LOG_LEVELS } from "./log";
+import { PreExecuteHook } from "./hooks";
 
 export const DEFAULT_BACKEND_URL = "http://127.0.0.1:8787";
 export const DEFAULT_STOP_TIMEOUT_SECONDS = 10;
@@ -60,6 +61,8 @@ export const ExecutorConfig = z.object({
   projectsRoot: z.string().min(1).nullable(),
   /** Overrides the hardware-derived device id (containers, a second executor). */
   deviceId: DeviceId.nullable(),
+  /** Runs before each message (device-config.json only); null = none. */
+  preExecuteHook: PreExecuteHook.nullable(),
 });
 export type ExecutorConfig = z.infer<typeof ExecutorConfig>;
 
@@ -78,6 +81,7 @@ const ConfigFile = z.object({
   projects: z.array(z.string()).optional(),
   projectsRoot: z.string().optional(),
   deviceId: z.string().optional(),
+  preExecuteHook: PreExecuteHook.optional(),
 });
 
 export const HELP_TEXT = `Usage: wegent-executor --mode local [--token <token>] [options]
@@ -221,6 +225,7 @@ export function loadConfig(sources: ConfigSources): ConfigResult {
     projects,
     projectsRoot: projectsRoot !== undefined ? resolve(projectsRoot) : null,
     deviceId: flags["device-id"] ?? nonEmpty(env.WEGENT_DEVICE_ID) ?? file.deviceId ?? null,
+    preExecuteHook: file.preExecuteHook ?? null,
   };
   const parsed = ExecutorConfig.safeParse(candidate);
   if (!parsed.success) return { kind: "error", message: describeIssue(parsed.error) };

@@ -18,6 +18,8 @@ import { type BatchLimits, Outbox } from "./outbox";
 import type { AgentRuntime } from "./runtime/types";
 import type { Authorize } from "./connection";
 import { TaskManager } from "./task-manager";
+import { CapabilityManager } from "./capabilities/manager";
+import type { PreExecuteHook } from "./hooks";
 
 export interface ExecutorTimings extends ConnectionTimings {
   /** `device:heartbeat` with the running task ids, so the hub can reconcile. */
@@ -73,6 +75,8 @@ export interface ExecutorOptions {
   userHome?: string;
   /** The environment owner commands start from (local mode: the user's login shell's). */
   commandEnv?: Record<string, string>;
+  /** device-config.json `preExecuteHook`: runs before each message. */
+  preExecuteHook?: PreExecuteHook | null;
   log?: Logger;
   timings?: Partial<ExecutorTimings>;
   /** How output events are gathered into frames (default: DEFAULT_BATCH). */
@@ -95,6 +99,7 @@ export class Executor {
   private readonly connection: HubConnection;
   private readonly outbox: Outbox;
   private readonly tasks: TaskManager;
+  private readonly capabilities: CapabilityManager;
   private isRegistered = false;
   private hasRegisteredBefore = false;
   private runtimeReady = false;
@@ -128,6 +133,13 @@ export class Executor {
       (frame) => this.isRegistered && this.connection.send(frame),
       options.outputBatch,
     );
+    this.capabilities = new CapabilityManager({
+      homeDir: options.homeDir,
+      backendUrl: options.backendUrl,
+      log: this.log,
+      // Report at once, not at the next heartbeat: the UI shows "synced" in a moment.
+      onApplied: () => this.heartbeat(),
+    });
     this.tasks = new TaskManager({
       runtime: options.runtime,
       outbox: this.outbox,
@@ -138,6 +150,9 @@ export class Executor {
       onWorkspace: (taskId, dir) => this.places.record(taskId, dir),
       log: this.log,
       sendAccepted: (frame) => this.send(frame),
+      capabilities:
+        options.deviceType === "local" ? () => this.capabilities.forNextRun() : undefined,
+      preExecuteHook: options.preExecuteHook ?? null,
       onPreflight: (ready) => (this.runtimeReady = ready),
     });
     this.connection = new HubConnection(
@@ -173,6 +188,7 @@ export class Executor {
         projects: projects.map((p) => `${p.name}${p.git ? ` (${p.branch ?? "detached"})` : ""}`),
       });
     }
+    await this.capabilities.load();
     const problem = await this.options.runtime.preflight();
     this.runtimeReady = problem === null;
     if (problem) {
@@ -268,6 +284,7 @@ export class Executor {
       runningTaskIds: this.reportedTaskIds(),
       projects: this.options.local?.list() ?? [],
       commands: this.commands.ownerKeys(),
+      capabilities: this.capabilities.applied(),
     });
   }
 
@@ -299,6 +316,15 @@ export class Executor {
         return;
       case "device:request":
         void this.answer(frame);
+        return;
+      case "device:capabilities":
+        // A cloud executor runs other users' tasks: the operator's MCP servers (with their
+        // env values) and extra agent variables must never reach them.
+        if (this.options.deviceType === "cloud") {
+          this.log.warn("managed capabilities are not applied on a cloud executor");
+          return;
+        }
+        void this.capabilities.apply(frame);
         return;
       case "error":
         this.log.warn(`backend error: ${frame.message}`, { code: frame.code });
@@ -350,6 +376,7 @@ export class Executor {
     const sent = this.send({
       type: "device:heartbeat",
       runningTaskIds: this.reportedTaskIds(),
+      capabilities: this.capabilities.applied(),
       ...(this.projectsChanged && local ? { projects: local.list() } : {}),
     });
     if (sent) this.projectsChanged = false;

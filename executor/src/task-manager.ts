@@ -14,6 +14,8 @@ import type { Logger } from "./log";
 import type { Outbox } from "./outbox";
 import { RecentIds } from "./recent-ids";
 import type { AgentRuntime, RunOutcome, RunRequest } from "./runtime/types";
+import type { RunCapabilities } from "./capabilities/manager";
+import { type PreExecuteHook, runPreExecuteHook } from "./hooks";
 
 /** The largest failure message the protocol carries. */
 const MAX_FAILURE_MESSAGE = 4000;
@@ -40,6 +42,10 @@ export interface TaskManagerOptions {
   /** Told after every preflight, so registration can say whether the runtime is ready. */
   onPreflight?: (ready: boolean) => void;
   now?: () => number;
+  /** The managed capabilities applied now; read once per message. */
+  capabilities?: () => Promise<RunCapabilities>;
+  /** Runs before each message; a failure ends it with `hook_failed`. */
+  preExecuteHook?: PreExecuteHook | null;
 }
 
 interface RunningMessage {
@@ -215,6 +221,7 @@ export class TaskManager {
       workspaceDir: join(this.options.workspaceRoot, taskId),
       homeDir: join(taskHome, "home"),
       tmpDir: join(taskHome, "tmp"),
+      capabilities: await this.options.capabilities?.(),
     };
     await Promise.all(
       [request.homeDir, request.tmpDir].map((dir) => mkdir(dir, { recursive: true, mode: 0o700 })),
@@ -263,6 +270,23 @@ export class TaskManager {
     if (signal.aborted) {
       this.fail(frame, abortCode(signal), abortMessage(abortCode(signal)));
       return;
+    }
+    const hook = this.options.preExecuteHook;
+    if (hook) {
+      const result = await runPreExecuteHook(
+        hook,
+        { taskId, workspaceDir: request.workspaceDir, project: frame.projectId ?? null },
+        signal,
+      );
+      if (signal.aborted) {
+        this.fail(frame, abortCode(signal), abortMessage(abortCode(signal)));
+        return;
+      }
+      if (!result.ok) {
+        log.warn("pre-execute hook failed", { taskId, messageId });
+        this.fail(frame, "hook_failed", result.message);
+        return;
+      }
     }
 
     const outcome: RunOutcome = await runtime.run(

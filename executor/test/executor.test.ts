@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { chmodSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -127,6 +127,7 @@ describe("executor connection", () => {
       runningTaskIds: [],
       projects: [],
       commands: [],
+      capabilities: { digest: null, error: null },
     });
     // Keep-alive: text pings and heartbeats while registered.
     await h.hub.until(
@@ -547,5 +548,56 @@ describe("local work through the executor", () => {
     );
     expect(h.hub.framesOf("task:failed")[0]).toMatchObject({ code: "project_unavailable" });
     expect(h.runtime.started).toHaveLength(0);
+  });
+});
+
+describe("managed capabilities", () => {
+  const frame = {
+    type: "device:capabilities" as const,
+    digest: "d".repeat(64),
+    skills: [],
+    mcpServers: [],
+    runtime: {
+      model: null,
+      permissionMode: null,
+      maxTurns: 7,
+      appendSystemPrompt: "Be brief.",
+      agentEnv: [],
+    },
+  };
+
+  it("applies them, reports the digest at once, and gives them to the next message", async () => {
+    const h = await setup();
+    await registered(h);
+    h.hub.send(frame);
+    await h.hub.until(
+      () =>
+        h.hub
+          .framesOf("device:heartbeat")
+          .some(
+            (f) =>
+              (f as { capabilities?: { digest: string | null } }).capabilities?.digest ===
+              frame.digest,
+          ),
+      "heartbeat with the applied digest",
+    );
+    const task = execute();
+    h.hub.send(task);
+    await h.hub.until(() => h.runtime.runs.has(task.messageId), "run started");
+    expect(h.runtime.get(task.messageId).request.capabilities?.runtime).toMatchObject({
+      maxTurns: 7,
+      appendSystemPrompt: "Be brief.",
+    });
+  });
+
+  it("are ignored by a cloud executor, which runs other users' tasks", async () => {
+    const h = await setup({ deviceType: "cloud" });
+    await registered(h);
+    h.hub.send(frame);
+    const task = execute();
+    h.hub.send(task);
+    await h.hub.until(() => h.runtime.runs.has(task.messageId), "run started");
+    expect(h.runtime.get(task.messageId).request.capabilities).toBeUndefined();
+    expect(existsSync(join(h.home, "capabilities", "state.json"))).toBe(false);
   });
 });

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { DeviceCapabilities } from "./capabilities";
 import { DeviceStatus, DeviceType, DisplayName, FailureCode, Usage } from "./common";
 import { OwnerCommands } from "./commands";
 import { LocalSessionId, Project, ProjectId } from "./local-work";
@@ -99,6 +100,10 @@ export const Device = z.object({
   commands: OwnerCommands,
   /** Something the owner must see, e.g. a rotated-out device credential used again. */
   securityEvent: SecurityEvent.nullable().optional(),
+  /** Managed skills / MCP servers / runtime settings on this device. */
+  capabilities: DeviceCapabilities,
+  /** The owner's limit on parallel tasks (null: what the executor offers). */
+  slotLimit: z.number().int().nullable(),
 });
 export type Device = z.infer<typeof Device>;
 

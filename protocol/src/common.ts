@@ -121,5 +121,7 @@ export const FailureCode = z.enum([
   "project_unavailable",
   "agent_error",
   "internal_error",
+  /** The device's pre-execute hook exited non-zero or ran past its timeout. */
+  "hook_failed",
 ]);
 export type FailureCode = z.infer<typeof FailureCode>;

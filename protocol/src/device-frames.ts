@@ -13,6 +13,7 @@ import {
 } from "./common";
 import { OwnerCommands } from "./commands";
 import { DeviceRequest, DeviceResponse, ProjectId, Projects } from "./local-work";
+import { AppliedCapabilities, DeviceCapabilitiesFrame } from "./capabilities";
 
 // ---------------------------------------------------------------------------------------------
 // Executor → hub
@@ -33,6 +34,8 @@ export const DeviceRegister = z.object({
   projects: Projects.default([]),
   /** The owner's own command keys (device-config.json `commands`). */
   commands: OwnerCommands.default([]),
+  /** Managed capabilities applied on this device (kept on disk across restarts). */
+  capabilities: AppliedCapabilities.optional(),
 });
 export type DeviceRegister = z.infer<typeof DeviceRegister>;
 
@@ -41,6 +44,8 @@ export const DeviceHeartbeat = z.object({
   runningTaskIds: z.array(Id).max(50),
   /** The projects again (branch and dirty change); absent = unchanged. */
   projects: Projects.optional(),
+  /** Managed capabilities applied on this device; also sent at once after each apply. */
+  capabilities: AppliedCapabilities.optional(),
 });
 export type DeviceHeartbeat = z.infer<typeof DeviceHeartbeat>;
 
@@ -196,6 +201,7 @@ export const HubFrame = z.discriminatedUnion("type", [
   TaskAck,
   TaskCancel,
   DeviceRequest,
+  DeviceCapabilitiesFrame,
   ErrorFrame,
 ]);
 export type HubFrame = z.infer<typeof HubFrame>;

@@ -3,6 +3,7 @@ export * from "./close-codes";
 export * from "./device-frames";
 export * from "./live-frames";
 export * from "./api";
+export * from "./capabilities";
 export * from "./parse";
 export * from "./responses";
 export * from "./backoff";

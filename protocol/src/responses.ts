@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { DEVICE_METHODS } from "./local-work";
+import { McpServer, RuntimeSettings, Skill } from "./capabilities";
 import { ApiToken, CreatedToken, Device, Message, Task, User } from "./api";
 
 // The bodies the API answers with. The Worker checks its responses against these types and the
@@ -39,3 +40,13 @@ export const LocalSessionsBody = DEVICE_METHODS["sessions.list"].result;
 export type LocalSessionsBody = z.infer<typeof LocalSessionsBody>;
 export const LocalTranscriptBody = DEVICE_METHODS["sessions.get"].result;
 export type LocalTranscriptBody = z.infer<typeof LocalTranscriptBody>;
+export const SkillsBody = z.object({ skills: z.array(Skill) });
+export type SkillsBody = z.infer<typeof SkillsBody>;
+export const SkillBody = z.object({ skill: Skill });
+export type SkillBody = z.infer<typeof SkillBody>;
+export const McpServersBody = z.object({ mcpServers: z.array(McpServer) });
+export type McpServersBody = z.infer<typeof McpServersBody>;
+export const McpServerBody = z.object({ mcpServer: McpServer });
+export type McpServerBody = z.infer<typeof McpServerBody>;
+export const RuntimeSettingsBody = z.object({ runtime: RuntimeSettings });
+export type RuntimeSettingsBody = z.infer<typeof RuntimeSettingsBody>;

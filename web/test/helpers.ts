@@ -21,6 +21,8 @@ export function device(overrides: Partial<Device> & { id: string }): Device {
     tokenExpiresAt: null,
     projects: [],
     commands: [],
+    capabilities: { state: "synced", digest: null, error: null },
+    slotLimit: null,
     ...overrides,
   };
 }

@@ -40,6 +40,15 @@ export const scopedTokens: MiddlewareHandler<AppEnv> = async (c, next) => {
 const UNSAFE = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 
 /**
+ * JSON everywhere, and the skill upload's zip: neither type is one a cross-site form can send
+ * (both need a CORS preflight, which this API never grants).
+ */
+function allowedBodyType(method: string, path: string, type: string | undefined): boolean {
+  if (type === "application/json") return true;
+  return method === "POST" && path === "/api/skills" && type === "application/zip";
+}
+
+/**
  * Browser requests that ride on the cookie (or set it: sign-in, sign-up) must come from our own
  * pages: JSON bodies only (a cross-site form can send neither that type nor our Origin) and a
  * same-origin `Origin` or `Sec-Fetch-Site`. The live upgrade is checked the same way. Requests
@@ -58,7 +67,7 @@ export const sameOriginOnly: MiddlewareHandler<AppEnv> = async (c, next) => {
   const sameOrigin =
     (origin !== undefined && origin === url.origin) ||
     (origin === undefined && c.req.header("Sec-Fetch-Site") === "same-origin");
-  if ((unsafe && type !== "application/json") || !sameOrigin) {
+  if ((unsafe && !allowedBodyType(c.req.method, url.pathname, type)) || !sameOrigin) {
     log(
       { event: "http.refused", code: "cross_site", method: c.req.method, path: url.pathname },
       "warn",

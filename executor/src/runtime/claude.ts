@@ -13,6 +13,11 @@ import { findCredentials, LOCAL_CREDENTIALS_MISSING } from "../local/credentials
 import { localAgentEnvironment, type Env } from "../local/environment";
 import type { Logger } from "../log";
 import { agentEnvironment } from "./claude-env";
+import {
+  agentExtraEnv,
+  capabilityOptions,
+  defaultPermissionMode,
+} from "../capabilities/sdk-options";
 import type { BaseEnv } from "./claude-env";
 import { ReplyStream } from "./claude-events";
 import { checkClaude, findClaudeExecutable } from "./claude-preflight";
@@ -213,16 +218,19 @@ export function createClaudeRuntime(options: ClaudeRuntimeOptions = {}): AgentRu
     try {
       // Loaded on the first task, not at start: an idle executor stays small.
       const { query } = await import("@anthropic-ai/claude-agent-sdk");
+      const caps = request.capabilities;
+      // The user's default from Settings, else the device's own flag.
+      const mode = defaultPermissionMode(caps) ?? permissionMode;
       q = query({
         prompt: request.prompt,
         options: {
           cwd: request.workspaceDir,
           env: userEnv
             ? localAgentEnvironment(userEnv, clientApp, request.tmpDir)
-            : agentEnvironment(baseEnv, request, clientApp),
+            : { ...agentExtraEnv(caps, baseEnv), ...agentEnvironment(baseEnv, request, clientApp) },
           includePartialMessages: true,
-          permissionMode,
-          allowDangerouslySkipPermissions: permissionMode === "bypassPermissions",
+          permissionMode: mode,
+          allowDangerouslySkipPermissions: mode === "bypassPermissions",
           // Headless: anything that would ask a person is refused at once, never waits.
           permissionPrompts: "none",
           abortController: sdkAbort,
@@ -230,6 +238,8 @@ export function createClaudeRuntime(options: ClaudeRuntimeOptions = {}): AgentRu
           ...(executable ? { pathToClaudeCodeExecutable: executable } : {}),
           ...(options.model ? { model: options.model } : {}),
           ...(request.resumeSessionId ? { resume: request.resumeSessionId } : {}),
+          // Managed skills (a plugin folder), MCP servers, model, max turns, appended prompt.
+          ...capabilityOptions(caps, userEnv ?? baseEnv),
         },
       });
     } catch (error) {

@@ -1,4 +1,5 @@
 import type { FailureCode, ProgressEvent, Usage } from "@wegent/protocol";
+import type { RunCapabilities } from "../capabilities/manager";
 
 /** One message of a task to run on this machine. */
 export interface RunRequest {
@@ -13,6 +14,8 @@ export interface RunRequest {
   homeDir: string;
   /** The task's own TMPDIR. */
   tmpDir: string;
+  /** Managed skills, MCP servers and runtime settings as applied on this device. */
+  capabilities?: RunCapabilities;
 }
 
 export type RunOutcome =

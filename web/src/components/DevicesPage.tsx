@@ -43,6 +43,12 @@ export function DevicesPage() {
   );
 }
 
+const CAPABILITY_TEXT = {
+  synced: "✓ in sync with Settings",
+  pending: "… not in sync yet",
+  failed: "⚠ failed to apply",
+} as const;
+
 function DeviceCard(props: { device: Device }) {
   const { device } = props;
   const { dispatch } = useStore();
@@ -69,6 +75,12 @@ function DeviceCard(props: { device: Device }) {
   const toggleDefault = () =>
     run(async () => {
       const body = await api(device.isDefault ? "DELETE" : "PUT", `${path}/default`, DeviceBody);
+      dispatch({ type: "device:upsert", device: body.device });
+    });
+
+  const setSlots = (maxSlots: number) =>
+    run(async () => {
+      const body = await api("PUT", `${path}/slots`, DeviceBody, { maxSlots });
       dispatch({ type: "device:upsert", device: body.device });
     });
 
@@ -118,6 +130,33 @@ function DeviceCard(props: { device: Device }) {
         <dd data-testid="device-slots">
           {slotsText(device.slotsUsed, device.maxSlots)}
           {device.queueLength > 0 ? `, ${device.queueLength} queued` : ""}
+        </dd>
+        <dt>
+          <label htmlFor={`slots-${device.id}`}>Max slots</label>
+        </dt>
+        <dd>
+          <select
+            id={`slots-${device.id}`}
+            value={device.slotLimit ?? device.maxSlots}
+            disabled={busy}
+            onChange={(e) => void setSlots(Number(e.target.value))}
+            data-testid="device-slot-limit"
+          >
+            {[1, 2, 3, 4, 5].map((n) => (
+              <option key={n} value={n}>
+                {n}
+              </option>
+            ))}
+          </select>
+        </dd>
+        <dt>Capabilities</dt>
+        <dd
+          data-testid="device-capabilities"
+          data-state={device.capabilities.state}
+          title={device.capabilities.digest ?? undefined}
+        >
+          {CAPABILITY_TEXT[device.capabilities.state]}
+          {device.capabilities.error ? `: ${device.capabilities.error}` : ""}
         </dd>
         <dt>Platform</dt>
         <dd>{device.platform}</dd>

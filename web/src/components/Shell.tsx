@@ -9,6 +9,7 @@ import { DevicesPage } from "./DevicesPage";
 import { SkillsPage } from "./SkillsPage";
 import { TokenBanner } from "./TokenBanner";
 import { TokensPage } from "./TokensPage";
+import { SettingsPage } from "./SettingsPage";
 
 export function Shell(props: { user: User; onSignedOut: () => void }) {
   const route = useRoute();
@@ -31,6 +32,7 @@ export function Shell(props: { user: User; onSignedOut: () => void }) {
       active: route.page === "devices" || route.page === "skills",
     },
     { to: href.tokens, label: "API Tokens", active: route.page === "tokens" },
+    { to: href.settings, label: "Settings", active: route.page === "settings" },
   ];
   return (
     <div className="shell">
@@ -65,6 +67,7 @@ export function Shell(props: { user: User; onSignedOut: () => void }) {
       {route.page === "devices" && <DevicesPage />}
       {route.page === "skills" && <SkillsPage deviceId={route.deviceId} />}
       {route.page === "tokens" && <TokensPage />}
+      {route.page === "settings" && <SettingsPage />}
     </div>
   );
 }

@@ -5,7 +5,8 @@ export type Route =
   | { page: "chat"; taskId: string | null }
   | { page: "devices" }
   | { page: "skills"; deviceId: string }
-  | { page: "tokens" };
+  | { page: "tokens" }
+  | { page: "settings" };
 
 export function parseRoute(hash: string): Route {
   const path = hash.replace(/^#/, "");
@@ -13,6 +14,7 @@ export function parseRoute(hash: string): Route {
   if (path === "/settings/tokens") return { page: "tokens" };
   const skills = /^\/devices\/([\w-]+)\/skills$/.exec(path);
   if (skills?.[1]) return { page: "skills", deviceId: skills[1] };
+  if (path === "/settings") return { page: "settings" };
   const task = /^\/tasks\/([\w-]+)$/.exec(path);
   return { page: "chat", taskId: task?.[1] ?? null };
 }
@@ -23,6 +25,7 @@ export const href = {
   devices: "#/devices",
   skills: (deviceId: string) => `#/devices/${deviceId}/skills`,
   tokens: "#/settings/tokens",
+  settings: "#/settings",
 };
 
 export function navigate(to: string): void {

@@ -1,0 +1,78 @@
+// Turns the managed capabilities into Claude Agent SDK options for one run.
+import type { McpServerConfig, Options, PermissionMode } from "@anthropic-ai/claude-agent-sdk";
+import type { BaseEnv } from "../runtime/claude-env";
+import type { RunCapabilities } from "./manager";
+
+/** Prefix of the managed MCP servers' names, so they never clash with the user's own. */
+export const MCP_PREFIX = "wegent-";
+
+function fromEnv(base: BaseEnv, names: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of names) {
+    const value = base[name];
+    if (value !== undefined && !name.toUpperCase().startsWith("WEGENT_")) out[name] = value;
+  }
+  return out;
+}
+
+export function mcpServerConfigs(
+  servers: RunCapabilities["mcpServers"],
+  base: BaseEnv,
+): Record<string, McpServerConfig> {
+  const out: Record<string, McpServerConfig> = {};
+  for (const server of servers) {
+    const name = `${MCP_PREFIX}${server.name}`;
+    if (server.transport === "stdio") {
+      out[name] = {
+        type: "stdio",
+        command: server.command,
+        args: server.args,
+        env: fromEnv(base, server.env),
+      };
+    } else {
+      const headers: Record<string, string> = {};
+      for (const h of server.headers) {
+        const value = base[h.env];
+        if (value !== undefined && !h.env.toUpperCase().startsWith("WEGENT_"))
+          headers[h.name] = value;
+      }
+      out[name] = { type: "http", url: server.url, headers };
+    }
+  }
+  return out;
+}
+
+/** Extra variables the user lets the agent see (never WEGENT_*). */
+export function agentExtraEnv(caps: RunCapabilities | undefined, base: BaseEnv) {
+  return caps ? fromEnv(base, caps.runtime.agentEnv) : {};
+}
+
+/** The user's default permission mode, used when the message has none of its own. */
+export function defaultPermissionMode(caps: RunCapabilities | undefined): PermissionMode | null {
+  return caps?.runtime.permissionMode ?? null;
+}
+
+/** SDK options for skills (plugin), MCP servers, model, max turns and the appended prompt. */
+export function capabilityOptions(
+  caps: RunCapabilities | undefined,
+  base: BaseEnv,
+): Partial<Options> {
+  if (!caps) return {};
+  const options: Partial<Options> = {};
+  if (caps.pluginDir) options.plugins = [{ type: "local", path: caps.pluginDir }];
+  if (caps.mcpServers.length > 0) {
+    options.mcpServers = mcpServerConfigs(caps.mcpServers, base);
+    // Over stdin, not the command line: env values and headers may be secrets, and any user
+    // of the machine can read a process's arguments. The bundled Claude Code supports it.
+    options.mcpServersDelivery = "initialize";
+  }
+  const { model, maxTurns, appendSystemPrompt } = caps.runtime;
+  if (model) options.model = model;
+  if (maxTurns) options.maxTurns = maxTurns;
+  // The executor runs with the SDK's default (empty) base prompt; the user's text follows it.
+  // Not recorded in the session: a follow-up picks up a changed setting.
+  if (appendSystemPrompt.trim() !== "") {
+    options.systemPrompt = { type: "custom", prompt: appendSystemPrompt, snapshot: false };
+  }
+  return options;
+}

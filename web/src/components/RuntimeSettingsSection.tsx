@@ -1,0 +1,138 @@
+import { useEffect, useId, useState, type FormEvent } from "react";
+import { AgentPermissionMode, type RuntimeSettings, RuntimeSettingsBody } from "@wegent/protocol";
+import { api, errorText } from "../api";
+
+export function RuntimeSettingsSection() {
+  const [settings, setSettings] = useState<RuntimeSettings | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [saved, setSaved] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [agentEnv, setAgentEnv] = useState("");
+  const id = useId();
+
+  useEffect(() => {
+    api("GET", "/api/settings/runtime", RuntimeSettingsBody).then(
+      (body) => {
+        setSettings(body.runtime);
+        setAgentEnv(body.runtime.agentEnv.join(" "));
+      },
+      (failure: unknown) => setError(errorText(failure)),
+    );
+  }, []);
+
+  if (!settings) {
+    return (
+      <section className="card">
+        {error ? <p className="error">{error}</p> : <p className="muted">Loading…</p>}
+      </section>
+    );
+  }
+
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    if (!settings) return;
+    setBusy(true);
+    setError(null);
+    setSaved(false);
+    try {
+      const body = await api("PUT", "/api/settings/runtime", RuntimeSettingsBody, {
+        ...settings,
+        agentEnv: agentEnv.split(/[\s,]+/).filter((w) => w !== ""),
+      });
+      setSettings(body.runtime);
+      setSaved(true);
+    } catch (failure) {
+      setError(errorText(failure));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  const update = (patch: Partial<RuntimeSettings>) => {
+    setSaved(false);
+    setSettings({ ...settings, ...patch });
+  };
+
+  return (
+    <form
+      className="card stack"
+      onSubmit={submit}
+      aria-labelledby={`${id}-title`}
+      data-testid="runtime-settings"
+    >
+      <h2 id={`${id}-title`}>Runtime</h2>
+      <p className="muted">Applied to every new message, follow-ups included.</p>
+      <label htmlFor={`${id}-model`}>Default model (empty: the device's default)</label>
+      <input
+        id={`${id}-model`}
+        value={settings.model ?? ""}
+        maxLength={100}
+        onChange={(e) => update({ model: e.target.value.trim() === "" ? null : e.target.value })}
+        data-testid="runtime-model"
+      />
+      <label htmlFor={`${id}-mode`}>Default permission mode</label>
+      <select
+        id={`${id}-mode`}
+        value={settings.permissionMode ?? ""}
+        onChange={(e) =>
+          update({
+            permissionMode:
+              e.target.value === "" ? null : AgentPermissionMode.parse(e.target.value),
+          })
+        }
+        data-testid="runtime-permission-mode"
+      >
+        <option value="">The device's own setting</option>
+        {AgentPermissionMode.options.map((mode) => (
+          <option key={mode} value={mode}>
+            {mode}
+          </option>
+        ))}
+      </select>
+      <label htmlFor={`${id}-turns`}>Max turns (empty: no limit)</label>
+      <input
+        id={`${id}-turns`}
+        type="number"
+        min={1}
+        max={1000}
+        value={settings.maxTurns ?? ""}
+        onChange={(e) =>
+          update({ maxTurns: e.target.value === "" ? null : Number(e.target.value) })
+        }
+        data-testid="runtime-max-turns"
+      />
+      <label htmlFor={`${id}-prompt`}>Appended system prompt</label>
+      <textarea
+        id={`${id}-prompt`}
+        rows={4}
+        value={settings.appendSystemPrompt}
+        onChange={(e) => update({ appendSystemPrompt: e.target.value })}
+        data-testid="runtime-append-prompt"
+      />
+      <label htmlFor={`${id}-env`}>Extra environment variables the agent may see (names)</label>
+      <input
+        id={`${id}-env`}
+        value={agentEnv}
+        onChange={(e) => {
+          setSaved(false);
+          setAgentEnv(e.target.value);
+        }}
+        placeholder="e.g. GITHUB_TOKEN NPM_TOKEN"
+        data-testid="runtime-agent-env"
+      />
+      {error && (
+        <p className="error" role="alert" data-testid="runtime-error">
+          {error}
+        </p>
+      )}
+      {saved && (
+        <p className="muted" role="status">
+          Saved.
+        </p>
+      )}
+      <button type="submit" className="primary" disabled={busy} data-testid="runtime-save">
+        {busy ? "Saving…" : "Save"}
+      </button>
+    </form>
+  );
+}

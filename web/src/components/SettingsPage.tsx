@@ -1,0 +1,20 @@
+import { McpServersSection } from "./McpServersSection";
+import { RuntimeSettingsSection } from "./RuntimeSettingsSection";
+import { SkillsSection } from "./SkillsSection";
+
+/** What follows the user to every device: skills, MCP servers and how the agent runs. */
+export function SettingsPage() {
+  return (
+    <main className="page" aria-labelledby="settings-title">
+      <h1 id="settings-title">Settings</h1>
+      <p className="muted">
+        Skills, MCP servers and runtime settings reach every one of your devices — in a folder of
+        the executor's own, next to (never over) what you set up by hand. A device that is offline
+        catches up when it comes back; the Devices page shows whether each one is in sync.
+      </p>
+      <RuntimeSettingsSection />
+      <SkillsSection />
+      <McpServersSection />
+    </main>
+  );
+}

@@ -1,0 +1,133 @@
+import { useCallback, useEffect, useId, useState, type ChangeEvent } from "react";
+import { ApiError, type Skill, SkillBody, SkillsBody, Ok } from "@wegent/protocol";
+import { api, ApiFailure, errorText } from "../api";
+
+/** Uploads the zip as the raw body (the API takes no multipart). */
+async function uploadSkill(file: File): Promise<Skill> {
+  let response: Response;
+  try {
+    response = await fetch("/api/skills", {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "content-type": "application/zip" },
+      body: file,
+    });
+  } catch {
+    throw new ApiFailure(0, "network_error", "Could not reach the server. Check your connection.");
+  }
+  const json: unknown = await response.json().catch(() => null);
+  if (!response.ok) {
+    const parsed = ApiError.safeParse(json);
+    throw parsed.success
+      ? new ApiFailure(response.status, parsed.data.error.code, parsed.data.error.message)
+      : new ApiFailure(response.status, "http_error", `The server answered ${response.status}.`);
+  }
+  return SkillBody.parse(json).skill;
+}
+
+export function SkillsSection() {
+  const [skills, setSkills] = useState<Skill[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const id = useId();
+
+  const load = useCallback(async () => {
+    try {
+      setSkills((await api("GET", "/api/skills", SkillsBody)).skills);
+    } catch (failure) {
+      setError(errorText(failure));
+    }
+  }, []);
+  useEffect(() => {
+    void load();
+  }, [load]);
+
+  async function run(work: () => Promise<unknown>) {
+    setBusy(true);
+    setError(null);
+    try {
+      await work();
+      await load();
+    } catch (failure) {
+      setError(errorText(failure));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  function onFile(event: ChangeEvent<HTMLInputElement>) {
+    const file = event.target.files?.[0];
+    event.target.value = "";
+    if (file) void run(() => uploadSkill(file));
+  }
+
+  return (
+    <section className="card stack" aria-labelledby={`${id}-title`} data-testid="skills">
+      <h2 id={`${id}-title`}>Skills</h2>
+      <p className="muted">
+        A zip with a <code>SKILL.md</code> (front matter with <code>name</code> and{" "}
+        <code>description</code>) at its root or in its one folder; up to 1 MiB, regular files only.
+        Uploading a skill with the same name replaces it. The agent sees it as{" "}
+        <code>wegent:&lt;name&gt;</code>.
+      </p>
+      <label htmlFor={`${id}-file`}>Upload a skill (.zip)</label>
+      <input
+        id={`${id}-file`}
+        type="file"
+        accept=".zip,application/zip"
+        onChange={onFile}
+        disabled={busy}
+        data-testid="skill-upload"
+      />
+      {error && (
+        <p className="error" role="alert" data-testid="skill-error">
+          {error}
+        </p>
+      )}
+      {skills === null ? (
+        <p className="muted">Loading…</p>
+      ) : skills.length === 0 ? (
+        <p className="muted">No skills yet.</p>
+      ) : (
+        <ul className="token-list">
+          {skills.map((skill) => (
+            <li key={skill.id} className="card" data-testid={`skill-${skill.name}`}>
+              <div className="token-head">
+                <strong>{skill.name}</strong>
+                <span className="badge">{skill.enabled ? "on" : "off"}</span>
+              </div>
+              <p className="muted">{skill.description}</p>
+              <div className="row">
+                <label>
+                  <input
+                    type="checkbox"
+                    checked={skill.enabled}
+                    disabled={busy}
+                    onChange={(e) =>
+                      void run(() =>
+                        api("PATCH", `/api/skills/${skill.id}`, SkillBody, {
+                          enabled: e.target.checked,
+                        }),
+                      )
+                    }
+                    data-testid="skill-enabled"
+                  />{" "}
+                  Enabled
+                </label>
+                <button
+                  type="button"
+                  className="danger"
+                  disabled={busy}
+                  onClick={() => void run(() => api("DELETE", `/api/skills/${skill.id}`, Ok))}
+                  data-testid="skill-delete"
+                >
+                  Delete
+                </button>
+              </div>
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}
