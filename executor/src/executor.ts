@@ -20,6 +20,7 @@ import type { Authorize } from "./connection";
 import { TaskManager } from "./task-manager";
 import { CapabilityManager } from "./capabilities/manager";
 import type { PreExecuteHook } from "./hooks";
+import { WorkspaceService } from "./workspace/service";
 
 export interface ExecutorTimings extends ConnectionTimings {
   /** `device:heartbeat` with the running task ids, so the hub can reconcile. */
@@ -100,6 +101,7 @@ export class Executor {
   private readonly outbox: Outbox;
   private readonly tasks: TaskManager;
   private readonly capabilities: CapabilityManager;
+  private readonly workspaces: WorkspaceService;
   private isRegistered = false;
   private hasRegisteredBefore = false;
   private runtimeReady = false;
@@ -154,6 +156,14 @@ export class Executor {
         options.deviceType === "local" ? () => this.capabilities.forNextRun() : undefined,
       preExecuteHook: options.preExecuteHook ?? null,
       onPreflight: (ready) => (this.runtimeReady = ready),
+    });
+    this.workspaces = new WorkspaceService({
+      backendUrl: options.backendUrl,
+      workspaceRoot: options.workspaceRoot,
+      homeDir: options.homeDir,
+      log: this.log,
+      running: (taskId) => this.tasks.runningTaskIds().includes(taskId),
+      send: (frame) => this.send(frame),
     });
     this.connection = new HubConnection(
       {
@@ -325,6 +335,11 @@ export class Executor {
           return;
         }
         void this.capabilities.apply(frame);
+        return;
+      case "workspace:archive":
+      case "workspace:restore":
+      case "workspace:cleanup":
+        this.workspaces.handle(frame);
         return;
       case "error":
         this.log.warn(`backend error: ${frame.message}`, { code: frame.code });

@@ -1,0 +1,101 @@
+import { createHash } from "node:crypto";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { createGzip } from "node:zlib";
+import type { ArchiveInfo } from "@wegent/protocol";
+import { type ArchiveClient, PART_SIZE } from "./client";
+import { SESSION_PREFIX, type TaskPaths, WORKSPACE_PREFIX } from "./layout";
+import { tarStream } from "./tar";
+import { walk } from "./walk";
+
+export class ArchiveError extends Error {
+  constructor(
+    readonly code: "workspace_missing" | "archive_too_large",
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Lists what goes into the task's archive: its workspace and its Claude session folders. */
+export async function archiveSources(paths: TaskPaths) {
+  const workspace = await walk(paths.workspaceDir, WORKSPACE_PREFIX);
+  const sessions = await walk(paths.claudeProjects, SESSION_PREFIX, false);
+  return {
+    sources: [...workspace.sources, ...sessions.sources],
+    files: workspace.files + sessions.files,
+    empty: workspace.sources.length === 0 && sessions.sources.length === 0,
+  };
+}
+
+/**
+ * Streams tar → gzip → SHA-256 → `sink` in pieces; only the gzip window and one part are ever
+ * in memory. Stops with `archive_too_large` once the compressed size passes `maxBytes`.
+ */
+export async function packTo(
+  sources: Awaited<ReturnType<typeof archiveSources>>["sources"],
+  maxBytes: number,
+  sink: (chunk: Buffer) => Promise<void>,
+): Promise<{ sha256: string; size: number }> {
+  const gzip = createGzip();
+  const feeding = pipeline(Readable.from(tarStream(sources)), gzip);
+  feeding.catch(() => undefined);
+  const hash = createHash("sha256");
+  let size = 0;
+  try {
+    for await (const chunk of gzip) {
+      const buf = chunk as Buffer;
+      size += buf.length;
+      if (size > maxBytes) {
+        throw new ArchiveError(
+          "archive_too_large",
+          `The workspace archive is larger than the ${maxBytes}-byte limit; nothing was stored.`,
+        );
+      }
+      hash.update(buf);
+      await sink(buf);
+    }
+    await feeding;
+  } catch (error) {
+    gzip.destroy();
+    throw error;
+  }
+  return { sha256: hash.digest("hex"), size };
+}
+
+/** Packs the task's workspace and uploads it in R2 multipart parts; resolves once verified. */
+export async function archiveTask(
+  paths: TaskPaths,
+  client: ArchiveClient,
+  maxBytes: number,
+): Promise<ArchiveInfo> {
+  const listing = await archiveSources(paths);
+  if (listing.empty) {
+    throw new ArchiveError("workspace_missing", "This device has no workspace for the task.");
+  }
+  const upload = await client.start();
+  const parts: { partNumber: number; etag: string }[] = [];
+  let held: Buffer[] = [];
+  let heldBytes = 0;
+  const flush = async (bytes: Buffer) => {
+    parts.push(await client.part(upload, parts.length + 1, bytes));
+  };
+  try {
+    const summary = await packTo(listing.sources, maxBytes, async (chunk) => {
+      held.push(chunk);
+      heldBytes += chunk.length;
+      // R2 wants every part but the last of one size.
+      while (heldBytes >= PART_SIZE) {
+        const all = Buffer.concat(held);
+        await flush(all.subarray(0, PART_SIZE));
+        held = [all.subarray(PART_SIZE)];
+        heldBytes = all.length - PART_SIZE;
+      }
+    });
+    if (heldBytes > 0 || parts.length === 0) await flush(Buffer.concat(held));
+    return await client.complete(upload, parts, { ...summary, files: listing.files });
+  } catch (error) {
+    await client.abort(upload);
+    throw error;
+  }
+}

@@ -1,0 +1,110 @@
+import type { ArchiveInfo } from "@wegent/protocol";
+
+// The executor's side of the archive routes: `<backend>/api/devices/archives/:taskId/...`,
+// authenticated with the short-lived grant the hub sent with the request.
+
+export const PART_SIZE = 8 * 1024 * 1024;
+const ATTEMPTS = 5;
+
+export class ArchiveHttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface ArchiveClientOptions {
+  backendUrl: string;
+  grant: string;
+  taskId: string;
+  /** Waits between attempts of a part (tests make it short). */
+  retryDelayMs?: number;
+  fetch?: typeof fetch;
+}
+
+export class ArchiveClient {
+  private readonly base: string;
+  private readonly doFetch: typeof fetch;
+
+  constructor(private readonly options: ArchiveClientOptions) {
+    const url = new URL(options.backendUrl);
+    url.pathname = url.pathname.replace(/\/+$/, "") + `/api/devices/archives/${options.taskId}`;
+    this.base = url.toString();
+    this.doFetch = options.fetch ?? fetch;
+  }
+
+  private async call(method: string, path: string, body?: string | Uint8Array, json = true) {
+    const response = await this.doFetch(this.base + path, {
+      method,
+      headers: {
+        Authorization: `Bearer ${this.options.grant}`,
+        ...(json && body !== undefined ? { "Content-Type": "application/json" } : {}),
+      },
+      body,
+    });
+    if (!response.ok) {
+      let code = "http_error";
+      let message = `HTTP ${response.status}`;
+      try {
+        const parsed = (await response.json()) as { error?: { code?: string; message?: string } };
+        code = parsed.error?.code ?? code;
+        message = parsed.error?.message ?? message;
+      } catch {
+        // not JSON
+      }
+      throw new ArchiveHttpError(response.status, code, message);
+    }
+    return response;
+  }
+
+  async start(): Promise<{ uploadId: string; nonce: string }> {
+    const res = await this.call("POST", "/uploads", "{}");
+    return (await res.json()) as { uploadId: string; nonce: string };
+  }
+
+  /** Uploads one part, retrying a dropped connection or a 5xx (R2 keeps the parts it has). */
+  async part(upload: { uploadId: string; nonce: string }, partNumber: number, body: Buffer) {
+    const path = `/uploads/${encodeURIComponent(upload.uploadId)}/parts/${partNumber}?nonce=${upload.nonce}`;
+    let lastError: unknown;
+    for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+      try {
+        const res = await this.call("PUT", path, new Uint8Array(body), false);
+        return (await res.json()) as { partNumber: number; etag: string };
+      } catch (error) {
+        if (error instanceof ArchiveHttpError && error.status < 500) throw error;
+        lastError = error;
+        await new Promise((r) => setTimeout(r, (this.options.retryDelayMs ?? 500) * 2 ** attempt));
+      }
+    }
+    throw lastError;
+  }
+
+  async complete(
+    upload: { uploadId: string; nonce: string },
+    parts: { partNumber: number; etag: string }[],
+    summary: { sha256: string; size: number; files: number },
+  ): Promise<ArchiveInfo> {
+    const path = `/uploads/${encodeURIComponent(upload.uploadId)}/complete?nonce=${upload.nonce}`;
+    const res = await this.call("POST", path, JSON.stringify({ parts, ...summary }));
+    return (await res.json()) as ArchiveInfo;
+  }
+
+  async abort(upload: { uploadId: string; nonce: string }): Promise<void> {
+    const path = `/uploads/${encodeURIComponent(upload.uploadId)}?nonce=${upload.nonce}`;
+    await this.call("DELETE", path).catch(() => undefined);
+  }
+
+  async download(): Promise<ReadableStream<Uint8Array>> {
+    const res = await this.call("GET", "");
+    if (!res.body) throw new ArchiveHttpError(502, "download_failed", "empty archive body");
+    return res.body;
+  }
+
+  /** Tells the Worker the workspace left this device (its archive is the only copy now). */
+  async removed(): Promise<void> {
+    await this.call("POST", "/removed", "{}");
+  }
+}
