@@ -39,7 +39,11 @@ export type LogEvent =
       code: string | null;
     }
   | { event: "live.publish_failed"; userId: string; events: number; message: string }
-  | { event: "http.error"; method: string; path: string; message: string };
+  | { event: "http.error"; method: string; path: string; message: string }
+  | { event: "archive.refused"; taskId: string; deviceId: string }
+  | { event: "archive.stored"; ownerId: string; taskId: string; size: number }
+  | { event: "workspace.archived"; ownerId: string; taskId: string }
+  | { event: "workspace.cleanup"; ownerId: string; deviceId: string; dryRun: boolean };
 
 export function log(entry: LogEvent, level: "info" | "warn" | "error" = "info"): void {
   const line = JSON.stringify({ level, time: new Date().toISOString(), ...entry });

@@ -98,3 +98,35 @@ export type WorkspaceResult = z.infer<typeof WorkspaceResult>;
 export type WorkspaceErrorCode = Extract<WorkspaceResult["outcome"], { kind: "error" }>["code"];
 
 export type WorkspaceCommand = WorkspaceArchive | WorkspaceRestore | WorkspaceCleanup;
+
+// --- HTTP shapes --------------------------------------------------------------------------------
+
+/** `GET /api/tasks/:id/workspace`. */
+export const WorkspaceState = z.object({
+  state: z.enum(["on_device", "archived", "none"]),
+  deviceId: z.string().nullable(),
+  archive: ArchiveInfo.nullable(),
+});
+export type WorkspaceState = z.infer<typeof WorkspaceState>;
+
+/** `POST /api/devices/:id/cleanup`. */
+export const CleanupRequest = z.object({
+  olderThanHours: z
+    .number()
+    .min(0)
+    .max(24 * 365),
+  dryRun: z.boolean().default(true),
+});
+export type CleanupRequest = z.infer<typeof CleanupRequest>;
+
+/** `POST /api/devices/archives/:taskId/uploads/:uploadId/complete` (executor → Worker). */
+export const CompleteUpload = z.object({
+  parts: z
+    .array(z.object({ partNumber: z.number().int().min(1).max(10_000), etag: z.string().max(200) }))
+    .min(1)
+    .max(10_000),
+  sha256: Sha256,
+  size: z.number().int().nonnegative(),
+  files: z.number().int().nonnegative(),
+});
+export type CompleteUpload = z.infer<typeof CompleteUpload>;

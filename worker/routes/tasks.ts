@@ -21,6 +21,8 @@ import { resolveTarget, type ResolvedTarget } from "../tasks/target";
 import { toMessage, toTask } from "../tasks/rows";
 import { createOnDevice, sendToDevice } from "../tasks/send";
 import { taskEventStream } from "../tasks/events";
+import { chatNote, restoreFailure } from "../workspaces/chat";
+import { prepareWorkspace, RestoreFailed } from "../workspaces/move";
 
 export const taskRoutes = new Hono<AppEnv>();
 taskRoutes.use("*", requireUser());
@@ -153,13 +155,23 @@ taskRoutes.post("/:id/messages", async (c) => {
   const previous = [...messages].reverse().find((m) => m.role === "assistant" && m.sessionId);
   const sameDevice =
     previous && previous.deviceId === target.deviceId && previous.deviceOwnerId === target.ownerId;
+  // The workspace goes where the follow-up runs (restored after a cleanup, or moved).
+  let moved = false;
+  try {
+    const prepared = await prepareWorkspace(c.env, task, target);
+    if (prepared.note) await chatNote(c.env, task, prepared.note);
+    moved = prepared.resume;
+  } catch (error) {
+    if (!(error instanceof RestoreFailed)) throw error;
+    return c.json(await restoreFailure(c.env, task, body.message, error.message), 201);
+  }
   const result = await sendToDevice(
     c.env,
     user.id,
     id,
     body.message,
     target,
-    sameDevice ? (previous.sessionId ?? null) : null,
+    previous && (sameDevice || moved) ? (previous.sessionId ?? null) : null,
     { title: task.title, branch: task.branch, createdAt: task.createdAt, isNew: false },
   );
   return c.json(result, 201);

@@ -118,7 +118,10 @@ export interface ExtractTarget {
  * Unpacks a tar stream under fresh directories (the caller makes them; nothing in them is a
  * symlink, because this never creates one). Returns the number of files written.
  */
-export async function extractTar(input: AsyncIterable<Buffer>, target: ExtractTarget): Promise<{ files: number }> {
+export async function extractTar(
+  input: AsyncIterable<Buffer>,
+  target: ExtractTarget,
+): Promise<{ files: number }> {
   let pending: Buffer = Buffer.alloc(0);
   let files = 0;
   let paxPath: string | null = null;
