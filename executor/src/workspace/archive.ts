@@ -37,7 +37,7 @@ export async function packTo(
   maxBytes: number,
   sink: (chunk: Buffer) => Promise<void>,
 ): Promise<{ sha256: string; size: number }> {
-  const gzip = createGzip();
+  const gzip = createGzip({ chunkSize: 256 * 1024 });
   const feeding = pipeline(Readable.from(tarStream(sources)), gzip);
   feeding.catch(() => undefined);
   const hash = createHash("sha256");
@@ -75,24 +75,25 @@ export async function archiveTask(
   }
   const upload = await client.start();
   const parts: { partNumber: number; etag: string }[] = [];
-  let held: Buffer[] = [];
-  let heldBytes = 0;
-  const flush = async (bytes: Buffer) => {
-    parts.push(await client.part(upload, parts.length + 1, bytes));
+  // One part buffer, reused: memory stays flat however large the archive is.
+  const part = Buffer.allocUnsafe(PART_SIZE);
+  let filled = 0;
+  const flush = async () => {
+    parts.push(await client.part(upload, parts.length + 1, part.subarray(0, filled)));
+    filled = 0;
   };
   try {
     const summary = await packTo(listing.sources, maxBytes, async (chunk) => {
-      held.push(chunk);
-      heldBytes += chunk.length;
+      let offset = 0;
       // R2 wants every part but the last of one size.
-      while (heldBytes >= PART_SIZE) {
-        const all = Buffer.concat(held);
-        await flush(all.subarray(0, PART_SIZE));
-        held = [all.subarray(PART_SIZE)];
-        heldBytes = all.length - PART_SIZE;
+      while (offset < chunk.length) {
+        const n = chunk.copy(part, filled, offset);
+        filled += n;
+        offset += n;
+        if (filled === PART_SIZE) await flush();
       }
     });
-    if (heldBytes > 0 || parts.length === 0) await flush(Buffer.concat(held));
+    if (filled > 0 || parts.length === 0) await flush();
     return await client.complete(upload, parts, { ...summary, files: listing.files });
   } catch (error) {
     await client.abort(upload);

@@ -1,3 +1,5 @@
+import { request as httpRequest } from "node:http";
+import { request as httpsRequest } from "node:https";
 import type { ArchiveInfo } from "@wegent/protocol";
 
 // The executor's side of the archive routes: `<backend>/api/devices/archives/:taskId/...`,
@@ -71,8 +73,7 @@ export class ArchiveClient {
     let lastError: unknown;
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
       try {
-        const res = await this.call("PUT", path, new Uint8Array(body), false);
-        return (await res.json()) as { partNumber: number; etag: string };
+        return JSON.parse(await this.put(path, body)) as { partNumber: number; etag: string };
       } catch (error) {
         if (error instanceof ArchiveHttpError && error.status < 500) throw error;
         lastError = error;
@@ -80,6 +81,50 @@ export class ArchiveClient {
       }
     }
     throw lastError;
+  }
+
+  /** PUT without fetch: undici copies a body it is given; node:http sends the part in place. */
+  private put(path: string, body: Buffer): Promise<string> {
+    if (this.options.fetch) {
+      return this.call("PUT", path, new Uint8Array(body), false).then((r) => r.text());
+    }
+    const url = new URL(this.base + path);
+    const send = url.protocol === "https:" ? httpsRequest : httpRequest;
+    return new Promise((resolve, reject) => {
+      const req = send(
+        url,
+        {
+          method: "PUT",
+          headers: {
+            Authorization: `Bearer ${this.options.grant}`,
+            "Content-Length": String(body.length),
+            "Content-Type": "application/octet-stream",
+          },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on("data", (c: Buffer) => chunks.push(c));
+          res.on("error", reject);
+          res.on("end", () => {
+            const text = Buffer.concat(chunks).toString("utf8");
+            const status = res.statusCode ?? 0;
+            if (status >= 200 && status < 300) return resolve(text);
+            let code = "http_error";
+            let message = `HTTP ${status}`;
+            try {
+              const parsed = JSON.parse(text) as { error?: { code?: string; message?: string } };
+              code = parsed.error?.code ?? code;
+              message = parsed.error?.message ?? message;
+            } catch {
+              // not JSON
+            }
+            reject(new ArchiveHttpError(status, code, message));
+          });
+        },
+      );
+      req.on("error", reject);
+      req.end(body);
+    });
   }
 
   async complete(

@@ -37,7 +37,7 @@ export async function restoreTask(
         done(null, chunk);
       },
     });
-    const gunzip = createGunzip();
+    const gunzip = createGunzip({ chunkSize: 256 * 1024 });
     const feeding = pipeline(Readable.fromWeb(body as WebReadableStream<Uint8Array>), tap, gunzip);
     feeding.catch(() => undefined);
     let files: number;
