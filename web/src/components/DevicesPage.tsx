@@ -9,6 +9,7 @@ import { href } from "../lib/route";
 import { AddDevicePanel } from "./AddDevicePanel";
 import { projectLabel } from "./ProjectSelector";
 import { CommandAudit } from "./CommandAudit";
+import { DeviceCleanup } from "./DeviceCleanup";
 
 export function DevicesPage() {
   const { state } = useStore();
@@ -188,6 +189,7 @@ function DeviceCard(props: { device: Device }) {
           </>
         )}
       </dl>
+      <DeviceCleanup device={device} />
       {mode === "view" && (
         <div className="row">
           <button type="button" onClick={() => setMode("rename")} data-testid="device-rename">
