@@ -43,7 +43,15 @@ export type LogEvent =
   | { event: "archive.refused"; taskId: string; deviceId: string }
   | { event: "archive.stored"; ownerId: string; taskId: string; size: number }
   | { event: "workspace.archived"; ownerId: string; taskId: string }
-  | { event: "workspace.cleanup"; ownerId: string; deviceId: string; dryRun: boolean };
+  | { event: "workspace.cleanup"; ownerId: string; deviceId: string; dryRun: boolean }
+  | {
+      event: "workspace.auto_cleanup";
+      ownerId: string;
+      deviceId: string;
+      removed: number;
+      kept: number;
+    }
+  | { event: "workspace.auto_cleanup_failed"; ownerId: string; deviceId: string; message: string };
 
 export function log(entry: LogEvent, level: "info" | "warn" | "error" = "info"): void {
   const line = JSON.stringify({ level, time: new Date().toISOString(), ...entry });

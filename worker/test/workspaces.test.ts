@@ -4,6 +4,8 @@ import type { HubFrame } from "@wegent/protocol";
 import { call, createToken, expectError, signUp } from "./helpers";
 import { newDeviceId, registerDevice, reply } from "./device-client";
 import { mintGrant } from "../workspaces/grant";
+import worker from "../index";
+import { cleanupIdleWorkspaces } from "../workspaces/scheduled";
 
 type Execute = Extract<HubFrame, { type: "task:execute" }>;
 type ArchiveAsk = Extract<HubFrame, { type: "workspace:archive" }>;
@@ -196,4 +198,19 @@ describe("workspace archives", () => {
       404,
     );
   });
+
+  it("the hourly trigger asks connected devices to archive and remove idle workspaces", async () => {
+    const { socket } = await taskOnDevice();
+    expect(typeof worker.scheduled).toBe("function");
+    // Devices of the other tests stay connected and never answer: they time out, in parallel.
+    const ran = cleanupIdleWorkspaces(env, { timeoutMs: 2_000 });
+    const frame = await socket.next("workspace:cleanup", undefined, 10_000);
+    expect(frame).toMatchObject({ olderThanHours: 24, dryRun: false });
+    socket.send({
+      type: "workspace:result",
+      requestId: (frame as { requestId: string }).requestId,
+      outcome: { kind: "cleanup", report: { totalBytes: 0, workspaces: 0, entries: [] } },
+    });
+    await ran;
+  }, 15_000);
 });
