@@ -23,6 +23,7 @@ import { createOnDevice, sendToDevice } from "../tasks/send";
 import { taskEventStream } from "../tasks/events";
 import { chatNote, restoreFailure } from "../workspaces/chat";
 import { prepareWorkspace, RestoreFailed } from "../workspaces/move";
+import { deleteArchive } from "../workspaces/store";
 
 export const taskRoutes = new Hono<AppEnv>();
 taskRoutes.use("*", requireUser());
@@ -267,6 +268,7 @@ taskRoutes.delete("/:id", async (c) => {
       await deviceHub(c.env, m.deviceOwnerId, m.deviceId).cancel(m.id, user.id);
     }
   }
+  await deleteArchive(c.env, id);
   await database(c.env.DB).delete(schema.tasks).where(eq(schema.tasks.id, id)).run();
   return c.json({ ok: true });
 });

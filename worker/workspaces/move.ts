@@ -5,6 +5,9 @@ import { ApiError } from "../lib/errors";
 import { askDevice } from "./relay";
 import { archiveSettings, saveWorkspace, type TaskRow, workspaceRow } from "./store";
 
+/** A move or restore waits at most this long for a device (the user's POST is open meanwhile). */
+const DEVICE_WAIT_MS = 5 * 60 * 1000;
+
 // Before a follow-up runs: bring the task's workspace to the device that will run it. On the
 // same device, a cleaned-up workspace is restored from its archive. To another device, the old
 // device archives first (if it is online; else its last archive is used), then the new device
@@ -39,11 +42,16 @@ export async function prepareWorkspace(
     note = `The workspace was restored from its archive of ${row.archivedAt}.`;
   } else {
     try {
-      await askDevice(env, from, {
-        type: "workspace:archive",
-        taskId: task.id,
-        maxBytes: archiveSettings(env).maxBytes,
-      });
+      await askDevice(
+        env,
+        from,
+        {
+          type: "workspace:archive",
+          taskId: task.id,
+          maxBytes: archiveSettings(env).maxBytes,
+        },
+        DEVICE_WAIT_MS,
+      );
       row = await workspaceRow(env, task.id);
       note = `Workspace moved from ${from.deviceId} to ${target.deviceId} (archived just now).`;
     } catch (error) {
@@ -88,7 +96,12 @@ async function restoreOn(
   size: number,
 ) {
   try {
-    await askDevice(env, target, { type: "workspace:restore", taskId: task.id, sha256, size });
+    await askDevice(
+      env,
+      target,
+      { type: "workspace:restore", taskId: task.id, sha256, size },
+      DEVICE_WAIT_MS,
+    );
   } catch (error) {
     throw new RestoreFailed(
       error instanceof ApiError ? error.message : `The workspace could not be restored: ${error}`,

@@ -83,3 +83,9 @@ export async function saveWorkspace(
     })
     .run();
 }
+
+/** A deleted task takes its archive with it (the D1 row goes by cascade). */
+export async function deleteArchive(env: Env, taskId: string): Promise<void> {
+  const row = await workspaceRow(env, taskId);
+  if (row?.archiveKey) await env.ARCHIVES.delete(row.archiveKey);
+}
