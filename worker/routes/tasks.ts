@@ -157,15 +157,15 @@ taskRoutes.post("/:id/messages", async (c) => {
   const sameDevice =
     previous && previous.deviceId === target.deviceId && previous.deviceOwnerId === target.ownerId;
   // The workspace goes where the follow-up runs (restored after a cleanup, or moved).
-  let moved = false;
-  try {
-    const prepared = await prepareWorkspace(c.env, task, target);
-    if (prepared.note) await chatNote(c.env, task, prepared.note);
-    moved = prepared.resume;
-  } catch (error) {
-    if (!(error instanceof RestoreFailed)) throw error;
-    return c.json(await restoreFailure(c.env, task, body.message, error.message), 201);
+  const prepared = await prepareWorkspace(c.env, task, target).catch((error: unknown) => {
+    if (error instanceof RestoreFailed) return error;
+    throw error;
+  });
+  if (prepared instanceof RestoreFailed) {
+    return c.json(await restoreFailure(c.env, task, body.message, prepared.message), 201);
   }
+  if (prepared.note) await chatNote(c.env, task, prepared.note);
+  const moved = prepared.resume;
   const result = await sendToDevice(
     c.env,
     user.id,
