@@ -222,4 +222,54 @@ describe("workspaces", () => {
     expect(failed?.errorMessage).toMatch(/checksum|corrupt/);
     expect(existsSync(join(b.home, "workspaces", taskId))).toBe(false);
   }, 240_000);
+
+  it("moves a task off an offline device from its last archive, and the chat says from when", async () => {
+    const a = await launch();
+    const b = await launch();
+    fake.on("write the plan", [
+      {
+        blocks: [
+          toolUse("Bash", { command: "printf 'step one' > plan.txt", description: "write" }),
+        ],
+      },
+      { blocks: [text("Planned.")] },
+    ]);
+    const created = await post<TaskWithMessages>("/api/tasks", {
+      message: "Please write the plan",
+      target: { deviceId: a.deviceId },
+    });
+    const taskId = created.body.task.id;
+    await settled(taskId, 2);
+    const archived = await post<WorkspaceState>(`/api/tasks/${taskId}/archive`);
+    expect(archived.status).toBe(200);
+    expect(archived.body).toMatchObject({ state: "on_device", deviceId: a.deviceId });
+    const when = archived.body.archive!.createdAt;
+
+    await a.stop("SIGKILL");
+    fake.on("carry on elsewhere", [
+      { blocks: [toolUse("Bash", { command: "cat plan.txt", description: "read" })] },
+      { blocks: [text("Carried on.")] },
+    ]);
+    const moved = await until(
+      async () => {
+        const res = await post(`/api/tasks/${taskId}/messages`, {
+          message: "carry on elsewhere",
+          target: { deviceId: b.deviceId },
+        });
+        return res.status === 201 ? res : undefined;
+      },
+      20_000,
+      "the follow-up to be accepted",
+    );
+    expect(moved.status).toBe(201);
+    const there = await settled(taskId, 5);
+    expect(there.messages.at(-1)).toMatchObject({ status: "completed", content: "Carried on." });
+    const note = there.messages.find((m) => m.content.includes("restored from its archive of"));
+    expect(note?.content).toContain(`${a.deviceId} is offline`);
+    expect(note?.content).toContain(when);
+    expect(readFileSync(join(b.home, "workspaces", taskId, "plan.txt"), "utf8")).toBe("step one");
+    const sent = fake.requests.filter((r) => r.prompt === "carry on elsewhere");
+    expect(JSON.stringify(sent.at(-1)?.body)).toContain("step one");
+    expect(JSON.stringify(sent[0]?.body)).toContain("Please write the plan");
+  }, 120_000);
 });
