@@ -264,6 +264,8 @@ export const taskWorkspaces = sqliteTable(
     archivedAt: text("archived_at"),
     /** The device the archive was made on. */
     archivedFrom: text("archived_from"),
+    /** Why the last archive attempt of a cleanup failed (the workspace was kept), until one works. */
+    archiveError: text("archive_error"),
     updatedAt: text("updated_at").notNull(),
   },
   (t) => [index("task_workspaces_owner").on(t.ownerId)],

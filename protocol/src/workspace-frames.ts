@@ -106,6 +106,8 @@ export const WorkspaceState = z.object({
   state: z.enum(["on_device", "archived", "none"]),
   deviceId: z.string().nullable(),
   archive: ArchiveInfo.nullable(),
+  /** A cleanup could not archive the workspace, so it was kept on the device: why. */
+  archiveError: z.string().nullable().default(null),
 });
 export type WorkspaceState = z.infer<typeof WorkspaceState>;
 

@@ -146,6 +146,7 @@ archiveRoutes.post("/:taskId/uploads/:uploadId/complete", async (c) => {
     archiveFiles: body.files,
     archivedAt,
     archivedFrom: task.deviceId,
+    archiveError: null,
   });
   if (previous?.archiveKey && previous.archiveKey !== key) {
     await c.env.ARCHIVES.delete(previous.archiveKey);

@@ -8,7 +8,7 @@ import { type AppEnv, requireUser } from "../auth/identity";
 import { ApiError, notFound } from "../lib/errors";
 import { readBody, readParams } from "../lib/validate";
 import { askDevice } from "../workspaces/relay";
-import { archiveSettings, workspaceRow, workspaceView } from "../workspaces/store";
+import { archiveSettings, recordKept, workspaceRow, workspaceView } from "../workspaces/store";
 
 // The user's workspace routes: archive now, where the workspace is, download the archive, and
 // clean up a device's idle workspaces.
@@ -90,6 +90,7 @@ workspaceDeviceRoutes.post("/:id/cleanup", requireUser(), async (c) => {
     { type: "workspace:cleanup", ...body, maxBytes: archiveSettings(c.env).maxBytes },
   );
   if (answer.kind !== "cleanup") throw new ApiError(502, "bad_answer", "Unexpected device answer.");
+  await recordKept(c.env, { ownerId: user.id, deviceId: id }, answer.report.entries);
   log({ event: "workspace.cleanup", ownerId: user.id, deviceId: id, dryRun: body.dryRun });
   return c.json(answer.report);
 });

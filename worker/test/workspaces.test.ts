@@ -166,7 +166,7 @@ describe("workspace archives", () => {
   });
 
   it("relays a cleanup dry run to the device and validates its body", async () => {
-    const { user, deviceId, socket } = await taskOnDevice();
+    const { user, deviceId, socket, taskId } = await taskOnDevice();
     expectError(
       await call("POST", `/api/devices/${deviceId}/cleanup`, {
         cookie: user.cookie,
@@ -180,7 +180,14 @@ describe("workspace archives", () => {
     });
     const frame = await socket.next("workspace:cleanup");
     expect(frame).toMatchObject({ olderThanHours: 24, dryRun: true });
-    const report = { totalBytes: 10, workspaces: 1, entries: [] };
+    const kept = {
+      taskId,
+      bytes: 10,
+      idleHours: 30,
+      outcome: "kept",
+      reason: "Not archived, so kept: upload refused",
+    };
+    const report = { totalBytes: 10, workspaces: 1, entries: [kept] };
     socket.send({
       type: "workspace:result",
       requestId: (frame as { requestId: string }).requestId,
@@ -189,6 +196,12 @@ describe("workspace archives", () => {
     const res = await asked;
     expect(res.status).toBe(200);
     expect(res.body).toEqual(report);
+    // The task shows that its workspace was kept, and why.
+    const state = await call("GET", `/api/tasks/${taskId}/workspace`, { cookie: user.cookie });
+    expect(state.body).toMatchObject({
+      state: "on_device",
+      archiveError: "Not archived, so kept: upload refused",
+    });
     const stranger = await signUp();
     expectError(
       await call("POST", `/api/devices/${deviceId}/cleanup`, {

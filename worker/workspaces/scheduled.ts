@@ -2,7 +2,7 @@ import { ne } from "drizzle-orm";
 import { database, schema } from "../../edge/db";
 import { log } from "../../edge/log";
 import { askDevice } from "./relay";
-import { archiveSettings } from "./store";
+import { archiveSettings, recordKept } from "./store";
 
 // The hourly runtime cleanup: every connected device archives (verified) and removes the task
 // workspaces idle longer than WORKSPACE_IDLE_HOURS. A device that is offline is asked next time.
@@ -36,6 +36,7 @@ export async function cleanupIdleWorkspaces(
         options.timeoutMs ?? 5 * 60 * 1000,
       );
       if (answer.kind === "cleanup") {
+        await recordKept(env, device, answer.report.entries);
         const kept = answer.report.entries.filter((e) => e.outcome === "kept").length;
         const removed = answer.report.entries.filter((e) => e.outcome === "removed").length;
         log({ event: "workspace.auto_cleanup", ...device, removed, kept });

@@ -47,6 +47,7 @@ export function workspaceView(task: TaskRow, row: WorkspaceRow | null): Workspac
     state: onDevice && task.deviceId ? "on_device" : archive ? "archived" : "none",
     deviceId: task.deviceId,
     archive,
+    archiveError: row?.archiveError ?? null,
   };
 }
 
@@ -88,4 +89,29 @@ export async function saveWorkspace(
 export async function deleteArchive(env: Env, taskId: string): Promise<void> {
   const row = await workspaceRow(env, taskId);
   if (row?.archiveKey) await env.ARCHIVES.delete(row.archiveKey);
+}
+
+/** Cleanup kept these workspaces because their archive failed: show why on each task. */
+export async function recordKept(
+  env: Env,
+  device: { ownerId: string; deviceId: string },
+  entries: readonly { taskId: string; outcome: string; reason: string | null }[],
+): Promise<void> {
+  const db = database(env.DB);
+  for (const entry of entries) {
+    if (entry.outcome !== "kept" || !entry.reason?.startsWith("Not archived")) continue;
+    const task = await db
+      .select()
+      .from(schema.tasks)
+      .where(eq(schema.tasks.id, entry.taskId))
+      .get();
+    if (!task || task.deviceOwnerId !== device.ownerId || task.deviceId !== device.deviceId) {
+      continue;
+    }
+    await saveWorkspace(env, task, {
+      deviceOwnerId: device.ownerId,
+      deviceId: device.deviceId,
+      archiveError: entry.reason.slice(0, 2000),
+    });
+  }
 }

@@ -66,6 +66,11 @@ export function WorkspacePanel(props: { task: Task; deviceName: string | null })
           Download .tar.gz
         </a>
       )}
+      {state.archiveError && (
+        <p className="error" data-testid="workspace-archive-error">
+          Kept on the device: {state.archiveError}
+        </p>
+      )}
       {error && (
         <p className="error" role="alert">
           {error}
