@@ -45,7 +45,8 @@ export function workspaceView(task: TaskRow, row: WorkspaceRow | null): Workspac
   const onDevice = row ? row.onDevice : task.deviceId !== null;
   return {
     state: onDevice && task.deviceId ? "on_device" : archive ? "archived" : "none",
-    deviceId: task.deviceId,
+    // A cloud task's pool device is not the user's to know (as in the task itself).
+    deviceId: task.target === "device" ? task.deviceId : null,
     archive,
     archiveError: row?.archiveError ?? null,
   };
