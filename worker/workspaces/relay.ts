@@ -1,6 +1,5 @@
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { deviceHub } from "../../durable-objects/contract";
-import type { WorkspaceAnswer, WorkspaceAsk } from "../../durable-objects/device-hub/archives";
+import { deviceHub, type WorkspaceAnswer, type WorkspaceAsk } from "../../durable-objects/contract";
 import { ApiError } from "../lib/errors";
 import { mintGrant } from "./grant";
 
