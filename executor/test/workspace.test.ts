@@ -124,7 +124,7 @@ describe("workspace archives (executor)", () => {
     expect(info.files).toBe(2);
 
     const other = machine();
-    const body = Readable.toWeb(Readable.from([server.stored!])) as ReadableStream<Uint8Array>;
+    const body = Readable.from([server.stored!]);
     const restored = await restoreTask(other.paths, other.roots.workspaceRoot, body, info);
     expect(restored.files).toBe(2);
     expect(readFileSync(join(other.paths.workspaceDir, "src", "main.txt"), "utf8")).toBe("hello");
@@ -169,7 +169,7 @@ describe("workspace archives (executor)", () => {
     const client = new ArchiveClient({ backendUrl: server.url, grant: "grant", taskId: TASK });
     const info = await archiveTask(paths, client, 1024 * 1024);
     const other = machine();
-    const web = (buf: Buffer) => Readable.toWeb(Readable.from([buf])) as ReadableStream<Uint8Array>;
+    const web = (buf: Buffer) => Readable.from([buf]);
     const truncated = server.stored!.subarray(0, server.stored!.length - 20);
     await expect(
       restoreTask(other.paths, other.roots.workspaceRoot, web(truncated), info),

@@ -1,4 +1,4 @@
-import { request as httpRequest } from "node:http";
+import { type IncomingMessage, request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
 import type { ArchiveInfo } from "@wegent/protocol";
 
@@ -84,44 +84,46 @@ export class ArchiveClient {
   }
 
   /** PUT without fetch: undici copies a body it is given; node:http sends the part in place. */
-  private put(path: string, body: Buffer): Promise<string> {
+  private async put(path: string, body: Buffer): Promise<string> {
     if (this.options.fetch) {
       return this.call("PUT", path, new Uint8Array(body), false).then((r) => r.text());
     }
+    const res = await this.raw("PUT", path, body);
+    const chunks: Buffer[] = [];
+    for await (const chunk of res) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks).toString("utf8");
+  }
+
+  /** One node:http(s) request; a non-2xx answer becomes an ArchiveHttpError. */
+  private raw(method: string, path: string, body?: Buffer): Promise<IncomingMessage> {
     const url = new URL(this.base + path);
     const send = url.protocol === "https:" ? httpsRequest : httpRequest;
+    const headers: Record<string, string> = { Authorization: `Bearer ${this.options.grant}` };
+    if (body) {
+      headers["Content-Length"] = String(body.length);
+      headers["Content-Type"] = "application/octet-stream";
+    }
     return new Promise((resolve, reject) => {
-      const req = send(
-        url,
-        {
-          method: "PUT",
-          headers: {
-            Authorization: `Bearer ${this.options.grant}`,
-            "Content-Length": String(body.length),
-            "Content-Type": "application/octet-stream",
-          },
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on("data", (c: Buffer) => chunks.push(c));
-          res.on("error", reject);
-          res.on("end", () => {
+      const req = send(url, { method, headers }, (res) => {
+        const status = res.statusCode ?? 0;
+        if (status >= 200 && status < 300) return resolve(res);
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("error", reject);
+        res.on("end", () => {
+          let code = "http_error";
+          let message = `HTTP ${status}`;
+          try {
             const text = Buffer.concat(chunks).toString("utf8");
-            const status = res.statusCode ?? 0;
-            if (status >= 200 && status < 300) return resolve(text);
-            let code = "http_error";
-            let message = `HTTP ${status}`;
-            try {
-              const parsed = JSON.parse(text) as { error?: { code?: string; message?: string } };
-              code = parsed.error?.code ?? code;
-              message = parsed.error?.message ?? message;
-            } catch {
-              // not JSON
-            }
-            reject(new ArchiveHttpError(status, code, message));
-          });
-        },
-      );
+            const parsed = JSON.parse(text) as { error?: { code?: string; message?: string } };
+            code = parsed.error?.code ?? code;
+            message = parsed.error?.message ?? message;
+          } catch {
+            // not JSON
+          }
+          reject(new ArchiveHttpError(status, code, message));
+        });
+      });
       req.on("error", reject);
       req.end(body);
     });
@@ -142,10 +144,9 @@ export class ArchiveClient {
     await this.call("DELETE", path).catch(() => undefined);
   }
 
-  async download(): Promise<ReadableStream<Uint8Array>> {
-    const res = await this.call("GET", "");
-    if (!res.body) throw new ArchiveHttpError(502, "download_failed", "empty archive body");
-    return res.body;
+  /** The archive as a Node stream (node:http: web streams cost a promise per chunk). */
+  async download(): Promise<AsyncIterable<Buffer> & NodeJS.ReadableStream> {
+    return this.raw("GET", "");
   }
 
   /** Tells the Worker the workspace left this device (its archive is the only copy now). */

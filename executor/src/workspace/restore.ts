@@ -1,9 +1,8 @@
 import { createHash } from "node:crypto";
 import { mkdir, readdir, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { Readable, Transform } from "node:stream";
+import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import { createGunzip } from "node:zlib";
 import { claudeProjectName, SESSION_PREFIX, type TaskPaths, WORKSPACE_PREFIX } from "./layout";
 import { extractTar, under } from "./tar";
@@ -20,7 +19,7 @@ export class RestoreError extends Error {
 export async function restoreTask(
   paths: TaskPaths,
   workspaceRoot: string,
-  body: ReadableStream<Uint8Array>,
+  body: NodeJS.ReadableStream,
   expected: { sha256: string; size: number },
 ): Promise<{ files: number }> {
   const taskId = paths.workspaceDir.split(/[\\/]/).pop() ?? "task";
@@ -38,7 +37,7 @@ export async function restoreTask(
       },
     });
     const gunzip = createGunzip({ chunkSize: 256 * 1024 });
-    const feeding = pipeline(Readable.fromWeb(body as WebReadableStream<Uint8Array>), tap, gunzip);
+    const feeding = pipeline(body, tap, gunzip);
     feeding.catch(() => undefined);
     let files: number;
     try {
