@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import type {
   DeviceRegistered,
   DeviceRequest,
@@ -161,6 +162,7 @@ export class Executor {
       backendUrl: options.backendUrl,
       workspaceRoot: options.workspaceRoot,
       homeDir: options.homeDir,
+      ...(options.local ? { claudeProjectsRoot: join(options.local.configDir, "projects") } : {}),
       log: this.log,
       running: (taskId) => this.tasks.runningTaskIds().includes(taskId),
       send: (frame) => this.send(frame),

@@ -1,10 +1,11 @@
 import { createHash } from "node:crypto";
+import { join } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGzip } from "node:zlib";
 import type { ArchiveInfo } from "@wegent/protocol";
 import { type ArchiveClient, PART_SIZE } from "./client";
-import { SESSION_PREFIX, type TaskPaths, WORKSPACE_PREFIX } from "./layout";
+import { claudeProjectName, SESSION_PREFIX, type TaskPaths, WORKSPACE_PREFIX } from "./layout";
 import { tarStream } from "./tar";
 import { walk } from "./walk";
 
@@ -20,7 +21,13 @@ export class ArchiveError extends Error {
 /** Lists what goes into the task's archive: its workspace and its Claude session folders. */
 export async function archiveSources(paths: TaskPaths) {
   const workspace = await walk(paths.workspaceDir, WORKSPACE_PREFIX);
-  const sessions = await walk(paths.claudeProjects, SESSION_PREFIX, false);
+  // Only this task's session folder (in local mode the projects folder is the owner's own).
+  const folder = claudeProjectName(paths.workspaceDir);
+  const sessions = await walk(
+    join(paths.claudeProjects, folder),
+    `${SESSION_PREFIX}/${folder}`,
+    false,
+  );
   return {
     sources: [...workspace.sources, ...sessions.sources],
     files: workspace.files + sessions.files,

@@ -1,6 +1,13 @@
 import { lstat, readdir, rm } from "node:fs/promises";
 import type { CleanupEntry, CleanupReport } from "@wegent/protocol";
-import { TASK_ID, type TaskPaths, type WorkspaceRoots, taskPaths } from "./layout";
+import { join } from "node:path";
+import {
+  claudeProjectName,
+  TASK_ID,
+  type TaskPaths,
+  type WorkspaceRoots,
+  taskPaths,
+} from "./layout";
 import { measure } from "./walk";
 
 const HOUR = 60 * 60 * 1000;
@@ -34,7 +41,7 @@ export async function cleanup(
     if (!info?.isDirectory()) continue;
     workspaces += 1;
     const ws = await measure(paths.workspaceDir);
-    const home = await measure(paths.claudeProjects);
+    const home = await measure(join(paths.claudeProjects, claudeProjectName(paths.workspaceDir)));
     totalBytes += ws.bytes;
     const idleHours = Math.max(0, (now - Math.max(ws.newestMs, home.newestMs)) / HOUR);
     if (idleHours < request.olderThanHours) continue;

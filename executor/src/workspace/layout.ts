@@ -7,13 +7,18 @@ export interface TaskPaths {
   workspaceDir: string;
   /** The task's own folder (HOME, TMPDIR): `<home>/tasks/<taskId>`. */
   taskHome: string;
-  /** Claude Code's per-cwd session folders: `<task HOME>/.claude/projects`. */
+  /** Claude Code's per-cwd session folders: `<task HOME>/.claude/projects` (or the owner's). */
   claudeProjects: string;
 }
 
 export interface WorkspaceRoots {
   workspaceRoot: string;
   homeDir: string;
+  /**
+   * Local mode: the owner's `<Claude config>/projects` (the agent runs with the real HOME).
+   * Unset: each task's own HOME keeps its sessions.
+   */
+  claudeProjectsRoot?: string;
 }
 
 export function taskPaths(roots: WorkspaceRoots, taskId: string): TaskPaths {
@@ -21,7 +26,7 @@ export function taskPaths(roots: WorkspaceRoots, taskId: string): TaskPaths {
   return {
     workspaceDir: join(roots.workspaceRoot, taskId),
     taskHome,
-    claudeProjects: join(taskHome, "home", ".claude", "projects"),
+    claudeProjects: roots.claudeProjectsRoot ?? join(taskHome, "home", ".claude", "projects"),
   };
 }
 
