@@ -47,6 +47,9 @@ export type { SubmitRequest, SubmitResult } from "./device-hub/slots";
 /** What `DeviceHub.request()` answers (the generic device RPC; see docs/local-work.md). */
 export type { DeviceAnswer } from "./device-hub/requests";
 
+/** What the Worker relays to a device's executor about workspaces, and what comes back. */
+export type { WorkspaceAnswer, WorkspaceAsk } from "./device-hub/archives";
+
 /** A row of D1's `devices` (the durable catalogue the hubs write through to). */
 export type DeviceRow = typeof schema.devices.$inferSelect;
 

@@ -50,7 +50,19 @@ export type LogEvent =
     }
   | { event: "task.final_write_failed"; messageId: string; message: string }
   | { event: "live.publish_failed"; userId: string; events: number; message: string }
-  | { event: "http.error"; method: string; path: string; message: string };
+  | { event: "http.error"; method: string; path: string; message: string }
+  | { event: "archive.refused"; taskId: string; deviceId: string }
+  | { event: "archive.stored"; ownerId: string; taskId: string; size: number }
+  | { event: "workspace.archived"; ownerId: string; taskId: string }
+  | { event: "workspace.cleanup"; ownerId: string; deviceId: string; dryRun: boolean }
+  | {
+      event: "workspace.auto_cleanup";
+      ownerId: string;
+      deviceId: string;
+      removed: number;
+      kept: number;
+    }
+  | { event: "workspace.auto_cleanup_failed"; ownerId: string; deviceId: string; message: string };
 
 export function log(entry: LogEvent, level: "info" | "warn" | "error" = "info"): void {
   const line = JSON.stringify({ level, time: new Date().toISOString(), ...entry });

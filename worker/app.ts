@@ -16,6 +16,8 @@ import { skillBundleRoutes, skillRoutes } from "./routes/skills";
 import { mcpServerRoutes } from "./routes/mcp-servers";
 import { runtimeSettingsRoutes } from "./routes/runtime-settings";
 import { deviceSlotRoutes } from "./routes/device-slots";
+import { archiveRoutes } from "./routes/archives";
+import { workspaceDeviceRoutes, workspaceTaskRoutes } from "./routes/workspaces";
 
 export const app = new Hono<AppEnv>();
 
@@ -27,6 +29,10 @@ app.route("/api/health", healthRoutes);
 app.route("/api/auth", authRoutes);
 app.route("/api/tokens", tokenRoutes);
 app.route("/api/devices", commandRoutes);
+// Workspace archives (before the device routes: the executor authenticates with a grant).
+app.route("/api/devices/archives", archiveRoutes);
+app.route("/api/devices", workspaceDeviceRoutes);
+app.route("/api/tasks", workspaceTaskRoutes);
 app.route("/api/devices", deviceRoutes);
 app.route("/api/pairings", pairingRoutes);
 app.route("/api/devices", deviceSlotRoutes);

@@ -13,6 +13,7 @@ import { log } from "../../edge/log";
 import { isWebSocketUpgrade } from "../../edge/websocket";
 import { HUB_HEADERS, type SubmitRequest, type SubmitResult } from "../contract";
 import { LiveOutbox } from "../live-outbox";
+import { type WorkspaceAnswer, type WorkspaceAsk, WorkspaceRequests } from "./archives";
 import { finishMessage, setMessageStatus } from "./catalogue";
 import { type DeadlineHost, deadlineTable, nextAlarm, timings } from "./deadlines";
 import { OutputLog } from "./output-log";
@@ -51,6 +52,7 @@ export class DeviceHub extends Server<Env> {
   private lastFrameAt = 0;
   /** Device RPC requests waiting for their answer (memory only; see requests.ts). */
   private readonly requests = new PendingRequests();
+  private readonly workspaceRequests = new WorkspaceRequests();
 
   constructor(ctx: DurableObjectState, unmetered: Env) {
     // With BENCH_METERS=1 (the bench) D1 and SQLite work is counted; otherwise as it is.
@@ -191,6 +193,9 @@ export class DeviceHub extends Server<Env> {
       case "device:response":
         this.requests.settle(frame);
         return;
+      case "workspace:result":
+        this.workspaceRequests.settle(frame);
+        return;
       default:
         return assertNever(frame);
     }
@@ -222,6 +227,7 @@ export class DeviceHub extends Server<Env> {
   /** The socket is gone: nobody will answer the requests in flight; presence takes over. */
   private lost(reason: string): Promise<boolean> {
     this.requests.failAll(`Device ${this.slots.deviceName()} disconnected.`);
+    this.workspaceRequests.dropAll();
     return this.presence.socketGone(reason);
   }
 
@@ -299,6 +305,13 @@ export class DeviceHub extends Server<Env> {
   async setSlotLimit(limit: number): Promise<void> {
     await this.presence.setSlotLimit(limit);
     await this.scheduleAlarm();
+  }
+
+  /** Relays a workspace request (archive / restore / cleanup) to the executor and awaits it. */
+  async workspace(ask: WorkspaceAsk, timeoutMs: number): Promise<WorkspaceAnswer> {
+    const meta = this.store.getMeta();
+    const ws = meta.registered ? this.currentSocket() : null;
+    return this.workspaceRequests.ask(ws, ask, timeoutMs);
   }
 
   async rename(displayName: string): Promise<void> {

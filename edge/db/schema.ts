@@ -300,3 +300,34 @@ export const runtimeSettings = sqliteTable("runtime_settings", {
   settings: text("settings", { mode: "json" }).notNull(),
   updatedAt: text("updated_at").notNull(),
 });
+
+/**
+ * A task's workspace (issue #13): which device holds it, and its last verified archive in R2
+ * (`archives/<owner>/<task>/<nonce>.tar.gz`). No row: the workspace is on the task's device,
+ * if the task ever ran.
+ */
+export const taskWorkspaces = sqliteTable(
+  "task_workspaces",
+  {
+    taskId: text("task_id")
+      .primaryKey()
+      .references(() => tasks.id, { onDelete: "cascade" }),
+    ownerId: text("owner_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    deviceOwnerId: text("device_owner_id"),
+    deviceId: text("device_id"),
+    onDevice: integer("on_device", { mode: "boolean" }).notNull().default(true),
+    archiveKey: text("archive_key"),
+    archiveSize: integer("archive_size"),
+    archiveSha256: text("archive_sha256"),
+    archiveFiles: integer("archive_files"),
+    archivedAt: text("archived_at"),
+    /** The device the archive was made on. */
+    archivedFrom: text("archived_from"),
+    /** Why the last archive attempt of a cleanup failed (the workspace was kept), until one works. */
+    archiveError: text("archive_error"),
+    updatedAt: text("updated_at").notNull(),
+  },
+  (t) => [index("task_workspaces_owner").on(t.ownerId)],
+);

@@ -123,5 +123,6 @@ export const FailureCode = z.enum([
   "internal_error",
   /** The device's pre-execute hook exited non-zero or ran past its timeout. */
   "hook_failed",
+  "workspace_restore_failed",
 ]);
 export type FailureCode = z.infer<typeof FailureCode>;

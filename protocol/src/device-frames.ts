@@ -14,6 +14,12 @@ import {
 import { OwnerCommands } from "./commands";
 import { DeviceRequest, DeviceResponse, ProjectId, Projects } from "./local-work";
 import { AppliedCapabilities, DeviceCapabilitiesFrame } from "./capabilities";
+import {
+  WorkspaceArchive,
+  WorkspaceCleanup,
+  WorkspaceRestore,
+  WorkspaceResult,
+} from "./workspace-frames";
 
 // ---------------------------------------------------------------------------------------------
 // Executor → hub
@@ -134,6 +140,7 @@ export const ExecutorFrame = z.discriminatedUnion("type", [
   TaskComplete,
   TaskFailed,
   DeviceResponse,
+  WorkspaceResult,
 ]);
 export type ExecutorFrame = z.infer<typeof ExecutorFrame>;
 
@@ -203,5 +210,8 @@ export const HubFrame = z.discriminatedUnion("type", [
   DeviceRequest,
   DeviceCapabilitiesFrame,
   ErrorFrame,
+  WorkspaceArchive,
+  WorkspaceRestore,
+  WorkspaceCleanup,
 ]);
 export type HubFrame = z.infer<typeof HubFrame>;

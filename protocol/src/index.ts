@@ -1,6 +1,7 @@
 export * from "./common";
 export * from "./close-codes";
 export * from "./device-frames";
+export * from "./workspace-frames";
 export * from "./live-frames";
 export * from "./api";
 export * from "./capabilities";

@@ -9,6 +9,7 @@ import { Composer } from "./Composer";
 import { AssistantMessage, UserMessage } from "./MessageView";
 import { StatusBadge } from "./StatusBadge";
 import { TaskList } from "./TaskList";
+import { WorkspacePanel } from "./WorkspacePanel";
 
 export function ChatPage(props: { taskId: string | null }) {
   const store = useStore();
@@ -131,6 +132,7 @@ function TaskHeader(props: { task: Task; onDeleted: () => void }) {
       <p className="task-where muted" data-testid="task-where">
         {where.join(" · ")}
       </p>
+      <WorkspacePanel task={task} deviceName={device?.name ?? null} />
       {confirming ? (
         <span className="confirm">
           Delete this task?{" "}

@@ -11,6 +11,7 @@ import { projectLabel } from "./ProjectSelector";
 import { CommandAudit } from "./CommandAudit";
 import { PairingForm } from "./PairingForm";
 import { consumePairCode } from "../lib/route";
+import { DeviceCleanup } from "./DeviceCleanup";
 
 export function DevicesPage() {
   const { state } = useStore();
@@ -199,6 +200,7 @@ function DeviceCard(props: { device: Device }) {
           </>
         )}
       </dl>
+      <DeviceCleanup device={device} />
       {mode === "view" && (
         <div className="row">
           <button type="button" onClick={() => setMode("rename")} data-testid="device-rename">
