@@ -17,6 +17,7 @@ import { executorSecurityScenarios } from "./gauntlet/executor-security";
 import { fuzzScenario } from "./gauntlet/fuzz";
 import { badInput, crossUser } from "./gauntlet/rest";
 import { revokedToken } from "./gauntlet/tokens";
+import { platformSecurityScenarios } from "./gauntlet/platform-security";
 import { hostileSkills } from "./gauntlet/skills";
 import { type Outcome, runScenario } from "./gauntlet/runner";
 import { reliabilityDoc } from "./gauntlet/doc";
@@ -41,6 +42,7 @@ const scenarios = [
   badInput,
   crossUser,
   revokedToken,
+  ...platformSecurityScenarios,
   hostileSkills,
 ].filter((s) => !values.only || values.only.split(",").some((part) => s.name.includes(part)));
 

@@ -10,6 +10,7 @@ import { connectDevice } from "./lib/device";
 import { machine } from "./lib/machine";
 import { newUser } from "./lib/platform";
 import { type BenchResults, benchmarksDoc, table } from "./measure/report";
+import { measureArchive } from "./measure/archive";
 import { measureDispatch } from "./measure/dispatch";
 import { measureExecutor } from "./measure/executor";
 import { measurePresence } from "./measure/presence";
@@ -25,7 +26,7 @@ const { values } = parseArgs({
     quick: { type: "boolean", default: false },
     devices: { type: "string" },
     dispatches: { type: "string" },
-    only: { type: "string", default: "a,b,c,d,e,f,g,h" },
+    only: { type: "string", default: "a,b,c,d,e,f,g,h,i" },
     "no-docs": { type: "boolean", default: false },
     /** (g) runs both by default; `--stream-modes unbatched` for a platform without batching. */
     "stream-modes": { type: "string", default: "unbatched,batched" },
@@ -47,6 +48,7 @@ const settings = {
   steadyTasks: 5,
   steadySeconds: quick ? 5 : 10,
   idleSeconds: quick ? 30 : 90,
+  archiveMiB: quick ? 50 : 200,
 };
 const only = new Set(values.only.split(","));
 const started = Date.now();
@@ -135,6 +137,17 @@ try {
           await newUser(platform.origin),
           settings.idleSeconds,
         )) ?? undefined;
+    });
+  }
+  if (only.has("i")) {
+    await guard("i", async () => {
+      step(`(i) workspace archive and restore of ${settings.archiveMiB} MiB vs plain tar`);
+      results.archive = await measureArchive(
+        platform.origin,
+        await newUser(platform.origin),
+        fake.url,
+        settings.archiveMiB,
+      );
     });
   }
   if (only.has("d")) {

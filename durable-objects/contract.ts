@@ -5,6 +5,7 @@ import {
   OwnerCommands,
   type Project,
   Projects,
+  SecurityEvent,
 } from "@wegent/protocol";
 import type { schema } from "../edge/db";
 
@@ -22,7 +23,13 @@ export const HUB_HEADERS = {
 } as const;
 
 /** Set by the Worker on a browser's live-channel upgrade after it verified the session. */
-export const LIVE_HEADERS = { user: "X-Wegent-User", session: "X-Wegent-Session" } as const;
+export const LIVE_HEADERS = {
+  user: "X-Wegent-User",
+  /** The tag of the credential that opened the socket (`s:<session>` or `t:<token>`). */
+  session: "X-Wegent-Session",
+  /** When that credential expires (ISO): the hub closes the socket then. */
+  expires: "X-Wegent-Expires",
+} as const;
 
 /** The DeviceHub of one device: named by owner and executor device id. */
 export function deviceHub(env: Env, ownerId: string, deviceId: string) {
@@ -39,6 +46,9 @@ export type { SubmitRequest, SubmitResult } from "./device-hub/slots";
 
 /** What `DeviceHub.request()` answers (the generic device RPC; see docs/local-work.md). */
 export type { DeviceAnswer } from "./device-hub/requests";
+
+/** What the Worker relays to a device's executor about workspaces, and what comes back. */
+export type { WorkspaceAnswer, WorkspaceAsk } from "./device-hub/archives";
 
 /** A row of D1's `devices` (the durable catalogue the hubs write through to). */
 export type DeviceRow = typeof schema.devices.$inferSelect;
@@ -60,6 +70,7 @@ export function toDevice(row: DeviceRow): Device {
     tokenExpiresAt: row.tokenExpiresAt,
     projects: deviceProjects(row),
     commands: deviceCommands(row),
+    securityEvent: securityEventOf(row.securityEvent),
     // Cloud-pool executors take no managed capabilities: nothing to sync.
     capabilities:
       row.type === "cloud"
@@ -71,6 +82,17 @@ export function toDevice(row: DeviceRow): Device {
           }),
     slotLimit: row.slotLimit,
   };
+}
+
+/** The security event the owner must see (stored as JSON by the credential checks), or null. */
+function securityEventOf(json: string | null): SecurityEvent | null {
+  if (!json) return null;
+  try {
+    const parsed = SecurityEvent.safeParse(JSON.parse(json));
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null;
+  }
 }
 
 /** The owner's command keys a device row holds (none before a register, or when unreadable). */

@@ -5,6 +5,11 @@ import { LIVE_HEADERS } from "./contract";
 import { coalesce } from "./coalesce";
 import { type HubMeters, Meter } from "./meters";
 
+/** Per tab: when the session or token that opened it expires (epoch ms). */
+interface LiveState {
+  expiresAt: number | null;
+}
+
 // How much history a reconnecting tab can resume from. Older gaps get `reset: true`.
 const KEEP_EVENTS = 5_000;
 
@@ -55,7 +60,11 @@ export class UserHub extends Server<Env> {
     return ["browser", `session:${request.headers.get(LIVE_HEADERS.session) ?? "token"}`];
   }
 
-  override onConnect(connection: Connection, { request }: ConnectionContext): void {
+  override async onConnect(connection: Connection, { request }: ConnectionContext): Promise<void> {
+    // A tab never outlives the session or token that opened it: the alarm closes it then.
+    const expiresAt = Date.parse(request.headers.get(LIVE_HEADERS.expires) ?? "");
+    connection.setState({ expiresAt: Number.isFinite(expiresAt) ? expiresAt : null });
+    await this.scheduleExpiry();
     const afterParam = new URL(request.url).searchParams.get("after");
     const after = afterParam !== null && /^\d+$/.test(afterParam) ? Number(afterParam) : null;
     const last = this.lastSeq();
@@ -122,11 +131,36 @@ export class UserHub extends Server<Env> {
     return this.meter.snapshot();
   }
 
-  /** Closes the live sockets of one signed-out session. */
+  /** Closes the live sockets opened with one session (signed out) or token (revoked). */
   async closeSession(sessionId: string): Promise<void> {
     for (const ws of this.getConnections(`session:${sessionId}`)) {
       ws.close(4001, "Signed out.");
     }
+  }
+
+  private async scheduleExpiry(): Promise<void> {
+    const times: number[] = [];
+    for (const c of this.getConnections<LiveState>("browser")) {
+      if (c.state?.expiresAt != null) times.push(c.state.expiresAt);
+    }
+    if (times.length === 0) await this.ctx.storage.deleteAlarm();
+    else await this.ctx.storage.setAlarm(Math.max(Math.min(...times), Date.now() + 10));
+  }
+
+  /** Closes the tabs whose session or token expired, then waits for the next expiry. */
+  override async onAlarm(): Promise<void> {
+    const now = Date.now();
+    for (const c of this.getConnections<LiveState>("browser")) {
+      const expiresAt = c.state?.expiresAt ?? null;
+      if (expiresAt !== null && expiresAt <= now) {
+        try {
+          c.close(CloseCode.tokenExpired, "The session or token of this channel expired.");
+        } catch {
+          // already closing
+        }
+      }
+    }
+    await this.scheduleExpiry();
   }
 
   override onMessage(connection: Connection): void {

@@ -11,7 +11,7 @@ import {
   screenshot,
 } from "./browser";
 import { type FakeModel, startFakeModel, text } from "./fake-model/server";
-import { type ExecutorProcess, type Platform, startExecutor, startPlatform } from "./harness";
+import { api, type ExecutorProcess, type Platform, startExecutor, startPlatform } from "./harness";
 
 const WIDE = { width: 1280, height: 800 };
 const NARROW = { width: 375, height: 800 };
@@ -27,6 +27,7 @@ let executor: ExecutorProcess | undefined;
 let token = "";
 let deviceName = "";
 let documentLoads = 0;
+const cspViolations: string[] = [];
 const pageErrors: string[] = [];
 
 const byTestId = (id: string) => page.getByTestId(id);
@@ -72,6 +73,10 @@ beforeAll(async () => {
   context.setDefaultTimeout(15_000);
   page = await context.newPage();
   page.on("pageerror", (error) => pageErrors.push(error.message));
+  // The Content-Security-Policy must not block anything the SPA does.
+  page.on("console", (message) => {
+    if (/Content Security Policy/i.test(message.text())) cspViolations.push(message.text());
+  });
   page.on("domcontentloaded", () => (documentLoads += 1));
   await page.goto(platform.origin, { timeout: 30_000 });
 }, 180_000);
@@ -227,6 +232,36 @@ describe("the web UI, in a real browser, with a real executor", () => {
     await screenshotsAtBothWidths("devices-offline");
 
     expect(documentLoads).toBe(1);
+    expect(pageErrors).toEqual([]);
+  });
+
+  it("pairs a computer: the printed link pre-fills the code, the owner approves it", async () => {
+    const start = await api<{
+      pairingId: string;
+      code: string;
+      pollSecret: string;
+      approveUrl: string;
+    }>(platform!.origin, "POST", "/api/pairings/start", {
+      body: { deviceId: "browserpaired01", name: "Paired laptop", platform: "linux-x64" },
+    });
+    expect(start.status).toBe(201);
+    await page.goto(start.body.approveUrl);
+    await expect(byTestId("pair-code").inputValue()).resolves.toBe(start.body.code);
+    expect(new URL(page.url()).search).toBe("");
+    await byTestId("pair-approve").click();
+    await expect(byTestId("pair-result").textContent()).resolves.toContain("Paired laptop");
+    const poll = await api<{ state: string; credential?: string }>(
+      platform!.origin,
+      "GET",
+      `/api/pairings/${start.body.pairingId}`,
+      { token: start.body.pollSecret },
+    );
+    expect(poll.body.state).toBe("approved");
+    expect(poll.body.credential).toMatch(/^wdc_/);
+    // The Add-a-device panel never shows a token inside a command.
+    const commands = await page.locator('[data-testid="add-device"] code').allTextContents();
+    expect(commands.join("\n")).not.toContain("--token");
+    expect(cspViolations).toEqual([]);
     expect(pageErrors).toEqual([]);
   });
 });

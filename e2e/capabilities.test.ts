@@ -111,7 +111,7 @@ const requestsFor = (prompt: string) =>
 async function uploadSkill(zip: Uint8Array) {
   const res = await fetch(`${platform.origin}/api/skills`, {
     method: "POST",
-    headers: { Cookie: user.cookie, "Content-Type": "application/zip" },
+    headers: { Cookie: user.cookie, "Content-Type": "application/zip", Origin: platform.origin },
     body: Buffer.from(zip),
   });
   const body = (await res.json()) as { skill: { id: string } };

@@ -1,6 +1,7 @@
 // The fast subset of the reliability gauntlet (`npm run gauntlet`), run with the e2e tests: a
 // socket cut within the grace through a loopback proxy (byte-identical output), ~1,000 fuzzed
-// frames, bad input on every REST route, and a revoked token's socket. Each scenario is also
+// frames, bad input on every REST route, a revoked token's socket, and the platform's security
+// scenarios of issue #10. Each scenario is also
 // checked for leftovers (no non-terminal task, no slot or queue entry).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type FakeModel, startFakeModel } from "./fake-model/server";
@@ -10,6 +11,14 @@ import * as executorSecurity from "../bench/gauntlet/executor-security";
 import { fuzzScenario } from "../bench/gauntlet/fuzz";
 import { badInput } from "../bench/gauntlet/rest";
 import { revokedToken } from "../bench/gauntlet/tokens";
+import {
+  bigFrames,
+  credentialReuse,
+  credentialScope,
+  crossSite,
+  parallelSignIns,
+  revokedTokenLive,
+} from "../bench/gauntlet/platform-security";
 import { runScenario } from "../bench/gauntlet/runner";
 import type { Scenario } from "../bench/gauntlet/context";
 
@@ -49,4 +58,13 @@ describe("reliability gauntlet (CI subset)", () => {
     pass(fuzzScenario(1000)));
   it("never answers bad input on any REST route with a 5xx", () => pass(badInput));
   it("drops a revoked token's socket within 5 s", () => pass(revokedToken));
+  it("refuses a device credential on other routes and for other devices", () =>
+    pass(credentialScope));
+  it("detects credential reuse after rotation and revokes the device", () => pass(credentialReuse));
+  it("closes a revoked token's (and a signed-out session's) live socket within 1 s", () =>
+    pass(revokedTokenLive));
+  it("refuses cross-site writes and upgrades", () => pass(crossSite));
+  it("checks at most 5 passwords of 40 parallel wrong sign-ins", () => pass(parallelSignIns));
+  it("refuses 3 MB multi-byte frames and ends a 9 MB reply without stranding it", () =>
+    pass(bigFrames));
 });

@@ -164,7 +164,8 @@ export async function api<T = unknown>(
   path: string,
   options: { body?: unknown; cookie?: string; token?: string } = {},
 ): Promise<{ status: number; body: T; cookie: string | null }> {
-  const headers: Record<string, string> = { "Content-Type": "application/json" };
+  // What the web UI sends: JSON from the platform's own origin (cookie writes need both).
+  const headers: Record<string, string> = { "Content-Type": "application/json", Origin: origin };
   if (options.cookie) headers.Cookie = options.cookie;
   if (options.token) headers.Authorization = `Bearer ${options.token}`;
   const res = await fetch(`${origin}${path}`, {

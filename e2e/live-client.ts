@@ -20,7 +20,8 @@ export async function openLive(
   after?: number,
 ): Promise<LiveClient> {
   const url = `${origin.replace(/^http/, "ws")}/api/live${after === undefined ? "" : `?after=${after}`}`;
-  const ws = new WebSocket(url, { headers: { Cookie: cookie } });
+  // A browser sends its page's Origin with the upgrade; the platform refuses any other.
+  const ws = new WebSocket(url, { headers: { Cookie: cookie, Origin: origin } });
   const frames: LiveFrame[] = [];
   ws.on("message", (data) => {
     const parsed = LiveFrameSchema.safeParse(JSON.parse(String(data)));

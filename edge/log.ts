@@ -5,11 +5,21 @@
 export type LogEvent =
   | { event: "auth.signup"; userId: string; isAdmin: boolean }
   | { event: "auth.login"; userId: string }
-  | { event: "auth.login_failed"; username: string; failures: number; lockedForSeconds: number }
+  | { event: "auth.login_failed"; username: string; attempts: number }
+  | { event: "auth.login_limited"; username: string; scope: string; retryAfter: number }
+  | { event: "auth.password_upgraded"; userId: string }
   | { event: "auth.logout"; userId: string }
   | { event: "token.created"; userId: string; tokenId: string; scope: string; days: number }
   | { event: "token.revoked"; userId: string; tokenId: string; devicesClosed: number }
   | { event: "token.refused"; tokenId: string | null; code: string }
+  | { event: "credential.family_started"; ownerId: string; deviceId: string }
+  | { event: "credential.rotated"; ownerId: string; deviceId: string }
+  | { event: "credential.refused"; ownerId: string; code: string }
+  | { event: "credential.reuse_detected"; ownerId: string; deviceId: string }
+  | { event: "pairing.started"; pairingId: string; deviceId: string }
+  | { event: "pairing.approved"; pairingId: string; userId: string; deviceId: string }
+  | { event: "pairing.consumed"; pairingId: string; deviceId: string }
+  | { event: "http.refused"; code: string; method: string; path: string }
   | { event: "device.registered"; ownerId: string; deviceId: string; replaced: boolean }
   | { event: "device.status"; ownerId: string; deviceId: string; status: string; slotsUsed: number }
   | { event: "device.lost"; ownerId: string; deviceId: string; reason: string }
@@ -46,8 +56,21 @@ export type LogEvent =
       status: string;
       code: string | null;
     }
+  | { event: "task.final_write_failed"; messageId: string; message: string }
   | { event: "live.publish_failed"; userId: string; events: number; message: string }
-  | { event: "http.error"; method: string; path: string; message: string };
+  | { event: "http.error"; method: string; path: string; message: string }
+  | { event: "archive.refused"; taskId: string; deviceId: string }
+  | { event: "archive.stored"; ownerId: string; taskId: string; size: number }
+  | { event: "workspace.archived"; ownerId: string; taskId: string }
+  | { event: "workspace.cleanup"; ownerId: string; deviceId: string; dryRun: boolean }
+  | {
+      event: "workspace.auto_cleanup";
+      ownerId: string;
+      deviceId: string;
+      removed: number;
+      kept: number;
+    }
+  | { event: "workspace.auto_cleanup_failed"; ownerId: string; deviceId: string; message: string };
 
 export function log(entry: LogEvent, level: "info" | "warn" | "error" = "info"): void {
   const line = JSON.stringify({ level, time: new Date().toISOString(), ...entry });

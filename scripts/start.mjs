@@ -36,7 +36,12 @@ function readJson(file) {
 async function api(method, path, { body, cookie } = {}) {
   const res = await fetch(`${origin}${path}`, {
     method,
-    headers: { "Content-Type": "application/json", ...(cookie ? { Cookie: cookie } : {}) },
+    // JSON from the platform's own origin, as the web UI sends it (cookie writes need both).
+    headers: {
+      "Content-Type": "application/json",
+      Origin: origin,
+      ...(cookie ? { Cookie: cookie } : {}),
+    },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const json = await res.json().catch(() => null);
@@ -132,7 +137,12 @@ if (withExecutors && admin) {
     for (const mode of ["local", "cloud"]) {
       const token = await api("POST", "/api/tokens", {
         cookie: login.cookie,
-        body: { name: `npm start (${mode})`, days: 7, scope: mode === "cloud" ? "cloud" : "user" },
+        // Connect-only tokens: `device` for the local executor, `cloud` (operator) for the pool.
+        body: {
+          name: `npm start (${mode})`,
+          days: 7,
+          scope: mode === "cloud" ? "cloud" : "device",
+        },
       });
       if (token.status !== 201) {
         process.stderr.write(`✗ could not create a ${mode} token: ${JSON.stringify(token.json)}\n`);

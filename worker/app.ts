@@ -13,19 +13,31 @@ import { presetRoutes } from "./routes/presets";
 import { settingsRoutes } from "./routes/settings";
 import { healthRoutes } from "./routes/health";
 import { tokenRoutes } from "./routes/tokens";
+import { pairingRoutes } from "./routes/pairings";
+import { sameOriginOnly, scopedTokens, securityHeaders } from "./auth/guards";
 import { skillBundleRoutes, skillRoutes } from "./routes/skills";
 import { mcpServerRoutes } from "./routes/mcp-servers";
 import { runtimeSettingsRoutes } from "./routes/runtime-settings";
 import { deviceSlotRoutes } from "./routes/device-slots";
+import { archiveRoutes } from "./routes/archives";
+import { workspaceDeviceRoutes, workspaceTaskRoutes } from "./routes/workspaces";
 
 export const app = new Hono<AppEnv>();
 
+app.use("*", securityHeaders);
+app.use("/api/*", sameOriginOnly);
+app.use("/api/*", scopedTokens);
 app.use("/api/*", d1Session());
 app.route("/api/health", healthRoutes);
 app.route("/api/auth", authRoutes);
 app.route("/api/tokens", tokenRoutes);
 app.route("/api/devices", commandRoutes);
+// Workspace archives (before the device routes: the executor authenticates with a grant).
+app.route("/api/devices/archives", archiveRoutes);
+app.route("/api/devices", workspaceDeviceRoutes);
+app.route("/api/tasks", workspaceTaskRoutes);
 app.route("/api/devices", deviceRoutes);
+app.route("/api/pairings", pairingRoutes);
 app.route("/api/devices", deviceSlotRoutes);
 app.route("/api/live", liveRoutes);
 app.route("/api/tasks", taskInputRoutes);

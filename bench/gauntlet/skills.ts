@@ -14,7 +14,7 @@ export const hostileSkills: Scenario = {
     const upload = async (body: Uint8Array) => {
       const res = await fetch(`${origin}/api/skills`, {
         method: "POST",
-        headers: { Cookie: cookie, "Content-Type": "application/zip" },
+        headers: { Cookie: cookie, "Content-Type": "application/zip", Origin: origin },
         body: Buffer.from(body),
       });
       return { status: res.status, body: (await res.json()) as { error?: { code: string } } };

@@ -13,7 +13,7 @@ export interface TimedLive {
 
 export async function openTimedLive(origin: string, cookie: string): Promise<TimedLive> {
   const ws = new WebSocket(`${origin.replace(/^http/, "ws")}/api/live`, {
-    headers: { Cookie: cookie },
+    headers: { Cookie: cookie, Origin: origin },
     perMessageDeflate: false,
   });
   const live: TimedLive = { ws, onFrame: null, messages: 0, close: () => ws.close() };

@@ -23,7 +23,7 @@ async function counted(
 ) {
   const res = await fetch(`${origin}${path}`, {
     method,
-    headers: { Cookie: user.session.cookie, "Content-Type": "application/json" },
+    headers: { Cookie: user.session.cookie, "Content-Type": "application/json", Origin: origin },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const json = (await res.json()) as Record<string, unknown>;

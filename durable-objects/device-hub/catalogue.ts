@@ -4,6 +4,7 @@ import { database, schema } from "../../edge/db";
 import { toDevice } from "../contract";
 import type { MessageEnd } from "./slots";
 import type { DeviceMeta } from "./store";
+import { capReply, replyArchiveKey } from "./reply-cap";
 
 // What a DeviceHub writes through to D1 (the durable catalogue), through the one drizzle schema.
 
@@ -98,16 +99,31 @@ export async function writeDeviceCommands(
     .run();
 }
 
-/** The one write of a message's final content, with its task's status, in one batch. */
-export async function finishMessage(env: Env, taskId: string, messageId: string, end: MessageEnd) {
+/**
+ * The one write of a message's final content, with its task's status, in one batch. A reply too
+ * big for a D1 row is stored capped, its full text first put in R2 under the owner.
+ */
+export async function finishMessage(
+  env: Env,
+  ownerId: string,
+  taskId: string,
+  messageId: string,
+  end: MessageEnd,
+) {
   const db = database(env.DB);
   const now = new Date().toISOString();
+  const capped = capReply(end.content);
+  if (capped.truncated) {
+    await env.ARCHIVES.put(replyArchiveKey(ownerId, messageId), end.content, {
+      httpMetadata: { contentType: "text/plain; charset=utf-8" },
+    });
+  }
   await db.batch([
     db
       .update(messages)
       .set({
         status: end.status,
-        content: end.content,
+        content: capped.text,
         errorCode: end.errorCode,
         errorMessage: end.errorMessage,
         ...(end.sessionId !== null ? { sessionId: end.sessionId } : {}),

@@ -14,6 +14,7 @@ import { log } from "../../edge/log";
 import { isWebSocketUpgrade } from "../../edge/websocket";
 import { HUB_HEADERS, type SubmitRequest, type SubmitResult } from "../contract";
 import { LiveOutbox } from "../live-outbox";
+import { type WorkspaceAnswer, type WorkspaceAsk, WorkspaceRequests } from "./archives";
 import { finishMessage, setMessageStatus } from "./catalogue";
 import { type DeadlineHost, deadlineTable, nextAlarm, timings } from "./deadlines";
 import { OutputLog } from "./output-log";
@@ -60,6 +61,7 @@ export class DeviceHub extends Server<Env> {
   private lastFrameAt = 0;
   /** Device RPC requests waiting for their answer (memory only; see requests.ts). */
   private readonly requests = new PendingRequests();
+  private readonly workspaceRequests = new WorkspaceRequests();
 
   constructor(ctx: DurableObjectState, unmetered: Env) {
     // With BENCH_METERS=1 (the bench) D1 and SQLite work is counted; otherwise as it is.
@@ -78,7 +80,7 @@ export class DeviceHub extends Server<Env> {
         return ws ? linkTo(ws) : null;
       },
       setMessageStatus: (w, status) => setMessageStatus(env, w.taskId, w.messageId, status),
-      finishMessage: (w, end) => finishMessage(env, w.taskId, w.messageId, end),
+      finishMessage: (w, end) => finishMessage(env, w.ownerId, w.taskId, w.messageId, end),
       push: (userId, event) => live.push(userId, event),
       publishStatus: () => this.presence.publishStatus(),
       messageEnded: (w) => this.inputs.ended(w),
@@ -216,6 +218,9 @@ export class DeviceHub extends Server<Env> {
       case "task:input-request":
         for (const reply of await this.inputs.request(frame)) sendFrame(ws, reply);
         return this.scheduleAlarm();
+      case "workspace:result":
+        this.workspaceRequests.settle(frame);
+        return;
       default:
         return assertNever(frame);
     }
@@ -247,6 +252,7 @@ export class DeviceHub extends Server<Env> {
   /** The socket is gone: nobody will answer the requests in flight; presence takes over. */
   private lost(reason: string): Promise<boolean> {
     this.requests.failAll(`Device ${this.slots.deviceName()} disconnected.`);
+    this.workspaceRequests.dropAll();
     return this.presence.socketGone(reason);
   }
 
@@ -334,6 +340,13 @@ export class DeviceHub extends Server<Env> {
   async setSlotLimit(limit: number): Promise<void> {
     await this.presence.setSlotLimit(limit);
     await this.scheduleAlarm();
+  }
+
+  /** Relays a workspace request (archive / restore / cleanup) to the executor and awaits it. */
+  async workspace(ask: WorkspaceAsk, timeoutMs: number): Promise<WorkspaceAnswer> {
+    const meta = this.store.getMeta();
+    const ws = meta.registered ? this.currentSocket() : null;
+    return this.workspaceRequests.ask(ws, ask, timeoutMs);
   }
 
   async rename(displayName: string): Promise<void> {

@@ -17,6 +17,7 @@ import {
 import { log } from "../../edge/log";
 import { projectBusyReason } from "./project-queue";
 import type { OutputLog } from "./output-log";
+import { capReply, finalWrite } from "./reply-cap";
 import type { HubStore, Work } from "./store";
 
 export interface SubmitRequest {
@@ -298,7 +299,7 @@ export class Slots {
       status: end.status,
       blocks: this.blocks(w.messageId),
     };
-    await this.effects.finishMessage(w, full);
+    const stored = await finalWrite((e) => this.effects.finishMessage(w, e), w.messageId, full);
     this.effects.messageEnded(w);
     const wasQueued = w.state === "queued";
     this.store.removeWork(w.messageId);
@@ -307,16 +308,19 @@ export class Slots {
       event: "task.finished",
       taskId: w.taskId,
       messageId: w.messageId,
-      status: full.status,
-      code: full.errorCode,
+      status: stored.status,
+      code: stored.errorCode,
     });
-    this.announce(w, full.status, { errorCode: full.errorCode, errorMessage: full.errorMessage });
+    this.announce(w, stored.status, {
+      errorCode: stored.errorCode,
+      errorMessage: stored.errorMessage,
+    });
     this.effects.push(w.ownerId, {
       type: "message:done",
       taskId: w.taskId,
       messageId: w.messageId,
-      status: full.status,
-      content: full.content,
+      status: stored.status,
+      content: capReply(stored.content).text,
     });
     if (wasQueued) await this.publishQueuePositions();
     else await this.pump();

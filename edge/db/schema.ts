@@ -20,7 +20,7 @@ export const users = sqliteTable(
   {
     id: text("id").primaryKey(),
     username: text("username").notNull(),
-    /** PBKDF2-SHA256: `pbkdf2$<iterations>$<salt b64>$<hash b64>`. */
+    /** argon2id in PHC format; older rows `pbkdf2$<iterations>$<salt>$<hash>` (upgraded at sign-in). */
     passwordHash: text("password_hash").notNull(),
     isAdmin: integer("is_admin", { mode: "boolean" }).notNull().default(false),
     createdAt: createdAt(),
@@ -39,7 +39,10 @@ export const sessions = sqliteTable("sessions", {
   revokedAt: text("revoked_at"),
 });
 
-/** Failed sign-ins per username, for throttling. */
+/**
+ * Fixed-window attempt counters (sign-in per account+client and per client, pairing starts and
+ * approvals): counted by one atomic upsert before the guarded work happens.
+ */
 export const loginThrottle = sqliteTable("login_throttle", {
   key: text("key").primaryKey(),
   failures: integer("failures").notNull(),
@@ -56,7 +59,10 @@ export const apiTokens = sqliteTable(
       .notNull()
       .references(() => users.id, { onDelete: "cascade" }),
     name: text("name").notNull(),
-    scope: text("scope", { enum: ["user", "cloud"] }).notNull(),
+    /** `device`: connect-only; `user`: account API; `cloud`: operator (pool executors). */
+    scope: text("scope", { enum: ["device", "user", "cloud"] }).notNull(),
+    /** For `device` and `cloud` tokens: the first device id it was used for; others refused. */
+    boundDeviceId: text("bound_device_id"),
     tokenHash: text("token_hash").notNull(),
     createdAt: createdAt(),
     expiresAt: text("expires_at").notNull(),
@@ -95,6 +101,8 @@ export const devices = sqliteTable(
     lastSeenAt: text("last_seen_at"),
     /** The projects the executor advertises (JSON array of protocol's Project), owner-only. */
     projects: text("projects").notNull().default("[]"),
+    /** JSON `{ kind: "credential_reuse", at }`: something the owner must see. */
+    securityEvent: text("security_event"),
     /** The owner's limit on parallel tasks (1-5); null = what the executor offers. */
     slotLimit: integer("slot_limit"),
     /** Digest of the owner's desired capabilities, written on every change. */
@@ -226,6 +234,59 @@ export const commandAudit = sqliteTable(
   },
   (t) => [index("command_audit_device").on(t.ownerId, t.deviceId, t.id)],
 );
+
+/**
+ * Device credentials (`wdc_<id>.<secret>`), one row per issued credential, only the secret's
+ * SHA-256 kept. A family is what one token exchange or pairing started; within it at most one
+ * `current` and one `pending`; older ones are `retired` (presenting one = reuse, the family is
+ * revoked) and `revoked` ones are refused.
+ */
+export const deviceCredentials = sqliteTable(
+  "device_credentials",
+  {
+    id: text("id").primaryKey(),
+    ownerId: text("owner_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    deviceId: text("device_id").notNull(),
+    deviceType: text("device_type", { enum: ["local", "cloud"] }).notNull(),
+    familyId: text("family_id").notNull(),
+    generation: integer("generation").notNull(),
+    secretHash: text("secret_hash").notNull(),
+    state: text("state", { enum: ["current", "pending", "retired", "revoked"] }).notNull(),
+    /** The token exchanged to start the family (null for pairing); revoking it revokes the family. */
+    sourceTokenId: text("source_token_id"),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index("device_credentials_device").on(t.ownerId, t.deviceId),
+    index("device_credentials_family").on(t.familyId, t.state),
+    index("device_credentials_token").on(t.sourceTokenId),
+  ],
+);
+
+/** Pairing codes: started by an executor without auth, approved by the owner, consumed once. */
+export const pairings = sqliteTable(
+  "pairings",
+  {
+    id: text("id").primaryKey(),
+    /** 8 characters without 0/O/1/I, stored without the dash. */
+    code: text("code").notNull(),
+    pollSecretHash: text("poll_secret_hash").notNull(),
+    deviceId: text("device_id").notNull(),
+    name: text("name").notNull(),
+    platform: text("platform").notNull(),
+    deviceType: text("device_type", { enum: ["local"] }).notNull(),
+    /** Epoch milliseconds. */
+    expiresAt: integer("expires_at").notNull(),
+    approvedBy: text("approved_by").references(() => users.id, { onDelete: "cascade" }),
+    approvedAt: text("approved_at"),
+    consumedAt: text("consumed_at"),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex("pairings_code_unique").on(t.code)],
+);
+
 /** Skills the user uploaded (the zip lives in R2 under `skills/<owner>/<id>.zip`). */
 export const skills = sqliteTable(
   "skills",
@@ -270,3 +331,34 @@ export const runtimeSettings = sqliteTable("runtime_settings", {
   settings: text("settings", { mode: "json" }).notNull(),
   updatedAt: text("updated_at").notNull(),
 });
+
+/**
+ * A task's workspace (issue #13): which device holds it, and its last verified archive in R2
+ * (`archives/<owner>/<task>/<nonce>.tar.gz`). No row: the workspace is on the task's device,
+ * if the task ever ran.
+ */
+export const taskWorkspaces = sqliteTable(
+  "task_workspaces",
+  {
+    taskId: text("task_id")
+      .primaryKey()
+      .references(() => tasks.id, { onDelete: "cascade" }),
+    ownerId: text("owner_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    deviceOwnerId: text("device_owner_id"),
+    deviceId: text("device_id"),
+    onDevice: integer("on_device", { mode: "boolean" }).notNull().default(true),
+    archiveKey: text("archive_key"),
+    archiveSize: integer("archive_size"),
+    archiveSha256: text("archive_sha256"),
+    archiveFiles: integer("archive_files"),
+    archivedAt: text("archived_at"),
+    /** The device the archive was made on. */
+    archivedFrom: text("archived_from"),
+    /** Why the last archive attempt of a cleanup failed (the workspace was kept), until one works. */
+    archiveError: text("archive_error"),
+    updatedAt: text("updated_at").notNull(),
+  },
+  (t) => [index("task_workspaces_owner").on(t.ownerId)],
+);

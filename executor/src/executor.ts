@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import type {
   DeviceRegistered,
   DeviceRequest,
@@ -20,6 +21,7 @@ import type { Authorize } from "./connection";
 import { TaskManager } from "./task-manager";
 import { CapabilityManager } from "./capabilities/manager";
 import type { PreExecuteHook } from "./hooks";
+import { WorkspaceService } from "./workspace/service";
 
 export interface ExecutorTimings extends ConnectionTimings {
   /** `device:heartbeat` with the running task ids, so the hub can reconcile. */
@@ -100,6 +102,7 @@ export class Executor {
   private readonly outbox: Outbox;
   private readonly tasks: TaskManager;
   private readonly capabilities: CapabilityManager;
+  private readonly workspaces: WorkspaceService;
   private isRegistered = false;
   private hasRegisteredBefore = false;
   private runtimeReady = false;
@@ -155,6 +158,15 @@ export class Executor {
         options.deviceType === "local" ? () => this.capabilities.forNextRun() : undefined,
       preExecuteHook: options.preExecuteHook ?? null,
       onPreflight: (ready) => (this.runtimeReady = ready),
+    });
+    this.workspaces = new WorkspaceService({
+      backendUrl: options.backendUrl,
+      workspaceRoot: options.workspaceRoot,
+      homeDir: options.homeDir,
+      ...(options.local ? { claudeProjectsRoot: join(options.local.configDir, "projects") } : {}),
+      log: this.log,
+      running: (taskId) => this.tasks.runningTaskIds().includes(taskId),
+      send: (frame) => this.send(frame),
     });
     this.connection = new HubConnection(
       {
@@ -329,6 +341,11 @@ export class Executor {
           return;
         }
         void this.capabilities.apply(frame);
+        return;
+      case "workspace:archive":
+      case "workspace:restore":
+      case "workspace:cleanup":
+        this.workspaces.handle(frame);
         return;
       case "error":
         this.log.warn(`backend error: ${frame.message}`, { code: frame.code });

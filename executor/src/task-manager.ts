@@ -2,6 +2,7 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import {
   MAX_FRAME_BYTES,
+  utf8Bytes,
   type FailureCode,
   type ProgressEvent,
   type TaskAccepted,
@@ -22,7 +23,7 @@ import { type PreExecuteHook, runPreExecuteHook } from "./hooks";
 /** The largest failure message the protocol carries. */
 const MAX_FAILURE_MESSAGE = 4000;
 /** Room left in a frame for everything but its text. */
-const MAX_TEXT_FRAME_CHARS = MAX_FRAME_BYTES - 16 * 1024;
+const MAX_TEXT_FRAME_BYTES = MAX_FRAME_BYTES - 16 * 1024;
 const TRUNCATED_NOTE =
   "\n\n[… the rest of this reply was too long to send; see the streamed output]";
 /** Tool inputs bigger than this are not streamed whole: the hub refuses frames over 1 MiB. */
@@ -367,13 +368,13 @@ function abortMessage(code: FailureCode): string {
 }
 
 /**
- * The hub refuses frames over 1 MiB, and a refused terminal frame would be re-sent forever.
+ * The hub refuses frames over 1 MiB of UTF-8, and a refused terminal frame would be re-sent forever.
  * The whole reply already went out in the streamed deltas, so a shortened final text loses
  * nothing the user cannot see.
  */
 export function fitText(text: string): string {
   let limit = text.length;
-  while (limit > 0 && JSON.stringify(text.slice(0, limit)).length > MAX_TEXT_FRAME_CHARS) {
+  while (limit > 0 && utf8Bytes(JSON.stringify(text.slice(0, limit))) > MAX_TEXT_FRAME_BYTES) {
     limit = Math.floor(limit / 2);
   }
   return limit === text.length ? text : text.slice(0, limit) + TRUNCATED_NOTE;

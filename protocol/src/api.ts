@@ -30,16 +30,30 @@ export const User = z.object({
 });
 export type User = z.infer<typeof User>;
 
-export const TokenScope = z.enum(["user", "cloud"]);
+/**
+ * `device`: connect-only, bound to the first device it connects (what the "Add a device" panel
+ * and `npm start` make); `user`: account API token for scripts; `cloud`: operator token for a
+ * cloud-pool executor (admins only), bound like a device token.
+ */
+export const TokenScope = z.enum(["device", "user", "cloud"]);
 export type TokenScope = z.infer<typeof TokenScope>;
 
-export const CreateToken = z.object({
-  name: DisplayName(100),
-  days: z.number().int().min(1).max(90).default(7),
-  /** `cloud`: an operator token for cloud-pool executors (admins only). */
-  scope: TokenScope.default("user"),
-});
-export type CreateToken = z.infer<typeof CreateToken>;
+const TokenDays = z.number().int().min(1).max(90);
+
+export const CreateToken = z
+  .object({
+    name: DisplayName(100),
+    /** Lifetime in days; `expiresInDays` is the same field under its contract name. */
+    days: TokenDays.optional(),
+    expiresInDays: TokenDays.optional(),
+    scope: TokenScope.default("user"),
+  })
+  .transform(({ name, days, expiresInDays, scope }) => ({
+    name,
+    scope,
+    days: expiresInDays ?? days ?? 7,
+  }));
+export type CreateToken = z.input<typeof CreateToken>;
 
 export const ApiToken = z.object({
   id: z.string(),
@@ -49,6 +63,8 @@ export const ApiToken = z.object({
   expiresAt: z.string(),
   lastUsedAt: z.string().nullable(),
   revokedAt: z.string().nullable(),
+  /** For device and cloud tokens: the device id it is bound to, once used. */
+  boundDeviceId: z.string().nullable().optional(),
 });
 export type ApiToken = z.infer<typeof ApiToken>;
 
@@ -61,6 +77,9 @@ export const CreatedToken = z.object({
   expiresAt: z.string(),
 });
 export type CreatedToken = z.infer<typeof CreatedToken>;
+
+export const SecurityEvent = z.object({ kind: z.literal("credential_reuse"), at: z.string() });
+export type SecurityEvent = z.infer<typeof SecurityEvent>;
 
 export const Device = z.object({
   id: z.string(),
@@ -80,6 +99,8 @@ export const Device = z.object({
   projects: z.array(Project),
   /** The owner's own command keys the executor offers (besides the built-in ones). */
   commands: OwnerCommands,
+  /** Something the owner must see, e.g. a rotated-out device credential used again. */
+  securityEvent: SecurityEvent.nullable().optional(),
   /** Managed skills / MCP servers / runtime settings on this device. */
   capabilities: DeviceCapabilities,
   /** The owner's limit on parallel tasks (null: what the executor offers). */

@@ -12,16 +12,40 @@ export const Id = z.string().uuid();
 
 export const MAX_SLOTS = 5;
 
-/** A name a person reads (device, token, task title): trimmed, no control characters. */
+/**
+ * A name a person reads (device, token, task title): trimmed; no control characters, no format
+ * characters (`\p{Cf}`: bidi overrides, zero-width joiners…) and no lone surrogates, which
+ * would let a name hide or reorder what the owner reads.
+ */
 export const DisplayName = (max: number) =>
   z
     .string()
     .trim()
     .min(1)
     .max(max)
-    .regex(/^[^\p{Cc}]*$/u, "must not contain control characters");
+    .regex(/^[^\p{Cc}]*$/u, "must not contain control characters")
+    .regex(/^[^\p{Cf}]*$/u, "must not contain invisible or bidi format characters")
+    .regex(/^[^\p{Cs}]*$/u, "must not contain lone surrogates");
 
-/** Largest frame either side accepts; larger frames are refused with an error frame. */
+/** UTF-8 length of a string without encoding it (a lone surrogate counts as U+FFFD, 3 bytes). */
+export function utf8Bytes(text: string): number {
+  let bytes = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) bytes += 1;
+    else if (c < 0x800) bytes += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        bytes += 4;
+        i++;
+      } else bytes += 3;
+    } else bytes += 3;
+  }
+  return bytes;
+}
+
+/** Largest frame either side accepts, in UTF-8 bytes; larger frames are refused. */
 export const MAX_FRAME_BYTES = 1024 * 1024;
 
 /**
@@ -99,5 +123,6 @@ export const FailureCode = z.enum([
   "internal_error",
   /** The device's pre-execute hook exited non-zero or ran past its timeout. */
   "hook_failed",
+  "workspace_restore_failed",
 ]);
 export type FailureCode = z.infer<typeof FailureCode>;

@@ -15,6 +15,12 @@ import { OwnerCommands } from "./commands";
 import { DeviceRequest, DeviceResponse, ProjectId, Projects } from "./local-work";
 import { InputRequestFields, MAX_ANSWER_MESSAGE, PermissionMode } from "./conversation";
 import { AppliedCapabilities, DeviceCapabilitiesFrame } from "./capabilities";
+import {
+  WorkspaceArchive,
+  WorkspaceCleanup,
+  WorkspaceRestore,
+  WorkspaceResult,
+} from "./workspace-frames";
 
 // ---------------------------------------------------------------------------------------------
 // Executor → hub
@@ -149,6 +155,7 @@ export const ExecutorFrame = z.discriminatedUnion("type", [
   TaskFailed,
   DeviceResponse,
   TaskInputRequest,
+  WorkspaceResult,
 ]);
 export type ExecutorFrame = z.infer<typeof ExecutorFrame>;
 
@@ -240,5 +247,8 @@ export const HubFrame = z.discriminatedUnion("type", [
   TaskInputAnswer,
   DeviceCapabilitiesFrame,
   ErrorFrame,
+  WorkspaceArchive,
+  WorkspaceRestore,
+  WorkspaceCleanup,
 ]);
 export type HubFrame = z.infer<typeof HubFrame>;

@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import { MAX_FRAME_BYTES } from "./common";
+import { MAX_FRAME_BYTES, utf8Bytes } from "./common";
 
 export type FrameParseResult<T> =
   | { ok: true; frame: T }
@@ -16,11 +16,13 @@ export function parseFrame<S extends z.ZodType>(
   if (typeof data !== "string") {
     return { ok: false, code: "bad_frame", message: "binary frames are not accepted" };
   }
-  if (data.length > MAX_FRAME_BYTES) {
+  // UTF-16 units never exceed UTF-8 bytes, so a long string is refused before counting.
+  const bytes = data.length > MAX_FRAME_BYTES ? data.length : utf8Bytes(data);
+  if (bytes > MAX_FRAME_BYTES) {
     return {
       ok: false,
       code: "frame_too_large",
-      message: `frame of ${data.length} bytes exceeds the ${MAX_FRAME_BYTES}-byte limit`,
+      message: `frame of ${bytes} bytes or more exceeds the ${MAX_FRAME_BYTES}-byte limit`,
     };
   }
   let json: unknown;

@@ -37,7 +37,8 @@ export async function api<S extends z.ZodType>(
     response = await fetch(path, {
       method,
       credentials: "same-origin",
-      headers: body === undefined ? {} : { "content-type": "application/json" },
+      // Every write is JSON from this origin: the server refuses anything else (cross_site).
+      headers: method === "GET" ? {} : { "content-type": "application/json" },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   } catch {

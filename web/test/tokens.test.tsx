@@ -50,7 +50,11 @@ describe("API tokens", () => {
     const shown = await screen.findByTestId("token-value");
     expect(shown.textContent).toBe(SECRET);
     expect(screen.getByTestId("token-copy")).toBeTruthy();
-    expect(calls.find((c) => c.method === "POST")?.body).toEqual({ name: "work laptop", days: 7 });
+    expect(calls.find((c) => c.method === "POST")?.body).toEqual({
+      name: "work laptop",
+      scope: "device",
+      days: 7,
+    });
     const list = await screen.findByTestId("token-list");
     expect(within(list).getByText("work laptop")).toBeTruthy();
     expect(list.textContent).not.toContain(SECRET);
@@ -65,21 +69,24 @@ describe("API tokens", () => {
     expect(document.body.textContent).not.toContain(SECRET);
   });
 
-  it("fills a fresh token and this platform's URL into the add-a-device command", async () => {
-    tokenApi();
+  it("offers pairing first and a device token at a prompt: never a token on the command line", async () => {
+    const calls = tokenApi();
     render(<AddDevicePanel origin="https://edge.example" />);
     expect(screen.getByTestId("add-device-command").textContent).toBe(
-      "npx -y https://edge.example/wegent-executor.tgz --mode local --token <TOKEN> --backend-url https://edge.example",
+      "npx -y https://edge.example/wegent-executor.tgz --mode local --backend-url https://edge.example",
     );
+    const prompt = screen.getByTestId("add-device-env").textContent ?? "";
+    expect(prompt).toContain("read -rs WEGENT_TOKEN");
+    expect(prompt).toContain("export WEGENT_TOKEN");
     fireEvent.click(screen.getByTestId("add-device-create-token"));
-    await vi.waitFor(() =>
-      expect(screen.getByTestId("add-device-command").textContent).toBe(
-        `npx -y https://edge.example/wegent-executor.tgz --mode local --token ${SECRET} --backend-url https://edge.example`,
-      ),
-    );
-    expect(screen.getByTestId("add-device-env").textContent).toBe(
-      `WEGENT_TOKEN=${SECRET} WEGENT_BACKEND_URL=https://edge.example npx -y https://edge.example/wegent-executor.tgz --mode local`,
-    );
+    await vi.waitFor(() => expect(screen.getByTestId("add-device-token").textContent).toBe(SECRET));
+    // The token is shown to paste at the prompt, never inside a command.
+    for (const testId of ["add-device-command", "add-device-env"]) {
+      const text = screen.getByTestId(testId).textContent ?? "";
+      expect(text).not.toContain(SECRET);
+      expect(text).not.toContain("--token");
+    }
+    expect(calls.find((c) => c.method === "POST")?.body).toMatchObject({ scope: "device" });
   });
 
   it("warns only about online devices whose token expires within two days", () => {

@@ -1,4 +1,5 @@
-// Password hashing and JWTs on WebCrypto only: no dependencies, runs the same in workerd.
+// Password hashing (argon2id, WebAssembly) and JWTs (WebCrypto HMAC), the same in workerd.
+import { ARGON2_PARAMS, argon2idHash, argon2idVerify } from "./argon2";
 
 const encoder = new TextEncoder();
 
@@ -29,7 +30,8 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return diff === 0;
 }
 
-// Workers cap PBKDF2 at 100,000 iterations; that is also the floor we require.
+// Old hashes: PBKDF2-SHA256 (Workers cap it at 100,000 iterations). Still verified, then
+// replaced by argon2id at the next successful sign-in.
 export const PBKDF2_ITERATIONS = 100_000;
 
 async function pbkdf2(password: string, salt: Uint8Array, iterations: number): Promise<Uint8Array> {
@@ -44,17 +46,30 @@ async function pbkdf2(password: string, salt: Uint8Array, iterations: number): P
   return new Uint8Array(bits);
 }
 
-export async function hashPassword(password: string): Promise<string> {
-  const salt = crypto.getRandomValues(new Uint8Array(16));
-  const hash = await pbkdf2(password, salt, PBKDF2_ITERATIONS);
-  return `pbkdf2$${PBKDF2_ITERATIONS}$${base64url(salt)}$${base64url(hash)}`;
+/** An argon2id hash in the PHC string format (`$argon2id$v=19$m=19456,t=2,p=1$…`). */
+export function hashPassword(password: string): Promise<string> {
+  return Promise.resolve(argon2idHash(password));
+}
+
+/** True when the stored hash is not the current scheme and should be replaced. */
+export function needsRehash(stored: string): boolean {
+  const { memoryCost: m, timeCost: t, parallelism: p } = ARGON2_PARAMS;
+  return !stored.startsWith(`$argon2id$v=19$m=${m},t=${t},p=${p}$`);
 }
 
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {
+  if (stored.startsWith("$argon2id$")) return argon2idVerify(password, stored);
   const [scheme, iter, salt, hash] = stored.split("$");
   if (scheme !== "pbkdf2" || !iter || !salt || !hash) return false;
   const actual = await pbkdf2(password, fromBase64url(salt), Number(iter));
   return sameBytes(actual, fromBase64url(hash));
+}
+
+/** Only for tests and the upgrade path's own tests: the legacy scheme. */
+export async function hashPasswordPbkdf2(password: string): Promise<string> {
+  const salt = crypto.getRandomValues(new Uint8Array(16));
+  const hash = await pbkdf2(password, salt, PBKDF2_ITERATIONS);
+  return `pbkdf2$${PBKDF2_ITERATIONS}$${base64url(salt)}$${base64url(hash)}`;
 }
 
 // ---------------------------------------------------------------------------------------------

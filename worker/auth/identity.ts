@@ -23,14 +23,25 @@ export type AppContext = Context<AppEnv>;
 
 export const SESSION_COOKIE = "wegent_session";
 
+/** Device credentials start with this; never a JWT. */
+export const CREDENTIAL_PREFIX = "wdc_";
+
 const FIX = "Generate a new one in Settings → API Token.";
+
+export interface VerifiedToken {
+  user: AuthUser;
+  tokenId: string;
+  scope: TokenScope;
+  expiresAt: string;
+  boundDeviceId: string | null;
+}
 
 /** Verifies an API token (the executor's `--token`, or an API client's bearer). */
 export async function verifyApiToken(
   env: Env,
   token: string,
   waitUntil?: (p: Promise<unknown>) => void,
-): Promise<{ user: AuthUser; tokenId: string; scope: TokenScope; expiresAt: string }> {
+): Promise<VerifiedToken> {
   const claims = await verifyJwtSignature(token, env.JWT_SECRET);
   const jti = typeof claims?.jti === "string" ? claims.jti : null;
   if (!claims || claims.typ !== "api" || !jti) {
@@ -74,14 +85,20 @@ export async function verifyApiToken(
     if (waitUntil) waitUntil(write);
     else await write;
   }
-  return { user: row.user, tokenId: jti, scope: row.token.scope, expiresAt: row.token.expiresAt };
+  return {
+    user: row.user,
+    tokenId: jti,
+    scope: row.token.scope,
+    expiresAt: row.token.expiresAt,
+    boundDeviceId: row.token.boundDeviceId,
+  };
 }
 
 /** Verifies the browser's session cookie; null when absent, expired or signed out. */
 export async function verifySession(
   env: Env,
   cookie: string | undefined,
-): Promise<{ user: AuthUser; sessionId: string } | null> {
+): Promise<{ user: AuthUser; sessionId: string; expiresAt: string } | null> {
   if (!cookie) return null;
   const claims = await verifyJwtSignature(cookie, env.JWT_SECRET);
   if (!claims || claims.typ !== "session" || typeof claims.sid !== "string") return null;
@@ -92,7 +109,9 @@ export async function verifySession(
     .innerJoin(schema.users, eq(schema.users.id, schema.sessions.userId))
     .where(and(eq(schema.sessions.id, claims.sid), isNull(schema.sessions.revokedAt)))
     .get();
-  return row ? { user: row, sessionId: claims.sid } : null;
+  return row
+    ? { user: row, sessionId: claims.sid, expiresAt: new Date(claims.exp * 1000).toISOString() }
+    : null;
 }
 
 export function bearerToken(header: string | undefined): string | null {
@@ -101,9 +120,17 @@ export function bearerToken(header: string | undefined): string | null {
   return match?.[1] ?? null;
 }
 
+export const tokenScopeError = () =>
+  new ApiError(
+    403,
+    "token_scope",
+    "This credential may only connect its device (GET /api/devices/connect, POST /api/devices/credential). Use an account API token or sign in.",
+  );
+
 /**
  * Requires a signed-in browser (session cookie) or, when `tokens` is allowed, an API token
- * of scope `user` in `Authorization: Bearer`.
+ * of scope `user` in `Authorization: Bearer`. Device credentials and device/cloud tokens are
+ * refused with 403 `token_scope` everywhere this guards.
  */
 export function requireUser(
   options: { tokens: boolean } = { tokens: true },
@@ -111,16 +138,15 @@ export function requireUser(
   return async (c, next) => {
     const bearer = bearerToken(c.req.header("Authorization"));
     if (bearer) {
+      if (bearer.startsWith(CREDENTIAL_PREFIX)) throw tokenScopeError();
+      const verified = await verifyApiToken(c.env, bearer, (p) => c.executionCtx.waitUntil(p));
+      if (verified.scope !== "user") throw tokenScopeError();
       if (!options.tokens) {
         throw new ApiError(
           403,
           "session_required",
           "This action needs a signed-in browser session.",
         );
-      }
-      const verified = await verifyApiToken(c.env, bearer, (p) => c.executionCtx.waitUntil(p));
-      if (verified.scope !== "user") {
-        throw new ApiError(403, "forbidden", "Operator (cloud) tokens may only connect executors.");
       }
       c.set("user", verified.user);
       c.set("via", {

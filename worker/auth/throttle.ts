@@ -1,60 +1,74 @@
-import { eq } from "drizzle-orm";
-import type { Database } from "../../edge/db";
-import { schema } from "../../edge/db";
+import type { Context } from "hono";
+import { ApiError } from "../lib/errors";
 
-// Failed sign-ins per username: the first few are free, then each further failure locks the
-// name for twice as long as the last (30 s up to 15 min). A success clears the record.
-const FREE_FAILURES = 5;
-const WINDOW_MS = 15 * 60_000;
-const FIRST_LOCK_MS = 30_000;
-const MAX_LOCK_MS = 15 * 60_000;
+// Fixed-window counters in D1, each bumped by ONE statement (`INSERT … ON CONFLICT DO UPDATE …
+// RETURNING`) before the guarded work runs: D1 runs statements one at a time, so 40 parallel
+// requests get the counts 1…40 and only the first `limit` go on. (Cloudflare's rate-limiting
+// binding is per location and eventually consistent, with 10 s or 60 s periods only: it cannot
+// promise "at most 5 passwords checked", so it is not used here.)
 
-const keyOf = (username: string) => `login:${username.toLowerCase()}`;
-
-/** Seconds until the name may try again, or 0. */
-export async function lockedForSeconds(db: Database, username: string): Promise<number> {
-  const row = await db
-    .select()
-    .from(schema.loginThrottle)
-    .where(eq(schema.loginThrottle.key, keyOf(username)))
-    .get();
-  if (!row?.lockedUntil) return 0;
-  return Math.max(0, Math.ceil((row.lockedUntil - Date.now()) / 1000));
+export interface Limit {
+  /** Counter key, e.g. `login:acct:<name>:<client>`. */
+  key: string;
+  /** Attempts allowed per window. */
+  limit: number;
+  windowMs: number;
 }
 
-/** Records a failure; returns the failure count and the lock it caused (seconds). */
-export async function recordFailure(
-  db: Database,
-  username: string,
-): Promise<{ failures: number; lockedForSeconds: number }> {
-  const key = keyOf(username);
+export interface Counted {
+  count: number;
+  /** Seconds until the window ends (when over the limit), else 0. */
+  retryAfter: number;
+}
+
+function statement(db: D1Database, limit: Limit, now: number): D1PreparedStatement {
+  return db
+    .prepare(
+      `INSERT INTO login_throttle (key, failures, window_started_at) VALUES (?1, 1, ?2)
+       ON CONFLICT (key) DO UPDATE SET
+         failures = CASE WHEN window_started_at <= ?2 - ?3 THEN 1 ELSE failures + 1 END,
+         window_started_at = CASE WHEN window_started_at <= ?2 - ?3 THEN ?2 ELSE window_started_at END
+       RETURNING failures, window_started_at`,
+    )
+    .bind(limit.key, now, limit.windowMs);
+}
+
+/** Counts one attempt against each limit (one batch); returns the counts in order. */
+export async function countAttempts(db: D1Database, limits: Limit[]): Promise<Counted[]> {
   const now = Date.now();
-  const row = await db
-    .select()
-    .from(schema.loginThrottle)
-    .where(eq(schema.loginThrottle.key, key))
-    .get();
-  const fresh = !row || now - row.windowStartedAt > WINDOW_MS;
-  const failures = fresh ? 1 : row.failures + 1;
-  const over = failures - FREE_FAILURES;
-  const lockMs = over > 0 ? Math.min(MAX_LOCK_MS, FIRST_LOCK_MS * 2 ** (over - 1)) : 0;
-  const values = {
-    key,
-    failures,
-    windowStartedAt: fresh ? now : row.windowStartedAt,
-    lockedUntil: lockMs > 0 ? now + lockMs : null,
-  };
-  await db
-    .insert(schema.loginThrottle)
-    .values(values)
-    .onConflictDoUpdate({ target: schema.loginThrottle.key, set: values })
-    .run();
-  return { failures, lockedForSeconds: Math.ceil(lockMs / 1000) };
+  const results = await db.batch<{ failures: number; window_started_at: number }>(
+    limits.map((l) => statement(db, l, now)),
+  );
+  return results.map((result, i) => {
+    const row = result.results[0];
+    const limit = limits[i]!;
+    const count = row?.failures ?? 1;
+    const end = (row?.window_started_at ?? now) + limit.windowMs;
+    return {
+      count,
+      retryAfter: count > limit.limit ? Math.max(1, Math.ceil((end - now) / 1000)) : 0,
+    };
+  });
 }
 
-export async function clearFailures(db: Database, username: string): Promise<void> {
-  await db
-    .delete(schema.loginThrottle)
-    .where(eq(schema.loginThrottle.key, keyOf(username)))
-    .run();
+/** Counts one attempt and throws 429 `rate_limited` when over. */
+export async function rateLimit(db: D1Database, limit: Limit, what: string): Promise<void> {
+  const [counted] = await countAttempts(db, [limit]);
+  if (counted && counted.retryAfter > 0) {
+    throw new ApiError(
+      429,
+      "rate_limited",
+      `Too many ${what}. Try again in ${counted.retryAfter} s.`,
+      { "Retry-After": String(counted.retryAfter) },
+    );
+  }
+}
+
+export async function clearCounter(db: D1Database, key: string): Promise<void> {
+  await db.prepare("DELETE FROM login_throttle WHERE key = ?").bind(key).run();
+}
+
+/** The client's address as Cloudflare saw it (the header cannot be set by the client there). */
+export function clientAddress(c: Context): string {
+  return c.req.header("CF-Connecting-IP") ?? "unknown";
 }

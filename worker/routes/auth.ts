@@ -3,7 +3,7 @@ import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { eq, sql } from "drizzle-orm";
 import { Credentials, type User, type UserBody } from "@wegent/protocol";
 import { database, schema } from "../../edge/db";
-import { hashPassword, signJwt, verifyPassword } from "../auth/crypto";
+import { hashPassword, needsRehash, signJwt, verifyPassword } from "../auth/crypto";
 import {
   type AppContext,
   type AppEnv,
@@ -12,19 +12,26 @@ import {
   SESSION_COOKIE,
   verifySession,
 } from "../auth/identity";
-import { clearFailures, lockedForSeconds, recordFailure } from "../auth/throttle";
+import { clearCounter, clientAddress, countAttempts } from "../auth/throttle";
 import { ApiError } from "../lib/errors";
 import { userHub } from "../../durable-objects/contract";
 import { log } from "../../edge/log";
 import { DAY_MS, isoIn, nowIso } from "../../edge/time";
 import { readBody } from "../lib/validate";
+import { liveTag } from "./live";
 
 const SESSION_DAYS = 30;
 
 // Compared against when the username is unknown, so a miss costs as much as a wrong password
-// and response time does not reveal which usernames exist.
+// and response time does not reveal which usernames exist (argon2id, the current parameters).
 const DECOY_HASH =
-  "pbkdf2$100000$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+  "$argon2id$v=19$m=19456,t=2,p=1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+
+// Sign-in attempts are counted BEFORE the password is checked, per account and client (so a
+// stranger elsewhere cannot lock the owner out) and per client across accounts (no spraying).
+const WINDOW_MS = 15 * 60_000;
+const PER_ACCOUNT_AND_CLIENT = 5;
+const PER_CLIENT = 30;
 
 export const authRoutes = new Hono<AppEnv>();
 
@@ -83,13 +90,23 @@ authRoutes.post("/signup", async (c) => {
 authRoutes.post("/login", async (c) => {
   const { username, password } = await readBody(c, Credentials);
   const db = database(c.env.DB);
-  const locked = await lockedForSeconds(db, username);
-  if (locked > 0) {
+  const client = clientAddress(c);
+  const accountKey = `login:acct:${username.toLowerCase()}:${client}`;
+  const [account, perClient] = await countAttempts(c.env.DB, [
+    { key: accountKey, limit: PER_ACCOUNT_AND_CLIENT, windowMs: WINDOW_MS },
+    { key: `login:client:${client}`, limit: PER_CLIENT, windowMs: WINDOW_MS },
+  ]);
+  const over = [account, perClient].find((x) => x && x.retryAfter > 0);
+  if (over) {
+    const scope = over === account ? "account" : "client";
+    log({ event: "auth.login_limited", username, scope, retryAfter: over.retryAfter }, "warn");
     throw new ApiError(
       429,
       "too_many_attempts",
-      `Too many failed sign-ins for this account. Try again in ${locked} s.`,
-      { "Retry-After": String(locked) },
+      scope === "account"
+        ? `Too many sign-ins for this account from your network. Try again in ${over.retryAfter} s.`
+        : `Too many sign-ins from your network. Try again in ${over.retryAfter} s.`,
+      { "Retry-After": String(over.retryAfter) },
     );
   }
   const user = await db
@@ -99,11 +116,18 @@ authRoutes.post("/login", async (c) => {
     .get();
   const ok = await verifyPassword(password, user?.passwordHash ?? DECOY_HASH);
   if (!user || !ok) {
-    const { failures, lockedForSeconds: lock } = await recordFailure(db, username);
-    log({ event: "auth.login_failed", username, failures, lockedForSeconds: lock }, "warn");
+    log({ event: "auth.login_failed", username, attempts: account?.count ?? 0 }, "warn");
     throw new ApiError(401, "invalid_credentials", "Wrong username or password.");
   }
-  await clearFailures(db, username);
+  await clearCounter(c.env.DB, accountKey);
+  if (needsRehash(user.passwordHash)) {
+    await db
+      .update(schema.users)
+      .set({ passwordHash: await hashPassword(password) })
+      .where(eq(schema.users.id, user.id))
+      .run();
+    log({ event: "auth.password_upgraded", userId: user.id });
+  }
   await startSession(c, user.id);
   log({ event: "auth.login", userId: user.id });
   return c.json({ user: toUser(user) } satisfies UserBody);
@@ -118,7 +142,9 @@ authRoutes.post("/logout", async (c) => {
       .where(eq(schema.sessions.id, session.sessionId))
       .run();
     // Close the live sockets this session opened.
-    await userHub(c.env, session.user.id).closeSession(session.sessionId);
+    await userHub(c.env, session.user.id).closeSession(
+      liveTag({ kind: "session", sessionId: session.sessionId }),
+    );
     log({ event: "auth.logout", userId: session.user.id });
   }
   deleteCookie(c, SESSION_COOKIE, { path: "/" });

@@ -3,6 +3,7 @@ import { and, count, desc, eq, inArray, ne, sql } from "drizzle-orm";
 import { z } from "zod";
 import {
   type DeviceBody,
+  type DeviceCredential,
   DeviceId,
   type DevicesBody,
   LocalSessionId,
@@ -12,28 +13,86 @@ import {
   RenameDevice,
 } from "@wegent/protocol";
 import { database, schema } from "../../edge/db";
-import { type AppEnv, bearerToken, requireUser, verifyApiToken } from "../auth/identity";
+import {
+  type AppContext,
+  type AppEnv,
+  bearerToken,
+  CREDENTIAL_PREFIX,
+  requireUser,
+  type VerifiedToken,
+  verifyApiToken,
+} from "../auth/identity";
+import {
+  acceptForConnect,
+  familyTag,
+  revokeDeviceCredentials,
+  rotate,
+  startFamily,
+} from "../auth/credentials";
+import { log } from "../../edge/log";
 import { ApiError, notFound } from "../lib/errors";
-import { readBody, readParams, readQuery } from "../lib/validate";
+import { readBody, readParams, readQuery, readText } from "../lib/validate";
 import { deviceHub, HUB_HEADERS, toDevice, userHub } from "../../durable-objects/contract";
 import { isWebSocketUpgrade } from "../../edge/websocket";
 import { callDevice } from "../devices/rpc";
 
 export const deviceRoutes = new Hono<AppEnv>();
 
-/**
- * The executor's socket. The token is only ever in the Authorization header; the Worker
- * verifies it and forwards the upgrade, with the identity it verified, to the device's hub.
- */
-deviceRoutes.get("/connect", async (c) => {
-  if (!isWebSocketUpgrade(c.req.raw)) {
-    throw new ApiError(426, "upgrade_required", "Connect with a WebSocket upgrade.");
+/** Who the executor is, from its credential or (for compatibility) a token. */
+async function executorIdentity(c: AppContext, deviceId: string, connecting: boolean) {
+  const bearer = bearerToken(c.req.header("Authorization"));
+  if (!bearer) {
+    throw new ApiError(
+      401,
+      "unauthorized",
+      "Send the device credential (or a device token) as Authorization: Bearer <secret>.",
+    );
   }
-  const token = bearerToken(c.req.header("Authorization"));
-  if (!token) {
-    throw new ApiError(401, "unauthorized", "Send the API token as Authorization: Bearer <token>.");
+  if (bearer.startsWith(CREDENTIAL_PREFIX)) {
+    if (!connecting) return { kind: "credential" as const, presented: bearer };
+    const row = await acceptForConnect(c.env, bearer, deviceId);
+    return {
+      kind: "credential" as const,
+      presented: bearer,
+      ownerId: row.ownerId,
+      deviceType: row.deviceType,
+      tag: familyTag(row.familyId),
+      expiresAt: null,
+    };
   }
-  const verified = await verifyApiToken(c.env, token, (p) => c.executionCtx.waitUntil(p));
+  const verified = await verifyApiToken(c.env, bearer, (p) => c.executionCtx.waitUntil(p));
+  await bindToken(c, verified, deviceId);
+  return {
+    kind: "token" as const,
+    token: verified,
+    ownerId: verified.user.id,
+    deviceType: verified.scope === "cloud" ? ("cloud" as const) : ("local" as const),
+    tag: verified.tokenId,
+    expiresAt: verified.expiresAt,
+  };
+}
+
+/** A device or cloud token belongs to the first device id it is used for. */
+async function bindToken(c: AppContext, token: VerifiedToken, deviceId: string): Promise<void> {
+  if (token.scope === "user") return;
+  // One statement: the first device to use the token wins, even against a racing second one.
+  const row = await database(c.env.DB)
+    .update(schema.apiTokens)
+    .set({ boundDeviceId: sql`COALESCE(${schema.apiTokens.boundDeviceId}, ${deviceId})` })
+    .where(eq(schema.apiTokens.id, token.tokenId))
+    .returning({ bound: schema.apiTokens.boundDeviceId })
+    .get();
+  if (row?.bound !== deviceId) {
+    log({ event: "token.refused", tokenId: token.tokenId, code: "token_bound" }, "warn");
+    throw new ApiError(
+      403,
+      "token_bound",
+      `This ${token.scope} token is bound to another device; make a new one for this device.`,
+    );
+  }
+}
+
+function headerDeviceId(c: AppContext): string {
   const deviceId = DeviceId.safeParse(c.req.header("X-Device-Id"));
   if (!deviceId.success) {
     throw new ApiError(
@@ -42,18 +101,64 @@ deviceRoutes.get("/connect", async (c) => {
       "Send a valid device id in the X-Device-Id header.",
     );
   }
+  return deviceId.data;
+}
+
+/**
+ * The executor's socket. The secret is only ever in the Authorization header; the Worker
+ * verifies it and forwards the upgrade, with the identity it verified, to the device's hub,
+ * which tags the socket with the credential (family) or token that opened it.
+ */
+deviceRoutes.get("/connect", async (c) => {
+  if (!isWebSocketUpgrade(c.req.raw)) {
+    throw new ApiError(426, "upgrade_required", "Connect with a WebSocket upgrade.");
+  }
+  const deviceId = headerDeviceId(c);
+  const who = await executorIdentity(c, deviceId, true);
+  if (!("ownerId" in who) || !who.ownerId) throw new Error("unreachable");
   const headers = new Headers({ Upgrade: "websocket" });
-  headers.set(HUB_HEADERS.owner, verified.user.id);
-  headers.set(HUB_HEADERS.device, deviceId.data);
-  headers.set(HUB_HEADERS.deviceType, verified.scope === "cloud" ? "cloud" : "local");
-  headers.set(HUB_HEADERS.tokenId, verified.tokenId);
-  headers.set(HUB_HEADERS.tokenExpiresAt, verified.expiresAt);
+  headers.set(HUB_HEADERS.owner, who.ownerId);
+  headers.set(HUB_HEADERS.device, deviceId);
+  headers.set(HUB_HEADERS.deviceType, who.deviceType);
+  headers.set(HUB_HEADERS.tokenId, who.tag);
+  if (who.expiresAt) headers.set(HUB_HEADERS.tokenExpiresAt, who.expiresAt);
   for (const name of ["Sec-WebSocket-Key", "Sec-WebSocket-Version", "Sec-WebSocket-Protocol"]) {
     const value = c.req.header(name);
     if (value) headers.set(name, value);
   }
-  const hub = deviceHub(c.env, verified.user.id, deviceId.data);
+  const hub = deviceHub(c.env, who.ownerId, deviceId);
   return hub.fetch(new Request("https://hub/connect", { headers }));
+});
+
+/**
+ * Exchanges a token (starting a fresh credential family for the device) or the device's
+ * credential (rotating it) for a new device credential.
+ */
+deviceRoutes.post("/credential", async (c) => {
+  const deviceId = headerDeviceId(c);
+  const text = await readText(c.req.raw, 1024);
+  if (text.trim() !== "" && text.trim() !== "{}") {
+    throw new ApiError(400, "invalid_body", "Send no body, or {}.");
+  }
+  const who = await executorIdentity(c, deviceId, false);
+  if (who.kind === "credential") {
+    const rotated = await rotate(c.env, who.presented, deviceId);
+    log({ event: "credential.rotated", ownerId: rotated.ownerId, deviceId });
+    const body: DeviceCredential = {
+      credential: rotated.credential,
+      deviceId,
+      deviceType: rotated.deviceType,
+    };
+    return c.json(body);
+  }
+  const credential = await startFamily(c.env, {
+    ownerId: who.ownerId,
+    deviceId,
+    deviceType: who.deviceType,
+    sourceTokenId: who.token.tokenId,
+  });
+  const body: DeviceCredential = { credential, deviceId, deviceType: who.deviceType };
+  return c.json(body);
 });
 
 deviceRoutes.use("*", requireUser());
@@ -224,6 +329,13 @@ deviceRoutes.delete("/:id", async (c) => {
   await database(c.env.DB)
     .delete(schema.devices)
     .where(and(eq(schema.devices.ownerId, user.id), eq(schema.devices.deviceId, id)))
+    .run();
+  // A removed device keeps no way back in: its credentials and the tokens bound to it die.
+  await revokeDeviceCredentials(c.env, user.id, id);
+  await database(c.env.DB)
+    .update(schema.apiTokens)
+    .set({ revokedAt: sql`COALESCE(${schema.apiTokens.revokedAt}, ${new Date().toISOString()})` })
+    .where(and(eq(schema.apiTokens.userId, user.id), eq(schema.apiTokens.boundDeviceId, id)))
     .run();
   await userHub(c.env, user.id).publish({
     type: "device:removed",

@@ -24,6 +24,9 @@ import { createOnDevice, sendToDevice } from "../tasks/send";
 import { taskEventStream } from "../tasks/events";
 import { userSettings } from "./settings";
 import type { HubPartial } from "../../durable-objects/device-hub";
+import { chatNote, restoreFailure } from "../workspaces/chat";
+import { prepareWorkspace, RestoreFailed } from "../workspaces/move";
+import { deleteArchive } from "../workspaces/store";
 
 export const taskRoutes = new Hono<AppEnv>();
 taskRoutes.use("*", requireUser());
@@ -164,13 +167,23 @@ taskRoutes.post("/:id/messages", async (c) => {
   const previous = [...messages].reverse().find((m) => m.role === "assistant" && m.sessionId);
   const sameDevice =
     previous && previous.deviceId === target.deviceId && previous.deviceOwnerId === target.ownerId;
+  // The workspace goes where the follow-up runs (restored after a cleanup, or moved).
+  const prepared = await prepareWorkspace(c.env, task, target).catch((error: unknown) => {
+    if (error instanceof RestoreFailed) return error;
+    throw error;
+  });
+  if (prepared instanceof RestoreFailed) {
+    return c.json(await restoreFailure(c.env, task, body.message, prepared.message), 201);
+  }
+  if (prepared.note) await chatNote(c.env, task, prepared.note);
+  const moved = prepared.resume;
   const result = await sendToDevice(
     c.env,
     user.id,
     id,
     body.message,
     target,
-    sameDevice ? (previous.sessionId ?? null) : null,
+    previous && (sameDevice || moved) ? (previous.sessionId ?? null) : null,
     {
       title: task.title,
       branch: task.branch,
@@ -286,6 +299,7 @@ taskRoutes.delete("/:id", async (c) => {
       await deviceHub(c.env, m.deviceOwnerId, m.deviceId).cancel(m.id, user.id);
     }
   }
+  await deleteArchive(c.env, id);
   await database(c.env.DB).delete(schema.tasks).where(eq(schema.tasks.id, id)).run();
   return c.json({ ok: true });
 });

@@ -10,6 +10,9 @@ import { log } from "../../edge/log";
 import { DAY_MS, nowIso } from "../../edge/time";
 import { readBody, readParams } from "../lib/validate";
 import { closeDevicesOfToken } from "../devices/hubs";
+import { userHub } from "../../durable-objects/contract";
+import { revokeFamiliesOfToken } from "../auth/credentials";
+import { liveTag } from "./live";
 
 export const tokenRoutes = new Hono<AppEnv>();
 
@@ -25,6 +28,7 @@ function toApiToken(row: typeof schema.apiTokens.$inferSelect): ApiToken {
     expiresAt: row.expiresAt,
     lastUsedAt: row.lastUsedAt,
     revokedAt: row.revokedAt,
+    boundDeviceId: row.boundDeviceId,
   };
 }
 
@@ -74,7 +78,11 @@ tokenRoutes.delete("/:id", async (c) => {
   if (!row.revokedAt) {
     await db.update(schema.apiTokens).set({ revokedAt: nowIso() }).where(where).run();
   }
-  const devicesClosed = await closeDevicesOfToken(c.env, id);
+  // Everything the token opened closes: device sockets, the credential families it started,
+  // and live channels opened with it.
+  const devicesClosed =
+    (await closeDevicesOfToken(c.env, id)) + (await revokeFamiliesOfToken(c.env, id));
+  await userHub(c.env, user.id).closeSession(liveTag({ kind: "token", tokenId: id }));
   log({ event: "token.revoked", userId: user.id, tokenId: id, devicesClosed });
   const updated = await db.select().from(schema.apiTokens).where(where).get();
   return c.json({ token: toApiToken(updated ?? row) });

@@ -7,7 +7,11 @@ import { makeZip, skillMd, type ZipInput } from "./zip-writer";
 async function upload(user: TestUser, body: Uint8Array | string): Promise<Call> {
   const response = await SELF.fetch("http://wegent.test/api/skills", {
     method: "POST",
-    headers: { Cookie: user.cookie, "Content-Type": "application/zip" },
+    headers: {
+      Cookie: user.cookie,
+      "Content-Type": "application/zip",
+      Origin: "http://wegent.test",
+    },
     body,
   });
   const text = await response.text();

@@ -47,7 +47,11 @@ describe("capability sync through the device hub", () => {
     const zip = await makeZip([{ path: "SKILL.md", data: skillMd("notes", "Takes notes.") }]);
     const up = await SELF.fetch("http://wegent.test/api/skills", {
       method: "POST",
-      headers: { Cookie: user.cookie },
+      headers: {
+        Cookie: user.cookie,
+        "Content-Type": "application/zip",
+        Origin: "http://wegent.test",
+      },
       body: zip,
     });
     expect(up.status).toBe(201);

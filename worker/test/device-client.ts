@@ -142,7 +142,7 @@ export type LiveSocket = Socket<LiveFrame>;
 export async function openLive(cookie: string, after?: number): Promise<LiveSocket> {
   const query = after === undefined ? "" : `?after=${after}`;
   const res = await SELF.fetch(`http://wegent.test/api/live${query}`, {
-    headers: { Upgrade: "websocket", Cookie: cookie },
+    headers: { Upgrade: "websocket", Cookie: cookie, Origin: "http://wegent.test" },
   });
   expect(res.status).toBe(101);
   // A batch of deltas reads as its single deltas (expandDeltas), as most tests check those.

@@ -13,12 +13,20 @@ export interface Call {
 export async function call(
   method: string,
   path: string,
-  options: { body?: unknown; rawBody?: string; cookie?: string; token?: string } = {},
+  options: {
+    body?: unknown;
+    rawBody?: string;
+    cookie?: string;
+    token?: string;
+    headers?: Record<string, string>;
+  } = {},
 ): Promise<Call> {
-  const headers: Record<string, string> = {};
-  if (options.body !== undefined || options.rawBody !== undefined) {
+  // What our own pages send: JSON on every write, from our own origin.
+  const headers: Record<string, string> = { Origin: BASE };
+  if (method !== "GET" || options.body !== undefined || options.rawBody !== undefined) {
     headers["Content-Type"] = "application/json";
   }
+  Object.assign(headers, options.headers ?? {});
   if (options.cookie) headers.Cookie = options.cookie;
   if (options.token) headers.Authorization = `Bearer ${options.token}`;
   const response = await SELF.fetch(`${BASE}${path}`, {

@@ -150,6 +150,6 @@ describe("API tokens", () => {
       "forbidden",
     );
     const op = await createToken(admin, { name: "pool", scope: "cloud", days: 30 });
-    expectError(await call("GET", "/api/auth/me", { token: op.token }), 403, "forbidden");
+    expectError(await call("GET", "/api/auth/me", { token: op.token }), 403, "token_scope");
   });
 });

@@ -13,7 +13,8 @@ import { LocalWorkspaces } from "./worktrees";
 export class LocalWork {
   readonly projects: ProjectRegistry;
   readonly workspaces: LocalWorkspaces;
-  private readonly configDir: string;
+  /** Claude Code's config folder of the owner (sessions live under its projects/). */
+  readonly configDir: string;
 
   constructor(options: {
     deviceId: string;

@@ -12,6 +12,7 @@ import { NotificationOffer } from "./NotificationOffer";
 import { PresetCards } from "./PresetCards";
 import { StatusBadge } from "./StatusBadge";
 import { TaskList } from "./TaskList";
+import { WorkspacePanel } from "./WorkspacePanel";
 
 export function ChatPage(props: { taskId: string | null }) {
   const store = useStore();
@@ -158,6 +159,7 @@ function TaskHeader(props: { task: Task; onDeleted: () => void }) {
           .json
         </a>
       </span>
+      <WorkspacePanel task={task} deviceName={device?.name ?? null} />
       {confirming ? (
         <span className="confirm">
           Delete this task?{" "}

@@ -9,10 +9,14 @@ import { href } from "../lib/route";
 import { AddDevicePanel } from "./AddDevicePanel";
 import { projectLabel } from "./ProjectSelector";
 import { CommandAudit } from "./CommandAudit";
+import { PairingForm } from "./PairingForm";
+import { consumePairCode } from "../lib/route";
+import { DeviceCleanup } from "./DeviceCleanup";
 
 export function DevicesPage() {
   const { state } = useStore();
   const { cloud } = state;
+  const [pairCode] = useState(consumePairCode);
   return (
     <main className="page" aria-labelledby="devices-title">
       <h1 id="devices-title">Devices</h1>
@@ -34,6 +38,7 @@ export function DevicesPage() {
           <DeviceCard key={device.id} device={device} />
         ))}
       </ul>
+      <PairingForm initialCode={pairCode} />
       <AddDevicePanel />
     </main>
   );
@@ -114,6 +119,13 @@ function DeviceCard(props: { device: Device }) {
           {device.status}
         </span>
       </div>
+      {device.securityEvent && (
+        <p className="error" role="alert" data-testid="device-security-event">
+          ⚠ Credential reuse detected {fromNow(device.securityEvent.at, now)}: a rotated-out
+          credential of this device was used again, so all its credentials were revoked. Check the
+          computer, then pair it again.
+        </p>
+      )}
       <dl className="facts">
         <dt>Slots</dt>
         <dd data-testid="device-slots">
@@ -188,6 +200,7 @@ function DeviceCard(props: { device: Device }) {
           </>
         )}
       </dl>
+      <DeviceCleanup device={device} />
       {mode === "view" && (
         <div className="row">
           <button type="button" onClick={() => setMode("rename")} data-testid="device-rename">

@@ -1,8 +1,25 @@
 import { useCallback, useEffect, useId, useState, type FormEvent } from "react";
-import type { ApiToken, CreatedToken } from "@wegent/protocol";
+import { ApiToken, type CreatedToken, type TokenScope } from "@wegent/protocol";
+import { z } from "zod";
 import { api, errorText } from "../api";
 import { fromNow, fullDate, useNow } from "../lib/time";
-import { CreatedTokenBody, Ok, TokensBody } from "@wegent/protocol";
+import { CreatedTokenBody, TokensBody } from "@wegent/protocol";
+
+/** What each scope is for, in the words the page uses everywhere. */
+export const SCOPE_LABELS: Record<TokenScope, string> = {
+  device: "Device connect",
+  user: "Account API (scripts)",
+  cloud: "Cloud operator",
+};
+
+const SCOPE_HELP: Record<TokenScope, string> = {
+  device:
+    "Connects one computer's executor and nothing else; bound to the first device that uses it.",
+  user: "Full access to your account's API for your own scripts. Never give it to an executor.",
+  cloud: "For a cloud-pool executor run by an admin; bound to the first pool executor.",
+};
+
+const RevokedBody = z.object({ token: ApiToken });
 import { CopyButton } from "./CopyButton";
 
 export function TokensPage() {
@@ -27,8 +44,9 @@ export function TokensPage() {
     <main className="page" aria-labelledby="tokens-title">
       <h1 id="tokens-title">API Tokens</h1>
       <p className="muted">
-        An executor signs in with a token. Tokens expire; a device whose token is about to expire is
-        flagged at the top of every page.
+        To connect a computer, prefer pairing (Devices page). A device-connect token is worth one
+        device; an account API token is for your own scripts. Tokens expire; a device whose token is
+        about to expire is flagged at the top of every page.
       </p>
       {created ? (
         <CreatedTokenNotice token={created} onDone={() => setCreated(null)} />
@@ -53,6 +71,7 @@ export function TokensPage() {
 function CreateTokenForm(props: { onCreated: (token: CreatedToken) => void }) {
   const [name, setName] = useState("");
   const [days, setDays] = useState(7);
+  const [scope, setScope] = useState<TokenScope>("device");
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const id = useId();
@@ -64,6 +83,7 @@ function CreateTokenForm(props: { onCreated: (token: CreatedToken) => void }) {
     try {
       const token = await api("POST", "/api/tokens", CreatedTokenBody, {
         name: name.trim(),
+        scope,
         days,
       });
       setName("");
@@ -93,6 +113,22 @@ function CreateTokenForm(props: { onCreated: (token: CreatedToken) => void }) {
         onChange={(e) => setName(e.target.value)}
         data-testid="token-name"
       />
+      <label htmlFor={`${id}-scope`}>What it may do</label>
+      <select
+        id={`${id}-scope`}
+        value={scope}
+        onChange={(e) => setScope(e.target.value as TokenScope)}
+        data-testid="token-scope"
+      >
+        {(["device", "user", "cloud"] as const).map((s) => (
+          <option key={s} value={s}>
+            {SCOPE_LABELS[s]}
+          </option>
+        ))}
+      </select>
+      <p className="muted" data-testid="token-scope-help">
+        {SCOPE_HELP[scope]}
+      </p>
       <label htmlFor={`${id}-days`}>Lifetime in days (1 to 90)</label>
       <input
         id={`${id}-days`}
@@ -148,7 +184,7 @@ function TokenList(props: { tokens: ApiToken[] | null; onRevoked: () => Promise<
   async function revoke(id: string) {
     setError(null);
     try {
-      await api("DELETE", `/api/tokens/${encodeURIComponent(id)}`, Ok);
+      await api("DELETE", `/api/tokens/${encodeURIComponent(id)}`, RevokedBody);
       setConfirming(null);
       await props.onRevoked();
     } catch (failure) {
@@ -174,10 +210,18 @@ function TokenList(props: { tokens: ApiToken[] | null; onRevoked: () => Promise<
             <li key={token.id} className={`card token ${state}`} data-testid={`token-${token.id}`}>
               <div className="token-head">
                 <strong>{token.name}</strong>
-                {token.scope === "cloud" && <span className="badge">cloud</span>}
+                <span className="badge" data-testid="token-scope-label">
+                  {SCOPE_LABELS[token.scope]}
+                </span>
                 {state !== "active" && <span className="badge">{state}</span>}
               </div>
               <dl className="facts">
+                {token.boundDeviceId && (
+                  <>
+                    <dt>Bound to device</dt>
+                    <dd>{token.boundDeviceId}</dd>
+                  </>
+                )}
                 <dt>Expires</dt>
                 <dd title={fullDate(token.expiresAt)}>{fromNow(token.expiresAt, now)}</dd>
                 <dt>Last used</dt>

@@ -32,6 +32,27 @@ export function navigate(to: string): void {
   window.location.hash = to;
 }
 
+/**
+ * The pairing link an executor prints is `<origin>/devices?pair=ABCD-EFGH` (a real path, so it
+ * reads well in a terminal). Taken once at start: the code is kept in memory, the address bar
+ * becomes `/#/devices`, and the Devices page pre-fills its approve form with it.
+ */
+let pendingPairCode: string | null = null;
+
+export function takePairLink(location: Location, history: History): void {
+  if (location.pathname !== "/devices") return;
+  const code = new URLSearchParams(location.search).get("pair");
+  pendingPairCode = code && /^[A-Za-z0-9-]{8,9}$/.test(code) ? code.toUpperCase() : null;
+  history.replaceState(null, "", "/#/devices");
+}
+
+/** The pairing code from the link, once. */
+export function consumePairCode(): string | null {
+  const code = pendingPairCode;
+  pendingPairCode = null;
+  return code;
+}
+
 export function useRoute(): Route {
   const [route, setRoute] = useState(() => parseRoute(window.location.hash));
   useEffect(() => {

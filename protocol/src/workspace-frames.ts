@@ -1,0 +1,134 @@
+import { z } from "zod";
+import { Id } from "./common";
+
+// Workspace archive frames (issue #13). The hub asks, the executor answers once with
+// `workspace:result` naming the same requestId. Every request carries a short-lived upload/
+// download grant the Worker minted for this device; the Worker checks on every archive call
+// that the device still holds the task.
+
+const Sha256 = z.string().regex(/^[0-9a-f]{64}$/, "a hex SHA-256");
+const Grant = z.string().min(1).max(1000);
+
+/** Pack the task's workspace (+ its Claude session files) and upload it through the Worker. */
+export const WorkspaceArchive = z.object({
+  type: z.literal("workspace:archive"),
+  requestId: Id,
+  taskId: Id,
+  grant: Grant,
+  /** Compressed size cap; larger fails with `archive_too_large`, never truncated. */
+  maxBytes: z.number().int().positive(),
+});
+export type WorkspaceArchive = z.infer<typeof WorkspaceArchive>;
+
+/** Download the task's last archive, verify its checksum, and unpack it as the workspace. */
+export const WorkspaceRestore = z.object({
+  type: z.literal("workspace:restore"),
+  requestId: Id,
+  taskId: Id,
+  grant: Grant,
+  sha256: Sha256,
+  size: z.number().int().nonnegative(),
+});
+export type WorkspaceRestore = z.infer<typeof WorkspaceRestore>;
+
+/** List (dry run) or remove workspaces idle longer than `olderThanHours`, archiving each first. */
+export const WorkspaceCleanup = z.object({
+  type: z.literal("workspace:cleanup"),
+  requestId: Id,
+  grant: Grant,
+  olderThanHours: z
+    .number()
+    .min(0)
+    .max(24 * 365),
+  dryRun: z.boolean(),
+  maxBytes: z.number().int().positive(),
+});
+export type WorkspaceCleanup = z.infer<typeof WorkspaceCleanup>;
+
+export const ArchiveInfo = z.object({
+  size: z.number().int().nonnegative(),
+  sha256: Sha256,
+  files: z.number().int().nonnegative(),
+  createdAt: z.string().max(40),
+});
+export type ArchiveInfo = z.infer<typeof ArchiveInfo>;
+
+export const CleanupEntry = z.object({
+  taskId: Id,
+  bytes: z.number().int().nonnegative(),
+  idleHours: z.number().nonnegative(),
+  /** removed | would_remove (dry run) | kept (with why) */
+  outcome: z.enum(["removed", "would_remove", "kept"]),
+  reason: z.string().max(1000).nullable(),
+});
+export type CleanupEntry = z.infer<typeof CleanupEntry>;
+
+export const CleanupReport = z.object({
+  /** Bytes used by all task workspaces on the device (before this cleanup). */
+  totalBytes: z.number().int().nonnegative(),
+  workspaces: z.number().int().nonnegative(),
+  entries: z.array(CleanupEntry).max(10_000),
+});
+export type CleanupReport = z.infer<typeof CleanupReport>;
+
+export const WorkspaceResult = z.object({
+  type: z.literal("workspace:result"),
+  requestId: Id,
+  outcome: z.discriminatedUnion("kind", [
+    z.object({ kind: z.literal("archived"), archive: ArchiveInfo }),
+    z.object({ kind: z.literal("restored"), files: z.number().int().nonnegative() }),
+    z.object({ kind: z.literal("cleanup"), report: CleanupReport }),
+    z.object({
+      kind: z.literal("error"),
+      code: z.enum([
+        "workspace_missing",
+        "archive_too_large",
+        "archive_corrupt",
+        "upload_failed",
+        "download_failed",
+        "quota_exceeded",
+        "task_running",
+        "internal_error",
+      ]),
+      message: z.string().max(2000),
+    }),
+  ]),
+});
+export type WorkspaceResult = z.infer<typeof WorkspaceResult>;
+export type WorkspaceErrorCode = Extract<WorkspaceResult["outcome"], { kind: "error" }>["code"];
+
+export type WorkspaceCommand = WorkspaceArchive | WorkspaceRestore | WorkspaceCleanup;
+
+// --- HTTP shapes --------------------------------------------------------------------------------
+
+/** `GET /api/tasks/:id/workspace`. */
+export const WorkspaceState = z.object({
+  state: z.enum(["on_device", "archived", "none"]),
+  deviceId: z.string().nullable(),
+  archive: ArchiveInfo.nullable(),
+  /** A cleanup could not archive the workspace, so it was kept on the device: why. */
+  archiveError: z.string().nullable().default(null),
+});
+export type WorkspaceState = z.infer<typeof WorkspaceState>;
+
+/** `POST /api/devices/:id/cleanup`. */
+export const CleanupRequest = z.object({
+  olderThanHours: z
+    .number()
+    .min(0)
+    .max(24 * 365),
+  dryRun: z.boolean().default(true),
+});
+export type CleanupRequest = z.infer<typeof CleanupRequest>;
+
+/** `POST /api/devices/archives/:taskId/uploads/:uploadId/complete` (executor → Worker). */
+export const CompleteUpload = z.object({
+  parts: z
+    .array(z.object({ partNumber: z.number().int().min(1).max(10_000), etag: z.string().max(200) }))
+    .min(1)
+    .max(10_000),
+  sha256: Sha256,
+  size: z.number().int().nonnegative(),
+  files: z.number().int().nonnegative(),
+});
+export type CompleteUpload = z.infer<typeof CompleteUpload>;

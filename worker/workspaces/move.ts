@@ -1,0 +1,115 @@
+import { eq } from "drizzle-orm";
+import { database, schema } from "../../edge/db";
+import { nowIso } from "../../edge/time";
+import { ApiError } from "../lib/errors";
+import { askDevice } from "./relay";
+import { archiveSettings, saveWorkspace, type TaskRow, workspaceRow } from "./store";
+
+/** A move or restore waits at most this long for a device (the user's POST is open meanwhile). */
+const DEVICE_WAIT_MS = 5 * 60 * 1000;
+
+// Before a follow-up runs: bring the task's workspace to the device that will run it. On the
+// same device, a cleaned-up workspace is restored from its archive. To another device, the old
+// device archives first (if it is online; else its last archive is used), then the new device
+// restores workspace and Claude session, so the conversation continues there.
+
+export interface Prepared {
+  /** Keep the Claude session although the device changes. */
+  resume: boolean;
+  /** A line for the chat (where the workspace came from), or null. */
+  note: string | null;
+}
+
+/** Restoring failed: the follow-up is recorded as failed with this reason. */
+export class RestoreFailed extends Error {}
+
+export async function prepareWorkspace(
+  env: Env,
+  task: TaskRow,
+  target: { ownerId: string; deviceId: string },
+): Promise<Prepared> {
+  if (!task.deviceId || !task.deviceOwnerId) return { resume: false, note: null };
+  const from = { ownerId: task.deviceOwnerId, deviceId: task.deviceId };
+  const same = from.ownerId === target.ownerId && from.deviceId === target.deviceId;
+  let row = await workspaceRow(env, task.id);
+  if (same) {
+    if (!row || row.onDevice || !row.archiveKey) return { resume: true, note: null };
+    await restoreOn(env, task, target, row.archiveSha256!, row.archiveSize!);
+    return { resume: true, note: null };
+  }
+  let note: string;
+  if (row && !row.onDevice) {
+    note = `The workspace was restored from its archive of ${row.archivedAt}.`;
+  } else {
+    try {
+      await askDevice(
+        env,
+        from,
+        {
+          type: "workspace:archive",
+          taskId: task.id,
+          maxBytes: archiveSettings(env).maxBytes,
+        },
+        DEVICE_WAIT_MS,
+      );
+      row = await workspaceRow(env, task.id);
+      note = `Workspace moved from ${from.deviceId} to ${target.deviceId} (archived just now).`;
+    } catch (error) {
+      const code = error instanceof ApiError ? error.code : "internal_error";
+      const why = error instanceof Error ? error.message : String(error);
+      const reason = code === "device_offline" ? `${from.deviceId} is offline` : why;
+      if (!row?.archiveKey) {
+        if (code !== "device_offline" && code !== "workspace_missing") {
+          // Moving on without the files would silently lose work the old device still has.
+          throw new RestoreFailed(
+            `The workspace could not be archived on ${from.deviceId}: ${why}`,
+          );
+        }
+        return {
+          resume: false,
+          note: `${reason} and the task has no archive: the follow-up starts with an empty workspace.`,
+        };
+      }
+      note = `${reason}: the workspace was restored from its archive of ${row.archivedAt}.`;
+    }
+  }
+  // The new device holds the task from here on (so it may download the archive).
+  await database(env.DB)
+    .update(schema.tasks)
+    .set({ deviceOwnerId: target.ownerId, deviceId: target.deviceId, updatedAt: nowIso() })
+    .where(eq(schema.tasks.id, task.id))
+    .run();
+  await saveWorkspace(env, task, {
+    deviceOwnerId: target.ownerId,
+    deviceId: target.deviceId,
+    onDevice: false,
+  });
+  await restoreOn(env, task, target, row!.archiveSha256!, row!.archiveSize!);
+  return { resume: true, note };
+}
+
+async function restoreOn(
+  env: Env,
+  task: TaskRow,
+  target: { ownerId: string; deviceId: string },
+  sha256: string,
+  size: number,
+) {
+  try {
+    await askDevice(
+      env,
+      target,
+      { type: "workspace:restore", taskId: task.id, sha256, size },
+      DEVICE_WAIT_MS,
+    );
+  } catch (error) {
+    throw new RestoreFailed(
+      error instanceof ApiError ? error.message : `The workspace could not be restored: ${error}`,
+    );
+  }
+  await saveWorkspace(env, task, {
+    deviceOwnerId: target.ownerId,
+    deviceId: target.deviceId,
+    onDevice: true,
+  });
+}
