@@ -3,11 +3,13 @@ import {
   type Device,
   type OwnerCommandInfo,
   OwnerCommands,
+  type PendingInput,
   type Project,
   Projects,
   SecurityEvent,
 } from "@wegent/protocol";
 import type { schema } from "../edge/db";
+import type { Slots } from "./device-hub/slots";
 
 // The Worker ↔ hub contract, in one place: how the Worker finds a hub, the headers it sets after
 // verifying who is calling (the hubs trust nothing else), what it submits, and the device row
@@ -40,6 +42,11 @@ export function deviceHub(env: Env, ownerId: string, deviceId: string) {
 export function userHub(env: Env, userId: string) {
   return env.USER_HUB.get(env.USER_HUB.idFromName(userId));
 }
+
+/** A running message as the hub holds it: the reply so far, its transcript, its open requests. */
+export type HubPartial = NonNullable<ReturnType<Slots["partial"]>> & {
+  pendingInput: PendingInput[];
+};
 
 /** What the Worker submits to a device, and what it answers (defined next to the slots). */
 export type { SubmitRequest, SubmitResult } from "./device-hub/slots";

@@ -1,21 +1,21 @@
 import {
-  assertNever,
   CloseCode,
   type DeviceMethod,
   type DeviceParams,
   ExecutorFrame,
   parseFrame,
-  type PendingInput,
   PING,
   PONG,
 } from "@wegent/protocol";
 import { type ConnectionContext, Server } from "partyserver";
 import { log } from "../../edge/log";
 import { isWebSocketUpgrade } from "../../edge/websocket";
-import { HUB_HEADERS, type SubmitRequest, type SubmitResult } from "../contract";
+import { type HubPartial, HUB_HEADERS, type SubmitRequest, type SubmitResult } from "../contract";
 import { LiveOutbox } from "../live-outbox";
 import { type WorkspaceAnswer, type WorkspaceAsk, WorkspaceRequests } from "./archives";
 import { finishMessage, setMessageStatus } from "./catalogue";
+import { deadlineHost } from "./deadline-host";
+import { executorFrame } from "./frames";
 import { type DeadlineHost, deadlineTable, nextAlarm, timings } from "./deadlines";
 import { OutputLog } from "./output-log";
 import { Presence } from "./presence";
@@ -26,18 +26,20 @@ import {
   PendingRequests,
 } from "./requests";
 import { Slots } from "./slots";
-import { EXECUTOR_TAG, type ExecutorSocket, linkTo, sendFrame, type SocketState } from "./socket";
+import {
+  EXECUTOR_TAG,
+  type ExecutorSocket,
+  linkTo,
+  sendFrame,
+  type SocketState,
+  strike,
+} from "./socket";
 import { HubStore } from "./store";
 import { InputDesk } from "./input-desk";
 import type { AnswerTarget } from "./input-answers";
 import { type HubMeters, Meter } from "../meters";
 
 const MAX_STRIKES = 10;
-
-/** A running message as the hub holds it: the reply so far, its transcript, its open requests. */
-export type HubPartial = NonNullable<ReturnType<Slots["partial"]>> & {
-  pendingInput: PendingInput[];
-};
 
 /**
  * One per device: the Durable Object surface (the executor's socket, the Worker's RPC methods,
@@ -153,9 +155,8 @@ export class DeviceHub extends Server<Env> {
     this.lastFrameAt = Date.now();
     const parsed = parseFrame(ExecutorFrame, message);
     if (!parsed.ok) {
+      const strikes = strike(ws);
       const { ownerId, deviceId } = meta;
-      const strikes = (ws.state?.strikes ?? 0) + 1;
-      ws.setState({ connectedAt: ws.state?.connectedAt ?? Date.now(), strikes });
       log({ event: "device.bad_frame", ownerId, deviceId, code: parsed.code, strikes }, "warn");
       sendFrame(ws, { type: "error", code: parsed.code, message: parsed.message });
       if (strikes >= MAX_STRIKES) {
@@ -173,57 +174,20 @@ export class DeviceHub extends Server<Env> {
       });
       return;
     }
-    switch (frame.type) {
-      case "device:register":
-        await this.presence.register(ws, frame);
-        // Answers given while the executor was away (it ignores those it already has).
-        if (this.store.getMeta().registered) this.inputs.resend(linkTo(ws));
-        return this.scheduleAlarm();
-      case "device:heartbeat":
-        this.store.setMeta({ lastSeenAt: Date.now() });
-        if (frame.projects) {
-          await this.presence.saveProjects(frame.projects);
-          // A project may have become a git repository (or the other way round).
-          await this.slots.pump();
-        }
-        await this.slots.reconcile(linkTo(ws), frame.runningTaskIds);
-        if (frame.capabilities) await this.presence.capabilitiesApplied(frame.capabilities);
-        await this.presence.publishStatus();
-        return this.scheduleAlarm();
-      case "device:goodbye":
-        this.store.setMeta({ draining: true });
-        return;
-      case "task:accepted":
-        if (!this.slots.accepted(frame.taskId, frame.messageId)) {
-          sendFrame(ws, {
-            type: "error",
-            code: "unknown_task",
-            message: `Message ${frame.messageId} is not dispatched to this device.`,
-          });
-          return;
-        }
-        return this.scheduleAlarm();
-      case "task:progress":
-      case "task:progress-batch":
-      case "task:complete":
-      case "task:failed": {
-        const replies = await this.slots.receive(frame);
-        for (const reply of replies) sendFrame(ws, reply);
-        this.meter.wsOut(replies.length);
-        return;
-      }
-      case "device:response":
-        this.requests.settle(frame);
-        return;
-      case "task:input-request":
-        for (const reply of await this.inputs.request(frame)) sendFrame(ws, reply);
-        return this.scheduleAlarm();
-      case "workspace:result":
-        this.workspaceRequests.settle(frame);
-        return;
-      default:
-        return assertNever(frame);
-    }
+    await executorFrame(
+      {
+        store: this.store,
+        slots: this.slots,
+        presence: this.presence,
+        inputs: this.inputs,
+        meter: this.meter,
+        requests: this.requests,
+        workspaceRequests: this.workspaceRequests,
+        scheduleAlarm: () => this.scheduleAlarm(),
+      },
+      ws,
+      frame,
+    );
   }
 
   // partyserver answers the peer's close itself (1005/1006 become 1000).
@@ -417,55 +381,16 @@ export class DeviceHub extends Server<Env> {
   }
 
   private deadlineHost(): DeadlineHost {
-    const failed = (errorCode: "dispatch_timeout" | "queue_timeout", errorMessage: string) => ({
-      status: "failed" as const,
-      errorCode,
-      errorMessage,
-    });
-    return {
-      meta: this.store.getMeta(),
+    return deadlineHost({
+      env: this.env,
+      store: this.store,
+      slots: this.slots,
+      presence: this.presence,
+      inputs: this.inputs,
       socket: this.currentSocket(),
-      slotHolders: this.store.slotHolders(),
-      queue: this.store.queue(),
-      timings: timings(this.env),
-      lastAlive: (ws) => {
-        const pong = this.ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? 0;
-        // Any frame is a sign of life, not only pings and heartbeats.
-        const opened = (ws as ExecutorSocket).state?.connectedAt ?? 0;
-        const seen = this.store.getMeta().lastSeenAt ?? 0;
-        return Math.max(pong, opened, seen, this.lastFrameAt);
-      },
-      tokenExpired: async (ws, expiresAt) => {
-        ws.close(CloseCode.tokenExpired, `The API token of this device expired on ${expiresAt}.`);
-        await this.lost("token expired");
-      },
-      pingTimedOut: async (ws) => {
-        ws.close(CloseCode.pingTimeout, "No ping within the timeout.");
-        await this.lost("ping timeout");
-      },
-      socketVanished: async () => {
-        await this.lost("socket vanished");
-      },
-      graceExpired: () => this.presence.graceExpired(),
-      dispatchTimedOut: async (ws, w) => {
-        if (w.attempt < 2) this.slots.dispatch(linkTo(ws), w, 2);
-        else {
-          const message = `Device ${this.slots.deviceName()} did not accept the task in time.`;
-          await this.slots.finish(w, failed("dispatch_timeout", message));
-        }
-      },
-      cancelTimedOut: (w) =>
-        this.slots.finish(w, {
-          status: "cancelled",
-          errorCode: "cancelled",
-          errorMessage: "Cancelled.",
-        }),
-      inputExpiry: this.inputs.nextExpiry(),
-      inputExpired: () => this.inputs.expire(),
-      queueTimedOut: (w) => {
-        const message = `Device ${this.slots.deviceName()} stayed offline; the task waited too long in its queue.`;
-        return this.slots.finish(w, failed("queue_timeout", message));
-      },
-    };
+      ctx: this.ctx,
+      lastFrameAt: this.lastFrameAt,
+      lost: (reason) => this.lost(reason),
+    });
   }
 }

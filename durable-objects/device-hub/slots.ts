@@ -2,71 +2,37 @@ import {
   blocksOf,
   boundBlocks,
   type Block,
-  type PermissionMode,
   type Device,
   type FailureCode,
   type HubFrame,
-  type LiveEvent,
   type TaskComplete,
   type TaskFailed,
   type TaskProgress,
   type TaskProgressBatch,
   type TaskStatus,
-  type Usage,
 } from "@wegent/protocol";
 import { log } from "../../edge/log";
 import { projectBusyReason } from "./project-queue";
 import type { OutputLog } from "./output-log";
 import { capReply, finalWrite } from "./reply-cap";
 import type { HubStore, Work } from "./store";
+import type {
+  Ending,
+  ExecutorLink,
+  MessageEnd,
+  SlotEffects,
+  SubmitRequest,
+  SubmitResult,
+} from "./slot-types";
 
-export interface SubmitRequest {
-  taskId: string;
-  messageId: string;
-  ownerId: string;
-  prompt: string;
-  resumeSessionId: string | null;
-  /** A project the device advertised (checked by the Worker), or null for scratch. */
-  projectId: string | null;
-  permissionMode: PermissionMode;
-}
-
-export type SubmitResult =
-  | { ok: true; status: "running" | "queued"; queuePosition: number | null }
-  | { ok: false; code: "device_offline"; message: string };
-
-/** How a message ends: its one final write to D1. */
-export interface MessageEnd {
-  status: Extract<TaskStatus, "completed" | "failed" | "cancelled">;
-  content: string;
-  errorCode: FailureCode | null;
-  errorMessage: string | null;
-  sessionId: string | null;
-  usage: Usage | null;
-  costUsd: number | null;
-  /** The transcript: what the agent did, in order. */
-  blocks: Block[];
-}
-
-/** The executor's socket as the slots see it: somewhere to send frames. */
-export interface ExecutorLink {
-  send(frame: HubFrame): void;
-}
-
-/** What the slots need from the outside: the socket, D1, the live channel, the device row. */
-export interface SlotEffects {
-  /** The current executor socket, if one is connected. */
-  executor(): ExecutorLink | null;
-  setMessageStatus(w: Work, status: TaskStatus): Promise<void>;
-  finishMessage(w: Work, end: MessageEnd): Promise<void>;
-  push(userId: string, event: LiveEvent): void;
-  /** The figures may have changed: write them through and push them. */
-  publishStatus(): Promise<void>;
-  /** The message ended: whatever waited on it (requests for the user's input) ends too. */
-  messageEnded(w: Work): void;
-}
-
-export type Ending = Partial<Omit<MessageEnd, "blocks">> & Pick<MessageEnd, "status">;
+export type {
+  Ending,
+  ExecutorLink,
+  MessageEnd,
+  SlotEffects,
+  SubmitRequest,
+  SubmitResult,
+} from "./slot-types";
 
 /**
  * Slots, queue and dispatch of one device: a plain class over the hub's store (no Durable Object

@@ -12,6 +12,13 @@ export type ExecutorSocket = Connection<SocketState>;
 
 export const EXECUTOR_TAG = "executor";
 
+/** Counts one malformed frame against the socket; returns its strikes so far. */
+export function strike(ws: ExecutorSocket): number {
+  const strikes = (ws.state?.strikes ?? 0) + 1;
+  ws.setState({ connectedAt: ws.state?.connectedAt ?? Date.now(), strikes });
+  return strikes;
+}
+
 export function sendFrame(ws: WebSocket | null, frame: HubFrame): void {
   if (!ws) return;
   try {

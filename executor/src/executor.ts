@@ -1,95 +1,31 @@
 import { join } from "node:path";
-import type {
-  DeviceRegistered,
-  DeviceRequest,
-  DeviceType,
-  ExecutorFrame,
-  HubFrame,
-} from "@wegent/protocol";
+import type { DeviceRegistered, DeviceRequest, ExecutorFrame, HubFrame } from "@wegent/protocol";
 import { assertNever } from "@wegent/protocol";
-import { HubConnection, type ConnectionTimings, type StopReason } from "./connection";
+import { HubConnection, type StopReason } from "./connection";
 import { answerDeviceRequest } from "./device-rpc";
 import { homedir } from "node:os";
 import { CommandRunner } from "./commands/runner";
-import type { OwnerCommand } from "./commands/owner-commands";
 import { TaskWorkspaces } from "./commands/task-workspaces";
-import type { LocalWork } from "./local/local-work";
 import { silentLogger, type Logger } from "./log";
-import { type BatchLimits, Outbox } from "./outbox";
-import type { AgentRuntime } from "./runtime/types";
-import type { Authorize } from "./connection";
+import { Outbox } from "./outbox";
 import { TaskManager } from "./task-manager";
+import {
+  DEFAULT_TIMINGS,
+  type ExecutorExit,
+  type ExecutorOptions,
+  type ExecutorTimings,
+  TOKEN_WARNING_MS,
+} from "./executor-options";
 import { CapabilityManager } from "./capabilities/manager";
-import type { PreExecuteHook } from "./hooks";
 import { WorkspaceService } from "./workspace/service";
 
-export interface ExecutorTimings extends ConnectionTimings {
-  /** `device:heartbeat` with the running task ids, so the hub can reconcile. */
-  heartbeatIntervalMs: number;
-  /** On stop, how long to wait for the hub to acknowledge the last frames. */
-  finalAckWaitMs: number;
-  /** On stop, how long aborted runs get to end (the runtime promises 1 s). */
-  abortWaitMs: number;
-}
-
-export const DEFAULT_TIMINGS: ExecutorTimings = {
-  pingIntervalMs: 10_000,
-  pongTimeoutMs: 25_000,
-  heartbeatIntervalMs: 30_000,
-  backoffBaseMs: 500,
-  backoffCapMs: 30_000,
-  handshakeTimeoutMs: 10_000,
-  finalAckWaitMs: 3_000,
-  abortWaitMs: 3_000,
-};
-
-/** Warn when the token has less than this left. */
-const TOKEN_WARNING_MS = 2 * 24 * 60 * 60 * 1000;
-
-/** Device credential rotation (security/device-auth.ts); without it `token` is used as is. */
-export interface ExecutorAuth {
-  authorize: Authorize;
-  connected(): void;
-  refusedConnect(code: string, serverMessage: string): StopReason | null;
-}
-
-export interface ExecutorOptions {
-  backendUrl: string;
-  token: string;
-  auth?: ExecutorAuth;
-  deviceType: DeviceType;
-  deviceId: string;
-  deviceName: string;
-  /** e.g. `linux-x64`. */
-  platform: string;
-  version: string;
-  maxSlots: number;
-  workspaceRoot: string;
-  homeDir: string;
-  /** On a graceful stop, how long running tasks may go on before they are aborted. */
-  stopTimeoutMs: number;
-  runtime: AgentRuntime;
-  /** Local mode: the owner's projects, their workspaces and local sessions. */
-  local?: LocalWork;
-  /** The owner's command keys (device-config.json `commands`). */
-  ownerCommands?: OwnerCommand[];
-  /** The user's home (the skill folders); default os.homedir(). */
-  userHome?: string;
-  /** The environment owner commands start from (local mode: the user's login shell's). */
-  commandEnv?: Record<string, string>;
-  /** device-config.json `preExecuteHook`: runs before each message. */
-  preExecuteHook?: PreExecuteHook | null;
-  log?: Logger;
-  timings?: Partial<ExecutorTimings>;
-  /** How output events are gathered into frames (default: DEFAULT_BATCH). */
-  outputBatch?: Partial<BatchLimits>;
-  random?: () => number;
-}
-
-export interface ExecutorExit {
-  exitCode: number;
-  message: string;
-}
+export {
+  DEFAULT_TIMINGS,
+  type ExecutorAuth,
+  type ExecutorExit,
+  type ExecutorOptions,
+  type ExecutorTimings,
+} from "./executor-options";
 
 /**
  * The executor: one connection to the device's hub, the tasks it runs, and the outbox that

@@ -1,10 +1,7 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import {
-  MAX_FRAME_BYTES,
-  utf8Bytes,
   type FailureCode,
-  type ProgressEvent,
   type TaskAccepted,
   type TaskCancel,
   type TaskExecute,
@@ -19,15 +16,12 @@ import { InputRequests } from "./input-requests";
 import type { AgentRuntime, InputQuestion, RunOutcome, RunRequest } from "./runtime/types";
 import type { RunCapabilities } from "./capabilities/manager";
 import { type PreExecuteHook, runPreExecuteHook } from "./hooks";
+import { boundEvent, fitText } from "./frame-fit";
+
+export { fitText } from "./frame-fit";
 
 /** The largest failure message the protocol carries. */
 const MAX_FAILURE_MESSAGE = 4000;
-/** Room left in a frame for everything but its text. */
-const MAX_TEXT_FRAME_BYTES = MAX_FRAME_BYTES - 16 * 1024;
-const TRUNCATED_NOTE =
-  "\n\n[… the rest of this reply was too long to send; see the streamed output]";
-/** Tool inputs bigger than this are not streamed whole: the hub refuses frames over 1 MiB. */
-const MAX_TOOL_INPUT_CHARS = 256 * 1024;
 
 export interface TaskManagerOptions {
   runtime: AgentRuntime;
@@ -365,26 +359,6 @@ function abortCode(signal: AbortSignal): FailureCode {
 
 function abortMessage(code: FailureCode): string {
   return code === "executor_stopped" ? "The executor on this device stopped." : "Cancelled.";
-}
-
-/**
- * The hub refuses frames over 1 MiB of UTF-8, and a refused terminal frame would be re-sent forever.
- * The whole reply already went out in the streamed deltas, so a shortened final text loses
- * nothing the user cannot see.
- */
-export function fitText(text: string): string {
-  let limit = text.length;
-  while (limit > 0 && utf8Bytes(JSON.stringify(text.slice(0, limit))) > MAX_TEXT_FRAME_BYTES) {
-    limit = Math.floor(limit / 2);
-  }
-  return limit === text.length ? text : text.slice(0, limit) + TRUNCATED_NOTE;
-}
-
-function boundEvent(event: ProgressEvent): ProgressEvent {
-  if (event.kind !== "tool_use") return event;
-  const size = JSON.stringify(event.input ?? null)?.length ?? 0;
-  if (size <= MAX_TOOL_INPUT_CHARS) return event;
-  return { ...event, input: { truncated: true, originalChars: size } };
 }
 
 function eitherSignal(a: AbortSignal, b: AbortSignal): AbortSignal {

@@ -23,7 +23,7 @@ import { toMessage, toTask } from "../tasks/rows";
 import { createOnDevice, sendToDevice } from "../tasks/send";
 import { taskEventStream } from "../tasks/events";
 import { userSettings } from "./settings";
-import type { HubPartial } from "../../durable-objects/device-hub";
+import type { HubPartial } from "../../durable-objects/contract";
 import { chatNote, restoreFailure } from "../workspaces/chat";
 import { prepareWorkspace, RestoreFailed } from "../workspaces/move";
 import { deleteArchive } from "../workspaces/store";

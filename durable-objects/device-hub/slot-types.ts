@@ -1,0 +1,61 @@
+import type {
+  Block,
+  FailureCode,
+  HubFrame,
+  LiveEvent,
+  PermissionMode,
+  TaskStatus,
+  Usage,
+} from "@wegent/protocol";
+import type { Work } from "./store";
+
+// The shapes around the slots: what the Worker submits, how a message ends, and what the slots
+// need from the outside. Kept apart so the rules in slots.ts read on their own.
+
+export interface SubmitRequest {
+  taskId: string;
+  messageId: string;
+  ownerId: string;
+  prompt: string;
+  resumeSessionId: string | null;
+  /** A project the device advertised (checked by the Worker), or null for scratch. */
+  projectId: string | null;
+  permissionMode: PermissionMode;
+}
+
+export type SubmitResult =
+  | { ok: true; status: "running" | "queued"; queuePosition: number | null }
+  | { ok: false; code: "device_offline"; message: string };
+
+/** How a message ends: its one final write to D1. */
+export interface MessageEnd {
+  status: Extract<TaskStatus, "completed" | "failed" | "cancelled">;
+  content: string;
+  errorCode: FailureCode | null;
+  errorMessage: string | null;
+  sessionId: string | null;
+  usage: Usage | null;
+  costUsd: number | null;
+  /** The transcript: what the agent did, in order. */
+  blocks: Block[];
+}
+
+/** The executor's socket as the slots see it: somewhere to send frames. */
+export interface ExecutorLink {
+  send(frame: HubFrame): void;
+}
+
+/** What the slots need from the outside: the socket, D1, the live channel, the device row. */
+export interface SlotEffects {
+  /** The current executor socket, if one is connected. */
+  executor(): ExecutorLink | null;
+  setMessageStatus(w: Work, status: TaskStatus): Promise<void>;
+  finishMessage(w: Work, end: MessageEnd): Promise<void>;
+  push(userId: string, event: LiveEvent): void;
+  /** The figures may have changed: write them through and push them. */
+  publishStatus(): Promise<void>;
+  /** The message ended: whatever waited on it (requests for the user's input) ends too. */
+  messageEnded(w: Work): void;
+}
+
+export type Ending = Partial<Omit<MessageEnd, "blocks">> & Pick<MessageEnd, "status">;
