@@ -89,7 +89,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
   );
   if (migrate.status !== 0)
     throw new Error(`migrations failed: ${migrate.stderr}${migrate.stdout}`);
-  const port = await freePort();
+  let port = await freePort();
   const vars = { JWT_SECRET: "e2e-secret", ...options.vars };
   const logs: string[] = [];
   let child: ChildProcess | null = null;
@@ -136,7 +136,19 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     await stopGroup(proc, new Promise((r) => proc.once("exit", r)), "SIGTERM", 5000);
   };
 
-  await boot();
+  // A free port can be taken by another process before wrangler binds it (or wrangler's own
+  // sockets collide with a parallel run): try again on a fresh port, a few times.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await boot();
+      break;
+    } catch (error) {
+      if (attempt >= 3 || !/Address already in use/.test(String(error))) throw error;
+      await halt();
+      logs.length = 0;
+      port = await freePort();
+    }
+  }
   return {
     origin: `http://127.0.0.1:${port}`,
     port,
