@@ -36,6 +36,7 @@ import {
 } from "./socket";
 import { HubStore } from "./store";
 import { InputDesk } from "./input-desk";
+import { WriteBehind } from "./write-behind";
 import type { AnswerTarget } from "./input-answers";
 import { type HubMeters, Meter } from "../meters";
 
@@ -58,6 +59,7 @@ export class DeviceHub extends Server<Env> {
   private readonly slots: Slots;
   private readonly presence: Presence;
   private readonly inputs: InputDesk;
+  private readonly writes: WriteBehind;
   private readonly meter: Meter;
   /** Last frame from the current socket (memory only: it matters within one ping timeout). */
   private lastFrameAt = 0;
@@ -76,15 +78,20 @@ export class DeviceHub extends Server<Env> {
     this.store = new HubStore(sql);
     const live = new LiveOutbox(env, (work) => ctx.waitUntil(work));
     this.output = new OutputLog(sql, (fn) => ctx.storage.transactionSync(fn));
+    // D1 writes of this hub, in order; status changes written behind (see write-behind.ts).
+    const writes = new WriteBehind((work) => ctx.waitUntil(work));
+    this.writes = writes;
     this.slots = new Slots(this.store, this.output, {
       executor: () => {
         const ws = this.currentSocket();
         return ws ? linkTo(ws) : null;
       },
-      setMessageStatus: (w, status) => setMessageStatus(env, w.taskId, w.messageId, status),
-      finishMessage: (w, end) => finishMessage(env, w.ownerId, w.taskId, w.messageId, end),
+      setMessageStatus: (w, status) =>
+        writes.behind("message status", () => setMessageStatus(env, w.taskId, w.messageId, status)),
+      finishMessage: (w, end) =>
+        writes.then(() => finishMessage(env, w.ownerId, w.taskId, w.messageId, end)),
       push: (userId, event) => live.push(userId, event),
-      publishStatus: () => this.presence.publishStatus(),
+      publishStatus: () => writes.behind("device status", () => this.presence.publishStatus()),
       messageEnded: (w) => this.inputs.ended(w),
     });
     this.inputs = new InputDesk(sql, {
@@ -93,7 +100,8 @@ export class DeviceHub extends Server<Env> {
         return ws ? linkTo(ws) : null;
       },
       work: (messageId) => this.store.work(messageId),
-      setMessageStatus: (w, status) => setMessageStatus(env, w.taskId, w.messageId, status),
+      setMessageStatus: (w, status) =>
+        writes.then(() => setMessageStatus(env, w.taskId, w.messageId, status)),
       push: (userId, event) => live.push(userId, event),
       timeoutMs: () => timings(env).inputTimeoutMs,
     });

@@ -49,11 +49,13 @@ export interface ExecutorLink {
 export interface SlotEffects {
   /** The current executor socket, if one is connected. */
   executor(): ExecutorLink | null;
-  setMessageStatus(w: Work, status: TaskStatus): Promise<void>;
+  /** Records a status in D1, written behind (in order, nobody waits for it). */
+  setMessageStatus(w: Work, status: TaskStatus): void;
+  /** The message's final write, after every earlier one; it ends when D1 has it. */
   finishMessage(w: Work, end: MessageEnd): Promise<void>;
   push(userId: string, event: LiveEvent): void;
-  /** The figures may have changed: write them through and push them. */
-  publishStatus(): Promise<void>;
+  /** The figures may have changed: write them through (behind) and push them. */
+  publishStatus(): void;
   /** The message ended: whatever waited on it (requests for the user's input) ends too. */
   messageEnded(w: Work): void;
 }

@@ -83,10 +83,10 @@ export class Slots {
     const work = this.store.work(request.messageId);
     const position = this.store.queue().findIndex((w) => w.messageId === request.messageId);
     if (work?.state === "queued") {
-      await this.effects.setMessageStatus(work, "queued");
+      this.effects.setMessageStatus(work, "queued");
       await this.publishQueuePositions();
     }
-    await this.effects.publishStatus();
+    this.effects.publishStatus();
     return position >= 0
       ? { ok: true, status: "queued", queuePosition: position + 1 }
       : { ok: true, status: "running", queuePosition: null };
@@ -103,7 +103,7 @@ export class Slots {
       // A folder that is not a git repository takes one task at a time; the rest wait.
       if (projectBusyReason(next, this.store.slotHolders(), meta.projects)) continue;
       this.dispatch(executor, next, 1);
-      await this.effects.setMessageStatus(next, "running");
+      this.effects.setMessageStatus(next, "running");
       this.announce(next, "running");
       moved = true;
     }
@@ -217,12 +217,11 @@ export class Slots {
     }
     if (frame.type === "task:progress" || frame.type === "task:progress-batch") {
       // The events' seqs are consecutive (the schema checks), so all of them are new and in
-      // order: one transaction, one ack, one live push.
+      // order: one live push, one transaction, one ack. The push goes first so it does not
+      // wait for the write to be confirmed (the runtime holds what is sent after a write); the
+      // ack goes after it, so the executor re-sends anything this hub did not keep, and the
+      // browser drops a seq it already has.
       const last = events[events.length - 1]!.seq;
-      this.output.transaction(() => {
-        this.output.appendMany(w.messageId, events);
-        this.store.outputStored(w.messageId, last);
-      });
       const { taskId, messageId, ownerId } = w;
       this.effects.push(
         ownerId,
@@ -230,6 +229,10 @@ export class Slots {
           ? { type: "message:delta", taskId, messageId, ...events[0]! }
           : { type: "message:deltas", taskId, messageId, events },
       );
+      this.output.transaction(() => {
+        this.output.appendMany(w.messageId, events);
+        this.store.outputStored(w.messageId, last);
+      });
       return [ack(last)];
     }
     const end: Ending =
@@ -290,7 +293,7 @@ export class Slots {
     });
     if (wasQueued) await this.publishQueuePositions();
     else await this.pump();
-    await this.effects.publishStatus();
+    this.effects.publishStatus();
   }
 
   /** Cancels a message of `ownerId`: a queued one at once, a running one on the device. */
@@ -311,7 +314,7 @@ export class Slots {
     if (w.state !== "cancelling") {
       this.store.markCancelling(messageId, Date.now());
       this.sendCancel(this.effects.executor(), w);
-      await this.effects.setMessageStatus(w, "cancelling");
+      this.effects.setMessageStatus(w, "cancelling");
       this.announce(w, "cancelling");
     }
     return "cancelling";
@@ -371,6 +374,8 @@ export class Slots {
 
   /** The reply so far of a running message (the final one is in D1). */
   partial(messageId: string): {
+    /** The status as this hub has it (D1's copy is written behind and may lag a little). */
+    status: "queued" | "running" | "cancelling";
     text: string;
     lastSeq: number;
     queuePosition: number | null;
@@ -381,6 +386,7 @@ export class Slots {
     if (!w) return null;
     const position = this.store.queue().findIndex((q) => q.messageId === messageId);
     return {
+      status: w.state === "queued" || w.state === "cancelling" ? w.state : "running",
       text: this.output.replyText(messageId),
       lastSeq: w.lastSeq,
       queuePosition: position >= 0 ? position + 1 : null,

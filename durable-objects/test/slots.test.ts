@@ -172,6 +172,7 @@ describe("Slots (on Node)", () => {
     expect(gap[1]).toEqual({ type: "task:ack", taskId: "t1", messageId: "m1", seq: 1 });
     await progress(2, "lo");
     expect(s.slots.partial("m1")).toEqual({
+      status: "running",
       text: "Hello",
       lastSeq: 2,
       queuePosition: null,

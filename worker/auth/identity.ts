@@ -120,6 +120,9 @@ export function bearerToken(header: string | undefined): string | null {
   return match?.[1] ?? null;
 }
 
+const sessionRequired = () =>
+  new ApiError(403, "session_required", "This action needs a signed-in browser session.");
+
 export const tokenScopeError = () =>
   new ApiError(
     403,
@@ -136,18 +139,18 @@ export function requireUser(
   options: { tokens: boolean } = { tokens: true },
 ): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
+    // Routers mounted at the same path each guard their routes: verify a request once.
+    const via = c.get("via") as AuthVia | undefined;
+    if (via) {
+      if (via.kind === "token" && !options.tokens) throw sessionRequired();
+      return next();
+    }
     const bearer = bearerToken(c.req.header("Authorization"));
     if (bearer) {
       if (bearer.startsWith(CREDENTIAL_PREFIX)) throw tokenScopeError();
       const verified = await verifyApiToken(c.env, bearer, (p) => c.executionCtx.waitUntil(p));
       if (verified.scope !== "user") throw tokenScopeError();
-      if (!options.tokens) {
-        throw new ApiError(
-          403,
-          "session_required",
-          "This action needs a signed-in browser session.",
-        );
-      }
+      if (!options.tokens) throw sessionRequired();
       c.set("user", verified.user);
       c.set("via", {
         kind: "token",

@@ -88,19 +88,20 @@ taskRoutes.post("/", async (c) => {
   const body = await readBody(c, CreateTask);
   const user = c.get("user");
   const title = body.title ?? body.message.split("\n")[0]!.slice(0, 80);
-  const permissionMode =
-    body.permissionMode ?? (await userSettings(c.env, user.id)).defaultPermissionMode;
   const plain = body.target && body.target !== "cloud" ? body.target : null;
   if (plain && plain.projectId === undefined && body.continueSessionId === undefined) {
-    // A named device, no project: its check rides in the same D1 batch as the writes.
+    // A named device, no project: its check and the user's default permission mode ride in
+    // the same D1 batch as the writes.
     return c.json(
       await createOnDevice(c.env, user.id, plain.deviceId, body.message, {
         title,
-        permissionMode,
+        permissionMode: body.permissionMode ?? null,
       }),
       201,
     );
   }
+  const permissionMode =
+    body.permissionMode ?? (await userSettings(c.env, user.id)).defaultPermissionMode;
   const target = await resolveTarget(c.env, user.id, body.target);
   const taskId = crypto.randomUUID();
   const project = target.project;
@@ -200,12 +201,14 @@ taskRoutes.post("/:id/cancel", async (c) => {
   const { id } = readParams(c, TaskPath);
   const user = c.get("user");
   const task = await ownTask(c.env, user.id, id);
+  let cancelling = false;
   for (const m of await taskMessages(c.env, id)) {
     if (m.role !== "assistant" || isTerminal(m.status)) continue;
     const outcome =
       m.deviceOwnerId && m.deviceId
         ? await deviceHub(c.env, m.deviceOwnerId, m.deviceId).cancel(m.id, user.id)
         : "not_found";
+    if (outcome === "cancelling") cancelling = true;
     if (outcome === "not_found") {
       // The hub no longer holds it (e.g. it never got there): end it here so nothing stays open.
       const now = nowIso();
@@ -227,7 +230,10 @@ taskRoutes.post("/:id/cancel", async (c) => {
       ]);
     }
   }
-  return c.json({ task: toTask(await ownTask(c.env, user.id, task.id)) } satisfies TaskBody);
+  const after = toTask(await ownTask(c.env, user.id, task.id));
+  // The hub writes "cancelling" to D1 behind its answer; its answer is the newer word.
+  if (cancelling && !isTerminal(after.status)) after.status = "cancelling";
+  return c.json({ task: after } satisfies TaskBody);
 });
 
 taskRoutes.get("/", async (c) => {
@@ -275,6 +281,7 @@ export async function taskRecord(
 ): Promise<TaskWithMessages> {
   const { task, messages: rows } = await ownTaskWithMessages(env, userId, taskId);
   const pendingInput: PendingInput[] = [];
+  let liveStatus: TaskStatus | null = null;
   const messages = await Promise.all(
     rows.map(async (m) => {
       if (m.role !== "assistant" || isTerminal(m.status) || !m.deviceOwnerId || !m.deviceId)
@@ -283,11 +290,23 @@ export async function taskRecord(
       // (Typed by hand: RPC typing cannot carry the tool inputs' `unknown`.)
       const hub = deviceHub(env, m.deviceOwnerId, m.deviceId);
       const live = (await hub.partial(m.id)) as HubPartial | null;
-      if (live) pendingInput.push(...live.pendingInput);
-      return toMessage(m, live);
+      if (!live) return toMessage(m);
+      pendingInput.push(...live.pendingInput);
+      const message = toMessage(m, live);
+      // The hub writes a status change to D1 behind its answer: a row still "pending" or
+      // "queued" may not have it yet, and the hub's own word is newer.
+      if (m.status === "pending" || m.status === "queued") {
+        message.status = live.status;
+        liveStatus = live.status;
+      }
+      return message;
     }),
   );
-  return { task: toTask(task), messages, pendingInput };
+  const record = toTask(task);
+  if (liveStatus && (record.status === "pending" || record.status === "queued")) {
+    record.status = liveStatus;
+  }
+  return { task: record, messages, pendingInput };
 }
 
 taskRoutes.delete("/:id", async (c) => {

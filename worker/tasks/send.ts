@@ -1,5 +1,12 @@
 import { eq, or } from "drizzle-orm";
-import type { Message, PermissionMode, Task, TaskStatus, TaskWithMessages } from "@wegent/protocol";
+import {
+  DEFAULT_PERMISSION_MODE,
+  type Message,
+  PermissionMode,
+  type Task,
+  type TaskStatus,
+  type TaskWithMessages,
+} from "@wegent/protocol";
 import { database, schema } from "../../edge/db";
 import { log } from "../../edge/log";
 import { nowIso } from "../../edge/time";
@@ -68,17 +75,18 @@ export async function createOnDevice(
   userId: string,
   deviceId: string,
   text: string,
-  info: { title: string; permissionMode: PermissionMode },
+  info: { title: string; permissionMode: PermissionMode | null },
 ): Promise<TaskWithMessages> {
-  const { title, permissionMode } = info;
+  const { title } = info;
   const taskId = crypto.randomUUID();
   const r = newRows();
   const available = "FROM devices WHERE owner_id = ? AND device_id = ? AND status != 'offline'";
-  const [device] = await env.DB.batch<DeviceRow>([
-    env.DB.prepare("SELECT * FROM devices WHERE owner_id = ? AND device_id = ?").bind(
-      userId,
-      deviceId,
-    ),
+  // The message's permission mode: the one asked for, else the user's default, else ours.
+  const mode = `COALESCE(?, (SELECT default_permission_mode FROM user_settings WHERE user_id = ?), '${DEFAULT_PERMISSION_MODE}')`;
+  const [device] = await env.DB.batch<DeviceRow & { permission_mode: string }>([
+    env.DB.prepare(
+      `SELECT *, ${mode} AS permission_mode FROM devices WHERE owner_id = ? AND device_id = ?`,
+    ).bind(info.permissionMode, userId, userId, deviceId),
     env.DB.prepare(
       `INSERT INTO tasks (id, owner_id, title, target, status, created_at, updated_at, device_owner_id, device_id)
        SELECT ?, ?, ?, CASE WHEN type = 'cloud' THEN 'cloud' ELSE 'device' END, 'pending', ?, ?, owner_id, device_id ${available}`,
@@ -89,11 +97,13 @@ export async function createOnDevice(
     ).bind(r.userMessageId, taskId, text, r.now, userId, deviceId),
     env.DB.prepare(
       `INSERT INTO messages (id, task_id, role, content, status, created_at, permission_mode, device_owner_id, device_id)
-       SELECT ?, ?, 'assistant', '', 'pending', ?, ?, owner_id, device_id ${available}`,
-    ).bind(r.messageId, taskId, r.later, permissionMode, userId, deviceId),
+       SELECT ?, ?, 'assistant', '', 'pending', ?, ${mode}, owner_id, device_id ${available}`,
+    ).bind(r.messageId, taskId, r.later, info.permissionMode, userId, userId, deviceId),
   ]);
   const row = device?.results[0];
   if (!row) throw new ApiError(404, "not_found", "device not found");
+  const parsed = PermissionMode.safeParse(row.permission_mode);
+  const permissionMode = parsed.success ? parsed.data : DEFAULT_PERMISSION_MODE;
   if (row.status === "offline") throw offline(row.custom_name ?? row.name);
   const target: ResolvedTarget = {
     kind: row.type === "cloud" ? "cloud" : "device",
