@@ -11,15 +11,42 @@ export interface DispatchResult {
   post: Summary;
   /** task:execute arrived before the HTTP answer in this many of n. */
   executeFirst: number;
+  /**
+   * The floor of any API call here: a POST to an unknown `/api` route, answered 404 by the same
+   * stack (wrangler's proxy, the runtime, the Worker's middleware) with no D1 and no hub.
+   */
+  httpFloor: Summary;
 }
 
-/** Sequential dispatches to a device that accepts and completes each at once (slots free). */
+/** Sequential POSTs that only cross the HTTP stack. */
+async function httpFloor(origin: string, user: BenchUser, n: number): Promise<Summary> {
+  const samples: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    const res = await api(origin, "POST", "/api/bench-floor", {
+      cookie: user.session.cookie,
+      body: { message: `floor ${i}` },
+    });
+    if (res.status !== 404) throw new Error(`the floor request answered ${res.status}`);
+    samples.push(performance.now() - t0);
+  }
+  return summarize(samples);
+}
+
+/**
+ * Sequential dispatches to a device that accepts each at once, and completes it only after the
+ * measurement (its completion's writes would otherwise compete with the answer being measured;
+ * a real task runs for seconds). The slot is free again before the next POST.
+ */
 export async function measureDispatch(
   origin: string,
   user: BenchUser,
   device: ProtocolDevice,
   n: number,
 ): Promise<DispatchResult> {
+  const floor = await httpFloor(origin, user, Math.min(n, 200));
+  const autoComplete = device.options.autoComplete;
+  device.options.autoComplete = false;
   const arrivals = new Map<string, number>();
   device.onFrame = (frame, at) => {
     if (frame.type === "task:execute") arrivals.set(frame.taskId, at);
@@ -31,7 +58,7 @@ export async function measureDispatch(
     const t0 = performance.now();
     const res = await api<{
       task: { id: string };
-      messages: { role: string; status: string; queuePosition: number | null }[];
+      messages: { id: string; role: string; status: string; queuePosition: number | null }[];
     }>(origin, "POST", "/api/tasks", {
       cookie: user.session.cookie,
       body: { message: `dispatch ${i}`, target: { deviceId: device.deviceId } },
@@ -54,7 +81,26 @@ export async function measureDispatch(
     toExecute.push(at - t0);
     post.push(answered - t0);
     arrivals.delete(taskId);
+    const messageId = res.body.messages.find((m) => m.role === "assistant")!.id;
+    device.running.delete(taskId);
+    device.send({
+      type: "task:complete",
+      taskId,
+      messageId,
+      seq: 1,
+      text: "done",
+      sessionId: null,
+      usage: null,
+      costUsd: null,
+    });
+    await device.waitFor((f) => f.type === "task:ack" && f.messageId === messageId, 5_000);
   }
   device.onFrame = null;
-  return { toExecute: summarize(toExecute), post: summarize(post), executeFirst };
+  device.options.autoComplete = autoComplete;
+  return {
+    toExecute: summarize(toExecute),
+    post: summarize(post),
+    executeFirst,
+    httpFloor: floor,
+  };
 }

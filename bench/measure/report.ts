@@ -66,11 +66,26 @@ export function rows(r: BenchResults): Row[] {
       "—",
       "—",
     ]);
+    const floor = r.dispatch.httpFloor;
+    out.push([
+      "(b) HTTP floor: POST to an unknown /api route → 404 (no D1, no hub)",
+      `${pp(floor)} = ${f(base ? floor.p50 / base : Number.NaN, 1)}× (a) JSON p50`,
+      "—",
+      "—",
+    ]);
+    out.push([
+      "(b) dispatch p50 ÷ HTTP floor p50; POST answered p50 ÷ HTTP floor p50",
+      `${f(d.p50 / floor.p50, 1)}×; ${f(r.dispatch.post.p50 / floor.p50, 1)}×`,
+      "—",
+      "—",
+    ]);
   }
   if (r.roundTrips) {
     const t = r.roundTrips;
     const hub =
-      t.postTaskInHub === null ? "" : ` (+ ${t.postTaskInHub} by the device's hub inside it)`;
+      t.postTaskInHub === null
+        ? ""
+        : ` (+ ${t.postTaskInHub} by the device's hub, written behind its answer)`;
     out.push([
       "(b) D1 round trips: POST /api/tasks",
       `${t.postTask}${hub}`,
