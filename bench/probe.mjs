@@ -1,0 +1,2 @@
+import { bundleAndRun } from "./launch.mjs";
+await bundleAndRun("probe.ts");
