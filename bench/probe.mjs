@@ -1,2 +1,0 @@
-import { bundleAndRun } from "./launch.mjs";
-await bundleAndRun("probe.ts");
