@@ -1,20 +1,61 @@
 // Bundles the executor into plain JavaScript so the user's machine needs no TypeScript
-// runtime. The protocol package is bundled in; real dependencies stay external.
+// runtime. The protocol package and zod are bundled in; the other dependencies stay external.
+// zod is bundled so that only what we use is loaded: its package entry also loads its ~60
+// translations of error messages, which the idle executor would keep in memory for nothing
+// (we use the English messages zod sets up itself). The output is kept ASCII-only, see below.
 import { build } from "esbuild";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 
 const pkg = JSON.parse(readFileSync(new URL("./package.json", import.meta.url), "utf8"));
 
+/** `z.locales` (every translation) becomes an empty namespace; `en` is imported on its own. */
+const zodWithoutTranslations = {
+  name: "zod-without-translations",
+  setup(b) {
+    b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+      /[\\/]zod[\\/]v4[\\/](classic|core)[\\/]/.test(args.importer)
+        ? { path: "zod-locales", namespace: "zod-without-translations" }
+        : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: "zod-without-translations" }, () => ({
+      contents: "export {};",
+      loader: "js",
+    }));
+  },
+};
+
+const outfile = new URL("./dist/cli.js", import.meta.url).pathname;
+
 await build({
   entryPoints: [new URL("./src/cli.ts", import.meta.url).pathname],
-  outfile: new URL("./dist/cli.js", import.meta.url).pathname,
+  outfile,
   bundle: true,
   platform: "node",
   target: "node20",
   format: "esm",
   sourcemap: true,
-  external: Object.keys(pkg.dependencies ?? {}),
+  external: Object.keys(pkg.dependencies ?? {}).filter((name) => name !== "zod"),
+  plugins: [zodWithoutTranslations],
   banner: { js: "#!/usr/bin/env node" },
   define: { __EXECUTOR_VERSION__: JSON.stringify(pkg.version) },
   logLevel: "warning",
 });
+
+// esbuild escapes non-ASCII characters in strings but keeps comments as they are. One "—" in
+// a comment makes V8 hold the whole bundle's source as UTF-16, twice its size, for as long as
+// the executor runs. Comments only: each such character becomes "?" (one UTF-16 unit for one,
+// so the source map's columns stay right); anything else is refused.
+const code = readFileSync(outfile, "utf8");
+const lines = code.split("\n");
+for (const [index, line] of lines.entries()) {
+  const at = line.search(/[\u0080-\uffff]/);
+  if (at === -1) continue;
+  const trimmed = line.trimStart();
+  const inComment =
+    line.slice(0, at).includes("//") || trimmed.startsWith("*") || trimmed.startsWith("/*");
+  if (!inComment) {
+    throw new Error(`dist/cli.js:${index + 1}: a non-ASCII character outside a comment`);
+  }
+  lines[index] = line.replace(/[\u0080-\uffff]/g, "?");
+}
+writeFileSync(outfile, lines.join("\n"));
