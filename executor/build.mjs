@@ -1,14 +1,16 @@
 // Bundles the executor into plain JavaScript so the user's machine needs no TypeScript
 // runtime. The protocol package and zod are bundled in; the other dependencies stay external.
-// zod is bundled so that only what we use is loaded: its package entry also loads its ~60
-// translations of error messages, which the idle executor would keep in memory for nothing
-// (we use the English messages zod sets up itself). The output is kept ASCII-only, see below.
+// zod is bundled so that only the parts we use are loaded and kept in the idle executor's
+// memory (see the two plugins below). The output is kept ASCII-only, see the end.
 import { build } from "esbuild";
 import { readFileSync, writeFileSync } from "node:fs";
 
 const pkg = JSON.parse(readFileSync(new URL("./package.json", import.meta.url), "utf8"));
 
-/** `z.locales` (every translation) becomes an empty namespace; `en` is imported on its own. */
+/**
+ * zod's entry also loads its ~60 translations of error messages: `z.locales` becomes an empty
+ * namespace. We use the English messages, which zod imports and sets up on its own.
+ */
 const zodWithoutTranslations = {
   name: "zod-without-translations",
   setup(b) {
@@ -24,6 +26,24 @@ const zodWithoutTranslations = {
   },
 };
 
+/**
+ * `import { z } from "zod"` hands over zod's whole namespace object, so esbuild keeps all of
+ * zod; `import * as z from "zod"` lets it keep only what `z.<name>` reaches (half the code).
+ * The two mean the same; the executor's and protocol's sources are read with the second.
+ */
+const zodNamespace = {
+  name: "zod-namespace",
+  setup(b) {
+    b.onLoad({ filter: /[\\/](executor|protocol)[\\/]src[\\/].*\.ts$/ }, (args) => {
+      const source = readFileSync(args.path, "utf8");
+      return {
+        contents: source.replace(/^import \{ z \} from "zod";$/gm, 'import * as z from "zod";'),
+        loader: "ts",
+      };
+    });
+  },
+};
+
 const outfile = new URL("./dist/cli.js", import.meta.url).pathname;
 
 await build({
@@ -35,7 +55,7 @@ await build({
   format: "esm",
   sourcemap: true,
   external: Object.keys(pkg.dependencies ?? {}).filter((name) => name !== "zod"),
-  plugins: [zodWithoutTranslations],
+  plugins: [zodWithoutTranslations, zodNamespace],
   banner: { js: "#!/usr/bin/env node" },
   define: { __EXECUTOR_VERSION__: JSON.stringify(pkg.version) },
   logLevel: "warning",
