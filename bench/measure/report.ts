@@ -320,7 +320,7 @@ sustained rate 250 frames/s. The issue's own figures on a quiet machine: 16 s fo
   (built bundle), \`POST /api/tasks\` sent → the browser's live socket holding every delta and
   \`message:done\`; lossless means seqs 1..N once, in order, and the final text equal to the
   deltas. Then ${r.stream?.modes[0]?.steady.tasks ?? 5} tasks at once on that device, each
-  streamed at ~200 deltas/s (the fake model pauses 5 ms per event); end lag = the browser's last
+  streamed at 200 deltas/s (the fake model sends event n at n × 5 ms); end lag = the browser's last
   delta − the model's last byte, per task; the same streams through Claude Code alone, all at
   once, give Claude Code's own lag on this machine (its baseline row). Both with batching off
   (\`WEGENT_OUTPUT_BATCH_MAX=1\`: one event per frame, the old behaviour) and on (default).

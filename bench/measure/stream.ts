@@ -97,7 +97,7 @@ async function runAlone(fake: FakeModel, prompt: string, onEvent: () => void) {
 async function steadyAlone(fake: FakeModel, tasks: number, n: number, perDelta: number) {
   const tag = `steady alone ${Date.now()}`;
   const prompts = Array.from({ length: tasks }, (_, i) => `${tag} #${i}`);
-  for (const p of prompts) fake.on(p, [{ blocks: [text(...words(n, "s"))], delayMs: perDelta }]);
+  for (const p of prompts) fake.on(p, [{ blocks: [text(...words(n, "s"))], paceMs: perDelta }]);
   const last = prompts.map(() => 0);
   await Promise.all(prompts.map((p, i) => runAlone(fake, p, () => (last[i] = performance.now()))));
   return prompts.map((p, i) => {
@@ -176,7 +176,7 @@ export async function measureStream(
   },
 ): Promise<StreamResult> {
   const alone = await claudeAlone(fake, options.deltas, options.aloneRuns);
-  const perDelta = 5; // ms between streamed events: about 200 deltas/s
+  const perDelta = 5; // ms between streamed events, paced: 200 deltas/s
   const steadyN = Math.round((options.steadySeconds * 1000) / perDelta);
   const aloneSteadyLagMs = await steadyAlone(fake, options.steadyTasks, steadyN, perDelta);
   const modes: ModeResult[] = [];
@@ -234,8 +234,7 @@ export async function measureStream(
       const n = steadyN;
       const tag = `steady ${mode} ${Date.now()}`;
       const prompts = Array.from({ length: options.steadyTasks }, (_, i) => `${tag} #${i}`);
-      for (const p of prompts)
-        fake.on(p, [{ blocks: [text(...words(n, "s"))], delayMs: perDelta }]);
+      for (const p of prompts) fake.on(p, [{ blocks: [text(...words(n, "s"))], paceMs: perDelta }]);
       const steadyBefore = await readMeters(origin, user, ex.deviceId);
       const ids = await Promise.all(prompts.map((p) => post(origin, user, ex.deviceId, p)));
       const entries = ids.map((id) => {

@@ -27,6 +27,11 @@ export type FakeTurn =
       blocks: FakeBlock[];
       /** Pause before each streamed event (slow model, for cancel-mid-stream tests). */
       delayMs?: number;
+      /**
+       * Stream at a steady rate instead: event n is sent `n × paceMs` after the first, whatever
+       * the timers' slack (a model producing 1000 / paceMs events per second).
+       */
+      paceMs?: number;
       usage?: FakeUsage;
     }
   | { error: { status: number; type: string; message: string } };
@@ -439,8 +444,15 @@ export async function startFakeModel(options: { port?: number; log?: boolean } =
       connection: "keep-alive",
       "request-id": `req_${randomUUID()}`,
     });
+    const paceStart = performance.now();
+    let n = 0;
     for (const [event, data] of streamEvents(turn, model, inputTokens)) {
       if (turn.delayMs) await sleep(turn.delayMs);
+      if (turn.paceMs) {
+        const due = paceStart + n * turn.paceMs - performance.now();
+        if (due > 0) await sleep(due);
+        n += 1;
+      }
       if (res.destroyed) return;
       res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
     }
