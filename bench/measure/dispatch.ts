@@ -94,6 +94,8 @@ export async function measureDispatch(
       costUsd: null,
     });
     await device.waitFor((f) => f.type === "task:ack" && f.messageId === messageId, 5_000);
+    // The hub writes the freed slot to D1 behind its ack; let that land before the next POST.
+    await new Promise((r) => setTimeout(r, 25));
   }
   device.onFrame = null;
   device.options.autoComplete = autoComplete;

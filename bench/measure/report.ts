@@ -294,8 +294,13 @@ sustained rate 250 frames/s. The issue's own figures on a quiet machine: 16 s fo
 - **(b) dispatch.** From sending \`POST /api/tasks\` (with an explicit \`target.deviceId\`) to
   the device receiving \`task:execute\`. The hub dispatches *inside* the request, so
   \`task:execute\` normally arrives before the HTTP answer; that is why the clock starts at the
-  request, not at its answer. The device accepts and completes each task at once, so slots
-  free. Sequential. Ratios are to the (a) JSON round trip.
+  request, not at its answer. The device accepts each task at once and completes it after
+  the measurement (a real task runs for seconds; its completion's writes would otherwise race
+  the answer being measured), then 25 ms pass for the hub's written-behind slot update, so
+  every POST finds a free slot and a quiet D1. Sequential. Ratios are to the (a) JSON round
+  trip, and to the **HTTP floor**: a POST to an unknown \`/api\` route, answered 404 by the same
+  stack (wrangler's proxy, the runtime, the Worker's middleware) with no D1 and no hub — what
+  any API call costs here before the platform does anything.
 - **(c) relay.** One \`task:progress\` at a time from the device to \`message:delta\` on the
   browser's live socket (\`/api/live\` with the session cookie). Then bursts at increasing rates
   for a few seconds each, sent through the executor's own outbox (\`executor/src/outbox.ts\`: the
