@@ -13,6 +13,8 @@ export interface TarSource {
   name: string;
   /** Absolute path on disk (files only). */
   path?: string;
+  /** A small file's content given in memory (the manifest) instead of `path`. */
+  data?: Buffer;
   kind: "file" | "dir";
   size: number;
   mode: number;
@@ -67,6 +69,11 @@ export async function* tarStream(sources: Iterable<TarSource>): AsyncGenerator<B
     }
     const size = source.kind === "file" ? source.size : 0;
     yield header(name, source.kind, size, source.mode, source.mtimeMs);
+    if (source.kind === "file" && source.data) {
+      yield source.data;
+      yield padding(size);
+      continue;
+    }
     if (source.kind !== "file" || !source.path) continue;
     let read = 0;
     for await (const chunk of createReadStream(source.path, { highWaterMark: 256 * 1024 })) {
