@@ -7,7 +7,6 @@ import { dirname, join, sep } from "node:path";
 import { spawnCapture } from "../commands/spawn";
 import { gitEnv } from "../commands/git";
 import { SKIPPED_NAMES } from "./layout";
-import type { TarSource } from "./tar";
 import type { Listing } from "./walk";
 
 const MAX_LIST_BYTES = 256 * 1024 * 1024;
