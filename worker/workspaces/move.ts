@@ -3,7 +3,13 @@ import { database, schema } from "../../edge/db";
 import { nowIso } from "../../edge/time";
 import { ApiError } from "../lib/errors";
 import { askDevice } from "./relay";
-import { archiveSettings, saveWorkspace, type TaskRow, workspaceRow } from "./store";
+import {
+  archiveSettings,
+  saveWorkspace,
+  type TaskRow,
+  taskSessionIds,
+  workspaceRow,
+} from "./store";
 
 /** A move or restore waits at most this long for a device (the user's POST is open meanwhile). */
 const DEVICE_WAIT_MS = 5 * 60 * 1000;
@@ -26,7 +32,7 @@ export class RestoreFailed extends Error {}
 export async function prepareWorkspace(
   env: Env,
   task: TaskRow,
-  target: { ownerId: string; deviceId: string },
+  target: { ownerId: string; deviceId: string; project?: { id: string; name: string } | null },
 ): Promise<Prepared> {
   if (!task.deviceId || !task.deviceOwnerId) return { resume: false, note: null };
   const from = { ownerId: task.deviceOwnerId, deviceId: task.deviceId };
@@ -34,7 +40,15 @@ export async function prepareWorkspace(
   let row = await workspaceRow(env, task.id);
   if (same) {
     if (!row || row.onDevice || !row.archiveKey) return { resume: true, note: null };
-    await restoreOn(env, task, target, row.archiveSha256!, row.archiveSize!);
+    const place = await restoreOn(env, task, target, row.archiveSha256!, row.archiveSize!);
+    if (place === "worktree") {
+      const note = `The task's git worktree was recreated on its branch and its files restored from the archive of ${row.archivedAt}.`;
+      return { resume: true, note };
+    }
+    if (task.projectId) {
+      const note = `The project is no longer offered here: the task's files were restored from the archive of ${row.archivedAt} as a plain folder.`;
+      return { resume: true, note };
+    }
     return { resume: true, note: null };
   }
   let note: string;
@@ -49,6 +63,7 @@ export async function prepareWorkspace(
           type: "workspace:archive",
           taskId: task.id,
           maxBytes: archiveSettings(env).maxBytes,
+          sessionIds: await taskSessionIds(env, task.id, from),
         },
         DEVICE_WAIT_MS,
       );
@@ -76,7 +91,14 @@ export async function prepareWorkspace(
   // The new device holds the task from here on (so it may download the archive).
   await database(env.DB)
     .update(schema.tasks)
-    .set({ deviceOwnerId: target.ownerId, deviceId: target.deviceId, updatedAt: nowIso() })
+    .set({
+      deviceOwnerId: target.ownerId,
+      deviceId: target.deviceId,
+      // A project id names a project of one device: the task runs where its files were put.
+      projectId: target.project?.id ?? null,
+      projectName: target.project?.name ?? null,
+      updatedAt: nowIso(),
+    })
     .where(eq(schema.tasks.id, task.id))
     .run();
   await saveWorkspace(env, task, {
@@ -84,7 +106,10 @@ export async function prepareWorkspace(
     deviceId: target.deviceId,
     onDevice: false,
   });
-  await restoreOn(env, task, target, row!.archiveSha256!, row!.archiveSize!);
+  const place = await restoreOn(env, task, target, row!.archiveSha256!, row!.archiveSize!);
+  if (task.projectId && place === "folder") {
+    note += ` The project task's files are there as a plain folder (a git repository with one commit of them); its branch stays on ${from.deviceId}.`;
+  }
   return { resume: true, note };
 }
 
@@ -94,9 +119,10 @@ async function restoreOn(
   target: { ownerId: string; deviceId: string },
   sha256: string,
   size: number,
-) {
+): Promise<"worktree" | "folder"> {
+  let answer;
   try {
-    await askDevice(
+    answer = await askDevice(
       env,
       target,
       { type: "workspace:restore", taskId: task.id, sha256, size },
@@ -112,4 +138,5 @@ async function restoreOn(
     deviceId: target.deviceId,
     onDevice: true,
   });
+  return answer.kind === "restored" ? (answer.place ?? "folder") : "folder";
 }

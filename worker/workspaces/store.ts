@@ -1,5 +1,5 @@
 import { and, eq, sql } from "drizzle-orm";
-import type { ArchiveInfo, WorkspaceState } from "@wegent/protocol";
+import { type ArchiveInfo, LocalSessionId, type WorkspaceState } from "@wegent/protocol";
 import { database, schema } from "../../edge/db";
 import { nowIso, seconds } from "../../edge/time";
 
@@ -37,6 +37,32 @@ export function archiveOf(row: WorkspaceRow | null): ArchiveInfo | null {
     files: row.archiveFiles ?? 0,
     createdAt: row.archivedAt,
   };
+}
+
+/**
+ * The Claude session ids the task's replies ran in on `device` (newest first, at most 100): a
+ * task that ran in a project directory itself archives only these of that folder's sessions.
+ */
+export async function taskSessionIds(
+  env: Env,
+  taskId: string,
+  device: { ownerId: string; deviceId: string },
+): Promise<string[]> {
+  const rows = await database(env.DB)
+    .selectDistinct({ sessionId: schema.messages.sessionId })
+    .from(schema.messages)
+    .where(
+      and(
+        eq(schema.messages.taskId, taskId),
+        eq(schema.messages.deviceOwnerId, device.ownerId),
+        eq(schema.messages.deviceId, device.deviceId),
+      ),
+    )
+    .limit(100)
+    .all();
+  return rows
+    .map((r) => r.sessionId)
+    .filter((id): id is string => typeof id === "string" && LocalSessionId.safeParse(id).success);
 }
 
 /** `GET /api/tasks/:id/workspace`. */
