@@ -49,7 +49,7 @@ const sh = (cwd: string, ...args: string[]) =>
 function memoryClient() {
   const parts = new Map<number, Buffer>();
   const state = { stored: null as Buffer | null };
-  const fetch = (async (input: string | URL | Request, init?: RequestInit) => {
+  const fakeFetch = (async (input: string | URL | Request, init?: RequestInit) => {
     const url = new URL(String(input));
     const part = /\/parts\/(\d+)$/.exec(url.pathname);
     const json = (value: unknown) => new Response(JSON.stringify(value), { status: 200 });
@@ -65,12 +65,12 @@ function memoryClient() {
       return json({ size: state.stored.length, sha256, files: 0, createdAt: "2026-11-29" });
     }
     return json({});
-  }) as typeof fetch;
+  }) as typeof globalThis.fetch;
   const client = new ArchiveClient({
     backendUrl: "http://archive.test",
     grant: "g",
     taskId: TASK,
-    fetch,
+    fetch: fakeFetch,
   });
   return { client, state };
 }
