@@ -69,6 +69,8 @@ describe("workspace archives", () => {
     const asked = call("POST", `/api/tasks/${taskId}/archive`, { cookie: user.cookie });
     const frame = (await socket.next("workspace:archive")) as ArchiveAsk;
     expect(frame.taskId).toBe(taskId);
+    // The task's own sessions: a task run in a project directory archives only these.
+    expect(frame.sessionIds).toEqual(["session-1"]);
     const bytes = new TextEncoder().encode("pretend this is a tar.gz ".repeat(1000));
     const done = await upload(frame.grant, taskId, bytes);
     expect(done.status).toBe(200);
