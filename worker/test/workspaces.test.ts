@@ -228,4 +228,41 @@ describe("workspace archives", () => {
     });
     await ran;
   }, 15_000);
+
+  it("a move to a device that went offline answers 409 device_offline and changes nothing", async () => {
+    const { user, token, deviceId, socket, taskId } = await taskOnDevice();
+    const otherId = newDeviceId();
+    const { socket: other } = await registerDevice(token, otherId);
+    other.close();
+    const asked = call("POST", `/api/tasks/${taskId}/messages`, {
+      cookie: user.cookie,
+      body: { message: "continue there", target: { deviceId: otherId } },
+    });
+    // Within the presence grace the device still looks online: the old device archives first.
+    const first = await Promise.race([
+      asked.then((res) => ({ res })),
+      socket.next("workspace:archive").then((frame) => ({ frame: frame as ArchiveAsk })),
+    ]);
+    if ("frame" in first) {
+      const bytes = new TextEncoder().encode("archive ".repeat(100));
+      const done = await upload(first.frame.grant, taskId, bytes);
+      const archive = (await done.json()) as { sha256: string; size: number; createdAt: string };
+      socket.send({
+        type: "workspace:result",
+        requestId: first.frame.requestId,
+        outcome: { kind: "archived", archive },
+      });
+    }
+    const res = await asked;
+    expectError(res, 409, "device_offline");
+    if ("frame" in first) {
+      expect((res.body as { error: { message: string } }).error.message).toContain("went offline");
+    }
+    const detail = await call("GET", `/api/tasks/${taskId}`, { cookie: user.cookie });
+    const body = detail.body as { task: { deviceId: string }; messages: unknown[] };
+    expect(body.task.deviceId).toBe(deviceId);
+    expect(body.messages).toHaveLength(2);
+    const ws = await call("GET", `/api/tasks/${taskId}/workspace`, { cookie: user.cookie });
+    expect(ws.body).toMatchObject({ state: "on_device", deviceId });
+  });
 });

@@ -9,6 +9,7 @@ import {
   type TaskRow,
   taskSessionIds,
   workspaceRow,
+  type WorkspaceRow,
 } from "./store";
 
 /** A move or restore waits at most this long for a device (the user's POST is open meanwhile). */
@@ -88,29 +89,58 @@ export async function prepareWorkspace(
       note = `${reason}: the workspace was restored from its archive of ${row.archivedAt}.`;
     }
   }
-  // The new device holds the task from here on (so it may download the archive).
-  await database(env.DB)
-    .update(schema.tasks)
-    .set({
-      deviceOwnerId: target.ownerId,
-      deviceId: target.deviceId,
-      // A project id names a project of one device: the task runs where its files were put.
-      projectId: target.project?.id ?? null,
-      projectName: target.project?.name ?? null,
-      updatedAt: nowIso(),
-    })
-    .where(eq(schema.tasks.id, task.id))
-    .run();
+  const place = await moveTo(env, task, from, target, row!);
+  if (task.projectId && place === "folder") {
+    note += ` The project task's files are there as a plain folder (a git repository with one commit of them); its branch stays on ${from.deviceId}.`;
+  }
+  return { resume: true, note };
+}
+
+/**
+ * The new device holds the task from here on (so it may download the archive), and restores it.
+ * If that device turns out to be offline, nothing moved: the task stays where it was and the
+ * user gets 409 device_offline (no message is recorded).
+ */
+async function moveTo(
+  env: Env,
+  task: TaskRow,
+  from: { ownerId: string; deviceId: string },
+  target: { ownerId: string; deviceId: string; project?: { id: string; name: string } | null },
+  row: WorkspaceRow,
+): Promise<"worktree" | "folder"> {
+  const holder = (device: { ownerId: string; deviceId: string }, project: typeof target.project) =>
+    database(env.DB)
+      .update(schema.tasks)
+      .set({
+        deviceOwnerId: device.ownerId,
+        deviceId: device.deviceId,
+        // A project id names a project of one device: the task runs where its files were put.
+        projectId: project?.id ?? null,
+        projectName: project?.name ?? null,
+        updatedAt: nowIso(),
+      })
+      .where(eq(schema.tasks.id, task.id))
+      .run();
+  await holder(target, target.project);
   await saveWorkspace(env, task, {
     deviceOwnerId: target.ownerId,
     deviceId: target.deviceId,
     onDevice: false,
   });
-  const place = await restoreOn(env, task, target, row!.archiveSha256!, row!.archiveSize!);
-  if (task.projectId && place === "folder") {
-    note += ` The project task's files are there as a plain folder (a git repository with one commit of them); its branch stays on ${from.deviceId}.`;
+  try {
+    return await restoreOn(env, task, target, row.archiveSha256!, row.archiveSize!);
+  } catch (error) {
+    if (error instanceof ApiError && error.code === "device_offline") {
+      const project = task.projectId ? { id: task.projectId, name: task.projectName ?? "" } : null;
+      await holder(from, project);
+      await saveWorkspace(env, task, {
+        deviceOwnerId: from.ownerId,
+        deviceId: from.deviceId,
+        onDevice: row.onDevice,
+      });
+    }
+    throw error;
   }
-  return { resume: true, note };
 }
 
 async function restoreOn(
@@ -129,6 +159,13 @@ async function restoreOn(
       DEVICE_WAIT_MS,
     );
   } catch (error) {
+    if (error instanceof ApiError && error.code === "device_offline") {
+      throw new ApiError(
+        409,
+        "device_offline",
+        `Device ${target.deviceId} went offline, so the task's workspace could not be restored there; nothing was sent. Try again once it is online, or choose another device.`,
+      );
+    }
     throw new RestoreFailed(
       error instanceof ApiError ? error.message : `The workspace could not be restored: ${error}`,
     );
