@@ -265,4 +265,60 @@ describe("workspace archives", () => {
     const ws = await call("GET", `/api/tasks/${taskId}/workspace`, { cookie: user.cookie });
     expect(ws.body).toMatchObject({ state: "on_device", deviceId });
   });
+
+  it("a new archive run aborts the multipart upload a dead run left open (no parts leak)", async () => {
+    const { user, deviceId, taskId } = await taskOnDevice();
+    const grant = await mintGrant(env, { deviceOwnerId: user.id, deviceId });
+    const auth = { Authorization: `Bearer ${grant}` };
+    const base = `${BASE}/api/devices/archives/${taskId}`;
+    const start = async () => {
+      const res = await SELF.fetch(`${base}/uploads`, {
+        method: "POST",
+        headers: auth,
+        body: "{}",
+      });
+      expect(res.status).toBe(201);
+      return (await res.json()) as { uploadId: string; nonce: string };
+    };
+    const part = (u: { uploadId: string; nonce: string }, n: number, bytes: Uint8Array) =>
+      SELF.fetch(`${base}/uploads/${u.uploadId}/parts/${n}?nonce=${u.nonce}`, {
+        method: "PUT",
+        headers: { ...auth, "Content-Length": String(bytes.length) },
+        body: bytes,
+      });
+    // The first run uploads a part, then its executor dies (no complete, no abort).
+    const dead = await start();
+    const bytes = new Uint8Array(5 * 1024 * 1024 + 1).fill(7);
+    const first = await part(dead, 1, bytes);
+    expect(first.status).toBe(200);
+    const { etag } = (await first.json()) as { etag: string };
+    const marker = `archives/${user.id}/${taskId}/upload-in-progress.json`;
+    expect(await env.ARCHIVES.head(marker)).not.toBeNull();
+    // After the restart the archive is asked again: the open upload is aborted first.
+    const fresh = await start();
+    expect(fresh.uploadId).not.toBe(dead.uploadId);
+    const key = `archives/${user.id}/${taskId}/${dead.nonce}.tar.gz`;
+    await expect(
+      env.ARCHIVES.resumeMultipartUpload(key, dead.uploadId).complete([{ partNumber: 1, etag }]),
+    ).rejects.toThrow();
+    expect(await env.ARCHIVES.head(key)).toBeNull();
+    // The fresh run completes normally and forgets its upload.
+    const small = new TextEncoder().encode("fresh archive");
+    const ok = await part(fresh, 1, small);
+    const done = await SELF.fetch(
+      `${base}/uploads/${fresh.uploadId}/complete?nonce=${fresh.nonce}`,
+      {
+        method: "POST",
+        headers: { ...auth, "Content-Type": "application/json" },
+        body: JSON.stringify({
+          parts: [{ partNumber: 1, etag: ((await ok.json()) as { etag: string }).etag }],
+          sha256: await sha256Hex(small),
+          size: small.length,
+          files: 1,
+        }),
+      },
+    );
+    expect(done.status).toBe(200);
+    expect(await env.ARCHIVES.head(marker)).toBeNull();
+  });
 });

@@ -2,6 +2,7 @@ import { and, eq, sql } from "drizzle-orm";
 import { type ArchiveInfo, LocalSessionId, type WorkspaceState } from "@wegent/protocol";
 import { database, schema } from "../../edge/db";
 import { nowIso, seconds } from "../../edge/time";
+import { abortDangling } from "./pending";
 
 // D1 side of workspace archives: settings, the per-task row, the owner's quota.
 
@@ -116,6 +117,8 @@ export async function saveWorkspace(
 export async function deleteArchive(env: Env, taskId: string): Promise<void> {
   const row = await workspaceRow(env, taskId);
   if (row?.archiveKey) await env.ARCHIVES.delete(row.archiveKey);
+  // And an upload a dead archive run left open.
+  if (row) await abortDangling(env, row.ownerId, taskId);
 }
 
 /** Cleanup kept these workspaces because their archive failed: show why on each task. */
