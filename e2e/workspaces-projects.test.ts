@@ -142,7 +142,7 @@ describe("project task workspaces", () => {
         expect.objectContaining({
           taskId: inPlace.body.task.id,
           outcome: "kept",
-          reason: "kept: project checkout",
+          reason: "project checkout",
         }),
       ]),
     );

@@ -261,7 +261,7 @@ describe("project task workspaces (executor)", () => {
       Date.now() + 1e8,
     );
     expect(report.entries).toEqual([
-      expect.objectContaining({ taskId: TASK, outcome: "kept", reason: "kept: project checkout" }),
+      expect.objectContaining({ taskId: TASK, outcome: "kept", reason: "project checkout" }),
     ]);
     expect(archived).toBe(0);
     expect(readFileSync(join(m.project, "a.txt"), "utf8")).toBe("original\n");

@@ -48,7 +48,7 @@ export async function cleanup(
     if (idleHours < request.olderThanHours) continue;
     const base = { taskId: c.taskId, bytes: c.bytes, idleHours: Math.round(idleHours * 100) / 100 };
     if (c.place.kind === "in_place") {
-      entries.push({ ...base, outcome: "kept", reason: "kept: project checkout" });
+      entries.push({ ...base, outcome: "kept", reason: "project checkout" });
       continue;
     }
     if (hooks.running(c.taskId)) {
@@ -140,7 +140,7 @@ async function remove(
     const done = await git(["worktree", "remove", "--force", real], project);
     if (!done.ok) return done.out.trim().slice(0, 500);
   } else {
-    return "kept: project checkout";
+    return "project checkout";
   }
   await rm(taskHome, { recursive: true, force: true });
   return true;
