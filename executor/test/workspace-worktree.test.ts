@@ -367,4 +367,20 @@ describe("crafted archives (executor)", () => {
     expect(out.place).toBe("folder");
     expect(readFileSync(join(m.roots.workspaceRoot, TASK, "f.txt"), "utf8")).toBe("f");
   });
+
+  it("never reads through a file swapped for a symlink after it was listed", async () => {
+    const m = await machine();
+    work(m);
+    await new TaskWorkspaces(m.roots.homeDir, m.roots.workspaceRoot).record(TASK, m.dir);
+    const place = await locateTask(m.roots, TASK);
+    const listing = await archiveSources(place, { roots: m.roots, taskId: TASK, deviceId: "d1" });
+    // Between listing and reading, new.txt becomes a link to the private key (same size).
+    rmSync(join(m.dir, "new.txt"));
+    writeFileSync(join(m.secret, "id_rsa"), "agent wrote this\n");
+    symlinkSync(join(m.secret, "id_rsa"), join(m.dir, "new.txt"));
+    const read = async () => {
+      for await (const chunk of tarStream(listing.sources)) void chunk;
+    };
+    await expect(read()).rejects.toThrow(/ELOOP|symbolic link/);
+  });
 });
