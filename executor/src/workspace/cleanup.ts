@@ -39,7 +39,7 @@ export async function cleanup(
   const entries: CleanupEntry[] = [];
   let totalBytes = 0;
   let workspaces = 0;
-  for (const c of await candidates(roots)) {
+  for (const c of await candidates(roots, request.dryRun)) {
     if (c.place.kind !== "in_place") {
       workspaces += 1;
       totalBytes += c.bytes;
@@ -77,7 +77,8 @@ export async function cleanup(
   return { totalBytes, workspaces, entries };
 }
 
-async function candidates(roots: WorkspaceRoots): Promise<Candidate[]> {
+/** `sizeInPlace`: measure project directories too (only for the dry-run list; they stay). */
+async function candidates(roots: WorkspaceRoots, sizeInPlace: boolean): Promise<Candidate[]> {
   const found: Candidate[] = [];
   const seen = new Set<string>();
   const names = await readdir(roots.workspaceRoot).catch(() => [] as string[]);
@@ -102,6 +103,10 @@ async function candidates(roots: WorkspaceRoots): Promise<Candidate[]> {
     if (place.kind === "scratch") continue; // its folder is gone (handled above when there)
     const info = await lstat(place.dir).catch(() => null);
     if (!info?.isDirectory()) continue; // a worktree removed earlier
+    if (place.kind === "in_place" && !sizeInPlace) {
+      found.push({ taskId, place, bytes: 0, newestMs: info.mtimeMs });
+      continue;
+    }
     let listing;
     try {
       // What would be archived: the files git keeps, plus the task's session files.
