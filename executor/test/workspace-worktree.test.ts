@@ -206,6 +206,33 @@ describe("project task workspaces (executor)", () => {
     expect(readFileSync(join(m.project, "a.txt"), "utf8")).toBe("original\n");
   });
 
+  it("recreates the worktree from the recorded base commit when its branch is gone", async () => {
+    const m = await machine();
+    const base = sh(m.project, "rev-parse", "HEAD");
+    work(m);
+    await new TaskWorkspaces(m.roots.homeDir, m.roots.workspaceRoot).record(TASK, m.dir);
+    // The project moves on meanwhile: the base must come from the record, not the project HEAD.
+    writeFileSync(join(m.project, "later-on-main.txt"), "main moved\n");
+    sh(m.project, "add", "-A");
+    sh(m.project, "commit", "-q", "-m", "main moves on");
+    const { client, state } = memoryClient();
+    const place = await locateTask(m.roots, TASK);
+    await archiveTask(place, { roots: m.roots, taskId: TASK, deviceId: "d1" }, client, 1 << 24);
+    sh(m.project, "worktree", "remove", "--force", m.dir);
+    sh(m.project, "branch", "-D", `wegent/${SHORT}`);
+    const stored = state.stored!;
+    const restored = await restoreTask(
+      { roots: m.roots, taskId: TASK, deviceId: "d1", projects: () => m.projects },
+      Readable.from([stored]),
+      sum(stored),
+    );
+    expect(restored.place).toBe("worktree");
+    expect(sh(m.dir, "rev-parse", "--abbrev-ref", "HEAD")).toBe(`wegent/${SHORT}`);
+    expect(sh(m.dir, "rev-parse", "HEAD")).toBe(base);
+    expect(existsSync(join(m.dir, "later-on-main.txt"))).toBe(false);
+    expect(readFileSync(join(m.dir, "new.txt"), "utf8")).toBe("agent wrote this\n");
+  });
+
   it("on another device the worktree comes back as a git folder with the session moved to its cwd", async () => {
     const m = await machine();
     work(m);
