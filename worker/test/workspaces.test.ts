@@ -321,4 +321,27 @@ describe("workspace archives", () => {
     expect(done.status).toBe(200);
     expect(await env.ARCHIVES.head(marker)).toBeNull();
   });
+
+  it("a move to a project of another device is refused before anything is written", async () => {
+    const { user, token, deviceId, taskId } = await taskOnDevice();
+    const otherId = newDeviceId();
+    const project = {
+      id: "p_elsewhere01",
+      name: "elsewhere",
+      path: "/home/me/elsewhere",
+      git: true,
+      branch: "main",
+      dirty: false,
+    };
+    await registerDevice(token, otherId, { extra: { projects: [project] } });
+    const res = await call("POST", `/api/tasks/${taskId}/messages`, {
+      cookie: user.cookie,
+      body: { message: "continue there", target: { deviceId: otherId, projectId: project.id } },
+    });
+    expectError(res, 400, "invalid_target");
+    const detail = await call("GET", `/api/tasks/${taskId}`, { cookie: user.cookie });
+    const body = detail.body as { task: { deviceId: string }; messages: unknown[] };
+    expect(body.task.deviceId).toBe(deviceId);
+    expect(body.messages).toHaveLength(2);
+  });
 });

@@ -38,6 +38,14 @@ export async function prepareWorkspace(
   if (!task.deviceId || !task.deviceOwnerId) return { resume: false, note: null };
   const from = { ownerId: task.deviceOwnerId, deviceId: task.deviceId };
   const same = from.ownerId === target.ownerId && from.deviceId === target.deviceId;
+  if (!same && target.project) {
+    // The files and the session land in a folder of their own there, not in a project of it.
+    throw new ApiError(
+      400,
+      "invalid_target",
+      "A task moves to another device as a folder of its own (its files and Claude session); leave out target.projectId.",
+    );
+  }
   let row = await workspaceRow(env, task.id);
   if (same) {
     if (!row || row.onDevice || !row.archiveKey) return { resume: true, note: null };
