@@ -1,5 +1,6 @@
-// Workspaces end to end: real wrangler dev (local D1 + R2), two real wegent-executor processes on
-// this machine (two homes, two device ids), real Claude Code against the fake model.
+// Workspaces end to end: real wrangler dev (local D1 + R2), real wegent-executor processes on
+// this machine (in the first test two on ONE executor home with two device ids, `--device-id`),
+// real Claude Code against the fake model.
 import { execFileSync } from "node:child_process";
 import {
   existsSync,
@@ -96,7 +97,19 @@ afterAll(async () => {
 describe("workspaces", () => {
   it("survive cleanup, download, restore on follow-up, move to another device with the session, and refuse a tampered archive", async () => {
     const a = await launch();
-    const b = await launch();
+    // The second executor: same machine, same executor home, its own --device-id.
+    const secondId = `e2e-second-${Date.now().toString(16)}`;
+    const ex = startExecutor({
+      origin: platform.origin,
+      token,
+      modelUrl: fake.url,
+      home: a.home,
+      deviceId: a.deviceId,
+      args: ["--device-id", secondId],
+    });
+    executors.push(ex);
+    await ex.waitFor("registered");
+    const b = { deviceId: secondId, home: join(a.home, "devices", secondId) };
 
     fake.on("write the notes", [
       {

@@ -62,6 +62,7 @@ export type LogEvent =
   | { event: "http.error"; method: string; path: string; message: string }
   | { event: "archive.refused"; taskId: string; deviceId: string }
   | { event: "archive.stored"; ownerId: string; taskId: string; size: number }
+  | { event: "archive.dangling_aborted"; ownerId: string; taskId: string }
   | { event: "workspace.archived"; ownerId: string; taskId: string }
   | { event: "workspace.cleanup"; ownerId: string; deviceId: string; dryRun: boolean }
   | {

@@ -1,6 +1,6 @@
 import { HELP_TEXT, loadConfig } from "./config";
 import { Executor } from "./executor";
-import { defaultDeviceName, loadDeviceId, platformName } from "./identity";
+import { claimHome, defaultDeviceName, loadDeviceId, platformName } from "./identity";
 import { describeCredentials, findCredentials } from "./local/credentials";
 import { captureLoginEnvironment, type Env } from "./local/environment";
 import { LocalWork } from "./local/local-work";
@@ -52,6 +52,10 @@ async function main(): Promise<number> {
   let deviceId: string;
   try {
     deviceId = config.deviceId ?? loadDeviceId(config.homeDir, undefined, config.mode);
+    if (config.deviceId !== null && config.homeDir === config.configDir) {
+      // The first device id on a home claims it: another id later gets <home>/devices/<id>.
+      claimHome(config.homeDir, config.deviceId, config.mode);
+    }
   } catch (error) {
     log.error(`cannot store the device id in ${config.homeDir}: ${String(error)}`);
     return 1;
@@ -63,6 +67,7 @@ async function main(): Promise<number> {
     token: config.token === null ? "none" : maskToken(config.token),
   });
   log.info(`${config.maxSlots} slot(s), workspaces in ${config.workspaceRoot}`);
+  if (config.homeDir !== config.configDir) log.info(`device state in ${config.homeDir}`);
   if (config.preExecuteHook) {
     log.info(`pre-execute hook: ${config.preExecuteHook.argv.join(" ")}`, {
       timeoutSec: config.preExecuteHook.timeoutSec,
@@ -90,10 +95,10 @@ async function main(): Promise<number> {
 
   let ownerCommands: OwnerCommand[];
   try {
-    ownerCommands = await loadOwnerCommands(config.homeDir);
+    ownerCommands = await loadOwnerCommands(config.configDir);
   } catch (error) {
     process.stderr.write(
-      `wegent-executor: ${config.homeDir}/device-config.json: ${error instanceof Error ? error.message : String(error)}\n`,
+      `wegent-executor: ${config.configDir}/device-config.json: ${error instanceof Error ? error.message : String(error)}\n`,
     );
     return 2;
   }

@@ -44,8 +44,13 @@ export const ExecutorConfig = z.object({
     .max(MAX_SLOTS, `max slots must be at most ${MAX_SLOTS}`),
   /** Root of the per-task workspace folders. */
   workspaceRoot: z.string().min(1),
-  /** The executor's own folder: device id, config file, per-task HOME and TMPDIR. */
+  /**
+   * This device's state folder: device id, credential, run record, per-task HOME and TMPDIR.
+   * The executor home, or `<home>/devices/<id>` for a second device id on the same home.
+   */
   homeDir: z.string().min(1),
+  /** The executor home (device-config.json). */
+  configDir: z.string().min(1),
   logLevel: z.enum(LOG_LEVELS, { message: `log level must be one of ${LOG_LEVELS.join(", ")}` }),
   jsonLogs: z.boolean(),
   permissionMode: z.enum(PERMISSION_MODES, {
@@ -123,7 +128,29 @@ export interface ConfigSources {
   userHome?: string;
   /** Reads the config file; returns null when it does not exist. */
   readFile?: (path: string) => string | null;
+  /** Reads the home's stored device id file; returns null when it does not exist. */
+  readDeviceIdFile?: (path: string) => string | null;
 }
+
+/**
+ * Where a device keeps its state (credential, run record, workspaces, worktrees, task homes).
+ * A second executor on the same home with its own `--device-id` (or WEGENT_DEVICE_ID) — an id
+ * other than the one the home already belongs to — gets `<home>/devices/<id>`: its own
+ * credential, its own run record (so neither one's start sweeps the other's agents), its own
+ * workspaces. device-config.json stays shared in `<home>`.
+ */
+export function deviceStateHome(
+  home: string,
+  explicitId: string | null,
+  mode: string,
+  readDeviceIdFile: (path: string) => string | null,
+): string {
+  if (explicitId === null || !DeviceId.safeParse(explicitId).success) return home;
+  const stored = readDeviceIdFile(join(home, deviceIdFile(mode)))?.trim() ?? null;
+  return stored && stored !== explicitId ? join(home, "devices", explicitId) : home;
+}
+
+export const deviceIdFile = (mode: string) => (mode === "cloud" ? "device_id.cloud" : "device_id");
 
 export function executorHome(env: ConfigSources["env"], userHome: string): string {
   const override = env.WEGENT_EXECUTOR_HOME;
@@ -206,6 +233,13 @@ export function loadConfig(sources: ConfigSources): ConfigResult {
       message: "projects are for --mode local: a cloud executor runs tasks in sealed workspaces",
     };
   }
+  const explicitId = flags["device-id"] ?? nonEmpty(env.WEGENT_DEVICE_ID) ?? null;
+  const stateHome = deviceStateHome(
+    home,
+    explicitId,
+    mode,
+    sources.readDeviceIdFile ?? readIfExists,
+  );
   const candidate = {
     mode,
     token,
@@ -216,8 +250,9 @@ export function loadConfig(sources: ConfigSources): ConfigResult {
       DEFAULT_BACKEND_URL,
     name: flags.name ?? file.name ?? null,
     maxSlots: flags["max-slots"] ?? file.maxSlots ?? MAX_SLOTS,
-    workspaceRoot: workspace !== undefined ? resolve(workspace) : join(home, "workspaces"),
-    homeDir: home,
+    workspaceRoot: workspace !== undefined ? resolve(workspace) : join(stateHome, "workspaces"),
+    homeDir: stateHome,
+    configDir: home,
     logLevel: flags["log-level"] ?? file.logLevel ?? "info",
     jsonLogs: flags["json-logs"] ?? file.jsonLogs ?? false,
     stopTimeoutSeconds: flags["stop-timeout"] ?? file.stopTimeout ?? DEFAULT_STOP_TIMEOUT_SECONDS,

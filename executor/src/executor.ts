@@ -99,7 +99,13 @@ export class Executor {
       backendUrl: options.backendUrl,
       workspaceRoot: options.workspaceRoot,
       homeDir: options.homeDir,
-      ...(options.local ? { claudeProjectsRoot: join(options.local.configDir, "projects") } : {}),
+      deviceId: options.deviceId,
+      ...(options.local
+        ? {
+            claudeProjectsRoot: join(options.local.configDir, "projects"),
+            projects: () => options.local!.list(),
+          }
+        : {}),
       log: this.log,
       running: (taskId) => this.tasks.runningTaskIds().includes(taskId),
       send: (frame) => this.send(frame),

@@ -30,6 +30,21 @@ export function loadDeviceId(
   return id;
 }
 
+/**
+ * A home with no stored device id becomes the home of `deviceId` (given with --device-id), so a
+ * later executor with another id on the same home keeps its state apart (config.ts).
+ */
+export function claimHome(homeDir: string, deviceId: string, mode: "local" | "cloud"): void {
+  const path = join(homeDir, mode === "cloud" ? "device_id.cloud" : "device_id");
+  if (readText(path) !== null) return;
+  mkdirSync(homeDir, { recursive: true });
+  try {
+    writeFileSync(path, deviceId + "\n", { mode: 0o600, flag: "wx" });
+  } catch {
+    // Another executor claimed it meanwhile.
+  }
+}
+
 export function hashDeviceId(raw: string): string {
   return createHash("sha256").update(`wegent-device:${raw.trim()}`).digest("hex").slice(0, 32);
 }

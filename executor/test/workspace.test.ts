@@ -16,7 +16,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { archiveTask } from "../src/workspace/archive";
 import { ArchiveClient } from "../src/workspace/client";
 import { cleanup } from "../src/workspace/cleanup";
-import { claudeProjectName, taskPaths } from "../src/workspace/layout";
+import { claudeProjectName, taskPaths, type WorkspaceRoots } from "../src/workspace/layout";
 import { restoreTask } from "../src/workspace/restore";
 import { extractTar } from "../src/workspace/tar";
 
@@ -114,18 +114,28 @@ function machine() {
   return { roots, paths };
 }
 
+const scratch = (paths: { workspaceDir: string }) =>
+  ({ kind: "scratch", dir: paths.workspaceDir }) as const;
+const ctx = (roots: WorkspaceRoots) => ({ roots, taskId: TASK, deviceId: "device-a" });
+const rctx = (roots: WorkspaceRoots) => ({
+  roots,
+  taskId: TASK,
+  deviceId: "device-b",
+  projects: () => [],
+});
+
 describe("workspace archives (executor)", () => {
   it("round-trips a workspace and its session to another home, leaving caches and symlinks out", async () => {
     const server = await archiveServer();
     servers.push(server);
-    const { paths } = machine();
+    const { roots, paths } = machine();
     const client = new ArchiveClient({ backendUrl: server.url, grant: "grant", taskId: TASK });
-    const info = await archiveTask(paths, client, 1024 * 1024);
+    const info = await archiveTask(scratch(paths), ctx(roots), client, 1024 * 1024);
     expect(info.files).toBe(2);
 
     const other = machine();
     const body = Readable.from([server.stored!]);
-    const restored = await restoreTask(other.paths, other.roots.workspaceRoot, body, info);
+    const restored = await restoreTask(rctx(other.roots), body, info);
     expect(restored.files).toBe(2);
     expect(readFileSync(join(other.paths.workspaceDir, "src", "main.txt"), "utf8")).toBe("hello");
     expect(existsSync(join(other.paths.workspaceDir, "node_modules"))).toBe(false);
@@ -137,7 +147,7 @@ describe("workspace archives (executor)", () => {
   it("resumes a multipart upload after a dropped connection", async () => {
     const server = await archiveServer();
     servers.push(server);
-    const { paths } = machine();
+    const { roots, paths } = machine();
     writeFileSync(join(paths.workspaceDir, "big.bin"), randomBytes(10 * 1024 * 1024));
     server.dropFirst.add(2);
     const client = new ArchiveClient({
@@ -146,7 +156,7 @@ describe("workspace archives (executor)", () => {
       taskId: TASK,
       retryDelayMs: 10,
     });
-    const info = await archiveTask(paths, client, 64 * 1024 * 1024);
+    const info = await archiveTask(scratch(paths), ctx(roots), client, 64 * 1024 * 1024);
     expect(server.attempts).toEqual([1, 2, 2]);
     expect(server.parts.get(1)!.length).toBe(8 * 1024 * 1024);
     expect(info.size).toBe(server.stored!.length);
@@ -155,28 +165,30 @@ describe("workspace archives (executor)", () => {
   it("fails a too-large archive clearly and stores nothing", async () => {
     const server = await archiveServer();
     servers.push(server);
-    const { paths } = machine();
+    const { roots, paths } = machine();
     writeFileSync(join(paths.workspaceDir, "big.bin"), randomBytes(100_000));
     const client = new ArchiveClient({ backendUrl: server.url, grant: "grant", taskId: TASK });
-    await expect(archiveTask(paths, client, 50_000)).rejects.toThrow(/larger than the 50000-byte/);
+    await expect(archiveTask(scratch(paths), ctx(roots), client, 50_000)).rejects.toThrow(
+      /larger than the 50000-byte/,
+    );
     expect(server.stored).toBeNull();
   });
 
   it("refuses a tampered or truncated archive and leaves the device as it was", async () => {
     const server = await archiveServer();
     servers.push(server);
-    const { paths } = machine();
+    const { roots, paths } = machine();
     const client = new ArchiveClient({ backendUrl: server.url, grant: "grant", taskId: TASK });
-    const info = await archiveTask(paths, client, 1024 * 1024);
+    const info = await archiveTask(scratch(paths), ctx(roots), client, 1024 * 1024);
     const other = machine();
     const web = (buf: Buffer) => Readable.from([buf]);
     const truncated = server.stored!.subarray(0, server.stored!.length - 20);
-    await expect(
-      restoreTask(other.paths, other.roots.workspaceRoot, web(truncated), info),
-    ).rejects.toThrow(/corrupt or truncated/);
+    await expect(restoreTask(rctx(other.roots), web(truncated), info)).rejects.toThrow(
+      /corrupt or truncated/,
+    );
     // Same bytes but the recorded checksum differs: refused by the checksum.
     await expect(
-      restoreTask(other.paths, other.roots.workspaceRoot, web(server.stored!), {
+      restoreTask(rctx(other.roots), web(server.stored!), {
         ...info,
         sha256: "0".repeat(64),
       }),

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { Id } from "./common";
+import { LocalSessionId } from "./local-work";
 
 // Workspace archive frames (issue #13). The hub asks, the executor answers once with
 // `workspace:result` naming the same requestId. Every request carries a short-lived upload/
@@ -17,6 +18,12 @@ export const WorkspaceArchive = z.object({
   grant: Grant,
   /** Compressed size cap; larger fails with `archive_too_large`, never truncated. */
   maxBytes: z.number().int().positive(),
+  /**
+   * The task's Claude session ids (from its replies). A task that ran in a project directory
+   * itself shares that directory's session folder with the owner's other sessions: only these
+   * go into its archive.
+   */
+  sessionIds: z.array(LocalSessionId).max(100).optional(),
 });
 export type WorkspaceArchive = z.infer<typeof WorkspaceArchive>;
 
@@ -76,7 +83,15 @@ export const WorkspaceResult = z.object({
   requestId: Id,
   outcome: z.discriminatedUnion("kind", [
     z.object({ kind: z.literal("archived"), archive: ArchiveInfo }),
-    z.object({ kind: z.literal("restored"), files: z.number().int().nonnegative() }),
+    z.object({
+      kind: z.literal("restored"),
+      files: z.number().int().nonnegative(),
+      /**
+       * worktree: the task's git worktree was recreated on its branch (same device);
+       * folder: the files were laid out as a scratch workspace (another device, or no project).
+       */
+      place: z.enum(["worktree", "folder"]).optional(),
+    }),
     z.object({ kind: z.literal("cleanup"), report: CleanupReport }),
     z.object({
       kind: z.literal("error"),

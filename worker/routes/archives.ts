@@ -9,6 +9,7 @@ import { type AppEnv, bearerToken } from "../auth/identity";
 import { ApiError } from "../lib/errors";
 import { readBody, readParams, readQuery } from "../lib/validate";
 import { verifyGrant } from "../workspaces/grant";
+import { abortDangling, forgetUpload, rememberUpload } from "../workspaces/pending";
 import { archiveSettings, saveWorkspace, usedBytes, workspaceRow } from "../workspaces/store";
 
 // The executor's archive routes (`/api/devices/archives/:taskId/...`), authenticated with the
@@ -60,10 +61,16 @@ archiveRoutes.post("/:taskId/uploads", async (c) => {
       `Archive storage is full (${used} of ${quotaBytes} bytes). Delete tasks to free space.`,
     );
   }
+  // A run that died mid-upload (executor restart) left its multipart upload open: abort it.
+  if (await abortDangling(c.env, task.ownerId, taskId)) {
+    log({ event: "archive.dangling_aborted", ownerId: task.ownerId, taskId });
+  }
   const nonce = crypto.randomUUID();
-  const upload = await c.env.ARCHIVES.createMultipartUpload(keyOf(task.ownerId, taskId, nonce), {
+  const key = keyOf(task.ownerId, taskId, nonce);
+  const upload = await c.env.ARCHIVES.createMultipartUpload(key, {
     httpMetadata: { contentType: "application/gzip" },
   });
+  await rememberUpload(c.env, task.ownerId, taskId, { key, uploadId: upload.uploadId });
   return c.json({ uploadId: upload.uploadId, nonce }, 201);
 });
 
@@ -97,6 +104,7 @@ archiveRoutes.delete("/:taskId/uploads/:uploadId", async (c) => {
   await c.env.ARCHIVES.resumeMultipartUpload(keyOf(task.ownerId, taskId, nonce), uploadId)
     .abort()
     .catch(() => undefined);
+  await forgetUpload(c.env, task.ownerId, taskId, uploadId);
   return c.json({ ok: true });
 });
 
@@ -113,6 +121,7 @@ archiveRoutes.post("/:taskId/uploads/:uploadId/complete", async (c) => {
     throw new ApiError(status, code, message);
   };
   const object = await upload.complete(body.parts);
+  await forgetUpload(c.env, task.ownerId, taskId, uploadId);
   if (object.size > maxBytes) {
     await refuse(413, "archive_too_large", `The archive passes the ${maxBytes}-byte limit.`);
   }

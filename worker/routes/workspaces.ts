@@ -8,7 +8,13 @@ import { type AppEnv, requireUser } from "../auth/identity";
 import { ApiError, notFound } from "../lib/errors";
 import { readBody, readParams } from "../lib/validate";
 import { askDevice } from "../workspaces/relay";
-import { archiveSettings, recordKept, workspaceRow, workspaceView } from "../workspaces/store";
+import {
+  archiveSettings,
+  recordKept,
+  taskSessionIds,
+  workspaceRow,
+  workspaceView,
+} from "../workspaces/store";
 
 // The user's workspace routes: archive now, where the workspace is, download the archive, and
 // clean up a device's idle workspaces.
@@ -43,11 +49,13 @@ workspaceTaskRoutes.post("/:id/archive", requireUser(), async (c) => {
   if (row && !row.onDevice) {
     throw new ApiError(409, "not_on_device", "The workspace is archived and not on a device.");
   }
-  await askDevice(
-    c.env,
-    { ownerId: task.deviceOwnerId, deviceId: task.deviceId },
-    { type: "workspace:archive", taskId: id, maxBytes: archiveSettings(c.env).maxBytes },
-  );
+  const device = { ownerId: task.deviceOwnerId, deviceId: task.deviceId };
+  await askDevice(c.env, device, {
+    type: "workspace:archive",
+    taskId: id,
+    maxBytes: archiveSettings(c.env).maxBytes,
+    sessionIds: await taskSessionIds(c.env, id, device),
+  });
   log({ event: "workspace.archived", ownerId: task.ownerId, taskId: id });
   return c.json(workspaceView(task, await workspaceRow(c.env, id)));
 });

@@ -69,6 +69,8 @@ describe("workspace archives", () => {
     const asked = call("POST", `/api/tasks/${taskId}/archive`, { cookie: user.cookie });
     const frame = (await socket.next("workspace:archive")) as ArchiveAsk;
     expect(frame.taskId).toBe(taskId);
+    // The task's own sessions: a task run in a project directory archives only these.
+    expect(frame.sessionIds).toEqual(["session-1"]);
     const bytes = new TextEncoder().encode("pretend this is a tar.gz ".repeat(1000));
     const done = await upload(frame.grant, taskId, bytes);
     expect(done.status).toBe(200);
@@ -226,4 +228,120 @@ describe("workspace archives", () => {
     });
     await ran;
   }, 15_000);
+
+  it("a move to a device that went offline answers 409 device_offline and changes nothing", async () => {
+    const { user, token, deviceId, socket, taskId } = await taskOnDevice();
+    const otherId = newDeviceId();
+    const { socket: other } = await registerDevice(token, otherId);
+    other.close();
+    const asked = call("POST", `/api/tasks/${taskId}/messages`, {
+      cookie: user.cookie,
+      body: { message: "continue there", target: { deviceId: otherId } },
+    });
+    // Within the presence grace the device still looks online: the old device archives first.
+    const first = await Promise.race([
+      asked.then((res) => ({ res })),
+      socket.next("workspace:archive").then((frame) => ({ frame: frame as ArchiveAsk })),
+    ]);
+    if ("frame" in first) {
+      const bytes = new TextEncoder().encode("archive ".repeat(100));
+      const done = await upload(first.frame.grant, taskId, bytes);
+      const archive = (await done.json()) as { sha256: string; size: number; createdAt: string };
+      socket.send({
+        type: "workspace:result",
+        requestId: first.frame.requestId,
+        outcome: { kind: "archived", archive },
+      });
+    }
+    const res = await asked;
+    expectError(res, 409, "device_offline");
+    if ("frame" in first) {
+      expect((res.body as { error: { message: string } }).error.message).toContain("went offline");
+    }
+    const detail = await call("GET", `/api/tasks/${taskId}`, { cookie: user.cookie });
+    const body = detail.body as { task: { deviceId: string }; messages: unknown[] };
+    expect(body.task.deviceId).toBe(deviceId);
+    expect(body.messages).toHaveLength(2);
+    const ws = await call("GET", `/api/tasks/${taskId}/workspace`, { cookie: user.cookie });
+    expect(ws.body).toMatchObject({ state: "on_device", deviceId });
+  });
+
+  it("a new archive run aborts the multipart upload a dead run left open (no parts leak)", async () => {
+    const { user, deviceId, taskId } = await taskOnDevice();
+    const grant = await mintGrant(env, { deviceOwnerId: user.id, deviceId });
+    const auth = { Authorization: `Bearer ${grant}` };
+    const base = `${BASE}/api/devices/archives/${taskId}`;
+    const start = async () => {
+      const res = await SELF.fetch(`${base}/uploads`, {
+        method: "POST",
+        headers: auth,
+        body: "{}",
+      });
+      expect(res.status).toBe(201);
+      return (await res.json()) as { uploadId: string; nonce: string };
+    };
+    const part = (u: { uploadId: string; nonce: string }, n: number, bytes: Uint8Array) =>
+      SELF.fetch(`${base}/uploads/${u.uploadId}/parts/${n}?nonce=${u.nonce}`, {
+        method: "PUT",
+        headers: { ...auth, "Content-Length": String(bytes.length) },
+        body: bytes,
+      });
+    // The first run uploads a part, then its executor dies (no complete, no abort).
+    const dead = await start();
+    const bytes = new Uint8Array(5 * 1024 * 1024 + 1).fill(7);
+    const first = await part(dead, 1, bytes);
+    expect(first.status).toBe(200);
+    const { etag } = (await first.json()) as { etag: string };
+    const marker = `archives/${user.id}/${taskId}/upload-in-progress.json`;
+    expect(await env.ARCHIVES.head(marker)).not.toBeNull();
+    // After the restart the archive is asked again: the open upload is aborted first.
+    const fresh = await start();
+    expect(fresh.uploadId).not.toBe(dead.uploadId);
+    const key = `archives/${user.id}/${taskId}/${dead.nonce}.tar.gz`;
+    await expect(
+      env.ARCHIVES.resumeMultipartUpload(key, dead.uploadId).complete([{ partNumber: 1, etag }]),
+    ).rejects.toThrow();
+    expect(await env.ARCHIVES.head(key)).toBeNull();
+    // The fresh run completes normally and forgets its upload.
+    const small = new TextEncoder().encode("fresh archive");
+    const ok = await part(fresh, 1, small);
+    const done = await SELF.fetch(
+      `${base}/uploads/${fresh.uploadId}/complete?nonce=${fresh.nonce}`,
+      {
+        method: "POST",
+        headers: { ...auth, "Content-Type": "application/json" },
+        body: JSON.stringify({
+          parts: [{ partNumber: 1, etag: ((await ok.json()) as { etag: string }).etag }],
+          sha256: await sha256Hex(small),
+          size: small.length,
+          files: 1,
+        }),
+      },
+    );
+    expect(done.status).toBe(200);
+    expect(await env.ARCHIVES.head(marker)).toBeNull();
+  });
+
+  it("a move to a project of another device is refused before anything is written", async () => {
+    const { user, token, deviceId, taskId } = await taskOnDevice();
+    const otherId = newDeviceId();
+    const project = {
+      id: "p_elsewhere01",
+      name: "elsewhere",
+      path: "/home/me/elsewhere",
+      git: true,
+      branch: "main",
+      dirty: false,
+    };
+    await registerDevice(token, otherId, { extra: { projects: [project] } });
+    const res = await call("POST", `/api/tasks/${taskId}/messages`, {
+      cookie: user.cookie,
+      body: { message: "continue there", target: { deviceId: otherId, projectId: project.id } },
+    });
+    expectError(res, 400, "invalid_target");
+    const detail = await call("GET", `/api/tasks/${taskId}`, { cookie: user.cookie });
+    const body = detail.body as { task: { deviceId: string }; messages: unknown[] };
+    expect(body.task.deviceId).toBe(deviceId);
+    expect(body.messages).toHaveLength(2);
+  });
 });

@@ -3,7 +3,14 @@ import { database, schema } from "../../edge/db";
 import { nowIso } from "../../edge/time";
 import { ApiError } from "../lib/errors";
 import { askDevice } from "./relay";
-import { archiveSettings, saveWorkspace, type TaskRow, workspaceRow } from "./store";
+import {
+  archiveSettings,
+  saveWorkspace,
+  type TaskRow,
+  taskSessionIds,
+  workspaceRow,
+  type WorkspaceRow,
+} from "./store";
 
 /** A move or restore waits at most this long for a device (the user's POST is open meanwhile). */
 const DEVICE_WAIT_MS = 5 * 60 * 1000;
@@ -26,15 +33,31 @@ export class RestoreFailed extends Error {}
 export async function prepareWorkspace(
   env: Env,
   task: TaskRow,
-  target: { ownerId: string; deviceId: string },
+  target: { ownerId: string; deviceId: string; project?: { id: string; name: string } | null },
 ): Promise<Prepared> {
   if (!task.deviceId || !task.deviceOwnerId) return { resume: false, note: null };
   const from = { ownerId: task.deviceOwnerId, deviceId: task.deviceId };
   const same = from.ownerId === target.ownerId && from.deviceId === target.deviceId;
+  if (!same && target.project) {
+    // The files and the session land in a folder of their own there, not in a project of it.
+    throw new ApiError(
+      400,
+      "invalid_target",
+      "A task moves to another device as a folder of its own (its files and Claude session); leave out target.projectId.",
+    );
+  }
   let row = await workspaceRow(env, task.id);
   if (same) {
     if (!row || row.onDevice || !row.archiveKey) return { resume: true, note: null };
-    await restoreOn(env, task, target, row.archiveSha256!, row.archiveSize!);
+    const place = await restoreOn(env, task, target, row.archiveSha256!, row.archiveSize!);
+    if (place === "worktree") {
+      const note = `The task's git worktree was recreated on its branch and its files restored from the archive of ${row.archivedAt}.`;
+      return { resume: true, note };
+    }
+    if (task.projectId) {
+      const note = `The project is no longer offered here: the task's files were restored from the archive of ${row.archivedAt} as a plain folder.`;
+      return { resume: true, note };
+    }
     return { resume: true, note: null };
   }
   let note: string;
@@ -49,6 +72,7 @@ export async function prepareWorkspace(
           type: "workspace:archive",
           taskId: task.id,
           maxBytes: archiveSettings(env).maxBytes,
+          sessionIds: await taskSessionIds(env, task.id, from),
         },
         DEVICE_WAIT_MS,
       );
@@ -73,19 +97,58 @@ export async function prepareWorkspace(
       note = `${reason}: the workspace was restored from its archive of ${row.archivedAt}.`;
     }
   }
-  // The new device holds the task from here on (so it may download the archive).
-  await database(env.DB)
-    .update(schema.tasks)
-    .set({ deviceOwnerId: target.ownerId, deviceId: target.deviceId, updatedAt: nowIso() })
-    .where(eq(schema.tasks.id, task.id))
-    .run();
+  const place = await moveTo(env, task, from, target, row!);
+  if (task.projectId && place === "folder") {
+    note += ` The project task's files are there as a plain folder (a git repository with one commit of them); its branch stays on ${from.deviceId}.`;
+  }
+  return { resume: true, note };
+}
+
+/**
+ * The new device holds the task from here on (so it may download the archive), and restores it.
+ * If that device turns out to be offline, nothing moved: the task stays where it was and the
+ * user gets 409 device_offline (no message is recorded).
+ */
+async function moveTo(
+  env: Env,
+  task: TaskRow,
+  from: { ownerId: string; deviceId: string },
+  target: { ownerId: string; deviceId: string; project?: { id: string; name: string } | null },
+  row: WorkspaceRow,
+): Promise<"worktree" | "folder"> {
+  const holder = (device: { ownerId: string; deviceId: string }, project: typeof target.project) =>
+    database(env.DB)
+      .update(schema.tasks)
+      .set({
+        deviceOwnerId: device.ownerId,
+        deviceId: device.deviceId,
+        // A project id names a project of one device: the task runs where its files were put.
+        projectId: project?.id ?? null,
+        projectName: project?.name ?? null,
+        updatedAt: nowIso(),
+      })
+      .where(eq(schema.tasks.id, task.id))
+      .run();
+  await holder(target, target.project);
   await saveWorkspace(env, task, {
     deviceOwnerId: target.ownerId,
     deviceId: target.deviceId,
     onDevice: false,
   });
-  await restoreOn(env, task, target, row!.archiveSha256!, row!.archiveSize!);
-  return { resume: true, note };
+  try {
+    return await restoreOn(env, task, target, row.archiveSha256!, row.archiveSize!);
+  } catch (error) {
+    if (error instanceof ApiError && error.code === "device_offline") {
+      const project = task.projectId ? { id: task.projectId, name: task.projectName ?? "" } : null;
+      await holder(from, project);
+      await saveWorkspace(env, task, {
+        deviceOwnerId: from.ownerId,
+        deviceId: from.deviceId,
+        onDevice: row.onDevice,
+      });
+    }
+    throw error;
+  }
 }
 
 async function restoreOn(
@@ -94,15 +157,23 @@ async function restoreOn(
   target: { ownerId: string; deviceId: string },
   sha256: string,
   size: number,
-) {
+): Promise<"worktree" | "folder"> {
+  let answer;
   try {
-    await askDevice(
+    answer = await askDevice(
       env,
       target,
       { type: "workspace:restore", taskId: task.id, sha256, size },
       DEVICE_WAIT_MS,
     );
   } catch (error) {
+    if (error instanceof ApiError && error.code === "device_offline") {
+      throw new ApiError(
+        409,
+        "device_offline",
+        `Device ${target.deviceId} went offline, so the task's workspace could not be restored there; nothing was sent. Try again once it is online, or choose another device.`,
+      );
+    }
     throw new RestoreFailed(
       error instanceof ApiError ? error.message : `The workspace could not be restored: ${error}`,
     );
@@ -112,4 +183,5 @@ async function restoreOn(
     deviceId: target.deviceId,
     onDevice: true,
   });
+  return answer.kind === "restored" ? (answer.place ?? "folder") : "folder";
 }

@@ -1,7 +1,8 @@
 import { and, eq, sql } from "drizzle-orm";
-import type { ArchiveInfo, WorkspaceState } from "@wegent/protocol";
+import { type ArchiveInfo, LocalSessionId, type WorkspaceState } from "@wegent/protocol";
 import { database, schema } from "../../edge/db";
 import { nowIso, seconds } from "../../edge/time";
+import { abortDangling } from "./pending";
 
 // D1 side of workspace archives: settings, the per-task row, the owner's quota.
 
@@ -37,6 +38,32 @@ export function archiveOf(row: WorkspaceRow | null): ArchiveInfo | null {
     files: row.archiveFiles ?? 0,
     createdAt: row.archivedAt,
   };
+}
+
+/**
+ * The Claude session ids the task's replies ran in on `device` (newest first, at most 100): a
+ * task that ran in a project directory itself archives only these of that folder's sessions.
+ */
+export async function taskSessionIds(
+  env: Env,
+  taskId: string,
+  device: { ownerId: string; deviceId: string },
+): Promise<string[]> {
+  const rows = await database(env.DB)
+    .selectDistinct({ sessionId: schema.messages.sessionId })
+    .from(schema.messages)
+    .where(
+      and(
+        eq(schema.messages.taskId, taskId),
+        eq(schema.messages.deviceOwnerId, device.ownerId),
+        eq(schema.messages.deviceId, device.deviceId),
+      ),
+    )
+    .limit(100)
+    .all();
+  return rows
+    .map((r) => r.sessionId)
+    .filter((id): id is string => typeof id === "string" && LocalSessionId.safeParse(id).success);
 }
 
 /** `GET /api/tasks/:id/workspace`. */
@@ -90,6 +117,8 @@ export async function saveWorkspace(
 export async function deleteArchive(env: Env, taskId: string): Promise<void> {
   const row = await workspaceRow(env, taskId);
   if (row?.archiveKey) await env.ARCHIVES.delete(row.archiveKey);
+  // And an upload a dead archive run left open.
+  if (row) await abortDangling(env, row.ownerId, taskId);
 }
 
 /** Cleanup kept these workspaces because their archive failed: show why on each task. */

@@ -1,13 +1,25 @@
 import { createHash } from "node:crypto";
+import { lstat, realpath } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGzip } from "node:zlib";
-import type { ArchiveInfo } from "@wegent/protocol";
+import { type ArchiveInfo, LocalSessionId } from "@wegent/protocol";
+import { git } from "../local/projects";
 import { type ArchiveClient, PART_SIZE } from "./client";
-import { claudeProjectName, SESSION_PREFIX, type TaskPaths, WORKSPACE_PREFIX } from "./layout";
-import { tarStream } from "./tar";
-import { walk } from "./walk";
+import { gitKeptFiles } from "./git-files";
+import {
+  claudeProjectName,
+  MANIFEST,
+  SESSION_PREFIX,
+  taskPaths,
+  WORKSPACE_PREFIX,
+  type WorkspaceRoots,
+} from "./layout";
+import type { RestoreManifest } from "./manifest";
+import { type TaskPlace, worktreeProject } from "./places";
+import { type TarSource, tarStream } from "./tar";
+import { type Listing, walk } from "./walk";
 
 export class ArchiveError extends Error {
   constructor(
@@ -18,21 +30,96 @@ export class ArchiveError extends Error {
   }
 }
 
-/** Lists what goes into the task's archive: its workspace and its Claude session folders. */
-export async function archiveSources(paths: TaskPaths) {
-  const workspace = await walk(paths.workspaceDir, WORKSPACE_PREFIX);
-  // Only this task's session folder (in local mode the projects folder is the owner's own).
-  const folder = claudeProjectName(paths.workspaceDir);
-  const sessions = await walk(
-    join(paths.claudeProjects, folder),
-    `${SESSION_PREFIX}/${folder}`,
-    false,
-  );
+export interface ArchiveContext {
+  roots: WorkspaceRoots;
+  taskId: string;
+  deviceId: string;
+  /** The task's Claude sessions; for a task run in place, only these session files go in. */
+  sessionIds?: readonly string[];
+}
+
+/** Lists what goes into the task's archive: its workspace and its Claude session files. */
+export async function archiveSources(place: TaskPlace, context: ArchiveContext) {
+  const claudeProjects = taskPaths(context.roots, context.taskId).claudeProjects;
+  const folder = claudeProjectName(place.dir);
+  let workspace: Listing;
+  let sessions: Listing;
+  let projectDir: string | null = null;
+  if (place.kind === "scratch") {
+    workspace = await walk(place.dir, WORKSPACE_PREFIX);
+  } else if (place.kind === "worktree") {
+    projectDir = await worktreeProject(place.dir);
+    if (!projectDir) throw new ArchiveError("workspace_missing", "The task's worktree is gone.");
+    workspace = await gitKeptFiles(place.dir, WORKSPACE_PREFIX);
+  } else {
+    workspace = (await isCheckoutTop(place.dir))
+      ? await gitKeptFiles(place.dir, WORKSPACE_PREFIX)
+      : await walk(place.dir, WORKSPACE_PREFIX);
+  }
+  if (place.kind === "in_place") {
+    // The project directory's session folder is the owner's: only this task's sessions.
+    sessions = await sessionFiles(join(claudeProjects, folder), folder, context.sessionIds ?? []);
+  } else {
+    // The task's own cwd, so its own session folder.
+    sessions = await walk(join(claudeProjects, folder), `${SESSION_PREFIX}/${folder}`, false);
+  }
+  const manifest: RestoreManifest = {
+    version: 1,
+    kind: place.kind,
+    deviceId: context.deviceId,
+    dir: place.dir,
+    branch: place.kind === "worktree" ? place.branch : null,
+    base: place.kind === "worktree" ? place.base : null,
+    projectDir,
+  };
+  const data = Buffer.from(JSON.stringify(manifest));
+  const now = Date.now();
+  const head: TarSource[] =
+    place.kind === "scratch"
+      ? []
+      : [{ name: MANIFEST, data, kind: "file", size: data.length, mode: 0o644, mtimeMs: now }];
   return {
-    sources: [...workspace.sources, ...sessions.sources],
+    sources: [...head, ...workspace.sources, ...sessions.sources],
     files: workspace.files + sessions.files,
+    bytes: workspace.bytes + sessions.bytes,
+    newestMs: Math.max(workspace.newestMs, sessions.newestMs),
     empty: workspace.sources.length === 0 && sessions.sources.length === 0,
   };
+}
+
+async function isCheckoutTop(dir: string): Promise<boolean> {
+  const top = await git(["rev-parse", "--show-toplevel"], dir);
+  const real = await realpath(dir).catch(() => null);
+  return top.ok && top.out.trim() === real;
+}
+
+/** `<id>.jsonl` and the `<id>/` folder of each of the task's sessions, nothing else. */
+async function sessionFiles(dir: string, folder: string, ids: readonly string[]) {
+  const out: Listing = { sources: [], files: 0, bytes: 0, newestMs: 0 };
+  for (const id of new Set(ids)) {
+    if (!LocalSessionId.safeParse(id).success) continue;
+    const file = join(dir, `${id}.jsonl`);
+    const info = await lstat(file).catch(() => null);
+    if (info?.isFile()) {
+      out.sources.push({
+        name: `${SESSION_PREFIX}/${folder}/${id}.jsonl`,
+        path: file,
+        kind: "file",
+        size: info.size,
+        mode: info.mode,
+        mtimeMs: info.mtimeMs,
+      });
+      out.files += 1;
+      out.bytes += info.size;
+      out.newestMs = Math.max(out.newestMs, info.mtimeMs);
+    }
+    const sub = await walk(join(dir, id), `${SESSION_PREFIX}/${folder}/${id}`, false);
+    out.sources.push(...sub.sources);
+    out.files += sub.files;
+    out.bytes += sub.bytes;
+    out.newestMs = Math.max(out.newestMs, sub.newestMs);
+  }
+  return out;
 }
 
 /**
@@ -72,11 +159,12 @@ export async function packTo(
 
 /** Packs the task's workspace and uploads it in R2 multipart parts; resolves once verified. */
 export async function archiveTask(
-  paths: TaskPaths,
+  place: TaskPlace,
+  context: ArchiveContext,
   client: ArchiveClient,
   maxBytes: number,
 ): Promise<ArchiveInfo> {
-  const listing = await archiveSources(paths);
+  const listing = await archiveSources(place, context);
   if (listing.empty) {
     throw new ArchiveError("workspace_missing", "This device has no workspace for the task.");
   }

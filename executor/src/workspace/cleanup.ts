@@ -1,13 +1,10 @@
-import { lstat, readdir, rm } from "node:fs/promises";
+import { lstat, readdir, realpath, rm } from "node:fs/promises";
 import type { CleanupEntry, CleanupReport } from "@wegent/protocol";
 import { join } from "node:path";
-import {
-  claudeProjectName,
-  TASK_ID,
-  type TaskPaths,
-  type WorkspaceRoots,
-  taskPaths,
-} from "./layout";
+import { git } from "../local/projects";
+import { archiveSources } from "./archive";
+import { claudeProjectName, TASK_ID, type WorkspaceRoots, taskPaths } from "./layout";
+import { locateTask, recordedTasks, type TaskPlace, worktreeProject } from "./places";
 import { measure } from "./walk";
 
 const HOUR = 60 * 60 * 1000;
@@ -15,14 +12,23 @@ const HOUR = 60 * 60 * 1000;
 export interface CleanupHooks {
   running(taskId: string): boolean;
   /** Archives the task and resolves once the Worker verified it; throws why not. */
-  archive(taskId: string, paths: TaskPaths): Promise<void>;
+  archive(taskId: string, place: TaskPlace): Promise<void>;
   /** Tells the Worker the workspace is gone from this device. */
   removed(taskId: string): Promise<void>;
 }
 
+interface Candidate {
+  taskId: string;
+  place: TaskPlace;
+  bytes: number;
+  newestMs: number;
+}
+
 /**
- * Task workspaces of this device (only `<workspaceRoot>/<task uuid>` folders — never a project
- * checkout or anything else), with the idle ones archived and removed, or listed on a dry run.
+ * Task workspaces of this device: scratch folders `<workspaceRoot>/<task uuid>` and the task
+ * worktrees `<home>/worktrees/<project>/<short id>`, with the idle ones archived and removed (a
+ * worktree with `git worktree remove`, its branch kept), or listed on a dry run. A task that ran
+ * in a project directory itself is listed and always kept: that is the user's own checkout.
  */
 export async function cleanup(
   roots: WorkspaceRoots,
@@ -30,23 +36,22 @@ export async function cleanup(
   hooks: CleanupHooks,
   now = Date.now(),
 ): Promise<CleanupReport> {
-  const names = await readdir(roots.workspaceRoot).catch(() => [] as string[]);
   const entries: CleanupEntry[] = [];
   let totalBytes = 0;
   let workspaces = 0;
-  for (const name of names) {
-    if (!TASK_ID.test(name)) continue;
-    const paths = taskPaths(roots, name);
-    const info = await lstat(paths.workspaceDir).catch(() => null);
-    if (!info?.isDirectory()) continue;
-    workspaces += 1;
-    const ws = await measure(paths.workspaceDir);
-    const home = await measure(join(paths.claudeProjects, claudeProjectName(paths.workspaceDir)));
-    totalBytes += ws.bytes;
-    const idleHours = Math.max(0, (now - Math.max(ws.newestMs, home.newestMs)) / HOUR);
+  for (const c of await candidates(roots, request.dryRun)) {
+    if (c.place.kind !== "in_place") {
+      workspaces += 1;
+      totalBytes += c.bytes;
+    }
+    const idleHours = Math.max(0, (now - c.newestMs) / HOUR);
     if (idleHours < request.olderThanHours) continue;
-    const base = { taskId: name, bytes: ws.bytes, idleHours: Math.round(idleHours * 100) / 100 };
-    if (hooks.running(name)) {
+    const base = { taskId: c.taskId, bytes: c.bytes, idleHours: Math.round(idleHours * 100) / 100 };
+    if (c.place.kind === "in_place") {
+      entries.push({ ...base, outcome: "kept", reason: "project checkout" });
+      continue;
+    }
+    if (hooks.running(c.taskId)) {
       entries.push({ ...base, outcome: "kept", reason: "The task is running." });
       continue;
     }
@@ -55,16 +60,93 @@ export async function cleanup(
       continue;
     }
     try {
-      await hooks.archive(name, paths);
+      await hooks.archive(c.taskId, c.place);
     } catch (error) {
       const why = error instanceof Error ? error.message : String(error);
       entries.push({ ...base, outcome: "kept", reason: `Not archived, so kept: ${why}` });
       continue;
     }
-    await rm(paths.workspaceDir, { recursive: true, force: true });
-    await rm(paths.taskHome, { recursive: true, force: true });
-    await hooks.removed(name).catch(() => undefined);
+    const gone = await remove(roots, c.taskId, c.place);
+    if (gone !== true) {
+      entries.push({ ...base, outcome: "kept", reason: `Archived, but not removed: ${gone}` });
+      continue;
+    }
+    await hooks.removed(c.taskId).catch(() => undefined);
     entries.push({ ...base, outcome: "removed", reason: null });
   }
   return { totalBytes, workspaces, entries };
+}
+
+/** `sizeInPlace`: measure project directories too (only for the dry-run list; they stay). */
+async function candidates(roots: WorkspaceRoots, sizeInPlace: boolean): Promise<Candidate[]> {
+  const found: Candidate[] = [];
+  const seen = new Set<string>();
+  const names = await readdir(roots.workspaceRoot).catch(() => [] as string[]);
+  for (const name of names) {
+    if (!TASK_ID.test(name)) continue;
+    const dir = join(roots.workspaceRoot, name);
+    const info = await lstat(dir).catch(() => null);
+    if (!info?.isDirectory()) continue;
+    seen.add(name);
+    const ws = await measure(dir);
+    const home = await measure(sessionFolder(roots, name, dir));
+    found.push({
+      taskId: name,
+      place: { kind: "scratch", dir },
+      bytes: ws.bytes,
+      newestMs: Math.max(ws.newestMs, home.newestMs),
+    });
+  }
+  for (const taskId of await recordedTasks(roots)) {
+    if (seen.has(taskId)) continue;
+    const place = await locateTask(roots, taskId);
+    if (place.kind === "scratch") continue; // its folder is gone (handled above when there)
+    const info = await lstat(place.dir).catch(() => null);
+    if (!info?.isDirectory()) continue; // a worktree removed earlier
+    if (place.kind === "in_place" && !sizeInPlace) {
+      found.push({ taskId, place, bytes: 0, newestMs: info.mtimeMs });
+      continue;
+    }
+    let listing;
+    try {
+      // What would be archived: the files git keeps, plus the task's session files.
+      listing = await archiveSources(place, { roots, taskId, deviceId: "", sessionIds: [] });
+    } catch {
+      continue; // not a worktree any more (damaged): never touched
+    }
+    const dir = place.kind === "worktree" ? await measure(place.dir) : null;
+    found.push({
+      taskId,
+      place,
+      bytes: dir?.bytes ?? listing.bytes,
+      newestMs: Math.max(listing.newestMs, info.mtimeMs),
+    });
+  }
+  return found;
+}
+
+function sessionFolder(roots: WorkspaceRoots, taskId: string, cwd: string): string {
+  return join(taskPaths(roots, taskId).claudeProjects, claudeProjectName(cwd));
+}
+
+/** Removes the task's workspace; true, or why not. Never the project's own checkout. */
+async function remove(
+  roots: WorkspaceRoots,
+  taskId: string,
+  place: TaskPlace,
+): Promise<true | string> {
+  const { taskHome } = taskPaths(roots, taskId);
+  if (place.kind === "scratch") {
+    await rm(place.dir, { recursive: true, force: true });
+  } else if (place.kind === "worktree") {
+    const project = await worktreeProject(place.dir);
+    const real = await realpath(place.dir).catch(() => null);
+    if (!project || !real || real === project) return "it is not a task worktree.";
+    const done = await git(["worktree", "remove", "--force", real], project);
+    if (!done.ok) return done.out.trim().slice(0, 500);
+  } else {
+    return "project checkout";
+  }
+  await rm(taskHome, { recursive: true, force: true });
+  return true;
 }

@@ -53,3 +53,5 @@ export const TASK_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f
 /** Archive entry prefixes. */
 export const WORKSPACE_PREFIX = "workspace";
 export const SESSION_PREFIX = "claude";
+/** How the archive lays out again (worktree or in-place tasks; scratch archives have none). */
+export const MANIFEST = "wegent-workspace.json";

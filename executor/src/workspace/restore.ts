@@ -1,29 +1,29 @@
 import { createHash } from "node:crypto";
-import { mkdir, readdir, rename, rm } from "node:fs/promises";
+import { mkdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
-import { claudeProjectName, SESSION_PREFIX, type TaskPaths, WORKSPACE_PREFIX } from "./layout";
+import { MANIFEST, SESSION_PREFIX, WORKSPACE_PREFIX } from "./layout";
+import { restoreFolder, restoreWorktree } from "./lay-out";
+import { Manifest, type RestoreContext, RestoreError, type RestoreManifest } from "./manifest";
 import { extractTar, under } from "./tar";
 
-export class RestoreError extends Error {
-  readonly code = "archive_corrupt";
-}
+export { RestoreError };
 
 /**
  * Unpacks `body` into a fresh folder next to the workspace while hashing every byte; only when
- * the SHA-256 and size match what the Worker recorded does it replace the workspace and the
+ * the SHA-256 and size match what the Worker recorded does it lay the files out — as the task's
+ * git worktree again (same device, its project still here) or as a scratch workspace — with the
  * task's Claude session folder. Anything else leaves the device as it was.
  */
 export async function restoreTask(
-  paths: TaskPaths,
-  workspaceRoot: string,
+  context: RestoreContext,
   body: NodeJS.ReadableStream,
   expected: { sha256: string; size: number },
-): Promise<{ files: number }> {
-  const taskId = paths.workspaceDir.split(/[\\/]/).pop() ?? "task";
-  const staging = join(workspaceRoot, `.restore-${taskId}-${Date.now()}`);
+): Promise<{ files: number; place: "worktree" | "folder" }> {
+  const { taskId } = context;
+  const staging = join(context.roots.workspaceRoot, `.restore-${taskId}-${Date.now()}`);
   await rm(staging, { recursive: true, force: true });
   await mkdir(staging, { recursive: true });
   try {
@@ -44,6 +44,7 @@ export async function restoreTask(
       ({ files } = await extractTar(gunzip, {
         place: (name) => {
           const [top] = name.split("/");
+          if (name === MANIFEST) return join(staging, MANIFEST);
           return top === WORKSPACE_PREFIX || top === SESSION_PREFIX ? under(staging, name) : null;
         },
       }));
@@ -60,27 +61,38 @@ export async function restoreTask(
         `The archive failed its checksum (expected SHA-256 ${expected.sha256.slice(0, 12)}… of ${expected.size} bytes, got ${sha256.slice(0, 12)}… of ${size}); the workspace was not restored.`,
       );
     }
-    // Verified: swap it in.
+    const manifest = await readManifest(staging);
+    if (manifest) files -= 1;
+    // Verified: lay it out.
     await mkdir(join(staging, WORKSPACE_PREFIX), { recursive: true });
-    await rm(paths.workspaceDir, { recursive: true, force: true });
-    await rename(join(staging, WORKSPACE_PREFIX), paths.workspaceDir);
-    const sessions = join(staging, SESSION_PREFIX);
-    const folders = await readdir(sessions).catch(() => [] as string[]);
-    if (folders.length > 0) {
-      await mkdir(paths.claudeProjects, { recursive: true });
-      // The session folder is named after the cwd, which differs on another device.
-      const here = join(paths.claudeProjects, claudeProjectName(paths.workspaceDir));
-      await rm(here, { recursive: true, force: true });
-      const main = folders.find((f) => f.endsWith(taskId)) ?? folders[0]!;
-      await rename(join(sessions, main), here);
-      for (const other of folders.filter((f) => f !== main)) {
-        const dest = join(paths.claudeProjects, other);
-        await rm(dest, { recursive: true, force: true });
-        await rename(join(sessions, other), dest);
-      }
+    if (manifest?.kind === "worktree" && manifest.deviceId === context.deviceId) {
+      const done = await restoreWorktree(context, staging, manifest);
+      if (done) return { files, place: "worktree" };
     }
-    return { files };
+    await restoreFolder(context, staging, manifest);
+    return { files, place: "folder" };
   } finally {
     await rm(staging, { recursive: true, force: true });
+  }
+}
+
+async function readManifest(staging: string): Promise<RestoreManifest | null> {
+  let raw: Buffer;
+  try {
+    raw = await readFile(join(staging, MANIFEST));
+  } catch {
+    return null; // a scratch workspace's archive
+  }
+  const parsed = raw.length <= 64 * 1024 ? Manifest.safeParse(safeJson(raw)) : null;
+  if (!parsed?.success)
+    throw new RestoreError("The archive's manifest is not valid; not restored.");
+  return parsed.data;
+}
+
+function safeJson(raw: Buffer): unknown {
+  try {
+    return JSON.parse(raw.toString("utf8"));
+  } catch {
+    return null;
   }
 }

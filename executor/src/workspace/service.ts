@@ -1,13 +1,17 @@
 import type { ExecutorFrame, WorkspaceCommand, WorkspaceResult } from "@wegent/protocol";
 import type { Logger } from "../log";
-import { ArchiveError, archiveTask } from "./archive";
+import { type ArchiveContext, ArchiveError, archiveTask } from "./archive";
 import { ArchiveClient, ArchiveHttpError } from "./client";
 import { cleanup } from "./cleanup";
-import { taskPaths, type WorkspaceRoots } from "./layout";
+import type { WorkspaceRoots } from "./layout";
+import { locateTask } from "./places";
 import { RestoreError, restoreTask } from "./restore";
 
 export interface WorkspaceServiceOptions extends WorkspaceRoots {
   backendUrl: string;
+  deviceId: string;
+  /** The projects this device offers (local mode). */
+  projects?: () => readonly { id: string; path: string; git: boolean }[];
   log: Logger;
   running(taskId: string): boolean;
   send(frame: ExecutorFrame): boolean;
@@ -31,6 +35,15 @@ export class WorkspaceService {
     return new ArchiveClient({ backendUrl: this.options.backendUrl, grant, taskId });
   }
 
+  private context(taskId: string, sessionIds?: readonly string[]): ArchiveContext {
+    return {
+      roots: this.options,
+      taskId,
+      deviceId: this.options.deviceId,
+      ...(sessionIds ? { sessionIds } : {}),
+    };
+  }
+
   private async run(frame: WorkspaceCommand): Promise<Outcome> {
     const { log } = this.options;
     const key = frame.type === "workspace:cleanup" ? "*cleanup" : frame.taskId;
@@ -41,17 +54,21 @@ export class WorkspaceService {
     try {
       switch (frame.type) {
         case "workspace:archive": {
-          const paths = taskPaths(this.options, frame.taskId);
+          const place = await locateTask(this.options, frame.taskId);
           const archive = await archiveTask(
-            paths,
+            place,
+            this.context(frame.taskId, frame.sessionIds),
             this.client(frame.grant, frame.taskId),
             frame.maxBytes,
           );
-          log.info("workspace archived", { taskId: frame.taskId, size: archive.size });
+          log.info("workspace archived", {
+            taskId: frame.taskId,
+            kind: place.kind,
+            size: archive.size,
+          });
           return { kind: "archived", archive };
         }
         case "workspace:restore": {
-          const paths = taskPaths(this.options, frame.taskId);
           const client = this.client(frame.grant, frame.taskId);
           let body;
           try {
@@ -59,15 +76,25 @@ export class WorkspaceService {
           } catch (e) {
             return error("download_failed", `The archive could not be downloaded: ${describe(e)}`);
           }
-          const { files } = await restoreTask(paths, this.options.workspaceRoot, body, frame);
-          log.info("workspace restored", { taskId: frame.taskId, files });
-          return { kind: "restored", files };
+          const { files, place } = await restoreTask(
+            {
+              roots: this.options,
+              taskId: frame.taskId,
+              deviceId: this.options.deviceId,
+              projects: this.options.projects ?? (() => []),
+            },
+            body,
+            frame,
+          );
+          log.info("workspace restored", { taskId: frame.taskId, files, place });
+          return { kind: "restored", files, place };
         }
         case "workspace:cleanup": {
           const report = await cleanup(this.options, frame, {
             running: (taskId) => this.options.running(taskId) || this.busy.has(taskId),
-            archive: async (taskId, paths) => {
-              await archiveTask(paths, this.client(frame.grant, taskId), frame.maxBytes);
+            archive: async (taskId, place) => {
+              const client = this.client(frame.grant, taskId);
+              await archiveTask(place, this.context(taskId), client, frame.maxBytes);
             },
             removed: (taskId) => this.client(frame.grant, taskId).removed(),
           });

@@ -1,4 +1,4 @@
-import { createReadStream } from "node:fs";
+import { constants } from "node:fs";
 import { mkdir, open } from "node:fs/promises";
 import { dirname, join, posix, resolve, sep } from "node:path";
 
@@ -13,6 +13,8 @@ export interface TarSource {
   name: string;
   /** Absolute path on disk (files only). */
   path?: string;
+  /** A small file's content given in memory (the manifest) instead of `path`. */
+  data?: Buffer;
   kind: "file" | "dir";
   size: number;
   mode: number;
@@ -67,13 +69,25 @@ export async function* tarStream(sources: Iterable<TarSource>): AsyncGenerator<B
     }
     const size = source.kind === "file" ? source.size : 0;
     yield header(name, source.kind, size, source.mode, source.mtimeMs);
+    if (source.kind === "file" && source.data) {
+      yield source.data;
+      yield padding(size);
+      continue;
+    }
     if (source.kind !== "file" || !source.path) continue;
+    // O_NOFOLLOW: a file swapped for a symlink after it was listed is not read through.
+    const handle = await open(source.path, constants.O_RDONLY | constants.O_NOFOLLOW);
     let read = 0;
-    for await (const chunk of createReadStream(source.path, { highWaterMark: 256 * 1024 })) {
-      const buf = chunk as Buffer;
-      read += buf.length;
-      if (read > size) throw new Error(`${source.name} grew while it was archived`);
-      yield buf;
+    try {
+      const stream = handle.createReadStream({ autoClose: false, highWaterMark: 256 * 1024 });
+      for await (const chunk of stream) {
+        const buf = chunk as Buffer;
+        read += buf.length;
+        if (read > size) throw new Error(`${source.name} grew while it was archived`);
+        yield buf;
+      }
+    } finally {
+      await handle.close();
     }
     if (read !== size) throw new Error(`${source.name} shrank while it was archived`);
     yield padding(size);
