@@ -9,7 +9,7 @@ import {
   SecurityEvent,
 } from "@wegent/protocol";
 import type { schema } from "../edge/db";
-import type { Slots } from "./device-hub/slots";
+import type { ReplySoFar } from "./device-hub/partial";
 
 // The Worker ↔ hub contract, in one place: how the Worker finds a hub, the headers it sets after
 // verifying who is calling (the hubs trust nothing else), what it submits, and the device row
@@ -44,12 +44,12 @@ export function userHub(env: Env, userId: string) {
 }
 
 /** A running message as the hub holds it: the reply so far, its transcript, its open requests. */
-export type HubPartial = NonNullable<ReturnType<Slots["partial"]>> & {
+export type HubPartial = ReplySoFar & {
   pendingInput: PendingInput[];
 };
 
 /** What the Worker submits to a device, and what it answers (defined next to the slots). */
-export type { SubmitRequest, SubmitResult } from "./device-hub/slots";
+export type { SubmitRequest, SubmitResult } from "./device-hub/slot-types";
 
 /** What `DeviceHub.request()` answers (the generic device RPC; see docs/local-work.md). */
 export type { DeviceAnswer } from "./device-hub/requests";

@@ -103,30 +103,25 @@ export class UserHub extends Server<Env> {
    */
   async publishMany(events: LiveEvent[]): Promise<number> {
     this.meter.request();
-    const first = this.lastSeq();
-    let seq = first;
-    const frames: { seq: number; frame: string }[] = [];
+    let seq = this.lastSeq();
+    const frames: string[] = [];
     for (const event of coalesce(events)) {
+      const before = seq;
       seq += event.type === "message:deltas" ? event.events.length : 1;
-      frames.push({ seq, frame: JSON.stringify({ ...event, liveSeq: seq }) });
+      const frame = JSON.stringify({ ...event, liveSeq: seq });
+      this.db.exec("INSERT INTO events (seq, frame) VALUES (?, ?)", seq, frame);
+      if (Math.floor(before / 500) !== Math.floor(seq / 500))
+        this.db.exec("DELETE FROM events WHERE seq <= ?", seq - KEEP_EVENTS);
+      frames.push(frame);
     }
     this.last = seq;
-    // Sent before they are kept: the runtime holds what is sent after a write until the write
-    // is confirmed. Nothing is lost by it: a tab that saw more than was kept (the write failed
-    // and the object restarted) asks from the future and gets `reset: true`.
     for (const ws of this.getConnections("browser")) {
       try {
-        for (const { frame } of frames) ws.send(frame);
+        for (const frame of frames) ws.send(frame);
         this.meter.wsOut(frames.length);
       } catch {
         // closing; the browser resumes from its last liveSeq
       }
-    }
-    for (const { seq: at, frame } of frames) {
-      this.db.exec("INSERT INTO events (seq, frame) VALUES (?, ?)", at, frame);
-    }
-    if (Math.floor(first / 500) !== Math.floor(seq / 500)) {
-      this.db.exec("DELETE FROM events WHERE seq <= ?", seq - KEEP_EVENTS);
     }
     return seq;
   }

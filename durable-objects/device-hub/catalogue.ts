@@ -1,10 +1,19 @@
-import { and, eq, sql } from "drizzle-orm";
-import type { Device, OwnerCommandInfo, Project, TaskStatus } from "@wegent/protocol";
+import { and, eq, notInArray, sql } from "drizzle-orm";
+import {
+  type Device,
+  type OwnerCommandInfo,
+  type Project,
+  TERMINAL_STATUSES,
+  type TaskStatus,
+} from "@wegent/protocol";
 import { database, schema } from "../../edge/db";
 import { toDevice } from "../contract";
-import type { MessageEnd } from "./slots";
+import type { MessageEnd } from "./slot-types";
 import type { DeviceMeta } from "./store";
 import { capReply, replyArchiveKey } from "./reply-cap";
+
+/** Statuses a message never leaves. */
+const ENDED = [...TERMINAL_STATUSES];
 
 // What a DeviceHub writes through to D1 (the durable catalogue), through the one drizzle schema.
 
@@ -146,6 +155,8 @@ export async function setMessageStatus(
 ) {
   const db = database(env.DB);
   const now = new Date().toISOString();
+  // Never over an ended message (a late status must not undo its final write), and the task
+  // follows only when its message took the status.
   await db.batch([
     db
       .update(messages)
@@ -155,7 +166,15 @@ export async function setMessageStatus(
           ? { startedAt: sql`COALESCE(${messages.startedAt}, ${now})` }
           : {}),
       })
-      .where(eq(messages.id, messageId)),
-    db.update(tasks).set({ status, updatedAt: now }).where(eq(tasks.id, taskId)),
+      .where(and(eq(messages.id, messageId), notInArray(messages.status, ENDED))),
+    db
+      .update(tasks)
+      .set({ status, updatedAt: now })
+      .where(
+        and(
+          eq(tasks.id, taskId),
+          sql`EXISTS (SELECT 1 FROM messages WHERE messages.id = ${messageId} AND messages.status = ${status})`,
+        ),
+      ),
   ]);
 }

@@ -47,9 +47,8 @@ const MAX_STRIKES = 10;
  * the one alarm). The rules live in Presence, Slots (slots, queue, dispatch), OutputLog and the
  * deadline table. All state is in the object's SQLite, so hibernation and eviction lose nothing.
  *
- * Built on partyserver's `Server` (as the design card names partykit): it accepts the socket
- * with the hibernation API, names each connection, keeps its state in the attachment and tags
- * it; the hub keeps the runtime's ping auto-response, its one alarm and its SQLite.
+ * Built on partyserver's `Server` (the design card's partykit): hibernatable sockets, named and
+ * tagged connections with state; the hub keeps the ping auto-response, one alarm, its SQLite.
  */
 export class DeviceHub extends Server<Env> {
   static override options = { hibernate: true };
@@ -59,7 +58,6 @@ export class DeviceHub extends Server<Env> {
   private readonly slots: Slots;
   private readonly presence: Presence;
   private readonly inputs: InputDesk;
-  private readonly writes: WriteBehind;
   private readonly meter: Meter;
   /** Last frame from the current socket (memory only: it matters within one ping timeout). */
   private lastFrameAt = 0;
@@ -76,36 +74,34 @@ export class DeviceHub extends Server<Env> {
     meter.persistIn(ctx.storage);
     const sql = meter.sql(ctx.storage.sql);
     this.store = new HubStore(sql);
-    const live = new LiveOutbox(env, (work) => ctx.waitUntil(work));
+    const keepAlive = (work: Promise<unknown>) => ctx.waitUntil(work);
+    const live = new LiveOutbox(env, keepAlive);
     this.output = new OutputLog(sql, (fn) => ctx.storage.transactionSync(fn));
-    // D1 writes of this hub, in order; status changes written behind (see write-behind.ts).
-    const writes = new WriteBehind((work) => ctx.waitUntil(work));
-    this.writes = writes;
+    const writes = new WriteBehind(keepAlive); // this hub's D1 writes, in order (write-behind.ts)
+    const executor = () => {
+      const ws = this.currentSocket();
+      return ws ? linkTo(ws) : null;
+    };
     this.slots = new Slots(this.store, this.output, {
-      executor: () => {
-        const ws = this.currentSocket();
-        return ws ? linkTo(ws) : null;
-      },
+      executor,
       setMessageStatus: (w, status) =>
         writes.behind("message status", () => setMessageStatus(env, w.taskId, w.messageId, status)),
       finishMessage: (w, end) =>
         writes.then(() => finishMessage(env, w.ownerId, w.taskId, w.messageId, end)),
-      push: (userId, event) => live.push(userId, event),
-      publishStatus: () => writes.behind("device status", () => this.presence.publishStatus()),
+      push: live.push.bind(live),
+      publishStatus: () => this.presence.publishBehind(),
       messageEnded: (w) => this.inputs.ended(w),
     });
     this.inputs = new InputDesk(sql, {
-      executor: () => {
-        const ws = this.currentSocket();
-        return ws ? linkTo(ws) : null;
-      },
-      work: (messageId) => this.store.work(messageId),
+      executor,
+      // A message whose final write is on its way takes no more answers.
+      work: (messageId) => (this.slots.isEnding(messageId) ? null : this.store.work(messageId)),
       setMessageStatus: (w, status) =>
         writes.then(() => setMessageStatus(env, w.taskId, w.messageId, status)),
-      push: (userId, event) => live.push(userId, event),
+      push: live.push.bind(live),
       timeoutMs: () => timings(env).inputTimeoutMs,
     });
-    this.presence = new Presence(env, this.store, this.slots, live);
+    this.presence = new Presence(env, this.store, this.slots, live, writes);
     // The runtime answers the executor's pings itself: presence costs no wake-ups.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
   }
@@ -246,7 +242,7 @@ export class DeviceHub extends Server<Env> {
   async cancel(
     messageId: string,
     ownerId: string,
-  ): Promise<"cancelled" | "cancelling" | "not_found"> {
+  ): Promise<"cancelled" | "cancelling" | "ending" | "not_found"> {
     this.meter.request();
     const before = this.store.work(messageId);
     const result = await this.slots.cancel(messageId, ownerId);

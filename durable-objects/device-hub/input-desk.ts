@@ -9,7 +9,7 @@ import type {
 import { log } from "../../edge/log";
 import { type AnswerCheck, type AnswerTarget, checkAnswer, expiredAnswer } from "./input-answers";
 import { InputStore, MAX_REQUESTS_PER_MESSAGE, type InputRow, toPending } from "./input-store";
-import type { ExecutorLink } from "./slots";
+import type { ExecutorLink } from "./slot-types";
 import type { Sql, Work } from "./store";
 
 /** What the desk needs from the hub: the socket, the work, D1's status, the live channel. */

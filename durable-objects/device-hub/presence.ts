@@ -12,6 +12,7 @@ import { sendCapabilities, storeApplied } from "./capability-sync";
 import type { Slots } from "./slots";
 import { linkTo, sendFrame } from "./socket";
 import type { HubStore } from "./store";
+import type { WriteBehind } from "./write-behind";
 
 const DEVICE_ROW_REFRESH_MS = 5 * 60_000;
 
@@ -20,11 +21,16 @@ const DEVICE_ROW_REFRESH_MS = 5 * 60_000;
  * then offline), and the figures written through to D1 and pushed to the owner.
  */
 export class Presence {
+  /** A figures write is queued and has not started: later changes ride on it. */
+  private figuresQueued = false;
+
   constructor(
     private readonly env: Env,
     private readonly store: HubStore,
     private readonly slots: Slots,
     private readonly live: LiveOutbox,
+    /** The hub's D1 writes, in order: figures never land out of order with each other. */
+    private readonly writes: WriteBehind,
   ) {}
 
   /** device:register on the current socket. */
@@ -148,7 +154,23 @@ export class Presence {
   }
 
   /** Writes the figures through to D1 (when changed, or every few minutes) and pushes them. */
-  async publishStatus(): Promise<void> {
+  /** The figures may have changed: write them through and push them (in the hub's order). */
+  publishStatus(): Promise<void> {
+    return this.writes.then(() => this.writeFigures());
+  }
+
+  /** The same, written behind: nobody waits; one queued write serves any number of changes. */
+  publishBehind(): void {
+    if (this.figuresQueued) return;
+    this.figuresQueued = true;
+    this.writes.behind("device status", () => {
+      this.figuresQueued = false;
+      return this.writeFigures();
+    });
+  }
+
+  /** The figures as they are when the write runs. */
+  private async writeFigures(): Promise<void> {
     const meta = this.store.getMeta();
     if (!meta.ownerId || !meta.platform) return; // never registered
     const figures = this.slots.figures();

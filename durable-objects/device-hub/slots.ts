@@ -1,7 +1,4 @@
 import {
-  blocksOf,
-  boundBlocks,
-  type Block,
   type Device,
   type FailureCode,
   type HubFrame,
@@ -14,18 +11,10 @@ import {
 import { log } from "../../edge/log";
 import { projectBusyReason } from "./project-queue";
 import type { OutputLog } from "./output-log";
+import { partialReply, type ReplySoFar, transcript } from "./partial";
 import { capReply, finalWrite } from "./reply-cap";
 import type { HubStore, Work } from "./store";
 import type {
-  Ending,
-  ExecutorLink,
-  MessageEnd,
-  SlotEffects,
-  SubmitRequest,
-  SubmitResult,
-} from "./slot-types";
-
-export type {
   Ending,
   ExecutorLink,
   MessageEnd,
@@ -39,6 +28,13 @@ export type {
  * in it), so its rules run and are tested on Node as well as in workerd.
  */
 export class Slots {
+  /**
+   * Messages whose final write is on its way: the work row stays until D1 has it (so a crash
+   * meanwhile ends it again), but nothing else may change them any more — a cancel, an answer
+   * or a second ending would otherwise queue a status behind the final one.
+   */
+  private readonly ending = new Set<string>();
+
   constructor(
     private readonly store: HubStore,
     private readonly output: OutputLog,
@@ -217,11 +213,12 @@ export class Slots {
     }
     if (frame.type === "task:progress" || frame.type === "task:progress-batch") {
       // The events' seqs are consecutive (the schema checks), so all of them are new and in
-      // order: one live push, one transaction, one ack. The push goes first so it does not
-      // wait for the write to be confirmed (the runtime holds what is sent after a write); the
-      // ack goes after it, so the executor re-sends anything this hub did not keep, and the
-      // browser drops a seq it already has.
+      // order: one transaction, one ack, one live push.
       const last = events[events.length - 1]!.seq;
+      this.output.transaction(() => {
+        this.output.appendMany(w.messageId, events);
+        this.store.outputStored(w.messageId, last);
+      });
       const { taskId, messageId, ownerId } = w;
       this.effects.push(
         ownerId,
@@ -229,10 +226,6 @@ export class Slots {
           ? { type: "message:delta", taskId, messageId, ...events[0]! }
           : { type: "message:deltas", taskId, messageId, events },
       );
-      this.output.transaction(() => {
-        this.output.appendMany(w.messageId, events);
-        this.store.outputStored(w.messageId, last);
-      });
       return [ack(last)];
     }
     const end: Ending =
@@ -257,7 +250,21 @@ export class Slots {
   }
 
   /** Ends a message: its one final write to D1, the live push, the slot freed, the queue moved. */
+  isEnding(messageId: string): boolean {
+    return this.ending.has(messageId);
+  }
+
   async finish(w: Work, end: Ending): Promise<void> {
+    if (this.ending.has(w.messageId)) return; // already being ended (a re-send, a deadline)
+    this.ending.add(w.messageId);
+    try {
+      await this.end(w, end);
+    } finally {
+      this.ending.delete(w.messageId);
+    }
+  }
+
+  private async end(w: Work, end: Ending): Promise<void> {
     const full: MessageEnd = {
       content: end.content ?? this.output.replyText(w.messageId),
       errorCode: end.errorCode ?? null,
@@ -266,7 +273,7 @@ export class Slots {
       usage: end.usage ?? null,
       costUsd: end.costUsd ?? null,
       status: end.status,
-      blocks: this.blocks(w.messageId),
+      blocks: transcript(this.output, w.messageId),
     };
     const stored = await finalWrite((e) => this.effects.finishMessage(w, e), w.messageId, full);
     this.effects.messageEnded(w);
@@ -300,9 +307,10 @@ export class Slots {
   async cancel(
     messageId: string,
     ownerId: string,
-  ): Promise<"cancelled" | "cancelling" | "not_found"> {
+  ): Promise<"cancelled" | "cancelling" | "ending" | "not_found"> {
     const w = this.store.work(messageId);
     if (!w || w.ownerId !== ownerId) return "not_found";
+    if (this.ending.has(messageId)) return "ending";
     if (w.state === "queued") {
       await this.finish(w, {
         status: "cancelled",
@@ -367,34 +375,8 @@ export class Slots {
     }
   }
 
-  /** The transcript so far, bounded for its row in D1. */
-  blocks(messageId: string): Block[] {
-    return boundBlocks(blocksOf(this.output.after(messageId, 0).map((o) => o.event)));
-  }
-
-  /** The reply so far of a running message (the final one is in D1). */
-  partial(messageId: string): {
-    /** The status as this hub has it (D1's copy is written behind and may lag a little). */
-    status: "queued" | "running" | "cancelling";
-    text: string;
-    lastSeq: number;
-    queuePosition: number | null;
-    queueReason: string | null;
-    blocks: Block[];
-  } | null {
-    const w = this.store.work(messageId);
-    if (!w) return null;
-    const position = this.store.queue().findIndex((q) => q.messageId === messageId);
-    return {
-      status: w.state === "queued" || w.state === "cancelling" ? w.state : "running",
-      text: this.output.replyText(messageId),
-      lastSeq: w.lastSeq,
-      queuePosition: position >= 0 ? position + 1 : null,
-      queueReason:
-        position >= 0
-          ? projectBusyReason(w, this.store.slotHolders(), this.store.getMeta().projects)
-          : null,
-      blocks: this.blocks(messageId),
-    };
+  /** The reply so far of a running message, and its status here (see partial.ts). */
+  partial(messageId: string): ReplySoFar | null {
+    return partialReply(this.store, this.output, messageId);
   }
 }

@@ -1,5 +1,8 @@
 import { log } from "../../edge/log";
 
+/** Waits before the second and third try of a write nobody waits for. */
+const RETRY_DELAYS_MS = [250, 1_000];
+
 /**
  * The hub's D1 writes, one after another in the order they were asked for. A status change
  * (queued → running, the device's figures) is written behind: nobody waits for it, so a
@@ -12,9 +15,23 @@ export class WriteBehind {
 
   constructor(private readonly keepAlive: (work: Promise<unknown>) => void) {}
 
-  /** Queues a write nobody waits for; a failure is logged (the next write corrects it). */
+  /**
+   * Queues a write nobody waits for. A failed one is tried again (still in its place, so
+   * nothing overtakes it), then logged and given up: the message's final write, or the next
+   * figures write, puts D1 right again.
+   */
   behind(label: string, write: () => Promise<unknown>): void {
-    const done = this.then(write).catch((error: unknown) => {
+    const attempts = async () => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await write();
+        } catch (error) {
+          if (attempt >= RETRY_DELAYS_MS.length + 1) throw error;
+          await new Promise((r) => setTimeout(r, RETRY_DELAYS_MS[attempt - 1]));
+        }
+      }
+    };
+    const done = this.then(attempts).catch((error: unknown) => {
       log({ event: "hub.write_failed", label, message: String(error) }, "warn");
     });
     this.keepAlive(done);

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { HubFrame, LiveEvent, TaskStatus } from "@wegent/protocol";
 import { OutputLog } from "../device-hub/output-log";
-import { type MessageEnd, Slots } from "../device-hub/slots";
+import type { MessageEnd } from "../device-hub/slot-types";
+import { Slots } from "../device-hub/slots";
 import { HubStore, type Work } from "../device-hub/store";
 import { nodeSql } from "./node-sql";
 

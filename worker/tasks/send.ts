@@ -81,8 +81,10 @@ export async function createOnDevice(
   const taskId = crypto.randomUUID();
   const r = newRows();
   const available = "FROM devices WHERE owner_id = ? AND device_id = ? AND status != 'offline'";
-  // The message's permission mode: the one asked for, else the user's default, else ours.
-  const mode = `COALESCE(?, (SELECT default_permission_mode FROM user_settings WHERE user_id = ?), '${DEFAULT_PERMISSION_MODE}')`;
+  // The message's permission mode: the one asked for, else the user's default (if it is still
+  // a mode we know), else ours. Only our own constants are spliced into the SQL.
+  const known = PermissionMode.options.map((m) => `'${m}'`).join(", ");
+  const mode = `COALESCE(?, (SELECT CASE WHEN default_permission_mode IN (${known}) THEN default_permission_mode END FROM user_settings WHERE user_id = ?), '${DEFAULT_PERMISSION_MODE}')`;
   const [device] = await env.DB.batch<DeviceRow & { permission_mode: string }>([
     env.DB.prepare(
       `SELECT *, ${mode} AS permission_mode FROM devices WHERE owner_id = ? AND device_id = ?`,
