@@ -10,7 +10,7 @@ import {
   parseFrame,
   type ExecutorFrame,
 } from "@wegent/protocol";
-import { backoffDelay } from "@wegent/protocol";
+import { reconnectDelay } from "@wegent/protocol";
 import type { Logger } from "./log";
 
 export interface ConnectionTimings {
@@ -20,6 +20,12 @@ export interface ConnectionTimings {
   pongTimeoutMs: number;
   backoffBaseMs: number;
   backoffCapMs: number;
+  /** The first redial after a going-away close (a deploy) waits uniformly up to this long. */
+  reconnectSpreadMs: number;
+  /** Retries of a fresh outage wait at most this long (a restart is over in seconds)… */
+  outageCapMs: number;
+  /** …for this long after the link went down; then up to `backoffCapMs`. */
+  outageFastMs: number;
   handshakeTimeoutMs: number;
 }
 
@@ -77,6 +83,8 @@ export function connectUrl(backendUrl: string): string {
 export class HubConnection {
   private socket: WebSocket | null = null;
   private attempt = 0;
+  /** When the established link went down (null while up, or before the first one). */
+  private lostAt: number | null = null;
   private reconnectTimer: NodeJS.Timeout | null = null;
   private keepAliveTimer: NodeJS.Timeout | null = null;
   private watchdogTimer: NodeJS.Timeout | null = null;
@@ -112,6 +120,7 @@ export class HubConnection {
    */
   registered(hubPingIntervalMs: number): void {
     this.attempt = 0;
+    this.lostAt = null;
     const interval = Math.min(this.options.timings.pingIntervalMs, hubPingIntervalMs);
     if (interval !== this.pingIntervalMs) {
       this.pingIntervalMs = interval;
@@ -240,11 +249,24 @@ export class HubConnection {
 
   private redialLater(opened: boolean, code: number, reason: string, error?: string): void {
     if (this.closed) return;
-    const delay = backoffDelay(this.attempt, {
-      baseMs: this.options.timings.backoffBaseMs,
-      capMs: this.options.timings.backoffCapMs,
-      random: this.options.random,
-    });
+    const now = Date.now();
+    if (opened && this.lostAt === null) this.lostAt = now;
+    const { timings } = this.options;
+    const delay = reconnectDelay(
+      {
+        attempt: this.attempt,
+        downForMs: this.lostAt === null ? null : now - this.lostAt,
+        closeCode: code,
+      },
+      {
+        baseMs: timings.backoffBaseMs,
+        capMs: timings.backoffCapMs,
+        spreadMs: timings.reconnectSpreadMs,
+        outageCapMs: timings.outageCapMs,
+        outageFastMs: timings.outageFastMs,
+        random: this.options.random,
+      },
+    );
     this.attempt += 1;
     this.options.log.info(
       opened ? "disconnected; reconnecting" : "cannot reach the backend; retrying",
