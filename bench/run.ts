@@ -17,6 +17,7 @@ import { measurePresence } from "./measure/presence";
 import { measureRaw } from "./measure/raw";
 import { measureRelay } from "./measure/relay";
 import { measureScale } from "./measure/scale";
+import { measureStreams } from "./measure/streams";
 import { measureIdle } from "./measure/idle";
 import { measureStream } from "./measure/stream";
 import { measureRoundTrips } from "./measure/round-trips";
@@ -26,7 +27,7 @@ const { values } = parseArgs({
     quick: { type: "boolean", default: false },
     devices: { type: "string" },
     dispatches: { type: "string" },
-    only: { type: "string", default: "a,b,c,d,e,f,g,h,i" },
+    only: { type: "string", default: "a,b,c,d,e,f,g,h,i,j" },
     "no-docs": { type: "boolean", default: false },
     /** (g) runs both by default; `--stream-modes unbatched` for a platform without batching. */
     "stream-modes": { type: "string", default: "unbatched,batched" },
@@ -49,6 +50,10 @@ const settings = {
   steadySeconds: quick ? 5 : 10,
   idleSeconds: quick ? 30 : 90,
   archiveMiB: quick ? 50 : 200,
+  liveDevices: 5,
+  liveTasks: 5,
+  liveRate: 200,
+  liveSeconds: quick ? 5 : 10,
 };
 const only = new Set(values.only.split(","));
 const started = Date.now();
@@ -158,6 +163,19 @@ try {
         await newUser(platform.origin),
         fake,
       );
+    });
+  }
+  if (only.has("j")) {
+    await guard("j", async () => {
+      step(
+        `(j) one user's live channel: ${settings.liveDevices} devices × ${settings.liveTasks} tasks at ${settings.liveRate} deltas/s`,
+      );
+      results.streams = await measureStreams(platform.origin, await newUser(platform.origin), {
+        devices: settings.liveDevices,
+        perDevice: settings.liveTasks,
+        rate: settings.liveRate,
+        seconds: settings.liveSeconds,
+      });
     });
   }
   if (only.has("e")) {

@@ -9,6 +9,8 @@ import type { RawResult } from "./raw";
 import type { RelayResult } from "./relay";
 import type { ScaleResult } from "./scale";
 import type { StreamResult } from "./stream";
+import type { StreamsResult } from "./streams";
+import { scaleRows, streamsRows } from "./storm-report";
 import type { RoundTrips } from "./round-trips";
 import { type IdleResult, idleRows, PRICES, streamRows } from "./stream-report";
 
@@ -23,6 +25,7 @@ export interface BenchResults {
   relay?: RelayResult;
   presence?: PresenceResult;
   scale?: ScaleResult;
+  streams?: StreamsResult;
   executor?: ExecutorResult;
   stream?: StreamResult;
   roundTrips?: RoundTrips;
@@ -149,43 +152,8 @@ export function rows(r: BenchResults): Row[] {
       "—",
     ]);
   }
-  if (r.scale) {
-    const s = r.scale;
-    out.push([
-      `(e) ${s.devices} devices connected + registered`,
-      `${f(s.connectSeconds, 1)} s; workerd RSS ${f(s.rssBeforeMiB, 0)} → ${f(s.rssAfterMiB, 0)} MiB; ${s.workerdOpenFiles} open files (${s.workerdFdLimit})`,
-      "—",
-      "—",
-    ]);
-    out.push([
-      "(e) workerd memory per connected device",
-      `${f(s.perDeviceKiB, 1)} KiB`,
-      "≤ 1 MiB (at 4,000)",
-      s.devices >= 4000
-        ? yes(s.perDeviceKiB <= 1024)
-        : `${yes(s.perDeviceKiB <= 1024)} at ${s.devices}`,
-    ]);
-    out.push([
-      `(e) dispatch under load (${s.devices} connected)`,
-      pp(s.dispatchUnderLoad),
-      "—",
-      "—",
-    ]);
-    out.push([
-      `(e) reconnect storm: restart with ${s.devices} connected → all registered`,
-      `${f(s.storm.fromKillSeconds, 1)} s from the kill (restart ${f(s.storm.restartSeconds, 1)} s, then ${f(s.storm.fromUpSeconds, 1)} s); all registered: ${s.storm.allRegistered}`,
-      "≤ 20 s (2,000)",
-      s.devices >= 2000
-        ? yes(s.storm.allRegistered && s.storm.fromKillSeconds <= 20)
-        : `${yes(s.storm.allRegistered && s.storm.fromKillSeconds <= 20)} at ${s.devices}`,
-    ]);
-    out.push([
-      "(e) tasks queued before the restart, completed after",
-      `${s.storm.completedAfter}/${s.storm.queued}`,
-      "all",
-      yes(s.storm.completedAfter === s.storm.queued),
-    ]);
-  }
+  if (r.scale) out.push(...scaleRows(r.scale));
+  if (r.streams) out.push(...streamsRows(r.streams));
   if (r.executor) {
     const e = r.executor;
     out.push([

@@ -1,0 +1,137 @@
+// (e) The reconnect storm: `wrangler dev` restarts (`platform.restart()`, the local stand-in for
+// a deploy) with a fleet of devices connected; each redials with the executor's own policy
+// (HubConnection + protocol `reconnectDelay`) and registers again. Timed from the kill and from
+// the restarted platform's first answer, with a per-second histogram of connects.
+import { api, type Platform } from "../../e2e/harness";
+import type { FleetDevice, FleetLog } from "../lib/fleet-device";
+import type { BenchUser } from "../lib/platform";
+import { sleep } from "../lib/stats";
+
+export interface StormResult {
+  devices: number;
+  /** Kill → every device registered again (seconds). */
+  fromKillSeconds: number;
+  /** Kill → the restarted platform first answered /api/health. */
+  restartSeconds: number;
+  /** First answer → every device registered again. */
+  fromUpSeconds: number;
+  allRegistered: boolean;
+  registeredAgain: number;
+  /** Close codes the devices' links went down with, "code×count". */
+  closeCodes: string;
+  failedDials: number;
+  /** Most socket opens / registrations in one second (1 s bins from the first answer). */
+  peakConnectsPerSecond: number;
+  peakRegistrationsPerSecond: number;
+  /** Registrations per second from the first one after the restart to the last. */
+  meanRegistrationsPerSecond: number;
+  /** Per second after the first answer: [opens, registrations]. */
+  histogram: [number, number][];
+  queued: number;
+  completedAfter: number;
+}
+
+/** Polls /api/health every 50 ms from the kill; resolves with when it first answered 200. */
+async function firstAnswer(origin: string, deadline: number): Promise<number> {
+  await sleep(500); // the old process is still up for a moment after the signal
+  while (Date.now() < deadline) {
+    try {
+      const res = await fetch(`${origin}/api/health`, { signal: AbortSignal.timeout(1_000) });
+      if (res.ok) return Date.now();
+    } catch {
+      // not up yet
+    }
+    await sleep(50);
+  }
+  return Number.NaN;
+}
+
+function perSecond(times: number[], from: number, seconds: number): number[] {
+  const bins = new Array<number>(Math.max(1, seconds)).fill(0);
+  for (const t of times) {
+    const i = Math.floor((t - from) / 1000);
+    if (i >= 0 && i < bins.length) bins[i]! += 1;
+  }
+  return bins;
+}
+
+async function taskStatus(origin: string, user: BenchUser, id: string): Promise<string> {
+  const res = await api<{ task: { status: string } }>(origin, "GET", `/api/tasks/${id}`, {
+    cookie: user.session.cookie,
+  });
+  return res.body.task?.status ?? `HTTP ${res.status}`;
+}
+
+/**
+ * Restarts the platform with the fleet connected; on `holders` one task runs (holding the only
+ * slot) and one is queued before the kill: after the fleet is back the running ones finish and
+ * the queued ones are dispatched and complete — all must end `completed`.
+ */
+export async function measureStorm(
+  platform: Platform,
+  user: BenchUser,
+  fleet: FleetDevice[],
+  log: FleetLog,
+  holders: FleetDevice[],
+  taskIds: string[],
+  limitMs = 120_000,
+): Promise<StormResult> {
+  const origin = platform.origin;
+  log.reset();
+  const killed = Date.now();
+  const deadline = killed + limitMs;
+  const up = firstAnswer(origin, deadline);
+  const restarted = platform.restart();
+  await sleep(1_000);
+  let allAt = Number.NaN;
+  while (Date.now() < deadline) {
+    if (fleet.every((d) => d.registered && d.registeredAt! > killed)) {
+      allAt = Math.max(...fleet.map((d) => d.registeredAt!));
+      break;
+    }
+    await sleep(100);
+  }
+  await restarted;
+  const upAt = await up;
+  const registeredAgain = fleet.filter((d) => d.registered && d.registeredAt! > killed).length;
+
+  // The held tasks finish now; their queued followers are dispatched and complete at once.
+  for (const d of holders) {
+    d.options.autoComplete = true;
+    for (const [taskId, messageId] of [...d.running]) d.complete(taskId, messageId);
+  }
+  let completed = 0;
+  const settleBy = Date.now() + 60_000;
+  while (Date.now() < settleBy) {
+    const statuses = await Promise.all(taskIds.map((id) => taskStatus(origin, user, id)));
+    completed = statuses.filter((s) => s === "completed").length;
+    if (completed === taskIds.length) break;
+    for (const d of holders) {
+      for (const [taskId, messageId] of [...d.running]) d.complete(taskId, messageId);
+    }
+    await sleep(500);
+  }
+
+  const end = Number.isFinite(allAt) ? allAt : Date.now();
+  const seconds = Math.ceil((end - upAt) / 1000) + 1;
+  const opens = perSecond(log.opens, upAt, seconds);
+  const regs = perSecond(log.registrations, upAt, seconds);
+  const afterUp = log.registrations.filter((t) => t >= upAt).sort((a, b) => a - b);
+  const span = afterUp.length > 1 ? (afterUp.at(-1)! - afterUp[0]!) / 1000 : Number.NaN;
+  return {
+    devices: fleet.length,
+    fromKillSeconds: (allAt - killed) / 1000,
+    restartSeconds: (upAt - killed) / 1000,
+    fromUpSeconds: (allAt - upAt) / 1000,
+    allRegistered: registeredAgain === fleet.length,
+    registeredAgain,
+    closeCodes: [...log.closeCodes].map(([code, n]) => `${code}×${n}`).join(", "),
+    failedDials: log.failedDials.length,
+    peakConnectsPerSecond: Math.max(...opens),
+    peakRegistrationsPerSecond: Math.max(...regs),
+    meanRegistrationsPerSecond: afterUp.length / span,
+    histogram: opens.map((o, i) => [o, regs[i]!]),
+    queued: taskIds.length,
+    completedAfter: completed,
+  };
+}
