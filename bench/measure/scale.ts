@@ -17,6 +17,9 @@ export interface ScaleResult {
   connectRate: number;
   rssBeforeMiB: number;
   rssAfterMiB: number;
+  /** 20 s later, the fleet idle (pings answered by the runtime). */
+  rssIdleMiB: number;
+  perDeviceIdleKiB: number;
   perDeviceKiB: number;
   workerdOpenFiles: number;
   workerdFdLimit: string;
@@ -69,6 +72,9 @@ export async function measureScale(
   const d1PerRegister = await hubD1(origin, user, fleet[0]!.deviceId);
   await sleep(2_000);
   const rssAfter = totalRss();
+  // Idle hubs hibernate (the runtime answers pings): memory once they had the time to.
+  await sleep(20_000);
+  const rssIdle = totalRss();
   const workerdOpen = openFilesNow();
   const limit = fdLimit(workerdPids()[0] ?? 0);
 
@@ -102,6 +108,8 @@ export async function measureScale(
     connectRate: n / connectSeconds,
     rssBeforeMiB: rssBefore / 2 ** 20,
     rssAfterMiB: rssAfter / 2 ** 20,
+    rssIdleMiB: rssIdle / 2 ** 20,
+    perDeviceIdleKiB: (rssIdle - rssBefore) / 1024 / (n + 1),
     perDeviceKiB: (rssAfter - rssBefore) / 1024 / (n + 1),
     workerdOpenFiles: workerdOpen,
     workerdFdLimit: limit,

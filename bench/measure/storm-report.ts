@@ -21,8 +21,8 @@ export function scaleRows(s: ScaleResult): Row[] {
       "—",
     ],
     [
-      "(e) workerd memory per connected device",
-      `${f(s.perDeviceKiB, 1)} KiB`,
+      "(e) workerd memory per connected device (2 s after; 20 s later, idle)",
+      `${f(s.perDeviceKiB, 1)} KiB; idle ${f(s.perDeviceIdleKiB, 1)} KiB (RSS ${f(s.rssIdleMiB, 0)} MiB)`,
       "≤ 512 KiB (at 4,000)",
       at(s.perDeviceKiB <= 512, s.devices, 4000),
     ],
