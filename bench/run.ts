@@ -29,6 +29,8 @@ const { values } = parseArgs({
     dispatches: { type: "string" },
     only: { type: "string", default: "a,b,c,d,e,f,g,h,i,j" },
     "no-docs": { type: "boolean", default: false },
+    /** (e) the fleet connects as wegent-executor (credential) or with the bare token. */
+    "fleet-auth": { type: "string", default: "credential" },
     /** (g) runs both by default; `--stream-modes unbatched` for a platform without batching. */
     "stream-modes": { type: "string", default: "unbatched,batched" },
   },
@@ -187,6 +189,7 @@ try {
         settings.devices,
         settings.loadDispatches,
         settings.queuedDevices,
+        values["fleet-auth"] === "token" ? "token" : "credential",
       );
     });
   }

@@ -8,6 +8,7 @@ import type { HubFrame } from "@wegent/protocol";
 import { HubConnection } from "../../executor/src/connection";
 import { DEFAULT_TIMINGS } from "../../executor/src/executor-options";
 import type { Logger } from "../../executor/src/log";
+import { DeviceAuth } from "../../executor/src/security/device-auth";
 
 export interface FleetDeviceOptions {
   origin: string;
@@ -15,6 +16,12 @@ export interface FleetDeviceOptions {
   maxSlots?: number;
   /** After accepting a task:execute, finish it at once (default false: it keeps running). */
   autoComplete?: boolean;
+  /**
+   * Connect as wegent-executor does: exchange the token for a device credential and rotate it
+   * before every dial (POST /api/devices/credential, executor/src/security/device-auth.ts),
+   * kept in this folder. Without it the token itself is the bearer.
+   */
+  credentialHome?: string;
 }
 
 /** What the fleet saw, in `Date.now()` milliseconds; shared by every device of one fleet. */
@@ -64,19 +71,37 @@ export class FleetDevice {
   registeredAt: number | null = null;
   private readonly connection: HubConnection;
   private heartbeat: NodeJS.Timeout | null = null;
+  private readonly auth: DeviceAuth | null;
   private waiting: (() => void)[] = [];
 
   constructor(
     readonly options: FleetDeviceOptions,
     private readonly fleet: FleetLog,
   ) {
+    const log = countingLogger(fleet);
+    this.auth = options.credentialHome
+      ? new DeviceAuth({
+          backendUrl: options.origin,
+          homeDir: options.credentialHome,
+          deviceId: this.deviceId,
+          token: options.token,
+          log,
+        })
+      : null;
+    const auth = this.auth;
     this.connection = new HubConnection(
       {
         backendUrl: options.origin,
         token: options.token,
+        ...(auth
+          ? {
+              authorize: () => auth.authorize(),
+              refused: (code: string, message: string) => auth.refusedConnect(code, message),
+            }
+          : {}),
         deviceId: this.deviceId,
         timings: DEFAULT_TIMINGS,
-        log: countingLogger(fleet),
+        log,
       },
       {
         onOpen: () => {
@@ -146,6 +171,7 @@ export class FleetDevice {
       this.registeredAt = Date.now();
       this.fleet.registrations.push(this.registeredAt);
       this.connection.registered(frame.pingIntervalMs);
+      this.auth?.connected();
       this.startHeartbeat(Math.min(DEFAULT_TIMINGS.heartbeatIntervalMs, frame.heartbeatIntervalMs));
       for (const wake of this.waiting.splice(0)) wake();
     } else if (frame.type === "task:execute") {

@@ -2,19 +2,33 @@
 // after `wrangler dev` restarts, with tasks queued before the restart completing afterwards.
 // The N devices are FleetDevices: the real executor's connection (dialing, pings, reconnect
 // policy), speaking the protocol without Claude Code.
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { api, type Platform } from "../../e2e/harness";
 import { connectDevice } from "../lib/device";
 import { FleetDevice, FleetLog } from "../lib/fleet-device";
-import { fdLimit, openFiles, rssBytes, workerdPids, type BenchUser } from "../lib/platform";
+import {
+  type BenchUser,
+  cpuMs,
+  fdLimit,
+  openFiles,
+  rssBytes,
+  workerdPids,
+} from "../lib/platform";
 import { sleep, type Summary } from "../lib/stats";
 import { measureDispatch } from "./dispatch";
 import { measureStorm, type StormResult } from "./storm";
 
 export interface ScaleResult {
   devices: number;
+  /** How the fleet authenticated (see measureScale). */
+  auth: "credential" | "token";
   connectSeconds: number;
   /** Devices registered per second while the fleet connected (50 dialing at a time). */
   connectRate: number;
+  /** CPU time per registration while the fleet connected: [workerd, the bench process] (ms). */
+  cpuPerRegisterMs: number[];
   rssBeforeMiB: number;
   rssAfterMiB: number;
   /** 20 s later, the fleet idle (pings answered by the runtime). */
@@ -31,6 +45,11 @@ export interface ScaleResult {
 }
 
 const totalRss = () => workerdPids().reduce((sum, pid) => sum + rssBytes(pid), 0);
+const workerdCpu = () => workerdPids().reduce((sum, pid) => sum + cpuMs(pid), 0);
+const benchCpu = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
 const openFilesNow = () => workerdPids().reduce((sum, pid) => sum + openFiles(pid), 0);
 
 /** The hub's D1 round trips so far (null when the platform does not count them). */
@@ -51,24 +70,30 @@ export async function measureScale(
   n: number,
   dispatches: number,
   queuedDevices: number,
+  /** "credential": each device rotates a device credential before every dial, as the executor. */
+  auth: "credential" | "token" = "credential",
 ): Promise<ScaleResult> {
   const origin = platform.origin;
+  const homes = mkdtempSync(join(tmpdir(), "wegent-fleet-"));
   await sleep(1_000);
   const rssBefore = totalRss();
   // The load device (dispatch under load) is a plain protocol device; the fleet is N more.
   const target = await connectDevice({ origin, token: user.token, maxSlots: 1 });
   const log = new FleetLog();
-  const fleet = Array.from(
-    { length: n },
-    () => new FleetDevice({ origin, token: user.token, maxSlots: 1 }, log),
-  );
+  const fleet = Array.from({ length: n }, (_, i) => {
+    const home = auth === "credential" ? join(homes, String(i)) : undefined;
+    if (home) mkdirSync(home, { mode: 0o700 });
+    return new FleetDevice({ origin, token: user.token, maxSlots: 1, credentialHome: home }, log);
+  });
   const t0 = performance.now();
+  const cpu0 = [workerdCpu(), benchCpu()];
   for (let i = 0; i < fleet.length; i += 50) {
     const batch = fleet.slice(i, i + 50);
     for (const d of batch) d.start();
     await Promise.all(batch.map((d) => d.whenRegistered(60_000)));
   }
   const connectSeconds = (performance.now() - t0) / 1000;
+  const cpuPerRegister = [(workerdCpu() - cpu0[0]!) / n, (benchCpu() - cpu0[1]!) / n];
   const d1PerRegister = await hubD1(origin, user, fleet[0]!.deviceId);
   await sleep(2_000);
   const rssAfter = totalRss();
@@ -102,10 +127,13 @@ export async function measureScale(
 
   const storm = await measureStorm(platform, user, fleet, log, holders, taskIds);
   await Promise.all(fleet.map((d) => d.close()));
+  rmSync(homes, { recursive: true, force: true });
   return {
+    auth,
     devices: n,
     connectSeconds,
     connectRate: n / connectSeconds,
+    cpuPerRegisterMs: cpuPerRegister,
     rssBeforeMiB: rssBefore / 2 ** 20,
     rssAfterMiB: rssAfter / 2 ** 20,
     rssIdleMiB: rssIdle / 2 ** 20,

@@ -15,8 +15,8 @@ export function scaleRows(s: ScaleResult): Row[] {
   const hist = t.histogram.map(([o, r]) => `${o}/${r}`).join(" ");
   return [
     [
-      `(e) ${s.devices} devices connected + registered (50 dialing at a time)`,
-      `${f(s.connectSeconds, 1)} s (${f(s.connectRate, 0)}/s); workerd RSS ${f(s.rssBeforeMiB, 0)} → ${f(s.rssAfterMiB, 0)} MiB; ${s.workerdOpenFiles} open files (workerd ${s.workerdFdLimit}; bench ${s.benchFdLimit})`,
+      `(e) ${s.devices} devices connected + registered (50 dialing at a time; ${s.auth === "credential" ? "rotating a device credential before each dial, as wegent-executor" : "bare token"})`,
+      `${f(s.connectSeconds, 1)} s (${f(s.connectRate, 0)}/s; CPU per registration: workerd ${f(s.cpuPerRegisterMs[0]!, 1)} ms, bench ${f(s.cpuPerRegisterMs[1]!, 1)} ms); workerd RSS ${f(s.rssBeforeMiB, 0)} → ${f(s.rssAfterMiB, 0)} MiB; ${s.workerdOpenFiles} open files (workerd ${s.workerdFdLimit}; bench ${s.benchFdLimit})`,
       "—",
       "—",
     ],

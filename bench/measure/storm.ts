@@ -92,7 +92,9 @@ export async function measureStorm(
     await sleep(100);
   }
   await restarted;
-  const upAt = await up;
+  // The platform answered first either to the health poll or to a device's upgrade.
+  const firstOpen = Math.min(...log.opens.filter((t) => t > killed));
+  const upAt = Math.min(await up, firstOpen);
   const registeredAgain = fleet.filter((d) => d.registered && d.registeredAt! > killed).length;
 
   // The held tasks finish now; their queued followers are dispatched and complete at once.
@@ -112,6 +114,7 @@ export async function measureStorm(
     await sleep(500);
   }
 
+  if (process.env.STORM_DEBUG) console.log(platform.logs.join("").slice(-6000));
   const end = Number.isFinite(allAt) ? allAt : Date.now();
   const seconds = Math.ceil((end - upAt) / 1000) + 1;
   const opens = perSecond(log.opens, upAt, seconds);
