@@ -26,6 +26,8 @@ export interface FleetDeviceOptions {
 
 /** What the fleet saw, in `Date.now()` milliseconds; shared by every device of one fleet. */
 export class FleetLog {
+  /** Dials started: a credential exchange (when rotating) or else an upgrade attempt. */
+  dials: number[] = [];
   /** Sockets opened (upgrade answered 101). */
   opens: number[] = [];
   /** `device:registered` received. */
@@ -37,6 +39,7 @@ export class FleetLog {
   terminal: string[] = [];
 
   reset(): void {
+    this.dials = [];
     this.opens = [];
     this.registrations = [];
     this.failedDials = [];
@@ -46,9 +49,11 @@ export class FleetLog {
 }
 
 /** The executor's log lines, counted instead of printed. */
-function countingLogger(fleet: FleetLog): Logger {
+function countingLogger(fleet: FleetLog, rotating: boolean): Logger {
   return {
-    debug: () => undefined,
+    debug(message) {
+      if (message === "connecting" && !rotating) fleet.dials.push(Date.now());
+    },
     info(message, fields) {
       if (message.startsWith("cannot reach")) fleet.failedDials.push(Date.now());
       if (message.startsWith("disconnected")) {
@@ -78,7 +83,7 @@ export class FleetDevice {
     readonly options: FleetDeviceOptions,
     private readonly fleet: FleetLog,
   ) {
-    const log = countingLogger(fleet);
+    const log = countingLogger(fleet, Boolean(options.credentialHome));
     this.auth = options.credentialHome
       ? new DeviceAuth({
           backendUrl: options.origin,
@@ -95,7 +100,10 @@ export class FleetDevice {
         token: options.token,
         ...(auth
           ? {
-              authorize: () => auth.authorize(),
+              authorize: () => {
+                fleet.dials.push(Date.now());
+                return auth.authorize();
+              },
               refused: (code: string, message: string) => auth.refusedConnect(code, message),
             }
           : {}),

@@ -8,14 +8,7 @@ import { join } from "node:path";
 import { api, type Platform } from "../../e2e/harness";
 import { connectDevice } from "../lib/device";
 import { FleetDevice, FleetLog } from "../lib/fleet-device";
-import {
-  type BenchUser,
-  cpuMs,
-  fdLimit,
-  openFiles,
-  rssBytes,
-  workerdPids,
-} from "../lib/platform";
+import { type BenchUser, cpuMs, fdLimit, openFiles, rssBytes, workerdPids } from "../lib/platform";
 import { sleep, type Summary } from "../lib/stats";
 import { measureDispatch } from "./dispatch";
 import { measureStorm, type StormResult } from "./storm";
@@ -90,7 +83,7 @@ export async function measureScale(
   for (let i = 0; i < fleet.length; i += 50) {
     const batch = fleet.slice(i, i + 50);
     for (const d of batch) d.start();
-    await Promise.all(batch.map((d) => d.whenRegistered(60_000)));
+    await Promise.all(batch.map((d) => d.whenRegistered(120_000)));
   }
   const connectSeconds = (performance.now() - t0) / 1000;
   const cpuPerRegister = [(workerdCpu() - cpu0[0]!) / n, (benchCpu() - cpu0[1]!) / n];
@@ -125,7 +118,9 @@ export async function measureScale(
   const heldBy = Date.now() + 10_000;
   while (!holders.every((d) => d.running.size === 1) && Date.now() < heldBy) await sleep(50);
 
-  const storm = await measureStorm(platform, user, fleet, log, holders, taskIds);
+  // Bounded: 2 min, or 60 ms per device at scale (4,000 → 4 min).
+  const limitMs = Math.max(120_000, n * 60);
+  const storm = await measureStorm(platform, user, fleet, log, holders, taskIds, limitMs);
   await Promise.all(fleet.map((d) => d.close()));
   rmSync(homes, { recursive: true, force: true });
   return {

@@ -53,6 +53,12 @@ export function scaleRows(s: ScaleResult): Row[] {
     ],
     ["(e) opens/registrations per second after the first answer", hist, "—", "—"],
     [
+      "(e) dials per second from the kill (the executor's reconnect policy)",
+      t.dialsFromKill.join(" "),
+      "spread, no second with all",
+      yes(Math.max(...t.dialsFromKill) < t.devices),
+    ],
+    [
       "(e) tasks running or queued before the restart, completed after",
       `${t.completedAfter}/${t.queued}`,
       "all",

@@ -27,6 +27,8 @@ export interface StormResult {
   meanRegistrationsPerSecond: number;
   /** Per second after the first answer: [opens, registrations]. */
   histogram: [number, number][];
+  /** Dials (credential exchange or upgrade attempts) per second from the kill: the policy's spread. */
+  dialsFromKill: number[];
   queued: number;
   completedAfter: number;
 }
@@ -114,7 +116,6 @@ export async function measureStorm(
     await sleep(500);
   }
 
-  if (process.env.STORM_DEBUG) console.log(platform.logs.join("").slice(-6000));
   const end = Number.isFinite(allAt) ? allAt : Date.now();
   const seconds = Math.ceil((end - upAt) / 1000) + 1;
   const opens = perSecond(log.opens, upAt, seconds);
@@ -134,6 +135,7 @@ export async function measureStorm(
     peakRegistrationsPerSecond: Math.max(...regs),
     meanRegistrationsPerSecond: afterUp.length / span,
     histogram: opens.map((o, i) => [o, regs[i]!]),
+    dialsFromKill: perSecond(log.dials, killed, Math.ceil((end - killed) / 1000) + 1),
     queued: taskIds.length,
     completedAfter: completed,
   };

@@ -95,7 +95,10 @@ export async function measureStreams(
     const started = performance.now();
     let sent = 0;
     while (sent < total) {
-      const owed = Math.min(total, Math.floor(((performance.now() - started) / 1000) * options.rate));
+      const owed = Math.min(
+        total,
+        Math.floor(((performance.now() - started) / 1000) * options.rate),
+      );
       for (; sent < owed; sent++) {
         for (const s of streams) {
           outboxes.get(s.device)!.push({
