@@ -224,7 +224,10 @@ varies: read the ratios more than the milliseconds.
 npm run build                     # the executor bundle and the SPA the platform serves
 npm run bench -- --quick          # < 2 min, smaller N; rewrites this file
 npm run bench                     # full: 1,000 dispatches, 1,000 devices
-npm run bench -- --devices 4000   # the scale target (one workerd; mind \`ulimit -n\`)
+npm run bench -- --only e --devices 4000 --no-docs   # scale + restart storm at the target
+                                  # (one workerd; raises its own open-file limit; ~10 min, both cores)
+npm run bench -- --only e --devices 4000 --fleet-auth token --no-docs   # without credential rotation
+npm run bench -- --only j --no-docs       # 5 devices × 5 streams on one user's live channel
 npm run bench -- --only a,b,c --no-docs   # some sections, print only
 npm run bench -- --only g,h --no-docs     # streaming and cost only (real executor + Claude Code)
 npm run bench -- --only g --stream-modes unbatched   # for a platform without batching
@@ -279,12 +282,33 @@ sustained rate 250 frames/s. The issue's own figures on a quiet machine: 16 s fo
   reconnecting\`; a real executor frozen with SIGSTOP mid-task (nothing tells the platform) to
   \`reconnecting\` — bounded by the last ping (every 10 s) + the 25 s ping timeout — and to its
   task failing \`device_disconnected\` after the 15 s grace.
-- **(e) scale.** N protocol-level devices connect (50 at a time), register, heartbeat and ping.
-  Memory is the RSS of the \`workerd\` processes descending from the bench before and after,
-  divided by N. Then dispatches to one of them, and a restart of \`wrangler dev\`
-  (\`platform.restart()\`) with all N connected: each device redials with jittered backoff and
-  re-registers; on some of them one task held the only slot and a second was queued before the
-  restart; both must complete afterwards.
+- **(e) scale and the restart storm.** N devices, each the real executor's link
+  (\`HubConnection\` of \`executor/src/connection.ts\` with its default timings: dialing, pings,
+  watchdog, and the reconnect policy \`reconnectDelay\` of \`protocol/src/backoff.ts\`) speaking
+  the protocol without Claude Code (\`bench/lib/fleet-device.ts\`). By default each rotates a
+  device credential before every dial, as wegent-executor does
+  (\`executor/src/security/device-auth.ts\`); \`--fleet-auth token\` dials with the bare token.
+  They start 50 at a time, register, and heartbeat at the hub's interval. Memory: the RSS of the
+  \`workerd\` processes descending from the bench (wrangler's proxy and the runtime) before, 2 s
+  after and 20 s after, divided by N + 1; CPU per registration: workerd's user + system time
+  over the connect phase ÷ N. Then dispatches to one more, plain, device; then on 10 (50) fleet
+  devices one task holds the only slot and a second is queued, and \`wrangler dev\` restarts
+  (\`platform.restart()\`: SIGTERM, start again — the local stand-in for a deploy). Every socket
+  drops (\`1006\`); each device redials by the policy (the first redial after a going-away close
+  spread over 5 s, then full-jitter backoff capped at 10 s for the first 2 minutes of an outage)
+  and registers again with the task it runs; then the held tasks finish, the queued ones are
+  dispatched, and all must end \`completed\`. Timed from the kill and from the restarted
+  platform's first answer (the earlier of a \`/api/health\` poll every 50 ms and the first socket
+  opened); the target is judged from the first answer, since a deploy on Cloudflare has no
+  restart gap and \`wrangler dev\` takes 2–12 s here. Histograms per second: dials from the kill
+  (the clients' spread) and sockets opened / registrations from the first answer (\`wrangler
+  dev\` holds connections that arrive while it starts and lets them in together, so opens bunch
+  in its first second whatever the clients do). Bounded by 2 min, or 60 ms per device.
+- **(j) one user's live channel.** 5 plain protocol devices of one user, 5 tasks each (25
+  streams), every stream sent through the executor's own outbox at 200 deltas/s for 10 s (5 s
+  with \`--quick\`): 5,000 deltas/s into one user's live hub. End lag per stream = the last
+  \`message:delta\` of that stream on the browser's live socket − the device's last push; each
+  stream must arrive exactly once, in order (no seq lost or repeated).
 - **(f) executor.** The built \`executor/dist/cli.js\` on the machine's Node, from spawn to its
   "registered" log line, and its RSS after 3 s idle.
 - **(g) streaming, real parts.** The fake model streams a reply of N text deltas as fast as it
