@@ -70,7 +70,8 @@ async function guard(section: string, fn: () => Promise<void>) {
   try {
     await fn();
   } catch (error) {
-    const text = `(${section}) failed: ${error instanceof Error ? error.message : String(error)}`;
+    const cause = error instanceof Error && error.cause ? ` (${String(error.cause)})` : "";
+    const text = `(${section}) failed: ${error instanceof Error ? error.message : String(error)}${cause}`;
     errors.push(text);
     console.log(`  ${text}`);
   }

@@ -28,6 +28,8 @@ export interface ScaleResult {
   rssIdleMiB: number;
   perDeviceIdleKiB: number;
   perDeviceKiB: number;
+  /** The same per workerd process, largest first (the runtime, then wrangler's proxy). */
+  perProcessKiB: number[];
   workerdOpenFiles: number;
   workerdFdLimit: string;
   benchFdLimit: string;
@@ -37,7 +39,9 @@ export interface ScaleResult {
   storm: StormResult;
 }
 
+const note = (text: string) => console.log(`  ${new Date().toISOString().slice(11, 19)} ${text}`);
 const totalRss = () => workerdPids().reduce((sum, pid) => sum + rssBytes(pid), 0);
+const rssByPid = () => new Map(workerdPids().map((pid) => [pid, rssBytes(pid)]));
 const workerdCpu = () => workerdPids().reduce((sum, pid) => sum + cpuMs(pid), 0);
 const benchCpu = () => {
   const u = process.cpuUsage();
@@ -70,6 +74,7 @@ export async function measureScale(
   const homes = mkdtempSync(join(tmpdir(), "wegent-fleet-"));
   await sleep(1_000);
   const rssBefore = totalRss();
+  const byPidBefore = rssByPid();
   // The load device (dispatch under load) is a plain protocol device; the fleet is N more.
   const target = await connectDevice({ origin, token: user.token, maxSlots: 1 });
   const log = new FleetLog();
@@ -84,18 +89,24 @@ export async function measureScale(
     const batch = fleet.slice(i, i + 50);
     for (const d of batch) d.start();
     await Promise.all(batch.map((d) => d.whenRegistered(120_000)));
+    if ((i + 50) % 500 === 0) note(`${i + 50} registered; workerd open files ${openFilesNow()}`);
   }
   const connectSeconds = (performance.now() - t0) / 1000;
   const cpuPerRegister = [(workerdCpu() - cpu0[0]!) / n, (benchCpu() - cpu0[1]!) / n];
   const d1PerRegister = await hubD1(origin, user, fleet[0]!.deviceId);
   await sleep(2_000);
   const rssAfter = totalRss();
+  // Per process: wrangler dev runs a proxy workerd in front of the runtime's.
+  const perProcessKiB = [...rssByPid()]
+    .map(([pid, rss]) => (rss - (byPidBefore.get(pid) ?? 0)) / 1024 / (n + 1))
+    .sort((a, b) => b - a);
   // Idle hubs hibernate (the runtime answers pings): memory once they had the time to.
   await sleep(20_000);
   const rssIdle = totalRss();
   const workerdOpen = openFilesNow();
   const limit = fdLimit(workerdPids()[0] ?? 0);
 
+  note(`memory measured; workerd open files ${workerdOpen}`);
   // Dispatch p99 while every device is connected: the load device accepts and completes.
   target.options.autoComplete = true;
   const underLoad = await measureDispatch(origin, user, target, dispatches);
@@ -118,6 +129,7 @@ export async function measureScale(
   const heldBy = Date.now() + 10_000;
   while (!holders.every((d) => d.running.size === 1) && Date.now() < heldBy) await sleep(50);
 
+  note("dispatches done, tasks held and queued; restarting wrangler dev");
   // Bounded: 2 min, or 60 ms per device at scale (4,000 → 4 min).
   const limitMs = Math.max(120_000, n * 60);
   const storm = await measureStorm(platform, user, fleet, log, holders, taskIds, limitMs);
@@ -134,6 +146,7 @@ export async function measureScale(
     rssIdleMiB: rssIdle / 2 ** 20,
     perDeviceIdleKiB: (rssIdle - rssBefore) / 1024 / (n + 1),
     perDeviceKiB: (rssAfter - rssBefore) / 1024 / (n + 1),
+    perProcessKiB,
     workerdOpenFiles: workerdOpen,
     workerdFdLimit: limit,
     benchFdLimit: fdLimit(process.pid),

@@ -22,7 +22,7 @@ export function scaleRows(s: ScaleResult): Row[] {
     ],
     [
       "(e) workerd memory per connected device (2 s after; 20 s later, idle)",
-      `${f(s.perDeviceKiB, 1)} KiB; idle ${f(s.perDeviceIdleKiB, 1)} KiB (RSS ${f(s.rssIdleMiB, 0)} MiB)`,
+      `${f(s.perDeviceKiB, 1)} KiB (per process: ${s.perProcessKiB.map((k) => f(k, 0)).join(" + ")}); idle ${f(s.perDeviceIdleKiB, 1)} KiB (RSS ${f(s.rssIdleMiB, 0)} MiB)`,
       "≤ 512 KiB (at 4,000)",
       at(s.perDeviceKiB <= 512, s.devices, 4000),
     ],
