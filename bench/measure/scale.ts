@@ -48,6 +48,7 @@ const benchCpu = () => {
   return (u.user + u.system) / 1000;
 };
 const openFilesNow = () => workerdPids().reduce((sum, pid) => sum + openFiles(pid), 0);
+const openFilesEach = () => workerdPids().map(openFiles).join(" + ");
 
 /** The hub's D1 round trips so far (null when the platform does not count them). */
 async function hubD1(origin: string, user: BenchUser, deviceId: string): Promise<number | null> {
@@ -89,7 +90,7 @@ export async function measureScale(
     const batch = fleet.slice(i, i + 50);
     for (const d of batch) d.start();
     await Promise.all(batch.map((d) => d.whenRegistered(120_000)));
-    if ((i + 50) % 500 === 0) note(`${i + 50} registered; workerd open files ${openFilesNow()}`);
+    if ((i + 50) % 500 === 0) note(`${i + 50} registered; workerd open files ${openFilesEach()}`);
   }
   const connectSeconds = (performance.now() - t0) / 1000;
   const cpuPerRegister = [(workerdCpu() - cpu0[0]!) / n, (benchCpu() - cpu0[1]!) / n];
