@@ -27,6 +27,8 @@ export interface ScaleResult {
   /** 20 s later, the fleet idle (pings answered by the runtime). */
   rssIdleMiB: number;
   perDeviceIdleKiB: number;
+  /** workerd CPU while the fleet sat idle, in cores (1 = one core busy). */
+  idleCpuShare: number;
   perDeviceKiB: number;
   /** The same per workerd process, largest first (the runtime, then wrangler's proxy). */
   perProcessKiB: number[];
@@ -102,8 +104,11 @@ export async function measureScale(
     .map(([pid, rss]) => (rss - (byPidBefore.get(pid) ?? 0)) / 1024 / (n + 1))
     .sort((a, b) => b - a);
   // Idle hubs hibernate (the runtime answers pings): memory once they had the time to.
+  const idleCpu0 = workerdCpu();
   await sleep(20_000);
   const rssIdle = totalRss();
+  // The connected fleet's own load (heartbeats every 30 s, the hubs' ping-timeout alarms).
+  const idleCpuShare = (workerdCpu() - idleCpu0) / 20_000;
   const workerdOpen = openFilesNow();
   const limit = fdLimit(workerdPids()[0] ?? 0);
 
@@ -146,6 +151,7 @@ export async function measureScale(
     rssAfterMiB: rssAfter / 2 ** 20,
     rssIdleMiB: rssIdle / 2 ** 20,
     perDeviceIdleKiB: (rssIdle - rssBefore) / 1024 / (n + 1),
+    idleCpuShare,
     perDeviceKiB: (rssAfter - rssBefore) / 1024 / (n + 1),
     perProcessKiB,
     workerdOpenFiles: workerdOpen,

@@ -27,6 +27,12 @@ export function scaleRows(s: ScaleResult): Row[] {
       at(s.perDeviceKiB <= 512, s.devices, 4000),
     ],
     [
+      `(e) workerd CPU with ${s.devices} devices connected and idle (heartbeats, ping-timeout alarms)`,
+      `${f(s.idleCpuShare * 100, 0)} % of one core`,
+      "—",
+      "—",
+    ],
+    [
       "(e) D1 round trips by the hub for one registration",
       s.d1PerRegister === null ? "n/a" : String(s.d1PerRegister),
       "—",
