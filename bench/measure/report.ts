@@ -303,7 +303,7 @@ sustained rate 250 frames/s. The issue's own figures on a quiet machine: 16 s fo
   restart gap and \`wrangler dev\` takes 2–12 s here. Histograms per second: dials from the kill
   (the clients' spread) and sockets opened / registrations from the first answer (\`wrangler
   dev\` holds connections that arrive while it starts and lets them in together, so opens bunch
-  in its first second whatever the clients do). Bounded by 2 min, or 60 ms per device.
+  in its first second whatever the clients do). Bounded by 2 min, or 100 ms per device.
 - **(j) one user's live channel.** 5 plain protocol devices of one user, 5 tasks each (25
   streams), every stream sent through the executor's own outbox at 200 deltas/s for 10 s (5 s
   with \`--quick\`): 5,000 deltas/s into one user's live hub. End lag per stream = the last
