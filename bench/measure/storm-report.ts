@@ -38,7 +38,12 @@ export function scaleRows(s: ScaleResult): Row[] {
       "—",
       "—",
     ],
-    [`(e) dispatch under load (${s.devices} connected)`, pp(s.dispatchUnderLoad), "—", "—"],
+    [
+      `(e) dispatch under load (${s.devices} connected)`,
+      s.dispatchUnderLoad ? pp(s.dispatchUnderLoad) : `failed: ${s.dispatchError}`,
+      "—",
+      "—",
+    ],
     [
       `(e) restart with ${t.devices} connected → all registered again, from the platform's first answer`,
       `${f(t.fromUpSeconds, 1)} s (${t.registeredAgain}/${t.devices} registered)`,
