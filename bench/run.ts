@@ -1,6 +1,7 @@
 // `npm run bench`: measures the platform on loopback and rewrites docs/benchmarks.md.
-// Flags: --quick (< 2 min), --devices N (scale, up to 4000), --dispatches N, --only a,b,…,
-// --no-docs. Every loop is bounded; the run stops by itself.
+// Flags: --quick (< 2 min), --devices N (scale, up to 4000), --dispatches N, --only a,b,…,j,
+// --no-docs, --fleet-auth credential|token ((e)'s devices). Every loop is bounded; the run stops
+// by itself.
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
