@@ -69,12 +69,22 @@ export async function checkSkillLinkToken(
  * in the same query; no row there means none set (null).
  */
 export async function runtimeSettingsOf(env: CapabilityEnv, ownerId: string) {
-  const row = await env.DB.prepare(
+  return parseRuntimeSettings(await runtimeSettingsQuery(env, ownerId).first<SettingsRow>());
+}
+
+interface SettingsRow {
+  settings: string | null;
+  mode: string | null;
+}
+
+function runtimeSettingsQuery(env: CapabilityEnv, ownerId: string) {
+  return env.DB.prepare(
     `SELECT (SELECT settings FROM runtime_settings WHERE user_id = ?1) AS settings,
             (SELECT default_permission_mode FROM user_settings WHERE user_id = ?1) AS mode`,
-  )
-    .bind(ownerId)
-    .first<{ settings: string | null; mode: string | null }>();
+  ).bind(ownerId);
+}
+
+function parseRuntimeSettings(row: SettingsRow | null | undefined) {
   let json: unknown;
   try {
     json = row?.settings ? JSON.parse(row.settings) : {};
@@ -108,19 +118,23 @@ export async function desiredCapabilities(
   env: CapabilityEnv,
   ownerId: string,
 ): Promise<DeviceCapabilitiesFrame> {
-  const [skills, servers, runtime] = await Promise.all([
+  // One round trip for the three reads.
+  const [skillRows, serverRows, settingsRows] = await env.DB.batch<Record<string, unknown>>([
     env.DB.prepare(
       "SELECT id, name, sha256 FROM skills WHERE owner_id = ? AND enabled = 1 ORDER BY name",
-    )
-      .bind(ownerId)
-      .all<{ id: string; name: string; sha256: string }>(),
+    ).bind(ownerId),
     env.DB.prepare(
       "SELECT name, definition FROM mcp_servers WHERE owner_id = ? AND enabled = 1 ORDER BY name",
-    )
-      .bind(ownerId)
-      .all<{ name: string; definition: string }>(),
-    runtimeSettingsOf(env, ownerId),
+    ).bind(ownerId),
+    runtimeSettingsQuery(env, ownerId),
   ]);
+  const skills = {
+    results: (skillRows?.results ?? []) as { id: string; name: string; sha256: string }[],
+  };
+  const servers = {
+    results: (serverRows?.results ?? []) as { name: string; definition: string }[],
+  };
+  const runtime = parseRuntimeSettings(settingsRows?.results[0] as SettingsRow | undefined);
   const mcpServers = servers.results.flatMap((row) => {
     let json: unknown;
     try {

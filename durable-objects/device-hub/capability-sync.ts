@@ -9,14 +9,19 @@ interface SyncEnv {
   JWT_SECRET: string;
 }
 
-/** Builds the frame, records its digest as this device's desired one, and sends it. */
+/**
+ * Builds the frame, records its digest as this device's desired one (unless `recorded`, the
+ * digest the row already holds, is the same), and sends it.
+ */
 export async function sendCapabilities(
   env: SyncEnv,
   ownerId: string,
   deviceId: string,
   send: (frame: DeviceCapabilitiesFrame) => void,
+  recorded?: string | null,
 ): Promise<void> {
   const frame = await desiredCapabilities(env, ownerId);
+  if (recorded === frame.digest) return send(frame);
   await env.DB.prepare(
     `UPDATE devices SET capabilities_desired = ?1,
        capabilities_error = CASE WHEN capabilities_desired IS ?1 THEN capabilities_error ELSE NULL END

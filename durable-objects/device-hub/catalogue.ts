@@ -1,5 +1,6 @@
 import { and, eq, notInArray, sql } from "drizzle-orm";
 import {
+  type AppliedCapabilities,
   type Device,
   type OwnerCommandInfo,
   type Project,
@@ -7,7 +8,7 @@ import {
   type TaskStatus,
 } from "@wegent/protocol";
 import { database, schema } from "../../edge/db";
-import { toDevice } from "../contract";
+import { type DeviceRow, toDevice } from "../contract";
 import type { MessageEnd } from "./slot-types";
 import type { DeviceMeta } from "./store";
 import { capReply, replyArchiveKey } from "./reply-cap";
@@ -25,13 +26,25 @@ export interface DeviceFigures {
   queueLength: number;
 }
 
-/** Registers (or re-registers) the device row; the first local device becomes the default. */
+/** What a device:register carries that is kept on the device's row. */
+export interface Registered {
+  commands: OwnerCommandInfo[];
+  projects: Project[];
+  /** What the device says it applied of its capabilities, when it says. */
+  applied: AppliedCapabilities | null;
+}
+
+/**
+ * Registers (or re-registers) the device row, with its commands, projects and applied
+ * capabilities, in one round trip; the first local device becomes the default. Returns the
+ * row as it now is.
+ */
 export async function upsertDevice(
   env: Env,
   meta: DeviceMeta,
   figures: DeviceFigures,
-): Promise<string> {
-  const db = database(env.DB);
+  registered: Registered,
+): Promise<DeviceRow> {
   const now = new Date().toISOString();
   const live = {
     name: meta.name,
@@ -45,9 +58,17 @@ export async function upsertDevice(
     tokenId: meta.tokenId,
     tokenExpiresAt: meta.tokenExpiresAt,
     lastSeenAt: now,
+    commands: JSON.stringify(registered.commands),
+    projects: JSON.stringify(registered.projects),
+    ...(registered.applied
+      ? {
+          capabilitiesApplied: registered.applied.digest,
+          capabilitiesError: registered.applied.error,
+        }
+      : {}),
   };
   const noDefaultYet = sql`NOT EXISTS (SELECT 1 FROM ${devices} WHERE ${devices.ownerId} = ${meta.ownerId} AND ${devices.isDefault} = 1)`;
-  await db
+  return database(env.DB)
     .insert(devices)
     .values({
       ownerId: meta.ownerId,
@@ -56,13 +77,8 @@ export async function upsertDevice(
       isDefault: meta.type === "local" ? sql`${noDefaultYet}` : false,
     })
     .onConflictDoUpdate({ target: [devices.ownerId, devices.deviceId], set: live })
-    .run();
-  const row = await db
-    .select({ display: sql<string>`COALESCE(${devices.customName}, ${devices.name})` })
-    .from(devices)
-    .where(and(eq(devices.ownerId, meta.ownerId), eq(devices.deviceId, meta.deviceId)))
+    .returning()
     .get();
-  return row?.display ?? meta.name;
 }
 
 /** Writes the live figures through; returns the device as listed, or null if it was deleted. */
@@ -91,19 +107,6 @@ export async function writeDeviceProjects(env: Env, meta: DeviceMeta, projects: 
   await database(env.DB)
     .update(devices)
     .set({ projects: JSON.stringify(projects) })
-    .where(and(eq(devices.ownerId, meta.ownerId), eq(devices.deviceId, meta.deviceId)))
-    .run();
-}
-
-/** Writes the owner's command keys through (register). */
-export async function writeDeviceCommands(
-  env: Env,
-  meta: DeviceMeta,
-  commands: OwnerCommandInfo[],
-) {
-  await database(env.DB)
-    .update(devices)
-    .set({ commands: JSON.stringify(commands) })
     .where(and(eq(devices.ownerId, meta.ownerId), eq(devices.deviceId, meta.deviceId)))
     .run();
 }

@@ -1,13 +1,9 @@
 import type { AppliedCapabilities, DeviceRegister, Project } from "@wegent/protocol";
 import { CloseCode } from "@wegent/protocol";
 import { log } from "../../edge/log";
+import { toDevice } from "../contract";
 import type { LiveOutbox } from "../live-outbox";
-import {
-  upsertDevice,
-  writeDeviceCommands,
-  writeDeviceFigures,
-  writeDeviceProjects,
-} from "./catalogue";
+import { upsertDevice, writeDeviceFigures, writeDeviceProjects } from "./catalogue";
 import { sendCapabilities, storeApplied } from "./capability-sync";
 import type { Slots } from "./slots";
 import { linkTo, sendFrame } from "./socket";
@@ -58,10 +54,22 @@ export class Presence {
       offlineSince: null,
       lastSeenAt: Date.now(),
     });
-    const displayName = await upsertDevice(this.env, this.store.getMeta(), this.slots.figures());
-    this.store.setMeta({ displayName, lastPublished: null });
-    await writeDeviceCommands(this.env, this.store.getMeta(), frame.commands);
-    await this.saveProjects(frame.projects);
+    // One round trip keeps the row, its commands, projects and applied capabilities; the owner
+    // sees the device from the row it returns (no second write unless the figures move).
+    const figures = this.slots.figures();
+    const row = await upsertDevice(this.env, this.store.getMeta(), figures, {
+      commands: frame.commands,
+      projects: frame.projects,
+      applied: frame.capabilities ?? null,
+    });
+    const displayName = row.customName ?? row.name;
+    this.store.setMeta({
+      displayName,
+      projects: frame.projects,
+      lastPublished: JSON.stringify(figures),
+      lastWrittenAt: Date.now(),
+    });
+    this.live.push(meta.ownerId, { type: "device:status", device: toDevice(row) });
     log({ event: "device.registered", ownerId: meta.ownerId, deviceId: meta.deviceId, replaced });
 
     const link = linkTo(ws);
@@ -84,19 +92,24 @@ export class Presence {
         this.slots.dispatch(link, w, w.attempt || 1);
       if (w.state === "cancelling") this.slots.sendCancel(link, w);
     }
-    if (frame.capabilities) await this.capabilitiesApplied(frame.capabilities);
-    await this.syncCapabilities(ws);
+    await this.syncCapabilities(ws, row.capabilitiesDesired);
     await this.slots.pump();
     await this.publishStatus();
   }
 
   /** Sends the owner's desired capabilities; a failure never stands in the way of tasks. */
-  async syncCapabilities(ws: WebSocket): Promise<void> {
+  async syncCapabilities(ws: WebSocket, recorded?: string | null): Promise<void> {
     const { ownerId, deviceId, type } = this.store.getMeta();
     // Cloud-pool executors run other users' tasks: the operator's capabilities stay off them.
     if (type !== "local") return;
     try {
-      await sendCapabilities(this.env, ownerId, deviceId, (frame) => sendFrame(ws, frame));
+      await sendCapabilities(
+        this.env,
+        ownerId,
+        deviceId,
+        (frame) => sendFrame(ws, frame),
+        recorded,
+      );
     } catch (error) {
       // The device catches up on its next register, or the next change.
       const message = error instanceof Error ? error.message : String(error);
