@@ -8,6 +8,7 @@ import {
   type HubFrame,
   HubFrame as HubFrameSchema,
   parseFrame,
+  type TaskComplete,
 } from "@wegent/protocol";
 
 export interface DeviceOptions {
@@ -22,6 +23,20 @@ export interface DeviceOptions {
 }
 
 type Waiter = { match: (f: HubFrame) => boolean; resolve: (f: HubFrame) => void };
+
+/** A task's end as a device sends it: `seq` after `seq - 1` output events, with `text`. */
+export function doneFrame(taskId: string, messageId: string, seq = 1, text = "done"): TaskComplete {
+  return {
+    type: "task:complete",
+    taskId,
+    messageId,
+    seq,
+    text,
+    sessionId: null,
+    usage: null,
+    costUsd: null,
+  };
+}
 
 export class ProtocolDevice {
   readonly deviceId: string;
@@ -103,21 +118,19 @@ export class ProtocolDevice {
         this.send({ type: "task:accepted", taskId: frame.taskId, messageId: frame.messageId });
       }
       if (this.options.autoComplete) {
-        this.send({
-          type: "task:complete",
-          taskId: frame.taskId,
-          messageId: frame.messageId,
-          seq: 1,
-          text: "done",
-          sessionId: null,
-          usage: null,
-          costUsd: null,
-        });
+        this.send(doneFrame(frame.taskId, frame.messageId));
       } else {
         this.running.add(frame.taskId);
       }
     }
     if (frame.type === "task:cancel") this.running.delete(frame.taskId);
+  }
+
+  /** Ends a task it runs (no output before) and waits for the hub's ack of the end. */
+  async complete(taskId: string, messageId: string): Promise<void> {
+    this.running.delete(taskId);
+    this.send(doneFrame(taskId, messageId));
+    await this.waitFor((f) => f.type === "task:ack" && f.messageId === messageId, 10_000);
   }
 
   send(frame: ExecutorFrame | Record<string, unknown>): void {

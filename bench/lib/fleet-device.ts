@@ -9,6 +9,7 @@ import { HubConnection } from "../../executor/src/connection";
 import { DEFAULT_TIMINGS } from "../../executor/src/executor-options";
 import type { Logger } from "../../executor/src/log";
 import { DeviceAuth } from "../../executor/src/security/device-auth";
+import { doneFrame } from "./device";
 
 export interface FleetDeviceOptions {
   origin: string;
@@ -194,16 +195,7 @@ export class FleetDevice {
   /** Ends a task the device runs (seq 1: it sent no output). */
   complete(taskId: string, messageId: string): void {
     this.running.delete(taskId);
-    this.send({
-      type: "task:complete",
-      taskId,
-      messageId,
-      seq: 1,
-      text: "done",
-      sessionId: null,
-      usage: null,
-      costUsd: null,
-    });
+    this.send(doneFrame(taskId, messageId));
   }
 
   private startHeartbeat(intervalMs: number): void {

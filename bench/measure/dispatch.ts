@@ -81,19 +81,7 @@ export async function measureDispatch(
     toExecute.push(at - t0);
     post.push(answered - t0);
     arrivals.delete(taskId);
-    const messageId = res.body.messages.find((m) => m.role === "assistant")!.id;
-    device.running.delete(taskId);
-    device.send({
-      type: "task:complete",
-      taskId,
-      messageId,
-      seq: 1,
-      text: "done",
-      sessionId: null,
-      usage: null,
-      costUsd: null,
-    });
-    await device.waitFor((f) => f.type === "task:ack" && f.messageId === messageId, 5_000);
+    await device.complete(taskId, res.body.messages.find((m) => m.role === "assistant")!.id);
     // The hub writes the freed slot to D1 behind its ack; let that land before the next POST.
     await new Promise((r) => setTimeout(r, 25));
   }

@@ -1,7 +1,7 @@
 // (c) Relay: the device's task:progress → message:delta on the browser's live socket.
 import { api } from "../../e2e/harness";
 import { Outbox } from "../../executor/src/outbox";
-import type { ProtocolDevice } from "../lib/device";
+import { doneFrame, type ProtocolDevice } from "../lib/device";
 import { openTimedLive } from "../lib/live";
 import type { BenchUser } from "../lib/platform";
 import { sleep, type Summary, summarize } from "../lib/stats";
@@ -56,16 +56,7 @@ function progress(taskId: string, messageId: string, seq: number) {
 }
 
 function complete(device: ProtocolDevice, taskId: string, messageId: string, seq: number) {
-  device.send({
-    type: "task:complete",
-    taskId,
-    messageId,
-    seq,
-    text: "x".repeat(seq - 1),
-    sessionId: null,
-    usage: null,
-    costUsd: null,
-  });
+  device.send(doneFrame(taskId, messageId, seq, "x".repeat(seq - 1)));
 }
 
 export async function measureRelay(

@@ -55,17 +55,7 @@ export async function measureRoundTrips(
     await device.waitFor((f) => f.type === "task:execute" && f.messageId === messageId, 10_000);
     const getTask = await counted(origin, user, "GET", `/api/tasks/${task.id}`);
     const getDevices = await counted(origin, user, "GET", "/api/devices");
-    device.send({
-      type: "task:complete",
-      taskId: task.id,
-      messageId,
-      seq: 1,
-      text: "done",
-      sessionId: null,
-      usage: null,
-      costUsd: null,
-    });
-    await device.waitFor((f) => f.type === "task:ack" && f.messageId === messageId, 10_000);
+    await device.complete(task.id, messageId);
     return {
       postTask: post.trips,
       postTaskInHub:

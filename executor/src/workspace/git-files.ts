@@ -7,7 +7,7 @@ import { dirname, join, sep } from "node:path";
 import { spawnCapture } from "../commands/spawn";
 import { gitEnv } from "../commands/git";
 import { SKIPPED_NAMES } from "./layout";
-import type { Listing } from "./walk";
+import { addFile, empty, type Listing } from "./walk";
 
 const MAX_LIST_BYTES = 256 * 1024 * 1024;
 
@@ -37,7 +37,7 @@ export async function gitKeptFiles(dir: string, prefix: string): Promise<Listing
   if (listed.exitCode !== 0 || listed.truncated) {
     throw new GitListError(`git ls-files failed in ${root} (exit ${listed.exitCode})`);
   }
-  const out: Listing = { sources: [], files: 0, bytes: 0, newestMs: 0 };
+  const out = empty();
   const seen = new Set<string>();
   // Per folder: is it really the folder it names (no symlink on the way)?
   const folders = new Map<string, boolean>([["", true]]);
@@ -61,17 +61,7 @@ export async function gitKeptFiles(dir: string, prefix: string): Promise<Listing
     // Deleted (still in the index), a symlink, a submodule: not a file of this checkout.
     if (!info?.isFile()) continue;
     if (!(await realFolder(parts.slice(0, -1).join("/")))) continue;
-    out.sources.push({
-      name: `${prefix}/${rel}`,
-      path,
-      kind: "file",
-      size: info.size,
-      mode: info.mode,
-      mtimeMs: info.mtimeMs,
-    });
-    out.files += 1;
-    out.bytes += info.size;
-    out.newestMs = Math.max(out.newestMs, info.mtimeMs);
+    addFile(out, `${prefix}/${rel}`, path, info);
   }
   return out;
 }

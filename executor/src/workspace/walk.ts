@@ -1,4 +1,5 @@
 import { execFile } from "node:child_process";
+import type { Stats } from "node:fs";
 import { lstat, readdir } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { promisify } from "node:util";
@@ -15,7 +16,22 @@ export interface Listing {
   newestMs: number;
 }
 
-const empty = (): Listing => ({ sources: [], files: 0, bytes: 0, newestMs: 0 });
+export const empty = (): Listing => ({ sources: [], files: 0, bytes: 0, newestMs: 0 });
+
+/** Lists one regular file (its `lstat`) under the archive name `name`. */
+export function addFile(out: Listing, name: string, path: string, info: Stats): void {
+  out.sources.push({
+    name,
+    path,
+    kind: "file",
+    size: info.size,
+    mode: info.mode,
+    mtimeMs: info.mtimeMs,
+  });
+  out.files += 1;
+  out.bytes += info.size;
+  out.newestMs = Math.max(out.newestMs, info.mtimeMs);
+}
 
 /** Files of `root` under the archive prefix `prefix`; symlinks and cache folders are left out. */
 export async function walk(root: string, prefix: string, skipCaches = true): Promise<Listing> {
@@ -45,18 +61,7 @@ export async function walk(root: string, prefix: string, skipCaches = true): Pro
         });
         await visit(path);
       } else if (entry.isFile()) {
-        const info = await lstat(path);
-        out.sources.push({
-          name: `${prefix}/${rel}`,
-          path,
-          kind: "file",
-          size: info.size,
-          mode: info.mode,
-          mtimeMs: info.mtimeMs,
-        });
-        out.files += 1;
-        out.bytes += info.size;
-        out.newestMs = Math.max(out.newestMs, info.mtimeMs);
+        addFile(out, `${prefix}/${rel}`, path, await lstat(path));
       }
     }
   };
