@@ -2,62 +2,33 @@
 // disabling it removes it there (and only there), an MCP server defined in Settings is offered to
 // the agent and works, the appended system prompt reaches the model, and the device's
 // pre-execute hook can stop a task. Real platform, real executor, real Claude Code, fake model.
+import { scene } from "./scene";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Device, TaskWithMessages } from "@wegent/protocol";
-import {
-  type FakeModel,
-  requestText,
-  startFakeModel,
-  systemText,
-  text,
-  toolNames,
-  toolUse,
-} from "./fake-model/server";
-import {
-  api,
-  createToken,
-  type ExecutorProcess,
-  type Platform,
-  type Session,
-  signUp,
-  startExecutor,
-  startPlatform,
-  until,
-} from "./harness";
+import { requestText, systemText, text, toolNames, toolUse } from "./fake-model/server";
+import { api, startExecutor, until } from "./harness";
 import { makeZip, skillMd } from "../worker/test/zip-writer";
 
-let platform: Platform;
-let fake: FakeModel;
-let user: Session;
-let token: string;
-const executors: ExecutorProcess[] = [];
-
-beforeAll(async () => {
-  platform = await startPlatform({ vars: { DEVICE_GRACE_SECONDS: "2" } });
-  fake = await startFakeModel();
-  user = await signUp(platform.origin, "caps_user");
-  token = (await createToken(platform.origin, user)).token;
-}, 180_000);
-
-afterAll(async () => {
-  for (const ex of executors) await ex.stop("SIGKILL");
-  await fake?.close();
-  await platform?.stop();
-});
+const s = scene("caps_user", { vars: { DEVICE_GRACE_SECONDS: "2" } });
 
 async function launch(options: Partial<Parameters<typeof startExecutor>[0]> = {}) {
-  const ex = startExecutor({ origin: platform.origin, token, modelUrl: fake.url, ...options });
-  executors.push(ex);
+  const ex = startExecutor({
+    origin: s.platform.origin,
+    token: s.token,
+    modelUrl: s.fake.url,
+    ...options,
+  });
+  s.executors.push(ex);
   await ex.waitFor("registered");
   return ex;
 }
 
 async function device(deviceId: string): Promise<Device | undefined> {
-  const res = await api<{ devices: Device[] }>(platform.origin, "GET", "/api/devices", {
-    cookie: user.cookie,
+  const res = await api<{ devices: Device[] }>(s.platform.origin, "GET", "/api/devices", {
+    cookie: s.user.cookie,
   });
   return res.body.devices.find((d) => d.id === deviceId);
 }
@@ -79,8 +50,8 @@ async function settled(taskId: string) {
   return until(
     async () => {
       const d = (
-        await api<TaskWithMessages>(platform.origin, "GET", `/api/tasks/${taskId}`, {
-          cookie: user.cookie,
+        await api<TaskWithMessages>(s.platform.origin, "GET", `/api/tasks/${taskId}`, {
+          cookie: s.user.cookie,
         })
       ).body;
       const last = d.messages.at(-1);
@@ -93,12 +64,12 @@ async function settled(taskId: string) {
 
 async function send(prompt: string, deviceId: string, taskId?: string) {
   const res = taskId
-    ? await api<TaskWithMessages>(platform.origin, "POST", `/api/tasks/${taskId}/messages`, {
-        cookie: user.cookie,
+    ? await api<TaskWithMessages>(s.platform.origin, "POST", `/api/tasks/${taskId}/messages`, {
+        cookie: s.user.cookie,
         body: { message: prompt },
       })
-    : await api<TaskWithMessages>(platform.origin, "POST", "/api/tasks", {
-        cookie: user.cookie,
+    : await api<TaskWithMessages>(s.platform.origin, "POST", "/api/tasks", {
+        cookie: s.user.cookie,
         body: { message: prompt, target: { deviceId } },
       });
   expect(res.status, JSON.stringify(res.body)).toBe(201);
@@ -106,12 +77,16 @@ async function send(prompt: string, deviceId: string, taskId?: string) {
 }
 
 const requestsFor = (prompt: string) =>
-  fake.requests.filter((r) => r.prompt?.includes(prompt) === true);
+  s.fake.requests.filter((r) => r.prompt?.includes(prompt) === true);
 
 async function uploadSkill(zip: Uint8Array) {
-  const res = await fetch(`${platform.origin}/api/skills`, {
+  const res = await fetch(`${s.platform.origin}/api/skills`, {
     method: "POST",
-    headers: { Cookie: user.cookie, "Content-Type": "application/zip", Origin: platform.origin },
+    headers: {
+      Cookie: s.user.cookie,
+      "Content-Type": "application/zip",
+      Origin: s.platform.origin,
+    },
     body: Buffer.from(zip),
   });
   const body = (await res.json()) as { skill: { id: string } };
@@ -161,8 +136,8 @@ describe("capabilities managed in Settings", () => {
       writeFileSync(join(dir, "SKILL.md"), handMadeText);
     }
 
-    const off = await api(platform.origin, "PATCH", `/api/skills/${skill.id}`, {
-      cookie: user.cookie,
+    const off = await api(s.platform.origin, "PATCH", `/api/skills/${skill.id}`, {
+      cookie: s.user.cookie,
       body: { enabled: false },
     });
     expect(off.status).toBe(200);
@@ -202,8 +177,8 @@ createInterface({ input: process.stdin }).on("line", (line) => {
     );
     const ex = await launch({ env: { ZOO_KEY: "zk-from-the-device" } });
     const before = await synced(ex.deviceId);
-    const created = await api(platform.origin, "POST", "/api/mcp-servers", {
-      cookie: user.cookie,
+    const created = await api(s.platform.origin, "POST", "/api/mcp-servers", {
+      cookie: s.user.cookie,
       body: {
         name: "zoo",
         transport: "stdio",
@@ -214,15 +189,15 @@ createInterface({ input: process.stdin }).on("line", (line) => {
     });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     // A server that cannot start must not stop tasks.
-    const broken = await api(platform.origin, "POST", "/api/mcp-servers", {
-      cookie: user.cookie,
+    const broken = await api(s.platform.origin, "POST", "/api/mcp-servers", {
+      cookie: s.user.cookie,
       body: { name: "broken", transport: "stdio", command: "/nonexistent/mcp-server" },
     });
     expect(broken.status).toBe(201);
     await synced(ex.deviceId, before.capabilities.digest);
 
     const tool = "mcp__wegent-zoo__zebra_count";
-    fake.on("count the zebras", [
+    s.fake.on("count the zebras", [
       { blocks: [toolUse("ToolSearch", { query: `select:${tool}`, max_results: 5 })] },
       { blocks: [toolUse(tool, {})] },
       { blocks: [text("There are 7 zebras.")] },
@@ -241,8 +216,8 @@ createInterface({ input: process.stdin }).on("line", (line) => {
     const ex = await launch();
     const before = await synced(ex.deviceId);
     const put = async (appendSystemPrompt: string, model: string | null = null) =>
-      api(platform.origin, "PUT", "/api/settings/runtime", {
-        cookie: user.cookie,
+      api(s.platform.origin, "PUT", "/api/settings/runtime", {
+        cookie: s.user.cookie,
         body: { appendSystemPrompt, model },
       });
     expect(
@@ -310,7 +285,7 @@ if (mode === "sleep") { console.error("waiting for the VPN"); setTimeout(() => {
     await until(() => !alive(pid), 5000, "the hook process to be gone");
 
     writeFileSync(mode, "ok");
-    fake.on("run with a passing hook", [{ blocks: [text("Ran after the hook.")] }]);
+    s.fake.on("run with a passing hook", [{ blocks: [text("Ran after the hook.")] }]);
     const ok = await send("run with a passing hook", deviceId);
     expect(ok.messages.at(-1)).toMatchObject({
       status: "completed",

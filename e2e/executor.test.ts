@@ -1,48 +1,40 @@
 // The user's story, end to end: a real platform (wrangler dev), a real wegent-executor process
 // running the real Claude Code against a fake model API on loopback, and the live channel.
+import { scene } from "./scene";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execFileSync } from "node:child_process";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { TaskWithMessages } from "@wegent/protocol";
-import { type FakeModel, startFakeModel, text, thinking, toolUse } from "./fake-model/server";
-import {
-  api,
-  createToken,
-  type ExecutorProcess,
-  type Platform,
-  type Session,
-  signUp,
-  startExecutor,
-  startPlatform,
-  until,
-} from "./harness";
+import { text, thinking, toolUse } from "./fake-model/server";
+import { api, createToken, startExecutor, until } from "./harness";
 import { openLive, streamedText } from "./live-client";
 
 type Created = TaskWithMessages;
 type Detail = TaskWithMessages;
 
-let platform: Platform;
-let fake: FakeModel;
-let user: Session;
-let token: string;
-const executors: ExecutorProcess[] = [];
+const s = scene("e2e_user", { vars: { DEVICE_GRACE_SECONDS: "3" } });
 
 const assistantOf = (c: Created) => c.messages.find((m) => m.role === "assistant")!;
 
 async function launch(
   extra: Parameters<typeof startExecutor>[0] extends infer O ? Partial<O> : never = {},
 ) {
-  const ex = startExecutor({ origin: platform.origin, token, modelUrl: fake.url, ...extra });
-  executors.push(ex);
+  const ex = startExecutor({
+    origin: s.platform.origin,
+    token: s.token,
+    modelUrl: s.fake.url,
+    ...extra,
+  });
+  s.executors.push(ex);
   await ex.waitFor("registered");
   return ex;
 }
 
 async function taskDetail(taskId: string) {
   return (
-    await api<Detail>(platform.origin, "GET", `/api/tasks/${taskId}`, { cookie: user.cookie })
+    await api<Detail>(s.platform.origin, "GET", `/api/tasks/${taskId}`, { cookie: s.user.cookie })
   ).body;
 }
 
@@ -57,23 +49,10 @@ async function settled(taskId: string, ms = 60_000) {
   );
 }
 
-beforeAll(async () => {
-  platform = await startPlatform({ vars: { DEVICE_GRACE_SECONDS: "3" } });
-  fake = await startFakeModel();
-  user = await signUp(platform.origin, "e2e_user");
-  token = (await createToken(platform.origin, user)).token;
-}, 180_000);
-
-afterAll(async () => {
-  for (const ex of executors) await ex.stop("SIGKILL");
-  await fake?.close();
-  await platform?.stop();
-});
-
 describe("a device running Claude Code", () => {
   it("registers, runs a message with thinking and a tool, and streams the reply live", async () => {
     // The platform serves the executor it was built with, for the "Add a device" command.
-    const pkg = await fetch(`${platform.origin}/wegent-executor.tgz`);
+    const pkg = await fetch(`${s.platform.origin}/wegent-executor.tgz`);
     expect(pkg.status).toBe(200);
     const tgz = join(mkdtempSync(join(tmpdir(), "wegent-pkg-")), "pkg.tgz");
     writeFileSync(tgz, Buffer.from(await pkg.arrayBuffer()));
@@ -83,16 +62,16 @@ describe("a device running Claude Code", () => {
 
     const ex = await launch();
     const devices = await api<{ devices: { id: string; status: string; isDefault: boolean }[] }>(
-      platform.origin,
+      s.platform.origin,
       "GET",
       "/api/devices",
-      { cookie: user.cookie },
+      { cookie: s.user.cookie },
     );
     expect(devices.body.devices).toEqual([
       expect.objectContaining({ id: ex.deviceId, status: "online", isDefault: true }),
     ]);
 
-    fake.on("make the greeting file", [
+    s.fake.on("make the greeting file", [
       {
         blocks: [
           thinking("The user wants ", "a file."),
@@ -105,9 +84,9 @@ describe("a device running Claude Code", () => {
       },
       { blocks: [text("Created ", "hello.txt", " for you.")] },
     ]);
-    const live = await openLive(platform.origin, user.cookie);
-    const res = await api<Created>(platform.origin, "POST", "/api/tasks", {
-      cookie: user.cookie,
+    const live = await openLive(s.platform.origin, s.user.cookie);
+    const res = await api<Created>(s.platform.origin, "POST", "/api/tasks", {
+      cookie: s.user.cookie,
       body: { message: "Please make the greeting file" },
     });
     expect(res.status).toBe(201);
@@ -138,34 +117,34 @@ describe("a device running Claude Code", () => {
     live.close();
 
     // A follow-up resumes the same Claude session: the model sees the earlier turns.
-    fake.on("and now a follow-up", [{ blocks: [text("Still here.")] }]);
+    s.fake.on("and now a follow-up", [{ blocks: [text("Still here.")] }]);
     const follow = await api<Created>(
-      platform.origin,
+      s.platform.origin,
       "POST",
       `/api/tasks/${res.body.task.id}/messages`,
-      { cookie: user.cookie, body: { message: "and now a follow-up" } },
+      { cookie: s.user.cookie, body: { message: "and now a follow-up" } },
     );
     expect(follow.status).toBe(201);
     const after = await settled(res.body.task.id);
     expect(after.messages.at(-1)).toMatchObject({ content: "Still here.", status: "completed" });
-    const request = fake.requests.filter((r) => r.prompt === "and now a follow-up").at(-1);
+    const request = s.fake.requests.filter((r) => r.prompt === "and now a follow-up").at(-1);
     expect(JSON.stringify(request?.body)).toContain("Please make the greeting file");
   });
 
   it("cancels mid-stream within a second, and kills what the agent started", async () => {
-    fake.on("count slowly", [
+    s.fake.on("count slowly", [
       { blocks: [text(...Array.from({ length: 400 }, (_, i) => `${i} `))], delayMs: 50 },
     ]);
-    const live = await openLive(platform.origin, user.cookie);
-    const res = await api<Created>(platform.origin, "POST", "/api/tasks", {
-      cookie: user.cookie,
+    const live = await openLive(s.platform.origin, s.user.cookie);
+    const res = await api<Created>(s.platform.origin, "POST", "/api/tasks", {
+      cookie: s.user.cookie,
       body: { message: "count slowly" },
     });
     const messageId = assistantOf(res.body).id;
     await live.waitFor("message:delta", (f) => f.messageId === messageId && f.seq > 3, 60_000);
     const started = Date.now();
-    await api(platform.origin, "POST", `/api/tasks/${res.body.task.id}/cancel`, {
-      cookie: user.cookie,
+    await api(s.platform.origin, "POST", `/api/tasks/${res.body.task.id}/cancel`, {
+      cookie: s.user.cookie,
     });
     const done = await live.waitFor("message:done", (f) => f.messageId === messageId, 10_000);
     const elapsed = Date.now() - started;
@@ -173,11 +152,11 @@ describe("a device running Claude Code", () => {
     expect(elapsed).toBeLessThan(1000);
     live.close();
 
-    fake.on("wait for a long time", [
+    s.fake.on("wait for a long time", [
       { blocks: [toolUse("Bash", { command: "echo started && sleep 307", description: "wait" })] },
     ]);
-    const long = await api<Created>(platform.origin, "POST", "/api/tasks", {
-      cookie: user.cookie,
+    const long = await api<Created>(s.platform.origin, "POST", "/api/tasks", {
+      cookie: s.user.cookie,
       body: { message: "wait for a long time" },
     });
     await until(
@@ -185,8 +164,8 @@ describe("a device running Claude Code", () => {
       60_000,
       "sleep 307 to start",
     );
-    await api(platform.origin, "POST", `/api/tasks/${long.body.task.id}/cancel`, {
-      cookie: user.cookie,
+    await api(s.platform.origin, "POST", `/api/tasks/${long.body.task.id}/cancel`, {
+      cookie: s.user.cookie,
     });
     expect((await settled(long.body.task.id, 10_000)).task.status).toBe("cancelled");
     await until(
@@ -198,11 +177,11 @@ describe("a device running Claude Code", () => {
 
   it("runs 5 tasks at once on one device", async () => {
     const rules = Array.from({ length: 5 }, (_, i) => `parallel job ${i}`);
-    for (const r of rules) fake.on(r, [{ blocks: [text("working ", "on ", r)], delayMs: 100 }]);
+    for (const r of rules) s.fake.on(r, [{ blocks: [text("working ", "on ", r)], delayMs: 100 }]);
     const created = await Promise.all(
       rules.map((r) =>
-        api<Created>(platform.origin, "POST", "/api/tasks", {
-          cookie: user.cookie,
+        api<Created>(s.platform.origin, "POST", "/api/tasks", {
+          cookie: s.user.cookie,
           body: { message: r },
         }),
       ),
@@ -217,15 +196,15 @@ describe("when things go wrong", () => {
   it("fails the running task with device_disconnected when the executor is killed", async () => {
     const ex = await launch();
     // Make this the default device so messages go to it.
-    await api(platform.origin, "PUT", `/api/devices/${ex.deviceId}/default`, {
-      cookie: user.cookie,
+    await api(s.platform.origin, "PUT", `/api/devices/${ex.deviceId}/default`, {
+      cookie: s.user.cookie,
     });
-    fake.on("a very slow job", [
+    s.fake.on("a very slow job", [
       { blocks: [text(...Array.from({ length: 300 }, () => "."))], delayMs: 100 },
     ]);
-    const live = await openLive(platform.origin, user.cookie);
-    const res = await api<Created>(platform.origin, "POST", "/api/tasks", {
-      cookie: user.cookie,
+    const live = await openLive(s.platform.origin, s.user.cookie);
+    const res = await api<Created>(s.platform.origin, "POST", "/api/tasks", {
+      cookie: s.user.cookie,
       body: { message: "a very slow job" },
     });
     const messageId = assistantOf(res.body).id;
@@ -251,27 +230,34 @@ describe("when things go wrong", () => {
   });
 
   it("stops with a clear message for a bad token, an expired token and a removed device", async () => {
-    const bad = startExecutor({ origin: platform.origin, token: "not-a-token" });
-    executors.push(bad);
+    const bad = startExecutor({ origin: s.platform.origin, token: "not-a-token" });
+    s.executors.push(bad);
     expect(await bad.exited()).toBe(1);
     expect(bad.output()).toMatch(/not valid/i);
 
-    const revokedToken = await createToken(platform.origin, user, { name: "soon revoked" });
-    await api(platform.origin, "DELETE", `/api/tokens/${revokedToken.id}`, { cookie: user.cookie });
-    const revoked = startExecutor({ origin: platform.origin, token: revokedToken.token });
-    executors.push(revoked);
+    const revokedToken = await createToken(s.platform.origin, s.user, { name: "soon revoked" });
+    await api(s.platform.origin, "DELETE", `/api/tokens/${revokedToken.id}`, {
+      cookie: s.user.cookie,
+    });
+    const revoked = startExecutor({ origin: s.platform.origin, token: revokedToken.token });
+    s.executors.push(revoked);
     expect(await revoked.exited()).toBe(1);
     expect(revoked.output()).toMatch(/revoked/i);
     expect(revoked.output()).toContain("Settings → API Token");
 
     const ex = await launch();
-    const removed = await api(platform.origin, "DELETE", `/api/devices/${ex.deviceId}?force=true`, {
-      cookie: user.cookie,
-    });
+    const removed = await api(
+      s.platform.origin,
+      "DELETE",
+      `/api/devices/${ex.deviceId}?force=true`,
+      {
+        cookie: s.user.cookie,
+      },
+    );
     expect(removed.status).toBe(200);
     expect(await ex.exited()).toBe(1);
     expect(ex.output()).toMatch(/removed/i);
     // The token is never printed whole.
-    for (const e of [revoked, ex]) expect(e.output()).not.toContain(token);
+    for (const e of [revoked, ex]) expect(e.output()).not.toContain(s.token);
   });
 });

@@ -1,5 +1,6 @@
 // Local work, end to end: real git repositories made here, the real executor in local mode with
 // the user's HOME (a temp dir standing in for it), real Claude Code against the fake model.
+import { scene } from "./scene";
 import { execFileSync, spawn } from "node:child_process";
 import {
   existsSync,
@@ -13,7 +14,7 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import type {
   Device,
   LocalSessionsBody,
@@ -21,27 +22,12 @@ import type {
   TaskWithMessages,
 } from "@wegent/protocol";
 import { horizontalOverflow, launchChromium, screenshot } from "./browser";
-import { type FakeModel, startFakeModel, text, toolUse } from "./fake-model/server";
-import {
-  api,
-  createToken,
-  type ExecutorProcess,
-  type Platform,
-  ROOT,
-  type Session,
-  signUp,
-  startExecutor,
-  startPlatform,
-  until,
-} from "./harness";
+import { text, toolUse } from "./fake-model/server";
+import { api, type ExecutorProcess, ROOT, startExecutor, until } from "./harness";
 
 const CLAUDE = join(ROOT, "node_modules/@anthropic-ai/claude-agent-sdk-linux-x64/claude");
 
-let platform: Platform;
-let fake: FakeModel;
-let user: Session;
-let token: string;
-const executors: ExecutorProcess[] = [];
+const s = scene("local_user");
 
 /** The user's machine: HOME, a projects root with repositories, a folder outside it. */
 let userHome: string;
@@ -82,19 +68,20 @@ function repo(path: string): string {
 }
 
 const modelEnv = () => ({
-  ANTHROPIC_BASE_URL: fake.url,
+  ANTHROPIC_BASE_URL: s.fake.url,
   CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",
   CLAUDE_CODE_MAX_RETRIES: "0",
   IS_SANDBOX: "1",
 });
 
 async function devices() {
-  return (await api<{ devices: Device[] }>(platform.origin, "GET", "/api/devices", user)).body
+  return (await api<{ devices: Device[] }>(s.platform.origin, "GET", "/api/devices", s.user)).body
     .devices;
 }
 
 async function detail(taskId: string) {
-  return (await api<TaskWithMessages>(platform.origin, "GET", `/api/tasks/${taskId}`, user)).body;
+  return (await api<TaskWithMessages>(s.platform.origin, "GET", `/api/tasks/${taskId}`, s.user))
+    .body;
 }
 
 async function settled(taskId: string, ms = 90_000) {
@@ -109,7 +96,7 @@ async function settled(taskId: string, ms = 90_000) {
 }
 
 async function createTask(body: unknown) {
-  return api<TaskWithMessages>(platform.origin, "POST", "/api/tasks", { ...user, body });
+  return api<TaskWithMessages>(s.platform.origin, "POST", "/api/tasks", { ...s.user, body });
 }
 
 /** The worktree git made for a branch of `repoPath`. */
@@ -122,11 +109,6 @@ function worktreeOf(repoPath: string, branch: string): string {
 }
 
 beforeAll(async () => {
-  platform = await startPlatform();
-  fake = await startFakeModel();
-  user = await signUp(platform.origin, "local_user");
-  token = (await createToken(platform.origin, user)).token;
-
   userHome = mkdtempSync(join(tmpdir(), "wegent-user-home-"));
   // The login shell's profile: proves the agent gets the user's login environment.
   writeFileSync(
@@ -143,7 +125,7 @@ beforeAll(async () => {
   mkdirSync(plain);
 
   // A session started in a terminal with the real claude binary, before the executor runs.
-  fake.on("terminal session hello", [{ blocks: [text("Hello from the terminal.")] }]);
+  s.fake.on("terminal session hello", [{ blocks: [text("Hello from the terminal.")] }]);
   // Not execFileSync: the fake model answers from this very process.
   await runClaude(["-p", "terminal session hello"], alpha, {
     PATH: process.env.PATH ?? "/usr/bin:/bin",
@@ -157,22 +139,16 @@ beforeAll(async () => {
   terminalSessionId = sessions.find((n) => n.endsWith(".jsonl"))!.replace(/\.jsonl$/, "");
 
   main = startExecutor({
-    origin: platform.origin,
-    token,
-    modelUrl: fake.url,
+    origin: s.platform.origin,
+    token: s.token,
+    modelUrl: s.fake.url,
     env: { HOME: userHome, SHELL: "/bin/sh" },
     args: ["--projects-root", root, "--project", plain, "--max-slots", "5"],
   });
-  executors.push(main);
+  s.executors.push(main);
   await main.waitFor("registered", 60_000);
   projects = (await devices()).find((d) => d.id === main.deviceId)!.projects;
 }, 240_000);
-
-afterAll(async () => {
-  for (const ex of executors) await ex.stop("SIGKILL");
-  await fake?.close();
-  await platform?.stop();
-});
 
 const projectNamed = (name: string) => {
   const found = projects.find((p) => p.name === name);
@@ -198,7 +174,7 @@ describe("a local device's projects", () => {
 
   it("runs a task in its own worktree with the user's HOME and login environment", async () => {
     const project = projectNamed("alpha");
-    fake.on("where do you run", [
+    s.fake.on("where do you run", [
       {
         blocks: [
           toolUse("Bash", {
@@ -232,15 +208,15 @@ describe("a local device's projects", () => {
     expect(existsSync(join(alpha, "where.txt"))).toBe(false);
 
     // A follow-up works in the same worktree, on the same branch.
-    fake.on("and again", [
+    s.fake.on("and again", [
       { blocks: [toolUse("Bash", { command: "pwd > again.txt", description: "again" })] },
       { blocks: [text("Again.")] },
     ]);
     const follow = await api<TaskWithMessages>(
-      platform.origin,
+      s.platform.origin,
       "POST",
       `/api/tasks/${res.body.task.id}/messages`,
-      { ...user, body: { message: "and again" } },
+      { ...s.user, body: { message: "and again" } },
     );
     expect(follow.status).toBe(201);
     expect((await settled(res.body.task.id)).task.status).toBe("completed");
@@ -250,7 +226,7 @@ describe("a local device's projects", () => {
   it("runs two tasks in one project at once on two branches; the main checkout stays clean", async () => {
     const project = projectNamed("alpha");
     for (const n of ["one", "two"]) {
-      fake.on(`write same file ${n}`, [
+      s.fake.on(`write same file ${n}`, [
         {
           blocks: [
             toolUse("Bash", {
@@ -289,7 +265,7 @@ describe("a project that is not a git repository", () => {
   it("runs in the folder itself, one task at a time; the next waits with the reason", async () => {
     const project = projectNamed("notes");
     for (const n of ["first", "second"]) {
-      fake.on(`note ${n}`, [
+      s.fake.on(`note ${n}`, [
         {
           blocks: [toolUse("Bash", { command: `sleep 2; pwd > ${n}.txt`, description: "note" })],
         },
@@ -320,10 +296,10 @@ describe("sessions already on the machine", () => {
     const project = projectNamed("alpha");
     const asked = performance.now();
     const list = await api<LocalSessionsBody>(
-      platform.origin,
+      s.platform.origin,
       "GET",
       `/api/devices/${main.deviceId}/sessions?projectId=${project.id}`,
-      user,
+      s.user,
     );
     expect(list.status).toBe(200);
     console.log(
@@ -337,24 +313,24 @@ describe("sessions already on the machine", () => {
       }),
     );
     const transcript = await api<LocalTranscriptBody>(
-      platform.origin,
+      s.platform.origin,
       "GET",
       `/api/devices/${main.deviceId}/sessions/${terminalSessionId}`,
-      user,
+      s.user,
     );
     expect(transcript.body.messages.map((m) => m.text)).toEqual([
       "terminal session hello",
       "Hello from the terminal.",
     ]);
     const unknown = await api(
-      platform.origin,
+      s.platform.origin,
       "GET",
       `/api/devices/${main.deviceId}/sessions/0000-none`,
-      user,
+      s.user,
     );
     expect(unknown.status).toBe(404);
 
-    fake.on("continue where we left off", [
+    s.fake.on("continue where we left off", [
       {
         blocks: [toolUse("Bash", { command: "pwd > continued.txt", description: "pwd" })],
       },
@@ -370,7 +346,7 @@ describe("sessions already on the machine", () => {
     const done = await settled(res.body.task.id);
     expect(done.task.status).toBe("completed");
     // The model saw the terminal conversation: the session was resumed, not started anew.
-    const request = fake.requests.filter((r) => r.prompt === "continue where we left off").at(0);
+    const request = s.fake.requests.filter((r) => r.prompt === "continue where we left off").at(0);
     expect(JSON.stringify(request?.body)).toContain("Hello from the terminal.");
     expect(readFileSync(join(alpha, "continued.txt"), "utf8").trim()).toBe(alpha);
   });
@@ -382,11 +358,11 @@ describe("in the browser", () => {
     try {
       const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
       context.setDefaultTimeout(20_000);
-      const [name, value] = user.cookie.split("=");
-      await context.addCookies([{ name: name!, value: value!, url: platform.origin }]);
+      const [name, value] = s.user.cookie.split("=");
+      await context.addCookies([{ name: name!, value: value!, url: s.platform.origin }]);
       const page = await context.newPage();
       const byTestId = (id: string) => page.getByTestId(id);
-      await page.goto(platform.origin, { timeout: 30_000 });
+      await page.goto(s.platform.origin, { timeout: 30_000 });
       const alphaProject = projectNamed("alpha");
 
       // The sidebar lists the terminal session under its project; Continue picks it.
@@ -404,7 +380,7 @@ describe("in the browser", () => {
       await expect.poll(() => byTestId("task-where").textContent()).toContain("alpha · main");
       const continuedId = page.url().split("/").pop()!;
       expect((await settled(continuedId)).task.status).toBe("completed");
-      const request = fake.requests.find((r) => r.prompt === "continue from the browser");
+      const request = s.fake.requests.find((r) => r.prompt === "continue from the browser");
       expect(JSON.stringify(request?.body)).toContain("Hello from the terminal.");
 
       // A new chat: device, then project; the task header shows device · project · branch.
@@ -437,13 +413,13 @@ describe("in the browser", () => {
 describe("what is refused", () => {
   it("refuses another device's project id, a made-up one, and a project swapped for a symlink", async () => {
     const second = startExecutor({
-      origin: platform.origin,
-      token,
-      modelUrl: fake.url,
+      origin: s.platform.origin,
+      token: s.token,
+      modelUrl: s.fake.url,
       env: { HOME: userHome, SHELL: "/bin/sh" },
       args: ["--projects-root", root, "--device-id", "e2e-second-executor-01"],
     });
-    executors.push(second);
+    s.executors.push(second);
     await second.waitFor("registered", 60_000);
     const other = (await devices()).find((d) => d.id === "e2e-second-executor-01");
     expect(other).toBeDefined();
@@ -491,26 +467,26 @@ describe("a machine with only a Claude Code login", () => {
       { mode: 0o600 },
     );
     const ex = startExecutor({
-      origin: platform.origin,
-      token,
-      modelUrl: fake.url,
+      origin: s.platform.origin,
+      token: s.token,
+      modelUrl: s.fake.url,
       env: { HOME: loginHome, SHELL: "/bin/sh" },
       unsetEnv: ["ANTHROPIC_API_KEY"],
     });
-    executors.push(ex);
+    s.executors.push(ex);
     await ex.waitFor("registered", 60_000);
     expect(ex.output()).toContain("model credentials: Claude Code login");
-    fake.on("logged in only", [{ blocks: [text("Works with the login.")] }]);
+    s.fake.on("logged in only", [{ blocks: [text("Works with the login.")] }]);
     const res = await createTask({ message: "logged in only", target: { deviceId: ex.deviceId } });
     const done = await settled(res.body.task.id);
     expect(done.messages[1]).toMatchObject({
       status: "completed",
       content: "Works with the login.",
     });
-    const request = fake.requests.find((r) => r.prompt?.includes("logged in only"));
+    const request = s.fake.requests.find((r) => r.prompt?.includes("logged in only"));
     expect(
       request?.authorization,
-      JSON.stringify(fake.requests.slice(-3).map((r) => [r.path, r.prompt, r.authorization])),
+      JSON.stringify(s.fake.requests.slice(-3).map((r) => [r.path, r.prompt, r.authorization])),
     ).toBe("Bearer sk-ant-oat01-e2e-login-token");
     expect(request?.apiKey).toBeNull();
   });
@@ -518,13 +494,13 @@ describe("a machine with only a Claude Code login", () => {
   it("fails at once with credentials_missing and both fixes when there is neither", async () => {
     const bare = mkdtempSync(join(tmpdir(), "wegent-bare-home-"));
     const ex = startExecutor({
-      origin: platform.origin,
-      token,
-      modelUrl: fake.url,
+      origin: s.platform.origin,
+      token: s.token,
+      modelUrl: s.fake.url,
       env: { HOME: bare, SHELL: "/bin/sh" },
       unsetEnv: ["ANTHROPIC_API_KEY"],
     });
-    executors.push(ex);
+    s.executors.push(ex);
     await ex.waitFor("registered", 60_000);
     const res = await createTask({ message: "no credentials", target: { deviceId: ex.deviceId } });
     const done = await settled(res.body.task.id, 30_000);

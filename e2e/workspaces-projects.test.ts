@@ -4,35 +4,22 @@
 // executor on the SAME machine and executor home (`--device-id`) gets the files as a folder and
 // resumes the same Claude session. A task run in a non-git project directory is never removed.
 // Real wrangler dev (local D1 + R2), real executors, real Claude Code against the fake model.
+import { scene } from "./scene";
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { CleanupReport, Device, TaskWithMessages, WorkspaceState } from "@wegent/protocol";
-import { type FakeModel, startFakeModel, text, toolUse } from "./fake-model/server";
-import {
-  api,
-  createToken,
-  type ExecutorProcess,
-  type Platform,
-  type Session,
-  signUp,
-  startExecutor,
-  startPlatform,
-  until,
-} from "./harness";
+import { text, toolUse } from "./fake-model/server";
+import { api, startExecutor, until } from "./harness";
 
-let platform: Platform;
-let fake: FakeModel;
-let user: Session;
-let token: string;
-const executors: ExecutorProcess[] = [];
+const s = scene("e2e_ws_projects");
 
 const get = async <T>(path: string) =>
-  (await api<T>(platform.origin, "GET", path, { cookie: user.cookie })).body;
+  (await api<T>(s.platform.origin, "GET", path, { cookie: s.user.cookie })).body;
 const post = <T>(path: string, body?: unknown) =>
-  api<T>(platform.origin, "POST", path, { cookie: user.cookie, body });
+  api<T>(s.platform.origin, "POST", path, { cookie: s.user.cookie, body });
 const sh = (cwd: string, ...args: string[]) =>
   execFileSync("git", args, { cwd, encoding: "utf8" }).trim();
 
@@ -57,19 +44,6 @@ async function projectsOf(deviceId: string) {
   return list.devices.find((d) => d.id === deviceId)!.projects;
 }
 
-beforeAll(async () => {
-  platform = await startPlatform();
-  fake = await startFakeModel();
-  user = await signUp(platform.origin, "e2e_ws_projects");
-  token = (await createToken(platform.origin, user)).token;
-}, 180_000);
-
-afterAll(async () => {
-  for (const ex of executors) await ex.stop("SIGKILL");
-  await fake?.close();
-  await platform?.stop();
-});
-
 describe("project task workspaces", () => {
   it("worktree: cleanup keeps the branch, a follow-up brings it back, a second --device-id on the same home continues the session", async () => {
     const machine = mkdtempSync(join(tmpdir(), "wegent-machine-"));
@@ -85,18 +59,18 @@ describe("project task workspaces", () => {
     mkdirSync(userHome);
     const env = { HOME: userHome, SHELL: "/bin/sh" };
     const a = startExecutor({
-      origin: platform.origin,
-      token,
-      modelUrl: fake.url,
+      origin: s.platform.origin,
+      token: s.token,
+      modelUrl: s.fake.url,
       env,
       args: ["--project", repo, "--project", plain],
     });
-    executors.push(a);
+    s.executors.push(a);
     await a.waitFor("registered", 60_000);
     const project = (await projectsOf(a.deviceId)).find((p) => p.name === "app")!;
     const notesProject = (await projectsOf(a.deviceId)).find((p) => p.name === "notes")!;
 
-    fake.on("write the project notes", [
+    s.fake.on("write the project notes", [
       {
         blocks: [
           toolUse("Bash", {
@@ -120,7 +94,7 @@ describe("project task workspaces", () => {
     expect(readFileSync(join(tree, "notes.txt"), "utf8")).toBe("from the worktree");
 
     // A task in the non-git project runs in that directory itself: listed, never removed.
-    fake.on("jot in place", [
+    s.fake.on("jot in place", [
       { blocks: [toolUse("Bash", { command: "printf jot > jot.txt", description: "jot" })] },
       { blocks: [text("Jotted.")] },
     ]);
@@ -160,8 +134,8 @@ describe("project task workspaces", () => {
     expect((await get<WorkspaceState>(`/api/tasks/${taskId}/workspace`)).state).toBe("archived");
 
     // The download: the worktree's files and the manifest, never .git.
-    const res = await fetch(`${platform.origin}/api/tasks/${taskId}/workspace/download`, {
-      headers: { Cookie: user.cookie },
+    const res = await fetch(`${s.platform.origin}/api/tasks/${taskId}/workspace/download`, {
+      headers: { Cookie: s.user.cookie },
     });
     const tgz = join(mkdtempSync(join(tmpdir(), "wegent-dl-")), "ws.tar.gz");
     writeFileSync(tgz, Buffer.from(await res.arrayBuffer()));
@@ -172,7 +146,7 @@ describe("project task workspaces", () => {
     expect(listing).not.toContain(".git/");
 
     // Same device: the worktree is recreated on its branch, files laid over, session resumed.
-    fake.on("read the project notes", [
+    s.fake.on("read the project notes", [
       {
         blocks: [
           toolUse("Bash", {
@@ -190,7 +164,7 @@ describe("project task workspaces", () => {
     const back = await settled(taskId, 5);
     expect(back.messages.at(-1)).toMatchObject({ status: "completed", content: "Read." });
     expect(back.messages.some((m) => m.content.includes("worktree was recreated"))).toBe(true);
-    const second = fake.requests.filter((r) => r.prompt === "read the project notes");
+    const second = s.fake.requests.filter((r) => r.prompt === "read the project notes");
     const sent = JSON.stringify(second.at(-1)?.body);
     expect(sent).toContain("from the worktreenot committed");
     expect(sent).toContain(`wegent/${short}`);
@@ -199,18 +173,18 @@ describe("project task workspaces", () => {
     // A second executor on this machine, same executor home, its own --device-id.
     const otherId = `e2e-second-${Date.now().toString(16)}`;
     const b = startExecutor({
-      origin: platform.origin,
-      token,
-      modelUrl: fake.url,
+      origin: s.platform.origin,
+      token: s.token,
+      modelUrl: s.fake.url,
       env,
       home: a.home,
       deviceId: a.deviceId,
       args: ["--project", repo, "--device-id", otherId],
     });
-    executors.push(b);
+    s.executors.push(b);
     await b.waitFor("registered", 60_000);
     expect(b.output()).toContain(join(a.home, "devices", otherId));
-    fake.on("continue on the second executor", [
+    s.fake.on("continue on the second executor", [
       {
         blocks: [toolUse("Bash", { command: "cat notes.txt draft.txt; pwd", description: "read" })],
       },
@@ -230,7 +204,7 @@ describe("project task workspaces", () => {
     expect(there.messages.some((m) => m.content.includes("plain folder"))).toBe(true);
     const cwdOnB = join(a.home, "devices", otherId, "workspaces", taskId);
     expect(readFileSync(join(cwdOnB, "notes.txt"), "utf8")).toBe("from the worktree");
-    const third = fake.requests.filter((r) => r.prompt === "continue on the second executor");
+    const third = s.fake.requests.filter((r) => r.prompt === "continue on the second executor");
     const sentB = JSON.stringify(third.at(-1)?.body);
     expect(sentB).toContain("from the worktreenot committed");
     expect(sentB).toContain(cwdOnB);

@@ -1,6 +1,7 @@
 // Workspaces end to end: real wrangler dev (local D1 + R2), real wegent-executor processes on
 // this machine (in the first test two on ONE executor home with two device ids, `--device-id`),
 // real Claude Code against the fake model.
+import { scene } from "./scene";
 import { execFileSync } from "node:child_process";
 import {
   existsSync,
@@ -16,38 +17,24 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { CleanupReport, TaskWithMessages, WorkspaceState } from "@wegent/protocol";
-import { type FakeModel, startFakeModel, text, toolUse } from "./fake-model/server";
-import {
-  api,
-  createToken,
-  type ExecutorProcess,
-  type Platform,
-  type Session,
-  signUp,
-  startExecutor,
-  startPlatform,
-  until,
-} from "./harness";
+import { text, toolUse } from "./fake-model/server";
+import { api, startExecutor, until } from "./harness";
 
-let platform: Platform;
-let fake: FakeModel;
-let user: Session;
-let token: string;
-const executors: ExecutorProcess[] = [];
+const s = scene("e2e_workspaces");
 
 async function launch() {
-  const ex = startExecutor({ origin: platform.origin, token, modelUrl: fake.url });
-  executors.push(ex);
+  const ex = startExecutor({ origin: s.platform.origin, token: s.token, modelUrl: s.fake.url });
+  s.executors.push(ex);
   await ex.waitFor("registered");
   return ex;
 }
 
 const get = async <T>(path: string) =>
-  (await api<T>(platform.origin, "GET", path, { cookie: user.cookie })).body;
+  (await api<T>(s.platform.origin, "GET", path, { cookie: s.user.cookie })).body;
 const post = <T>(path: string, body?: unknown) =>
-  api<T>(platform.origin, "POST", path, { cookie: user.cookie, body });
+  api<T>(s.platform.origin, "POST", path, { cookie: s.user.cookie, body });
 
 async function settled(taskId: string, messages: number, ms = 90_000) {
   return until(
@@ -75,24 +62,11 @@ function newestBlob(): string {
       else if (p.includes(`${"/"}r2${"/"}`) && p.includes("blobs")) found.push(p);
     }
   };
-  visit(platform.stateDir);
+  visit(s.platform.stateDir);
   found.sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
-  if (!found[0]) throw new Error(`no R2 blob under ${platform.stateDir}`);
+  if (!found[0]) throw new Error(`no R2 blob under ${s.platform.stateDir}`);
   return found[0];
 }
-
-beforeAll(async () => {
-  platform = await startPlatform();
-  fake = await startFakeModel();
-  user = await signUp(platform.origin, "e2e_workspaces");
-  token = (await createToken(platform.origin, user)).token;
-}, 180_000);
-
-afterAll(async () => {
-  for (const ex of executors) await ex.stop("SIGKILL");
-  await fake?.close();
-  await platform?.stop();
-});
 
 describe("workspaces", () => {
   it("survive cleanup, download, restore on follow-up, move to another device with the session, and refuse a tampered archive", async () => {
@@ -100,18 +74,18 @@ describe("workspaces", () => {
     // The second executor: same machine, same executor home, its own --device-id.
     const secondId = `e2e-second-${Date.now().toString(16)}`;
     const ex = startExecutor({
-      origin: platform.origin,
-      token,
-      modelUrl: fake.url,
+      origin: s.platform.origin,
+      token: s.token,
+      modelUrl: s.fake.url,
       home: a.home,
       deviceId: a.deviceId,
       args: ["--device-id", secondId],
     });
-    executors.push(ex);
+    s.executors.push(ex);
     await ex.waitFor("registered");
     const b = { deviceId: secondId, home: join(a.home, "devices", secondId) };
 
-    fake.on("write the notes", [
+    s.fake.on("write the notes", [
       {
         blocks: [
           toolUse("Bash", {
@@ -158,8 +132,8 @@ describe("workspaces", () => {
     expect(archived.archive?.sha256).toMatch(/^[0-9a-f]{64}$/);
 
     // The download is a .tar.gz with the file (and without node_modules), checksum as recorded.
-    const res = await fetch(`${platform.origin}/api/tasks/${taskId}/workspace/download`, {
-      headers: { Cookie: user.cookie },
+    const res = await fetch(`${s.platform.origin}/api/tasks/${taskId}/workspace/download`, {
+      headers: { Cookie: s.user.cookie },
     });
     expect(res.status).toBe(200);
     const tgz = join(mkdtempSync(join(tmpdir(), "wegent-dl-")), "ws.tar.gz");
@@ -175,7 +149,7 @@ describe("workspaces", () => {
     expect(sha).toBe(archived.archive?.sha256);
 
     // A follow-up on the same device restores the workspace first, then resumes the session.
-    fake.on("read the notes again", [
+    s.fake.on("read the notes again", [
       { blocks: [toolUse("Bash", { command: "cat docs/notes.txt", description: "read" })] },
       { blocks: [text("Read them.")] },
     ]);
@@ -185,12 +159,12 @@ describe("workspaces", () => {
     const again = await settled(taskId, 4);
     expect(again.messages.at(-1)).toMatchObject({ status: "completed", content: "Read them." });
     expect(readFileSync(fileOnA, "utf8")).toBe("kept across machines");
-    const second = fake.requests.filter((r) => r.prompt === "read the notes again");
+    const second = s.fake.requests.filter((r) => r.prompt === "read the notes again");
     expect(JSON.stringify(second.at(-1)?.body)).toContain("kept across machines");
     expect(JSON.stringify(second[0]?.body)).toContain("Please write the notes");
 
     // A follow-up to device B moves the task: A archives, B restores files and session.
-    fake.on("continue on the other machine", [
+    s.fake.on("continue on the other machine", [
       { blocks: [toolUse("Bash", { command: "cat docs/notes.txt; pwd", description: "read" })] },
       { blocks: [text("Continued.")] },
     ]);
@@ -205,7 +179,7 @@ describe("workspaces", () => {
     expect(there.messages.some((m) => m.content.includes("Workspace moved from"))).toBe(true);
     const fileOnB = join(b.home, "workspaces", taskId, "docs", "notes.txt");
     expect(readFileSync(fileOnB, "utf8")).toBe("kept across machines");
-    const third = fake.requests.filter((r) => r.prompt === "continue on the other machine");
+    const third = s.fake.requests.filter((r) => r.prompt === "continue on the other machine");
     const sent = JSON.stringify(third.at(-1)?.body);
     expect(sent).toContain("kept across machines");
     expect(sent).toContain(join(b.home, "workspaces", taskId));
@@ -239,7 +213,7 @@ describe("workspaces", () => {
   it("moves a task off an offline device from its last archive, and the chat says from when", async () => {
     const a = await launch();
     const b = await launch();
-    fake.on("write the plan", [
+    s.fake.on("write the plan", [
       {
         blocks: [
           toolUse("Bash", { command: "printf 'step one' > plan.txt", description: "write" }),
@@ -259,7 +233,7 @@ describe("workspaces", () => {
     const when = archived.body.archive!.createdAt;
 
     await a.stop("SIGKILL");
-    fake.on("carry on elsewhere", [
+    s.fake.on("carry on elsewhere", [
       { blocks: [toolUse("Bash", { command: "cat plan.txt", description: "read" })] },
       { blocks: [text("Carried on.")] },
     ]);
@@ -281,7 +255,7 @@ describe("workspaces", () => {
     expect(note?.content).toContain(`${a.deviceId} is offline`);
     expect(note?.content).toContain(when);
     expect(readFileSync(join(b.home, "workspaces", taskId, "plan.txt"), "utf8")).toBe("step one");
-    const sent = fake.requests.filter((r) => r.prompt === "carry on elsewhere");
+    const sent = s.fake.requests.filter((r) => r.prompt === "carry on elsewhere");
     expect(JSON.stringify(sent.at(-1)?.body)).toContain("step one");
     expect(JSON.stringify(sent[0]?.body)).toContain("Please write the plan");
   }, 120_000);
