@@ -12,35 +12,15 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { CleanupReport, Device, TaskWithMessages, WorkspaceState } from "@wegent/protocol";
 import { text, toolUse } from "./fake-model/server";
-import { api, startExecutor, until } from "./harness";
+import { startExecutor } from "./harness";
 
 const s = scene("e2e_ws_projects");
 
-const get = async <T>(path: string) =>
-  (await api<T>(s.platform.origin, "GET", path, { cookie: s.user.cookie })).body;
-const post = <T>(path: string, body?: unknown) =>
-  api<T>(s.platform.origin, "POST", path, { cookie: s.user.cookie, body });
 const sh = (cwd: string, ...args: string[]) =>
   execFileSync("git", args, { cwd, encoding: "utf8" }).trim();
 
-async function settled(taskId: string, messages: number, ms = 90_000) {
-  return until(
-    async () => {
-      const d = await get<TaskWithMessages>(`/api/tasks/${taskId}`);
-      const last = d.messages.at(-1);
-      return d.messages.length >= messages &&
-        last &&
-        ["completed", "failed", "cancelled"].includes(last.status)
-        ? d
-        : undefined;
-    },
-    ms,
-    `task ${taskId} to end`,
-  );
-}
-
 async function projectsOf(deviceId: string) {
-  const list = await get<{ devices: Device[] }>("/api/devices");
+  const list = await s.get<{ devices: Device[] }>("/api/devices");
   return list.devices.find((d) => d.id === deviceId)!.projects;
 }
 
@@ -82,14 +62,14 @@ describe("project task workspaces", () => {
       },
       { blocks: [text("Wrote the notes.")] },
     ]);
-    const created = await post<TaskWithMessages>("/api/tasks", {
+    const created = await s.post<TaskWithMessages>("/api/tasks", {
       message: "Please write the project notes",
       target: { deviceId: a.deviceId, projectId: project.id },
     });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     const taskId = created.body.task.id;
     const short = taskId.slice(0, 8);
-    await settled(taskId, 2);
+    await s.settled(taskId, 2);
     const tree = join(a.home, "worktrees", project.id, short);
     expect(readFileSync(join(tree, "notes.txt"), "utf8")).toBe("from the worktree");
 
@@ -98,14 +78,14 @@ describe("project task workspaces", () => {
       { blocks: [toolUse("Bash", { command: "printf jot > jot.txt", description: "jot" })] },
       { blocks: [text("Jotted.")] },
     ]);
-    const inPlace = await post<TaskWithMessages>("/api/tasks", {
+    const inPlace = await s.post<TaskWithMessages>("/api/tasks", {
       message: "Please jot in place",
       target: { deviceId: a.deviceId, projectId: notesProject.id },
     });
-    await settled(inPlace.body.task.id, 2);
+    await s.settled(inPlace.body.task.id, 2);
     expect(readFileSync(join(plain, "jot.txt"), "utf8")).toBe("jot");
 
-    const dry = await post<CleanupReport>(`/api/devices/${a.deviceId}/cleanup`, {
+    const dry = await s.post<CleanupReport>(`/api/devices/${a.deviceId}/cleanup`, {
       olderThanHours: 0,
       dryRun: true,
     });
@@ -122,7 +102,7 @@ describe("project task workspaces", () => {
     );
     expect(existsSync(tree)).toBe(true);
 
-    const clean = await post<CleanupReport>(`/api/devices/${a.deviceId}/cleanup`, {
+    const clean = await s.post<CleanupReport>(`/api/devices/${a.deviceId}/cleanup`, {
       olderThanHours: 0,
       dryRun: false,
     });
@@ -131,7 +111,7 @@ describe("project task workspaces", () => {
     expect(sh(repo, "branch", "--list", `wegent/${short}`)).toContain(`wegent/${short}`);
     expect(existsSync(join(repo, "notes.txt"))).toBe(false);
     expect(readFileSync(join(plain, "jot.txt"), "utf8")).toBe("jot");
-    expect((await get<WorkspaceState>(`/api/tasks/${taskId}/workspace`)).state).toBe("archived");
+    expect((await s.get<WorkspaceState>(`/api/tasks/${taskId}/workspace`)).state).toBe("archived");
 
     // The download: the worktree's files and the manifest, never .git.
     const res = await fetch(`${s.platform.origin}/api/tasks/${taskId}/workspace/download`, {
@@ -157,11 +137,11 @@ describe("project task workspaces", () => {
       },
       { blocks: [text("Read.")] },
     ]);
-    const again = await post(`/api/tasks/${taskId}/messages`, {
+    const again = await s.post(`/api/tasks/${taskId}/messages`, {
       message: "read the project notes",
     });
     expect(again.status, JSON.stringify(again.body)).toBe(201);
-    const back = await settled(taskId, 5);
+    const back = await s.settled(taskId, 5);
     expect(back.messages.at(-1)).toMatchObject({ status: "completed", content: "Read." });
     expect(back.messages.some((m) => m.content.includes("worktree was recreated"))).toBe(true);
     const second = s.fake.requests.filter((r) => r.prompt === "read the project notes");
@@ -190,12 +170,12 @@ describe("project task workspaces", () => {
       },
       { blocks: [text("Continued there.")] },
     ]);
-    const moved = await post(`/api/tasks/${taskId}/messages`, {
+    const moved = await s.post(`/api/tasks/${taskId}/messages`, {
       message: "continue on the second executor",
       target: { deviceId: otherId },
     });
     expect(moved.status, JSON.stringify(moved.body)).toBe(201);
-    const there = await settled(taskId, 8);
+    const there = await s.settled(taskId, 8);
     expect(there.task.deviceId).toBe(otherId);
     expect(there.messages.at(-1)).toMatchObject({
       status: "completed",

@@ -20,7 +20,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { CleanupReport, TaskWithMessages, WorkspaceState } from "@wegent/protocol";
 import { text, toolUse } from "./fake-model/server";
-import { api, startExecutor, until } from "./harness";
+import { startExecutor, until } from "./harness";
 
 const s = scene("e2e_workspaces");
 
@@ -29,27 +29,6 @@ async function launch() {
   s.executors.push(ex);
   await ex.waitFor("registered");
   return ex;
-}
-
-const get = async <T>(path: string) =>
-  (await api<T>(s.platform.origin, "GET", path, { cookie: s.user.cookie })).body;
-const post = <T>(path: string, body?: unknown) =>
-  api<T>(s.platform.origin, "POST", path, { cookie: s.user.cookie, body });
-
-async function settled(taskId: string, messages: number, ms = 90_000) {
-  return until(
-    async () => {
-      const d = await get<TaskWithMessages>(`/api/tasks/${taskId}`);
-      const last = d.messages.at(-1);
-      return d.messages.length >= messages &&
-        last &&
-        ["completed", "failed", "cancelled"].includes(last.status)
-        ? d
-        : undefined;
-    },
-    ms,
-    `task ${taskId} to end`,
-  );
 }
 
 /** The newest R2 blob of the local bucket (the archive just written). */
@@ -97,19 +76,19 @@ describe("workspaces", () => {
       },
       { blocks: [text("Wrote docs/notes.txt.")] },
     ]);
-    const created = await post<TaskWithMessages>("/api/tasks", {
+    const created = await s.post<TaskWithMessages>("/api/tasks", {
       message: "Please write the notes",
       target: { deviceId: a.deviceId },
     });
     expect(created.status).toBe(201);
     const taskId = created.body.task.id;
-    await settled(taskId, 2);
+    await s.settled(taskId, 2);
     const fileOnA = join(a.home, "workspaces", taskId, "docs", "notes.txt");
     expect(readFileSync(fileOnA, "utf8")).toBe("kept across machines");
-    expect((await get<WorkspaceState>(`/api/tasks/${taskId}/workspace`)).state).toBe("on_device");
+    expect((await s.get<WorkspaceState>(`/api/tasks/${taskId}/workspace`)).state).toBe("on_device");
 
     // A dry run lists the idle workspace and removes nothing.
-    const dry = await post<CleanupReport>(`/api/devices/${a.deviceId}/cleanup`, {
+    const dry = await s.post<CleanupReport>(`/api/devices/${a.deviceId}/cleanup`, {
       olderThanHours: 0,
       dryRun: true,
     });
@@ -121,13 +100,13 @@ describe("workspaces", () => {
     expect(existsSync(fileOnA)).toBe(true);
 
     // The real cleanup archives first (verified), then removes.
-    const clean = await post<CleanupReport>(`/api/devices/${a.deviceId}/cleanup`, {
+    const clean = await s.post<CleanupReport>(`/api/devices/${a.deviceId}/cleanup`, {
       olderThanHours: 0,
       dryRun: false,
     });
     expect(clean.body.entries).toEqual([expect.objectContaining({ taskId, outcome: "removed" })]);
     expect(existsSync(join(a.home, "workspaces", taskId))).toBe(false);
-    const archived = await get<WorkspaceState>(`/api/tasks/${taskId}/workspace`);
+    const archived = await s.get<WorkspaceState>(`/api/tasks/${taskId}/workspace`);
     expect(archived).toMatchObject({ state: "archived", deviceId: a.deviceId });
     expect(archived.archive?.sha256).toMatch(/^[0-9a-f]{64}$/);
 
@@ -154,9 +133,9 @@ describe("workspaces", () => {
       { blocks: [text("Read them.")] },
     ]);
     expect(
-      (await post(`/api/tasks/${taskId}/messages`, { message: "read the notes again" })).status,
+      (await s.post(`/api/tasks/${taskId}/messages`, { message: "read the notes again" })).status,
     ).toBe(201);
-    const again = await settled(taskId, 4);
+    const again = await s.settled(taskId, 4);
     expect(again.messages.at(-1)).toMatchObject({ status: "completed", content: "Read them." });
     expect(readFileSync(fileOnA, "utf8")).toBe("kept across machines");
     const second = s.fake.requests.filter((r) => r.prompt === "read the notes again");
@@ -168,12 +147,12 @@ describe("workspaces", () => {
       { blocks: [toolUse("Bash", { command: "cat docs/notes.txt; pwd", description: "read" })] },
       { blocks: [text("Continued.")] },
     ]);
-    const moved = await post(`/api/tasks/${taskId}/messages`, {
+    const moved = await s.post(`/api/tasks/${taskId}/messages`, {
       message: "continue on the other machine",
       target: { deviceId: b.deviceId },
     });
     expect(moved.status, JSON.stringify(moved.body)).toBe(201);
-    const there = await settled(taskId, 7);
+    const there = await s.settled(taskId, 7);
     expect(there.task.deviceId).toBe(b.deviceId);
     expect(there.messages.at(-1)).toMatchObject({ status: "completed", content: "Continued." });
     expect(there.messages.some((m) => m.content.includes("Workspace moved from"))).toBe(true);
@@ -185,10 +164,12 @@ describe("workspaces", () => {
     expect(sent).toContain(join(b.home, "workspaces", taskId));
     // Same conversation: the first prompt of the task is in what B's Claude sends.
     expect(JSON.stringify(third[0]?.body)).toContain("Please write the notes");
-    expect((await get<WorkspaceState>(`/api/tasks/${taskId}/workspace`)).deviceId).toBe(b.deviceId);
+    expect((await s.get<WorkspaceState>(`/api/tasks/${taskId}/workspace`)).deviceId).toBe(
+      b.deviceId,
+    );
 
     // Clean it up on B, tamper with the archive in R2: the restore refuses it and says why.
-    const cleanB = await post<CleanupReport>(`/api/devices/${b.deviceId}/cleanup`, {
+    const cleanB = await s.post<CleanupReport>(`/api/devices/${b.deviceId}/cleanup`, {
       olderThanHours: 0,
       dryRun: false,
     });
@@ -200,7 +181,7 @@ describe("workspaces", () => {
     readSync(fd, byte, 0, 1, at);
     writeSync(fd, Buffer.from([byte[0]! ^ 0xff]), 0, 1, at);
     closeSync(fd);
-    const refused = await post<TaskWithMessages>(`/api/tasks/${taskId}/messages`, {
+    const refused = await s.post<TaskWithMessages>(`/api/tasks/${taskId}/messages`, {
       message: "one more",
     });
     expect(refused.status).toBe(201);
@@ -221,13 +202,13 @@ describe("workspaces", () => {
       },
       { blocks: [text("Planned.")] },
     ]);
-    const created = await post<TaskWithMessages>("/api/tasks", {
+    const created = await s.post<TaskWithMessages>("/api/tasks", {
       message: "Please write the plan",
       target: { deviceId: a.deviceId },
     });
     const taskId = created.body.task.id;
-    await settled(taskId, 2);
-    const archived = await post<WorkspaceState>(`/api/tasks/${taskId}/archive`);
+    await s.settled(taskId, 2);
+    const archived = await s.post<WorkspaceState>(`/api/tasks/${taskId}/archive`);
     expect(archived.status).toBe(200);
     expect(archived.body).toMatchObject({ state: "on_device", deviceId: a.deviceId });
     const when = archived.body.archive!.createdAt;
@@ -239,7 +220,7 @@ describe("workspaces", () => {
     ]);
     const moved = await until(
       async () => {
-        const res = await post(`/api/tasks/${taskId}/messages`, {
+        const res = await s.post(`/api/tasks/${taskId}/messages`, {
           message: "carry on elsewhere",
           target: { deviceId: b.deviceId },
         });
@@ -249,7 +230,7 @@ describe("workspaces", () => {
       "the follow-up to be accepted",
     );
     expect(moved.status).toBe(201);
-    const there = await settled(taskId, 5);
+    const there = await s.settled(taskId, 5);
     expect(there.messages.at(-1)).toMatchObject({ status: "completed", content: "Carried on." });
     const note = there.messages.find((m) => m.content.includes("restored from its archive of"));
     expect(note?.content).toContain(`${a.deviceId} is offline`);
