@@ -243,6 +243,40 @@ ${machineLine(r.machine)} · ${f(r.seconds ?? 0, 0)} s · settings \`${JSON.stri
 | --- | --- | --- | --- |
 ${body}
 ${r.errors?.length ? `\nSections that did not finish:\n\n${r.errors.map((e) => `- ${e}`).join("\n")}\n` : ""}
+## Where the round-trip targets stand, and why
+
+Every API call here first crosses wrangler's local proxy (a second workerd), the runtime's
+entry and the assets router before the Worker runs: the *HTTP floor* row, a POST that the
+Worker answers 404 without touching D1 or a hub, costs 4–10 ms on this machine, already 5–10×
+the raw JSON round trip on an open socket (0.7–1 ms). So "dispatch ≤ 3×" and "POST answered
+≤ 5×" the raw round trip cannot be met through \`wrangler dev\` here whatever the platform
+does; the rows give both ratios. What the platform adds on top of the floor is two D1 round
+trips before the dispatch (the session, then one batch with the device check, the default
+permission mode and the inserts; a local D1 round trip is ~2 ms) and the hub's RPC; the hub's
+own D1 writes go behind its answer. The relay adds the DeviceHub → UserHub call and two
+SQLite commits to the raw round trip; sending before the commits (tried) did not measurably
+help and was reverted.
+
+## Scale runs measured on their own (issue #15, deploy storms)
+
+2026-11-30, this machine, shared with other work (load average 2–7), token mode unless said:
+
+| devices | connected at | workerd memory per device | restart → all registered again, from the first answer (from the kill) |
+| --- | --- | --- | --- |
+| 500 (credential rotation) | 13/s | — | 12.4 s |
+| 1,000 | 56/s, 16.8 ms workerd CPU each | 1,049 KiB | 13.9 s (22.8 s) |
+| 2,000 | 35/s, 23.0 ms workerd CPU each | 868 KiB | 81.2 s (90.5 s) |
+| 4,000 | all 4,000 in ~5.4 min (3rd of 3 tries) | 774 KiB (570 runtime + 204 wrangler's proxy) | not reached: the first try hit workerd's 20,000 open files, the second stopped at ~2,900, the third's section ended on a slow dispatch before the storm |
+
+Local workerd runs every hub on one thread: a registration cost 17–30 ms of its CPU (before
+the register path went from 9 D1 round trips to 3), which caps registrations near 60/s here,
+and each device holds ~4 file descriptors in it, so 4,000 sit at the 20,000 limit that cannot be
+raised here. The 20 s target at 4,000 is therefore out of reach on this machine; the
+reconnect policy (a uniform 0–5 s first redial after a going-away close, retries capped at
+10 s for the first 2 minutes) spreads the dials — see the (e) rows. Queued and running tasks
+completed after every restart (20/20). One user's live channel with 5 devices × 5 tasks at
+200 deltas/s each: end lag p50 59 ms, p99 67 ms, 25/25 lossless ((j) above).
+
 ## Before batching (issue #15), for comparison
 
 Measured on 2026-11-29 on this machine (2 cores, load average ~13 from other work) with the
