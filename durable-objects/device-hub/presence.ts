@@ -166,8 +166,10 @@ export class Presence {
     await this.publishStatus();
   }
 
-  /** Writes the figures through to D1 (when changed, or every few minutes) and pushes them. */
-  /** The figures may have changed: write them through and push them (in the hub's order). */
+  /**
+   * The figures may have changed: write them through to D1 (when changed, or every few
+   * minutes) and push them, in the hub's order of writes.
+   */
   publishStatus(): Promise<void> {
     return this.writes.then(() => this.writeFigures());
   }

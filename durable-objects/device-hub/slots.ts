@@ -249,11 +249,12 @@ export class Slots {
     return [ack(frame.seq)];
   }
 
-  /** Ends a message: its one final write to D1, the live push, the slot freed, the queue moved. */
+  /** The message's final write is on its way (see `ending`). */
   isEnding(messageId: string): boolean {
     return this.ending.has(messageId);
   }
 
+  /** Ends a message: its one final write to D1, the live push, the slot freed, the queue moved. */
   async finish(w: Work, end: Ending): Promise<void> {
     if (this.ending.has(w.messageId)) return; // already being ended (a re-send, a deadline)
     this.ending.add(w.messageId);
