@@ -1,7 +1,7 @@
 import { log } from "../../edge/log";
 
-/** Waits before the second and third try of a write nobody waits for. */
-const RETRY_DELAYS_MS = [250, 1_000];
+/** Tries of a write nobody waits for (at once, one after the other: no timers in a hub). */
+const TRIES = 3;
 
 /**
  * The hub's D1 writes, one after another in the order they were asked for. A status change
@@ -26,8 +26,7 @@ export class WriteBehind {
         try {
           return await write();
         } catch (error) {
-          if (attempt >= RETRY_DELAYS_MS.length + 1) throw error;
-          await new Promise((r) => setTimeout(r, RETRY_DELAYS_MS[attempt - 1]));
+          if (attempt >= TRIES) throw error;
         }
       }
     };
