@@ -24,6 +24,19 @@ export interface DeviceOptions {
 
 type Waiter = { match: (f: HubFrame) => boolean; resolve: (f: HubFrame) => void };
 
+/** A task's end as the executor's outbox takes it (the outbox numbers it). */
+export function outboxDone(taskId: string, messageId: string, text: string) {
+  return {
+    type: "task:complete" as const,
+    taskId,
+    messageId,
+    text,
+    sessionId: null,
+    usage: null,
+    costUsd: null,
+  };
+}
+
 /** A task's end as a device sends it: `seq` after `seq - 1` output events, with `text`. */
 export function doneFrame(taskId: string, messageId: string, seq = 1, text = "done"): TaskComplete {
   return {

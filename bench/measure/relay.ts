@@ -1,7 +1,7 @@
 // (c) Relay: the device's task:progress → message:delta on the browser's live socket.
 import { api } from "../../e2e/harness";
 import { Outbox } from "../../executor/src/outbox";
-import { doneFrame, type ProtocolDevice } from "../lib/device";
+import { doneFrame, outboxDone, type ProtocolDevice } from "../lib/device";
 import { openTimedLive } from "../lib/live";
 import type { BenchUser } from "../lib/platform";
 import { sleep, type Summary, summarize } from "../lib/stats";
@@ -142,15 +142,7 @@ export async function measureRelay(
         sustained: inOrderOnce && lagMs <= 1_000,
       };
       steps.push(step);
-      outbox.push({
-        type: "task:complete",
-        taskId: s.taskId,
-        messageId: s.messageId,
-        text: "x".repeat(total),
-        sessionId: null,
-        usage: null,
-        costUsd: null,
-      });
+      outbox.push(outboxDone(s.taskId, s.messageId, "x".repeat(total)));
       // Let the hub drain before the next step (bounded); a backlog here is the figure above.
       await device
         .waitFor(

@@ -4,7 +4,7 @@
 // send; every seq must arrive exactly once, in order.
 import { api } from "../../e2e/harness";
 import { Outbox } from "../../executor/src/outbox";
-import { connectDevice, type ProtocolDevice } from "../lib/device";
+import { connectDevice, outboxDone, type ProtocolDevice } from "../lib/device";
 import { openTimedLive } from "../lib/live";
 import type { BenchUser } from "../lib/platform";
 import { sleep, type Summary, summarize } from "../lib/stats";
@@ -141,15 +141,7 @@ export async function measureStreams(
       liveMessages: live.messages - messagesBefore,
     };
     for (const s of streams) {
-      outboxes.get(s.device)!.push({
-        type: "task:complete",
-        taskId: s.taskId,
-        messageId: s.messageId,
-        text: "x".repeat(total),
-        sessionId: null,
-        usage: null,
-        costUsd: null,
-      });
+      outboxes.get(s.device)!.push(outboxDone(s.taskId, s.messageId, "x".repeat(total)));
     }
     await Promise.all(
       streams.map((s) =>

@@ -19,7 +19,7 @@ import {
 import type { RestoreManifest } from "./manifest";
 import { type TaskPlace, worktreeProject } from "./places";
 import { type TarSource, tarStream } from "./tar";
-import { type Listing, walk } from "./walk";
+import { addFile, type Listing, walk } from "./walk";
 
 export class ArchiveError extends Error {
   constructor(
@@ -100,19 +100,7 @@ async function sessionFiles(dir: string, folder: string, ids: readonly string[])
     if (!LocalSessionId.safeParse(id).success) continue;
     const file = join(dir, `${id}.jsonl`);
     const info = await lstat(file).catch(() => null);
-    if (info?.isFile()) {
-      out.sources.push({
-        name: `${SESSION_PREFIX}/${folder}/${id}.jsonl`,
-        path: file,
-        kind: "file",
-        size: info.size,
-        mode: info.mode,
-        mtimeMs: info.mtimeMs,
-      });
-      out.files += 1;
-      out.bytes += info.size;
-      out.newestMs = Math.max(out.newestMs, info.mtimeMs);
-    }
+    if (info?.isFile()) addFile(out, `${SESSION_PREFIX}/${folder}/${id}.jsonl`, file, info);
     const sub = await walk(join(dir, id), `${SESSION_PREFIX}/${folder}/${id}`, false);
     out.sources.push(...sub.sources);
     out.files += sub.files;
