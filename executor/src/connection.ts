@@ -22,6 +22,8 @@ export interface ConnectionTimings {
   backoffCapMs: number;
   /** The first redial after a going-away close (a deploy) waits uniformly up to this long. */
   reconnectSpreadMs: number;
+  /** …and up to this long after a `1006` (a restart, or this machine's network blip). */
+  reconnectBlipSpreadMs: number;
   /** Retries of a fresh outage wait at most this long (a restart is over in seconds)… */
   outageCapMs: number;
   /** …for this long after the link went down; then up to `backoffCapMs`. */
@@ -262,6 +264,7 @@ export class HubConnection {
         baseMs: timings.backoffBaseMs,
         capMs: timings.backoffCapMs,
         spreadMs: timings.reconnectSpreadMs,
+        blipSpreadMs: timings.reconnectBlipSpreadMs,
         outageCapMs: timings.outageCapMs,
         outageFastMs: timings.outageFastMs,
         random: this.options.random,

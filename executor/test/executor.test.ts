@@ -63,6 +63,7 @@ async function setup(
       backoffBaseMs: 10,
       backoffCapMs: 50,
       reconnectSpreadMs: 50,
+      reconnectBlipSpreadMs: 50,
       outageCapMs: 50,
       outageFastMs: 1000,
       handshakeTimeoutMs: 2000,

@@ -31,6 +31,11 @@ export interface ReconnectOptions extends BackoffOptions {
    * instead of all within `baseMs`.
    */
   spreadMs: number;
+  /**
+   * The same window for `1006` (no close frame): a whole platform restarting, but also one
+   * laptop's network blip, whose user is waiting — so a shorter spread (default: `spreadMs`).
+   */
+  blipSpreadMs?: number;
   /** While the outage is younger than `outageFastMs`, retries wait at most this long. */
   outageCapMs: number;
   /** How long after losing a link its retries stay under `outageCapMs` (then `capMs`). */
@@ -51,7 +56,8 @@ export interface ReconnectState {
 
 /**
  * The executor's reconnect policy (the bench's devices use it too, so a storm measures it):
- * - the first redial after a going-away close is spread over `spreadMs` (a deploy);
+ * - the first redial after a going-away close is spread over `spreadMs` (a deploy), or over
+ *   `blipSpreadMs` after a `1006`;
  * - other first redials, and every retry, use full-jitter exponential backoff from `baseMs`;
  * - the retries of a fresh outage cap at `outageCapMs`, so a platform that was down for a few
  *   seconds (a restart) has its fleet back within that long of answering again; after
@@ -63,8 +69,13 @@ export function reconnectDelay(state: ReconnectState, options: ReconnectOptions)
     state.attempt === 0 &&
     state.downForMs !== null &&
     GOING_AWAY_CLOSE_CODES.has(state.closeCode)
-  )
-    return Math.floor(random() * options.spreadMs);
+  ) {
+    const window =
+      state.closeCode === 1006
+        ? Math.min(options.spreadMs, options.blipSpreadMs ?? options.spreadMs)
+        : options.spreadMs;
+    return Math.floor(random() * window);
+  }
   const fresh = state.downForMs !== null && state.downForMs < options.outageFastMs;
   return backoffDelay(state.attempt, {
     baseMs: options.baseMs,
