@@ -272,7 +272,7 @@ Local workerd runs every hub on one thread: a registration cost 17–30 ms of it
 the register path went from 9 D1 round trips to 3), which caps registrations near 60/s here,
 and each device holds ~4 file descriptors in it, so 4,000 sit at the 20,000 limit that cannot be
 raised here. The 20 s target at 4,000 is therefore out of reach on this machine; the
-reconnect policy (a uniform 0–5 s first redial after a going-away close, 0–1 s after a
+reconnect policy (a uniform 0–5 s first redial after a going-away close, 0–2 s after a
 \`1006\` such as a local restart's, retries capped at
 10 s for the first 2 minutes) spreads the dials — see the (e) rows. Queued and running tasks
 completed after every restart (20/20). One user's live channel with 5 devices × 5 tasks at

@@ -25,7 +25,7 @@ export const DEFAULT_TIMINGS: ExecutorTimings = {
   backoffBaseMs: 500,
   backoffCapMs: 30_000,
   reconnectSpreadMs: 5_000,
-  reconnectBlipSpreadMs: 1_000,
+  reconnectBlipSpreadMs: 2_000,
   outageCapMs: 10_000,
   outageFastMs: 120_000,
   handshakeTimeoutMs: 10_000,

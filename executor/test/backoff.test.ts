@@ -50,9 +50,9 @@ describe("reconnect policy", () => {
   });
 
   it("spreads a 1006 (a restart, or one machine's blip) over the shorter window", () => {
-    const blip = { ...policy, blipSpreadMs: 1_000 };
+    const blip = { ...policy, blipSpreadMs: 2_000 };
     const state = { attempt: 0, downForMs: 0, closeCode: 1006 };
-    expect(reconnectDelay(state, { ...blip, random: () => 0.999999 })).toBe(999);
+    expect(reconnectDelay(state, { ...blip, random: () => 0.999999 })).toBe(1_999);
     expect(reconnectDelay({ ...state, closeCode: 1001 }, { ...blip, random: () => 0.5 })).toBe(
       2_500,
     );

@@ -122,7 +122,8 @@ describe("device credential", () => {
     expect(hub.upgrades.at(-1)?.headers.authorization).toBe("Bearer wdc_3");
     again.child.kill("SIGINT");
     expect(await again.exited).toBe(0);
-  });
+    // Two starts and a reconnect whose first redial may wait the 1006 spread (up to 2 s).
+  }, 20_000);
 
   it("stops and says to pair again when the credential was reused, and forgets it", async () => {
     const hub = await newHub();
