@@ -266,6 +266,7 @@ help and was reverted.
 | 500 (credential rotation) | 13/s | — | 12.4 s |
 | 1,000 | 56/s, 16.8 ms workerd CPU each | 1,049 KiB | 13.9 s (22.8 s) |
 | 2,000 | 35/s, 23.0 ms workerd CPU each | 868 KiB | 81.2 s (90.5 s) |
+| 1,000, after the register path went to 3 round trips and the 0–2 s \`1006\` spread (01:33Z) | — | — | **10.1 s**; dials 690 / 793 / 102 per second from the kill; 196 registrations/s on average |
 | 4,000 | all 4,000 in ~5.4 min (3rd of 3 tries) | 774 KiB (570 runtime + 204 wrangler's proxy) | not reached: the first try hit workerd's 20,000 open files, the second stopped at ~2,900, the third's section ended on a slow dispatch before the storm |
 
 Local workerd runs every hub on one thread: a registration cost 17–30 ms of its CPU (before
