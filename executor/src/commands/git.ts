@@ -13,6 +13,17 @@ export class CommandError extends Error {
 const GIT_TIMEOUT_MS = 30_000;
 
 /** The environment git runs with: no prompts, no optional locks, no inherited repo overrides. */
+/**
+ * Settings for every git the executor runs in a folder an agent could have written: a planted
+ * `core.fsmonitor` or hook would otherwise run as the executor, outside the agent's sandbox.
+ */
+export const GIT_HARDENING = [
+  "-c",
+  "core.fsmonitor=false",
+  "-c",
+  "core.hooksPath=/dev/null",
+] as const;
+
 export function gitEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [name, value] of Object.entries(process.env)) {
@@ -42,7 +53,7 @@ export async function git(
   options: GitOptions,
 ): Promise<{ code: number; stdout: Buffer; truncated: boolean }> {
   const result = await spawnCapture({
-    argv: ["git", "-c", "core.quotepath=off", "-c", "core.fsmonitor=false", ...args],
+    argv: ["git", "-c", "core.quotepath=off", ...GIT_HARDENING, ...args],
     cwd: options.cwd,
     env: gitEnv(options.env),
     timeoutMs: GIT_TIMEOUT_MS,

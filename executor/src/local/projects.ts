@@ -8,6 +8,7 @@ import { existsSync } from "node:fs";
 import { lstat, readdir, realpath, stat } from "node:fs/promises";
 import { basename, join, sep } from "node:path";
 import { MAX_PROJECTS, type Project } from "@wegent/protocol";
+import { GIT_HARDENING } from "../commands/git";
 import type { Logger } from "../log";
 
 const GIT_TIMEOUT_MS = 5_000;
@@ -39,7 +40,8 @@ export function git(args: string[], cwd: string): Promise<{ ok: boolean; out: st
   return new Promise((resolve) => {
     execFile(
       "git",
-      args,
+      // Worktrees are the agent's folders: nothing of their git config may run here.
+      [...GIT_HARDENING, ...args],
       {
         cwd,
         timeout: GIT_TIMEOUT_MS,

@@ -5,7 +5,7 @@
 import { lstat, realpath } from "node:fs/promises";
 import { dirname, join, sep } from "node:path";
 import { spawnCapture } from "../commands/spawn";
-import { gitEnv } from "../commands/git";
+import { GIT_HARDENING, gitEnv } from "../commands/git";
 import { SKIPPED_NAMES } from "./layout";
 import { addFile, empty, type Listing } from "./walk";
 
@@ -21,8 +21,7 @@ export async function gitKeptFiles(dir: string, prefix: string): Promise<Listing
       "git",
       "-c",
       "core.quotepath=off",
-      "-c",
-      "core.fsmonitor=false",
+      ...GIT_HARDENING,
       "ls-files",
       "-z",
       "--cached",

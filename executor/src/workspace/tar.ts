@@ -62,6 +62,12 @@ const padding = (size: number) => Buffer.alloc((BLOCK - (size % BLOCK)) % BLOCK)
 export async function* tarStream(sources: Iterable<TarSource>): AsyncGenerator<Buffer> {
   for (const source of sources) {
     const name = source.kind === "dir" ? `${source.name}/` : source.name;
+    // A control character (a newline) in a name would not come back as the same name: the
+    // archive fails instead, so cleanup keeps the workspace rather than trust it.
+    // eslint-disable-next-line no-control-regex
+    if (/[\x00-\x1f\x7f]/.test(name)) {
+      throw new Error(`${JSON.stringify(name)}: a file name with a control character`);
+    }
     if (Buffer.byteLength(name) > 100 || /[^\x20-\x7e]/.test(name)) {
       const pax = paxRecord("path", name);
       yield header("PaxHeader", "pax", pax.length, 0o644, source.mtimeMs);

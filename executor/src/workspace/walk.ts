@@ -3,6 +3,7 @@ import type { Stats } from "node:fs";
 import { lstat, readdir } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { promisify } from "node:util";
+import { GIT_HARDENING, gitEnv } from "../commands/git";
 import { SKIPPED_NAMES } from "./layout";
 import type { TarSource } from "./tar";
 
@@ -77,10 +78,19 @@ async function gitIgnored(root: string): Promise<Set<string> | null> {
     return null;
   }
   try {
+    // The folder is the agent's: its git config must not run anything here (GIT_HARDENING).
     const { stdout } = await run(
       "git",
-      ["ls-files", "-z", "--others", "--ignored", "--exclude-standard", "--directory"],
-      { cwd: root, maxBuffer: 64 * 1024 * 1024 },
+      [
+        ...GIT_HARDENING,
+        "ls-files",
+        "-z",
+        "--others",
+        "--ignored",
+        "--exclude-standard",
+        "--directory",
+      ],
+      { cwd: root, maxBuffer: 64 * 1024 * 1024, env: gitEnv() },
     );
     return new Set(
       stdout
