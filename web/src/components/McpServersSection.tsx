@@ -1,6 +1,7 @@
-import { useCallback, useEffect, useId, useState, type FormEvent } from "react";
+import { useId, useState, type FormEvent } from "react";
 import { type McpServer, McpServerBody, McpServersBody, Ok } from "@wegent/protocol";
-import { api, errorText } from "../api";
+import { api } from "../api";
+import { useManagedList } from "../lib/managed-list";
 
 const words = (text: string) => text.split(/[\s,]+/).filter((w) => w !== "");
 
@@ -25,10 +26,10 @@ function describe(server: McpServer): string {
   return `${server.url}${headers ? ` · ${headers}` : ""}`;
 }
 
+const fetchServers = async () => (await api("GET", "/api/mcp-servers", McpServersBody)).mcpServers;
+
 export function McpServersSection() {
-  const [servers, setServers] = useState<McpServer[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { items: servers, error, busy, run } = useManagedList(fetchServers);
   const [form, setForm] = useState({
     name: "",
     transport: "stdio" as "stdio" | "http",
@@ -39,32 +40,6 @@ export function McpServersSection() {
     headers: "",
   });
   const id = useId();
-
-  const load = useCallback(async () => {
-    try {
-      setServers((await api("GET", "/api/mcp-servers", McpServersBody)).mcpServers);
-    } catch (failure) {
-      setError(errorText(failure));
-    }
-  }, []);
-  useEffect(() => {
-    void load();
-  }, [load]);
-
-  async function run(work: () => Promise<unknown>): Promise<boolean> {
-    setBusy(true);
-    setError(null);
-    try {
-      await work();
-      await load();
-      return true;
-    } catch (failure) {
-      setError(errorText(failure));
-      return false;
-    } finally {
-      setBusy(false);
-    }
-  }
 
   async function submit(event: FormEvent) {
     event.preventDefault();

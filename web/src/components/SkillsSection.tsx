@@ -1,6 +1,7 @@
-import { useCallback, useEffect, useId, useState, type ChangeEvent } from "react";
+import { useId, type ChangeEvent } from "react";
 import { ApiError, type Skill, SkillBody, SkillsBody, Ok } from "@wegent/protocol";
-import { api, ApiFailure, errorText } from "../api";
+import { api, ApiFailure } from "../api";
+import { useManagedList } from "../lib/managed-list";
 
 /** Uploads the zip as the raw body (the API takes no multipart). */
 async function uploadSkill(file: File): Promise<Skill> {
@@ -25,35 +26,11 @@ async function uploadSkill(file: File): Promise<Skill> {
   return SkillBody.parse(json).skill;
 }
 
+const fetchSkills = async () => (await api("GET", "/api/skills", SkillsBody)).skills;
+
 export function SkillsSection() {
-  const [skills, setSkills] = useState<Skill[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { items: skills, error, busy, run } = useManagedList(fetchSkills);
   const id = useId();
-
-  const load = useCallback(async () => {
-    try {
-      setSkills((await api("GET", "/api/skills", SkillsBody)).skills);
-    } catch (failure) {
-      setError(errorText(failure));
-    }
-  }, []);
-  useEffect(() => {
-    void load();
-  }, [load]);
-
-  async function run(work: () => Promise<unknown>) {
-    setBusy(true);
-    setError(null);
-    try {
-      await work();
-      await load();
-    } catch (failure) {
-      setError(errorText(failure));
-    } finally {
-      setBusy(false);
-    }
-  }
 
   function onFile(event: ChangeEvent<HTMLInputElement>) {
     const file = event.target.files?.[0];
