@@ -54,6 +54,8 @@ describe("reliability gauntlet (CI subset)", () => {
     pass(executorSecurity.killedExecutorOrphans));
   it("catches a copied device credential at the executor's next connect", () =>
     pass(executorSecurity.copiedCredential));
+  it("never runs a git config an agent planted in its workspace", () =>
+    pass(executorSecurity.plantedGitConfig));
   it("answers 1,000 fuzzed frames with errors, closes abusers with 4008 and stays up", () =>
     pass(fuzzScenario(1000)));
   it("never answers bad input on any REST route with a 5xx", () => pass(badInput));

@@ -2,6 +2,7 @@
 import { cloudCredentialHunt, cloudCrossTenant, localCredentialHunt } from "./agent-hunt";
 import { copiedCredential } from "./copied-credential";
 import { killedExecutorOrphans } from "./orphans";
+import { plantedGitConfig } from "./planted-git";
 
 export {
   cloudCredentialHunt,
@@ -9,6 +10,7 @@ export {
   copiedCredential,
   killedExecutorOrphans,
   localCredentialHunt,
+  plantedGitConfig,
 };
 
 export const executorSecurityScenarios = [
@@ -17,4 +19,5 @@ export const executorSecurityScenarios = [
   cloudCrossTenant,
   killedExecutorOrphans,
   copiedCredential,
+  plantedGitConfig,
 ];
