@@ -1,6 +1,6 @@
 // What every bench and gauntlet scenario needs around the e2e harness: users with tokens, the
 // check that nothing was left behind, and the workerd processes to measure.
-import { readFileSync, readdirSync } from "node:fs";
+import { readFileSync, readdirSync, readlinkSync } from "node:fs";
 import { api, createToken, type Session, signUp, until } from "../../e2e/harness";
 
 export interface BenchUser {
@@ -146,4 +146,53 @@ export function cpuMs(pid: number): number {
   } catch {
     return 0;
   }
+}
+
+/** Loopback ports a process listens on (from /proc: its socket inodes matched to LISTEN rows). */
+function listeningPorts(pid: number): number[] {
+  const inodes = new Set<string>();
+  try {
+    for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+      try {
+        const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+        if (m) inodes.add(m[1]!);
+      } catch {
+        // fd closed while we read
+      }
+    }
+  } catch {
+    return [];
+  }
+  const ports: number[] = [];
+  for (const line of readFileSync(`/proc/${pid}/net/tcp`, "utf8").split("\n").slice(1)) {
+    const f = line.trim().split(/\s+/);
+    // local address, state 0A = LISTEN, inode in field 9
+    if (f.length > 9 && f[3] === "0A" && inodes.has(f[9]!)) {
+      ports.push(parseInt(f[1]!.split(":")[1]!, 16));
+    }
+  }
+  return ports;
+}
+
+/**
+ * The Worker's own address inside `wrangler dev`, behind wrangler's dev-only proxy worker (which
+ * every request and socket to `--port` crosses, and which production does not have): the port of
+ * a descendant workerd, other than the proxy's, that answers `/api/health`. Undefined if none.
+ */
+export async function runtimeOrigin(proxyPort: number): Promise<string | undefined> {
+  for (const pid of workerdPids()) {
+    for (const port of listeningPorts(pid)) {
+      if (port === proxyPort) continue;
+      try {
+        const res = await fetch(`http://127.0.0.1:${port}/api/health`, {
+          signal: AbortSignal.timeout(2000),
+        });
+        const body = (await res.json()) as { ok?: boolean };
+        if (res.ok && body.ok === true) return `http://127.0.0.1:${port}`;
+      } catch {
+        // not the Worker's socket (the inspector, a service's loopback)
+      }
+    }
+  }
+  return undefined;
 }
