@@ -9,9 +9,10 @@ import { startFakeModel } from "../e2e/fake-model/server";
 import { ROOT, startPlatform } from "../e2e/harness";
 import { connectDevice } from "./lib/device";
 import { machine } from "./lib/machine";
-import { newUser } from "./lib/platform";
+import { newUser, runtimeOrigin } from "./lib/platform";
 import { type BenchResults, benchmarksDoc, table } from "./measure/report";
 import { measureArchive } from "./measure/archive";
+import { measureDirect } from "./measure/direct";
 import { measureDispatch } from "./measure/dispatch";
 import { measureExecutor } from "./measure/executor";
 import { measurePresence } from "./measure/presence";
@@ -110,6 +111,18 @@ try {
     });
   }
   device.close();
+  if (only.has("a") && only.has("b") && only.has("c")) {
+    await guard("a–c direct", async () => {
+      const direct = await runtimeOrigin(platform.port);
+      if (!direct) throw new Error("the Worker's own address inside wrangler dev was not found");
+      step(`(a)–(c) again, straight to the runtime at ${direct} (wrangler's dev proxy bypassed)`);
+      results.direct = await measureDirect(direct, user, {
+        raw: settings.rawN,
+        dispatches: settings.dispatches,
+        relay: settings.relayN,
+      });
+    });
+  }
   if (only.has("f")) {
     await guard("f", async () => {
       step(`(f) executor start ×${settings.executorRuns}`);

@@ -107,6 +107,25 @@ export function workerdPids(): number[] {
   return out;
 }
 
+/**
+ * Which of those workerd processes is wrangler's dev proxy (it serves `--port`, the address
+ * clients dial) and which the runtime that runs the Worker and its Durable Objects.
+ */
+export function workerdRoles(proxyPort: number): { runtime: number[]; proxy: number[] } {
+  const roles = { runtime: [] as number[], proxy: [] as number[] };
+  for (const pid of workerdPids()) {
+    let args: string[];
+    try {
+      args = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+    } catch {
+      continue; // gone
+    }
+    const serves = args.includes(`--socket-addr=entry=127.0.0.1:${proxyPort}`);
+    (serves ? roles.proxy : roles.runtime).push(pid);
+  }
+  return roles;
+}
+
 /** Resident memory of a process in bytes (0 when it is gone). */
 export function rssBytes(pid: number): number {
   try {

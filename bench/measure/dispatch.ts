@@ -16,6 +16,11 @@ export interface DispatchResult {
    * stack (wrangler's proxy, the runtime, the Worker's middleware) with no D1 and no hub.
    */
   httpFloor: Summary;
+  /**
+   * The runtime's own floor: `GET /`, the SPA's index.html served by the assets layer — no
+   * Worker code, no D1, no hub; only the HTTP hop (and wrangler's proxy, when it is in the way).
+   */
+  assetFloor: Summary;
 }
 
 /** Sequential POSTs that only cross the HTTP stack. */
@@ -33,6 +38,19 @@ async function httpFloor(origin: string, user: BenchUser, n: number): Promise<Su
   return summarize(samples);
 }
 
+/** Sequential GETs of the SPA's index.html (answered by the assets layer, not the Worker). */
+async function assetFloor(origin: string, n: number): Promise<Summary> {
+  const samples: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    const res = await fetch(`${origin}/`);
+    await res.arrayBuffer();
+    if (res.status !== 200) throw new Error(`GET / answered ${res.status}`);
+    samples.push(performance.now() - t0);
+  }
+  return summarize(samples);
+}
+
 /**
  * Sequential dispatches to a device that accepts each at once, and completes it only after the
  * measurement (its completion's writes would otherwise compete with the answer being measured;
@@ -45,6 +63,7 @@ export async function measureDispatch(
   n: number,
 ): Promise<DispatchResult> {
   const floor = await httpFloor(origin, user, Math.min(n, 200));
+  const assets = await assetFloor(origin, Math.min(n, 200));
   const autoComplete = device.options.autoComplete;
   device.options.autoComplete = false;
   const arrivals = new Map<string, number>();
@@ -92,5 +111,6 @@ export async function measureDispatch(
     post: summarize(post),
     executeFirst,
     httpFloor: floor,
+    assetFloor: assets,
   };
 }

@@ -1,7 +1,9 @@
 // The table `npm run bench` prints and the docs/benchmarks.md it writes.
+import { type Row, f, pp, yes } from "./cells";
 import { type Machine, machineLine } from "../lib/machine";
-import type { Summary } from "../lib/stats";
 import type { ArchiveResult } from "./archive";
+import type { DirectResult } from "./direct";
+import { directRows } from "./direct-report";
 import type { DispatchResult } from "./dispatch";
 import type { ExecutorResult } from "./executor";
 import type { PresenceResult } from "./presence";
@@ -31,13 +33,8 @@ export interface BenchResults {
   roundTrips?: RoundTrips;
   idle?: IdleResult;
   archive?: ArchiveResult;
+  direct?: DirectResult;
 }
-
-type Row = [metric: string, measured: string, target: string, met: string];
-
-const f = (v: number, d = 2) => (Number.isFinite(v) ? v.toFixed(d) : "n/a");
-const pp = (s: Summary, unit = "ms") => `p50 ${f(s.p50)} / p99 ${f(s.p99)} ${unit} (n=${s.n})`;
-const yes = (ok: boolean) => (ok ? "yes" : "**no**");
 
 export function rows(r: BenchResults): Row[] {
   const out: Row[] = [];
@@ -73,6 +70,13 @@ export function rows(r: BenchResults): Row[] {
     out.push([
       "(b) HTTP floor: POST to an unknown /api route → 404 (no D1, no hub)",
       `${pp(floor)} = ${f(base ? floor.p50 / base : Number.NaN, 1)}× (a) JSON p50`,
+      "—",
+      "—",
+    ]);
+    const assets = r.dispatch.assetFloor;
+    out.push([
+      "(b) runtime floor: GET / (index.html from the assets layer: no Worker code, no D1, no hub)",
+      `${pp(assets)} = ${f(base ? assets.p50 / base : Number.NaN, 1)}× (a) JSON p50`,
       "—",
       "—",
     ]);
@@ -131,6 +135,7 @@ export function rows(r: BenchResults): Row[] {
       yes(r.relay.bestSustained >= 5000),
     ]);
   }
+  if (r.direct) out.push(...directRows(r.direct, r.dispatch));
   if (r.presence) {
     const p = r.presence;
     out.push([

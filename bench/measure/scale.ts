@@ -8,7 +8,15 @@ import { join } from "node:path";
 import { api, type Platform } from "../../e2e/harness";
 import { connectDevice } from "../lib/device";
 import { FleetDevice, FleetLog } from "../lib/fleet-device";
-import { type BenchUser, cpuMs, fdLimit, openFiles, rssBytes, workerdPids } from "../lib/platform";
+import {
+  type BenchUser,
+  cpuMs,
+  fdLimit,
+  openFiles,
+  rssBytes,
+  workerdPids,
+  workerdRoles,
+} from "../lib/platform";
 import { sleep, type Summary } from "../lib/stats";
 import { measureDispatch } from "./dispatch";
 import { measureStorm, type StormResult } from "./storm";
@@ -30,8 +38,12 @@ export interface ScaleResult {
   /** workerd CPU while the fleet sat idle, in cores (1 = one core busy). */
   idleCpuShare: number;
   perDeviceKiB: number;
-  /** The same per workerd process, largest first (the runtime, then wrangler's proxy). */
-  perProcessKiB: number[];
+  /**
+   * The same split by process: the runtime (the Worker, the hubs, D1 and R2) and wrangler's dev
+   * proxy in front of it (a hop production does not have).
+   */
+  runtimeKiB: number;
+  proxyKiB: number;
   workerdOpenFiles: number;
   workerdFdLimit: string;
   benchFdLimit: string;
@@ -106,9 +118,12 @@ export async function measureScale(
   await sleep(2_000);
   const rssAfter = totalRss();
   // Per process: wrangler dev runs a proxy workerd in front of the runtime's.
-  const perProcessKiB = [...rssByPid()]
-    .map(([pid, rss]) => (rss - (byPidBefore.get(pid) ?? 0)) / 1024 / (n + 1))
-    .sort((a, b) => b - a);
+  const roles = workerdRoles(platform.port);
+  const byPidAfter = rssByPid();
+  const share = (pids: number[]) =>
+    pids.reduce((sum, pid) => sum + (byPidAfter.get(pid) ?? 0) - (byPidBefore.get(pid) ?? 0), 0) /
+    1024 /
+    (n + 1);
   // Idle hubs hibernate (the runtime answers pings): memory once they had the time to.
   const idleCpu0 = workerdCpu();
   await sleep(20_000);
@@ -162,7 +177,8 @@ export async function measureScale(
     perDeviceIdleKiB: (rssIdle - rssBefore) / 1024 / (n + 1),
     idleCpuShare,
     perDeviceKiB: (rssAfter - rssBefore) / 1024 / (n + 1),
-    perProcessKiB,
+    runtimeKiB: share(roles.runtime),
+    proxyKiB: share(roles.proxy),
     workerdOpenFiles: workerdOpen,
     workerdFdLimit: limit,
     benchFdLimit: fdLimit(process.pid),

@@ -1,13 +1,8 @@
 // The (e) scale/storm and (j) live-channel rows of the bench table.
-import type { Summary } from "../lib/stats";
+import { type Row, f, pp, yes } from "./cells";
 import type { ScaleResult } from "./scale";
 import type { StreamsResult } from "./streams";
 
-type Row = [metric: string, measured: string, target: string, met: string];
-
-const f = (v: number, d = 2) => (Number.isFinite(v) ? v.toFixed(d) : "n/a");
-const pp = (s: Summary, unit = "ms") => `p50 ${f(s.p50)} / p99 ${f(s.p99)} ${unit} (n=${s.n})`;
-const yes = (ok: boolean) => (ok ? "yes" : "**no**");
 const at = (ok: boolean, n: number, full: number) => (n >= full ? yes(ok) : `${yes(ok)} at ${n}`);
 
 export function scaleRows(s: ScaleResult): Row[] {
@@ -21,10 +16,10 @@ export function scaleRows(s: ScaleResult): Row[] {
       "—",
     ],
     [
-      "(e) workerd memory per connected device (2 s after; 20 s later, idle)",
-      `${f(s.perDeviceKiB, 1)} KiB (per process: ${s.perProcessKiB.map((k) => f(k, 0)).join(" + ")}); idle ${f(s.perDeviceIdleKiB, 1)} KiB (RSS ${f(s.rssIdleMiB, 0)} MiB)`,
+      "(e) memory per connected device in the runtime (the Worker, hubs, D1; 2 s after)",
+      `${f(s.runtimeKiB, 1)} KiB; wrangler's dev proxy in front of it (not in production) another ${f(s.proxyKiB, 1)} KiB; both: ${f(s.perDeviceKiB, 1)} KiB, idle 20 s later ${f(s.perDeviceIdleKiB, 1)} KiB (RSS ${f(s.rssIdleMiB, 0)} MiB)`,
       "≤ 512 KiB (at 4,000)",
-      at(s.perDeviceKiB <= 512, s.devices, 4000),
+      at(s.runtimeKiB <= 512, s.devices, 4000),
     ],
     [
       `(e) workerd CPU with ${s.devices} devices connected and idle (heartbeats, ping-timeout alarms)`,

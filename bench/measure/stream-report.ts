@@ -1,12 +1,9 @@
 // Rows of (g) streaming and (h) cost for the bench table and docs/benchmarks.md.
+import { type Row, f, yes } from "./cells";
 import type { Meters } from "../lib/meters";
 import type { Summary } from "../lib/stats";
 import type { ModeResult, StreamResult } from "./stream";
 
-type Row = [metric: string, measured: string, target: string, met: string];
-
-const f = (v: number, d = 2) => (Number.isFinite(v) ? v.toFixed(d) : "n/a");
-const yes = (ok: boolean) => (ok ? "yes" : "**no**");
 const money = (v: number) => (Number.isFinite(v) ? `$${v.toPrecision(3)}` : "n/a");
 
 /**
