@@ -218,17 +218,25 @@ describe("the Changes tab of a sandboxed (cloud) agent's folder", () => {
     sh(byWorktree.dir, "git", "init", "-q");
     sh(byWorktree.dir, "git", "config", "core.worktree", other);
     await writeFile(join(byWorktree.dir, "mine.txt"), "mine\n");
+    // … a third nests it: a subfolder whose `.git` file names the other tenant's repo.
+    const nested = await device.newTask();
+    await mkdir(join(nested.dir, "sub"));
+    await writeFile(join(nested.dir, "sub", ".git"), `gitdir: ${join(other, ".git")}\n`);
+    await writeFile(join(nested.dir, "mine.txt"), "mine\n");
+    const otherHead = sh(other, "git", "rev-parse", "HEAD").trim();
 
     // The control: plain git in those folders does reach the other tenant's files.
     expect(sh(byFile.dir, "git", "show", "HEAD:secret.txt")).toContain("TENANT-B-SECRET");
     expect(sh(byWorktree.dir, "git", "status", "--porcelain")).toContain("secret.txt");
+    expect(sh(join(nested.dir, "sub"), "git", "rev-parse", "HEAD").trim()).toBe(otherHead);
 
-    for (const { taskId } of [byFile, byWorktree]) {
+    for (const { taskId } of [byFile, byWorktree, nested]) {
       const status = WorkspaceStatus.parse(await device.call("workspace.status", taskId));
       expect(status.files.map((f) => f.path)).toEqual(["mine.txt"]);
       const diff = WorkspaceDiff.parse(await device.call("workspace.diff", taskId));
       expect(diff.diff).toContain("+mine\n");
       expect(JSON.stringify(diff)).not.toContain("secret");
+      expect(JSON.stringify(diff)).not.toContain(otherHead.slice(0, 7));
       for (const fromBase of [true, false]) {
         const read = await device.call("workspace.file", taskId, {
           path: "secret.txt",

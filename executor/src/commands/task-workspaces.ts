@@ -66,7 +66,7 @@ export class TaskWorkspaces {
       if (head.code === 0) base = head.stdout.toString("utf8").trim();
     } else {
       // Not a checkout: keep what the folder holds now (empty for a new scratch folder).
-      base = await snapshotFolder(real, stateDir);
+      base = await snapshotFolder(real, stateDir, this.options.agentsSandboxed === true);
     }
     await writeFile(this.file(taskId), JSON.stringify({ dir: real, base } satisfies Record));
   }

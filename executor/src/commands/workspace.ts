@@ -38,6 +38,7 @@ interface Repo {
   /** Leading git arguments: `-C dir` or `--git-dir … --work-tree …`. */
   args: string[];
   stateDir: string;
+  sandboxed: boolean;
 }
 
 async function openRepo(ws: TaskWorkspace): Promise<Repo> {
@@ -55,11 +56,12 @@ async function openRepo(ws: TaskWorkspace): Promise<Repo> {
       allow: [1],
     });
     const base = head.code === 0 ? head.stdout.toString("utf8").trim() : await emptyTree(dir, []);
-    return { git: true, dir, base, args: [], stateDir: ws.stateDir };
+    return { git: true, dir, base, args: [], stateDir: ws.stateDir, sandboxed: false };
   }
   const args = await baselineArgs(dir, ws.stateDir);
   const base = ws.base ?? (await emptyTree(dir, args));
-  return { git: false, dir, base, args, stateDir: ws.stateDir };
+  const sandboxed = ws.sandboxed === true;
+  return { git: false, dir, base, args, stateDir: ws.stateDir, sandboxed };
 }
 
 /** git on the repo: a baseline git dir runs isolated (no config but its own). */
@@ -81,18 +83,40 @@ async function baselineArgs(dir: string, stateDir: string): Promise<string[]> {
  * The base of a folder that is not a git checkout (a non-git project worked in place): a tree
  * of its files as they are now, kept in the task's own baseline git dir. Returns its id.
  */
-export async function snapshotFolder(dir: string, stateDir: string): Promise<string> {
+export async function snapshotFolder(
+  dir: string,
+  stateDir: string,
+  sandboxed = false,
+): Promise<string> {
   await mkdir(stateDir, { recursive: true });
   const args = await baselineArgs(dir, stateDir);
   const index = join(stateDir, `index-${randomUUID()}`);
   const env = { GIT_INDEX_FILE: index };
   try {
     await git([...args, "add", "-A", "--", "."], { cwd: dir, env, isolated: true });
+    if (sandboxed) await dropNestedRepos(args, dir, env);
     const tree = await git([...args, "write-tree"], { cwd: dir, env, isolated: true });
     return tree.stdout.toString("utf8").trim();
   } finally {
     await rm(index, { force: true });
   }
+}
+
+/**
+ * Takes the nested repos `add` recorded (as their HEAD commit) out of an index: a `.git` file
+ * in a sandboxed agent's folder may name another tenant's repo, whose HEAD is not the agent's.
+ */
+async function dropNestedRepos(args: string[], cwd: string, env: Record<string, string>) {
+  const entries = splitZ(
+    (await git([...args, "ls-files", "-s", "-z"], { cwd, env, isolated: true })).stdout,
+  );
+  const nested = entries
+    .filter((entry) => entry.startsWith("160000 "))
+    .map((entry) => entry.slice(entry.indexOf("\t") + 1));
+  if (nested.length === 0) return;
+  const input = Buffer.from(nested.map((path) => `${path}\0`).join(""));
+  const remove = [...args, "update-index", "--force-remove", "-z", "--stdin"];
+  await git(remove, { cwd, env, input, isolated: true });
 }
 
 async function emptyTree(cwd: string, args: string[]): Promise<string> {
@@ -111,6 +135,7 @@ async function withSnapshot<T>(repo: Repo, fn: (env: Record<string, string>) => 
   try {
     await run(repo, ["read-tree", repo.base], { env });
     await run(repo, ["add", "-A", "--", "."], { env });
+    if (repo.sandboxed) await dropNestedRepos(repo.args, repo.dir, env);
     return await fn(env);
   } finally {
     await rm(index, { force: true });
