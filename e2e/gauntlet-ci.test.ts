@@ -56,6 +56,8 @@ describe("reliability gauntlet (CI subset)", () => {
     pass(executorSecurity.copiedCredential));
   it("never runs a git config an agent planted in its workspace", () =>
     pass(executorSecurity.plantedGitConfig));
+  it("never runs a git filter or diff driver a cloud agent planted, in the Changes tab", () =>
+    pass(executorSecurity.plantedGitCloud));
   it("answers 1,000 fuzzed frames with errors, closes abusers with 4008 and stays up", () =>
     pass(fuzzScenario(1000)));
   it("never answers bad input on any REST route with a 5xx", () => pass(badInput));

@@ -161,7 +161,13 @@ async function adminUser(ctx: GauntletContext): Promise<BenchUser> {
 export async function cloudExecutor(
   ctx: GauntletContext,
   keepIdleSeconds: number,
-): Promise<{ ex: ExecutorProcess; operatorToken: string; operatorKey: string }> {
+): Promise<{
+  ex: ExecutorProcess;
+  operatorToken: string;
+  operatorKey: string;
+  /** The pool device's owner (the admin that made the operator token). */
+  admin: BenchUser;
+}> {
   const admin = await adminUser(ctx);
   const operatorToken = (
     await createToken(ctx.platform.origin, admin.session, { name: "pool", scope: "cloud" })
@@ -182,7 +188,7 @@ export async function cloudExecutor(
   // Stopped gracefully so the pool device goes offline at once for the next scenario.
   ctx.cleanups.push(async () => void (await ex.stop("SIGTERM")));
   await ex.waitFor("registered", 30_000);
-  return { ex, operatorToken, operatorKey };
+  return { ex, operatorToken, operatorKey, admin };
 }
 
 export const cloudCredentialHunt: Scenario = {

@@ -2,7 +2,7 @@
 import { cloudCredentialHunt, cloudCrossTenant, localCredentialHunt } from "./agent-hunt";
 import { copiedCredential } from "./copied-credential";
 import { killedExecutorOrphans } from "./orphans";
-import { plantedGitConfig } from "./planted-git";
+import { plantedGitCloud, plantedGitConfig } from "./planted-git";
 
 export {
   cloudCredentialHunt,
@@ -10,6 +10,7 @@ export {
   copiedCredential,
   killedExecutorOrphans,
   localCredentialHunt,
+  plantedGitCloud,
   plantedGitConfig,
 };
 
@@ -20,4 +21,5 @@ export const executorSecurityScenarios = [
   killedExecutorOrphans,
   copiedCredential,
   plantedGitConfig,
+  plantedGitCloud,
 ];

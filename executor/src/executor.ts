@@ -57,8 +57,11 @@ export class Executor {
     this.log = options.log ?? silentLogger;
     this.timings = { ...DEFAULT_TIMINGS, ...options.timings };
     this.exit = new Promise((resolve) => (this.resolveExit = resolve));
-    this.places = new TaskWorkspaces(options.homeDir, options.workspaceRoot);
+    // Cloud agents run sandboxed: the Changes tab never uses a git repo one of them could write.
+    const agentsSandboxed = options.deviceType !== "local";
+    this.places = new TaskWorkspaces(options.homeDir, options.workspaceRoot, { agentsSandboxed });
     this.commands = new CommandRunner({
+      agentsSandboxed,
       ownerCommands: options.ownerCommands ?? [],
       version: options.version,
       workspaceRoot: options.workspaceRoot,

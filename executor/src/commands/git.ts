@@ -12,7 +12,6 @@ export class CommandError extends Error {
 
 const GIT_TIMEOUT_MS = 30_000;
 
-/** The environment git runs with: no prompts, no optional locks, no inherited repo overrides. */
 /**
  * Settings for every git the executor runs in a folder an agent could have written: a planted
  * `core.fsmonitor` or hook would otherwise run as the executor, outside the agent's sandbox.
@@ -24,6 +23,20 @@ export const GIT_HARDENING = [
   "core.hooksPath=/dev/null",
 ] as const;
 
+/**
+ * For git over a folder the agent wrote, with the executor's own git dir (the baseline): no
+ * configuration at all but that git dir's own (no global, XDG or system config, no attributes
+ * file beyond the folder's `.gitattributes`). A `.gitattributes` may still name a filter or
+ * diff driver, but nothing defines one, so git runs none. Comes after the caller's settings.
+ */
+const ISOLATED_CONFIG = ["-c", "core.attributesFile=/dev/null"] as const;
+const ISOLATED_ENV = {
+  GIT_CONFIG_GLOBAL: "/dev/null",
+  GIT_CONFIG_NOSYSTEM: "1",
+  GIT_ATTR_NOSYSTEM: "1",
+} as const;
+
+/** The environment git runs with: no prompts, no optional locks, no inherited repo overrides. */
 export function gitEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [name, value] of Object.entries(process.env)) {
@@ -46,6 +59,8 @@ export interface GitOptions {
   maxBytes?: number;
   /** Exit codes that are not failures (e.g. 1 for `cat-file -e`). */
   allow?: number[];
+  /** No configuration but the git dir's own (ISOLATED_CONFIG): for the executor's baseline. */
+  isolated?: boolean;
 }
 
 export async function git(
@@ -53,9 +68,16 @@ export async function git(
   options: GitOptions,
 ): Promise<{ code: number; stdout: Buffer; truncated: boolean }> {
   const result = await spawnCapture({
-    argv: ["git", "-c", "core.quotepath=off", ...GIT_HARDENING, ...args],
+    argv: [
+      "git",
+      "-c",
+      "core.quotepath=off",
+      ...GIT_HARDENING,
+      ...(options.isolated ? ISOLATED_CONFIG : []),
+      ...args,
+    ],
     cwd: options.cwd,
-    env: gitEnv(options.env),
+    env: gitEnv({ ...options.env, ...(options.isolated ? ISOLATED_ENV : {}) }),
     timeoutMs: GIT_TIMEOUT_MS,
     maxOutputBytes: options.maxBytes ?? 16 * 1024 * 1024,
     input: options.input,

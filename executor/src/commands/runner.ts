@@ -51,6 +51,11 @@ export interface RunnerOptions {
   claudeExecutable?: string;
   /** The environment owner commands start from (local mode: the user's login shell's). */
   baseEnv?: Readonly<Record<string, string | undefined>>;
+  /**
+   * Agents run sandboxed as someone else (cloud mode): the workspace commands never use a git
+   * repo in a task's folder, only the executor's own baseline git dir (TaskWorkspace.sandboxed).
+   */
+  agentsSandboxed?: boolean;
 }
 
 /** The answer must fit one frame on the device socket, with room for the envelope. */
@@ -129,7 +134,7 @@ export class CommandRunner {
     if (!found)
       throw new CommandError("task_not_found", "that task has no workspace on this device");
     await this.assertAllowedCwd(found.dir);
-    return { ...found, stateDir };
+    return { ...found, stateDir, sandboxed: this.options.agentsSandboxed === true };
   }
 
   private async builtin(

@@ -21,10 +21,20 @@ interface Record {
   base: string | null;
 }
 
+export interface TaskWorkspacesOptions {
+  /**
+   * Agents run sandboxed as someone else (cloud mode): a folder is never taken as a git
+   * checkout, whatever repo the agent made in it; its base is a snapshot in the executor's own
+   * baseline git dir. Local mode (the default here) diffs a project's worktree with its commit.
+   */
+  agentsSandboxed?: boolean;
+}
+
 export class TaskWorkspaces {
   constructor(
     private readonly homeDir: string,
     private readonly workspaceRoot: string,
+    private readonly options: TaskWorkspacesOptions = {},
   ) {}
 
   private file(taskId: string): string {
@@ -47,15 +57,16 @@ export class TaskWorkspaces {
       return;
     }
     let base: string | null = null;
-    const top = await git(["rev-parse", "--show-toplevel"], { cwd: real, allow: [128] }).catch(
-      () => null,
-    );
+    // Sandboxed: no git at all in the agent's folder (its config would run as the executor).
+    const top = this.options.agentsSandboxed
+      ? null
+      : await git(["rev-parse", "--show-toplevel"], { cwd: real, allow: [128] }).catch(() => null);
     if (top?.code === 0 && (await realpath(top.stdout.toString("utf8").trim())) === real) {
       const head = await git(["rev-parse", "--verify", "-q", "HEAD"], { cwd: real, allow: [1] });
       if (head.code === 0) base = head.stdout.toString("utf8").trim();
     } else {
       // Not a checkout: keep what the folder holds now (empty for a new scratch folder).
-      base = await snapshotFolder(real, stateDir);
+      base = await snapshotFolder(real, stateDir, this.options.agentsSandboxed === true);
     }
     await writeFile(this.file(taskId), JSON.stringify({ dir: real, base } satisfies Record));
   }

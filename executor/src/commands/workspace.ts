@@ -1,13 +1,15 @@
 // workspace.status / diff / file / revert: what the agent changed in a task's workspace,
 // against its base. A git checkout (a project's worktree) is compared with its base commit; a
 // scratch folder with an empty base kept in a separate git dir, so the agent never sees a repo.
+// When agents are sandboxed (cloud mode) every folder is a scratch folder: a repo the agent made
+// there (its config, filters, drivers, core.worktree, a `.git` file) is never used.
 // Diffs are taken through a throw-away index: the user's own index is never touched.
 import { randomUUID } from "node:crypto";
 import { lstat, mkdir, open, realpath, rm, unlink } from "node:fs/promises";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import type { ChangedFile, WorkspaceDiff, WorkspaceFile, WorkspaceStatus } from "@wegent/protocol";
 import { WORKSPACE_FILE_MAX_BYTES } from "@wegent/protocol";
-import { CommandError, git } from "./git";
+import { CommandError, type GitOptions, git } from "./git";
 
 /** Where a task works, as the executor knows it. */
 export interface TaskWorkspace {
@@ -16,11 +18,18 @@ export interface TaskWorkspace {
   base?: string;
   /** Where a scratch folder's baseline git dir and throw-away indexes go. */
   stateDir: string;
+  /**
+   * The agent runs sandboxed as someone else (cloud mode): the folder is never used as a git
+   * checkout, only through the executor's own baseline git dir, with no config of the agent's.
+   */
+  sandboxed?: boolean;
 }
 
 /** Largest unified diff one answer carries (it must fit the device socket's frame). */
 export const DIFF_MAX_BYTES = 640 * 1024;
 const MAX_FILES = 2000;
+/** No external diff program, no textconv driver, whatever a config or `.gitattributes` says. */
+const DIFF_SAFE = ["--no-ext-diff", "--no-textconv"] as const;
 
 interface Repo {
   git: boolean;
@@ -29,6 +38,7 @@ interface Repo {
   /** Leading git arguments: `-C dir` or `--git-dir … --work-tree …`. */
   args: string[];
   stateDir: string;
+  sandboxed: boolean;
 }
 
 async function openRepo(ws: TaskWorkspace): Promise<Repo> {
@@ -36,9 +46,9 @@ async function openRepo(ws: TaskWorkspace): Promise<Repo> {
     throw new CommandError("task_not_found", "the task's workspace does not exist on this device");
   });
   await mkdir(ws.stateDir, { recursive: true });
-  const top = await git(["rev-parse", "--show-toplevel"], { cwd: dir, allow: [128] }).catch(
-    () => null,
-  );
+  const top = ws.sandboxed
+    ? null
+    : await git(["rev-parse", "--show-toplevel"], { cwd: dir, allow: [128] }).catch(() => null);
   const topDir = top && top.code === 0 ? top.stdout.toString("utf8").trim() : null;
   if (topDir && (await realpath(topDir).catch(() => null)) === dir) {
     const head = await git(["rev-parse", "--verify", "-q", `${ws.base ?? "HEAD"}^{commit}`], {
@@ -46,16 +56,26 @@ async function openRepo(ws: TaskWorkspace): Promise<Repo> {
       allow: [1],
     });
     const base = head.code === 0 ? head.stdout.toString("utf8").trim() : await emptyTree(dir, []);
-    return { git: true, dir, base, args: [], stateDir: ws.stateDir };
+    return { git: true, dir, base, args: [], stateDir: ws.stateDir, sandboxed: false };
   }
   const args = await baselineArgs(dir, ws.stateDir);
   const base = ws.base ?? (await emptyTree(dir, args));
-  return { git: false, dir, base, args, stateDir: ws.stateDir };
+  const sandboxed = ws.sandboxed === true;
+  return { git: false, dir, base, args, stateDir: ws.stateDir, sandboxed };
 }
 
+/** git on the repo: a baseline git dir runs isolated (no config but its own). */
+function run(repo: Repo, args: string[], options: Omit<GitOptions, "cwd"> = {}) {
+  return git([...repo.args, ...args], { cwd: repo.dir, isolated: !repo.git, ...options });
+}
+
+/**
+ * The executor's own git dir for a folder, with the folder as its work tree: git skips any
+ * `.git` (dir or file) in the folder, so a repo the agent made there plays no part.
+ */
 async function baselineArgs(dir: string, stateDir: string): Promise<string[]> {
   const gitDir = join(stateDir, "baseline.git");
-  await git(["init", "-q", "--bare", gitDir], { cwd: stateDir });
+  await git(["init", "-q", "--bare", gitDir], { cwd: stateDir, isolated: true });
   return ["--git-dir", gitDir, "--work-tree", dir];
 }
 
@@ -63,21 +83,48 @@ async function baselineArgs(dir: string, stateDir: string): Promise<string[]> {
  * The base of a folder that is not a git checkout (a non-git project worked in place): a tree
  * of its files as they are now, kept in the task's own baseline git dir. Returns its id.
  */
-export async function snapshotFolder(dir: string, stateDir: string): Promise<string> {
+export async function snapshotFolder(
+  dir: string,
+  stateDir: string,
+  sandboxed = false,
+): Promise<string> {
   await mkdir(stateDir, { recursive: true });
   const args = await baselineArgs(dir, stateDir);
   const index = join(stateDir, `index-${randomUUID()}`);
   const env = { GIT_INDEX_FILE: index };
   try {
-    await git([...args, "add", "-A", "--", "."], { cwd: dir, env });
-    return (await git([...args, "write-tree"], { cwd: dir, env })).stdout.toString("utf8").trim();
+    await git([...args, "add", "-A", "--", "."], { cwd: dir, env, isolated: true });
+    if (sandboxed) await dropNestedRepos(args, dir, env);
+    const tree = await git([...args, "write-tree"], { cwd: dir, env, isolated: true });
+    return tree.stdout.toString("utf8").trim();
   } finally {
     await rm(index, { force: true });
   }
 }
 
+/**
+ * Takes the nested repos `add` recorded (as their HEAD commit) out of an index: a `.git` file
+ * in a sandboxed agent's folder may name another tenant's repo, whose HEAD is not the agent's.
+ */
+async function dropNestedRepos(args: string[], cwd: string, env: Record<string, string>) {
+  const entries = splitZ(
+    (await git([...args, "ls-files", "-s", "-z"], { cwd, env, isolated: true })).stdout,
+  );
+  const nested = entries
+    .filter((entry) => entry.startsWith("160000 "))
+    .map((entry) => entry.slice(entry.indexOf("\t") + 1));
+  if (nested.length === 0) return;
+  const input = Buffer.from(nested.map((path) => `${path}\0`).join(""));
+  const remove = [...args, "update-index", "--force-remove", "-z", "--stdin"];
+  await git(remove, { cwd, env, input, isolated: true });
+}
+
 async function emptyTree(cwd: string, args: string[]): Promise<string> {
-  const out = await git([...args, "mktree"], { cwd, input: Buffer.alloc(0) });
+  const out = await git([...args, "mktree"], {
+    cwd,
+    input: Buffer.alloc(0),
+    isolated: args.length > 0,
+  });
   return out.stdout.toString("utf8").trim();
 }
 
@@ -86,8 +133,9 @@ async function withSnapshot<T>(repo: Repo, fn: (env: Record<string, string>) => 
   const index = join(repo.stateDir, `index-${randomUUID()}`);
   const env = { GIT_INDEX_FILE: index };
   try {
-    await git([...repo.args, "read-tree", repo.base], { cwd: repo.dir, env });
-    await git([...repo.args, "add", "-A", "--", "."], { cwd: repo.dir, env });
+    await run(repo, ["read-tree", repo.base], { env });
+    await run(repo, ["add", "-A", "--", "."], { env });
+    if (repo.sandboxed) await dropNestedRepos(repo.args, repo.dir, env);
     return await fn(env);
   } finally {
     await rm(index, { force: true });
@@ -112,13 +160,9 @@ const STATUS: Record<string, ChangedFile["status"]> = {
 
 async function changedFiles(repo: Repo, env: Record<string, string>, path?: string) {
   const spec = path ? ["--", `:(literal)${path}`] : [];
-  const common = [...repo.args, "diff", "--cached", "-M", "-z", repo.base];
-  const names = splitZ(
-    (await git([...common, "--name-status", ...spec], { cwd: repo.dir, env })).stdout,
-  );
-  const nums = splitZ(
-    (await git([...common, "--numstat", ...spec], { cwd: repo.dir, env })).stdout,
-  );
+  const common = ["diff", ...DIFF_SAFE, "--cached", "-M", "-z", repo.base];
+  const names = splitZ((await run(repo, [...common, "--name-status", ...spec], { env })).stdout);
+  const nums = splitZ((await run(repo, [...common, "--numstat", ...spec], { env })).stdout);
   const counts = new Map<string, { added: number | null; removed: number | null }>();
   for (let i = 0; i < nums.length; i++) {
     const [added, removed, name] = (nums[i] ?? "").split("\t");
@@ -159,8 +203,7 @@ export async function workspaceDiff(
   return withSnapshot(repo, async (env) => {
     const files = await changedFiles(repo, env, path);
     const spec = path ? ["--", `:(literal)${path}`] : [];
-    const out = await git([...repo.args, "diff", "--cached", "-M", repo.base, ...spec], {
-      cwd: repo.dir,
+    const out = await run(repo, ["diff", ...DIFF_SAFE, "--cached", "-M", repo.base, ...spec], {
       env,
       maxBytes: DIFF_MAX_BYTES,
     });
@@ -203,21 +246,11 @@ export async function workspaceFile(
   const cap = WORKSPACE_FILE_MAX_BYTES;
   if (fromBase) {
     const spec = `${repo.base}:${rel}`;
-    const exists = await git([...repo.args, "cat-file", "-e", spec], {
-      cwd: repo.dir,
-      allow: [1, 128],
-    });
+    const exists = await run(repo, ["cat-file", "-e", spec], { allow: [1, 128] });
     if (exists.code !== 0)
       return { path: rel, content: null, binary: false, size: 0, truncated: false };
-    const size = Number(
-      (await git([...repo.args, "cat-file", "-s", spec], { cwd: repo.dir })).stdout
-        .toString()
-        .trim(),
-    );
-    const blob = await git([...repo.args, "cat-file", "blob", spec], {
-      cwd: repo.dir,
-      maxBytes: cap,
-    });
+    const size = Number((await run(repo, ["cat-file", "-s", spec])).stdout.toString().trim());
+    const blob = await run(repo, ["cat-file", "blob", spec], { maxBytes: cap });
     return describe(rel, blob.stdout, size);
   }
   const info = await lstat(full).catch(() => null);
@@ -256,10 +289,7 @@ export async function workspaceRevert(
   const repo = await openRepo(ws);
   const { full, rel } = await inside(repo, path);
   const spec = `${repo.base}:${rel}`;
-  const inBase = await git([...repo.args, "cat-file", "-e", spec], {
-    cwd: repo.dir,
-    allow: [1, 128],
-  });
+  const inBase = await run(repo, ["cat-file", "-e", spec], { allow: [1, 128] });
   const info = await lstat(full).catch(() => null);
   if (inBase.code !== 0) {
     if (!info) return { path: rel, action: "unchanged" };
@@ -271,8 +301,8 @@ export async function workspaceRevert(
   const index = join(repo.stateDir, `index-${randomUUID()}`);
   const env = { GIT_INDEX_FILE: index };
   try {
-    await git([...repo.args, "read-tree", repo.base], { cwd: repo.dir, env });
-    await git([...repo.args, "checkout-index", "-f", "--", rel], { cwd: repo.dir, env });
+    await run(repo, ["read-tree", repo.base], { env });
+    await run(repo, ["checkout-index", "-f", "--", rel], { env });
   } finally {
     await rm(index, { force: true });
   }
