@@ -28,6 +28,12 @@ export function directRows(d: DirectResult, viaProxy?: DispatchResult): Row[] {
       "—",
     ],
     [
+      "(b′) one D1 round trip straight to the runtime: GET /api/health (SELECT 1)",
+      `${pp(b.d1Floor)} = ${x(b.d1Floor.p50)} (a′); over the HTTP floor: ${f(b.d1Floor.p50 - b.httpFloor.p50)} ms`,
+      "—",
+      "—",
+    ],
+    [
       "(b′) dispatch straight to the runtime: POST sent → task:execute",
       `${pp(b.toExecute)} = ${x(b.toExecute.p50)} (a′)`,
       "≤ 3×",

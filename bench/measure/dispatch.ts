@@ -21,6 +21,8 @@ export interface DispatchResult {
    * Worker code, no D1, no hub; only the HTTP hop (and wrangler's proxy, when it is in the way).
    */
   assetFloor: Summary;
+  /** `GET /api/health`: the Worker runs one `SELECT 1` on D1 — the HTTP floor plus one D1 trip. */
+  d1Floor: Summary;
 }
 
 /** Sequential POSTs that only cross the HTTP stack. */
@@ -38,14 +40,14 @@ async function httpFloor(origin: string, user: BenchUser, n: number): Promise<Su
   return summarize(samples);
 }
 
-/** Sequential GETs of the SPA's index.html (answered by the assets layer, not the Worker). */
-async function assetFloor(origin: string, n: number): Promise<Summary> {
+/** Sequential GETs of `path` (`/`: the SPA's index.html, answered by the assets layer). */
+async function getFloor(origin: string, path: string, n: number): Promise<Summary> {
   const samples: number[] = [];
   for (let i = 0; i < n; i++) {
     const t0 = performance.now();
-    const res = await fetch(`${origin}/`);
+    const res = await fetch(`${origin}${path}`);
     await res.arrayBuffer();
-    if (res.status !== 200) throw new Error(`GET / answered ${res.status}`);
+    if (res.status !== 200) throw new Error(`GET ${path} answered ${res.status}`);
     samples.push(performance.now() - t0);
   }
   return summarize(samples);
@@ -63,7 +65,8 @@ export async function measureDispatch(
   n: number,
 ): Promise<DispatchResult> {
   const floor = await httpFloor(origin, user, Math.min(n, 200));
-  const assets = await assetFloor(origin, Math.min(n, 200));
+  const assets = await getFloor(origin, "/", Math.min(n, 200));
+  const d1 = await getFloor(origin, "/api/health", Math.min(n, 200));
   const autoComplete = device.options.autoComplete;
   device.options.autoComplete = false;
   const arrivals = new Map<string, number>();
@@ -112,5 +115,6 @@ export async function measureDispatch(
     executeFirst,
     httpFloor: floor,
     assetFloor: assets,
+    d1Floor: d1,
   };
 }

@@ -1,6 +1,6 @@
 import { log } from "../../edge/log";
 
-/** Tries of a write nobody waits for (at once, one after the other: no retry timers in a hub). */
+/** Tries of a write nobody waits for (at once, one after the other: no timers in a hub). */
 const TRIES = 3;
 
 /**
@@ -30,13 +30,7 @@ export class WriteBehind {
         }
       }
     };
-    // A macrotask first: the request this write follows (a dispatch's answer, an ack) goes out
-    // before the write takes the thread — local workerd runs the Worker and every hub on one.
-    const later = async () => {
-      await new Promise((resolve) => setTimeout(resolve, 0));
-      return attempts();
-    };
-    const done = this.then(later).catch((error: unknown) => {
+    const done = this.then(attempts).catch((error: unknown) => {
       log({ event: "hub.write_failed", label, message: String(error) }, "warn");
     });
     this.keepAlive(done);
