@@ -250,17 +250,33 @@ ${body}
 ${r.errors?.length ? `\nSections that did not finish:\n\n${r.errors.map((e) => `- ${e}`).join("\n")}\n` : ""}
 ## Where the round-trip targets stand, and why
 
-Every API call here first crosses wrangler's local proxy (a second workerd), the runtime's
-entry and the assets router before the Worker runs: the *HTTP floor* row, a POST that the
-Worker answers 404 without touching D1 or a hub, costs 4–10 ms on this machine, already 5–10×
-the raw JSON round trip on an open socket (0.7–1 ms). So "dispatch ≤ 3×" and "POST answered
-≤ 5×" the raw round trip cannot be met through \`wrangler dev\` here whatever the platform
-does; the rows give both ratios. What the platform adds on top of the floor is two D1 round
-trips before the dispatch (the session, then one batch with the device check, the default
-permission mode and the inserts; a local D1 round trip is ~2 ms) and the hub's RPC; the hub's
-own D1 writes go behind its answer. The relay adds the DeviceHub → UserHub call and two
-SQLite commits to the raw round trip; sending before the commits (tried) did not measurably
-help and was reverted.
+The (a′)–(c′) rows repeat (a)–(c) on the Worker's own address inside \`wrangler dev\`
+(\`runtimeOrigin()\` in \`bench/lib/platform.ts\` finds it), skipping wrangler's dev proxy: a
+Durable Object in a second workerd process that every request to \`--port\` crosses, there for
+hot reload, absent in production. It costs ~4 ms per HTTP request (the runtime floor, a static
+\`GET /\`, is ~1.4 ms straight and ~5.7 ms through it) and nothing measurable on an open
+socket's frames (the raw round trip and the relay are the same either way). Straight to the
+runtime, what is left of each target:
+
+- **dispatch ≤ 3× and POST answered ≤ 5× the raw round trip.** A POST the Worker answers 404
+  (its middleware, no D1, no hub) is already 3–4× the raw round trip, and one local D1 round
+  trip (\`GET /api/health\`, one \`SELECT 1\`, minus that floor) adds ~2 ms, another ~3×. A
+  dispatch needs the session check and one batch (device check, default permission mode and
+  the inserts): two D1 round trips, the minimum for an authenticated write with a revocable
+  session. So neither ratio can hold on this runtime whatever the platform does. The POST's
+  answer comes ~10 ms after \`task:execute\`: local workerd runs the Worker, every hub and D1 on
+  one thread, and the hub's two written-behind D1 writes and its live push run before the
+  Worker's continuation. Measured: making those writes no-ops cut the answer from 21–29 ms to
+  16–19 ms (\`task:execute\` unchanged); starting them a macrotask later gave the same, but a
+  read right after the POST then saw the device's old figures, so that was reverted. On
+  Cloudflare they run elsewhere and the answer does not wait for them.
+- **relay ≤ 2×.** The relay is one DeviceHub turn (parse, store, ack), an RPC and one UserHub
+  turn (stamp, store, send): ~2–2.4 ms against a 0.65–0.8 ms round trip. Sending before the
+  SQLite writes in both hubs (with liveSeq numbers reserved in blocks so a failed commit could
+  never reuse one) measured 2.25 against 2.35 ms over 12 alternating runs: noise, since a
+  WebSocket send leaves when the turn ends whatever its place in it; it was not kept. Skipping
+  the UserHub's insert altogether (an experiment; resume needs it) gives 1.6–1.8 ms: what is
+  left is CPU on the shared thread.
 
 ## Scale runs measured on their own (issue #15, deploy storms)
 
@@ -319,6 +335,10 @@ sustained rate 250 frames/s. The issue's own figures on a quiet machine: 16 s fo
   first event at once, the next ones batched while a frame is unacknowledged): a rate counts as
   sustained when every \`seq\` arrived exactly once, in order, and the last one arrived within
   1 s of the last send (no growing backlog); the run stops at the first rate that is not.
+- **(a′)–(c′) straight to the runtime.** The same measurements (a fresh protocol device, the
+  same user) on the Worker's own address inside \`wrangler dev\`, skipping its dev proxy.
+  Next to the HTTP floor, two more floors: \`GET /\` (index.html from the assets layer: no
+  Worker code) and \`GET /api/health\` (the Worker's middleware and one D1 \`SELECT 1\`).
 - **(d) presence.** A clean close (\`1000\`) to the browser seeing \`device:status
   reconnecting\`; a real executor frozen with SIGSTOP mid-task (nothing tells the platform) to
   \`reconnecting\` — bounded by the last ping (every 10 s) + the 25 s ping timeout — and to its
