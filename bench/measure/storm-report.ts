@@ -41,7 +41,7 @@ export function scaleRows(s: ScaleResult): Row[] {
     ],
     [
       `(e) restart with ${t.devices} connected → all registered again, from the platform's first answer`,
-      `${f(t.fromUpSeconds, 1)} s (${t.registeredAgain}/${t.devices} registered)`,
+      `${f(t.fromUpSeconds, 1)} s (${t.registeredAgain}/${t.devices} registered)${t.restartError ? `; wrangler dev's restart: ${t.restartError}` : ""}`,
       "≤ 20 s (at 4,000)",
       at(t.allRegistered && t.fromUpSeconds <= 20, t.devices, 4000),
     ],
