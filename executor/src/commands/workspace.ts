@@ -5,11 +5,12 @@
 // there (its config, filters, drivers, core.worktree, a `.git` file) is never used.
 // Diffs are taken through a throw-away index: the user's own index is never touched.
 import { randomUUID } from "node:crypto";
-import { lstat, mkdir, open, realpath, rm, unlink } from "node:fs/promises";
-import { dirname, join, relative, resolve, sep } from "node:path";
+import { mkdir, realpath, rm } from "node:fs/promises";
+import { join } from "node:path";
 import type { ChangedFile, WorkspaceDiff, WorkspaceFile, WorkspaceStatus } from "@wegent/protocol";
 import { WORKSPACE_FILE_MAX_BYTES } from "@wegent/protocol";
 import { CommandError, type GitOptions, git } from "./git";
+import { components, type Entry, readPinned, removePinned, writePinned } from "./pinned-path";
 
 /** Where a task works, as the executor knows it. */
 export interface TaskWorkspace {
@@ -217,19 +218,9 @@ export async function workspaceDiff(
   });
 }
 
-/** Resolves `path` inside the workspace; refuses anything (symlinks included) that leaves it. */
-async function inside(repo: Repo, path: string): Promise<{ full: string; rel: string }> {
-  const full = resolve(repo.dir, path);
-  const rel = relative(repo.dir, full);
-  if (rel === "" || rel.startsWith("..") || resolve(repo.dir, rel) !== full) {
-    throw new CommandError("path_outside", `${path} is not inside the workspace`);
-  }
-  if (rel.split(sep)[0] === ".git") throw new CommandError("path_outside", `${path} is git's own`);
-  const parent = await realpath(dirname(full)).catch(() => null);
-  if (parent !== null && parent !== repo.dir && !parent.startsWith(repo.dir + sep)) {
-    throw new CommandError("path_outside", `${path} leads outside the workspace`);
-  }
-  return { full, rel: rel.split(sep).join("/") };
+/** Checks `path` is plainly inside the workspace (no `..`, not git's own); its `/` form. */
+function inside(path: string): string {
+  return components(path).join("/");
 }
 
 function isBinary(bytes: Buffer): boolean {
@@ -242,7 +233,7 @@ export async function workspaceFile(
   fromBase: boolean,
 ): Promise<WorkspaceFile> {
   const repo = await openRepo(ws);
-  const { full, rel } = await inside(repo, path);
+  const rel = inside(path);
   const cap = WORKSPACE_FILE_MAX_BYTES;
   if (fromBase) {
     const spec = `${repo.base}:${rel}`;
@@ -253,22 +244,12 @@ export async function workspaceFile(
     const blob = await run(repo, ["cat-file", "blob", spec], { maxBytes: cap });
     return describe(rel, blob.stdout, size);
   }
-  const info = await lstat(full).catch(() => null);
-  if (!info) return { path: rel, content: null, binary: false, size: 0, truncated: false };
-  const target = await realpath(full).catch(() => null);
-  if (target === null || (target !== repo.dir && !target.startsWith(repo.dir + sep))) {
-    throw new CommandError("path_outside", `${path} leads outside the workspace`);
+  const found = await readPinned(repo.dir, rel, cap);
+  if (found.kind === "missing") {
+    return { path: rel, content: null, binary: false, size: 0, truncated: false };
   }
-  const handle = await open(target, "r");
-  try {
-    const stat = await handle.stat();
-    if (!stat.isFile()) throw new CommandError("invalid_args", `${path} is not a file`);
-    const buffer = Buffer.alloc(Math.min(stat.size, cap));
-    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
-    return describe(rel, buffer.subarray(0, bytesRead), stat.size);
-  } finally {
-    await handle.close();
-  }
+  if (found.kind === "other") throw new CommandError("invalid_args", `${path} is not a file`);
+  return describe(rel, found.bytes, found.size);
 }
 
 function describe(path: string, bytes: Buffer, size: number): WorkspaceFile {
@@ -287,24 +268,33 @@ export async function workspaceRevert(
   path: string,
 ): Promise<{ path: string; action: "restored" | "removed" | "unchanged" }> {
   const repo = await openRepo(ws);
-  const { full, rel } = await inside(repo, path);
-  const spec = `${repo.base}:${rel}`;
-  const inBase = await run(repo, ["cat-file", "-e", spec], { allow: [1, 128] });
-  const info = await lstat(full).catch(() => null);
-  if (inBase.code !== 0) {
-    if (!info) return { path: rel, action: "unchanged" };
-    if (info.isDirectory()) throw new CommandError("invalid_args", `${path} is a folder`);
-    await unlink(full);
-    return { path: rel, action: "removed" };
-  }
-  if (info?.isDirectory()) throw new CommandError("invalid_args", `${path} is a folder`);
-  const index = join(repo.stateDir, `index-${randomUUID()}`);
-  const env = { GIT_INDEX_FILE: index };
-  try {
-    await run(repo, ["read-tree", repo.base], { env });
-    await run(repo, ["checkout-index", "-f", "--", rel], { env });
-  } finally {
-    await rm(index, { force: true });
-  }
+  const rel = inside(path);
+  const entry = await baseEntry(repo, rel);
+  if (!entry) return { path: rel, action: await removePinned(repo.dir, rel) };
+  // Written by the executor from git's objects: git never writes into the agent's folder.
+  await writePinned(repo.dir, rel, entry);
   return { path: rel, action: "restored" };
+}
+
+/** Largest file a revert puts back (it is held in memory). */
+const RESTORE_MAX_BYTES = 256 * 1024 * 1024;
+
+/** The base's entry at `rel` (bytes and mode, or a symlink's target); null if it has none. */
+async function baseEntry(repo: Repo, rel: string): Promise<Entry | null> {
+  const slash = rel.lastIndexOf("/");
+  const folder = slash < 0 ? "" : rel.slice(0, slash);
+  const name = rel.slice(slash + 1);
+  const tree = await run(repo, ["ls-tree", "-z", `${repo.base}:${folder}`], { allow: [128] });
+  if (tree.code !== 0) return null;
+  const line = splitZ(tree.stdout).find((item) => item.slice(item.indexOf("\t") + 1) === name);
+  if (!line) return null;
+  const [mode, type, id] = line.slice(0, line.indexOf("\t")).split(" ");
+  if (type === "tree") throw new CommandError("invalid_args", `${rel} is a folder`);
+  if (type !== "blob" || !id) throw new CommandError("invalid_args", `${rel} is not a file`);
+  const size = Number((await run(repo, ["cat-file", "-s", id])).stdout.toString().trim());
+  if (!(size <= RESTORE_MAX_BYTES)) throw new CommandError("failed", `${rel} is too large`);
+  const blob = await run(repo, ["cat-file", "blob", id], { maxBytes: size + 1 });
+  if (blob.stdout.length !== size) throw new CommandError("failed", `cannot read ${rel} from git`);
+  if (mode === "120000") return { kind: "symlink", target: blob.stdout.toString("utf8") };
+  return { kind: "file", bytes: blob.stdout, mode: mode === "100755" ? 0o755 : 0o644 };
 }
