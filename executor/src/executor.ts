@@ -102,6 +102,7 @@ export class Executor {
       backendUrl: options.backendUrl,
       workspaceRoot: options.workspaceRoot,
       homeDir: options.homeDir,
+      agentsSandboxed,
       deviceId: options.deviceId,
       ...(options.local
         ? {

@@ -45,8 +45,10 @@ export async function archiveSources(place: TaskPlace, context: ArchiveContext) 
   let workspace: Listing;
   let sessions: Listing;
   let projectDir: string | null = null;
-  if (place.kind === "scratch") {
-    workspace = await walk(place.dir, WORKSPACE_PREFIX);
+  const sandboxed = context.roots.agentsSandboxed === true;
+  if (place.kind === "scratch" || (place.kind === "in_place" && sandboxed)) {
+    // A sandboxed agent's folder: no git run in it (its repo config is the agent's).
+    workspace = await walk(place.dir, WORKSPACE_PREFIX, { gitIgnores: !sandboxed });
   } else if (place.kind === "worktree") {
     projectDir = await worktreeProject(place.dir);
     if (!projectDir) throw new ArchiveError("workspace_missing", "The task's worktree is gone.");
@@ -61,7 +63,10 @@ export async function archiveSources(place: TaskPlace, context: ArchiveContext) 
     sessions = await sessionFiles(join(claudeProjects, folder), folder, context.sessionIds ?? []);
   } else {
     // The task's own cwd, so its own session folder.
-    sessions = await walk(join(claudeProjects, folder), `${SESSION_PREFIX}/${folder}`, false);
+    sessions = await walk(join(claudeProjects, folder), `${SESSION_PREFIX}/${folder}`, {
+      skipCaches: false,
+      gitIgnores: !sandboxed,
+    });
   }
   const manifest: RestoreManifest = {
     version: 1,
@@ -101,7 +106,9 @@ async function sessionFiles(dir: string, folder: string, ids: readonly string[])
     const file = join(dir, `${id}.jsonl`);
     const info = await lstat(file).catch(() => null);
     if (info?.isFile()) addFile(out, `${SESSION_PREFIX}/${folder}/${id}.jsonl`, file, info);
-    const sub = await walk(join(dir, id), `${SESSION_PREFIX}/${folder}/${id}`, false);
+    const sub = await walk(join(dir, id), `${SESSION_PREFIX}/${folder}/${id}`, {
+      skipCaches: false,
+    });
     out.sources.push(...sub.sources);
     out.files += sub.files;
     out.bytes += sub.bytes;

@@ -19,6 +19,12 @@ export interface WorkspaceRoots {
    * Unset: each task's own HOME keeps its sessions.
    */
   claudeProjectsRoot?: string;
+  /**
+   * Agents run sandboxed as someone else (cloud mode): git is never run in a task's folder
+   * (the agent's own repo config there could run a program as the executor), so nothing in it
+   * counts as git-ignored.
+   */
+  agentsSandboxed?: boolean;
 }
 
 export function taskPaths(roots: WorkspaceRoots, taskId: string): TaskPaths {

@@ -34,8 +34,22 @@ export function addFile(out: Listing, name: string, path: string, info: Stats): 
   out.newestMs = Math.max(out.newestMs, info.mtimeMs);
 }
 
+export interface WalkOptions {
+  /** Leave out cache folders (node_modules, …). Default true. */
+  skipCaches?: boolean;
+  /**
+   * Leave out what git ignores, asking git in `root` (default true). Never for a sandboxed
+   * agent's folder: git there would use the agent's repo config (see WorkspaceRoots).
+   */
+  gitIgnores?: boolean;
+}
+
 /** Files of `root` under the archive prefix `prefix`; symlinks and cache folders are left out. */
-export async function walk(root: string, prefix: string, skipCaches = true): Promise<Listing> {
+export async function walk(
+  root: string,
+  prefix: string,
+  { skipCaches = true, gitIgnores = true }: WalkOptions = {},
+): Promise<Listing> {
   const out = empty();
   let top;
   try {
@@ -44,7 +58,7 @@ export async function walk(root: string, prefix: string, skipCaches = true): Pro
     return out;
   }
   if (!top.isDirectory()) return out;
-  const ignored = await gitIgnored(root);
+  const ignored = gitIgnores ? await gitIgnored(root) : null;
   const visit = async (dir: string): Promise<void> => {
     for (const entry of await readdir(dir, { withFileTypes: true })) {
       const path = join(dir, entry.name);
@@ -103,9 +117,12 @@ async function gitIgnored(root: string): Promise<Set<string> | null> {
   }
 }
 
-/** Bytes and newest mtime of a tree (everything, caches included: it is disk use). */
+/**
+ * Bytes and newest mtime of a tree (everything, caches and git-ignored files included: it is
+ * disk use). Never runs git in the folder.
+ */
 export async function measure(root: string): Promise<{ bytes: number; newestMs: number }> {
-  const listing = await walk(root, "x", false);
+  const listing = await walk(root, "x", { skipCaches: false, gitIgnores: false });
   let newestMs = listing.newestMs;
   try {
     newestMs = Math.max(newestMs, (await lstat(root)).mtimeMs);
