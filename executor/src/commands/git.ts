@@ -1,4 +1,5 @@
 // git as a child process (argv, no shell), for the workspace commands.
+import { gitArgv } from "./git-bin";
 import { spawnCapture } from "./spawn";
 
 export class CommandError extends Error {
@@ -68,14 +69,13 @@ export async function git(
   options: GitOptions,
 ): Promise<{ code: number; stdout: Buffer; truncated: boolean }> {
   const result = await spawnCapture({
-    argv: [
-      "git",
+    argv: gitArgv([
       "-c",
       "core.quotepath=off",
       ...GIT_HARDENING,
       ...(options.isolated ? ISOLATED_CONFIG : []),
       ...args,
-    ],
+    ]),
     cwd: options.cwd,
     env: gitEnv({ ...options.env, ...(options.isolated ? ISOLATED_ENV : {}) }),
     timeoutMs: GIT_TIMEOUT_MS,

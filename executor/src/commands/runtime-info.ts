@@ -3,6 +3,7 @@ import { statfs } from "node:fs/promises";
 import type { RuntimeInfo } from "@wegent/protocol";
 import { findClaudeExecutable } from "../runtime/claude-preflight";
 import { gitEnv } from "./git";
+import { gitPath } from "./git-bin";
 import { runArgv } from "./spawn";
 
 async function versionOf(argv: string[]): Promise<string | null> {
@@ -24,7 +25,7 @@ export async function runtimeInfo(options: {
 }): Promise<RuntimeInfo> {
   const claude = options.claudeExecutable ?? findClaudeExecutable();
   const [git, claudeCode, disk] = await Promise.all([
-    versionOf(["git", "--version"]),
+    versionOf([gitPath(), "--version"]),
     claude ? versionOf([claude, "--version"]) : Promise.resolve(null),
     statfs(options.workspaceRoot).catch(() => null),
   ]);

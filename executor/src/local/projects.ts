@@ -9,6 +9,7 @@ import { lstat, readdir, realpath, stat } from "node:fs/promises";
 import { basename, join, sep } from "node:path";
 import { MAX_PROJECTS, type Project } from "@wegent/protocol";
 import { GIT_HARDENING } from "../commands/git";
+import { gitArgv } from "../commands/git-bin";
 import type { Logger } from "../log";
 
 const GIT_TIMEOUT_MS = 5_000;
@@ -38,10 +39,11 @@ export function projectId(deviceId: string, path: string): string {
 /** Runs git without touching the user's index (no optional locks) and without prompts. */
 export function git(args: string[], cwd: string): Promise<{ ok: boolean; out: string }> {
   return new Promise((resolve) => {
+    // Worktrees are the agent's folders: nothing of their git config may run here.
+    const [file, ...argv] = gitArgv([...GIT_HARDENING, ...args]);
     execFile(
-      "git",
-      // Worktrees are the agent's folders: nothing of their git config may run here.
-      [...GIT_HARDENING, ...args],
+      file as string,
+      argv,
       {
         cwd,
         timeout: GIT_TIMEOUT_MS,

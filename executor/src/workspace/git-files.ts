@@ -6,6 +6,7 @@ import { lstat, realpath } from "node:fs/promises";
 import { dirname, join, sep } from "node:path";
 import { spawnCapture } from "../commands/spawn";
 import { GIT_HARDENING, gitEnv } from "../commands/git";
+import { gitArgv } from "../commands/git-bin";
 import { SKIPPED_NAMES } from "./layout";
 import { addFile, empty, type Listing } from "./walk";
 
@@ -17,8 +18,7 @@ export class GitListError extends Error {}
 export async function gitKeptFiles(dir: string, prefix: string): Promise<Listing> {
   const root = await realpath(dir);
   const listed = await spawnCapture({
-    argv: [
-      "git",
+    argv: gitArgv([
       "-c",
       "core.quotepath=off",
       ...GIT_HARDENING,
@@ -27,7 +27,7 @@ export async function gitKeptFiles(dir: string, prefix: string): Promise<Listing
       "--cached",
       "--others",
       "--exclude-standard",
-    ],
+    ]),
     cwd: root,
     env: gitEnv(),
     timeoutMs: 120_000,

@@ -4,6 +4,7 @@ import { lstat, readdir } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { promisify } from "node:util";
 import { GIT_HARDENING, gitEnv } from "../commands/git";
+import { gitArgv } from "../commands/git-bin";
 import { SKIPPED_NAMES } from "./layout";
 import type { TarSource } from "./tar";
 
@@ -93,19 +94,20 @@ async function gitIgnored(root: string): Promise<Set<string> | null> {
   }
   try {
     // The folder is the agent's: its git config must not run anything here (GIT_HARDENING).
-    const { stdout } = await run(
-      "git",
-      [
-        ...GIT_HARDENING,
-        "ls-files",
-        "-z",
-        "--others",
-        "--ignored",
-        "--exclude-standard",
-        "--directory",
-      ],
-      { cwd: root, maxBuffer: 64 * 1024 * 1024, env: gitEnv() },
-    );
+    const [file, ...args] = gitArgv([
+      ...GIT_HARDENING,
+      "ls-files",
+      "-z",
+      "--others",
+      "--ignored",
+      "--exclude-standard",
+      "--directory",
+    ]);
+    const { stdout } = await run(file as string, args, {
+      cwd: root,
+      maxBuffer: 64 * 1024 * 1024,
+      env: gitEnv(),
+    });
     return new Set(
       stdout
         .split("\0")
