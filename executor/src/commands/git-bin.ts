@@ -35,8 +35,15 @@ export function gitPath(): string {
   return "/usr/bin/git";
 }
 
+/**
+ * Keeps ordinary work well inside the cap: pack files mapped in small windows, and few malloc
+ * arenas (each thread's arena reserves 64 MiB of address space).
+ */
+const WITHIN_CAP = ["-c", "core.packedGitWindowSize=64m", "-c", "core.packedGitLimit=512m"];
+
 /** The argv that runs git with `args`: capped through `/bin/sh -c 'ulimit -v …'` on Linux. */
 export function gitArgv(args: readonly string[]): string[] {
   if (process.platform !== "linux") return [gitPath(), ...args];
-  return ["/bin/sh", "-c", `ulimit -v ${memoryKb} && exec "$@"`, "sh", gitPath(), ...args];
+  const script = `ulimit -v ${memoryKb} && MALLOC_ARENA_MAX=2 && export MALLOC_ARENA_MAX && exec "$@"`;
+  return ["/bin/sh", "-c", script, "sh", gitPath(), ...WITHIN_CAP, ...args];
 }
