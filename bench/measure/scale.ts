@@ -133,7 +133,9 @@ export async function measureScale(
   const workerdOpen = openFilesNow();
   const limit = fdLimit(workerdPids()[0] ?? 0);
 
-  note(`memory measured; workerd open files ${workerdOpen}`);
+  note(
+    `memory measured: runtime ${share(roles.runtime).toFixed(0)} KiB + wrangler's proxy ${share(roles.proxy).toFixed(0)} KiB per device; workerd open files ${workerdOpen}`,
+  );
   // Dispatch p99 while every device is connected: the load device accepts and completes.
   target.options.autoComplete = true;
   // A dispatch too slow under load is a figure, not the end of the section: the storm follows.

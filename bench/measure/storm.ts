@@ -60,10 +60,15 @@ function perSecond(times: number[], from: number, seconds: number): number[] {
 }
 
 async function taskStatus(origin: string, user: BenchUser, id: string): Promise<string> {
-  const res = await api<{ task: { status: string } }>(origin, "GET", `/api/tasks/${id}`, {
-    cookie: user.session.cookie,
-  });
-  return res.body.task?.status ?? `HTTP ${res.status}`;
+  try {
+    const res = await api<{ task: { status: string } }>(origin, "GET", `/api/tasks/${id}`, {
+      cookie: user.session.cookie,
+    });
+    return res.body.task?.status ?? `HTTP ${res.status}`;
+  } catch (error) {
+    // The platform may still be coming back (a connection closed under the storm): ask again.
+    return `unreachable (${error instanceof Error ? error.message : String(error)})`;
+  }
 }
 
 /**
