@@ -94,6 +94,9 @@ export class Meter {
             this.counts.sqlRowsWritten += cursor.rowsWritten;
             this.cursors.push(cursor);
             if (this.cursors.length > MAX_PENDING_CURSORS) this.foldCursors();
+            // Counted once the caller read it (cursors are read in the same turn), then let go:
+            // a cursor kept until the next snapshot would hold its memory in every idle hub.
+            if (this.cursors.length === 1) queueMicrotask(() => this.foldCursors());
             return cursor;
           };
         const value: unknown = Reflect.get(target, prop, receiver);
