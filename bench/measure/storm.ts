@@ -51,7 +51,8 @@ async function firstAnswer(origin: string, deadline: number): Promise<number> {
 }
 
 function perSecond(times: number[], from: number, seconds: number): number[] {
-  const bins = new Array<number>(Math.max(1, seconds)).fill(0);
+  // No first answer within the window (NaN): one bin, the figures say the rest.
+  const bins = new Array<number>(Number.isFinite(seconds) ? Math.max(1, seconds) : 1).fill(0);
   for (const t of times) {
     const i = Math.floor((t - from) / 1000);
     if (i >= 0 && i < bins.length) bins[i]! += 1;
@@ -107,7 +108,8 @@ export async function measureStorm(
   const restartError = await restarted;
   // The platform answered first either to the health poll or to a device's upgrade.
   const firstOpen = Math.min(...log.opens.filter((t) => t > killed));
-  const upAt = Math.min(await up, firstOpen);
+  const answered = await up; // NaN when the health poll never got an answer in the window
+  const upAt = Math.min(Number.isFinite(answered) ? answered : Infinity, firstOpen);
   const registeredAgain = fleet.filter((d) => d.registered && d.registeredAt! > killed).length;
 
   // The held tasks finish now; their queued followers are dispatched and complete at once.
