@@ -253,17 +253,19 @@ ${r.errors?.length ? `\nSections that did not finish:\n\n${r.errors.map((e) => `
 The (a′)–(c′) rows repeat (a)–(c) on the Worker's own address inside \`wrangler dev\`
 (\`runtimeOrigin()\` in \`bench/lib/platform.ts\` finds it), skipping wrangler's dev proxy: a
 Durable Object in a second workerd process that every request to \`--port\` crosses, there for
-hot reload, absent in production. It costs ~4 ms per HTTP request (the runtime floor, a static
-\`GET /\`, is ~1.4 ms straight and ~5.7 ms through it) and nothing measurable on an open
+hot reload, absent in production. It costs 2–4 ms per HTTP request (the runtime floor, a static
+\`GET /\`, is ~1.4 ms straight and 3.5–5.7 ms through it) and nothing measurable on an open
 socket's frames (the raw round trip and the relay are the same either way). Straight to the
 runtime, what is left of each target:
 
 - **dispatch ≤ 3× and POST answered ≤ 5× the raw round trip.** A POST the Worker answers 404
-  (its middleware, no D1, no hub) is already 3–4× the raw round trip, and one local D1 round
-  trip (\`GET /api/health\`, one \`SELECT 1\`, minus that floor) adds ~2 ms, another ~3×. A
-  dispatch needs the session check and one batch (device check, default permission mode and
-  the inserts): two D1 round trips, the minimum for an authenticated write with a revocable
-  session. So neither ratio can hold on this runtime whatever the platform does. The POST's
+  (its middleware, no D1, no hub) is already 3–4× the raw round trip: above the 3× dispatch
+  target before anything is done. One local D1 round trip (\`GET /api/health\`, one
+  \`SELECT 1\`) adds ~1 ms more, so a POST with a single D1 trip is already at the 5×
+  target, and a dispatch needs the session check and one batch (device check, default
+  permission mode and the inserts): two D1 round trips, the minimum for an authenticated write
+  with a revocable session, then the hub. So neither ratio can hold on this runtime whatever
+  the platform does. The POST's
   answer comes ~10 ms after \`task:execute\`: local workerd runs the Worker, every hub and D1 on
   one thread, and the hub's two written-behind D1 writes and its live push run before the
   Worker's continuation. Measured: making those writes no-ops cut the answer from 21–29 ms to
@@ -271,7 +273,7 @@ runtime, what is left of each target:
   read right after the POST then saw the device's old figures, so that was reverted. On
   Cloudflare they run elsewhere and the answer does not wait for them.
 - **relay ≤ 2×.** The relay is one DeviceHub turn (parse, store, ack), an RPC and one UserHub
-  turn (stamp, store, send): ~2–2.4 ms against a 0.65–0.8 ms round trip. Sending before the
+  turn (stamp, store, send): 1.8–2.4 ms against a 0.65–0.8 ms round trip. Sending before the
   SQLite writes in both hubs (with liveSeq numbers reserved in blocks so a failed commit could
   never reuse one) measured 2.25 against 2.35 ms over 12 alternating runs: noise, since a
   WebSocket send leaves when the turn ends whatever its place in it; it was not kept. Skipping
