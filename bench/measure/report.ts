@@ -275,7 +275,7 @@ runtime, what is left of each target:
 - **relay ≤ 2×.** The relay is one DeviceHub turn (parse, store, ack), an RPC and one UserHub
   turn (stamp, store, send): 1.8–2.4 ms against a 0.65–0.8 ms round trip. Sending before the
   SQLite writes in both hubs (with liveSeq numbers reserved in blocks so a failed commit could
-  never reuse one) measured 2.25 against 2.35 ms over 12 alternating runs: noise, since a
+  never reuse one) measured 2.25 against 2.35 ms (means of 12 p50s each, three alternating rounds): noise, since a
   WebSocket send leaves when the turn ends whatever its place in it; it was not kept. Skipping
   the UserHub's insert altogether (an experiment; resume needs it) gives 1.6–1.8 ms: what is
   left is CPU on the shared thread.
@@ -291,7 +291,7 @@ runtime, what is left of each target:
 | 2,000 | 35/s, 23.0 ms workerd CPU each | 868 KiB | 81.2 s (90.5 s) |
 | 1,000, after the register path went to 3 round trips and the 0–2 s \`1006\` spread (01:33Z) | — | — | **10.1 s**; dials 690 / 793 / 102 per second from the kill; 196 registrations/s on average |
 | 4,000 | all 4,000 in ~5.4 min (3rd of 3 tries) | 774 KiB (570 runtime + 204 wrangler's proxy) | not reached: the first try hit workerd's 20,000 open files, the second stopped at ~2,900, the third's section ended on a slow dispatch before the storm |
-| 4,000, 2026-11-30 02:44–03:37Z, four runs (quiet machine) | all 4,000 in 84–100 s each time (~45/s, 50 dialing at a time) | **runtime 520 and 542 KiB** + wrangler's proxy 189 KiB (two runs) | **not reached**: in the two runs that recorded it, the restarted \`wrangler dev\` did not answer \`/api/health\` within 90 s: its proxy took in the 4,000 redialing sockets while the runtime started (the proxy grew to 2.5 GB), and the runtime process itself began ~5 min after the kill, past the 400 s window. The other two runs ended on a status poll the restarting platform closed, and on a hot reload from an edit made during the run; the bench now reports what it has in all these cases |
+| 4,000, 2026-11-30 02:44–03:37Z, four runs (load average 1–2) | all 4,000 in 90–126 s in each run (~32–44/s, 50 dialing at a time) | **runtime 520 and 542 KiB** + wrangler's proxy 189 KiB (two runs) | **not reached**: in the two runs that recorded it, the restarted \`wrangler dev\` did not answer \`/api/health\` within 90 s: its proxy took in the 4,000 redialing sockets while the runtime started (the proxy grew to 2.3–2.5 GB), and the runtime process itself began ~5 min after the kill, past the 400 s window. The other two runs ended on a status poll the restarting platform closed, and on a hot reload from an edit made during the run; the bench now reports what it has in all these cases |
 
 Local workerd runs every hub on one thread: a registration cost 17–30 ms of its CPU (before
 the register path went from 9 D1 round trips to 3), which caps registrations near 60/s here,

@@ -1,5 +1,6 @@
 import { DatabaseSync } from "node:sqlite";
-import type { Row, Sql, SqlValue } from "../device-hub/store";
+import { OutputLog } from "../device-hub/output-log";
+import { HubStore, type Row, type Sql, type SqlValue } from "../device-hub/store";
 
 /**
  * A real SQLite (Node's `node:sqlite`, in memory) behind the hub's `Sql` interface, so the hub's
@@ -21,4 +22,21 @@ export function nodeSql(): Sql {
       return Object.assign(rows, { toArray: () => rows });
     },
   };
+}
+
+/** A hub's store and output log on a fresh SQLite, registered as device dev-1 of "owner". */
+export function registeredHub(maxSlots = 2, connected = true) {
+  const sql = nodeSql();
+  const store = new HubStore(sql);
+  const output = new OutputLog(sql);
+  store.setMeta({
+    ownerId: "owner",
+    deviceId: "dev-1",
+    name: "laptop",
+    platform: "linux",
+    maxSlots,
+    connId: connected ? "conn-1" : null,
+    registered: connected,
+  });
+  return { sql, store, output };
 }

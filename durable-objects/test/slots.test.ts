@@ -1,26 +1,14 @@
 import { describe, expect, it } from "vitest";
 import type { HubFrame, LiveEvent, TaskStatus } from "@wegent/protocol";
-import { OutputLog } from "../device-hub/output-log";
 import type { MessageEnd } from "../device-hub/slot-types";
 import { Slots } from "../device-hub/slots";
-import { HubStore, type Work } from "../device-hub/store";
-import { nodeSql } from "./node-sql";
+import type { Work } from "../device-hub/store";
+import { registeredHub } from "./node-sql";
 
 // Slots, queue and dispatch without workerd: a real SQLite (node:sqlite) under the real store,
 // and the effects (socket, D1, live channel) recorded.
 function setup(maxSlots = 2, connected = true) {
-  const sql = nodeSql();
-  const store = new HubStore(sql);
-  const output = new OutputLog(sql);
-  store.setMeta({
-    ownerId: "owner",
-    deviceId: "dev-1",
-    name: "laptop",
-    platform: "linux",
-    maxSlots,
-    connId: connected ? "conn-1" : null,
-    registered: connected,
-  });
+  const { store, output } = registeredHub(maxSlots, connected);
   const sent: HubFrame[] = [];
   const statuses: [string, TaskStatus][] = [];
   const ended: [string, MessageEnd][] = [];

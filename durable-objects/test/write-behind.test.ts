@@ -1,28 +1,15 @@
 import { describe, expect, it } from "vitest";
 import type { TaskComplete } from "@wegent/protocol";
-import { OutputLog } from "../device-hub/output-log";
 import { Slots } from "../device-hub/slots";
-import { HubStore } from "../device-hub/store";
 import { WriteBehind } from "../device-hub/write-behind";
-import { nodeSql } from "./node-sql";
+import { registeredHub } from "./node-sql";
 
 // The hub's D1 writes behind its answers, wired as in device-hub/index.ts, against a D1 that
 // takes a while per write: nothing may land after a message's final write.
 const slowD1 = (ms = 20) => new Promise((r) => setTimeout(r, ms));
 
 function hub() {
-  const sql = nodeSql();
-  const store = new HubStore(sql);
-  const output = new OutputLog(sql);
-  store.setMeta({
-    ownerId: "owner",
-    deviceId: "dev-1",
-    name: "laptop",
-    platform: "linux",
-    maxSlots: 2,
-    connId: "conn-1",
-    registered: true,
-  });
+  const { store, output } = registeredHub();
   const d1 = new Map<string, string>();
   const log: string[] = [];
   const writes = new WriteBehind(() => undefined);

@@ -300,30 +300,44 @@ describe("crafted archives (executor)", () => {
     const data = Buffer.from(text);
     return { name, data, kind: "file", size: data.length, mode: 0o644, mtimeMs: Date.now() };
   };
+  /** A worktree manifest as device d1 writes it, for `dir` of `projectDir`. */
+  const worktreeManifest = (dir: string, projectDir: string) =>
+    file(
+      MANIFEST,
+      JSON.stringify({
+        version: 1,
+        kind: "worktree",
+        deviceId: "d1",
+        dir,
+        branch: "x",
+        base: null,
+        projectDir,
+      }),
+    );
+  /** Restores the gzipped tar of `entries` as TASK on `m`, as device `deviceId`. */
+  const restoreCrafted = async (
+    m: Awaited<ReturnType<typeof machine>>,
+    entries: TarSource[],
+    deviceId = "d1",
+    projects: () => typeof m.projects = () => m.projects,
+  ) => {
+    const buf = await gzipTar(entries);
+    return restoreTask(
+      { roots: m.roots, taskId: TASK, deviceId, projects },
+      Readable.from([buf]),
+      sum(buf),
+    );
+  };
 
   it("refuses an archive writing into the worktree's .git, and changes nothing", async () => {
     const m = await machine();
     await new TaskWorkspaces(m.roots.homeDir, m.roots.workspaceRoot).record(TASK, m.dir);
-    const manifest = {
-      version: 1,
-      kind: "worktree",
-      deviceId: "d1",
-      dir: m.dir,
-      branch: "x",
-      base: null,
-      projectDir: m.project,
-    };
-    const buf = await gzipTar([
-      file(MANIFEST, JSON.stringify(manifest)),
-      file("workspace/ok.txt", "fine"),
-      file("workspace/.git/hooks/post-checkout", "#!/bin/sh\ntouch /tmp/pwned\n"),
-    ]);
     await expect(
-      restoreTask(
-        { roots: m.roots, taskId: TASK, deviceId: "d1", projects: () => m.projects },
-        Readable.from([buf]),
-        sum(buf),
-      ),
+      restoreCrafted(m, [
+        worktreeManifest(m.dir, m.project),
+        file("workspace/ok.txt", "fine"),
+        file("workspace/.git/hooks/post-checkout", "#!/bin/sh\ntouch /tmp/pwned\n"),
+      ]),
     ).rejects.toThrow(/\.git/);
     expect(existsSync(join(m.dir, "ok.txt"))).toBe(false);
   });
@@ -331,39 +345,25 @@ describe("crafted archives (executor)", () => {
   it("does not follow a symlinked folder of the worktree, nor write another project's sessions", async () => {
     const m = await machine();
     symlinkSync(m.secret, join(m.dir, "keys"));
-    const manifest = {
-      version: 1,
-      kind: "worktree",
-      deviceId: "d1",
-      dir: m.dir,
-      branch: "x",
-      base: null,
-      projectDir: m.project,
-    };
-    const buf = await gzipTar([
-      file(MANIFEST, JSON.stringify(manifest)),
-      file("workspace/keys/authorized_keys", "attacker key"),
-    ]);
     await expect(
-      restoreTask(
-        { roots: m.roots, taskId: TASK, deviceId: "d1", projects: () => m.projects },
-        Readable.from([buf]),
-        sum(buf),
-      ),
+      restoreCrafted(m, [
+        worktreeManifest(m.dir, m.project),
+        file("workspace/keys/authorized_keys", "attacker key"),
+      ]),
     ).rejects.toThrow(/not a folder/);
     expect(readdirSync(m.secret)).toEqual(["id_rsa"]);
 
     // A folder archive naming the owner's project session folder next to the task's own.
     const owner = claudeProjectName(m.project);
-    const crafted = await gzipTar([
-      file("workspace/x.txt", "x"),
-      file(`claude/${owner}/owner-own.jsonl`, "overwritten"),
-      file(`claude/-elsewhere-${TASK}/s.jsonl`, "{}"),
-    ]);
-    await restoreTask(
-      { roots: m.roots, taskId: TASK, deviceId: "d2", projects: () => [] },
-      Readable.from([crafted]),
-      sum(crafted),
+    await restoreCrafted(
+      m,
+      [
+        file("workspace/x.txt", "x"),
+        file(`claude/${owner}/owner-own.jsonl`, "overwritten"),
+        file(`claude/-elsewhere-${TASK}/s.jsonl`, "{}"),
+      ],
+      "d2",
+      () => [],
     );
     expect(readFileSync(join(m.sessions(m.project), "owner-own.jsonl"), "utf8")).toBe(
       '{"secret":"owner"}\n',
@@ -373,24 +373,10 @@ describe("crafted archives (executor)", () => {
 
   it("a manifest naming a folder that is no project of this device restores as a plain folder", async () => {
     const m = await machine();
-    const manifest = {
-      version: 1,
-      kind: "worktree",
-      deviceId: "d1",
-      dir: "/etc",
-      branch: "x",
-      base: null,
-      projectDir: "/etc",
-    };
-    const buf = await gzipTar([
-      file(MANIFEST, JSON.stringify(manifest)),
+    const out = await restoreCrafted(m, [
+      worktreeManifest("/etc", "/etc"),
       file("workspace/f.txt", "f"),
     ]);
-    const out = await restoreTask(
-      { roots: m.roots, taskId: TASK, deviceId: "d1", projects: () => m.projects },
-      Readable.from([buf]),
-      sum(buf),
-    );
     expect(out.place).toBe("folder");
     expect(readFileSync(join(m.roots.workspaceRoot, TASK, "f.txt"), "utf8")).toBe("f");
   });
