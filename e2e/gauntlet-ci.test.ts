@@ -58,6 +58,8 @@ describe("reliability gauntlet (CI subset)", () => {
     pass(executorSecurity.plantedGitConfig));
   it("never runs a git filter or diff driver a cloud agent planted, in the Changes tab", () =>
     pass(executorSecurity.plantedGitCloud));
+  it("never reads or deletes outside a cloud agent's folder while it swaps a folder for a symlink", () =>
+    pass(executorSecurity.swappedFolderCloud));
   it("answers 1,000 fuzzed frames with errors, closes abusers with 4008 and stays up", () =>
     pass(fuzzScenario(1000)));
   it("never answers bad input on any REST route with a 5xx", () => pass(badInput));

@@ -3,6 +3,7 @@ import { cloudCredentialHunt, cloudCrossTenant, localCredentialHunt } from "./ag
 import { copiedCredential } from "./copied-credential";
 import { killedExecutorOrphans } from "./orphans";
 import { plantedGitCloud, plantedGitConfig } from "./planted-git";
+import { swappedFolderCloud } from "./swapped-folder";
 
 export {
   cloudCredentialHunt,
@@ -12,6 +13,7 @@ export {
   localCredentialHunt,
   plantedGitCloud,
   plantedGitConfig,
+  swappedFolderCloud,
 };
 
 export const executorSecurityScenarios = [
@@ -22,4 +24,5 @@ export const executorSecurityScenarios = [
   copiedCredential,
   plantedGitConfig,
   plantedGitCloud,
+  swappedFolderCloud,
 ];
