@@ -21,6 +21,7 @@ import {
 } from "../bench/gauntlet/platform-security";
 import { runScenario } from "../bench/gauntlet/runner";
 import type { Scenario } from "../bench/gauntlet/context";
+import { sandboxIt } from "../executor/test/needs-sandbox";
 
 let platform: Platform;
 let fake: FakeModel;
@@ -46,20 +47,26 @@ describe("reliability gauntlet (CI subset)", () => {
     pass(socketCut));
   it("hides the token and credential from a local agent walking /proc", () =>
     pass(executorSecurity.localCredentialHunt));
-  it("keeps the operator token and model key out of a cloud agent's reach", () =>
-    pass(executorSecurity.cloudCredentialHunt));
-  it("keeps cloud tenants out of each other's files and processes", () =>
-    pass(executorSecurity.cloudCrossTenant));
+  sandboxIt("keeps the operator token and model key out of a cloud agent's reach", () =>
+    pass(executorSecurity.cloudCredentialHunt),
+  );
+  sandboxIt("keeps cloud tenants out of each other's files and processes", () =>
+    pass(executorSecurity.cloudCrossTenant),
+  );
   it("leaves no agent after kill -9 of the executor, and sweeps leftovers on restart", () =>
     pass(executorSecurity.killedExecutorOrphans));
   it("catches a copied device credential at the executor's next connect", () =>
     pass(executorSecurity.copiedCredential));
   it("never runs a git config an agent planted in its workspace", () =>
     pass(executorSecurity.plantedGitConfig));
-  it("never runs a git filter or diff driver a cloud agent planted, in the Changes tab", () =>
-    pass(executorSecurity.plantedGitCloud));
-  it("never reads or deletes outside a cloud agent's folder while it swaps a folder for a symlink", () =>
-    pass(executorSecurity.swappedFolderCloud));
+  sandboxIt(
+    "never runs a git filter or diff driver a cloud agent planted, in the Changes tab",
+    () => pass(executorSecurity.plantedGitCloud),
+  );
+  sandboxIt(
+    "never reads or deletes outside a cloud agent's folder while it swaps a folder for a symlink",
+    () => pass(executorSecurity.swappedFolderCloud),
+  );
   it("answers 1,000 fuzzed frames with errors, closes abusers with 4008 and stays up", () =>
     pass(fuzzScenario(1000)));
   it("never answers bad input on any REST route with a 5xx", () => pass(badInput));

@@ -21,7 +21,8 @@ left non-terminal and that every device is back to \`slotsUsed 0\` with an empty
 
 \`\`\`sh
 npm run build          # the executor bundle and the SPA the platform serves
-npm run gauntlet       # everything, ~${Math.ceil(seconds / 60)} min; rewrites this file
+npm run gauntlet       # everything, ~${Math.ceil(seconds / 60)} min; prints only
+npm run gauntlet -- --docs   # the same, and rewrites this file
 npm run gauntlet -- --only "fuzz" --fuzz 2000   # one scenario, not written here
 npx vitest run --project e2e e2e/gauntlet-ci.test.ts   # the fast CI subset (< 60 s)
 \`\`\`
