@@ -3,6 +3,7 @@
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { mkdir, readdir, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
+import { commandStateDir } from "../commands/task-workspaces";
 import type { Logger } from "../log";
 import type { AgentLauncher } from "../runtime/launcher";
 import {
@@ -86,7 +87,9 @@ export function cloudLauncher(options: CloudLauncherOptions): CloudLauncher {
       await removing.get(request.taskId);
       const taskRoot = dirname(request.homeDir);
       const etcDir = join(taskRoot, "etc");
-      folders.set(request.taskId, [request.workspaceDir, taskRoot]);
+      // The Changes tab's state (<home>/command-state/<task>) goes with the task's folders.
+      const stateDir = commandStateDir(dirname(dirname(taskRoot)), request.taskId);
+      folders.set(request.taskId, [request.workspaceDir, taskRoot, stateDir]);
       await Promise.all(
         [request.workspaceDir, request.homeDir].map((d) =>
           mkdir(d, { recursive: true, mode: 0o700 }),
@@ -143,7 +146,7 @@ export async function removeLeftoverTaskFolders(
   workspaceRoot: string,
 ): Promise<number> {
   let removed = 0;
-  for (const root of [join(homeDir, "tasks"), workspaceRoot]) {
+  for (const root of [join(homeDir, "tasks"), workspaceRoot, join(homeDir, "command-state")]) {
     let entries: string[];
     try {
       entries = await readdir(root);
