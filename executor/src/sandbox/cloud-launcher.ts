@@ -64,11 +64,13 @@ export function cloudLauncher(options: CloudLauncherOptions): CloudLauncher {
   const timers = new Map<string, NodeJS.Timeout>();
   const removing = new Map<string, Promise<void>>();
   const folders = new Map<string, string[]>();
+  const identities = new Map<string, ReturnType<typeof sandboxIdentity>>();
 
   const remove = (taskId: string): Promise<void> => {
     timers.delete(taskId);
     const dirs = folders.get(taskId) ?? [];
     folders.delete(taskId);
+    identities.delete(taskId);
     const done = Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })))
       .then(() => options.log.debug("task folders removed", { taskId }))
       .catch((error: unknown) =>
@@ -95,7 +97,10 @@ export function cloudLauncher(options: CloudLauncherOptions): CloudLauncher {
           mkdir(d, { recursive: true, mode: 0o700 }),
         ),
       );
-      const id = sandboxIdentity(request.taskId);
+      // A task keeps its uid while its folders exist (its files are owned by it).
+      const held = new Set([...identities.values()].map((other) => other.uid));
+      const id = identities.get(request.taskId) ?? sandboxIdentity(request.taskId, held);
+      identities.set(request.taskId, id);
       writeIdentityFiles(etcDir, id);
       chownForSandbox([request.workspaceDir, request.homeDir], id);
       const { baseUrl, secret } = options.proxy.issue();
