@@ -3,7 +3,7 @@
 // title counts what waits, and after a reload the tool call is shown from the stored transcript.
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { launchChromium, screenshot } from "./browser";
+import { launchChromium, screenshot, UI_WAIT_MS } from "./browser";
 import { type FakeModel, startFakeModel, text, toolUse, TOOL_RESULT } from "./fake-model/server";
 import {
   api,
@@ -34,13 +34,13 @@ beforeAll(async () => {
   executor = startExecutor({ origin: platform.origin, token, modelUrl: fake.url });
   await executor.waitFor("registered", 30_000);
   context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  context.setDefaultTimeout(20_000);
+  context.setDefaultTimeout(UI_WAIT_MS);
   const [name, value] = user.cookie.split("=") as [string, string];
   await context.addCookies([{ name, value, url: platform.origin }]);
   first = await context.newPage();
   second = await context.newPage();
   for (const page of [first, second]) page.on("pageerror", (e) => pageErrors.push(e.message));
-  await first.goto(platform.origin, { timeout: 30_000 });
+  await first.goto(platform.origin, { timeout: UI_WAIT_MS });
 }, 180_000);
 
 afterAll(async () => {

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { TaskWithMessages } from "@wegent/protocol";
-import { launchChromium, screenshot } from "./browser";
+import { launchChromium, screenshot, UI_POLL, UI_WAIT_MS } from "./browser";
 import { type FakeModel, startFakeModel, text, toolUse } from "./fake-model/server";
 import {
   api,
@@ -64,13 +64,13 @@ describe("workspaces in the browser", () => {
     );
 
     const context = await browser!.newContext({ viewport: { width: 1280, height: 800 } });
-    context.setDefaultTimeout(15_000);
+    context.setDefaultTimeout(UI_WAIT_MS);
     const [name, value] = user.cookie.split("=") as [string, string];
     await context.addCookies([{ name, value, url: origin }]);
     page = await context.newPage();
-    await page.goto(`${origin}/#/tasks/${taskId}`, { timeout: 30_000 });
+    await page.goto(`${origin}/#/tasks/${taskId}`, { timeout: UI_WAIT_MS });
     await expect
-      .poll(() => page.getByTestId("workspace-state").textContent())
+      .poll(() => page.getByTestId("workspace-state").textContent(), UI_POLL)
       .toContain("Workspace: on");
     await page.getByRole("button", { name: "Archive now" }).click();
     const link = page.getByTestId("workspace-download");
@@ -82,22 +82,24 @@ describe("workspaces in the browser", () => {
 
     await page.goto(`${origin}/#/devices`);
     await expect
-      .poll(() => page.getByTestId("workspace-disk").textContent())
+      .poll(() => page.getByTestId("workspace-disk").textContent(), UI_POLL)
       .toMatch(/Workspaces: .+ in 1/);
     await page.getByLabel("Idle longer than (hours)").fill("0");
     await page.getByRole("button", { name: "Clean up…" }).click();
     await expect
-      .poll(() => page.getByTestId("cleanup-preview").textContent())
+      .poll(() => page.getByTestId("cleanup-preview").textContent(), UI_POLL)
       .toContain(taskId.slice(0, 8));
     const dir = join(executor.home, "workspaces", taskId);
     expect(existsSync(dir)).toBe(true);
     await screenshot(page, "workspace-cleanup-preview");
     await page.getByRole("button", { name: "Archive and remove 1" }).click();
-    await expect.poll(() => page.getByTestId("cleanup-result").textContent()).toContain("removed");
+    await expect
+      .poll(() => page.getByTestId("cleanup-result").textContent(), UI_POLL)
+      .toContain("removed");
     expect(existsSync(dir)).toBe(false);
     await page.goto(`${origin}/#/tasks/${taskId}`);
     await expect
-      .poll(() => page.getByTestId("workspace-state").textContent())
+      .poll(() => page.getByTestId("workspace-state").textContent(), UI_POLL)
       .toContain("archived");
     await context.close();
   }, 180_000);
