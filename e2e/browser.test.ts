@@ -2,7 +2,7 @@
 // token in the UI, start a real executor with it, watch the device come online live, stream a
 // reply from it, then kill it and watch the device go offline and the running task fail.
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import {
   horizontalOverflow,
   launchChromium,
@@ -11,9 +11,14 @@ import {
   screenshot,
   UI_POLL,
   UI_WAIT_MS,
+  BOOT_WAIT_MS,
+  UI_TEST_MS,
 } from "./browser";
 import { type FakeModel, startFakeModel, text } from "./fake-model/server";
 import { api, type ExecutorProcess, type Platform, startExecutor, startPlatform } from "./harness";
+
+// Sized for a loaded CI machine (e2e/browser.ts).
+vi.setConfig({ testTimeout: UI_TEST_MS });
 
 const WIDE = { width: 1280, height: 800 };
 const NARROW = { width: 375, height: 800 };
@@ -81,7 +86,7 @@ beforeAll(async () => {
   });
   page.on("domcontentloaded", () => (documentLoads += 1));
   await page.goto(platform.origin, { timeout: UI_WAIT_MS });
-}, 180_000);
+}, BOOT_WAIT_MS);
 
 // A failure leaves what the user saw: a screenshot and the replies' states and texts.
 afterEach(async (context) => {
@@ -110,7 +115,7 @@ afterAll(async () => {
   await browser?.close().catch(() => undefined);
   await fake?.close();
   await platform?.stop();
-}, 60_000);
+}, BOOT_WAIT_MS);
 
 describe("the web UI, in a real browser, with a real executor", () => {
   it("signs up", async () => {

@@ -59,6 +59,14 @@ export const UI_WAIT_MS = 60_000;
 /** `expect.poll` options for such a state (vitest's default gives up after 1 s). */
 export const UI_POLL = { timeout: UI_WAIT_MS, interval: 200 } as const;
 
+/**
+ * Starting a browser file's world (Chromium, migrations, `wrangler dev`, an executor) and
+ * one of its tests: measured 140-180 s for the start alone with the CPU loaded (load ~20 on 2
+ * cores), where the old 180 s hook limit failed four files of five.
+ */
+export const BOOT_WAIT_MS = 420_000;
+export const UI_TEST_MS = 300_000;
+
 /** Fails (never skips) when no Chromium can start: that is a broken setup, not a pass. */
 export async function launchChromium(): Promise<Browser> {
   const binary = await chromiumBinary();

@@ -4,9 +4,16 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import type { TaskWithMessages } from "@wegent/protocol";
-import { horizontalOverflow, launchChromium, screenshot, UI_WAIT_MS } from "./browser";
+import {
+  horizontalOverflow,
+  launchChromium,
+  screenshot,
+  UI_WAIT_MS,
+  BOOT_WAIT_MS,
+  UI_TEST_MS,
+} from "./browser";
 import { type FakeModel, startFakeModel, text, toolUse } from "./fake-model/server";
 import {
   api,
@@ -18,6 +25,9 @@ import {
   startExecutor,
   startPlatform,
 } from "./harness";
+
+// Sized for a loaded CI machine (e2e/browser.ts).
+vi.setConfig({ testTimeout: UI_TEST_MS });
 
 let browser: Browser | undefined;
 let context: BrowserContext | undefined;
@@ -58,7 +68,7 @@ beforeAll(async () => {
   await context.addCookies([{ name: name ?? "", value: value ?? "", url: platform.origin }]);
   page = await context.newPage();
   page.on("pageerror", (error) => pageErrors.push(error.message));
-}, 180_000);
+}, BOOT_WAIT_MS);
 
 afterEach(async (test) => {
   if (test.task.result?.state !== "fail" || !page) return;
@@ -72,7 +82,7 @@ afterAll(async () => {
   await browser?.close().catch(() => undefined);
   await fake?.close();
   await platform?.stop();
-}, 60_000);
+}, BOOT_WAIT_MS);
 
 const files = () => page.getByTestId("change-file");
 

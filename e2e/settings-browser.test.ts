@@ -1,8 +1,16 @@
 // Settings in a real browser: upload a skill, switch it off, add an MCP server, save runtime
 // settings — and the Devices page shows the device in sync with all of it. Also at 375 px.
 import type { Browser, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { horizontalOverflow, launchChromium, screenshot, UI_POLL, UI_WAIT_MS } from "./browser";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import {
+  horizontalOverflow,
+  launchChromium,
+  screenshot,
+  UI_POLL,
+  UI_WAIT_MS,
+  BOOT_WAIT_MS,
+  UI_TEST_MS,
+} from "./browser";
 import {
   api,
   createToken,
@@ -14,6 +22,9 @@ import {
   startPlatform,
 } from "./harness";
 import { makeZip, skillMd } from "../worker/test/zip-writer";
+
+// Sized for a loaded CI machine (e2e/browser.ts).
+vi.setConfig({ testTimeout: UI_TEST_MS });
 
 let browser: Browser | undefined;
 let platform: Platform | undefined;
@@ -32,7 +43,7 @@ beforeAll(async () => {
   await context.addCookies([{ name, value, url: platform.origin }]);
   page = await context.newPage();
   page.on("pageerror", (error) => pageErrors.push(error.message));
-}, 180_000);
+}, BOOT_WAIT_MS);
 
 afterAll(async () => {
   await executor?.stop("SIGKILL");
