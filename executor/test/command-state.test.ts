@@ -37,10 +37,19 @@ async function task(sandboxed: boolean) {
   const workspaceRoot = join(root, "workspaces");
   const dir = join(workspaceRoot, TASK);
   mkdirSync(dir, { recursive: true });
-  return { root, home, workspaceRoot, dir, places: new TaskWorkspaces(home, workspaceRoot, { agentsSandboxed: sandboxed }) };
+  return {
+    root,
+    home,
+    workspaceRoot,
+    dir,
+    places: new TaskWorkspaces(home, workspaceRoot, { agentsSandboxed: sandboxed }),
+  };
 }
 
-async function workspace(t: Awaited<ReturnType<typeof task>>, sandboxed: boolean): Promise<TaskWorkspace> {
+async function workspace(
+  t: Awaited<ReturnType<typeof task>>,
+  sandboxed: boolean,
+): Promise<TaskWorkspace> {
   const found = await t.places.resolve(TASK);
   return { ...found!, stateDir: commandStateDir(t.home, TASK), sandboxed };
 }
@@ -66,7 +75,9 @@ describe("the Changes tab's store (command-state/<task>)", () => {
       await workspaceDiff(ws);
       sizes.push(du(state));
     }
-    console.log(`command-state after record, 3 status, 3 diffs of new versions (MB): ${sizes.map((s) => (s / MB).toFixed(1)).join(" → ")}`);
+    console.log(
+      `command-state after record, 3 status, 3 diffs of new versions (MB): ${sizes.map((s) => (s / MB).toFixed(1)).join(" → ")}`,
+    );
     // The base (~20 MB) plus the current version (~20 MB), whatever happened before.
     expect(Math.max(...sizes)).toBeLessThan(42 * MB);
     // The answers are still right once the file is back as it started.
@@ -92,8 +103,16 @@ describe("the Changes tab's store (command-state/<task>)", () => {
     console.log(`status + diff with an 8 GiB sparse file: ${ms.toFixed(0)} ms`);
     expect(ms).toBeLessThan(10_000);
     const huge = status.files.find((f) => f.path === "huge.img");
-    expect(huge).toMatchObject({ status: "added", tooLarge: true, size: 8 * 1024 * MB, added: null });
-    expect(status.files.find((f) => f.path === "small.txt")).toMatchObject({ added: 1, removed: 0 });
+    expect(huge).toMatchObject({
+      status: "added",
+      tooLarge: true,
+      size: 8 * 1024 * MB,
+      added: null,
+    });
+    expect(status.files.find((f) => f.path === "small.txt")).toMatchObject({
+      added: 1,
+      removed: 0,
+    });
     expect(diff.files.find((f) => f.path === "huge.img")?.tooLarge).toBe(true);
     expect(diff.diff).toContain("+b");
     expect(diff.diff).not.toContain("huge.img");

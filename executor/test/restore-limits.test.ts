@@ -68,21 +68,23 @@ describe("restores that do not trust the archive", () => {
     const gz = await archive([file("workspace/zeros.bin", Buffer.alloc(3 * 1024 * 1024))]);
     expect(gz.length).toBeLessThan(10_000);
     const limits = { maxBytes: 1024 * 1024, maxEntries: 1000 };
-    await expect(
-      restoreTask(d.context, Readable.from([gz]), expected(gz), limits),
-    ).rejects.toThrow(/too large to restore: it unpacks to more than 1048576 bytes/);
+    await expect(restoreTask(d.context, Readable.from([gz]), expected(gz), limits)).rejects.toThrow(
+      /too large to restore: it unpacks to more than 1048576 bytes/,
+    );
     expect(readdirSync(d.paths.workspaceDir)).toEqual(["mine.txt"]);
     expect(readdirSync(d.roots.workspaceRoot).filter((n) => n.startsWith(".restore"))).toEqual([]);
   });
 
   it("refuses an archive with more files than the cap", async () => {
     const d = device();
-    const many = Array.from({ length: 50 }, (_, i) => file(`workspace/f${i}.txt`, Buffer.from("x")));
+    const many = Array.from({ length: 50 }, (_, i) =>
+      file(`workspace/f${i}.txt`, Buffer.from("x")),
+    );
     const gz = await archive(many);
     const limits = { maxBytes: 1024 * 1024, maxEntries: 20 };
-    await expect(
-      restoreTask(d.context, Readable.from([gz]), expected(gz), limits),
-    ).rejects.toThrow(/holds more than 20 files and folders/);
+    await expect(restoreTask(d.context, Readable.from([gz]), expected(gz), limits)).rejects.toThrow(
+      /holds more than 20 files and folders/,
+    );
     expect(readdirSync(d.paths.workspaceDir)).toEqual(["mine.txt"]);
   });
 
@@ -102,7 +104,10 @@ describe("restores that do not trust the archive", () => {
       ["2", "/etc/passwd"],
       ["1", "workspace/mine.txt"],
     ] as const) {
-      const tar = Buffer.concat([header(`workspace/link-${type}`, type, target), Buffer.alloc(1024)]);
+      const tar = Buffer.concat([
+        header(`workspace/link-${type}`, type, target),
+        Buffer.alloc(1024),
+      ]);
       const gz = gzipSync(tar);
       await expect(restoreTask(d.context, Readable.from([gz]), expected(gz))).rejects.toThrow(
         /entry type "[12]" is not allowed/,

@@ -243,8 +243,12 @@ describe("command audit: a bounded history per device", () => {
     const after = await count(user.id, deviceId);
     expect(after.n).toBe(1000);
     expect(after.oldest).toBe(recent);
-    const audit = await call("GET", `/api/devices/${deviceId}/audit?limit=1`, { cookie: user.cookie });
-    expect((audit.body as { entries: { args?: unknown; outcome: string }[] }).entries[0]).toMatchObject({ outcome: "ok" });
+    const audit = await call("GET", `/api/devices/${deviceId}/audit?limit=1`, {
+      cookie: user.cookie,
+    });
+    expect(
+      (audit.body as { entries: { args?: unknown; outcome: string }[] }).entries[0],
+    ).toMatchObject({ outcome: "ok" });
     // Another device's history is its own: pruned only when it runs a command.
     expect((await count(other.user.id, other.deviceId)).n).toBe(1);
     socket.close();

@@ -49,7 +49,8 @@ describe("sign-in limits", () => {
     );
     const good: number[] = [];
     for (let round = 0; round < 5; round++) {
-      for (const user of staff) good.push((await login(user.username, "office password", ip)).status);
+      for (const user of staff)
+        good.push((await login(user.username, "office password", ip)).status);
     }
     expect(good).toHaveLength(40);
     expect(good.filter((s) => s !== 200)).toEqual([]);

@@ -75,7 +75,12 @@ export async function largeChanges(
   for (const file of large) {
     const before = largeBase.get(file.path) ?? (await baseSize(file.path));
     if (before === file.size) continue;
-    out.push({ path: file.path, status: before === null ? "added" : "modified", ...unknown, size: file.size });
+    out.push({
+      path: file.path,
+      status: before === null ? "added" : "modified",
+      ...unknown,
+      size: file.size,
+    });
   }
   const now = new Set(large.map((file) => file.path));
   for (const [path, size] of largeBase) {

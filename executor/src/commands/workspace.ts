@@ -222,10 +222,11 @@ async function snapshot<T>(
       large,
       repo.git ? new Map() : await readLargeBase(repo.stateDir),
       (path) => blobSize(repo, `${repo.base}:${path}`),
-      (path) => lstat(join(repo.dir, path)).then(
-        () => true,
-        () => false,
-      ),
+      (path) =>
+        lstat(join(repo.dir, path)).then(
+          () => true,
+          () => false,
+        ),
     );
     const result = await fn(env, markers);
     if (!repo.git) keep = await indexedObjects(repo, env);

@@ -21,7 +21,7 @@ export interface UidSources {
 /** The ids (third field) named in a passwd- or group-style file. */
 function namedIds(file: string): Set<number> {
   const ids = new Set<number>();
-  let text = "";
+  let text: string;
   try {
     text = readFileSync(file, "utf8");
   } catch {
@@ -37,7 +37,7 @@ function namedIds(file: string): Set<number> {
 /** Real, effective, saved and filesystem uids of every process we can see. */
 function processUids(procDir: string): Set<number> {
   const uids = new Set<number>();
-  let entries: string[] = [];
+  let entries: string[];
   try {
     entries = readdirSync(procDir);
   } catch {
