@@ -2,16 +2,23 @@
 // token in the UI, start a real executor with it, watch the device come online live, stream a
 // reply from it, then kill it and watch the device go offline and the running task fail.
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import {
   horizontalOverflow,
   launchChromium,
   recordLatestReply,
   replySamples,
   screenshot,
+  UI_POLL,
+  UI_WAIT_MS,
+  BOOT_WAIT_MS,
+  UI_TEST_MS,
 } from "./browser";
 import { type FakeModel, startFakeModel, text } from "./fake-model/server";
 import { api, type ExecutorProcess, type Platform, startExecutor, startPlatform } from "./harness";
+
+// Sized for a loaded CI machine (e2e/browser.ts).
+vi.setConfig({ testTimeout: UI_TEST_MS });
 
 const WIDE = { width: 1280, height: 800 };
 const NARROW = { width: 375, height: 800 };
@@ -70,7 +77,7 @@ beforeAll(async () => {
     startFakeModel(),
   ]);
   context = await browser.newContext({ viewport: WIDE });
-  context.setDefaultTimeout(15_000);
+  context.setDefaultTimeout(UI_WAIT_MS);
   page = await context.newPage();
   page.on("pageerror", (error) => pageErrors.push(error.message));
   // The Content-Security-Policy must not block anything the SPA does.
@@ -78,8 +85,8 @@ beforeAll(async () => {
     if (/Content Security Policy/i.test(message.text())) cspViolations.push(message.text());
   });
   page.on("domcontentloaded", () => (documentLoads += 1));
-  await page.goto(platform.origin, { timeout: 30_000 });
-}, 180_000);
+  await page.goto(platform.origin, { timeout: UI_WAIT_MS });
+}, BOOT_WAIT_MS);
 
 // A failure leaves what the user saw: a screenshot and the replies' states and texts.
 afterEach(async (context) => {
@@ -108,7 +115,7 @@ afterAll(async () => {
   await browser?.close().catch(() => undefined);
   await fake?.close();
   await platform?.stop();
-}, 60_000);
+}, BOOT_WAIT_MS);
 
 describe("the web UI, in a real browser, with a real executor", () => {
   it("signs up", async () => {
@@ -138,7 +145,7 @@ describe("the web UI, in a real browser, with a real executor", () => {
     await byTestId("no-devices").waitFor();
     executor = startExecutor({ origin: platform!.origin, token, modelUrl: fake!.url });
     await executor.waitFor("registered", 30_000);
-    await deviceCard().and(page.locator('[data-status="online"]')).waitFor({ timeout: 10_000 });
+    await deviceCard().and(page.locator('[data-status="online"]')).waitFor({ timeout: UI_WAIT_MS });
     await expect(deviceCard().getByTestId("device-status").textContent()).resolves.toContain(
       "online",
     );
@@ -202,8 +209,8 @@ describe("the web UI, in a real browser, with a real executor", () => {
     await byTestId("composer").fill("Now a very slow job");
     await byTestId("send-button").click();
     // The follow-up was accepted (its reply exists), and while it works the user can stop it.
-    await byTestId("assistant-message").nth(1).waitFor({ timeout: 30_000 });
-    await byTestId("stop-button").waitFor({ timeout: 30_000 });
+    await byTestId("assistant-message").nth(1).waitFor({ timeout: UI_WAIT_MS });
+    await byTestId("stop-button").waitFor({ timeout: UI_WAIT_MS });
     await latestReply()
       .and(page.locator('[data-status="running"]'))
       .getByTestId("assistant-content")
@@ -211,24 +218,26 @@ describe("the web UI, in a real browser, with a real executor", () => {
 
     await executor!.stop("SIGKILL");
     const option = byTestId(`target-option-${executor!.deviceId}`);
-    await expect
-      .poll(() => option.textContent(), { timeout: 10_000 })
-      .toMatch(/reconnecting|offline/);
+    await expect.poll(() => option.textContent(), UI_POLL).toMatch(/reconnecting|offline/);
     // After the 3 s grace the task fails with the device's name in the message.
-    await latestReply().and(page.locator('[data-status="failed"]')).waitFor({ timeout: 15_000 });
+    await latestReply()
+      .and(page.locator('[data-status="failed"]'))
+      .waitFor({ timeout: UI_WAIT_MS });
     const error = await latestReply().getByTestId("message-error").textContent();
     expect(error).toContain(`Device ${deviceName} disconnected`);
     await expect(byTestId("stop-button").count()).resolves.toBe(0);
-    await expect.poll(() => option.textContent(), { timeout: 10_000 }).toContain("offline");
+    await expect.poll(() => option.textContent(), UI_POLL).toContain("offline");
     await expect(option.isDisabled()).resolves.toBe(true);
     await screenshotsAtBothWidths("chat-device-disconnected", async () => {
       // On a phone the error and its Retry are reachable, not hidden under the sticky composer.
       await latestReply().getByTestId("message-error").scrollIntoViewIfNeeded();
-      await byTestId("retry-button").click({ trial: true, timeout: 5_000 });
+      await byTestId("retry-button").click({ trial: true, timeout: UI_WAIT_MS });
     });
 
     await go("#/devices");
-    await deviceCard().and(page.locator('[data-status="offline"]')).waitFor({ timeout: 10_000 });
+    await deviceCard()
+      .and(page.locator('[data-status="offline"]'))
+      .waitFor({ timeout: UI_WAIT_MS });
     await screenshotsAtBothWidths("devices-offline");
 
     expect(documentLoads).toBe(1);

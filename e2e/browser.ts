@@ -48,10 +48,29 @@ export async function chromiumBinary(): Promise<{ path: string; args: string[]; 
   return { path, args: [...new Set(args)], source: "@sparticuz/chromium" };
 }
 
+/**
+ * Longest a browser wait may take: sized for a loaded 2-core CI machine (wrangler, executors,
+ * Claude Code and Chromium share it with other work), not for a quiet laptop. Every wait is
+ * for a state the UI promises, so it ends as soon as that state shows; only a broken UI pays
+ * the whole limit.
+ */
+export const UI_WAIT_MS = 60_000;
+
+/** `expect.poll` options for such a state (vitest's default gives up after 1 s). */
+export const UI_POLL = { timeout: UI_WAIT_MS, interval: 200 } as const;
+
+/**
+ * Starting a browser file's world (Chromium, migrations, `wrangler dev`, an executor) and
+ * one of its tests: measured 140-180 s for the start alone with the CPU loaded (load ~20 on 2
+ * cores), where the old 180 s hook limit failed four files of five.
+ */
+export const BOOT_WAIT_MS = 420_000;
+export const UI_TEST_MS = 300_000;
+
 /** Fails (never skips) when no Chromium can start: that is a broken setup, not a pass. */
 export async function launchChromium(): Promise<Browser> {
   const binary = await chromiumBinary();
-  return chromium.launch({ executablePath: binary.path, timeout: 30_000, args: binary.args });
+  return chromium.launch({ executablePath: binary.path, timeout: UI_WAIT_MS, args: binary.args });
 }
 
 /**
@@ -65,7 +84,7 @@ export async function screenshot(
 ): Promise<string> {
   mkdirSync(ARTIFACTS, { recursive: true });
   const path = join(ARTIFACTS, `${name}.png`);
-  await page.screenshot({ path, fullPage: area === "fullPage", timeout: 10_000 });
+  await page.screenshot({ path, fullPage: area === "fullPage", timeout: UI_WAIT_MS });
   return path;
 }
 

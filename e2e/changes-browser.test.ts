@@ -4,9 +4,16 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import type { TaskWithMessages } from "@wegent/protocol";
-import { horizontalOverflow, launchChromium, screenshot } from "./browser";
+import {
+  horizontalOverflow,
+  launchChromium,
+  screenshot,
+  UI_WAIT_MS,
+  BOOT_WAIT_MS,
+  UI_TEST_MS,
+} from "./browser";
 import { type FakeModel, startFakeModel, text, toolUse } from "./fake-model/server";
 import {
   api,
@@ -18,6 +25,9 @@ import {
   startExecutor,
   startPlatform,
 } from "./harness";
+
+// Sized for a loaded CI machine (e2e/browser.ts).
+vi.setConfig({ testTimeout: UI_TEST_MS });
 
 let browser: Browser | undefined;
 let context: BrowserContext | undefined;
@@ -53,12 +63,12 @@ beforeAll(async () => {
   });
   await ex.waitFor("registered");
   context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  context.setDefaultTimeout(15_000);
+  context.setDefaultTimeout(UI_WAIT_MS);
   const [name, value] = user.cookie.split("=");
   await context.addCookies([{ name: name ?? "", value: value ?? "", url: platform.origin }]);
   page = await context.newPage();
   page.on("pageerror", (error) => pageErrors.push(error.message));
-}, 180_000);
+}, BOOT_WAIT_MS);
 
 afterEach(async (test) => {
   if (test.task.result?.state !== "fail" || !page) return;
@@ -72,9 +82,24 @@ afterAll(async () => {
   await browser?.close().catch(() => undefined);
   await fake?.close();
   await platform?.stop();
-}, 60_000);
+}, BOOT_WAIT_MS);
 
 const files = () => page.getByTestId("change-file");
+
+/**
+ * A Bash call of the agent that waits (at most 180 s) until the test opens the gate: the agent
+ * moves on when the UI showed what the test waits for, not after a guessed sleep that a
+ * loaded machine can outrun.
+ */
+const gate = (name: string) => {
+  const path = join(home, "gates", name);
+  mkdirSync(join(home, "gates"), { recursive: true });
+  const command = `for i in $(seq 900); do [ -e ${path} ] && exit 0; sleep 0.2; done; exit 1`;
+  return {
+    call: toolUse("Bash", { command, description: `wait for ${name}` }),
+    open: () => writeFileSync(path, ""),
+  };
+};
 
 describe("the Changes tab in Chromium", () => {
   it("refreshes as the agent's Write calls finish, highlighted, and fits 375 px", async () => {
@@ -86,9 +111,11 @@ describe("the Changes tab in Chromium", () => {
     });
     taskId = created.body.task.id;
     const dir = join(home, "workspaces", taskId);
+    const seenEmpty = gate("seen-empty");
+    const seenRunning = gate("seen-running");
     fake!.reset();
     fake!.on(prompt, [
-      { blocks: [toolUse("Bash", { command: "sleep 4", description: "think" })] },
+      { blocks: [seenEmpty.call] },
       {
         blocks: [
           toolUse("Write", {
@@ -99,17 +126,19 @@ describe("the Changes tab in Chromium", () => {
       },
       { blocks: [toolUse("Write", { file_path: join(dir, "notes.md"), content: "# Notes\n" })] },
       // The task keeps running a while: the tab must refresh on the edits, not on the end.
-      { blocks: [toolUse("Bash", { command: "sleep 20", description: "wait" })] },
+      { blocks: [seenRunning.call] },
       { blocks: [text("Done.")] },
     ]);
     await page.goto(`${platform!.origin}/#/tasks/${taskId}`);
     await page.getByTestId("tab-changes").click();
     await page.getByText("No changes in the workspace yet.").waitFor();
-    await files().nth(1).waitFor({ timeout: 30_000 });
+    seenEmpty.open();
+    await files().nth(1).waitFor({ timeout: UI_WAIT_MS });
     const status = await api<TaskWithMessages>(platform!.origin, "GET", `/api/tasks/${taskId}`, {
       cookie: user.cookie,
     });
     expect(status.body.task.status).toBe("running");
+    seenRunning.open();
     await expect(files().evaluateAll((els) => els.map((e) => e.dataset.path))).resolves.toEqual([
       "app.py",
       "notes.md",

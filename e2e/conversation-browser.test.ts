@@ -2,8 +2,8 @@
 // the real Claude Code: the card shows the command, Allow in one tab closes it in the other, the
 // title counts what waits, and after a reload the tool call is shown from the stored transcript.
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { launchChromium, screenshot } from "./browser";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { launchChromium, screenshot, UI_WAIT_MS, BOOT_WAIT_MS, UI_TEST_MS } from "./browser";
 import { type FakeModel, startFakeModel, text, toolUse, TOOL_RESULT } from "./fake-model/server";
 import {
   api,
@@ -14,6 +14,9 @@ import {
   startExecutor,
   startPlatform,
 } from "./harness";
+
+// Sized for a loaded CI machine (e2e/browser.ts).
+vi.setConfig({ testTimeout: UI_TEST_MS });
 
 let browser: Browser | undefined;
 let context: BrowserContext | undefined;
@@ -34,14 +37,14 @@ beforeAll(async () => {
   executor = startExecutor({ origin: platform.origin, token, modelUrl: fake.url });
   await executor.waitFor("registered", 30_000);
   context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  context.setDefaultTimeout(20_000);
+  context.setDefaultTimeout(UI_WAIT_MS);
   const [name, value] = user.cookie.split("=") as [string, string];
   await context.addCookies([{ name, value, url: platform.origin }]);
   first = await context.newPage();
   second = await context.newPage();
   for (const page of [first, second]) page.on("pageerror", (e) => pageErrors.push(e.message));
-  await first.goto(platform.origin, { timeout: 30_000 });
-}, 180_000);
+  await first.goto(platform.origin, { timeout: UI_WAIT_MS });
+}, BOOT_WAIT_MS);
 
 afterAll(async () => {
   await executor?.stop("SIGKILL");
@@ -49,7 +52,7 @@ afterAll(async () => {
   await browser?.close().catch(() => undefined);
   await fake?.close();
   await platform?.stop();
-}, 60_000);
+}, BOOT_WAIT_MS);
 
 describe("the permission card in two tabs", () => {
   it("asks in both tabs, Allow in one closes it in the other, and the tool call survives a reload", async () => {

@@ -1,8 +1,16 @@
 // Settings in a real browser: upload a skill, switch it off, add an MCP server, save runtime
 // settings — and the Devices page shows the device in sync with all of it. Also at 375 px.
 import type { Browser, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { horizontalOverflow, launchChromium, screenshot } from "./browser";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import {
+  horizontalOverflow,
+  launchChromium,
+  screenshot,
+  UI_POLL,
+  UI_WAIT_MS,
+  BOOT_WAIT_MS,
+  UI_TEST_MS,
+} from "./browser";
 import {
   api,
   createToken,
@@ -14,6 +22,9 @@ import {
   startPlatform,
 } from "./harness";
 import { makeZip, skillMd } from "../worker/test/zip-writer";
+
+// Sized for a loaded CI machine (e2e/browser.ts).
+vi.setConfig({ testTimeout: UI_TEST_MS });
 
 let browser: Browser | undefined;
 let platform: Platform | undefined;
@@ -27,12 +38,12 @@ beforeAll(async () => {
   platform = await startPlatform();
   user = await signUp(platform.origin, "settings_user");
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  context.setDefaultTimeout(15_000);
+  context.setDefaultTimeout(UI_WAIT_MS);
   const [name, value] = user.cookie.split("=") as [string, string];
   await context.addCookies([{ name, value, url: platform.origin }]);
   page = await context.newPage();
   page.on("pageerror", (error) => pageErrors.push(error.message));
-}, 180_000);
+}, BOOT_WAIT_MS);
 
 afterAll(async () => {
   await executor?.stop("SIGKILL");
@@ -47,7 +58,7 @@ describe("the Settings page", () => {
     executor = startExecutor({ origin, token });
     await executor.waitFor("registered");
 
-    await page.goto(`${origin}/#/settings`, { timeout: 30_000 });
+    await page.goto(`${origin}/#/settings`, { timeout: UI_WAIT_MS });
     await page.getByTestId("runtime-append-prompt").fill("Answer like a ship's captain.");
     await page.getByTestId("runtime-agent-env").fill("GITHUB_TOKEN");
     await page.getByTestId("runtime-save").click();
@@ -66,7 +77,9 @@ describe("the Settings page", () => {
     await page
       .getByTestId("skill-upload")
       .setInputFiles({ name: "bad.zip", mimeType: "application/zip", buffer: Buffer.from("no") });
-    await expect.poll(() => page.getByTestId("skill-error").textContent()).toContain("not a zip");
+    await expect
+      .poll(() => page.getByTestId("skill-error").textContent(), UI_POLL)
+      .toContain("not a zip");
 
     await page.getByTestId("mcp-name").fill("files");
     await page.getByTestId("mcp-command").fill("npx");
@@ -102,7 +115,7 @@ describe("the Settings page", () => {
     const state = page
       .locator(`li[data-testid="device-${executor!.deviceId}"]`)
       .getByTestId("device-capabilities");
-    await expect.poll(() => state.getAttribute("data-state"), { timeout: 20_000 }).toBe("synced");
+    await expect.poll(() => state.getAttribute("data-state"), UI_POLL).toBe("synced");
     expect(await state.textContent()).toContain("in sync");
     expect(pageErrors).toEqual([]);
   });

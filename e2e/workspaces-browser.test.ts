@@ -3,9 +3,16 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { TaskWithMessages } from "@wegent/protocol";
-import { launchChromium, screenshot } from "./browser";
+import {
+  launchChromium,
+  screenshot,
+  UI_POLL,
+  UI_WAIT_MS,
+  BOOT_WAIT_MS,
+  UI_TEST_MS,
+} from "./browser";
 import { type FakeModel, startFakeModel, text, toolUse } from "./fake-model/server";
 import {
   api,
@@ -18,6 +25,9 @@ import {
   until,
 } from "./harness";
 
+// Sized for a loaded CI machine (e2e/browser.ts).
+vi.setConfig({ testTimeout: UI_TEST_MS });
+
 let browser: Browser | undefined;
 let page: Page;
 let platform: Platform | undefined;
@@ -27,7 +37,7 @@ let executor: ExecutorProcess | undefined;
 beforeAll(async () => {
   browser = await launchChromium();
   [platform, fake] = await Promise.all([startPlatform(), startFakeModel()]);
-}, 180_000);
+}, BOOT_WAIT_MS);
 
 afterAll(async () => {
   await executor?.stop("SIGKILL");
@@ -37,68 +47,74 @@ afterAll(async () => {
 });
 
 describe("workspaces in the browser", () => {
-  it("archives, downloads and cleans up from the task and device pages", async () => {
-    const origin = platform!.origin;
-    const user = await signUp(origin, "ws_browser");
-    const { token } = await createToken(origin, user);
-    executor = startExecutor({ origin, token, modelUrl: fake!.url });
-    await executor.waitFor("registered");
-    fake!.on("write a file", [
-      { blocks: [toolUse("Bash", { command: "printf hi > a.txt", description: "write" })] },
-      { blocks: [text("Done.")] },
-    ]);
-    const created = await api<TaskWithMessages>(origin, "POST", "/api/tasks", {
-      cookie: user.cookie,
-      body: { message: "Please write a file" },
-    });
-    const taskId = created.body.task.id;
-    await until(
-      async () =>
-        (
-          await api<TaskWithMessages>(origin, "GET", `/api/tasks/${taskId}`, {
-            cookie: user.cookie,
-          })
-        ).body.task.status === "completed",
-      60_000,
-      "the task to complete",
-    );
+  it(
+    "archives, downloads and cleans up from the task and device pages",
+    async () => {
+      const origin = platform!.origin;
+      const user = await signUp(origin, "ws_browser");
+      const { token } = await createToken(origin, user);
+      executor = startExecutor({ origin, token, modelUrl: fake!.url });
+      await executor.waitFor("registered");
+      fake!.on("write a file", [
+        { blocks: [toolUse("Bash", { command: "printf hi > a.txt", description: "write" })] },
+        { blocks: [text("Done.")] },
+      ]);
+      const created = await api<TaskWithMessages>(origin, "POST", "/api/tasks", {
+        cookie: user.cookie,
+        body: { message: "Please write a file" },
+      });
+      const taskId = created.body.task.id;
+      await until(
+        async () =>
+          (
+            await api<TaskWithMessages>(origin, "GET", `/api/tasks/${taskId}`, {
+              cookie: user.cookie,
+            })
+          ).body.task.status === "completed",
+        60_000,
+        "the task to complete",
+      );
 
-    const context = await browser!.newContext({ viewport: { width: 1280, height: 800 } });
-    context.setDefaultTimeout(15_000);
-    const [name, value] = user.cookie.split("=") as [string, string];
-    await context.addCookies([{ name, value, url: origin }]);
-    page = await context.newPage();
-    await page.goto(`${origin}/#/tasks/${taskId}`, { timeout: 30_000 });
-    await expect
-      .poll(() => page.getByTestId("workspace-state").textContent())
-      .toContain("Workspace: on");
-    await page.getByRole("button", { name: "Archive now" }).click();
-    const link = page.getByTestId("workspace-download");
-    await link.waitFor();
-    expect(await link.getAttribute("href")).toBe(`/api/tasks/${taskId}/workspace/download`);
-    const [download] = await Promise.all([page.waitForEvent("download"), link.click()]);
-    expect(download.suggestedFilename()).toBe(`task-${taskId}.tar.gz`);
-    await screenshot(page, "workspace-task-header");
+      const context = await browser!.newContext({ viewport: { width: 1280, height: 800 } });
+      context.setDefaultTimeout(UI_WAIT_MS);
+      const [name, value] = user.cookie.split("=") as [string, string];
+      await context.addCookies([{ name, value, url: origin }]);
+      page = await context.newPage();
+      await page.goto(`${origin}/#/tasks/${taskId}`, { timeout: UI_WAIT_MS });
+      await expect
+        .poll(() => page.getByTestId("workspace-state").textContent(), UI_POLL)
+        .toContain("Workspace: on");
+      await page.getByRole("button", { name: "Archive now" }).click();
+      const link = page.getByTestId("workspace-download");
+      await link.waitFor();
+      expect(await link.getAttribute("href")).toBe(`/api/tasks/${taskId}/workspace/download`);
+      const [download] = await Promise.all([page.waitForEvent("download"), link.click()]);
+      expect(download.suggestedFilename()).toBe(`task-${taskId}.tar.gz`);
+      await screenshot(page, "workspace-task-header");
 
-    await page.goto(`${origin}/#/devices`);
-    await expect
-      .poll(() => page.getByTestId("workspace-disk").textContent())
-      .toMatch(/Workspaces: .+ in 1/);
-    await page.getByLabel("Idle longer than (hours)").fill("0");
-    await page.getByRole("button", { name: "Clean up…" }).click();
-    await expect
-      .poll(() => page.getByTestId("cleanup-preview").textContent())
-      .toContain(taskId.slice(0, 8));
-    const dir = join(executor.home, "workspaces", taskId);
-    expect(existsSync(dir)).toBe(true);
-    await screenshot(page, "workspace-cleanup-preview");
-    await page.getByRole("button", { name: "Archive and remove 1" }).click();
-    await expect.poll(() => page.getByTestId("cleanup-result").textContent()).toContain("removed");
-    expect(existsSync(dir)).toBe(false);
-    await page.goto(`${origin}/#/tasks/${taskId}`);
-    await expect
-      .poll(() => page.getByTestId("workspace-state").textContent())
-      .toContain("archived");
-    await context.close();
-  }, 180_000);
+      await page.goto(`${origin}/#/devices`);
+      await expect
+        .poll(() => page.getByTestId("workspace-disk").textContent(), UI_POLL)
+        .toMatch(/Workspaces: .+ in 1/);
+      await page.getByLabel("Idle longer than (hours)").fill("0");
+      await page.getByRole("button", { name: "Clean up…" }).click();
+      await expect
+        .poll(() => page.getByTestId("cleanup-preview").textContent(), UI_POLL)
+        .toContain(taskId.slice(0, 8));
+      const dir = join(executor.home, "workspaces", taskId);
+      expect(existsSync(dir)).toBe(true);
+      await screenshot(page, "workspace-cleanup-preview");
+      await page.getByRole("button", { name: "Archive and remove 1" }).click();
+      await expect
+        .poll(() => page.getByTestId("cleanup-result").textContent(), UI_POLL)
+        .toContain("removed");
+      expect(existsSync(dir)).toBe(false);
+      await page.goto(`${origin}/#/tasks/${taskId}`);
+      await expect
+        .poll(() => page.getByTestId("workspace-state").textContent(), UI_POLL)
+        .toContain("archived");
+      await context.close();
+    },
+    UI_TEST_MS,
+  );
 });

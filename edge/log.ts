@@ -59,6 +59,7 @@ export type LogEvent =
   | { event: "task.final_write_failed"; messageId: string; message: string }
   | { event: "live.publish_failed"; userId: string; events: number; message: string }
   | { event: "hub.write_failed"; label: string; message: string }
+  | { event: "hub.write_retried"; label: string; failures: number }
   | { event: "http.error"; method: string; path: string; message: string }
   | { event: "archive.refused"; taskId: string; deviceId: string }
   | { event: "archive.stored"; ownerId: string; taskId: string; size: number }

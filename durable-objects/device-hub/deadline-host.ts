@@ -20,6 +20,9 @@ export interface DeadlineParts {
   lastFrameAt: number;
   /** The socket is gone for `reason` (closes nothing itself). */
   lost: (reason: string) => Promise<unknown>;
+  /** When a kept D1 write is due again, and how to retry the due ones. */
+  retryAt: number | null;
+  retryWrites: () => Promise<void>;
 }
 
 /** The hub's state and actions as the one deadline table reads them. */
@@ -66,6 +69,8 @@ export function deadlineHost(p: DeadlineParts): DeadlineHost {
       slots.finish(w, { status: "cancelled", errorCode: "cancelled", errorMessage: "Cancelled." }),
     inputExpiry: p.inputs.nextExpiry(),
     inputExpired: () => p.inputs.expire(),
+    retryAt: p.retryAt,
+    retryWrites: p.retryWrites,
     queueTimedOut: (w) => {
       const message = `Device ${slots.deviceName()} stayed offline; the task waited too long in its queue.`;
       return slots.finish(w, failed("queue_timeout", message));

@@ -56,10 +56,23 @@ export interface DeadlineHost {
   /** The earliest expiry of an open request for the user's input, if any. */
   inputExpiry: number | null;
   inputExpired(): Promise<void>;
+  /** When a kept D1 write (pending-writes.ts) is due again, if any. */
+  retryAt: number | null;
+  /** Tries the due kept writes again; each is dropped or moved into the future. */
+  retryWrites(): Promise<void>;
 }
 
 export interface Deadline {
-  name: "token" | "ping" | "vanished" | "grace" | "dispatch" | "cancel" | "queue" | "input";
+  name:
+    | "token"
+    | "ping"
+    | "vanished"
+    | "grace"
+    | "dispatch"
+    | "cancel"
+    | "queue"
+    | "input"
+    | "d1_retry";
   at: number;
   fire: () => Promise<void>;
 }
@@ -113,6 +126,9 @@ export function deadlineTable(h: DeadlineHost): Deadline[] {
   }
   if (h.inputExpiry !== null) {
     table.push({ name: "input", at: h.inputExpiry, fire: () => h.inputExpired() });
+  }
+  if (h.retryAt !== null) {
+    table.push({ name: "d1_retry", at: h.retryAt, fire: () => h.retryWrites() });
   }
   return table;
 }

@@ -1,5 +1,6 @@
 import {
   CloseCode,
+  type TaskStatus,
   type DeviceMethod,
   type DeviceParams,
   ExecutorFrame,
@@ -36,7 +37,8 @@ import {
 } from "./socket";
 import { HubStore } from "./store";
 import { InputDesk } from "./input-desk";
-import { WriteBehind } from "./write-behind";
+import { type Kept, WriteBehind } from "./write-behind";
+import { pendingKey, type PendingWrite, PendingWrites } from "./pending-writes";
 import type { AnswerTarget } from "./input-answers";
 import { type HubMeters, Meter } from "../meters";
 
@@ -59,6 +61,10 @@ export class DeviceHub extends Server<Env> {
   private readonly presence: Presence;
   private readonly inputs: InputDesk;
   private readonly meter: Meter;
+  /** This hub's D1 writes, in order (write-behind.ts). */
+  private readonly writes: WriteBehind;
+  /** Written-behind D1 writes that gave up, retried by the alarm (pending-writes.ts). */
+  private readonly pending: PendingWrites;
   /** Last frame from the current socket (memory only: it matters within one ping timeout). */
   private lastFrameAt = 0;
   /** Device RPC requests waiting for their answer (memory only; see requests.ts). */
@@ -77,7 +83,16 @@ export class DeviceHub extends Server<Env> {
     const keepAlive = (work: Promise<unknown>) => ctx.waitUntil(work);
     const live = new LiveOutbox(env, keepAlive);
     this.output = new OutputLog(sql, (fn) => ctx.storage.transactionSync(fn));
-    const writes = new WriteBehind(keepAlive); // this hub's D1 writes, in order (write-behind.ts)
+    const writes = new WriteBehind(keepAlive);
+    this.writes = writes;
+    this.pending = new PendingWrites(sql);
+    const kept = (write: PendingWrite): Kept => ({
+      done: () => this.pending.drop(pendingKey(write)),
+      gaveUp: async () => {
+        this.pending.keep(write);
+        await this.scheduleAlarm();
+      },
+    });
     const executor = () => {
       const ws = this.currentSocket();
       return ws ? linkTo(ws) : null;
@@ -85,7 +100,11 @@ export class DeviceHub extends Server<Env> {
     this.slots = new Slots(this.store, this.output, {
       executor,
       setMessageStatus: (w, status) =>
-        writes.behind("message status", () => setMessageStatus(env, w.taskId, w.messageId, status)),
+        writes.behind(
+          "message status",
+          () => setMessageStatus(env, w.taskId, w.messageId, status),
+          kept({ kind: "message_status", taskId: w.taskId, messageId: w.messageId, status }),
+        ),
       finishMessage: (w, end) =>
         writes.then(() => finishMessage(env, w.ownerId, w.taskId, w.messageId, end)),
       push: live.push.bind(live),
@@ -101,7 +120,14 @@ export class DeviceHub extends Server<Env> {
       push: live.push.bind(live),
       timeoutMs: () => timings(env).inputTimeoutMs,
     });
-    this.presence = new Presence(env, this.store, this.slots, live, writes);
+    this.presence = new Presence(
+      env,
+      this.store,
+      this.slots,
+      live,
+      writes,
+      kept({ kind: "device_status" }),
+    );
     // The runtime answers the executor's pings itself: presence costs no wake-ups.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
   }
@@ -344,6 +370,7 @@ export class DeviceHub extends Server<Env> {
     this.store.clearAll();
     this.output.clear();
     this.inputs.clear();
+    this.pending.clear();
     await this.ctx.storage.deleteAlarm();
     return { ok: true };
   }
@@ -395,6 +422,35 @@ export class DeviceHub extends Server<Env> {
       ctx: this.ctx,
       lastFrameAt: this.lastFrameAt,
       lost: (reason) => this.lost(reason),
+      retryAt: this.pending.nextAt(),
+      retryWrites: () => this.retryWrites(),
     });
+  }
+
+  /**
+   * The alarm's `d1_retry`: each kept write that is due is tried again, in the hub's order of
+   * writes; one D1 takes is dropped, one it refuses again waits longer. A message status is
+   * not written once its message ended (its final write carried the task's status).
+   */
+  private async retryWrites(): Promise<void> {
+    for (const due of this.pending.due()) {
+      const { write } = due;
+      try {
+        if (write.kind === "device_status") {
+          await this.presence.publishStatus();
+        } else if (this.store.work(write.messageId)) {
+          const status = write.status as TaskStatus;
+          await this.writes.then(() =>
+            setMessageStatus(this.env, write.taskId, write.messageId, status),
+          );
+        }
+        this.pending.drop(due.key);
+        log({ event: "hub.write_retried", label: due.key, failures: due.failures });
+      } catch (error) {
+        this.pending.failed(due.key);
+        const message = String(error);
+        log({ event: "hub.write_failed", label: due.key, message }, "warn");
+      }
+    }
   }
 }

@@ -8,7 +8,7 @@ import { sendCapabilities, storeApplied } from "./capability-sync";
 import type { Slots } from "./slots";
 import { linkTo, sendFrame } from "./socket";
 import type { HubStore } from "./store";
-import type { WriteBehind } from "./write-behind";
+import type { Kept, WriteBehind } from "./write-behind";
 
 const DEVICE_ROW_REFRESH_MS = 5 * 60_000;
 
@@ -27,6 +27,8 @@ export class Presence {
     private readonly live: LiveOutbox,
     /** The hub's D1 writes, in order: figures never land out of order with each other. */
     private readonly writes: WriteBehind,
+    /** Keeps a figures write that gave up, for the alarm to retry (pending-writes.ts). */
+    private readonly kept?: Kept,
   ) {}
 
   /** device:register on the current socket. */
@@ -178,10 +180,14 @@ export class Presence {
   publishBehind(): void {
     if (this.figuresQueued) return;
     this.figuresQueued = true;
-    this.writes.behind("device status", () => {
-      this.figuresQueued = false;
-      return this.writeFigures();
-    });
+    this.writes.behind(
+      "device status",
+      () => {
+        this.figuresQueued = false;
+        return this.writeFigures();
+      },
+      this.kept,
+    );
   }
 
   /** The figures as they are when the write runs. */

@@ -10,6 +10,12 @@ const TRIES = 3;
  * can never be overtaken by an earlier status. What a reader must not miss meanwhile, the hub
  * answers itself (`partial()` carries the live status; see worker/routes/tasks.ts).
  */
+/** What happens to a written-behind write after it ran. */
+export interface Kept {
+  done(): void;
+  gaveUp(): void | Promise<void>;
+}
+
 export class WriteBehind {
   private tail: Promise<unknown> = Promise.resolve();
 
@@ -17,10 +23,10 @@ export class WriteBehind {
 
   /**
    * Queues a write nobody waits for. A failed one is tried again (still in its place, so
-   * nothing overtakes it), then logged and given up: the message's final write, or the next
-   * figures write, puts D1 right again.
+   * nothing overtakes it), then logged and handed to `kept.gaveUp` (the hub keeps it in its
+   * SQLite and retries it on its alarm: pending-writes.ts); `kept.done` runs when it succeeds.
    */
-  behind(label: string, write: () => Promise<unknown>): void {
+  behind(label: string, write: () => Promise<unknown>, kept?: Kept): void {
     const attempts = async () => {
       for (let attempt = 1; ; attempt++) {
         try {
@@ -30,9 +36,15 @@ export class WriteBehind {
         }
       }
     };
-    const done = this.then(attempts).catch((error: unknown) => {
-      log({ event: "hub.write_failed", label, message: String(error) }, "warn");
-    });
+    const done = this.then(attempts)
+      .then(
+        () => kept?.done(),
+        async (error: unknown) => {
+          log({ event: "hub.write_failed", label, message: String(error) }, "warn");
+          await kept?.gaveUp();
+        },
+      )
+      .catch(() => undefined);
     this.keepAlive(done);
   }
 

@@ -25,6 +25,8 @@ function host(patch: Partial<DeadlineHost>): DeadlineHost {
     queueTimedOut: noop,
     inputExpiry: null,
     inputExpired: noop,
+    retryAt: null,
+    retryWrites: noop,
     ...patch,
   };
 }

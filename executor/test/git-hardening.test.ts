@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, readFile, realpath, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import {
   type CommandResult,
   WorkspaceDiff,
@@ -18,6 +18,9 @@ import { git as projectGit } from "../src/local/projects";
 import { gitKeptFiles } from "../src/workspace/git-files";
 import { tarStream } from "../src/workspace/tar";
 import { measure, walk } from "../src/workspace/walk";
+
+// Many git processes per test: sized for a loaded 2-core CI machine, not an idle laptop.
+vi.setConfig({ testTimeout: 30_000 });
 
 // A folder the agent wrote may carry a git config that runs a command (core.fsmonitor) or
 // hooks: git the executor runs there (archive listings, cleanup's disk use, worktree checks,

@@ -174,7 +174,7 @@ describe("killing a process tree", () => {
       const descendants = await waitFor(
         "both sleeps",
         () => {
-          const found = listDescendants(rootPid);
+          const found = listDescendants(rootPid).map((ref) => ref.pid);
           // The inner shell and both sleeps.
           return found.length >= 3 ? found : null;
         },

@@ -15,13 +15,16 @@ import {
 } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import {
   snapshotFolder,
   type TaskWorkspace,
   workspaceFile,
   workspaceRevert,
 } from "../src/commands/workspace";
+
+// Many git processes per test: sized for a loaded 2-core CI machine, not an idle laptop.
+vi.setConfig({ testTimeout: 30_000 });
 
 // The Changes tab's file reads and reverts run in the executor (root in cloud mode), outside
 // the agent's sandbox, in a folder the agent can change meanwhile: a folder swapped for a link

@@ -182,6 +182,10 @@ export const ChangedFile = z.object({
   /** Lines added / removed; null for binary files. */
   added: z.number().int().nonnegative().nullable(),
   removed: z.number().int().nonnegative().nullable(),
+  /** The file is over the size limit of status/diff: not read, so no counts and no diff. */
+  tooLarge: z.boolean().optional(),
+  /** Its size in bytes (with `tooLarge`). */
+  size: z.number().int().nonnegative().optional(),
 });
 export type ChangedFile = z.infer<typeof ChangedFile>;
 

@@ -1,6 +1,7 @@
-import { describe, expect, it } from "vitest";
+import { cleanup, render, screen } from "@testing-library/react";
+import { afterEach, describe, expect, it } from "vitest";
 import { splitDiff } from "../src/commands/diff";
-import { finishedEdits } from "../src/components/ChangesPanel";
+import { ChangedFileView, finishedEdits } from "../src/components/ChangesPanel";
 import { toView } from "../src/state/messages";
 
 // Real `git diff` output (a modified file, a new file with a space, a deleted file).
@@ -65,5 +66,27 @@ describe("Changes tab", () => {
       ],
     };
     expect(finishedEdits([message])).toBe(1);
+  });
+});
+
+describe("Changes tab: a file too large to compare", () => {
+  afterEach(cleanup);
+
+  it("shows its size and why there is no diff, instead of calling it binary", () => {
+    const file = {
+      path: "disk.img",
+      status: "added" as const,
+      oldPath: null,
+      added: null,
+      removed: null,
+      tooLarge: true,
+      size: 8 * 1024 ** 3,
+    };
+    const props = { deviceId: "d", taskId: "t", onChanged: () => undefined };
+    render(<ChangedFileView file={file} lines={[]} {...props} />);
+    expect(screen.getByTestId("too-large").textContent).toBe("too large (8.0 GiB)");
+    expect(screen.getByTestId("too-large-note").textContent).toMatch(/over the 64\.0 MiB/);
+    expect(screen.queryByTestId("diff")).toBeNull();
+    expect(screen.queryByText("binary")).toBeNull();
   });
 });

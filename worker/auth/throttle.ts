@@ -17,6 +17,8 @@ export interface Limit {
 
 export interface Counted {
   count: number;
+  /** When the counted window began (to give the attempt back in the same window). */
+  windowStartedAt: number;
   /** Seconds until the window ends (when over the limit), else 0. */
   retryAfter: number;
 }
@@ -46,6 +48,7 @@ export async function countAttempts(db: D1Database, limits: Limit[]): Promise<Co
     const end = (row?.window_started_at ?? now) + limit.windowMs;
     return {
       count,
+      windowStartedAt: row?.window_started_at ?? now,
       retryAfter: count > limit.limit ? Math.max(1, Math.ceil((end - now) / 1000)) : 0,
     };
   });
@@ -62,6 +65,23 @@ export async function rateLimit(db: D1Database, limit: Limit, what: string): Pro
       { "Retry-After": String(counted.retryAfter) },
     );
   }
+}
+
+/**
+ * Gives one counted attempt back (a sign-in that succeeded), if its window is still the one
+ * counted: the per-address count then holds only failures and attempts still in flight.
+ */
+export async function refundAttempt(
+  db: D1Database,
+  key: string,
+  windowStartedAt: number,
+): Promise<void> {
+  await db
+    .prepare(
+      "UPDATE login_throttle SET failures = failures - 1 WHERE key = ? AND window_started_at = ? AND failures > 0",
+    )
+    .bind(key, windowStartedAt)
+    .run();
 }
 
 export async function clearCounter(db: D1Database, key: string): Promise<void> {

@@ -38,10 +38,25 @@ export interface AuditStart {
   waitMs: number;
 }
 
-/** Records a command as running; null when the device already runs the most it may. */
+/** The audit kept per device: the newest rows, none older than the days (docs/commands.md). */
+export const AUDIT_KEEP_ROWS = 1000;
+export const AUDIT_KEEP_DAYS = 90;
+
+/**
+ * Records a command as running; null when the device already runs the most it may. The same
+ * batch prunes the device's audit to AUDIT_KEEP_ROWS rows and AUDIT_KEEP_DAYS days.
+ */
 export async function startCommand(db: D1Database, start: AuditStart): Promise<number | null> {
   const now = Date.now();
-  const row = await db
+  const cutoff = new Date(now - AUDIT_KEEP_DAYS * 24 * 60 * 60 * 1000).toISOString();
+  const prune = db
+    .prepare(
+      `DELETE FROM command_audit WHERE owner_id = ?1 AND device_id = ?2 AND (created_at < ?3
+         OR id <= (SELECT id FROM command_audit WHERE owner_id = ?1 AND device_id = ?2
+                   ORDER BY id DESC LIMIT 1 OFFSET ?4))`,
+    )
+    .bind(start.ownerId, start.deviceId, cutoff, AUDIT_KEEP_ROWS);
+  const insert = db
     .prepare(
       `INSERT INTO command_audit (owner_id, device_id, user_id, key, task_id, args_digest, outcome, expires_at)
        SELECT ?1, ?2, ?3, ?4, ?5, ?6, 'running', ?7
@@ -59,9 +74,9 @@ export async function startCommand(db: D1Database, start: AuditStart): Promise<n
       now + start.waitMs + 5000,
       now,
       MAX_CONCURRENT_COMMANDS,
-    )
-    .first<{ id: number }>();
-  return row?.id ?? null;
+    );
+  const [inserted] = await db.batch<{ id: number }>([insert, prune]);
+  return inserted?.results[0]?.id ?? null;
 }
 
 export type AuditOutcome = "ok" | "refused" | "offline" | "timeout" | "error";

@@ -12,7 +12,7 @@ import {
   SESSION_COOKIE,
   verifySession,
 } from "../auth/identity";
-import { clearCounter, clientAddress, countAttempts } from "../auth/throttle";
+import { clearCounter, clientAddress, countAttempts, refundAttempt } from "../auth/throttle";
 import { ApiError } from "../lib/errors";
 import { userHub } from "../../durable-objects/contract";
 import { log } from "../../edge/log";
@@ -92,9 +92,12 @@ authRoutes.post("/login", async (c) => {
   const db = database(c.env.DB);
   const client = clientAddress(c);
   const accountKey = `login:acct:${username.toLowerCase()}:${client}`;
+  const clientKey = `login:client:${client}`;
+  // Counted before the password is checked (parallel guesses cannot pass the limits); a
+  // success gives its per-address count back below, so that limit counts failures only.
   const [account, perClient] = await countAttempts(c.env.DB, [
     { key: accountKey, limit: PER_ACCOUNT_AND_CLIENT, windowMs: WINDOW_MS },
-    { key: `login:client:${client}`, limit: PER_CLIENT, windowMs: WINDOW_MS },
+    { key: clientKey, limit: PER_CLIENT, windowMs: WINDOW_MS },
   ]);
   const over = [account, perClient].find((x) => x && x.retryAfter > 0);
   if (over) {
@@ -120,6 +123,7 @@ authRoutes.post("/login", async (c) => {
     throw new ApiError(401, "invalid_credentials", "Wrong username or password.");
   }
   await clearCounter(c.env.DB, accountKey);
+  if (perClient) await refundAttempt(c.env.DB, clientKey, perClient.windowStartedAt);
   if (needsRehash(user.passwordHash)) {
     await db
       .update(schema.users)

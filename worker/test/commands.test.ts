@@ -1,3 +1,4 @@
+import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { call, createToken, expectError, signUp } from "./helpers";
 import type { HubFrame } from "@wegent/protocol";
@@ -208,4 +209,49 @@ describe("command RPC through the hub", () => {
     expect((audit.body as { entries: { outcome: string }[] }).entries[0]?.outcome).toBe("timeout");
     socket.close();
   }, 20_000);
+});
+
+describe("command audit: a bounded history per device", () => {
+  it("keeps the newest 1,000 rows of a device and none older than 90 days", async () => {
+    const { user, deviceId, socket } = await commandDevice();
+    const other = await commandDevice();
+    const old = new Date(Date.now() - 91 * 24 * 60 * 60 * 1000).toISOString();
+    const recent = new Date(Date.now() - 89 * 24 * 60 * 60 * 1000).toISOString();
+    // 1,200 rows of earlier commands: the first one 91 days old, the rest recent.
+    const seed = (owner: string, device: string, n: number, at: string) =>
+      env.DB.prepare(
+        `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?3)
+         INSERT INTO command_audit (owner_id, device_id, user_id, key, args_digest, outcome, expires_at, created_at)
+         SELECT ?1, ?2, ?1, 'echo', 'x', 'ok', 0, ?4 FROM n`,
+      )
+        .bind(owner, device, n, at)
+        .run();
+    await seed(user.id, deviceId, 1, old);
+    await seed(user.id, deviceId, 1199, recent);
+    await seed(other.user.id, other.deviceId, 1, old);
+    const count = async (owner: string, device: string) =>
+      (await env.DB.prepare(
+        "SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM command_audit WHERE owner_id = ? AND device_id = ?",
+      )
+        .bind(owner, device)
+        .first<{ n: number; oldest: string }>())!;
+    expect((await count(user.id, deviceId)).n).toBe(1200);
+
+    const pending = run(user.cookie, deviceId, { key: "echo", args: { argv: ["hi"] } });
+    await answer(socket, { ok: true, result: RESULT });
+    expect((await pending).status).toBe(200);
+    const after = await count(user.id, deviceId);
+    expect(after.n).toBe(1000);
+    expect(after.oldest).toBe(recent);
+    const audit = await call("GET", `/api/devices/${deviceId}/audit?limit=1`, {
+      cookie: user.cookie,
+    });
+    expect(
+      (audit.body as { entries: { args?: unknown; outcome: string }[] }).entries[0],
+    ).toMatchObject({ outcome: "ok" });
+    // Another device's history is its own: pruned only when it runs a command.
+    expect((await count(other.user.id, other.deviceId)).n).toBe(1);
+    socket.close();
+    other.socket.close();
+  });
 });

@@ -42,6 +42,29 @@ describe("sign-in limits", () => {
     expect(statuses[30]).toBe(429);
   }, 60_000);
 
+  it("an office behind one address: 40 good sign-ins all pass, 40 wrong ones are still throttled", async () => {
+    const ip = "203.0.113.40";
+    const staff = await Promise.all(
+      Array.from({ length: 8 }, () => signUp(uniqueName("office"), "office password")),
+    );
+    const good: number[] = [];
+    for (let round = 0; round < 5; round++) {
+      for (const user of staff)
+        good.push((await login(user.username, "office password", ip)).status);
+    }
+    expect(good).toHaveLength(40);
+    expect(good.filter((s) => s !== 200)).toEqual([]);
+    // Failures from the same address still count: 30 passwords checked, then 429.
+    const wrong: number[] = [];
+    for (let i = 0; i < 40; i++) {
+      wrong.push((await login(uniqueName("guess"), "wrong password", ip)).status);
+    }
+    expect(wrong.slice(0, 30).every((s) => s === 401)).toBe(true);
+    expect(wrong.slice(30).every((s) => s === 429)).toBe(true);
+    // Now even a good sign-in from that address waits for the window.
+    expect((await login(staff[0]!.username, "office password", ip)).status).toBe(429);
+  }, 120_000);
+
   it("upgrades an old PBKDF2 hash to argon2id at the next successful sign-in", async () => {
     const user = await signUp(uniqueName(), "old scheme password");
     const old = await hashPasswordPbkdf2("old scheme password");

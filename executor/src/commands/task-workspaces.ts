@@ -2,7 +2,7 @@
 // project's worktree (or the project folder itself), not only <workspaceRoot>/<taskId>. The
 // base commit is taken when the task first gets its workspace, so the diff shows everything the
 // agent changed since, even what it committed.
-import { mkdir, readdir, readFile, realpath, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, realpath, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { git } from "./git";
 import { snapshotFolder } from "./workspace";
@@ -13,6 +13,26 @@ import { snapshotFolder } from "./workspace";
  */
 export function commandStateDir(homeDir: string, taskId: string): string {
   return join(homeDir, "command-state", taskId);
+}
+
+/**
+ * Removes a task's command state with its workspace (cleanup): the baseline and view objects,
+ * indexes. `keepRecord` keeps only `workspace.json` (a worktree's record: its base is a commit
+ * of the project, a few bytes, and a restored worktree is found by it again).
+ */
+export async function removeCommandState(
+  homeDir: string,
+  taskId: string,
+  keepRecord: boolean,
+): Promise<void> {
+  const dir = commandStateDir(homeDir, taskId);
+  if (!keepRecord) {
+    await rm(dir, { recursive: true, force: true });
+    return;
+  }
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    if (name !== "workspace.json") await rm(join(dir, name), { recursive: true, force: true });
+  }
 }
 
 interface Record {

@@ -5,11 +5,20 @@
 // there (its config, filters, drivers, core.worktree, a `.git` file) is never used.
 // Diffs are taken through a throw-away index: the user's own index is never touched.
 import { randomUUID } from "node:crypto";
-import { mkdir, realpath, rm } from "node:fs/promises";
+import { lstat, mkdir, readdir, realpath, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { ChangedFile, WorkspaceDiff, WorkspaceFile, WorkspaceStatus } from "@wegent/protocol";
 import { WORKSPACE_FILE_MAX_BYTES } from "@wegent/protocol";
 import { CommandError, type GitOptions, git } from "./git";
+import {
+  addPathspecs,
+  COMPARE_MAX_BYTES,
+  type LargeFile,
+  largeChanges,
+  largeFiles,
+  readLargeBase,
+  writeLargeBase,
+} from "./large-files";
 import { components, type Entry, readPinned, removePinned, writePinned } from "./pinned-path";
 
 /** Where a task works, as the executor knows it. */
@@ -24,6 +33,8 @@ export interface TaskWorkspace {
    * checkout, only through the executor's own baseline git dir, with no config of the agent's.
    */
   sandboxed?: boolean;
+  /** Files larger than this are not compared (default COMPARE_MAX_BYTES). */
+  compareMaxBytes?: number;
 }
 
 /** Largest unified diff one answer carries (it must fit the device socket's frame). */
@@ -40,6 +51,7 @@ interface Repo {
   args: string[];
   stateDir: string;
   sandboxed: boolean;
+  compareMaxBytes: number;
 }
 
 async function openRepo(ws: TaskWorkspace): Promise<Repo> {
@@ -57,12 +69,15 @@ async function openRepo(ws: TaskWorkspace): Promise<Repo> {
       allow: [1],
     });
     const base = head.code === 0 ? head.stdout.toString("utf8").trim() : await emptyTree(dir, []);
-    return { git: true, dir, base, args: [], stateDir: ws.stateDir, sandboxed: false };
+    const { stateDir } = ws;
+    const limit = ws.compareMaxBytes ?? COMPARE_MAX_BYTES;
+    return { git: true, dir, base, args: [], stateDir, sandboxed: false, compareMaxBytes: limit };
   }
   const args = await baselineArgs(dir, ws.stateDir);
   const base = ws.base ?? (await emptyTree(dir, args));
   const sandboxed = ws.sandboxed === true;
-  return { git: false, dir, base, args, stateDir: ws.stateDir, sandboxed };
+  const compareMaxBytes = ws.compareMaxBytes ?? COMPARE_MAX_BYTES;
+  return { git: false, dir, base, args, stateDir: ws.stateDir, sandboxed, compareMaxBytes };
 }
 
 /** git on the repo: a baseline git dir runs isolated (no config but its own). */
@@ -88,13 +103,17 @@ export async function snapshotFolder(
   dir: string,
   stateDir: string,
   sandboxed = false,
+  compareMaxBytes = COMPARE_MAX_BYTES,
 ): Promise<string> {
   await mkdir(stateDir, { recursive: true });
   const args = await baselineArgs(dir, stateDir);
   const index = join(stateDir, `index-${randomUUID()}`);
   const env = { GIT_INDEX_FILE: index };
   try {
-    await git([...args, "add", "-A", "--", "."], { cwd: dir, env, isolated: true });
+    // Files over the limit stay out of the base (never read); their sizes are kept beside it.
+    const large = await listLarge(args, dir, env, true, compareMaxBytes);
+    await writeLargeBase(stateDir, large);
+    await addAll(args, dir, env, true, large);
     if (sandboxed) await dropNestedRepos(args, dir, env);
     const tree = await git([...args, "write-tree"], { cwd: dir, env, isolated: true });
     return tree.stdout.toString("utf8").trim();
@@ -120,6 +139,31 @@ async function dropNestedRepos(args: string[], cwd: string, env: Record<string, 
   await git(remove, { cwd, env, input, isolated: true });
 }
 
+/** The files `git add -A` would take now that are over the limit. */
+async function listLarge(
+  args: string[],
+  cwd: string,
+  env: Record<string, string>,
+  isolated: boolean,
+  limit: number,
+): Promise<LargeFile[]> {
+  const listed = ["ls-files", "-z", "--cached", "--others", "--exclude-standard"];
+  const paths = splitZ((await git([...args, ...listed], { cwd, env, isolated })).stdout);
+  return largeFiles(cwd, paths, limit);
+}
+
+/** `git add -A` of the folder, leaving the large files out (they are never read). */
+async function addAll(
+  args: string[],
+  cwd: string,
+  env: Record<string, string>,
+  isolated: boolean,
+  large: LargeFile[],
+) {
+  const add = [...args, "add", "-A", "--pathspec-from-file=-", "--pathspec-file-nul"];
+  await git(add, { cwd, env, isolated, input: addPathspecs(large) });
+}
+
 async function emptyTree(cwd: string, args: string[]): Promise<string> {
   const out = await git([...args, "mktree"], {
     cwd,
@@ -129,18 +173,100 @@ async function emptyTree(cwd: string, args: string[]): Promise<string> {
   return out.stdout.toString("utf8").trim();
 }
 
-/** Runs `fn` with a throw-away index holding the workspace's current files. */
-async function withSnapshot<T>(repo: Repo, fn: (env: Record<string, string>) => Promise<T>) {
+/** One snapshot at a time per task: they share the task's view objects (below). */
+const snapshotting = new Map<string, Promise<unknown>>();
+
+/**
+ * Runs `fn` with a throw-away index holding the workspace's current files, and the large files
+ * (over the limit, never read) as marker entries. A folder's changed files are written to the
+ * task's own `view-objects` (the baseline's objects as an alternate), never to `baseline.git`:
+ * an unchanged file is not written again at the next call, and after each call only the
+ * objects the current files need are kept. So the task's store is its base plus one copy of
+ * each file changed now, however often the Changes tab refreshes.
+ */
+async function withSnapshot<T>(
+  repo: Repo,
+  fn: (env: Record<string, string>, large: ChangedFile[]) => Promise<T>,
+): Promise<T> {
+  const key = repo.stateDir;
+  const before = snapshotting.get(key) ?? Promise.resolve();
+  const mine = before.catch(() => undefined).then(() => snapshot(repo, fn));
+  const tail = mine.catch(() => undefined);
+  snapshotting.set(key, tail);
+  void tail.then(() => {
+    if (snapshotting.get(key) === tail) snapshotting.delete(key);
+  });
+  return mine;
+}
+
+async function snapshot<T>(
+  repo: Repo,
+  fn: (env: Record<string, string>, large: ChangedFile[]) => Promise<T>,
+): Promise<T> {
+  await removeStrayIndexes(repo.stateDir);
   const index = join(repo.stateDir, `index-${randomUUID()}`);
-  const env = { GIT_INDEX_FILE: index };
+  const env: Record<string, string> = { GIT_INDEX_FILE: index };
+  const view = join(repo.stateDir, "view-objects");
+  if (!repo.git) {
+    await mkdir(view, { recursive: true });
+    env.GIT_OBJECT_DIRECTORY = view;
+    env.GIT_ALTERNATE_OBJECT_DIRECTORIES = join(repo.stateDir, "baseline.git", "objects");
+  }
+  let keep: Set<string> | null = null;
   try {
     await run(repo, ["read-tree", repo.base], { env });
-    await run(repo, ["add", "-A", "--", "."], { env });
+    const large = await listLarge(repo.args, repo.dir, env, !repo.git, repo.compareMaxBytes);
+    await addAll(repo.args, repo.dir, env, !repo.git, large);
     if (repo.sandboxed) await dropNestedRepos(repo.args, repo.dir, env);
-    return await fn(env);
+    const markers = await largeChanges(
+      large,
+      repo.git ? new Map() : await readLargeBase(repo.stateDir),
+      (path) => blobSize(repo, `${repo.base}:${path}`),
+      (path) =>
+        lstat(join(repo.dir, path)).then(
+          () => true,
+          () => false,
+        ),
+    );
+    const result = await fn(env, markers);
+    if (!repo.git) keep = await indexedObjects(repo, env);
+    return result;
   } finally {
     await rm(index, { force: true });
     await rm(`${index}.lock`, { force: true });
+    if (!repo.git) await pruneView(view, keep ?? new Set());
+  }
+}
+
+async function blobSize(repo: Repo, spec: string): Promise<number | null> {
+  const out = await run(repo, ["cat-file", "-s", spec], { allow: [1, 128] });
+  return out.code === 0 ? Number(out.stdout.toString().trim()) : null;
+}
+
+/** The object ids the index names (its blobs). */
+async function indexedObjects(repo: Repo, env: Record<string, string>): Promise<Set<string>> {
+  const entries = splitZ((await run(repo, ["ls-files", "-s", "-z"], { env })).stdout);
+  return new Set(entries.map((entry) => entry.split(" ")[1] ?? ""));
+}
+
+/** Removes every object of the view that `keep` does not name (and git's leftovers). */
+async function pruneView(view: string, keep: Set<string>): Promise<void> {
+  for (const folder of await readdir(view).catch(() => [] as string[])) {
+    const path = join(view, folder);
+    if (!/^[0-9a-f]{2}$/.test(folder)) {
+      await rm(path, { recursive: true, force: true });
+      continue;
+    }
+    for (const name of await readdir(path).catch(() => [] as string[])) {
+      if (!keep.has(folder + name)) await rm(join(path, name), { force: true });
+    }
+  }
+}
+
+/** Indexes left by a call that was killed (an executor crash) would stay for good. */
+async function removeStrayIndexes(stateDir: string): Promise<void> {
+  for (const name of await readdir(stateDir).catch(() => [] as string[])) {
+    if (name.startsWith("index-")) await rm(join(stateDir, name), { force: true });
   }
 }
 
@@ -192,8 +318,11 @@ async function changedFiles(repo: Repo, env: Record<string, string>, path?: stri
 
 export async function workspaceStatus(ws: TaskWorkspace): Promise<WorkspaceStatus> {
   const repo = await openRepo(ws);
-  const files = await withSnapshot(repo, (env) => changedFiles(repo, env));
-  return { git: repo.git, base: repo.base, files };
+  const files = await withSnapshot(repo, async (env, large) => [
+    ...(await changedFiles(repo, env)),
+    ...large,
+  ]);
+  return { git: repo.git, base: repo.base, files: files.slice(0, MAX_FILES) };
 }
 
 export async function workspaceDiff(
@@ -201,8 +330,9 @@ export async function workspaceDiff(
   path?: string,
 ): Promise<WorkspaceDiff & { truncated: boolean }> {
   const repo = await openRepo(ws);
-  return withSnapshot(repo, async (env) => {
-    const files = await changedFiles(repo, env, path);
+  return withSnapshot(repo, async (env, large) => {
+    const marked = path === undefined ? large : large.filter((file) => file.path === path);
+    const files = [...(await changedFiles(repo, env, path)), ...marked].slice(0, MAX_FILES);
     const spec = path ? ["--", `:(literal)${path}`] : [];
     const out = await run(repo, ["diff", ...DIFF_SAFE, "--cached", "-M", repo.base, ...spec], {
       env,
@@ -270,6 +400,10 @@ export async function workspaceRevert(
   const repo = await openRepo(ws);
   const rel = inside(path);
   const entry = await baseEntry(repo, rel);
+  // A file over the size limit when the task started is not in the base: never removed here.
+  if (!entry && !repo.git && (await readLargeBase(repo.stateDir)).has(rel)) {
+    throw new CommandError("failed", `${rel} was too large to keep its base version; not reverted`);
+  }
   if (!entry) return { path: rel, action: await removePinned(repo.dir, rel) };
   // Written by the executor from git's objects: git never writes into the agent's folder.
   await writePinned(repo.dir, rel, entry);

@@ -19,7 +19,7 @@ import { ReplyStream } from "./claude-events";
 import { permissionCallback, runMode } from "./claude-permissions";
 import { checkClaude, findClaudeExecutable } from "./claude-preflight";
 import { type AgentLauncher, directLauncher, type LaunchPlan } from "./launcher";
-import { killTree, listDescendants } from "./process-tree";
+import { killTree, listDescendants, processRef } from "./process-tree";
 import type { AgentRuntime, RunOutcome, RunRequest } from "./types";
 
 export interface ClaudeRuntimeOptions {
@@ -262,13 +262,15 @@ export function createClaudeRuntime(options: ClaudeRuntimeOptions = {}): AgentRu
       const startedAt = Date.now();
       void (async () => {
         const pid = (child as ChildProcess | null)?.pid;
-        // Listed before anything dies: killed parents' children get re-parented.
-        const seen = pid === undefined ? [] : listDescendants(pid);
+        // Listed before anything dies: killed parents' children get re-parented. The root is
+        // remembered with its start time too: it may exit (and its pid be reused) meanwhile.
+        const root = pid === undefined ? undefined : processRef(pid);
+        const seen = root === undefined ? [] : listDescendants(root);
         // A graceful interrupt first lets Claude record the interruption in its session,
         // so a follow-up message resumes cleanly; the kill below does not depend on it.
         await Promise.race([q.interrupt().catch(() => undefined), sleep(interruptGraceMs)]);
         sdkAbort.abort();
-        const killed = pid === undefined ? [] : await killTree(pid, seen);
+        const killed = root === undefined ? [] : await killTree(root, seen);
         log?.debug("claude run stopped", {
           taskId: request.taskId,
           code,
@@ -334,9 +336,10 @@ export function createClaudeRuntime(options: ClaudeRuntimeOptions = {}): AgentRu
     // still be writing its session file, which the next message resumes from.
     const proc = child as ChildProcess | null;
     if (proc?.pid !== undefined) {
-      const seen = listDescendants(proc.pid);
+      const root = processRef(proc.pid);
+      const seen = listDescendants(root);
       await exited(proc, EXIT_GRACE_MS);
-      await killTree(proc.pid, seen);
+      await killTree(root, seen);
     }
     if (!outcome.ok)
       log?.debug("claude run failed", { taskId: request.taskId, stderr: stderrTail });

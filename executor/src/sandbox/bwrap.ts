@@ -16,6 +16,7 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, dirname, join } from "node:path";
+import { freeSandboxUid } from "./sandbox-uid";
 
 /** Inside the sandbox. */
 export const SANDBOX_WORKSPACE = "/workspace";
@@ -64,8 +65,14 @@ export interface SandboxMounts {
 
 export const isRoot = (): boolean => typeof process.getuid === "function" && process.getuid() === 0;
 
-/** A uid per task in 61000–62999 when root; the executor's own uid otherwise. */
-export function sandboxIdentity(taskId: string): SandboxIdentity {
+/**
+ * A free uid per task in 70000–71999 when root (sandbox-uid.ts: why that range, what "free"
+ * means; `taken`: the uids other tasks of this executor hold); the executor's own uid otherwise.
+ */
+export function sandboxIdentity(
+  taskId: string,
+  taken: ReadonlySet<number> = new Set(),
+): SandboxIdentity {
   if (!isRoot()) {
     return {
       uid: process.getuid?.() ?? 1000,
@@ -73,9 +80,7 @@ export function sandboxIdentity(taskId: string): SandboxIdentity {
       dropPrivileges: false,
     };
   }
-  let hash = 0;
-  for (const ch of taskId) hash = (hash * 31 + ch.charCodeAt(0)) >>> 0;
-  const uid = 61000 + (hash % 2000);
+  const uid = freeSandboxUid(taskId, taken);
   return { uid, gid: uid, dropPrivileges: true };
 }
 

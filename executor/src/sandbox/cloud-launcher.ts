@@ -3,6 +3,7 @@
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { mkdir, readdir, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
+import { commandStateDir } from "../commands/task-workspaces";
 import type { Logger } from "../log";
 import type { AgentLauncher } from "../runtime/launcher";
 import {
@@ -63,11 +64,13 @@ export function cloudLauncher(options: CloudLauncherOptions): CloudLauncher {
   const timers = new Map<string, NodeJS.Timeout>();
   const removing = new Map<string, Promise<void>>();
   const folders = new Map<string, string[]>();
+  const identities = new Map<string, ReturnType<typeof sandboxIdentity>>();
 
   const remove = (taskId: string): Promise<void> => {
     timers.delete(taskId);
     const dirs = folders.get(taskId) ?? [];
     folders.delete(taskId);
+    identities.delete(taskId);
     const done = Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })))
       .then(() => options.log.debug("task folders removed", { taskId }))
       .catch((error: unknown) =>
@@ -86,13 +89,18 @@ export function cloudLauncher(options: CloudLauncherOptions): CloudLauncher {
       await removing.get(request.taskId);
       const taskRoot = dirname(request.homeDir);
       const etcDir = join(taskRoot, "etc");
-      folders.set(request.taskId, [request.workspaceDir, taskRoot]);
+      // The Changes tab's state (<home>/command-state/<task>) goes with the task's folders.
+      const stateDir = commandStateDir(dirname(dirname(taskRoot)), request.taskId);
+      folders.set(request.taskId, [request.workspaceDir, taskRoot, stateDir]);
       await Promise.all(
         [request.workspaceDir, request.homeDir].map((d) =>
           mkdir(d, { recursive: true, mode: 0o700 }),
         ),
       );
-      const id = sandboxIdentity(request.taskId);
+      // A task keeps its uid while its folders exist (its files are owned by it).
+      const held = new Set([...identities.values()].map((other) => other.uid));
+      const id = identities.get(request.taskId) ?? sandboxIdentity(request.taskId, held);
+      identities.set(request.taskId, id);
       writeIdentityFiles(etcDir, id);
       chownForSandbox([request.workspaceDir, request.homeDir], id);
       const { baseUrl, secret } = options.proxy.issue();
@@ -143,7 +151,7 @@ export async function removeLeftoverTaskFolders(
   workspaceRoot: string,
 ): Promise<number> {
   let removed = 0;
-  for (const root of [join(homeDir, "tasks"), workspaceRoot]) {
+  for (const root of [join(homeDir, "tasks"), workspaceRoot, join(homeDir, "command-state")]) {
     let entries: string[];
     try {
       entries = await readdir(root);

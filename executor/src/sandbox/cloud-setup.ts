@@ -66,7 +66,7 @@ export async function setUpCloud(options: {
     log,
   });
   log.info(
-    `sandbox: bubblewrap, ${isRoot() ? "a separate uid per task (61000-62999)" : "the executor's uid (not root)"}; model proxy on 127.0.0.1:${proxy.port}`,
+    `sandbox: bubblewrap, ${isRoot() ? "a separate free uid per task (70000-71999)" : "the executor's uid (not root)"}; model proxy on 127.0.0.1:${proxy.port}`,
   );
   return { launcher, proxy };
 }

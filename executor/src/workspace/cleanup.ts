@@ -1,6 +1,7 @@
 import { lstat, readdir, realpath, rm } from "node:fs/promises";
 import type { CleanupEntry, CleanupReport } from "@wegent/protocol";
 import { join } from "node:path";
+import { removeCommandState } from "../commands/task-workspaces";
 import { git } from "../local/projects";
 import { archiveSources } from "./archive";
 import { claudeProjectName, TASK_ID, type WorkspaceRoots, taskPaths } from "./layout";
@@ -148,5 +149,7 @@ async function remove(
     return "project checkout";
   }
   await rm(taskHome, { recursive: true, force: true });
+  // The Changes tab's state goes with it (a worktree keeps its few-byte record).
+  await removeCommandState(roots.homeDir, taskId, place.kind === "worktree");
   return true;
 }

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { mkdir, readFile, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -7,9 +7,12 @@ import { createGunzip } from "node:zlib";
 import { MANIFEST, SESSION_PREFIX, WORKSPACE_PREFIX } from "./layout";
 import { restoreFolder, restoreWorktree } from "./lay-out";
 import { Manifest, type RestoreContext, RestoreError, type RestoreManifest } from "./manifest";
-import { extractTar, under } from "./tar";
+import { extractTar, TarLimitError, under } from "./tar";
 
 export { RestoreError };
+
+/** What a restore unpacks at most (the archive may come from another, compromised device). */
+export const RESTORE_LIMITS = { maxBytes: 8 * 1024 ** 3, maxEntries: 200_000 };
 
 /**
  * Unpacks `body` into a fresh folder next to the workspace while hashing every byte; only when
@@ -21,11 +24,13 @@ export async function restoreTask(
   context: RestoreContext,
   body: NodeJS.ReadableStream,
   expected: { sha256: string; size: number },
+  limits: { maxBytes: number; maxEntries: number } = RESTORE_LIMITS,
 ): Promise<{ files: number; place: "worktree" | "folder" }> {
   const { taskId } = context;
-  const staging = join(context.roots.workspaceRoot, `.restore-${taskId}-${Date.now()}`);
-  await rm(staging, { recursive: true, force: true });
-  await mkdir(staging, { recursive: true });
+  // A fresh folder no one can guess or enter (mkdtemp: random suffix, 0700), beside the
+  // workspace so the files move into place with a rename.
+  await mkdir(context.roots.workspaceRoot, { recursive: true });
+  const staging = await mkdtemp(join(context.roots.workspaceRoot, `.restore-${taskId}-`));
   try {
     const hash = createHash("sha256");
     let size = 0;
@@ -42,6 +47,7 @@ export async function restoreTask(
     let files: number;
     try {
       ({ files } = await extractTar(gunzip, {
+        ...limits,
         place: (name) => {
           const [top] = name.split("/");
           if (name === MANIFEST) return join(staging, MANIFEST);
@@ -51,6 +57,11 @@ export async function restoreTask(
       await feeding;
     } catch (error) {
       gunzip.destroy();
+      if (error instanceof TarLimitError) {
+        throw new RestoreError(
+          `The archive is too large to restore: ${error.message} (at most ${limits.maxBytes} bytes in ${limits.maxEntries} files and folders); nothing was restored.`,
+        );
+      }
       throw new RestoreError(
         `The archive is corrupt or truncated (${error instanceof Error ? error.message : String(error)}); the workspace was not restored.`,
       );

@@ -132,7 +132,14 @@ export function safeRelative(name: string): string {
 export interface ExtractTarget {
   /** Where an entry goes (absolute), or null to refuse the archive. */
   place(name: string): string | null;
+  /** Refuse (before writing it) an entry that would take the unpacked bytes past this. */
+  maxBytes?: number;
+  /** Refuse an archive with more entries (files and folders) than this. */
+  maxEntries?: number;
 }
+
+/** The archive unpacks to more than the restore allows: refused whole, never truncated. */
+export class TarLimitError extends Error {}
 
 /**
  * Unpacks a tar stream under fresh directories (the caller makes them; nothing in them is a
@@ -146,6 +153,8 @@ export async function extractTar(
   let files = 0;
   let paxPath: string | null = null;
   let zeroBlocks = 0;
+  let bytes = 0;
+  let entries = 0;
   const iterator = input[Symbol.asyncIterator]();
   const need = async (n: number): Promise<Buffer | null> => {
     while (pending.length < n) {
@@ -193,6 +202,14 @@ export async function extractTar(
       throw new Error(`tar: entry type ${JSON.stringify(type)} is not allowed (${rawName})`);
     }
     const name = safeRelative(rawName);
+    entries += 1;
+    bytes += type === "5" ? 0 : size;
+    if (target.maxEntries !== undefined && entries > target.maxEntries) {
+      throw new TarLimitError(`it holds more than ${target.maxEntries} files and folders`);
+    }
+    if (target.maxBytes !== undefined && bytes > target.maxBytes) {
+      throw new TarLimitError(`it unpacks to more than ${target.maxBytes} bytes`);
+    }
     const dest = target.place(name);
     if (!dest) throw new Error(`tar: unexpected entry ${name}`);
     if (type === "5") {

@@ -108,7 +108,7 @@ function ChangeList(props: {
   );
 }
 
-function ChangedFileView(props: {
+export function ChangedFileView(props: {
   file: ChangedFile;
   lines: DiffLine[];
   deviceId: string;
@@ -151,7 +151,9 @@ function ChangedFileView(props: {
           <span className="path">{file.path}</span>
         </button>
         <span className="change-counts">
-          {file.added === null ? (
+          {file.tooLarge ? (
+            <span data-testid="too-large">too large ({formatSize(file.size ?? 0)})</span>
+          ) : file.added === null ? (
             "binary"
           ) : (
             <>
@@ -181,7 +183,13 @@ function ChangedFileView(props: {
           {error}
         </p>
       )}
-      {open && (
+      {open && file.tooLarge && (
+        <p className="muted" data-testid="too-large-note">
+          Not compared: this file is over the {formatSize(COMPARE_MAX_BYTES)} the Changes tab reads,
+          so it shows when it is new, gone or changed size, without a diff.
+        </p>
+      )}
+      {open && !file.tooLarge && (
         <pre className="diff" data-testid="diff">
           {props.lines
             .filter((line) => line.kind !== "meta")
@@ -206,4 +214,18 @@ function DiffRow(props: { line: DiffLine; lang: string }) {
       <span dangerouslySetInnerHTML={{ __html: html }} />
     </div>
   );
+}
+
+/** What status and diff read at most (the executor's limit, `large-files.ts`). */
+const COMPARE_MAX_BYTES = 64 * 1024 * 1024;
+
+function formatSize(bytes: number): string {
+  const units = ["bytes", "KiB", "MiB", "GiB", "TiB"];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return unit === 0 ? `${bytes} bytes` : `${value.toFixed(1)} ${units[unit]}`;
 }
