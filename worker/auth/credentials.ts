@@ -1,4 +1,4 @@
-import { and, eq, ne } from "drizzle-orm";
+import { and, eq, isNull, ne } from "drizzle-orm";
 import type { DeviceType } from "@wegent/protocol";
 import { database, schema } from "../../edge/db";
 import { ApiError } from "../lib/errors";
@@ -15,7 +15,7 @@ import { CREDENTIAL_PREFIX } from "./identity";
 
 export type CredentialRow = typeof deviceCredentials.$inferSelect;
 
-const { deviceCredentials, devices } = schema;
+const { apiTokens, deviceCredentials, devices } = schema;
 
 /** What the hub tags a socket opened with a credential of this family with. */
 export const familyTag = (familyId: string) => `cred:${familyId}`;
@@ -124,10 +124,22 @@ async function checkLive(env: Env, row: CredentialRow, deviceId: string): Promis
 
 /** Two holders of one device's credentials: revoke them all, close the socket, tell the owner. */
 async function reuseDetected(env: Env, row: CredentialRow): Promise<void> {
-  const event = JSON.stringify({ kind: "credential_reuse", at: new Date().toISOString() });
+  await raiseAlarm(env, row.ownerId, row.deviceId, "credential_reuse", familyTag(row.familyId));
+  log({ event: "credential.reuse_detected", ownerId: row.ownerId, deviceId: row.deviceId }, "warn");
+}
+
+/** Revokes every credential of the device, records the event for its owner, closes its socket. */
+async function raiseAlarm(
+  env: Env,
+  ownerId: string,
+  deviceId: string,
+  kind: "credential_reuse" | "token_reuse",
+  fallbackTag: string,
+): Promise<void> {
+  const event = JSON.stringify({ kind, at: new Date().toISOString() });
   const db = database(env.DB);
   const ofDevice = (t: typeof deviceCredentials | typeof devices) =>
-    and(eq(t.ownerId, row.ownerId), eq(t.deviceId, row.deviceId));
+    and(eq(t.ownerId, ownerId), eq(t.deviceId, deviceId));
   await db.batch([
     db.update(deviceCredentials).set({ state: "revoked" }).where(ofDevice(deviceCredentials)),
     db.update(devices).set({ securityEvent: event }).where(ofDevice(devices)),
@@ -137,9 +149,46 @@ async function reuseDetected(env: Env, row: CredentialRow): Promise<void> {
     .from(devices)
     .where(ofDevice(devices))
     .get();
-  const hub = deviceHub(env, row.ownerId, row.deviceId);
-  await hub.revokeToken(device?.tokenId ?? familyTag(row.familyId));
-  log({ event: "credential.reuse_detected", ownerId: row.ownerId, deviceId: row.deviceId }, "warn");
+  await deviceHub(env, ownerId, deviceId).revokeToken(device?.tokenId ?? fallbackTag);
+}
+
+const tokenUsed = () =>
+  new ApiError(
+    401,
+    "token_used",
+    "This device token was already exchanged for a device credential: it works once. Its second use revoked the device's credentials (someone else may hold the token). Pair the device again, or make a new device token.",
+  );
+
+/**
+ * A `device` token is worth one exchange: the first one marks it used (one statement, so of two
+ * racing exchanges exactly one wins). Presented again — to exchange or to connect — it means
+ * two holders, like a rotated-out credential: the device's credentials are revoked, its socket
+ * closed, the owner sees `token_reuse`, and the answer is 401 `token_used`.
+ */
+export async function useDeviceToken(
+  env: Env,
+  token: { tokenId: string; ownerId: string; exchangedAt: string | null },
+  deviceId: string,
+  purpose: "exchange" | "connect",
+): Promise<void> {
+  if (token.exchangedAt === null) {
+    if (purpose === "connect") return;
+    const claimed = await database(env.DB)
+      .update(apiTokens)
+      .set({ exchangedAt: new Date().toISOString() })
+      .where(and(eq(apiTokens.id, token.tokenId), isNull(apiTokens.exchangedAt)))
+      .returning({ id: apiTokens.id })
+      .get();
+    if (claimed) return;
+  }
+  // All of the device's credentials go, as after a credential reuse: either holder may be the
+  // thief (the one who exchanged first, or the one presenting it now).
+  await raiseAlarm(env, token.ownerId, deviceId, "token_reuse", token.tokenId);
+  log(
+    { event: "token.reuse_detected", ownerId: token.ownerId, deviceId, tokenId: token.tokenId },
+    "warn",
+  );
+  throw tokenUsed();
 }
 
 /**
