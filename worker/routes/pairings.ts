@@ -75,7 +75,7 @@ function refuseTakeover(existing: Existing | undefined, replaceDevice: boolean):
     throw new ApiError(
       409,
       "device_online",
-      `This code names your device “${shownName(existing)}”, which is connected right now: a pairing never replaces a connected device. If this really is that computer, its executor is already paired; otherwise someone else started this code — do not approve it.`,
+      `This code names your device “${shownName(existing)}”, which is connected (or reconnecting) right now: a pairing never replaces a connected device. If this really is that computer, its executor is already paired; otherwise someone else started this code — do not approve it.`,
     );
   }
   if (!replaceDevice) {
