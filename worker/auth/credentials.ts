@@ -124,22 +124,10 @@ async function checkLive(env: Env, row: CredentialRow, deviceId: string): Promis
 
 /** Two holders of one device's credentials: revoke them all, close the socket, tell the owner. */
 async function reuseDetected(env: Env, row: CredentialRow): Promise<void> {
-  await raiseAlarm(env, row.ownerId, row.deviceId, "credential_reuse", familyTag(row.familyId));
-  log({ event: "credential.reuse_detected", ownerId: row.ownerId, deviceId: row.deviceId }, "warn");
-}
-
-/** Revokes every credential of the device, records the event for its owner, closes its socket. */
-async function raiseAlarm(
-  env: Env,
-  ownerId: string,
-  deviceId: string,
-  kind: "credential_reuse" | "token_reuse",
-  fallbackTag: string,
-): Promise<void> {
-  const event = JSON.stringify({ kind, at: new Date().toISOString() });
+  const event = JSON.stringify({ kind: "credential_reuse", at: new Date().toISOString() });
   const db = database(env.DB);
   const ofDevice = (t: typeof deviceCredentials | typeof devices) =>
-    and(eq(t.ownerId, ownerId), eq(t.deviceId, deviceId));
+    and(eq(t.ownerId, row.ownerId), eq(t.deviceId, row.deviceId));
   await db.batch([
     db.update(deviceCredentials).set({ state: "revoked" }).where(ofDevice(deviceCredentials)),
     db.update(devices).set({ securityEvent: event }).where(ofDevice(devices)),
@@ -149,21 +137,25 @@ async function raiseAlarm(
     .from(devices)
     .where(ofDevice(devices))
     .get();
-  await deviceHub(env, ownerId, deviceId).revokeToken(device?.tokenId ?? fallbackTag);
+  const hub = deviceHub(env, row.ownerId, row.deviceId);
+  await hub.revokeToken(device?.tokenId ?? familyTag(row.familyId));
+  log({ event: "credential.reuse_detected", ownerId: row.ownerId, deviceId: row.deviceId }, "warn");
 }
 
 const tokenUsed = () =>
   new ApiError(
     401,
     "token_used",
-    "This device token was already exchanged for a device credential: it works once. Its second use revoked the device's credentials (someone else may hold the token). Pair the device again, or make a new device token.",
+    "This device token was already exchanged for a device credential: it works once. Presented again, it revoked the credentials it started (someone else may hold it). Pair the device again, or make a new device token.",
   );
 
 /**
  * A `device` token is worth one exchange: the first one marks it used (one statement, so of two
  * racing exchanges exactly one wins). Presented again — to exchange or to connect — it means
- * two holders, like a rotated-out credential: the device's credentials are revoked, its socket
- * closed, the owner sees `token_reuse`, and the answer is 401 `token_used`.
+ * two holders, like a rotated-out credential, and either may be the thief (the one who
+ * exchanged first, or the one presenting it now): the credentials this token started for the
+ * device are revoked, their socket closed, the owner sees `token_reuse`; the answer is 401
+ * `token_used`. Credentials the device got otherwise since (a pairing that replaced it) stay.
  */
 export async function useDeviceToken(
   env: Env,
@@ -171,9 +163,10 @@ export async function useDeviceToken(
   deviceId: string,
   purpose: "exchange" | "connect",
 ): Promise<void> {
+  const db = database(env.DB);
   if (token.exchangedAt === null) {
     if (purpose === "connect") return;
-    const claimed = await database(env.DB)
+    const claimed = await db
       .update(apiTokens)
       .set({ exchangedAt: new Date().toISOString() })
       .where(and(eq(apiTokens.id, token.tokenId), isNull(apiTokens.exchangedAt)))
@@ -181,9 +174,31 @@ export async function useDeviceToken(
       .get();
     if (claimed) return;
   }
-  // All of the device's credentials go, as after a credential reuse: either holder may be the
-  // thief (the one who exchanged first, or the one presenting it now).
-  await raiseAlarm(env, token.ownerId, deviceId, "token_reuse", token.tokenId);
+  const families = await db
+    .update(deviceCredentials)
+    .set({ state: "revoked" })
+    .where(
+      and(
+        eq(deviceCredentials.ownerId, token.ownerId),
+        eq(deviceCredentials.deviceId, deviceId),
+        eq(deviceCredentials.sourceTokenId, token.tokenId),
+        ne(deviceCredentials.state, "revoked"),
+      ),
+    )
+    .returning({ familyId: deviceCredentials.familyId })
+    .all();
+  if (families.length > 0) {
+    const event = JSON.stringify({ kind: "token_reuse", at: new Date().toISOString() });
+    await db
+      .update(devices)
+      .set({ securityEvent: event })
+      .where(and(eq(devices.ownerId, token.ownerId), eq(devices.deviceId, deviceId)))
+      .run();
+    const hub = deviceHub(env, token.ownerId, deviceId);
+    for (const familyId of new Set(families.map((f) => f.familyId))) {
+      await hub.revokeToken(familyTag(familyId));
+    }
+  }
   log(
     { event: "token.reuse_detected", ownerId: token.ownerId, deviceId, tokenId: token.tokenId },
     "warn",

@@ -39,6 +39,30 @@ describe("a device token is used up by its first exchange", () => {
     expectError(await exchange(token.token, id), 401, "token_used");
   });
 
+  it("a device replaced by a pairing since keeps its new credential when the old token shows up", async () => {
+    const user = await signUp();
+    const token = await createToken(user, { name: "laptop", scope: "device" });
+    const id = newDeviceId();
+    expect((await exchange(token.token, id)).status).toBe(200);
+    // The owner re-paired this device (its old credentials were revoked by the new family).
+    const start = await call("POST", "/api/pairings/start", {
+      body: { deviceId: id, name: "laptop", platform: "linux-x64" },
+      headers: { "CF-Connecting-IP": "203.0.113.77" },
+    });
+    const { code, pairingId, pollSecret } = start.body as {
+      code: string;
+      pairingId: string;
+      pollSecret: string;
+    };
+    expect(
+      (await call("POST", "/api/pairings", { cookie: user.cookie, body: { code } })).status,
+    ).toBe(200);
+    const polled = await call("GET", `/api/pairings/${pairingId}`, { token: pollSecret });
+    const paired = (polled.body as { credential: string }).credential;
+    expectError(await exchange(token.token, id), 401, "token_used");
+    expect((await exchange(paired, id)).status).toBe(200);
+  });
+
   it("connecting with an exchanged token is refused too", async () => {
     const user = await signUp();
     const token = await createToken(user, { name: "laptop", scope: "device" });
