@@ -20,6 +20,7 @@ import { badInput, crossUser } from "./gauntlet/rest";
 import { revokedToken } from "./gauntlet/tokens";
 import { platformSecurityScenarios } from "./gauntlet/platform-security";
 import { hostileSkills } from "./gauntlet/skills";
+import { pairingScenarios } from "./gauntlet/pairing-takeover";
 import { type Outcome, runScenario } from "./gauntlet/runner";
 import { reliabilityDoc } from "./gauntlet/doc";
 import { machine } from "./lib/machine";
@@ -45,6 +46,7 @@ const scenarios = [
   revokedToken,
   ...platformSecurityScenarios,
   hostileSkills,
+  ...pairingScenarios,
 ].filter((s) => !values.only || values.only.split(",").some((part) => s.name.includes(part)));
 
 const started = Date.now();

@@ -251,12 +251,23 @@ describe("the web UI, in a real browser, with a real executor", () => {
       pollSecret: string;
       approveUrl: string;
     }>(platform!.origin, "POST", "/api/pairings/start", {
-      body: { deviceId: "browserpaired01", name: "Paired laptop", platform: "linux-x64" },
+      body: {
+        deviceId: "browserpaired01",
+        name: "Paired laptop",
+        platform: "linux-x64",
+        version: "0.1.0",
+      },
     });
     expect(start.status).toBe(201);
     await page.goto(start.body.approveUrl);
     await expect(byTestId("pair-code").inputValue()).resolves.toBe(start.body.code);
     expect(new URL(page.url()).search).toBe("");
+    // Before the click: which computer asks (issue #26).
+    await byTestId("pair-details").waitFor({ timeout: 10_000 });
+    await expect(byTestId("pair-device-name").textContent()).resolves.toBe("Paired laptop");
+    await expect(byTestId("pair-device-platform").textContent()).resolves.toBe("linux-x64");
+    await expect(byTestId("pair-device-version").textContent()).resolves.toBe("0.1.0");
+    await expect(byTestId("pair-device-address").textContent()).resolves.toMatch(/\S/);
     await byTestId("pair-approve").click();
     await expect(byTestId("pair-result").textContent()).resolves.toContain("Paired laptop");
     const poll = await api<{ state: string; credential?: string }>(

@@ -19,6 +19,7 @@ import {
   parallelSignIns,
   revokedTokenLive,
 } from "../bench/gauntlet/platform-security";
+import * as pairing from "../bench/gauntlet/pairing-takeover";
 import { runScenario } from "../bench/gauntlet/runner";
 import type { Scenario } from "../bench/gauntlet/context";
 import { sandboxIt } from "../executor/test/needs-sandbox";
@@ -80,4 +81,13 @@ describe("reliability gauntlet (CI subset)", () => {
   it("checks at most 5 passwords of 40 parallel wrong sign-ins", () => pass(parallelSignIns));
   it("refuses 3 MB multi-byte frames and ends a 9 MB reply without stranding it", () =>
     pass(bigFrames));
+  it("never lets a pairing take over a running device of the approver", () =>
+    pass(pairing.pairingTakeover));
+  it("gives npm start's executor and the README's two device ids on one machine", () =>
+    pass(pairing.twoExecutorsOneMachine));
+  it("throttles a burst of 12 parallel sign-ups from one address", () => pass(pairing.signUpBurst));
+  it("refuses a device token used again after its exchange and raises token_reuse", () =>
+    pass(pairing.reusedDeviceToken));
+  it("refuses skill zips whose names clash (file/folder, NFC/NFD, case)", () =>
+    pass(pairing.clashingSkillZips));
 });

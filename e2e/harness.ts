@@ -174,10 +174,19 @@ export async function api<T = unknown>(
   origin: string,
   method: string,
   path: string,
-  options: { body?: unknown; cookie?: string; token?: string } = {},
+  options: {
+    body?: unknown;
+    cookie?: string;
+    token?: string;
+    headers?: Record<string, string>;
+  } = {},
 ): Promise<{ status: number; body: T; cookie: string | null }> {
   // What the web UI sends: JSON from the platform's own origin (cookie writes need both).
-  const headers: Record<string, string> = { "Content-Type": "application/json", Origin: origin };
+  const headers: Record<string, string> = {
+    "Content-Type": "application/json",
+    Origin: origin,
+    ...options.headers,
+  };
   if (options.cookie) headers.Cookie = options.cookie;
   if (options.token) headers.Authorization = `Bearer ${options.token}`;
   const res = await fetch(`${origin}${path}`, {
@@ -199,9 +208,20 @@ export async function api<T = unknown>(
   };
 }
 
+let signUps = 0;
+/**
+ * A test client address per sign-up (198.18.0.0/15, for benchmarks): sign-ups are limited per
+ * address (5 per 15 min), and tests and benches make many users from one machine.
+ */
+export function testClientAddress(): string {
+  signUps += 1;
+  return `198.18.${(signUps >> 8) & 255}.${signUps & 255}`;
+}
+
 export async function signUp(origin: string, username: string): Promise<Session> {
   const res = await api<{ user: { id: string } }>(origin, "POST", "/api/auth/signup", {
     body: { username, password: "e2e password 1" },
+    headers: { "CF-Connecting-IP": testClientAddress() },
   });
   if (res.status !== 201 || !res.cookie)
     throw new Error(`signup failed: ${res.status} ${JSON.stringify(res.body)}`);

@@ -16,9 +16,12 @@ export type LogEvent =
   | { event: "credential.rotated"; ownerId: string; deviceId: string }
   | { event: "credential.refused"; ownerId: string; code: string }
   | { event: "credential.reuse_detected"; ownerId: string; deviceId: string }
+  | { event: "token.reuse_detected"; ownerId: string; deviceId: string; tokenId: string }
+  | { event: "signup.refused"; code: string }
   | { event: "pairing.started"; pairingId: string; deviceId: string }
   | { event: "pairing.approved"; pairingId: string; userId: string; deviceId: string }
   | { event: "pairing.consumed"; pairingId: string; deviceId: string }
+  | { event: "pairing.refused"; pairingId: string; deviceId: string }
   | { event: "http.refused"; code: string; method: string; path: string }
   | { event: "device.registered"; ownerId: string; deviceId: string; replaced: boolean }
   | { event: "device.status"; ownerId: string; deviceId: string; status: string; slotsUsed: number }

@@ -68,6 +68,8 @@ export const apiTokens = sqliteTable(
     expiresAt: text("expires_at").notNull(),
     lastUsedAt: text("last_used_at"),
     revokedAt: text("revoked_at"),
+    /** For `device` tokens: when it was exchanged for a device credential (usable once). */
+    exchangedAt: text("exchanged_at"),
   },
   (t) => [index("api_tokens_user").on(t.userId)],
 );
@@ -277,6 +279,12 @@ export const pairings = sqliteTable(
     name: text("name").notNull(),
     platform: text("platform").notNull(),
     deviceType: text("device_type", { enum: ["local"] }).notNull(),
+    /** The executor version it sent (null: an executor from before it was sent). */
+    version: text("version"),
+    /** The address the pairing was started from (CF-Connecting-IP), shown before approval. */
+    requestAddress: text("request_address"),
+    /** The approver confirmed replacing their offline device with this id. */
+    replaceDevice: integer("replace_device", { mode: "boolean" }).notNull().default(false),
     /** Epoch milliseconds. */
     expiresAt: integer("expires_at").notNull(),
     approvedBy: text("approved_by").references(() => users.id, { onDelete: "cascade" }),

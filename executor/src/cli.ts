@@ -1,4 +1,4 @@
-import { HELP_TEXT, loadConfig } from "./config";
+import { HELP_TEXT, loadConfig, standardExecutorHome } from "./config";
 import { Executor } from "./executor";
 import { claimHome, defaultDeviceName, loadDeviceId, platformName } from "./identity";
 import { describeCredentials, findCredentials } from "./local/credentials";
@@ -51,7 +51,9 @@ async function main(): Promise<number> {
   }
   let deviceId: string;
   try {
-    deviceId = config.deviceId ?? loadDeviceId(config.homeDir, undefined, config.mode);
+    deviceId =
+      config.deviceId ??
+      loadDeviceId(config.homeDir, undefined, config.mode, standardExecutorHome());
     if (config.deviceId !== null && config.homeDir === config.configDir) {
       // The first device id on a home claims it: another id later gets <home>/devices/<id>.
       claimHome(config.homeDir, config.deviceId, config.mode);
@@ -113,6 +115,7 @@ async function main(): Promise<number> {
     deviceId,
     deviceName,
     platform: platformName(),
+    version: VERSION,
     log,
   });
   if ("error" in start) {

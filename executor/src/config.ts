@@ -152,6 +152,11 @@ export function deviceStateHome(
 
 export const deviceIdFile = (mode: string) => (mode === "cloud" ? "device_id.cloud" : "device_id");
 
+/** The home every executor of this user gets without WEGENT_EXECUTOR_HOME. */
+export function standardExecutorHome(userHome: string = homedir()): string {
+  return join(userHome, ".wegent-executor");
+}
+
 export function executorHome(env: ConfigSources["env"], userHome: string): string {
   const override = env.WEGENT_EXECUTOR_HOME;
   return override ? resolve(override) : join(userHome, ".wegent-executor");

@@ -2,7 +2,7 @@ import { createHash, randomUUID } from "node:crypto";
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { hostname, networkInterfaces, type as osType } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { DeviceId } from "@wegent/protocol";
 
 /** Reads a raw hardware id of this machine, or null when none can be found. */
@@ -11,19 +11,28 @@ export type HardwareIdReader = () => string | null;
 /**
  * The device id: cached in `<home>/device_id` so it survives restarts, derived from the
  * hardware so a reinstall keeps the same device in the web UI, and hashed so the raw hardware
- * id never leaves the machine.
+ * id never leaves the machine. The hardware alone names only the standard home
+ * (`~/.wegent-executor`, given as `standardHome`); any other home (e.g. the one `npm start`
+ * gives its executor) adds its own path, so two executors on one machine are two devices and
+ * pairing one never replaces the other. An id already stored in a home never changes.
  */
 export function loadDeviceId(
   homeDir: string,
   readHardwareId: HardwareIdReader = readHardwareIdOfThisMachine,
   mode: "local" | "cloud" = "local",
+  standardHome: string | null = null,
 ): string {
   // A cloud-pool executor on a machine that is also someone's local device is another device:
   // its own id (salted) and its own cache file, so the two never replace each other.
   const path = join(homeDir, mode === "cloud" ? "device_id.cloud" : "device_id");
   const cached = readText(path)?.trim();
   if (cached !== undefined && DeviceId.safeParse(cached).success) return cached;
-  const raw = readHardwareId() ?? macAddress() ?? randomUUID();
+  const hardware = readHardwareId() ?? macAddress() ?? randomUUID();
+  const home = resolve(homeDir);
+  const raw =
+    standardHome !== null && home === resolve(standardHome)
+      ? hardware
+      : `${hardware}\0home:${home}`;
   const id = hashDeviceId(mode === "cloud" ? `cloud:${raw}` : raw);
   mkdirSync(homeDir, { recursive: true });
   writeFileSync(path, id + "\n", { mode: 0o600 });

@@ -212,6 +212,17 @@ describe("pairing", () => {
     expect(await cli.exited).toBe(0);
   });
 
+  it("stops with the platform's words when the code names one of the owner's devices (409)", async () => {
+    const hub = await newHub();
+    const message =
+      "This code names your device “Work laptop”, which is connected (or reconnecting) right now: a pairing never replaces a connected device.";
+    pairing(hub, () => [409, { error: { code: "device_online", message } }], []);
+    const cli = startCli(newHome(), ["--backend-url", hub.url]);
+    expect(await cli.exited).toBe(1);
+    expect(cli.output()).toContain("Pairing code: ABCD-EFGH");
+    expect(cli.output()).toContain("“Work laptop”, which is connected");
+  });
+
   it("stops with a clear message when the code expires", async () => {
     const hub = await newHub();
     pairing(hub, () => [410, { error: { code: "pairing_expired", message: "expired" } }], []);

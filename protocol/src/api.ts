@@ -78,7 +78,16 @@ export const CreatedToken = z.object({
 });
 export type CreatedToken = z.infer<typeof CreatedToken>;
 
-export const SecurityEvent = z.object({ kind: z.literal("credential_reuse"), at: z.string() });
+/**
+ * `credential_reuse`: a rotated-out device credential was presented again; `token_reuse`: the
+ * device token that started this device's credentials was presented again after its one
+ * exchange. Either way two parties held the secret: the device's credentials (for a token: the
+ * ones it started) are revoked.
+ */
+export const SecurityEvent = z.object({
+  kind: z.enum(["credential_reuse", "token_reuse"]),
+  at: z.string(),
+});
 export type SecurityEvent = z.infer<typeof SecurityEvent>;
 
 export const Device = z.object({

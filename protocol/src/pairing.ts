@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { DeviceId, DeviceType, DisplayName } from "./common";
+import { DeviceId, DeviceStatus, DeviceType, DisplayName, utf8Bytes } from "./common";
 
 // Device credentials and pairing: how an executor gets a secret worth exactly one device.
 
@@ -23,10 +23,16 @@ export const PairingCode = z
   .transform((code) => code.replace(/[\s-]/g, ""))
   .pipe(z.string().regex(/^[A-HJ-NP-Z2-9]{8}$/, "a pairing code is 8 letters and digits"));
 
+/** A display name limited in UTF-8 bytes (at most `bytes`). */
+const ShortText = (bytes: number) =>
+  DisplayName(bytes).refine((text) => utf8Bytes(text) <= bytes, `at most ${bytes} bytes (UTF-8)`);
+
 export const StartPairing = z.object({
   deviceId: DeviceId,
-  name: DisplayName(200),
-  platform: DisplayName(100),
+  name: ShortText(200),
+  platform: ShortText(100),
+  /** The executor's version (shown to the approver); optional for executors from before it. */
+  version: ShortText(64).optional(),
   deviceType: z.literal("local").default("local"),
 });
 export type StartPairing = z.input<typeof StartPairing>;
@@ -40,11 +46,42 @@ export const PairingStarted = z.object({
 });
 export type PairingStarted = z.infer<typeof PairingStarted>;
 
-export const ApprovePairing = z.object({ code: PairingCode });
+export const ApprovePairing = z.object({
+  code: PairingCode,
+  /**
+   * The approver confirms that this pairing replaces their existing device with the same id
+   * (which must be offline): without it such a pairing is refused with 409 `device_exists`.
+   */
+  replaceDevice: z.boolean().optional(),
+});
 export type ApprovePairing = z.input<typeof ApprovePairing>;
 
 export const PairingApproved = z.object({ deviceId: DeviceId, name: z.string() });
+
+/**
+ * `GET /api/pairings/code/:code` (signed in): what a code would pair, shown before the click.
+ * `existing` is the approver's own device with the same id, if any (approving then replaces
+ * it, and is only possible while it is offline, with `replaceDevice: true`).
+ */
+export const PairingDetails = z.object({
+  code: z.string(),
+  deviceId: DeviceId,
+  name: z.string(),
+  platform: z.string(),
+  version: z.string().nullable(),
+  /** Where the pairing was started from (the requesting address), when known. */
+  address: z.string().nullable(),
+  expiresAt: z.string(),
+  existing: z
+    .object({
+      name: z.string(),
+      status: DeviceStatus,
+      lastSeenAt: z.string().nullable(),
+    })
+    .nullable(),
+});
 export type PairingApproved = z.infer<typeof PairingApproved>;
+export type PairingDetails = z.infer<typeof PairingDetails>;
 
 export const PairingPoll = z.discriminatedUnion("state", [
   z.object({ state: z.literal("pending"), expiresAt: z.string() }),

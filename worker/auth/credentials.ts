@@ -1,4 +1,4 @@
-import { and, eq, ne } from "drizzle-orm";
+import { and, eq, isNull, ne } from "drizzle-orm";
 import type { DeviceType } from "@wegent/protocol";
 import { database, schema } from "../../edge/db";
 import { ApiError } from "../lib/errors";
@@ -15,7 +15,7 @@ import { CREDENTIAL_PREFIX } from "./identity";
 
 export type CredentialRow = typeof deviceCredentials.$inferSelect;
 
-const { deviceCredentials, devices } = schema;
+const { apiTokens, deviceCredentials, devices } = schema;
 
 /** What the hub tags a socket opened with a credential of this family with. */
 export const familyTag = (familyId: string) => `cred:${familyId}`;
@@ -140,6 +140,70 @@ async function reuseDetected(env: Env, row: CredentialRow): Promise<void> {
   const hub = deviceHub(env, row.ownerId, row.deviceId);
   await hub.revokeToken(device?.tokenId ?? familyTag(row.familyId));
   log({ event: "credential.reuse_detected", ownerId: row.ownerId, deviceId: row.deviceId }, "warn");
+}
+
+const tokenUsed = () =>
+  new ApiError(
+    401,
+    "token_used",
+    "This device token was already exchanged for a device credential: it works once. Presented again, it revoked the credentials it started (someone else may hold it). Pair the device again, or make a new device token.",
+  );
+
+/**
+ * A `device` token is worth one exchange: the first one marks it used (one statement, so of two
+ * racing exchanges exactly one wins). Presented again — to exchange or to connect — it means
+ * two holders, like a rotated-out credential, and either may be the thief (the one who
+ * exchanged first, or the one presenting it now): the credentials this token started for the
+ * device are revoked, their socket closed, the owner sees `token_reuse`; the answer is 401
+ * `token_used`. Credentials the device got otherwise since (a pairing that replaced it) stay.
+ */
+export async function useDeviceToken(
+  env: Env,
+  token: { tokenId: string; ownerId: string; exchangedAt: string | null },
+  deviceId: string,
+  purpose: "exchange" | "connect",
+): Promise<void> {
+  const db = database(env.DB);
+  if (token.exchangedAt === null) {
+    if (purpose === "connect") return;
+    const claimed = await db
+      .update(apiTokens)
+      .set({ exchangedAt: new Date().toISOString() })
+      .where(and(eq(apiTokens.id, token.tokenId), isNull(apiTokens.exchangedAt)))
+      .returning({ id: apiTokens.id })
+      .get();
+    if (claimed) return;
+  }
+  const families = await db
+    .update(deviceCredentials)
+    .set({ state: "revoked" })
+    .where(
+      and(
+        eq(deviceCredentials.ownerId, token.ownerId),
+        eq(deviceCredentials.deviceId, deviceId),
+        eq(deviceCredentials.sourceTokenId, token.tokenId),
+        ne(deviceCredentials.state, "revoked"),
+      ),
+    )
+    .returning({ familyId: deviceCredentials.familyId })
+    .all();
+  if (families.length > 0) {
+    const event = JSON.stringify({ kind: "token_reuse", at: new Date().toISOString() });
+    await db
+      .update(devices)
+      .set({ securityEvent: event })
+      .where(and(eq(devices.ownerId, token.ownerId), eq(devices.deviceId, deviceId)))
+      .run();
+    const hub = deviceHub(env, token.ownerId, deviceId);
+    for (const familyId of new Set(families.map((f) => f.familyId))) {
+      await hub.revokeToken(familyTag(familyId));
+    }
+  }
+  log(
+    { event: "token.reuse_detected", ownerId: token.ownerId, deviceId, tokenId: token.tokenId },
+    "warn",
+  );
+  throw tokenUsed();
 }
 
 /**

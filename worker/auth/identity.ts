@@ -34,6 +34,8 @@ export interface VerifiedToken {
   scope: TokenScope;
   expiresAt: string;
   boundDeviceId: string | null;
+  /** A `device` token is worth one exchange for a device credential: when it happened. */
+  exchangedAt: string | null;
 }
 
 /** Verifies an API token (the executor's `--token`, or an API client's bearer). */
@@ -91,6 +93,7 @@ export async function verifyApiToken(
     scope: row.token.scope,
     expiresAt: row.token.expiresAt,
     boundDeviceId: row.token.boundDeviceId,
+    exchangedAt: row.token.exchangedAt,
   };
 }
 

@@ -58,6 +58,55 @@ export function checkPath(path: string): void {
   }
 }
 
+/**
+ * How a file system that ignores case and Unicode normalisation (macOS, Windows) names a path:
+ * NFC, lower-cased. Two entries with the same key land on one file there.
+ */
+const folded = (path: string) => path.normalize("NFC").toLowerCase().normalize("NFC");
+
+/**
+ * Names that cannot all be written to a folder: a file `a` and a folder `a/…` (in either
+ * order), or two names equal after Unicode normalisation (NFC/NFD) or case folding. Every
+ * device would fail to unpack such a skill (or silently keep one of the two).
+ */
+class NameClashes {
+  private readonly files = new Map<string, string>();
+  private readonly folders = new Map<string, string>();
+
+  add(path: string, isDir: boolean): void {
+    const clash = (other: string, why: string) =>
+      new ZipError(
+        "zip_name_clash",
+        `"${path.slice(0, 200)}" and "${other.slice(0, 200)}" ${why}; rename one of them`,
+      );
+    const parts = path.split("/");
+    for (let i = 1; i < parts.length; i++) {
+      const folder = parts.slice(0, i).join("/");
+      const key = folded(folder);
+      const file = this.files.get(key);
+      if (file !== undefined) throw clash(file, "are a file and a folder of the same name");
+      if (!this.folders.has(key)) this.folders.set(key, folder);
+    }
+    const key = folded(path);
+    if (isDir) {
+      const file = this.files.get(key);
+      if (file !== undefined) throw clash(file, "are a file and a folder of the same name");
+      if (!this.folders.has(key)) this.folders.set(key, path);
+      return;
+    }
+    const folder = this.folders.get(key);
+    if (folder !== undefined) throw clash(folder, "are a file and a folder of the same name");
+    const file = this.files.get(key);
+    if (file !== undefined) {
+      throw clash(
+        file,
+        "are the same name once Unicode-normalised or case-folded (macOS, Windows)",
+      );
+    }
+    this.files.set(key, path);
+  }
+}
+
 async function inflate(raw: Uint8Array, expected: number): Promise<Uint8Array> {
   const stream = new Blob([new Uint8Array(raw)])
     .stream()
@@ -113,6 +162,7 @@ export async function readZip(bytes: Uint8Array, limits: ZipLimits): Promise<Zip
 
   const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
   const seen = new Set<string>();
+  const names = new NameClashes();
   const entries: ZipEntry[] = [];
   let total = 0;
   let at = cdOffset;
@@ -148,9 +198,10 @@ export async function readZip(bytes: Uint8Array, limits: ZipLimits): Promise<Zip
         `"${name}" is a link or special file; skills may hold regular files only`,
       );
     }
-    const key = name.replace(/\/$/, "").toLowerCase();
+    const key = name.replace(/\/$/, "");
     if (seen.has(key)) throw new ZipError("zip_duplicate", `"${name}" appears twice`);
     seen.add(key);
+    names.add(key, isDir);
     if (isDir) continue;
     if (name.startsWith("__MACOSX/")) continue;
     if (entries.length >= limits.maxFiles)

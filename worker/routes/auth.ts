@@ -33,6 +33,14 @@ const WINDOW_MS = 15 * 60_000;
 const PER_ACCOUNT_AND_CLIENT = 5;
 const PER_CLIENT = 30;
 
+// Sign-ups are counted per client BEFORE the password is hashed or the name looked up: one
+// address gets at most 5 answers (an account, or "not available") per 15 minutes, so a burst
+// can neither burn argon2id time nor probe which usernames exist. Trade-off: a username is
+// chosen by its owner, who must learn that a name is unavailable; that answer costs what a
+// success costs (the hash is always computed first) and says nothing more than "not available".
+const SIGNUP_WINDOW_MS = 15 * 60_000;
+const SIGNUPS_PER_CLIENT = 5;
+
 export const authRoutes = new Hono<AppEnv>();
 
 async function startSession(c: AppContext, userId: string) {
@@ -62,6 +70,22 @@ function toUser(row: { id: string; username: string; isAdmin: boolean; createdAt
 
 authRoutes.post("/signup", async (c) => {
   const { username, password } = await readBody(c, Credentials);
+  const [counted] = await countAttempts(c.env.DB, [
+    {
+      key: `signup:client:${clientAddress(c)}`,
+      limit: SIGNUPS_PER_CLIENT,
+      windowMs: SIGNUP_WINDOW_MS,
+    },
+  ]);
+  if (counted && counted.retryAfter > 0) {
+    log({ event: "signup.refused", code: "too_many_attempts" }, "warn");
+    throw new ApiError(
+      429,
+      "too_many_attempts",
+      `Too many sign-ups from your network. Try again in ${counted.retryAfter} s.`,
+      { "Retry-After": String(counted.retryAfter) },
+    );
+  }
   const db = database(c.env.DB);
   const id = crypto.randomUUID();
   const passwordHash = await hashPassword(password);
@@ -76,7 +100,8 @@ authRoutes.post("/signup", async (c) => {
       .run();
   } catch (error) {
     if (String(error).includes("UNIQUE")) {
-      throw new ApiError(409, "username_taken", `The username "${username}" is taken.`);
+      log({ event: "signup.refused", code: "username_taken" }, "warn");
+      throw new ApiError(409, "username_taken", "This username is not available: choose another.");
     }
     throw error;
   }

@@ -28,6 +28,7 @@ import {
   revokeDeviceCredentials,
   rotate,
   startFamily,
+  useDeviceToken,
 } from "../auth/credentials";
 import { log } from "../../edge/log";
 import { ApiError, notFound } from "../lib/errors";
@@ -62,6 +63,15 @@ async function executorIdentity(c: AppContext, deviceId: string, connecting: boo
   }
   const verified = await verifyApiToken(c.env, bearer, (p) => c.executionCtx.waitUntil(p));
   await bindToken(c, verified, deviceId);
+  if (verified.scope === "device") {
+    // Worth one exchange; connecting with it after that (or exchanging again) is a reuse.
+    await useDeviceToken(
+      c.env,
+      { tokenId: verified.tokenId, ownerId: verified.user.id, exchangedAt: verified.exchangedAt },
+      deviceId,
+      connecting ? "connect" : "exchange",
+    );
+  }
   return {
     kind: "token" as const,
     token: verified,

@@ -6,7 +6,9 @@ import {
   formatPairingCode,
   PAIRING_ALPHABET,
   PAIRING_TTL_MS,
+  PairingCode,
   type PairingApproved,
+  type PairingDetails,
   type PairingPoll,
   type PairingStarted,
   StartPairing,
@@ -20,7 +22,7 @@ import { log } from "../../edge/log";
 import { readBody, readParams } from "../lib/validate";
 import { database, schema } from "../../edge/db";
 
-const { pairings } = schema;
+const { devices, pairings } = schema;
 
 // Pairing: an executor with no secret asks for a code (no auth), its owner approves the code
 // while signed in, and the executor's next poll (with the poll secret only it holds) receives
@@ -42,6 +44,48 @@ const expired = () =>
 // Approving a used code is a conflict (409); polling a consumed pairing is gone (410).
 const used = (status: 409 | 410 = 409) =>
   new ApiError(status, "pairing_used", "This pairing was already used. Start the executor again.");
+
+/** The requesting address as shown to the approver: an IP literal, else null. */
+function requestAddress(header: string | undefined): string | null {
+  const value = header?.trim() ?? "";
+  return /^[0-9A-Fa-f:.]{2,45}$/.test(value) ? value : null;
+}
+
+/** The approver's own device with this id (a pairing may replace only an offline one). */
+async function existingDevice(env: AppEnv["Bindings"], ownerId: string, deviceId: string) {
+  return database(env.DB)
+    .select({
+      name: devices.name,
+      customName: devices.customName,
+      status: devices.status,
+      lastSeenAt: devices.lastSeenAt,
+    })
+    .from(devices)
+    .where(and(eq(devices.ownerId, ownerId), eq(devices.deviceId, deviceId)))
+    .get();
+}
+
+type Existing = NonNullable<Awaited<ReturnType<typeof existingDevice>>>;
+const shownName = (d: Existing) => d.customName ?? d.name;
+
+/** Refuses a pairing that would take over one of the approver's devices (see docs/security.md). */
+function refuseTakeover(existing: Existing | undefined, replaceDevice: boolean): void {
+  if (!existing) return;
+  if (existing.status !== "offline") {
+    throw new ApiError(
+      409,
+      "device_online",
+      `This code names your device “${shownName(existing)}”, which is connected (or reconnecting) right now: a pairing never replaces a connected device. If this really is that computer, its executor is already paired; otherwise someone else started this code — do not approve it.`,
+    );
+  }
+  if (!replaceDevice) {
+    throw new ApiError(
+      409,
+      "device_exists",
+      `This code names your existing device “${shownName(existing)}” (last seen ${existing.lastSeenAt ?? "never"}). Approving would replace it: confirm with "replaceDevice": true only if that computer is the one asking.`,
+    );
+  }
+}
 
 pairingRoutes.post("/start", async (c) => {
   await rateLimit(
@@ -71,6 +115,8 @@ pairingRoutes.post("/start", async (c) => {
         deviceId: body.deviceId,
         name: body.name,
         platform: body.platform,
+        version: body.version ?? null,
+        requestAddress: requestAddress(c.req.header("CF-Connecting-IP")),
         deviceType: "local",
         expiresAt,
       })
@@ -103,6 +149,19 @@ pairingRoutes.get("/:id", async (c) => {
   }
   if (row.consumedAt) throw used(410);
   if (row.approvedBy) {
+    // The device may have connected (or appeared) since the approval: never take it over.
+    const existing = await existingDevice(c.env, row.approvedBy, row.deviceId);
+    try {
+      refuseTakeover(existing, row.replaceDevice);
+    } catch (refused) {
+      await db
+        .update(pairings)
+        .set({ consumedAt: new Date().toISOString() })
+        .where(and(eq(pairings.id, id), isNull(pairings.consumedAt)))
+        .run();
+      log({ event: "pairing.refused", pairingId: id, deviceId: row.deviceId }, "warn");
+      throw refused;
+    }
     // Exactly once: only the poll that flips consumed_at gets the credential.
     const claimed = await db
       .update(pairings)
@@ -129,6 +188,43 @@ pairingRoutes.get("/:id", async (c) => {
   return c.json(pending);
 });
 
+/** What a code would pair, for the approval form (before the click). */
+pairingRoutes.get("/code/:code", requireUser(), async (c) => {
+  const user = c.get("user");
+  await rateLimit(
+    c.env.DB,
+    { key: `pair:look:${user.id}`, ...APPROVE_LIMIT },
+    "pairing code look-ups",
+  );
+  const { code } = readParams(c, z.object({ code: PairingCode }));
+  const row = await pendingPairing(c.env, code);
+  const existing = await existingDevice(c.env, user.id, row.deviceId);
+  const details: PairingDetails = {
+    code: formatPairingCode(code),
+    deviceId: row.deviceId,
+    name: row.name,
+    platform: row.platform,
+    version: row.version,
+    address: row.requestAddress,
+    expiresAt: new Date(row.expiresAt).toISOString(),
+    existing: existing
+      ? { name: shownName(existing), status: existing.status, lastSeenAt: existing.lastSeenAt }
+      : null,
+  };
+  return c.json(details);
+});
+
+/** The pending pairing with this code, or the right error (404, 409 used, 410 expired). */
+async function pendingPairing(env: AppEnv["Bindings"], code: string) {
+  const row = await database(env.DB).select().from(pairings).where(eq(pairings.code, code)).get();
+  if (!row) {
+    throw new ApiError(404, "pairing_not_found", `No pairing code ${formatPairingCode(code)}.`);
+  }
+  if (row.approvedBy) throw used();
+  if (row.expiresAt <= Date.now()) throw expired();
+  return row;
+}
+
 pairingRoutes.post("/", requireUser(), async (c) => {
   const user = c.get("user");
   await rateLimit(
@@ -136,24 +232,23 @@ pairingRoutes.post("/", requireUser(), async (c) => {
     { key: `pair:approve:${user.id}`, ...APPROVE_LIMIT },
     "pairing approvals",
   );
-  const { code } = await readBody(c, ApprovePairing);
+  const { code, replaceDevice = false } = await readBody(c, ApprovePairing);
   const db = database(c.env.DB);
+  const pending = await pendingPairing(c.env, code);
+  refuseTakeover(await existingDevice(c.env, user.id, pending.deviceId), replaceDevice);
   const row = await db
     .update(pairings)
-    .set({ approvedBy: user.id, approvedAt: new Date().toISOString() })
+    .set({ approvedBy: user.id, approvedAt: new Date().toISOString(), replaceDevice })
     .where(
-      and(eq(pairings.code, code), isNull(pairings.approvedBy), gt(pairings.expiresAt, Date.now())),
+      and(
+        eq(pairings.id, pending.id),
+        isNull(pairings.approvedBy),
+        gt(pairings.expiresAt, Date.now()),
+      ),
     )
     .returning()
     .get();
-  if (!row) {
-    const existing = await db.select().from(pairings).where(eq(pairings.code, code)).get();
-    if (!existing) {
-      throw new ApiError(404, "pairing_not_found", `No pairing code ${formatPairingCode(code)}.`);
-    }
-    if (existing.approvedBy) throw used();
-    throw expired();
-  }
+  if (!row) throw used();
   log({ event: "pairing.approved", pairingId: row.id, userId: user.id, deviceId: row.deviceId });
   const approved: PairingApproved = { deviceId: row.deviceId, name: row.name };
   return c.json(approved);

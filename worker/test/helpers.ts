@@ -71,7 +71,12 @@ export async function signUp(
   username = uniqueName(),
   password = "correct horse battery",
 ): Promise<TestUser> {
-  const res = await call("POST", "/api/auth/signup", { body: { username, password } });
+  // Sign-ups are limited per client address: each test user comes from its own.
+  counter += 1;
+  const res = await call("POST", "/api/auth/signup", {
+    body: { username, password },
+    headers: { "CF-Connecting-IP": `198.18.${(counter >> 8) & 255}.${counter & 255}` },
+  });
   expect(res.status, JSON.stringify(res.body)).toBe(201);
   const setCookie = res.headers.get("Set-Cookie") ?? "";
   const cookie = setCookie.split(";")[0] ?? "";

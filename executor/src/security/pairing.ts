@@ -23,6 +23,8 @@ export interface PairingOptions {
   deviceId: string;
   name: string;
   platform: string;
+  /** The executor's version, shown to the approver. */
+  version: string;
   /** Where the code and URL are printed (stdout). */
   print: (line: string) => void;
   pollIntervalMs?: number;
@@ -50,6 +52,7 @@ export async function pairDevice(options: PairingOptions): Promise<string> {
       deviceId,
       name: options.name,
       platform: options.platform,
+      version: options.version,
       deviceType: "local",
     },
   );
@@ -109,7 +112,13 @@ export async function pairDevice(options: PairingOptions): Promise<string> {
         }
         return state.data.credential;
       }
-      if (poll.status === 401 || poll.status === 403 || poll.status === 404) {
+      // 409 `device_exists` / `device_online`: this id is already one of the approver's devices.
+      if (
+        poll.status === 401 ||
+        poll.status === 403 ||
+        poll.status === 404 ||
+        poll.status === 409
+      ) {
         throw new PairingError(`pairing refused by the platform: ${poll.message ?? poll.status}`);
       }
     }

@@ -28,6 +28,7 @@ export async function deviceAuthAtStart(options: {
   deviceId: string;
   deviceName: string;
   platform: string;
+  version: string;
   log: Logger;
 }): Promise<{ auth: DeviceAuth } | { error: string }> {
   const { config, log } = options;
@@ -52,6 +53,7 @@ export async function deviceAuthAtStart(options: {
       deviceId: options.deviceId,
       name: options.deviceName,
       platform: options.platform,
+      version: options.version,
       print: (line) => process.stdout.write(`${line}\n`),
     });
     auth.store(credential);

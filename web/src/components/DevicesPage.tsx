@@ -121,9 +121,9 @@ function DeviceCard(props: { device: Device }) {
       </div>
       {device.securityEvent && (
         <p className="error" role="alert" data-testid="device-security-event">
-          ⚠ Credential reuse detected {fromNow(device.securityEvent.at, now)}: a rotated-out
-          credential of this device was used again, so all its credentials were revoked. Check the
-          computer, then pair it again.
+          {device.securityEvent.kind === "token_reuse"
+            ? `⚠ Device token reuse detected ${fromNow(device.securityEvent.at, now)}: the device token that connected this device was presented again after its one exchange, so all its credentials were revoked. Someone else may hold that token: check the computer, then pair it again.`
+            : `⚠ Credential reuse detected ${fromNow(device.securityEvent.at, now)}: a rotated-out credential of this device was used again, so all its credentials were revoked. Check the computer, then pair it again.`}
         </p>
       )}
       <dl className="facts">
