@@ -15,6 +15,7 @@ import { base64url, sha256Hex } from "../auth/crypto";
 import { startFamily } from "../auth/credentials";
 import { type AppEnv, bearerToken, requireUser } from "../auth/identity";
 import { clientAddress, rateLimit } from "../auth/throttle";
+import { auditNote, personOnly } from "../auth/person";
 import { ApiError } from "../lib/errors";
 import { log } from "../../edge/log";
 import { readBody, readParams } from "../lib/validate";
@@ -129,7 +130,8 @@ pairingRoutes.get("/:id", async (c) => {
   return c.json(pending);
 });
 
-pairingRoutes.post("/", requireUser(), async (c) => {
+// Approving hands a device credential to whoever started the pairing: a person's act.
+pairingRoutes.post("/", requireUser(), personOnly("pairing.approve"), async (c) => {
   const user = c.get("user");
   await rateLimit(
     c.env.DB,
@@ -137,6 +139,7 @@ pairingRoutes.post("/", requireUser(), async (c) => {
     "pairing approvals",
   );
   const { code } = await readBody(c, ApprovePairing);
+  auditNote(c, null, `code ${formatPairingCode(code)}`);
   const db = database(c.env.DB);
   const row = await db
     .update(pairings)
@@ -155,6 +158,7 @@ pairingRoutes.post("/", requireUser(), async (c) => {
     throw expired();
   }
   log({ event: "pairing.approved", pairingId: row.id, userId: user.id, deviceId: row.deviceId });
+  auditNote(c, row.deviceId, `${row.name} (${row.platform})`);
   const approved: PairingApproved = { deviceId: row.deviceId, name: row.name };
   return c.json(approved);
 });
