@@ -20,6 +20,7 @@ import {
   revokedTokenLive,
 } from "../bench/gauntlet/platform-security";
 import { runScenario } from "../bench/gauntlet/runner";
+import { mcpHeaderExfiltration, scriptTokenPaths } from "../bench/gauntlet/person-only";
 import type { Scenario } from "../bench/gauntlet/context";
 
 let platform: Platform;
@@ -73,4 +74,8 @@ describe("reliability gauntlet (CI subset)", () => {
   it("checks at most 5 passwords of 40 parallel wrong sign-ins", () => pass(parallelSignIns));
   it("refuses 3 MB multi-byte frames and ends a 9 MB reply without stranding it", () =>
     pass(bigFrames));
+  it("refuses a script token's stdio MCP server, Allow, permission mode and pairing approval", () =>
+    pass(scriptTokenPaths));
+  it("never sends a device secret to a managed MCP server's URL, nor starts stdio on an asking device", () =>
+    pass(mcpHeaderExfiltration));
 });
