@@ -59,7 +59,7 @@ async function settled(origin: string, user: BenchUser, taskId: string) {
 }
 
 export const scriptTokenPaths: Scenario = {
-  name: "script token: define a stdio MCP server, answer Allow, set the mode, approve a pairing",
+  name: "script token: define a stdio MCP server, answer Allow, pick or set the mode, approve a pairing",
   async run(ctx) {
     const origin = ctx.platform.origin;
     const user = await ctx.newUser();
@@ -138,6 +138,17 @@ export const scriptTokenPaths: Scenario = {
     expectThat(deny.status === 200, `the person's Deny answered ${deny.status}`);
     await settled(origin, user, taskId);
 
+    // A message's own mode that would skip asking is the same power: refused for the token.
+    const skip = await api(origin, "POST", "/api/tasks", {
+      token,
+      body: {
+        message: "gauntlet token picks acceptEdits",
+        permissionMode: "acceptEdits",
+        target: { deviceId: ex.deviceId },
+      },
+    });
+    wrong.push(refused(skip, "POST /api/tasks with permissionMode acceptEdits") ?? "");
+
     // 3. The account's default permission mode (both ways of writing it).
     const set = await api(origin, "PUT", "/api/settings", {
       cookie,
@@ -211,8 +222,8 @@ export const scriptTokenPaths: Scenario = {
     const seen = audit.body.entries.filter(
       (e) => e.via === "token" && e.outcome === "session_required",
     ).length;
-    expectThat(seen === 5, `the owner's audit shows ${seen} refused token attempts, not 5`);
-    return "5 token writes (stdio MCP server, Allow, 2 × permission mode, pairing) → 403 session_required; nothing changed, all 5 in the owner's audit";
+    expectThat(seen === 6, `the owner's audit shows ${seen} refused token attempts, not 6`);
+    return "6 token writes (stdio MCP server, Allow, acceptEdits in a message, 2 × default permission mode, pairing) → 403 session_required; nothing changed, all 6 in the owner's audit";
   },
 };
 

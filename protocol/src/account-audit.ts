@@ -15,6 +15,8 @@ export const ACCOUNT_ACTIONS = [
   "settings.update",
   "pairing.approve",
   "input.answer",
+  /** A message that asked for acceptEdits or bypassPermissions (refused for tokens). */
+  "message.permission_mode",
 ] as const;
 export const AccountAction = z.enum(ACCOUNT_ACTIONS);
 export type AccountAction = z.infer<typeof AccountAction>;

@@ -2,7 +2,7 @@ import type { MiddlewareHandler } from "hono";
 import type { AccountAction, AccountAuditEntry } from "@wegent/protocol";
 import { log } from "../../edge/log";
 import { ApiError } from "../lib/errors";
-import { type AppEnv, type AuditNote, sessionRequired } from "./identity";
+import { type AppContext, type AppEnv, type AuditNote, sessionRequired } from "./identity";
 
 // What only a person may do: the routes that hand out the power to run code on the owner's
 // devices (MCP servers, skills, runtime settings and the default permission mode, approving a
@@ -42,6 +42,36 @@ async function record(db: D1Database, row: AuditRow): Promise<void> {
       row.outcome,
     )
     .run();
+}
+
+/** Modes that let the agent act without asking: a person's choice, never a script's. */
+const PERSON_MODES = new Set(["acceptEdits", "bypassPermissions"]);
+
+/**
+ * A message's own permission mode: a token may make it stricter (`default`, `plan`) or leave it
+ * to the account's default (which only a person sets); asking for `acceptEdits` or
+ * `bypassPermissions` is refused with 403 `session_required` and recorded.
+ */
+export async function checkMessageMode(c: AppContext, mode: string | undefined): Promise<void> {
+  const via = c.get("via");
+  if (via.kind !== "token" || mode === undefined || !PERSON_MODES.has(mode)) return;
+  const user = c.get("user");
+  const action = "message.permission_mode";
+  log({ event: "person.refused", userId: user.id, tokenId: via.tokenId, action }, "warn");
+  await record(c.env.DB, {
+    ownerId: user.id,
+    via: "token",
+    viaId: via.tokenId,
+    action,
+    target: null,
+    detail: `asked for ${mode}`,
+    outcome: "session_required",
+  });
+  throw new ApiError(
+    403,
+    "session_required",
+    `An API token may ask for permissionMode "default" or "plan" only: ${mode} lets the agent act without asking, a person's choice. Leave permissionMode out to use your default permission mode (set in Settings, signed in), or send the message from the web UI.`,
+  );
 }
 
 /**

@@ -76,11 +76,18 @@ describe("what only a person may do", () => {
         `/api/tasks/${crypto.randomUUID()}/input/${crypto.randomUUID()}`,
         { behavior: "allow" },
       ],
+      // A message's own mode that skips asking: the same power as the default mode.
+      ["POST", "/api/tasks", { message: "edit freely", permissionMode: "acceptEdits" }],
+      [
+        "POST",
+        `/api/tasks/${crypto.randomUUID()}/messages`,
+        { message: "now run anything", permissionMode: "bypassPermissions" },
+      ],
     ];
     for (const [method, path, body] of tries) {
       const res = await call(method, path, { token, body });
       expectError(res, 403, "session_required");
-      expect((res.body as { error: { message: string } }).error.message).toContain("Sign in");
+      expect((res.body as { error: { message: string } }).error.message).toContain("web UI");
     }
     const zip = await uploadSkill({ token });
     expect(zip.status).toBe(403);
@@ -98,6 +105,7 @@ describe("what only a person may do", () => {
     expect(refused.map((e) => e.action).sort()).toEqual(
       [
         "input.answer",
+        "message.permission_mode",
         "mcp_server.create",
         "mcp_server.delete",
         "mcp_server.update",
@@ -117,6 +125,9 @@ describe("what only a person may do", () => {
     const again = await audit(user);
     expect(again.entries.filter((e) => e.via === "token")).toHaveLength(refused.length);
     expect(JSON.stringify(again)).not.toContain(token);
+    // No task was made by the refused messages.
+    const tasks = (await call("GET", "/api/tasks", { token })).body as { tasks: unknown[] };
+    expect(tasks.tasks).toEqual([]);
   });
 
   it("records a person's changes without secrets, newest first, for the owner only", async () => {

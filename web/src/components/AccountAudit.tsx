@@ -14,6 +14,7 @@ const ACTION_TEXT: Record<AccountAction, string> = {
   "settings.update": "Changed the default permission mode",
   "pairing.approve": "Approved a pairing",
   "input.answer": "Answered an agent",
+  "message.permission_mode": "Asked for a permission mode in a message",
 };
 
 /**
