@@ -23,7 +23,11 @@ function refused(res: { status: number; body: unknown }, what: string): string |
 }
 
 /** A local executor whose owner set `--permission-mode default` (it asks before acting). */
-async function askingExecutor(ctx: GauntletContext, user: BenchUser, env: Record<string, string> = {}) {
+async function askingExecutor(
+  ctx: GauntletContext,
+  user: BenchUser,
+  env: Record<string, string> = {},
+) {
   const ex = startExecutor({
     origin: ctx.platform.origin,
     token: user.token,
@@ -122,9 +126,14 @@ export const scriptTokenPaths: Scenario = {
       body: { behavior: "allow" },
     });
     wrong.push(refused(allow, "POST /api/tasks/:id/input/:request (allow)") ?? "");
-    const still = await api<{ pendingInput: PendingInput[] }>(origin, "GET", `/api/tasks/${taskId}`, {
-      token,
-    });
+    const still = await api<{ pendingInput: PendingInput[] }>(
+      origin,
+      "GET",
+      `/api/tasks/${taskId}`,
+      {
+        token,
+      },
+    );
     expectThat(still.body.pendingInput.length === 1, "the request was answered by the token");
     expectThat(
       !existsSync(join(ex.home, "workspaces", taskId, "pwned.txt")),

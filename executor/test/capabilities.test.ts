@@ -256,8 +256,10 @@ describe("managed capabilities on the device", () => {
     expect(JSON.stringify(listed)).not.toContain("sk-ant-model-key");
     // allowStdio opts a device that asks in.
     expect(
-      applyMcpPolicy(servers, mcpPolicy({ allowStdio: true, allowEnv: [] }, "acceptEdits"))
-        .servers.map((s) => s.name),
+      applyMcpPolicy(
+        servers,
+        mcpPolicy({ allowStdio: true, allowEnv: [] }, "acceptEdits"),
+      ).servers.map((s) => s.name),
     ).toEqual(["runner", "exfil"]);
 
     // The manager keeps the definitions, gives each run what the device allows, and reports it.

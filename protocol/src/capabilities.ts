@@ -216,7 +216,6 @@ export const DeviceCapabilitiesFrame = z.object({
 });
 export type DeviceCapabilitiesFrame = z.infer<typeof DeviceCapabilitiesFrame>;
 
-
 /** What the executor reports (in register and heartbeat frames). */
 export const AppliedCapabilities = z.object({
   /** Digest of the state fully applied, or null. */

@@ -118,7 +118,11 @@ describe("what only a person may do", () => {
       ].sort(),
     );
     for (const e of refused) {
-      expect(e).toMatchObject({ viaId: tokenId, viaName: "ci script", outcome: "session_required" });
+      expect(e).toMatchObject({
+        viaId: tokenId,
+        viaName: "ci script",
+        outcome: "session_required",
+      });
     }
     // A script retrying in a loop adds no more rows within the minute.
     for (let i = 0; i < 5; i++) await call("POST", "/api/mcp-servers", { token, body: STDIO });
@@ -146,8 +150,12 @@ describe("what only a person may do", () => {
     expect(http.status).toBe(201);
     const id = (http.body as { mcpServer: { id: string } }).mcpServer.id;
     expect(
-      (await call("PATCH", `/api/mcp-servers/${id}`, { cookie: user.cookie, body: { enabled: false } }))
-        .status,
+      (
+        await call("PATCH", `/api/mcp-servers/${id}`, {
+          cookie: user.cookie,
+          body: { enabled: false },
+        })
+      ).status,
     ).toBe(200);
     expectError(
       await call("DELETE", `/api/mcp-servers/${crypto.randomUUID()}`, { cookie: user.cookie }),
@@ -229,7 +237,11 @@ describe("what only a person may do", () => {
       return d.pendingInput.length === 1 ? d : null;
     });
     const path = `/api/tasks/${taskId}/input/${requestId}`;
-    expectError(await call("POST", path, { token, body: { behavior: "allow" } }), 403, "session_required");
+    expectError(
+      await call("POST", path, { token, body: { behavior: "allow" } }),
+      403,
+      "session_required",
+    );
     const still = (await call("GET", `/api/tasks/${taskId}`, { token })).body as TaskWithMessages;
     expect(still.pendingInput).toHaveLength(1);
     expect(socket.frames.some((f) => f.type === "task:input-answer")).toBe(false);

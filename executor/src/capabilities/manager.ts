@@ -70,7 +70,11 @@ export class CapabilityManager {
 
   constructor(private readonly options: CapabilityManagerOptions) {
     this.root = join(options.homeDir, "capabilities");
-    this.policy = options.mcpPolicy ?? { permissionMode: "bypassPermissions", stdio: true, env: [] };
+    this.policy = options.mcpPolicy ?? {
+      permissionMode: "bypassPermissions",
+      stdio: true,
+      env: [],
+    };
   }
 
   private get pluginDir() {

@@ -49,8 +49,8 @@ export function AccountAudit() {
       <h2 id="account-audit-title">Audit</h2>
       <p className="muted">
         Defining MCP servers and skills, changing runtime settings or the default permission mode,
-        approving a pairing and answering an agent need you, signed in: an API token is refused
-        and shown here.
+        approving a pairing and answering an agent need you, signed in: an API token is refused and
+        shown here.
       </p>
       {error && (
         <p className="error" role="alert">
