@@ -21,6 +21,7 @@ import { revokedToken } from "./gauntlet/tokens";
 import { platformSecurityScenarios } from "./gauntlet/platform-security";
 import { hostileSkills } from "./gauntlet/skills";
 import { pairingScenarios } from "./gauntlet/pairing-takeover";
+import { personOnlyScenarios } from "./gauntlet/person-only";
 import { type Outcome, runScenario } from "./gauntlet/runner";
 import { reliabilityDoc } from "./gauntlet/doc";
 import { machine } from "./lib/machine";
@@ -47,6 +48,7 @@ const scenarios = [
   ...platformSecurityScenarios,
   hostileSkills,
   ...pairingScenarios,
+  ...personOnlyScenarios,
 ].filter((s) => !values.only || values.only.split(",").some((part) => s.name.includes(part)));
 
 const started = Date.now();

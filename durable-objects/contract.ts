@@ -1,6 +1,7 @@
 import {
   capabilityStatus,
   type Device,
+  DeviceMcpPolicy,
   type OwnerCommandInfo,
   OwnerCommands,
   type PendingInput,
@@ -82,13 +83,27 @@ export function toDevice(row: DeviceRow): Device {
     capabilities:
       row.type === "cloud"
         ? { state: "synced", digest: null, error: null }
-        : capabilityStatus({
-            desired: row.capabilitiesDesired,
-            applied: row.capabilitiesApplied,
-            error: row.capabilitiesError,
-          }),
+        : {
+            ...capabilityStatus({
+              desired: row.capabilitiesDesired,
+              applied: row.capabilitiesApplied,
+              error: row.capabilitiesError,
+            }),
+            policy: mcpPolicyOf(row.capabilitiesPolicy),
+          },
     slotLimit: row.slotLimit,
   };
+}
+
+/** What the device's device-config.json lets managed MCP servers do (null: never reported). */
+function mcpPolicyOf(json: string | null): DeviceMcpPolicy | null {
+  if (!json) return null;
+  try {
+    const parsed = DeviceMcpPolicy.safeParse(JSON.parse(json));
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null;
+  }
 }
 
 /** The security event the owner must see (stored as JSON by the credential checks), or null. */

@@ -159,7 +159,7 @@ describe("capabilities managed in Settings", () => {
     expect(now).not.toContain("wegent:zebra-notes");
   });
 
-  it("offers an MCP server defined in Settings, with the device's env, and the agent can call it", async () => {
+  it("offers an MCP server defined in Settings, with the env the device allows, and the agent can call it", async () => {
     const dir = mkdtempSync(join(tmpdir(), "wegent-mcp-"));
     const script = join(dir, "zoo-server.mjs");
     writeFileSync(
@@ -175,7 +175,13 @@ createInterface({ input: process.stdin }).on("line", (line) => {
 });
 `,
     );
-    const ex = await launch({ env: { ZOO_KEY: "zk-from-the-device" } });
+    // The device lists the one variable managed MCP definitions may read (default: none).
+    const home = mkdtempSync(join(tmpdir(), "wegent-exec-"));
+    writeFileSync(
+      join(home, "device-config.json"),
+      JSON.stringify({ managedMcp: { allowEnv: ["ZOO_KEY"] } }),
+    );
+    const ex = await launch({ home, env: { ZOO_KEY: "zk-from-the-device" } });
     const before = await synced(ex.deviceId);
     const created = await api(s.platform.origin, "POST", "/api/mcp-servers", {
       cookie: s.user.cookie,
@@ -210,6 +216,13 @@ createInterface({ input: process.stdin }).on("line", (line) => {
     expect(requests.some((r) => toolNames(r).includes(tool))).toBe(true);
     const last = requests.at(-1);
     expect(last && requestText(last)).toContain("zebras: 7, key zk-from-the-device");
+    const listed = await device(ex.deviceId);
+    expect(listed?.capabilities.policy).toEqual({
+      permissionMode: "bypassPermissions",
+      stdio: true,
+      env: ["ZOO_KEY"],
+      skipped: [],
+    });
   });
 
   it("the appended system prompt and the model reach the model API, and a follow-up picks up a change", async () => {

@@ -21,6 +21,7 @@ import {
 } from "../bench/gauntlet/platform-security";
 import * as pairing from "../bench/gauntlet/pairing-takeover";
 import { runScenario } from "../bench/gauntlet/runner";
+import { mcpHeaderExfiltration, scriptTokenPaths } from "../bench/gauntlet/person-only";
 import type { Scenario } from "../bench/gauntlet/context";
 import { sandboxIt } from "../executor/test/needs-sandbox";
 
@@ -90,4 +91,8 @@ describe("reliability gauntlet (CI subset)", () => {
     pass(pairing.reusedDeviceToken));
   it("refuses skill zips whose names clash (file/folder, NFC/NFD, case)", () =>
     pass(pairing.clashingSkillZips));
+  it("refuses a script token's stdio MCP server, Allow, permission mode and pairing approval", () =>
+    pass(scriptTokenPaths));
+  it("never sends a device secret to a managed MCP server's URL, nor starts stdio on an asking device", () =>
+    pass(mcpHeaderExfiltration));
 });

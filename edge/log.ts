@@ -23,6 +23,7 @@ export type LogEvent =
   | { event: "pairing.consumed"; pairingId: string; deviceId: string }
   | { event: "pairing.refused"; pairingId: string; deviceId: string }
   | { event: "http.refused"; code: string; method: string; path: string }
+  | { event: "person.refused"; userId: string; tokenId: string; action: string }
   | { event: "device.registered"; ownerId: string; deviceId: string; replaced: boolean }
   | { event: "device.status"; ownerId: string; deviceId: string; status: string; slotsUsed: number }
   | { event: "device.lost"; ownerId: string; deviceId: string; reason: string }

@@ -21,6 +21,7 @@ import { runtimeSettingsRoutes } from "./routes/runtime-settings";
 import { deviceSlotRoutes } from "./routes/device-slots";
 import { archiveRoutes } from "./routes/archives";
 import { workspaceDeviceRoutes, workspaceTaskRoutes } from "./routes/workspaces";
+import { accountAuditRoutes } from "./routes/account-audit";
 
 export const app = new Hono<AppEnv>();
 
@@ -49,6 +50,7 @@ app.route("/api/skills", skillRoutes);
 app.route("/api/mcp-servers", mcpServerRoutes);
 app.route("/api/settings/runtime", runtimeSettingsRoutes);
 app.route("/api/settings", settingsRoutes);
+app.route("/api/audit", accountAuditRoutes);
 
 app.all("/api/*", (c) =>
   c.json(

@@ -39,12 +39,16 @@ export async function storeApplied(
   deviceId: string,
   applied: AppliedCapabilities,
 ): Promise<boolean> {
+  // An executor older than the MCP policy reports none: what the row holds stays.
+  const policy = applied.policy ? JSON.stringify(applied.policy) : null;
   const result = await env.DB.prepare(
-    `UPDATE devices SET capabilities_applied = ?1, capabilities_error = ?2
+    `UPDATE devices SET capabilities_applied = ?1, capabilities_error = ?2,
+       capabilities_policy = COALESCE(?5, capabilities_policy)
      WHERE owner_id = ?3 AND device_id = ?4
-       AND (capabilities_applied IS NOT ?1 OR capabilities_error IS NOT ?2)`,
+       AND (capabilities_applied IS NOT ?1 OR capabilities_error IS NOT ?2
+            OR (?5 IS NOT NULL AND capabilities_policy IS NOT ?5))`,
   )
-    .bind(applied.digest, applied.error, ownerId, deviceId)
+    .bind(applied.digest, applied.error, ownerId, deviceId, policy)
     .run();
   return (result.meta.changes ?? 0) > 0;
 }

@@ -64,6 +64,10 @@ export async function upsertDevice(
       ? {
           capabilitiesApplied: registered.applied.digest,
           capabilitiesError: registered.applied.error,
+          // Re-registered by an older executor: no policy reported, none shown.
+          capabilitiesPolicy: registered.applied.policy
+            ? JSON.stringify(registered.applied.policy)
+            : null,
         }
       : {}),
   };

@@ -123,7 +123,8 @@ export class Presence {
   async capabilitiesApplied(applied: AppliedCapabilities): Promise<void> {
     const { ownerId, deviceId } = this.store.getMeta();
     if (await storeApplied(this.env, ownerId, deviceId, applied)) {
-      log({ event: "device.capabilities", ownerId, deviceId, ...applied });
+      const { digest, error } = applied;
+      log({ event: "device.capabilities", ownerId, deviceId, digest, error });
       this.store.setMeta({ lastPublished: null });
     }
   }

@@ -112,6 +112,12 @@ export const devices = sqliteTable(
     /** Digest the device last reported as applied, and why the latest apply failed. */
     capabilitiesApplied: text("capabilities_applied"),
     capabilitiesError: text("capabilities_error"),
+    /**
+     * JSON: what the device's own device-config.json lets managed MCP servers do (stdio
+     * servers allowed, the variables they may read) and what it skipped for that; null: never
+     * reported (an older executor).
+     */
+    capabilitiesPolicy: text("capabilities_policy"),
     createdAt: createdAt(),
   },
   (t) => [
@@ -235,6 +241,34 @@ export const commandAudit = sqliteTable(
     createdAt: createdAt(),
   },
   (t) => [index("command_audit_device").on(t.ownerId, t.deviceId, t.id)],
+);
+
+/**
+ * What only a person may do (define MCP servers and skills, change runtime settings and the
+ * default permission mode, approve a pairing, answer an agent's request), one row per attempt:
+ * who (the session, or the token that was refused), what, when, outcome. Never a secret.
+ */
+export const accountAudit = sqliteTable(
+  "account_audit",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    ownerId: text("owner_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    /** `session` or `token` (a token is always refused). */
+    via: text("via", { enum: ["session", "token"] }).notNull(),
+    /** The session id, or the API token's id. */
+    viaId: text("via_id").notNull(),
+    action: text("action").notNull(),
+    /** What it was done to: an MCP server's or skill's name, a device id, a task id. */
+    target: text("target"),
+    /** A short summary without secrets (a command's name and argument count, a URL's origin). */
+    detail: text("detail"),
+    /** `ok`, or the error code it ended with (`session_required`, `not_found`…). */
+    outcome: text("outcome").notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index("account_audit_owner").on(t.ownerId, t.id)],
 );
 
 /**

@@ -14,6 +14,7 @@ import { startRun } from "./security/leftovers";
 import { lifelineLauncher } from "./security/lifeline";
 import { ancestorsShowing } from "./security/scrub";
 import { deviceAuthAtStart, hideToken } from "./security/startup";
+import { mcpPolicy } from "./capabilities/mcp-policy";
 
 declare const __EXECUTOR_VERSION__: string;
 /** Set by build.mjs from package.json; "dev" when run from source. */
@@ -70,6 +71,12 @@ async function main(): Promise<number> {
   });
   log.info(`${config.maxSlots} slot(s), workspaces in ${config.workspaceRoot}`);
   if (config.homeDir !== config.configDir) log.info(`device state in ${config.homeDir}`);
+  const managedMcp = mcpPolicy(config.managedMcp, config.permissionMode);
+  if (config.mode === "local") {
+    log.info(
+      `managed MCP servers: stdio ${managedMcp.stdio ? "allowed" : "not started"}, may read ${managedMcp.env.join(", ") || "no environment variable"} (device-config.json managedMcp)`,
+    );
+  }
   if (config.preExecuteHook) {
     log.info(`pre-execute hook: ${config.preExecuteHook.argv.join(" ")}`, {
       timeoutSec: config.preExecuteHook.timeoutSec,
@@ -162,6 +169,7 @@ async function main(): Promise<number> {
     stopTimeoutMs: config.stopTimeoutSeconds * 1000,
     outputBatch: batchLimitsFromEnv(process.env),
     preExecuteHook: config.preExecuteHook,
+    mcpPolicy: managedMcp,
     runtime: createClaudeRuntime({
       launcher,
       clientApp: `wegent-executor/${VERSION}`,

@@ -6,6 +6,7 @@ import { z } from "zod";
 import { DeviceId, DeviceType, MAX_SLOTS } from "@wegent/protocol";
 import { LOG_LEVELS } from "./log";
 import { PreExecuteHook } from "./hooks";
+import { ManagedMcpConfig, NO_MANAGED_MCP_CONFIG } from "./capabilities/mcp-policy";
 
 export const DEFAULT_BACKEND_URL = "http://127.0.0.1:8787";
 export const DEFAULT_STOP_TIMEOUT_SECONDS = 10;
@@ -68,6 +69,11 @@ export const ExecutorConfig = z.object({
   deviceId: DeviceId.nullable(),
   /** Runs before each message (device-config.json only); null = none. */
   preExecuteHook: PreExecuteHook.nullable(),
+  /**
+   * What managed MCP servers (the platform's Settings) may do here (device-config.json only):
+   * stdio servers on a device that asks, and the environment variables they may read.
+   */
+  managedMcp: ManagedMcpConfig,
 });
 export type ExecutorConfig = z.infer<typeof ExecutorConfig>;
 
@@ -87,6 +93,7 @@ const ConfigFile = z.object({
   projectsRoot: z.string().optional(),
   deviceId: z.string().optional(),
   preExecuteHook: PreExecuteHook.optional(),
+  managedMcp: ManagedMcpConfig.optional(),
 });
 
 export const HELP_TEXT = `Usage: wegent-executor --mode local [--token <token>] [options]
@@ -266,6 +273,7 @@ export function loadConfig(sources: ConfigSources): ConfigResult {
     projectsRoot: projectsRoot !== undefined ? resolve(projectsRoot) : null,
     deviceId: flags["device-id"] ?? nonEmpty(env.WEGENT_DEVICE_ID) ?? file.deviceId ?? null,
     preExecuteHook: file.preExecuteHook ?? null,
+    managedMcp: file.managedMcp ?? NO_MANAGED_MCP_CONFIG,
   };
   const parsed = ExecutorConfig.safeParse(candidate);
   if (!parsed.success) return { kind: "error", message: describeIssue(parsed.error) };

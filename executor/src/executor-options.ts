@@ -6,6 +6,7 @@ import type { Logger } from "./log";
 import type { BatchLimits } from "./outbox";
 import type { AgentRuntime } from "./runtime/types";
 import type { PreExecuteHook } from "./hooks";
+import type { McpPolicy } from "./capabilities/mcp-policy";
 
 // What an Executor is made with: its options, timings and how it authenticates.
 
@@ -67,6 +68,8 @@ export interface ExecutorOptions {
   userHome?: string;
   /** The environment owner commands start from (local mode: the user's login shell's). */
   commandEnv?: Record<string, string>;
+  /** What device-config.json `managedMcp` and the permission floor let managed MCP servers do. */
+  mcpPolicy?: McpPolicy;
   /** device-config.json `preExecuteHook`: runs before each message. */
   preExecuteHook?: PreExecuteHook | null;
   log?: Logger;

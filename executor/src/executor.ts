@@ -79,6 +79,7 @@ export class Executor {
       homeDir: options.homeDir,
       backendUrl: options.backendUrl,
       log: this.log,
+      ...(options.mcpPolicy ? { mcpPolicy: options.mcpPolicy } : {}),
       // Report at once, not at the next heartbeat: the UI shows "synced" in a moment.
       onApplied: () => this.heartbeat(),
     });

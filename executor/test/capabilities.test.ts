@@ -15,6 +15,8 @@ import { CapabilityManager } from "../src/capabilities/manager";
 import { capabilityOptions, mcpServerConfigs } from "../src/capabilities/sdk-options";
 import { writeSkill } from "../src/capabilities/skill-files";
 import { silentLogger } from "../src/log";
+import { applyMcpPolicy, mcpPolicy } from "../src/capabilities/mcp-policy";
+import { loadConfig } from "../src/config";
 
 const b64 = (s: string) => Buffer.from(s).toString("base64");
 const bundle = (name: string, files: Record<string, string>) => ({
@@ -92,7 +94,7 @@ describe("managed capabilities on the device", () => {
     expect(
       JSON.parse(readFileSync(join(plugin, ".claude-plugin", "plugin.json"), "utf8")).name,
     ).toBe("wegent");
-    expect(manager.applied()).toEqual({ digest: digest("1"), error: null });
+    expect(manager.applied()).toMatchObject({ digest: digest("1"), error: null });
     expect(manager.forRun().pluginDir).toBe(plugin);
 
     await manager.apply(frame(digest("2"), [a]));
@@ -109,7 +111,7 @@ describe("managed capabilities on the device", () => {
       log: silentLogger,
     });
     await again.load();
-    expect(again.applied()).toEqual({ digest: digest("2"), error: null });
+    expect(again.applied()).toMatchObject({ digest: digest("2"), error: null });
     expect(again.forRun().pluginDir).toBe(plugin);
     await manager.apply(frame(digest("3"), []));
     expect(manager.forRun().pluginDir).toBeNull();
@@ -193,5 +195,115 @@ describe("managed capabilities on the device", () => {
       systemPrompt: { type: "custom", prompt: "Be brief.", snapshot: false },
     });
     expect(options.mcpServers).toBeUndefined();
+  });
+
+  it("runs only what the device's device-config.json allows of managed MCP servers", async () => {
+    const base = {
+      ANTHROPIC_API_KEY: "sk-ant-model-key",
+      AWS_SECRET_ACCESS_KEY: "aws-secret",
+      GITHUB_TOKEN: "gh-token",
+    };
+    const servers: DeviceCapabilitiesFrame["mcpServers"] = [
+      {
+        name: "runner",
+        transport: "stdio",
+        command: "/bin/sh",
+        args: ["-c", "env"],
+        env: ["ANTHROPIC_API_KEY", "GITHUB_TOKEN"],
+      },
+      {
+        name: "exfil",
+        transport: "http",
+        url: "http://127.0.0.1:9/mcp",
+        headers: [
+          { name: "X-Key", env: "ANTHROPIC_API_KEY" },
+          { name: "X-Aws", env: "AWS_SECRET_ACCESS_KEY" },
+          { name: "Authorization", env: "GITHUB_TOKEN" },
+        ],
+      },
+    ];
+    // A device that asks, with no managedMcp: no stdio server, no variable, no secret header.
+    const strict = mcpPolicy({ allowStdio: false, allowEnv: [] }, "default");
+    const none = applyMcpPolicy(servers, strict);
+    expect(mcpServerConfigs(none.servers, base)).toEqual({
+      "wegent-exfil": { type: "http", url: "http://127.0.0.1:9/mcp", headers: {} },
+    });
+    expect(none.skipped).toEqual([
+      "wegent-runner not started: this device runs with --permission-mode default and its device-config.json does not set managedMcp.allowStdio",
+      "wegent-exfil: header X-Key not sent: ANTHROPIC_API_KEY is not in device-config.json managedMcp.allowEnv",
+      "wegent-exfil: header X-Aws not sent: AWS_SECRET_ACCESS_KEY is not in device-config.json managedMcp.allowEnv",
+      "wegent-exfil: header Authorization not sent: GITHUB_TOKEN is not in device-config.json managedMcp.allowEnv",
+    ]);
+    // A bypassPermissions device starts stdio servers, still with only the listed variables.
+    const listed = applyMcpPolicy(
+      servers,
+      mcpPolicy({ allowStdio: false, allowEnv: ["GITHUB_TOKEN"] }, "bypassPermissions"),
+    );
+    expect(mcpServerConfigs(listed.servers, base)).toEqual({
+      "wegent-runner": {
+        type: "stdio",
+        command: "/bin/sh",
+        args: ["-c", "env"],
+        env: { GITHUB_TOKEN: "gh-token" },
+      },
+      "wegent-exfil": {
+        type: "http",
+        url: "http://127.0.0.1:9/mcp",
+        headers: { Authorization: "gh-token" },
+      },
+    });
+    expect(listed.skipped).toHaveLength(3);
+    expect(JSON.stringify(listed)).not.toContain("sk-ant-model-key");
+    // allowStdio opts a device that asks in.
+    expect(
+      applyMcpPolicy(
+        servers,
+        mcpPolicy({ allowStdio: true, allowEnv: [] }, "acceptEdits"),
+      ).servers.map((s) => s.name),
+    ).toEqual(["runner", "exfil"]);
+
+    // The manager keeps the definitions, gives each run what the device allows, and reports it.
+    const { manager } = setup({});
+    const policyManager = new CapabilityManager({
+      homeDir: mkdtempSync(join(tmpdir(), "wegent-caps-")),
+      backendUrl: "http://x",
+      log: silentLogger,
+      mcpPolicy: strict,
+    });
+    await policyManager.apply(frame(digest("5"), [], { mcpServers: servers }));
+    expect(policyManager.forRun().mcpServers.map((s) => s.name)).toEqual(["exfil"]);
+    expect(policyManager.forRun().mcpServers[0]).toMatchObject({ headers: [] });
+    expect(policyManager.applied()).toEqual({
+      digest: digest("5"),
+      error: null,
+      policy: { permissionMode: "default", stdio: false, env: [], skipped: none.skipped },
+    });
+    // Without a policy (tests, older callers): stdio runs as on bypassPermissions, no variable.
+    await manager.apply(frame(digest("6"), [], { mcpServers: servers }));
+    expect(manager.applied().policy).toMatchObject({ stdio: true, env: [] });
+  });
+
+  it("reads managedMcp from device-config.json only, refusing WEGENT_* and unknown keys", () => {
+    const load = (file: unknown) =>
+      loadConfig({
+        argv: ["--token", "t"],
+        env: {},
+        userHome: "/home/alice",
+        readFile: () => JSON.stringify(file),
+      });
+    const ok = load({ managedMcp: { allowStdio: true, allowEnv: ["GITHUB_TOKEN"] } });
+    expect(ok.kind === "run" && ok.config.managedMcp).toEqual({
+      allowStdio: true,
+      allowEnv: ["GITHUB_TOKEN"],
+    });
+    const none = load({});
+    expect(none.kind === "run" && none.config.managedMcp).toEqual({
+      allowStdio: false,
+      allowEnv: [],
+    });
+    const bad = load({ managedMcp: { allowEnv: ["WEGENT_TOKEN"] } });
+    expect(bad.kind === "error" && bad.message).toMatch(/WEGENT_\* variables stay private/);
+    const typo = load({ managedMcp: { allowStdo: true } });
+    expect(typo.kind).toBe("error");
   });
 });

@@ -132,7 +132,12 @@ describe("executor connection", () => {
       runningTaskIds: [],
       projects: [],
       commands: [],
-      capabilities: { digest: null, error: null },
+      capabilities: {
+        digest: null,
+        error: null,
+        // What device-config.json lets managed MCP servers do (nothing managed yet).
+        policy: { permissionMode: "bypassPermissions", stdio: true, env: [], skipped: [] },
+      },
     });
     // Keep-alive: text pings and heartbeats while registered.
     await h.hub.until(

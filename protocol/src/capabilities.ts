@@ -152,12 +152,30 @@ export const DEFAULT_RUNTIME_SETTINGS: RuntimeSettings = RuntimeSettings.parse({
 /** Per device: how many tasks may run at once (never more than the executor offers). */
 export const SetDeviceSlots = z.object({ maxSlots: z.number().int().min(1).max(5) });
 
+/**
+ * What the device's own `device-config.json` lets managed MCP servers do there (`managedMcp`):
+ * whether stdio servers start (always on a device whose permission floor is bypassPermissions,
+ * else only with `allowStdio`), which of the device's environment variables a definition may
+ * read (`allowEnv`, default none), and what was left out for that.
+ */
+export const DeviceMcpPolicy = z.object({
+  /** The device's permission floor (`--permission-mode`). */
+  permissionMode: PermissionMode,
+  stdio: z.boolean(),
+  env: z.array(EnvName).max(100),
+  /** One line per server not started, variable not passed or header not sent. */
+  skipped: z.array(z.string().max(300)).max(100),
+});
+export type DeviceMcpPolicy = z.infer<typeof DeviceMcpPolicy>;
+
 export const CapabilityState = z.enum(["synced", "pending", "failed"]);
 export const DeviceCapabilities = z.object({
   state: CapabilityState,
   /** The digest the device last applied (null: nothing yet). */
   digest: z.string().nullable(),
   error: z.string().nullable(),
+  /** What the device lets managed MCP servers do (null: not reported yet). */
+  policy: DeviceMcpPolicy.nullable().optional(),
 });
 export type DeviceCapabilities = z.infer<typeof DeviceCapabilities>;
 
@@ -204,6 +222,8 @@ export const AppliedCapabilities = z.object({
   digest: Digest.nullable(),
   /** Why the latest desired state could not be applied (whole or part), or null. */
   error: z.string().max(2000).nullable(),
+  /** The device's MCP policy (absent from executors older than it). */
+  policy: DeviceMcpPolicy.optional(),
 });
 export type AppliedCapabilities = z.infer<typeof AppliedCapabilities>;
 

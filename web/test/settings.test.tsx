@@ -39,6 +39,37 @@ function settingsApi() {
     }
     if (method === "GET" && url === "/api/skills") return { body: { skills } };
     if (method === "GET" && url === "/api/presets") return { body: { presets: [] } };
+    if (method === "GET" && url === "/api/audit?limit=20") {
+      return {
+        body: {
+          entries: [
+            {
+              id: 2,
+              at: AT,
+              action: "mcp_server.create",
+              via: "token",
+              viaId: "t-1",
+              viaName: "ci script",
+              target: null,
+              detail: null,
+              outcome: "session_required",
+            },
+            {
+              id: 1,
+              at: AT,
+              action: "input.answer",
+              via: "session",
+              viaId: "s-1",
+              viaName: null,
+              target: "task-1",
+              detail: "request r: allow",
+              outcome: "ok",
+            },
+          ],
+          nextCursor: null,
+        },
+      };
+    }
     if (method === "PATCH" && url === "/api/skills/s1") {
       skills[0] = { ...skills[0]!, enabled: (body as { enabled: boolean }).enabled };
       return { body: { skill: skills[0] } };
@@ -105,5 +136,18 @@ describe("Settings", () => {
       args: ["-y", "files-server"],
       env: ["API_KEY"],
     });
+  });
+
+  it("shows the audit of what only a person may do, with a token's refused attempt", async () => {
+    settingsApi();
+    render(<SettingsPage />);
+    const rows = await screen.findAllByTestId("account-audit-entry");
+    expect(rows.map((r) => [r.dataset.action, r.dataset.via])).toEqual([
+      ["mcp_server.create", "token"],
+      ["input.answer", "session"],
+    ]);
+    expect(rows[0]?.textContent).toContain("API token ci script");
+    expect(rows[0]?.textContent).toContain("refused: needs you signed in");
+    expect(rows[1]?.textContent).toContain("Answered an agent");
   });
 });

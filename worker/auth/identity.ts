@@ -18,7 +18,16 @@ export type AuthVia =
   | { kind: "session"; sessionId: string }
   | { kind: "token"; tokenId: string; scope: TokenScope; expiresAt: string };
 
-export type AppEnv = { Bindings: Env; Variables: { user: AuthUser; via: AuthVia } };
+/** What a person-only route records in the owner's audit (never a secret). */
+export interface AuditNote {
+  target: string | null;
+  detail: string | null;
+}
+
+export type AppEnv = {
+  Bindings: Env;
+  Variables: { user: AuthUser; via: AuthVia; audit: AuditNote };
+};
 export type AppContext = Context<AppEnv>;
 
 export const SESSION_COOKIE = "wegent_session";
@@ -123,8 +132,12 @@ export function bearerToken(header: string | undefined): string | null {
   return match?.[1] ?? null;
 }
 
-const sessionRequired = () =>
-  new ApiError(403, "session_required", "This action needs a signed-in browser session.");
+export const sessionRequired = () =>
+  new ApiError(
+    403,
+    "session_required",
+    "Only a signed-in person may do this: it hands out the power to run code on your devices. Sign in to the web UI and do it there; an API token can read it, not change it.",
+  );
 
 export const tokenScopeError = () =>
   new ApiError(

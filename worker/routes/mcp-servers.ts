@@ -16,6 +16,7 @@ import { ApiError, notFound } from "../lib/errors";
 import { nowIso } from "../../edge/time";
 import { readBody, readParams } from "../lib/validate";
 import { capabilitiesChanged } from "../capabilities/push";
+import { auditNote, personOnly } from "../auth/person";
 
 type McpRow = typeof schema.mcpServers.$inferSelect;
 
@@ -46,7 +47,18 @@ mcpServerRoutes.get("/", async (c) => {
   return c.json({ mcpServers: rows.map(toMcpServer) } satisfies McpServersBody);
 });
 
-mcpServerRoutes.post("/", async (c) => {
+/** What the audit keeps of a definition: no argument or URL path/query (they may hold secrets). */
+function describeDefinition(definition: McpServerDefinition): string {
+  if (definition.transport === "stdio") {
+    const env = definition.env.length > 0 ? `; env ${definition.env.join(", ")}` : "";
+    return `stdio ${definition.command.slice(0, 200)} (${definition.args.length} args${env})`;
+  }
+  const headers = definition.headers.map((h) => `${h.name} from ${h.env}`).join(", ");
+  return `http ${new URL(definition.url).origin}${headers ? ` (headers ${headers})` : ""}`;
+}
+
+// Defining, switching or removing one is a person's act (it runs code on every device).
+mcpServerRoutes.post("/", personOnly("mcp_server.create"), async (c) => {
   const body = await readBody(c, CreateMcpServer);
   const user = c.get("user");
   const db = database(c.env.DB);
@@ -71,6 +83,7 @@ mcpServerRoutes.post("/", async (c) => {
     throw new ApiError(409, "name_taken", `You already have an MCP server named ${body.name}.`);
   const { name, enabled, ...rest } = body;
   const definition = McpServerDefinition.parse(rest);
+  auditNote(c, name, describeDefinition(definition));
   const id = crypto.randomUUID();
   await db
     .insert(schema.mcpServers)
@@ -91,11 +104,13 @@ async function ownServer(env: AppEnv["Bindings"], ownerId: string, id: string) {
   return row;
 }
 
-mcpServerRoutes.patch("/:id", async (c) => {
+mcpServerRoutes.patch("/:id", personOnly("mcp_server.update"), async (c) => {
   const { id } = readParams(c, McpPath);
   const { enabled } = await readBody(c, SetEnabled);
   const user = c.get("user");
-  await ownServer(c.env, user.id, id);
+  auditNote(c, id, `enabled ${enabled}`);
+  const before = await ownServer(c.env, user.id, id);
+  auditNote(c, before.name, `enabled ${enabled}`);
   await database(c.env.DB)
     .update(schema.mcpServers)
     .set({ enabled, updatedAt: nowIso() })
@@ -107,10 +122,11 @@ mcpServerRoutes.patch("/:id", async (c) => {
   } satisfies McpServerBody);
 });
 
-mcpServerRoutes.delete("/:id", async (c) => {
+mcpServerRoutes.delete("/:id", personOnly("mcp_server.delete"), async (c) => {
   const { id } = readParams(c, McpPath);
   const user = c.get("user");
-  await ownServer(c.env, user.id, id);
+  auditNote(c, id);
+  auditNote(c, (await ownServer(c.env, user.id, id)).name);
   await database(c.env.DB)
     .delete(schema.mcpServers)
     .where(and(eq(schema.mcpServers.id, id), eq(schema.mcpServers.ownerId, user.id)))

@@ -17,6 +17,7 @@ import { base64url, sha256Hex } from "../auth/crypto";
 import { startFamily } from "../auth/credentials";
 import { type AppEnv, bearerToken, requireUser } from "../auth/identity";
 import { clientAddress, rateLimit } from "../auth/throttle";
+import { auditNote, personOnly } from "../auth/person";
 import { ApiError } from "../lib/errors";
 import { log } from "../../edge/log";
 import { readBody, readParams } from "../lib/validate";
@@ -225,7 +226,8 @@ async function pendingPairing(env: AppEnv["Bindings"], code: string) {
   return row;
 }
 
-pairingRoutes.post("/", requireUser(), async (c) => {
+// Approving hands a device credential to whoever started the pairing: a person's act.
+pairingRoutes.post("/", requireUser(), personOnly("pairing.approve"), async (c) => {
   const user = c.get("user");
   await rateLimit(
     c.env.DB,
@@ -233,6 +235,7 @@ pairingRoutes.post("/", requireUser(), async (c) => {
     "pairing approvals",
   );
   const { code, replaceDevice = false } = await readBody(c, ApprovePairing);
+  auditNote(c, null, `code ${formatPairingCode(code)}`);
   const db = database(c.env.DB);
   const pending = await pendingPairing(c.env, code);
   refuseTakeover(await existingDevice(c.env, user.id, pending.deviceId), replaceDevice);
@@ -250,6 +253,7 @@ pairingRoutes.post("/", requireUser(), async (c) => {
     .get();
   if (!row) throw used();
   log({ event: "pairing.approved", pairingId: row.id, userId: user.id, deviceId: row.deviceId });
+  auditNote(c, row.deviceId, `${row.name} (${row.platform})`);
   const approved: PairingApproved = { deviceId: row.deviceId, name: row.name };
   return c.json(approved);
 });

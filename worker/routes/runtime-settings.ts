@@ -7,6 +7,7 @@ import { nowIso } from "../../edge/time";
 import { readBody } from "../lib/validate";
 import { runtimeSettingsOf } from "../../durable-objects/capabilities";
 import { capabilitiesChanged } from "../capabilities/push";
+import { auditNote, personOnly } from "../auth/person";
 
 export const runtimeSettingsRoutes = new Hono<AppEnv>();
 runtimeSettingsRoutes.use("*", requireUser());
@@ -17,8 +18,19 @@ runtimeSettingsRoutes.get("/", async (c) => {
 });
 
 /** Applied to every new message, on every device of the user (sent with their capabilities). */
-runtimeSettingsRoutes.put("/", async (c) => {
+runtimeSettingsRoutes.put("/", personOnly("runtime_settings.update"), async (c) => {
   const runtime = await readBody(c, RuntimeSettings);
+  auditNote(
+    c,
+    null,
+    [
+      `permission mode ${runtime.permissionMode ?? "device's"}`,
+      `model ${runtime.model ?? "device's"}`,
+      `max turns ${runtime.maxTurns ?? "-"}`,
+      `appended prompt ${new TextEncoder().encode(runtime.appendSystemPrompt).length} bytes`,
+      `agent env ${runtime.agentEnv.join(", ") || "-"}`,
+    ].join("; "),
+  );
   const user = c.get("user");
   const updatedAt = nowIso();
   const db = database(c.env.DB);

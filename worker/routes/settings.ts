@@ -12,6 +12,7 @@ import { type AppEnv, requireUser } from "../auth/identity";
 import { nowIso } from "../../edge/time";
 import { readBody } from "../lib/validate";
 import { capabilitiesChanged } from "../capabilities/push";
+import { auditNote, personOnly } from "../auth/person";
 
 export const settingsRoutes = new Hono<AppEnv>();
 settingsRoutes.use("*", requireUser());
@@ -32,8 +33,9 @@ settingsRoutes.get("/", async (c) => {
   return c.json({ settings } satisfies SettingsBody);
 });
 
-settingsRoutes.put("/", async (c) => {
+settingsRoutes.put("/", personOnly("settings.update"), async (c) => {
   const body = await readBody(c, UpdateSettings);
+  auditNote(c, null, `default permission mode ${body.defaultPermissionMode}`);
   const userId = c.get("user").id;
   const now = nowIso();
   await database(c.env.DB)

@@ -11,6 +11,7 @@ import {
 } from "@wegent/protocol";
 import { database, schema } from "../../edge/db";
 import { type AppEnv, bearerToken, requireUser } from "../auth/identity";
+import { auditNote, personOnly } from "../auth/person";
 import { ApiError, notFound } from "../lib/errors";
 import { nowIso } from "../../edge/time";
 import { readBody, readParams } from "../lib/validate";
@@ -117,7 +118,8 @@ skillRoutes.get("/", async (c) => {
 });
 
 /** The zip is the body. A skill with the same name is replaced (same id, same switch). */
-skillRoutes.post("/", async (c) => {
+// Uploading, switching or removing a skill defines what every device's agent runs: a person's act.
+skillRoutes.post("/", personOnly("skill.upload"), async (c) => {
   const user = c.get("user");
   const bytes = await readCapped(c.req.raw, MAX_SKILL_ZIP_BYTES);
   if (bytes.length === 0) throw new ApiError(400, "bad_zip", "Send the skill's zip as the body.");
@@ -131,6 +133,7 @@ skillRoutes.post("/", async (c) => {
     }
     throw error;
   }
+  auditNote(c, parsed.name, `${bytes.length} bytes`);
   const db = database(c.env.DB);
   const existing = await db
     .select()
@@ -185,11 +188,12 @@ async function ownSkill(env: AppEnv["Bindings"], ownerId: string, id: string) {
   return row;
 }
 
-skillRoutes.patch("/:id", async (c) => {
+skillRoutes.patch("/:id", personOnly("skill.update"), async (c) => {
   const { id } = readParams(c, SkillPath);
   const { enabled } = await readBody(c, SetEnabled);
   const user = c.get("user");
-  await ownSkill(c.env, user.id, id);
+  auditNote(c, id, `enabled ${enabled}`);
+  auditNote(c, (await ownSkill(c.env, user.id, id)).name, `enabled ${enabled}`);
   await database(c.env.DB)
     .update(schema.skills)
     .set({ enabled, updatedAt: nowIso() })
@@ -199,10 +203,11 @@ skillRoutes.patch("/:id", async (c) => {
   return c.json({ skill: toSkill(await ownSkill(c.env, user.id, id)) } satisfies SkillBody);
 });
 
-skillRoutes.delete("/:id", async (c) => {
+skillRoutes.delete("/:id", personOnly("skill.delete"), async (c) => {
   const { id } = readParams(c, SkillPath);
   const user = c.get("user");
-  await ownSkill(c.env, user.id, id);
+  auditNote(c, id);
+  auditNote(c, (await ownSkill(c.env, user.id, id)).name);
   await database(c.env.DB)
     .delete(schema.skills)
     .where(and(eq(schema.skills.id, id), eq(schema.skills.ownerId, user.id)))

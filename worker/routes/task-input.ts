@@ -12,6 +12,7 @@ import { readBody, readParams, readQuery } from "../lib/validate";
 import { deviceHub } from "../../durable-objects/contract";
 import { exportJson, exportMarkdown } from "../tasks/export";
 import { ownTaskWithMessages, taskRecord } from "./tasks";
+import { auditNote, personOnly } from "../auth/person";
 
 // The conversation as a record: answering the agent's requests, and exporting the whole task.
 
@@ -23,9 +24,12 @@ const InputPath = z.object({
   requestId: z.string().uuid("request id must be a UUID"),
 });
 
-taskInputRoutes.post("/:id/input/:requestId", async (c) => {
+// Answering the agent (Allow, Deny, a question's answers) is a person's act: a script that
+// starts a task must not approve its own agent's requests.
+taskInputRoutes.post("/:id/input/:requestId", personOnly("input.answer"), async (c) => {
   const { id, requestId } = readParams(c, InputPath);
   const answer = await readBody(c, InputAnswer);
+  auditNote(c, id, describeAnswer(requestId, answer));
   const user = c.get("user");
   const { messages } = await ownTaskWithMessages(c.env, user.id, id);
   // The request belongs to a message of this task that is still running on its device.
@@ -50,6 +54,15 @@ taskInputRoutes.post("/:id/input/:requestId", async (c) => {
     "No such request is waiting in this task: it may have ended with its message.",
   );
 });
+
+/** The kind of answer, never its text (an answer may quote anything). */
+function describeAnswer(requestId: string, answer: InputAnswer): string {
+  if ("behavior" in answer) {
+    const remember = answer.remember ? `, remember for the ${answer.remember}` : "";
+    return `request ${requestId}: ${answer.behavior}${remember}`;
+  }
+  return `request ${requestId}: answered ${Object.keys(answer.answers).length} questions`;
+}
 
 const ExportQuery = z.object({ format: z.enum(["md", "json"]).default("md") });
 

@@ -27,6 +27,7 @@ import type { HubPartial } from "../../durable-objects/contract";
 import { chatNote, restoreFailure } from "../workspaces/chat";
 import { prepareWorkspace, RestoreFailed } from "../workspaces/move";
 import { deleteArchive } from "../workspaces/store";
+import { checkMessageMode } from "../auth/person";
 
 export const taskRoutes = new Hono<AppEnv>();
 taskRoutes.use("*", requireUser());
@@ -86,6 +87,7 @@ export async function taskMessages(env: Env, taskId: string) {
 
 taskRoutes.post("/", async (c) => {
   const body = await readBody(c, CreateTask);
+  await checkMessageMode(c, body.permissionMode);
   const user = c.get("user");
   const title = body.title ?? body.message.split("\n")[0]!.slice(0, 80);
   const plain = body.target && body.target !== "cloud" ? body.target : null;
@@ -144,6 +146,7 @@ taskRoutes.post("/", async (c) => {
 taskRoutes.post("/:id/messages", async (c) => {
   const { id } = readParams(c, TaskPath);
   const body = await readBody(c, SendMessage);
+  await checkMessageMode(c, body.permissionMode);
   const user = c.get("user");
   const { task, messages } = await ownTaskWithMessages(c.env, user.id, id);
   if (messages.some((m) => !isTerminal(m.status))) {

@@ -41,7 +41,46 @@ describe("capability sync through the device hub", () => {
       state: "synced",
       digest: first.digest,
       error: null,
+      policy: null,
     });
+
+    // What the device's device-config.json lets managed MCP servers do reaches the listing.
+    const policy = {
+      permissionMode: "default" as const,
+      stdio: false,
+      env: ["GITHUB_TOKEN"],
+      skipped: ["wegent-zoo not started: …"],
+    };
+    socket.send({
+      type: "device:heartbeat",
+      runningTaskIds: [],
+      capabilities: { digest: first.digest, error: null, policy },
+    });
+    await live.next(
+      "device:status",
+      (f) => f.type === "device:status" && f.device.capabilities.policy?.stdio === false,
+    );
+    expect((await listed(user.cookie, deviceId))?.capabilities.policy).toEqual(policy);
+    // An older executor's report (no policy) leaves it as it was.
+    socket.send({
+      type: "device:heartbeat",
+      runningTaskIds: [],
+      capabilities: { digest: first.digest, error: "older report" },
+    });
+    await live.next(
+      "device:status",
+      (f) => f.type === "device:status" && f.device.capabilities.error === "older report",
+    );
+    expect((await listed(user.cookie, deviceId))?.capabilities.policy).toEqual(policy);
+    socket.send({
+      type: "device:heartbeat",
+      runningTaskIds: [],
+      capabilities: { digest: first.digest, error: null },
+    });
+    await live.next(
+      "device:status",
+      (f) => f.type === "device:status" && f.device.capabilities.state === "synced",
+    );
 
     // A change reaches the connected device at once, and the device is pending until it reports.
     const zip = await makeZip([{ path: "SKILL.md", data: skillMd("notes", "Takes notes.") }]);

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { PairingPoll, PairingStarted } from "@wegent/protocol";
-import { call, expectError, signUp } from "./helpers";
+import { call, createToken, expectError, signUp } from "./helpers";
 import { newDeviceId, registerDevice } from "./device-client";
 
 let ip = 0;
@@ -85,10 +85,17 @@ describe("pairing", () => {
     expectError(await poll(p.pairingId, p.pollSecret), 410, "pairing_expired");
   });
 
-  it("approving needs the signed-in owner (cookie or user token), from our own pages", async () => {
+  it("approving needs the signed-in owner (a session, never a token), from our own pages", async () => {
     const p = await start();
     expectError(await call("POST", "/api/pairings", { body: { code: p.code } }), 401);
     const owner = await signUp();
+    const { token } = await createToken(owner);
+    expectError(
+      await call("POST", "/api/pairings", { token, body: { code: p.code } }),
+      403,
+      "session_required",
+    );
+    expect(PairingPoll.parse((await poll(p.pairingId, p.pollSecret)).body).state).toBe("pending");
     expectError(
       await call("POST", "/api/pairings", {
         cookie: owner.cookie,

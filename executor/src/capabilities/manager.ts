@@ -15,6 +15,7 @@ import {
 } from "@wegent/protocol";
 import type { Logger } from "../log";
 import { writeSkill } from "./skill-files";
+import { applyMcpPolicy, type McpPolicy, policyReport } from "./mcp-policy";
 
 /** The plugin's name: Claude Code shows its skills as `wegent:<skill>`. */
 export const PLUGIN_NAME = "wegent";
@@ -41,6 +42,11 @@ export interface CapabilityManagerOptions {
   homeDir: string;
   backendUrl: string;
   log: Logger;
+  /**
+   * What device-config.json lets managed MCP servers do here (default: stdio servers start,
+   * as on a bypassPermissions device; no environment variable is read).
+   */
+  mcpPolicy?: McpPolicy;
   /** Told after every apply (the executor sends a heartbeat with it at once). */
   onApplied?: (applied: AppliedCapabilities) => void;
   fetch?: typeof fetch;
@@ -60,8 +66,15 @@ export class CapabilityManager {
   private next: DeviceCapabilitiesFrame | null = null;
   private applying: Promise<void> | null = null;
 
+  private readonly policy: McpPolicy;
+
   constructor(private readonly options: CapabilityManagerOptions) {
     this.root = join(options.homeDir, "capabilities");
+    this.policy = options.mcpPolicy ?? {
+      permissionMode: "bypassPermissions",
+      stdio: true,
+      env: [],
+    };
   }
 
   private get pluginDir() {
@@ -80,14 +93,19 @@ export class CapabilityManager {
   }
 
   applied(): AppliedCapabilities {
-    return { digest: this.state.digest, error: this.state.error };
+    return {
+      digest: this.state.digest,
+      error: this.state.error,
+      policy: policyReport(this.policy, this.state.mcpServers),
+    };
   }
 
+  /** The state keeps the servers as the owner defined them; each run gets what this device allows. */
   forRun(): RunCapabilities {
     const hasSkills = this.state.skills.length > 0 && existsSync(this.pluginDir);
     return {
       pluginDir: hasSkills ? this.pluginDir : null,
-      mcpServers: this.state.mcpServers,
+      mcpServers: applyMcpPolicy(this.state.mcpServers, this.policy).servers,
       runtime: this.state.runtime,
     };
   }
@@ -142,6 +160,9 @@ export class CapabilityManager {
         mcpServers: this.state.mcpServers.map((s) => s.name).join(",") || "-",
         error: this.state.error,
       });
+      for (const line of applyMcpPolicy(this.state.mcpServers, this.policy).skipped) {
+        this.options.log.warn(`managed MCP: ${line}`);
+      }
       this.options.onApplied?.(this.applied());
     }
   }

@@ -3,8 +3,9 @@ import type { McpServerConfig, Options } from "@anthropic-ai/claude-agent-sdk";
 import type { BaseEnv } from "../runtime/claude-env";
 import type { RunCapabilities } from "./manager";
 
-/** Prefix of the managed MCP servers' names, so they never clash with the user's own. */
-export const MCP_PREFIX = "wegent-";
+import { MCP_PREFIX } from "./mcp-names";
+
+export { MCP_PREFIX };
 
 function fromEnv(base: BaseEnv, names: readonly string[]): Record<string, string> {
   const out: Record<string, string> = {};

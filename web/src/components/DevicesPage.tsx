@@ -1,5 +1,5 @@
 import { useId, useState, type FormEvent } from "react";
-import type { Device } from "@wegent/protocol";
+import type { Device, DeviceMcpPolicy } from "@wegent/protocol";
 import { api, errorText } from "../api";
 import { fromNow, fullDate, useNow } from "../lib/time";
 import { DeviceBody, Ok } from "@wegent/protocol";
@@ -159,6 +159,7 @@ function DeviceCard(props: { device: Device }) {
           {CAPABILITY_TEXT[device.capabilities.state]}
           {device.capabilities.error ? `: ${device.capabilities.error}` : ""}
         </dd>
+        {device.capabilities.policy && <McpPolicyRows policy={device.capabilities.policy} />}
         <dt>Platform</dt>
         <dd>{device.platform}</dd>
         <dt>Version</dt>
@@ -306,5 +307,38 @@ function RenameForm(props: {
         Cancel
       </button>
     </form>
+  );
+}
+
+/** What the device's device-config.json (`managedMcp`) lets managed MCP servers do there. */
+function McpPolicyRows(props: { policy: DeviceMcpPolicy }) {
+  const { policy } = props;
+  return (
+    <>
+      <dt>Managed MCP</dt>
+      <dd data-testid="device-mcp-policy" data-stdio={policy.stdio ? "allowed" : "blocked"}>
+        {policy.stdio
+          ? "stdio servers start"
+          : `stdio servers do not start (--permission-mode ${policy.permissionMode}; allow with managedMcp.allowStdio in device-config.json)`}
+        <br />
+        {policy.env.length > 0 ? (
+          <>
+            may read{" "}
+            {policy.env.map((name) => (
+              <code key={name}>{name} </code>
+            ))}
+          </>
+        ) : (
+          "may read no environment variable (managedMcp.allowEnv)"
+        )}
+        {policy.skipped.length > 0 && (
+          <ul className="muted" data-testid="device-mcp-skipped">
+            {policy.skipped.map((line) => (
+              <li key={line}>{line}</li>
+            ))}
+          </ul>
+        )}
+      </dd>
+    </>
   );
 }

@@ -1,3 +1,4 @@
+import { AccountAudit } from "./AccountAudit";
 import { McpServersSection } from "./McpServersSection";
 import { PresetsSection } from "./PresetsSection";
 import { RuntimeSettingsSection } from "./RuntimeSettingsSection";
@@ -20,6 +21,7 @@ export function SettingsPage() {
       <SkillsSection />
       <McpServersSection />
       <PresetsSection />
+      <AccountAudit />
     </main>
   );
 }

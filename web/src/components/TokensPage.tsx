@@ -15,7 +15,7 @@ export const SCOPE_LABELS: Record<TokenScope, string> = {
 const SCOPE_HELP: Record<TokenScope, string> = {
   device:
     "Connects one computer's executor and nothing else; bound to the first device that uses it.",
-  user: "Full access to your account's API for your own scripts. Never give it to an executor.",
+  user: "Your account's API for your own scripts: tasks, devices, reading settings. Not what only you may do (MCP servers, skills, settings, approving a pairing, answering an agent). Never give it to an executor.",
   cloud: "For a cloud-pool executor run by an admin; bound to the first pool executor.",
 };
 

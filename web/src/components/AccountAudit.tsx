@@ -1,0 +1,120 @@
+import { useCallback, useEffect, useState } from "react";
+import { type AccountAction, type AccountAuditEntry, AccountAuditPage } from "@wegent/protocol";
+import { api, errorText } from "../api";
+import { fullDate } from "../lib/time";
+
+const ACTION_TEXT: Record<AccountAction, string> = {
+  "mcp_server.create": "Defined an MCP server",
+  "mcp_server.update": "Switched an MCP server",
+  "mcp_server.delete": "Removed an MCP server",
+  "skill.upload": "Uploaded a skill",
+  "skill.update": "Switched a skill",
+  "skill.delete": "Removed a skill",
+  "runtime_settings.update": "Changed runtime settings",
+  "settings.update": "Changed the default permission mode",
+  "pairing.approve": "Approved a pairing",
+  "input.answer": "Answered an agent",
+  "message.permission_mode": "Asked for a permission mode in a message",
+};
+
+/**
+ * What only a person may do, as the owner's audit shows it (GET /api/audit): who (this
+ * browser's sessions, or an API token that was refused), what, when, outcome.
+ */
+export function AccountAudit() {
+  const [entries, setEntries] = useState<AccountAuditEntry[]>([]);
+  const [cursor, setCursor] = useState<string | null>(null);
+  const [loaded, setLoaded] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const base = "/api/audit?limit=20";
+
+  const load = useCallback(async (after: string | null) => {
+    setError(null);
+    try {
+      const page = await api("GET", after ? `${base}&cursor=${after}` : base, AccountAuditPage);
+      setEntries((held) => (after ? [...held, ...page.entries] : page.entries));
+      setCursor(page.nextCursor);
+      setLoaded(true);
+    } catch (failure) {
+      setError(errorText(failure));
+    }
+  }, []);
+
+  useEffect(() => {
+    void load(null);
+  }, [load]);
+
+  return (
+    <section aria-labelledby="account-audit-title" data-testid="account-audit">
+      <h2 id="account-audit-title">Audit</h2>
+      <p className="muted">
+        Defining MCP servers and skills, changing runtime settings or the default permission mode,
+        approving a pairing and answering an agent need you, signed in: an API token is refused and
+        shown here.
+      </p>
+      {error && (
+        <p className="error" role="alert">
+          {error}
+        </p>
+      )}
+      {loaded && entries.length === 0 && <p className="muted">Nothing yet.</p>}
+      {entries.length > 0 && (
+        <div className="table-wrap">
+          <table className="audit">
+            <thead>
+              <tr>
+                <th>When</th>
+                <th>Who</th>
+                <th>What</th>
+                <th>Result</th>
+              </tr>
+            </thead>
+            <tbody>
+              {entries.map((entry) => (
+                <tr
+                  key={entry.id}
+                  data-testid="account-audit-entry"
+                  data-action={entry.action}
+                  data-via={entry.via}
+                >
+                  <td title={fullDate(entry.at)}>{new Date(entry.at).toLocaleString()}</td>
+                  <td>
+                    {entry.via === "session"
+                      ? "you, signed in"
+                      : `API token ${entry.viaName ?? entry.viaId.slice(0, 8)}`}
+                  </td>
+                  <td title={entry.detail ?? undefined}>
+                    {ACTION_TEXT[entry.action]}
+                    {entry.target ? (
+                      <>
+                        {" "}
+                        <code>{entry.target}</code>
+                      </>
+                    ) : null}
+                  </td>
+                  <td>
+                    {entry.outcome === "ok"
+                      ? "done"
+                      : entry.outcome === "session_required"
+                        ? "refused: needs you signed in"
+                        : `failed: ${entry.outcome}`}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <div className="row">
+        <button type="button" className="quiet" onClick={() => void load(null)}>
+          Refresh
+        </button>
+        {cursor && (
+          <button type="button" className="quiet" onClick={() => void load(cursor)}>
+            Older
+          </button>
+        )}
+      </div>
+    </section>
+  );
+}

@@ -1,0 +1,173 @@
+import type { MiddlewareHandler } from "hono";
+import type { AccountAction, AccountAuditEntry } from "@wegent/protocol";
+import { log } from "../../edge/log";
+import { ApiError } from "../lib/errors";
+import { type AppContext, type AppEnv, type AuditNote, sessionRequired } from "./identity";
+
+// What only a person may do: the routes that hand out the power to run code on the owner's
+// devices (MCP servers, skills, runtime settings and the default permission mode, approving a
+// pairing, answering an agent's request) need a signed-in session. An account API token gets
+// 403 `session_required`. Every attempt is one row of the owner's audit (`account_audit`).
+
+interface AuditRow {
+  ownerId: string;
+  via: "session" | "token";
+  viaId: string;
+  action: AccountAction;
+  target: string | null;
+  detail: string | null;
+  outcome: string;
+}
+
+const MAX_TEXT = 500;
+const clip = (s: string | null) => (s === null ? null : s.slice(0, MAX_TEXT));
+
+/** A token's refusals are kept once a minute per token and action: a loop cannot flood it. */
+async function record(db: D1Database, row: AuditRow): Promise<void> {
+  await db
+    .prepare(
+      `INSERT INTO account_audit (owner_id, via, via_id, action, target, detail, outcome)
+       SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7
+       WHERE ?2 = 'session' OR NOT EXISTS (
+         SELECT 1 FROM account_audit WHERE owner_id = ?1 AND via_id = ?3 AND action = ?4
+           AND created_at > strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-60 seconds'))`,
+    )
+    .bind(
+      row.ownerId,
+      row.via,
+      row.viaId,
+      row.action,
+      clip(row.target),
+      clip(row.detail),
+      row.outcome,
+    )
+    .run();
+}
+
+/** Modes that let the agent act without asking: a person's choice, never a script's. */
+const PERSON_MODES = new Set(["acceptEdits", "bypassPermissions"]);
+
+/**
+ * A message's own permission mode: a token may make it stricter (`default`, `plan`) or leave it
+ * to the account's default (which only a person sets); asking for `acceptEdits` or
+ * `bypassPermissions` is refused with 403 `session_required` and recorded.
+ */
+export async function checkMessageMode(c: AppContext, mode: string | undefined): Promise<void> {
+  const via = c.get("via");
+  if (via.kind !== "token" || mode === undefined || !PERSON_MODES.has(mode)) return;
+  const user = c.get("user");
+  const action = "message.permission_mode";
+  log({ event: "person.refused", userId: user.id, tokenId: via.tokenId, action }, "warn");
+  await record(c.env.DB, {
+    ownerId: user.id,
+    via: "token",
+    viaId: via.tokenId,
+    action,
+    target: null,
+    detail: `asked for ${mode}`,
+    outcome: "session_required",
+  });
+  throw new ApiError(
+    403,
+    "session_required",
+    `An API token may ask for permissionMode "default" or "plan" only: ${mode} lets the agent act without asking, a person's choice. Leave permissionMode out to use your default permission mode (set in Settings, signed in), or send the message from the web UI.`,
+  );
+}
+
+/**
+ * After `requireUser()`: refuses API tokens (403 `session_required`, recorded) and records what
+ * the route did with the session, with the note the route set (`c.set("audit", …)`).
+ */
+export function personOnly(action: AccountAction): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const user = c.get("user");
+    const via = c.get("via");
+    if (via.kind === "token") {
+      log({ event: "person.refused", userId: user.id, tokenId: via.tokenId, action }, "warn");
+      await record(c.env.DB, {
+        ownerId: user.id,
+        via: "token",
+        viaId: via.tokenId,
+        action,
+        target: null,
+        detail: null,
+        outcome: "session_required",
+      });
+      throw sessionRequired();
+    }
+    await next();
+    const note = c.get("audit") as AuditNote | undefined;
+    const failed = c.res.status >= 400;
+    const outcome = !failed
+      ? "ok"
+      : c.error instanceof ApiError
+        ? c.error.code
+        : `http_${c.res.status}`;
+    await record(c.env.DB, {
+      ownerId: user.id,
+      via: "session",
+      viaId: via.sessionId,
+      action,
+      target: note?.target ?? null,
+      detail: note?.detail ?? null,
+      outcome,
+    });
+  };
+}
+
+/** What a route tells the audit about the action (no secrets: names, counts, origins). */
+export function auditNote(
+  c: { set: (key: "audit", value: AuditNote) => void },
+  target: string | null,
+  detail: string | null = null,
+) {
+  c.set("audit", { target, detail });
+}
+
+interface ListedRow {
+  id: number;
+  created_at: string;
+  action: AccountAction;
+  via: "session" | "token";
+  via_id: string;
+  token_name: string | null;
+  target: string | null;
+  detail: string | null;
+  outcome: string;
+}
+
+/** Newest first; `before` is the id the previous page ended at. Owner-scoped in the WHERE. */
+export async function listAccountAudit(
+  db: D1Database,
+  ownerId: string,
+  before: number | null,
+  limit: number,
+): Promise<{ entries: AccountAuditEntry[]; nextCursor: string | null }> {
+  const rows = await db
+    .prepare(
+      `SELECT a.id, a.created_at, a.action, a.via, a.via_id, a.target, a.detail, a.outcome,
+              t.name AS token_name
+       FROM account_audit a
+       LEFT JOIN api_tokens t ON a.via = 'token' AND t.id = a.via_id AND t.user_id = a.owner_id
+       WHERE a.owner_id = ? AND a.id < ?
+       ORDER BY a.id DESC LIMIT ?`,
+    )
+    .bind(ownerId, before ?? Number.MAX_SAFE_INTEGER, limit + 1)
+    .all<ListedRow>();
+  const page = rows.results.slice(0, limit);
+  const last = page.at(-1);
+  return {
+    entries: page.map((r) => ({
+      id: r.id,
+      at: r.created_at,
+      action: r.action,
+      via: r.via,
+      viaId: r.via_id,
+      viaName: r.token_name,
+      target: r.target,
+      detail: r.detail,
+      outcome: r.outcome,
+    })),
+    nextCursor: rows.results.length > limit && last ? String(last.id) : null,
+  };
+}
