@@ -88,6 +88,8 @@ export function toDevice(row: DeviceRow): Device {
             error: row.capabilitiesError,
           }),
     slotLimit: row.slotLimit,
+    // The pool's executors always archive to R2 (that is the cloud's design).
+    cloudBackup: row.type === "cloud" ? true : row.cloudBackup,
   };
 }
 

@@ -108,6 +108,7 @@ export class Executor {
         ? {
             claudeProjectsRoot: join(options.local.configDir, "projects"),
             projects: () => options.local!.list(),
+            local: true,
           }
         : {}),
       log: this.log,
@@ -290,6 +291,7 @@ export class Executor {
         return;
       case "workspace:archive":
       case "workspace:restore":
+      case "workspace:restore_snapshot":
       case "workspace:cleanup":
         this.workspaces.handle(frame);
         return;
