@@ -67,8 +67,6 @@ describe("local stays local", () => {
     await a.waitFor("registered", 60_000);
     const listed = await s.get<DevicesBody>("/api/devices");
     const device = listed.devices.find((d) => d.id === a.deviceId)!;
-    // Off by default: nothing but the conversation leaves a local device.
-    expect(device.cloudBackup).toBe(false);
     const project = device.projects.find((p) => p.name === "app")!;
 
     s.fake.on("draft the release notes", [
@@ -103,17 +101,14 @@ describe("local stays local", () => {
     const kept = await until(
       async () => {
         const ws = await workspaceOf(taskId);
-        return ws.state === "snapshot" ? ws : undefined;
+        return ws.state !== "on_device" ? ws : undefined;
       },
       60_000,
-      "the cleanup to keep the workspace as a local snapshot",
-    ).catch((error: unknown) => {
-      console.log(a.output().slice(-4000), s.platform.logs.join("").slice(-4000));
-      throw error;
-    });
-    expect(kept).toMatchObject({ state: "snapshot", archive: null, deviceId: a.deviceId });
+      "the cleanup to remove the worktree",
+    );
     expect(existsSync(tree)).toBe(false);
     expect(r2Blobs()).toEqual([]);
+    expect(kept).toMatchObject({ state: "snapshot", archive: null, deviceId: a.deviceId });
     const download = await fetch(`${s.platform.origin}/api/tasks/${taskId}/workspace/download`, {
       headers: { Cookie: s.user.cookie },
     });
@@ -165,7 +160,8 @@ describe("local stays local", () => {
     expect((await workspaceOf(taskId)).state).toBe("on_device");
     expect(r2Blobs()).toEqual([]);
 
-    // Bad bodies are refused; then the owner turns cloud backup on for this device.
+    // Cloud backup was off (the default); bad bodies are refused; then the owner turns it on.
+    expect(device.cloudBackup).toBe(false);
     for (const body of [{}, { cloudBackup: "yes" }, { cloudBackup: true, extra: 1 }]) {
       const bad = await api(s.platform.origin, "PATCH", `/api/devices/${a.deviceId}`, {
         cookie: s.user.cookie,
