@@ -115,9 +115,7 @@ describe("workspaces in the browser", () => {
     await page.getByRole("button", { name: "Clean up…" }).click();
     await page.getByText("No workspace has been idle that long.").waitFor();
     await page.goto(`${origin}/#/tasks/${taskId}`);
-    await expect
-      .poll(() => page.getByTestId("workspace-state").textContent())
-      .toContain("kept on");
+    await expect.poll(() => page.getByTestId("workspace-state").textContent()).toContain("kept on");
     await context.close();
   }, 180_000);
 });

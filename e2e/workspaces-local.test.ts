@@ -7,7 +7,14 @@
 // `/cdn-cgi/local/scheduled` trigger), a real executor, real Claude Code against the fake model, a real repo.
 import { scene } from "./scene";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -141,9 +148,9 @@ describe("local stays local", () => {
     expect(again.status, JSON.stringify(again.body)).toBe(201);
     const back = await s.settled(taskId, 5);
     expect(back.messages.at(-1)).toMatchObject({ status: "completed", content: "Read the draft." });
-    expect(back.messages.some((m) => m.content.includes("from the snapshot kept on this device"))).toBe(
-      true,
-    );
+    expect(
+      back.messages.some((m) => m.content.includes("from the snapshot kept on this device")),
+    ).toBe(true);
     expect(readFileSync(join(tree, "draft.txt"), "utf8")).toBe("not committed");
     expect(readFileSync(join(tree, "README.md"), "utf8")).toBe("hello\nchanged\n");
     expect(readFileSync(join(tree, "notes.txt"), "utf8")).toBe("committed work");

@@ -170,12 +170,7 @@ describe("local snapshots (executor)", () => {
     expect(readFileSync(join(m.dir, "committed.txt"), "utf8")).toBe("on the branch\n");
     expect(existsSync(join(m.dir, "b.txt"))).toBe(false);
     // Uncommitted again (the staged file comes back untracked: the index is the branch's).
-    expect(status(m.dir)).toEqual([
-      " D b.txt",
-      " M a.txt",
-      "?? new.txt",
-      "?? staged.txt",
-    ]);
+    expect(status(m.dir)).toEqual([" D b.txt", " M a.txt", "?? new.txt", "?? staged.txt"]);
     expect(readFileSync(join(m.sessions, "s1.jsonl"), "utf8")).toContain('"user"');
     // Used up: the ref, the pack and its record are gone; the checkout still untouched.
     expect(() => sh(m.project, "rev-parse", "--verify", "-q", snapshotRef(TASK))).toThrow();

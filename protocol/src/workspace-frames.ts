@@ -136,10 +136,7 @@ export type WorkspaceResult = z.infer<typeof WorkspaceResult>;
 export type WorkspaceErrorCode = Extract<WorkspaceResult["outcome"], { kind: "error" }>["code"];
 
 export type WorkspaceCommand =
-  | WorkspaceArchive
-  | WorkspaceRestore
-  | WorkspaceRestoreSnapshot
-  | WorkspaceCleanup;
+  WorkspaceArchive | WorkspaceRestore | WorkspaceRestoreSnapshot | WorkspaceCleanup;
 
 // --- HTTP shapes --------------------------------------------------------------------------------
 

@@ -67,8 +67,7 @@ export async function cleanup(
       if (local) {
         if (!hooks.snapshot) throw new Error("this device cannot keep snapshots");
         await hooks.snapshot(c.taskId, c.place);
-      }
-      else await hooks.archive(c.taskId, c.place);
+      } else await hooks.archive(c.taskId, c.place);
     } catch (error) {
       const why = (error instanceof Error ? error.message : String(error)).slice(0, 900);
       const reason = local ? `Snapshot failed, so kept: ${why}` : `Not archived, so kept: ${why}`;

@@ -123,15 +123,20 @@ export class WorkspaceService {
         }
         case "workspace:cleanup": {
           const keep = frame.keep ?? (this.options.local ? "device" : "cloud");
-          const report = await cleanup(this.options, { ...frame, keep }, {
-            running: (taskId) => this.options.running(taskId) || this.busy.has(taskId),
-            archive: async (taskId, place) => {
-              const client = this.client(frame.grant, taskId);
-              await archiveTask(place, this.context(taskId), client, frame.maxBytes);
+          const report = await cleanup(
+            this.options,
+            { ...frame, keep },
+            {
+              running: (taskId) => this.options.running(taskId) || this.busy.has(taskId),
+              archive: async (taskId, place) => {
+                const client = this.client(frame.grant, taskId);
+                await archiveTask(place, this.context(taskId), client, frame.maxBytes);
+              },
+              snapshot: (taskId, place) =>
+                snapshotTask(place, this.context(taskId), frame.maxBytes),
+              removed: (taskId) => this.client(frame.grant, taskId).removed(),
             },
-            snapshot: (taskId, place) => snapshotTask(place, this.context(taskId), frame.maxBytes),
-            removed: (taskId) => this.client(frame.grant, taskId).removed(),
-          });
+          );
           log.info("workspaces cleaned up", {
             dryRun: frame.dryRun,
             keep,

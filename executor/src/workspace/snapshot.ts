@@ -86,15 +86,17 @@ export async function snapshotCommit(
     GIT_COMMITTER_EMAIL: "wegent@localhost",
   };
   try {
-    const head = (await git(["rev-parse", "--verify", "HEAD^{commit}"], { cwd: dir, env }))
-      .stdout.toString("utf8")
+    const head = (await git(["rev-parse", "--verify", "HEAD^{commit}"], { cwd: dir, env })).stdout
+      .toString("utf8")
       .trim();
     await git(["read-tree", head], { cwd: dir, env });
     await git(["add", "-A", "--", "."], { cwd: dir, env });
     const tree = (await git(["write-tree"], { cwd: dir, env })).stdout.toString("utf8").trim();
     const message = `wegent: snapshot of task ${taskId} (uncommitted and untracked files)`;
-    const commit = (await git(["commit-tree", tree, "-p", head, "-m", message], { cwd: dir, env }))
-      .stdout.toString("utf8")
+    const commit = (
+      await git(["commit-tree", tree, "-p", head, "-m", message], { cwd: dir, env })
+    ).stdout
+      .toString("utf8")
       .trim();
     if (!/^[0-9a-f]{40,64}$/.test(commit)) throw new Error(`git commit-tree gave "${commit}"`);
     await git(["update-ref", "-m", "wegent snapshot", snapshotRef(taskId), commit], {
@@ -227,7 +229,16 @@ export async function applySnapshot(
   try {
     await git(["read-tree", commit], { cwd: real, env });
     const changed = await git(
-      ["diff-tree", "-r", "-z", "--no-renames", "--no-commit-id", "--name-status", `${commit}^`, commit],
+      [
+        "diff-tree",
+        "-r",
+        "-z",
+        "--no-renames",
+        "--no-commit-id",
+        "--name-status",
+        `${commit}^`,
+        commit,
+      ],
       { cwd: real, env },
     );
     const fields = changed.stdout.toString("utf8").split("\0");
