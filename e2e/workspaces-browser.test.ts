@@ -70,8 +70,9 @@ describe("workspaces in the browser", () => {
     await context.addCookies([{ name, value, url: origin }]);
     page = await context.newPage();
     await page.goto(`${origin}/#/tasks/${taskId}`, { timeout: 30_000 });
+    // The first page load waits for tasks, devices and the live channel: slow on a loaded machine.
     await expect
-      .poll(() => page.getByTestId("workspace-state").textContent())
+      .poll(() => page.getByTestId("workspace-state").textContent(), { timeout: 60_000 })
       .toContain("Workspace: on");
     // Archiving a local device's task uploads its files: the button asks first and says so.
     await page.getByRole("button", { name: "Archive to cloud…" }).click();
