@@ -92,6 +92,8 @@ export function toDevice(row: DeviceRow): Device {
             policy: mcpPolicyOf(row.capabilitiesPolicy),
           },
     slotLimit: row.slotLimit,
+    // The pool's executors always archive to R2 (that is the cloud's design).
+    cloudBackup: row.type === "cloud" ? true : row.cloudBackup,
   };
 }
 

@@ -69,6 +69,8 @@ describe("reliability gauntlet (CI subset)", () => {
     "never reads or deletes outside a cloud agent's folder while it swaps a folder for a symlink",
     () => pass(executorSecurity.swappedFolderCloud),
   );
+  it("keeps a local device's idle workspace on the machine: its cleanup uploads nothing", () =>
+    pass(executorSecurity.localStaysLocal));
   it("answers 1,000 fuzzed frames with errors, closes abusers with 4008 and stays up", () =>
     pass(fuzzScenario(1000)));
   it("never answers bad input on any REST route with a 5xx", () => pass(badInput));

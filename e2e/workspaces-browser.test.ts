@@ -1,5 +1,6 @@
 // The workspace UI in a real browser: the task header shows where the workspace lives, Archive
-// now and Download; the device page shows disk used and Clean up lists (dry run) before removing.
+// to cloud (asked first: it uploads) and Download; the device page shows disk used, the cloud
+// backup toggle, and Clean up lists (dry run) what it keeps on the device before removing.
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
@@ -84,7 +85,10 @@ describe("workspaces in the browser", () => {
       await expect
         .poll(() => page.getByTestId("workspace-state").textContent(), UI_POLL)
         .toContain("Workspace: on");
-      await page.getByRole("button", { name: "Archive now" }).click();
+      // Archiving a local device's task uploads its files: the button asks first and says so.
+      await page.getByRole("button", { name: "Archive to cloud…" }).click();
+      expect(await page.getByTestId("archive-confirm").textContent()).toContain("uploads");
+      await page.getByRole("button", { name: "Upload to the cloud" }).click();
       const link = page.getByTestId("workspace-download");
       await link.waitFor();
       expect(await link.getAttribute("href")).toBe(`/api/tasks/${taskId}/workspace/download`);
@@ -103,16 +107,29 @@ describe("workspaces in the browser", () => {
         .toContain(taskId.slice(0, 8));
       const dir = join(executor.home, "workspaces", taskId);
       expect(existsSync(dir)).toBe(true);
+      // Cloud backup is off by default: the cleanup keeps the workspace on the device.
+      expect(await page.getByTestId("device-cloud-backup").isChecked()).toBe(false);
+      expect(await page.getByTestId("cleanup-explain").textContent()).toContain(
+        "nothing is uploaded",
+      );
       await screenshot(page, "workspace-cleanup-preview");
-      await page.getByRole("button", { name: "Archive and remove 1" }).click();
+      await page.getByRole("button", { name: "Keep on this device and remove 1" }).click();
       await expect
         .poll(() => page.getByTestId("cleanup-result").textContent(), UI_POLL)
-        .toContain("removed");
+        .toContain("kept on this device");
       expect(existsSync(dir)).toBe(false);
+      // The owner turns backup on: the toggle and its one-line explanation say what it uploads.
+      await page.getByTestId("device-cloud-backup").check();
+      await expect
+        .poll(() => page.getByTestId("device-cloud-backup-hint").textContent(), UI_POLL)
+        .toContain("uploads");
+      await page.getByLabel("Idle longer than (hours)").fill("0");
+      await page.getByRole("button", { name: "Clean up…" }).click();
+      await page.getByText("No workspace has been idle that long.").waitFor();
       await page.goto(`${origin}/#/tasks/${taskId}`);
       await expect
         .poll(() => page.getByTestId("workspace-state").textContent(), UI_POLL)
-        .toContain("archived");
+        .toContain("kept on");
       await context.close();
     },
     UI_TEST_MS,

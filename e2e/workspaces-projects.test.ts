@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { CleanupReport, Device, TaskWithMessages, WorkspaceState } from "@wegent/protocol";
 import { text, toolUse } from "./fake-model/server";
-import { startExecutor } from "./harness";
+import { api, startExecutor } from "./harness";
 
 const s = scene("e2e_ws_projects");
 
@@ -47,6 +47,12 @@ describe("project task workspaces", () => {
     });
     s.executors.push(a);
     await a.waitFor("registered", 60_000);
+    // This file is about archives in R2: the owner turned on cloud backup (off: workspaces-local).
+    const backup = await api(s.platform.origin, "PATCH", `/api/devices/${a.deviceId}`, {
+      cookie: s.user.cookie,
+      body: { cloudBackup: true },
+    });
+    expect(backup.status).toBe(200);
     const project = (await projectsOf(a.deviceId)).find((p) => p.name === "app")!;
     const notesProject = (await projectsOf(a.deviceId)).find((p) => p.name === "notes")!;
 

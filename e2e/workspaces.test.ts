@@ -20,7 +20,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { CleanupReport, TaskWithMessages, WorkspaceState } from "@wegent/protocol";
 import { text, toolUse } from "./fake-model/server";
-import { startExecutor, until } from "./harness";
+import { api, startExecutor, until } from "./harness";
 
 const s = scene("e2e_workspaces");
 
@@ -29,6 +29,15 @@ async function launch() {
   s.executors.push(ex);
   await ex.waitFor("registered");
   return ex;
+}
+
+/** The owner turns on cloud backup: this file is about archives in R2 (off, see workspaces-local). */
+async function backUp(deviceId: string) {
+  const res = await api(s.platform.origin, "PATCH", `/api/devices/${deviceId}`, {
+    cookie: s.user.cookie,
+    body: { cloudBackup: true },
+  });
+  expect(res.status).toBe(200);
 }
 
 /** The newest R2 blob of the local bucket (the archive just written). */
@@ -63,6 +72,8 @@ describe("workspaces", () => {
     s.executors.push(ex);
     await ex.waitFor("registered");
     const b = { deviceId: secondId, home: join(a.home, "devices", secondId) };
+    await backUp(a.deviceId);
+    await backUp(b.deviceId);
 
     s.fake.on("write the notes", [
       {

@@ -69,14 +69,24 @@ export type LogEvent =
   | { event: "archive.stored"; ownerId: string; taskId: string; size: number }
   | { event: "archive.dangling_aborted"; ownerId: string; taskId: string }
   | { event: "workspace.archived"; ownerId: string; taskId: string }
-  | { event: "workspace.cleanup"; ownerId: string; deviceId: string; dryRun: boolean }
+  | {
+      event: "workspace.cleanup";
+      ownerId: string;
+      deviceId: string;
+      dryRun: boolean;
+      keep: "cloud" | "device";
+    }
   | {
       event: "workspace.auto_cleanup";
       ownerId: string;
       deviceId: string;
       removed: number;
       kept: number;
+      keep: "cloud" | "device";
     }
+  | { event: "workspace.snapshot_restored"; ownerId: string; taskId: string }
+  | { event: "archive.upload_refused"; taskId: string; deviceId: string }
+  | { event: "device.cloud_backup"; ownerId: string; deviceId: string; cloudBackup: boolean }
   | { event: "workspace.auto_cleanup_failed"; ownerId: string; deviceId: string; message: string };
 
 export function log(entry: LogEvent, level: "info" | "warn" | "error" = "info"): void {

@@ -1,6 +1,7 @@
 // The executor side of the trust boundary (issue #10), as gauntlet scenarios.
 import { cloudCredentialHunt, cloudCrossTenant, localCredentialHunt } from "./agent-hunt";
 import { copiedCredential } from "./copied-credential";
+import { localStaysLocal } from "./local-stays-local";
 import { killedExecutorOrphans } from "./orphans";
 import { plantedGitCloud, plantedGitConfig } from "./planted-git";
 import { swappedFolderCloud } from "./swapped-folder";
@@ -11,6 +12,7 @@ export {
   copiedCredential,
   killedExecutorOrphans,
   localCredentialHunt,
+  localStaysLocal,
   plantedGitCloud,
   plantedGitConfig,
   swappedFolderCloud,
@@ -25,4 +27,5 @@ export const executorSecurityScenarios = [
   plantedGitConfig,
   plantedGitCloud,
   swappedFolderCloud,
+  localStaysLocal,
 ];

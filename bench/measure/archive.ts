@@ -45,6 +45,9 @@ export async function measureArchive(
     api<T>(origin, method, path, { cookie: user.session.cookie, body });
   try {
     await ex.waitFor(/\bregistered\b/, 30_000);
+    // The R2 path is measured: the device's cloud backup on (off, a cleanup keeps it locally).
+    const backup = await call("PATCH", `/api/devices/${ex.deviceId}`, { cloudBackup: true });
+    if (backup.status !== 200) throw new Error(`cloud backup: ${backup.status}`);
     const created = await call<{ task: { id: string } }>("POST", "/api/tasks", {
       message: "bench archive",
       target: { deviceId: ex.deviceId },

@@ -2,6 +2,7 @@ import type {
   WorkspaceArchive,
   WorkspaceCleanup,
   WorkspaceRestore,
+  WorkspaceRestoreSnapshot,
   WorkspaceResult,
 } from "@wegent/protocol";
 import { sendFrame } from "./socket";
@@ -12,7 +13,9 @@ import { sendFrame } from "./socket";
 // an in-flight RPC call keeps the object awake, and a lost one simply times out at the Worker.
 
 type Without<T> = T extends unknown ? Omit<T, "requestId"> : never;
-export type WorkspaceAsk = Without<WorkspaceArchive | WorkspaceRestore | WorkspaceCleanup>;
+export type WorkspaceAsk = Without<
+  WorkspaceArchive | WorkspaceRestore | WorkspaceRestoreSnapshot | WorkspaceCleanup
+>;
 export type WorkspaceAnswer =
   | WorkspaceResult["outcome"]
   | { kind: "offline"; message: string }

@@ -118,6 +118,11 @@ export const devices = sqliteTable(
      * reported (an older executor).
      */
     capabilitiesPolicy: text("capabilities_policy"),
+    /**
+     * The owner chose to back this local device's task workspaces up to R2 (the hourly cleanup
+     * archives them there); off: they are kept on the device (local snapshots). Cloud: ignored.
+     */
+    cloudBackup: integer("cloud_backup", { mode: "boolean" }).notNull().default(false),
     createdAt: createdAt(),
   },
   (t) => [
@@ -400,6 +405,11 @@ export const taskWorkspaces = sqliteTable(
     archivedFrom: text("archived_from"),
     /** Why the last archive attempt of a cleanup failed (the workspace was kept), until one works. */
     archiveError: text("archive_error"),
+    /**
+     * A cleanup kept the workspace on its device as a local snapshot (no upload) and removed the
+     * working folder: when. Null once the workspace is back or archived.
+     */
+    snapshotAt: text("snapshot_at"),
     updatedAt: text("updated_at").notNull(),
   },
   (t) => [index("task_workspaces_owner").on(t.ownerId)],

@@ -109,6 +109,7 @@ export class Executor {
         ? {
             claudeProjectsRoot: join(options.local.configDir, "projects"),
             projects: () => options.local!.list(),
+            local: true,
           }
         : {}),
       log: this.log,
@@ -291,6 +292,7 @@ export class Executor {
         return;
       case "workspace:archive":
       case "workspace:restore":
+      case "workspace:restore_snapshot":
       case "workspace:cleanup":
         this.workspaces.handle(frame);
         return;

@@ -114,10 +114,25 @@ export const Device = z.object({
   capabilities: DeviceCapabilities,
   /** The owner's limit on parallel tasks (null: what the executor offers). */
   slotLimit: z.number().int().nullable(),
+  /**
+   * The owner backs this device's task workspaces up to the cloud: the hourly cleanup archives
+   * them to R2. Off (the default for a local device): they are kept on the device as snapshots
+   * and nothing but the conversation leaves it. Always true for the cloud pool.
+   */
+  cloudBackup: z.boolean(),
 });
 export type Device = z.infer<typeof Device>;
 
 export const RenameDevice = z.object({ name: DisplayName(200) });
+
+/** `PATCH /api/devices/:id`: rename, and/or turn cloud backup of its workspaces on or off. */
+export const UpdateDevice = z
+  .object({ name: DisplayName(200).optional(), cloudBackup: z.boolean().optional() })
+  .strict()
+  .refine((body) => body.name !== undefined || body.cloudBackup !== undefined, {
+    message: "send name and/or cloudBackup",
+  });
+export type UpdateDevice = z.infer<typeof UpdateDevice>;
 
 export const TaskStatus = z.enum([
   "pending",

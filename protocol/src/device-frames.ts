@@ -19,6 +19,7 @@ import {
   WorkspaceArchive,
   WorkspaceCleanup,
   WorkspaceRestore,
+  WorkspaceRestoreSnapshot,
   WorkspaceResult,
 } from "./workspace-frames";
 
@@ -249,6 +250,7 @@ export const HubFrame = z.discriminatedUnion("type", [
   ErrorFrame,
   WorkspaceArchive,
   WorkspaceRestore,
+  WorkspaceRestoreSnapshot,
   WorkspaceCleanup,
 ]);
 export type HubFrame = z.infer<typeof HubFrame>;

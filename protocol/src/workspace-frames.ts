@@ -38,6 +38,19 @@ export const WorkspaceRestore = z.object({
 });
 export type WorkspaceRestore = z.infer<typeof WorkspaceRestore>;
 
+/**
+ * Lay the task's workspace out again from the snapshot a cleanup kept on this device (its git
+ * worktree on its branch with the uncommitted and untracked files, or its scratch folder, and
+ * its Claude session). Nothing is downloaded.
+ */
+export const WorkspaceRestoreSnapshot = z.object({
+  type: z.literal("workspace:restore_snapshot"),
+  requestId: Id,
+  taskId: Id,
+  grant: Grant,
+});
+export type WorkspaceRestoreSnapshot = z.infer<typeof WorkspaceRestoreSnapshot>;
+
 /** List (dry run) or remove workspaces idle longer than `olderThanHours`, archiving each first. */
 export const WorkspaceCleanup = z.object({
   type: z.literal("workspace:cleanup"),
@@ -49,6 +62,13 @@ export const WorkspaceCleanup = z.object({
     .max(24 * 365),
   dryRun: z.boolean(),
   maxBytes: z.number().int().positive(),
+  /**
+   * Where a workspace is kept before it is removed: `cloud` = a verified archive in R2 (cloud
+   * executors, or a local device whose owner turned on cloud backup); `device` = a snapshot on
+   * the device itself, nothing uploaded (a local device's default). Absent (an older Worker):
+   * `device` in local mode, `cloud` in cloud mode.
+   */
+  keep: z.enum(["cloud", "device"]).optional(),
 });
 export type WorkspaceCleanup = z.infer<typeof WorkspaceCleanup>;
 
@@ -67,6 +87,8 @@ export const CleanupEntry = z.object({
   /** removed | would_remove (dry run) | kept (with why) */
   outcome: z.enum(["removed", "would_remove", "kept"]),
   reason: z.string().max(1000).nullable(),
+  /** Removed after a snapshot kept on the device (nothing uploaded), not an archive. */
+  snapshot: z.boolean().optional(),
 });
 export type CleanupEntry = z.infer<typeof CleanupEntry>;
 
@@ -103,6 +125,7 @@ export const WorkspaceResult = z.object({
         "download_failed",
         "quota_exceeded",
         "task_running",
+        "snapshot_missing",
         "internal_error",
       ]),
       message: z.string().max(2000),
@@ -112,17 +135,25 @@ export const WorkspaceResult = z.object({
 export type WorkspaceResult = z.infer<typeof WorkspaceResult>;
 export type WorkspaceErrorCode = Extract<WorkspaceResult["outcome"], { kind: "error" }>["code"];
 
-export type WorkspaceCommand = WorkspaceArchive | WorkspaceRestore | WorkspaceCleanup;
+export type WorkspaceCommand =
+  WorkspaceArchive | WorkspaceRestore | WorkspaceRestoreSnapshot | WorkspaceCleanup;
 
 // --- HTTP shapes --------------------------------------------------------------------------------
 
 /** `GET /api/tasks/:id/workspace`. */
 export const WorkspaceState = z.object({
-  state: z.enum(["on_device", "archived", "none"]),
+  /**
+   * on_device: the working folder is on the device; snapshot: a cleanup removed it and kept its
+   * state on the device (nothing uploaded; a follow-up there restores it); archived: the copy
+   * is the archive in R2; none.
+   */
+  state: z.enum(["on_device", "snapshot", "archived", "none"]),
   deviceId: z.string().nullable(),
   archive: ArchiveInfo.nullable(),
   /** A cleanup could not archive the workspace, so it was kept on the device: why. */
   archiveError: z.string().nullable().default(null),
+  /** When a cleanup kept the workspace as a snapshot on the device (state `snapshot`). */
+  snapshotAt: z.string().nullable().default(null),
 });
 export type WorkspaceState = z.infer<typeof WorkspaceState>;
 

@@ -23,6 +23,7 @@ export function device(overrides: Partial<Device> & { id: string }): Device {
     commands: [],
     capabilities: { state: "synced", digest: null, error: null },
     slotLimit: null,
+    cloudBackup: false,
     ...overrides,
   };
 }

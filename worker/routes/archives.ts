@@ -25,10 +25,16 @@ const UploadPath = TaskPath.extend({ uploadId: z.string().min(1).max(1000) });
 const PartPath = UploadPath.extend({ part: z.coerce.number().int().min(1).max(10_000) });
 const NonceQuery = z.object({ nonce: z.string().uuid() });
 
-/** The task, if the grant's device holds it; else 403 (a task of nobody's is 404). */
+/**
+ * The task, if the grant's device holds it; else 403 (a task of nobody's is 404). `upload`: the
+ * route writes to R2, which only a grant for an archive the owner asked for (or cloud backup)
+ * allows: a local device's cleanup without backup gets 403 `upload_not_allowed`, so even an
+ * older executor that ignores `keep: "device"` uploads nothing.
+ */
 async function heldTask(
   c: { env: Env; req: { header(name: string): string | undefined } },
   taskId: string,
+  upload = false,
 ) {
   const grant = await verifyGrant(c.env, bearerToken(c.req.header("Authorization")));
   const task = await database(c.env.DB)
@@ -43,6 +49,14 @@ async function heldTask(
     log({ event: "archive.refused", taskId, deviceId: grant.deviceId }, "warn");
     throw new ApiError(403, "task_not_on_device", "This device does not hold the task.");
   }
+  if (upload && !grant.upload) {
+    log({ event: "archive.upload_refused", taskId, deviceId: grant.deviceId }, "warn");
+    throw new ApiError(
+      403,
+      "upload_not_allowed",
+      "This device keeps its task workspaces on the device: nothing is uploaded unless the owner archives, moves or downloads a task, or turns on cloud backup for the device.",
+    );
+  }
   return task;
 }
 
@@ -51,7 +65,7 @@ const keyOf = (ownerId: string, taskId: string, nonce: string) =>
 
 archiveRoutes.post("/:taskId/uploads", async (c) => {
   const { taskId } = readParams(c, TaskPath);
-  const task = await heldTask(c, taskId);
+  const task = await heldTask(c, taskId, true);
   const { quotaBytes } = archiveSettings(c.env);
   const used = await usedBytes(c.env, task.ownerId, taskId);
   if (used >= quotaBytes) {
@@ -77,7 +91,7 @@ archiveRoutes.post("/:taskId/uploads", async (c) => {
 archiveRoutes.put("/:taskId/uploads/:uploadId/parts/:part", async (c) => {
   const { taskId, uploadId, part } = readParams(c, PartPath);
   const { nonce } = readQuery(c, NonceQuery);
-  const task = await heldTask(c, taskId);
+  const task = await heldTask(c, taskId, true);
   const length = Number(c.req.header("Content-Length"));
   if (!Number.isInteger(length) || length <= 0 || length > PART_MAX) {
     throw new ApiError(
@@ -112,7 +126,7 @@ archiveRoutes.post("/:taskId/uploads/:uploadId/complete", async (c) => {
   const { taskId, uploadId } = readParams(c, UploadPath);
   const { nonce } = readQuery(c, NonceQuery);
   const body = await readBody(c, CompleteUpload);
-  const task = await heldTask(c, taskId);
+  const task = await heldTask(c, taskId, true);
   const key = keyOf(task.ownerId, taskId, nonce);
   const upload = c.env.ARCHIVES.resumeMultipartUpload(key, uploadId);
   const { maxBytes, quotaBytes } = archiveSettings(c.env);
@@ -156,6 +170,8 @@ archiveRoutes.post("/:taskId/uploads/:uploadId/complete", async (c) => {
     archivedAt,
     archivedFrom: task.deviceId,
     archiveError: null,
+    // A task kept as a snapshot is laid out on its device again before it is packed.
+    ...(previous?.snapshotAt ? { onDevice: true, snapshotAt: null } : {}),
   });
   if (previous?.archiveKey && previous.archiveKey !== key) {
     await c.env.ARCHIVES.delete(previous.archiveKey);
@@ -195,7 +211,7 @@ archiveRoutes.post("/:taskId/removed", async (c) => {
   }
   await database(c.env.DB)
     .update(schema.taskWorkspaces)
-    .set({ onDevice: false, updatedAt: nowIso() })
+    .set({ onDevice: false, snapshotAt: null, updatedAt: nowIso() })
     .where(and(eq(schema.taskWorkspaces.taskId, task.id)))
     .run();
   return c.json({ ok: true });

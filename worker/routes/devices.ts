@@ -10,7 +10,7 @@ import {
   type LocalSessionsBody,
   type LocalTranscriptBody,
   ProjectId,
-  RenameDevice,
+  UpdateDevice,
 } from "@wegent/protocol";
 import { database, schema } from "../../edge/db";
 import {
@@ -279,13 +279,27 @@ deviceRoutes.delete("/:id/default", async (c) => {
   return c.json({ device: toDevice(await ownDevice(c, user.id, id)) } satisfies DeviceBody);
 });
 
+/** Rename the device, and/or turn cloud backup of its task workspaces on or off. */
 deviceRoutes.patch("/:id", async (c) => {
   const { id } = readParams(c, DevicePath);
-  const { name } = await readBody(c, RenameDevice);
+  const { name, cloudBackup } = await readBody(c, UpdateDevice);
   const user = c.get("user");
-  await ownDevice(c, user.id, id);
-  await updateOwnDevice(c.env, user.id, id, { customName: name });
-  await deviceHub(c.env, user.id, id).rename(name);
+  const device = await ownDevice(c, user.id, id);
+  if (cloudBackup !== undefined && device.type !== "local") {
+    throw new ApiError(
+      409,
+      "not_local",
+      "Cloud executors always archive task workspaces to the cloud; cloud backup is a setting of your own devices.",
+    );
+  }
+  await updateOwnDevice(c.env, user.id, id, {
+    ...(name !== undefined ? { customName: name } : {}),
+    ...(cloudBackup !== undefined ? { cloudBackup } : {}),
+  });
+  if (name !== undefined) await deviceHub(c.env, user.id, id).rename(name);
+  if (cloudBackup !== undefined) {
+    log({ event: "device.cloud_backup", ownerId: user.id, deviceId: id, cloudBackup });
+  }
   return c.json({ device: toDevice(await ownDevice(c, user.id, id)) } satisfies DeviceBody);
 });
 

@@ -10,6 +10,7 @@ import { readBody, readParams } from "../lib/validate";
 import { askDevice } from "../workspaces/relay";
 import {
   archiveSettings,
+  keepFor,
   recordKept,
   taskSessionIds,
   workspaceRow,
@@ -46,7 +47,8 @@ workspaceTaskRoutes.post("/:id/archive", requireUser(), async (c) => {
     throw new ApiError(409, "workspace_missing", "The task has no device workspace.");
   }
   const row = await workspaceRow(c.env, id);
-  if (row && !row.onDevice) {
+  // A snapshot kept on the device is laid out there again, then archived (the owner asked).
+  if (row && !row.onDevice && !row.snapshotAt) {
     throw new ApiError(409, "not_on_device", "The workspace is archived and not on a device.");
   }
   const device = { ownerId: task.deviceOwnerId, deviceId: task.deviceId };
@@ -92,13 +94,14 @@ workspaceDeviceRoutes.post("/:id/cleanup", requireUser(), async (c) => {
     .where(and(eq(schema.devices.ownerId, user.id), eq(schema.devices.deviceId, id)))
     .get();
   if (!device) throw notFound("device");
+  const keep = keepFor(device);
   const answer = await askDevice(
     c.env,
     { ownerId: user.id, deviceId: id },
-    { type: "workspace:cleanup", ...body, maxBytes: archiveSettings(c.env).maxBytes },
+    { type: "workspace:cleanup", ...body, maxBytes: archiveSettings(c.env).maxBytes, keep },
   );
   if (answer.kind !== "cleanup") throw new ApiError(502, "bad_answer", "Unexpected device answer.");
   await recordKept(c.env, { ownerId: user.id, deviceId: id }, answer.report.entries);
-  log({ event: "workspace.cleanup", ownerId: user.id, deviceId: id, dryRun: body.dryRun });
+  log({ event: "workspace.cleanup", ownerId: user.id, deviceId: id, dryRun: body.dryRun, keep });
   return c.json(answer.report);
 });

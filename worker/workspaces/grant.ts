@@ -4,12 +4,16 @@ import { ApiError } from "../lib/errors";
 // The executor's permission to move archives of the tasks its device holds: a short-lived HS256
 // token the Worker mints when it relays a workspace request through the device's hub. It names
 // the device only; every archive route still checks in D1 that the device holds the task.
+// `upload: false` (a restore, or a cleanup of a local device without cloud backup) lets the
+// executor download its task's archive but never upload one: R2 refuses what was not asked for.
 
 const GRANT_SECONDS = 60 * 60;
 
 export interface ArchiveGrant {
   deviceOwnerId: string;
   deviceId: string;
+  /** May upload (an archive the owner asked for, or cloud backup); default true. */
+  upload?: boolean;
 }
 
 export async function mintGrant(env: Env, grant: ArchiveGrant): Promise<string> {
@@ -19,6 +23,7 @@ export async function mintGrant(env: Env, grant: ArchiveGrant): Promise<string> 
       typ: "archive_grant",
       own: grant.deviceOwnerId,
       dev: grant.deviceId,
+      up: grant.upload !== false,
       iat: now,
       exp: now + GRANT_SECONDS,
     },
@@ -26,7 +31,10 @@ export async function mintGrant(env: Env, grant: ArchiveGrant): Promise<string> 
   );
 }
 
-export async function verifyGrant(env: Env, bearer: string | null): Promise<ArchiveGrant> {
+export async function verifyGrant(
+  env: Env,
+  bearer: string | null,
+): Promise<Required<ArchiveGrant>> {
   const claims = bearer ? await verifyJwtSignature(bearer, env.JWT_SECRET) : null;
   if (
     !claims ||
@@ -37,5 +45,5 @@ export async function verifyGrant(env: Env, bearer: string | null): Promise<Arch
   ) {
     throw new ApiError(401, "unauthorized", "Send a valid archive grant as Authorization: Bearer.");
   }
-  return { deviceOwnerId: claims.own, deviceId: claims.dev };
+  return { deviceOwnerId: claims.own, deviceId: claims.dev, upload: claims.up !== false };
 }

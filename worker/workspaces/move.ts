@@ -1,5 +1,6 @@
 import { eq } from "drizzle-orm";
 import { database, schema } from "../../edge/db";
+import { log } from "../../edge/log";
 import { nowIso } from "../../edge/time";
 import { ApiError } from "../lib/errors";
 import { askDevice } from "./relay";
@@ -48,6 +49,14 @@ export async function prepareWorkspace(
   }
   let row = await workspaceRow(env, task.id);
   if (same) {
+    if (row && !row.onDevice && row.snapshotAt) {
+      // Kept on this device by a cleanup: laid out again from there, nothing downloaded.
+      await restoreSnapshotOn(env, task, target);
+      const note = task.projectId
+        ? `The task's git worktree was recreated on its branch with its uncommitted files, from the snapshot kept on this device (${row.snapshotAt}).`
+        : `The task's workspace was restored from the snapshot kept on this device (${row.snapshotAt}).`;
+      return { resume: true, note };
+    }
     if (!row || row.onDevice || !row.archiveKey) return { resume: true, note: null };
     const place = await restoreOn(env, task, target, row.archiveSha256!, row.archiveSize!);
     if (place === "worktree") {
@@ -61,7 +70,7 @@ export async function prepareWorkspace(
     return { resume: true, note: null };
   }
   let note: string;
-  if (row && !row.onDevice) {
+  if (row && !row.onDevice && !row.snapshotAt) {
     note = `The workspace was restored from its archive of ${row.archivedAt}.`;
   } else {
     try {
@@ -81,6 +90,17 @@ export async function prepareWorkspace(
     } catch (error) {
       const code = error instanceof ApiError ? error.code : "internal_error";
       const why = error instanceof Error ? error.message : String(error);
+      if (row?.snapshotAt) {
+        // Its newest state exists only on that device: never move on from an older copy.
+        if (code === "device_offline") {
+          throw new ApiError(
+            409,
+            "workspace_on_device",
+            `The task's files are kept only on ${from.deviceId} (a snapshot on that device, never uploaded). Bring ${from.deviceId} online and send again: moving then uploads them through the cloud to ${target.deviceId}. Or continue the task on ${from.deviceId}.`,
+          );
+        }
+        throw new RestoreFailed(`The workspace could not be archived on ${from.deviceId}: ${why}`);
+      }
       const reason = code === "device_offline" ? `${from.deviceId} is offline` : why;
       if (!row?.archiveKey) {
         if (code !== "device_offline" && code !== "workspace_missing") {
@@ -149,6 +169,36 @@ async function moveTo(
     }
     throw error;
   }
+}
+
+/** The device lays the task's workspace out again from the snapshot it kept. */
+async function restoreSnapshotOn(
+  env: Env,
+  task: TaskRow,
+  target: { ownerId: string; deviceId: string },
+): Promise<void> {
+  try {
+    await askDevice(
+      env,
+      target,
+      { type: "workspace:restore_snapshot", taskId: task.id },
+      DEVICE_WAIT_MS,
+    );
+  } catch (error) {
+    if (error instanceof ApiError && error.code === "device_offline") throw error;
+    throw new RestoreFailed(
+      error instanceof ApiError
+        ? error.message
+        : `The workspace could not be restored from its snapshot: ${error}`,
+    );
+  }
+  await saveWorkspace(env, task, {
+    deviceOwnerId: target.ownerId,
+    deviceId: target.deviceId,
+    onDevice: true,
+    snapshotAt: null,
+  });
+  log({ event: "workspace.snapshot_restored", ownerId: task.ownerId, taskId: task.id });
 }
 
 async function restoreOn(

@@ -11,6 +11,7 @@ const STATUS: Record<string, ContentfulStatusCode> = {
   archive_too_large: 413,
   workspace_missing: 404,
   task_running: 409,
+  snapshot_missing: 409,
   archive_corrupt: 422,
 };
 
@@ -21,7 +22,15 @@ export async function askDevice(
   ask: Ask,
   timeoutMs = 10 * 60 * 1000,
 ): Promise<Success> {
-  const grant = await mintGrant(env, { deviceOwnerId: device.ownerId, deviceId: device.deviceId });
+  // Only an archive (asked by the owner: Archive, a move) or a cleanup with cloud backup may
+  // write to R2; a restore only reads the task's archive.
+  const upload =
+    ask.type === "workspace:archive" || (ask.type === "workspace:cleanup" && ask.keep === "cloud");
+  const grant = await mintGrant(env, {
+    deviceOwnerId: device.ownerId,
+    deviceId: device.deviceId,
+    upload,
+  });
   const answer = await deviceHub(env, device.ownerId, device.deviceId).workspace(
     { ...ask, grant } as WorkspaceAsk,
     timeoutMs,

@@ -66,16 +66,34 @@ export async function taskSessionIds(
     .filter((id): id is string => typeof id === "string" && LocalSessionId.safeParse(id).success);
 }
 
+/**
+ * Where a device's cleanup keeps a workspace before removing it: a local device keeps it on the
+ * device (a snapshot, nothing uploaded) unless its owner turned on cloud backup; the cloud pool
+ * archives to R2.
+ */
+export function keepFor(device: { type: string; cloudBackup: boolean }): "cloud" | "device" {
+  return device.type === "local" && !device.cloudBackup ? "device" : "cloud";
+}
+
 /** `GET /api/tasks/:id/workspace`. */
 export function workspaceView(task: TaskRow, row: WorkspaceRow | null): WorkspaceState {
   const archive = archiveOf(row);
   const onDevice = row ? row.onDevice : task.deviceId !== null;
+  const snapshot = !onDevice && row?.snapshotAt && task.deviceId ? row.snapshotAt : null;
   return {
-    state: onDevice && task.deviceId ? "on_device" : archive ? "archived" : "none",
+    state:
+      onDevice && task.deviceId
+        ? "on_device"
+        : snapshot
+          ? "snapshot"
+          : archive
+            ? "archived"
+            : "none",
     // A cloud task's pool device is not the user's to know (as in the task itself).
     deviceId: task.target === "device" ? task.deviceId : null,
     archive,
     archiveError: row?.archiveError ?? null,
+    snapshotAt: snapshot,
   };
 }
 
@@ -121,15 +139,48 @@ export async function deleteArchive(env: Env, taskId: string): Promise<void> {
   if (row) await abortDangling(env, row.ownerId, taskId);
 }
 
-/** Cleanup kept these workspaces because their archive failed: show why on each task. */
+/**
+ * What a cleanup did, on each task: a workspace removed after a snapshot kept on the device is
+ * `snapshot` (its follow-up restores it there); one kept because its archive (or snapshot)
+ * failed shows why.
+ */
 export async function recordKept(
   env: Env,
   device: { ownerId: string; deviceId: string },
-  entries: readonly { taskId: string; outcome: string; reason: string | null }[],
+  entries: readonly {
+    taskId: string;
+    outcome: string;
+    reason: string | null;
+    snapshot?: boolean;
+  }[],
 ): Promise<void> {
   const db = database(env.DB);
   for (const entry of entries) {
-    if (entry.outcome !== "kept" || !entry.reason?.startsWith("Not archived")) continue;
+    if (entry.outcome === "removed" && entry.snapshot === true) {
+      const task = await db
+        .select()
+        .from(schema.tasks)
+        .where(eq(schema.tasks.id, entry.taskId))
+        .get();
+      // Only a task this very device holds (the report comes from its socket, still checked).
+      if (!task || task.deviceOwnerId !== device.ownerId || task.deviceId !== device.deviceId) {
+        continue;
+      }
+      await saveWorkspace(env, task, {
+        deviceOwnerId: device.ownerId,
+        deviceId: device.deviceId,
+        onDevice: false,
+        snapshotAt: nowIso(),
+        archiveError: null,
+      });
+      continue;
+    }
+    if (
+      entry.outcome !== "kept" ||
+      !(entry.reason?.startsWith("Not archived") || entry.reason?.startsWith("Snapshot failed"))
+    ) {
+      continue;
+    }
     const task = await db
       .select()
       .from(schema.tasks)

@@ -14,6 +14,8 @@ export interface CleanupHooks {
   running(taskId: string): boolean;
   /** Archives the task and resolves once the Worker verified it; throws why not. */
   archive(taskId: string, place: TaskPlace): Promise<void>;
+  /** Keeps the task's state on this device (a snapshot, nothing uploaded); throws why not. */
+  snapshot?(taskId: string, place: TaskPlace): Promise<void>;
   /** Tells the Worker the workspace is gone from this device. */
   removed(taskId: string): Promise<void>;
 }
@@ -27,13 +29,14 @@ interface Candidate {
 
 /**
  * Task workspaces of this device: scratch folders `<workspaceRoot>/<task uuid>` and the task
- * worktrees `<home>/worktrees/<project>/<short id>`, with the idle ones archived and removed (a
- * worktree with `git worktree remove`, its branch kept), or listed on a dry run. A task that ran
- * in a project directory itself is listed and always kept: that is the user's own checkout.
+ * worktrees `<home>/worktrees/<project>/<short id>`, with the idle ones kept (`keep: "cloud"`:
+ * archived to R2, verified; `"device"`: a snapshot on this device, nothing uploaded) and then
+ * removed (a worktree with `git worktree remove`, its branch kept), or listed on a dry run. A
+ * task that ran in a project directory itself is listed and always kept: the user's checkout.
  */
 export async function cleanup(
   roots: WorkspaceRoots,
-  request: { olderThanHours: number; dryRun: boolean },
+  request: { olderThanHours: number; dryRun: boolean; keep?: "cloud" | "device" },
   hooks: CleanupHooks,
   now = Date.now(),
 ): Promise<CleanupReport> {
@@ -60,16 +63,26 @@ export async function cleanup(
       entries.push({ ...base, outcome: "would_remove", reason: null });
       continue;
     }
+    const local = request.keep === "device";
     try {
-      await hooks.archive(c.taskId, c.place);
+      if (local) {
+        if (!hooks.snapshot) throw new Error("this device cannot keep snapshots");
+        await hooks.snapshot(c.taskId, c.place);
+      } else await hooks.archive(c.taskId, c.place);
     } catch (error) {
-      const why = error instanceof Error ? error.message : String(error);
-      entries.push({ ...base, outcome: "kept", reason: `Not archived, so kept: ${why}` });
+      const why = (error instanceof Error ? error.message : String(error)).slice(0, 900);
+      const reason = local ? `Snapshot failed, so kept: ${why}` : `Not archived, so kept: ${why}`;
+      entries.push({ ...base, outcome: "kept", reason });
       continue;
     }
     const gone = await remove(roots, c.taskId, c.place);
     if (gone !== true) {
-      entries.push({ ...base, outcome: "kept", reason: `Archived, but not removed: ${gone}` });
+      const what = local ? "Kept as a snapshot" : "Archived";
+      entries.push({ ...base, outcome: "kept", reason: `${what}, but not removed: ${gone}` });
+      continue;
+    }
+    if (local) {
+      entries.push({ ...base, outcome: "removed", reason: null, snapshot: true });
       continue;
     }
     await hooks.removed(c.taskId).catch(() => undefined);

@@ -1,3 +1,4 @@
+import { lstat } from "node:fs/promises";
 import type { ExecutorFrame, WorkspaceCommand, WorkspaceResult } from "@wegent/protocol";
 import type { Logger } from "../log";
 import { type ArchiveContext, ArchiveError, archiveTask } from "./archive";
@@ -6,12 +7,18 @@ import { cleanup } from "./cleanup";
 import type { WorkspaceRoots } from "./layout";
 import { locateTask } from "./places";
 import { RestoreError, restoreTask } from "./restore";
+import { hasSnapshot, restoreSnapshot, SnapshotError, snapshotTask } from "./snapshot";
 
 export interface WorkspaceServiceOptions extends WorkspaceRoots {
   backendUrl: string;
   deviceId: string;
   /** The projects this device offers (local mode). */
   projects?: () => readonly { id: string; path: string; git: boolean }[];
+  /**
+   * Local mode: a cleanup that does not say where to keep a workspace (an older Worker) keeps
+   * it on the device, never uploading.
+   */
+  local?: boolean;
   log: Logger;
   running(taskId: string): boolean;
   send(frame: ExecutorFrame): boolean;
@@ -44,6 +51,24 @@ export class WorkspaceService {
     };
   }
 
+  private restoreContext(taskId: string) {
+    return {
+      roots: this.options,
+      taskId,
+      deviceId: this.options.deviceId,
+      projects: this.options.projects ?? (() => []),
+    };
+  }
+
+  /** A task whose working folder a cleanup replaced with a local snapshot: lay it out again. */
+  private async unsnapshotIfGone(taskId: string): Promise<void> {
+    if (!(await hasSnapshot(this.options, taskId))) return;
+    const place = await locateTask(this.options, taskId);
+    if (await lstat(place.dir).catch(() => null)) return;
+    await restoreSnapshot(this.restoreContext(taskId));
+    this.options.log.info("workspace restored from its local snapshot", { taskId });
+  }
+
   private async run(frame: WorkspaceCommand): Promise<Outcome> {
     const { log } = this.options;
     const key = frame.type === "workspace:cleanup" ? "*cleanup" : frame.taskId;
@@ -54,6 +79,9 @@ export class WorkspaceService {
     try {
       switch (frame.type) {
         case "workspace:archive": {
+          // The owner asked for an archive (or a move) of a task kept as a snapshot here: lay
+          // it out again first, then pack what is on the device.
+          await this.unsnapshotIfGone(frame.taskId);
           const place = await locateTask(this.options, frame.taskId);
           const archive = await archiveTask(
             place,
@@ -77,29 +105,41 @@ export class WorkspaceService {
             return error("download_failed", `The archive could not be downloaded: ${describe(e)}`);
           }
           const { files, place } = await restoreTask(
-            {
-              roots: this.options,
-              taskId: frame.taskId,
-              deviceId: this.options.deviceId,
-              projects: this.options.projects ?? (() => []),
-            },
+            this.restoreContext(frame.taskId),
             body,
             frame,
           );
           log.info("workspace restored", { taskId: frame.taskId, files, place });
           return { kind: "restored", files, place };
         }
-        case "workspace:cleanup": {
-          const report = await cleanup(this.options, frame, {
-            running: (taskId) => this.options.running(taskId) || this.busy.has(taskId),
-            archive: async (taskId, place) => {
-              const client = this.client(frame.grant, taskId);
-              await archiveTask(place, this.context(taskId), client, frame.maxBytes);
-            },
-            removed: (taskId) => this.client(frame.grant, taskId).removed(),
+        case "workspace:restore_snapshot": {
+          const { files, place } = await restoreSnapshot(this.restoreContext(frame.taskId));
+          log.info("workspace restored from its local snapshot", {
+            taskId: frame.taskId,
+            files,
+            place,
           });
+          return { kind: "restored", files, place };
+        }
+        case "workspace:cleanup": {
+          const keep = frame.keep ?? (this.options.local ? "device" : "cloud");
+          const report = await cleanup(
+            this.options,
+            { ...frame, keep },
+            {
+              running: (taskId) => this.options.running(taskId) || this.busy.has(taskId),
+              archive: async (taskId, place) => {
+                const client = this.client(frame.grant, taskId);
+                await archiveTask(place, this.context(taskId), client, frame.maxBytes);
+              },
+              snapshot: (taskId, place) =>
+                snapshotTask(place, this.context(taskId), frame.maxBytes),
+              removed: (taskId) => this.client(frame.grant, taskId).removed(),
+            },
+          );
           log.info("workspaces cleaned up", {
             dryRun: frame.dryRun,
+            keep,
             removed: report.entries.filter((e) => e.outcome === "removed").length,
           });
           return { kind: "cleanup", report };
@@ -107,7 +147,9 @@ export class WorkspaceService {
       }
     } catch (e) {
       log.warn("workspace request failed", { type: frame.type, error: describe(e) });
-      if (e instanceof ArchiveError || e instanceof RestoreError) return error(e.code, e.message);
+      if (e instanceof ArchiveError || e instanceof RestoreError || e instanceof SnapshotError) {
+        return error(e.code, e.message);
+      }
       if (e instanceof ArchiveHttpError) {
         return error(e.code === "quota_exceeded" ? "quota_exceeded" : "upload_failed", e.message);
       }

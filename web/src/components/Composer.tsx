@@ -5,6 +5,7 @@ import type { MessageView } from "../state/messages";
 import { useStore } from "../state/store";
 import { DeviceSelector } from "./DeviceSelector";
 import { ProjectSelector } from "./ProjectSelector";
+import { taskChoice } from "../state/target";
 
 export function Composer(props: {
   task: Task | null;
@@ -30,6 +31,17 @@ export function Composer(props: {
       ? store.state.devices.find((d) => `device:${d.id}` === choice)
       : undefined;
   const continuing = !task ? store.continuing : null;
+  // A follow-up to another place moves the task: its files go through the cloud. Say so first.
+  const moving =
+    task && task.target === "device" && task.deviceId && choice && choice !== taskChoice(task)
+      ? {
+          from: store.state.devices.find((d) => d.id === task.deviceId)?.name ?? task.deviceId,
+          to:
+            choice === "cloud"
+              ? "Cloud"
+              : (store.state.devices.find((d) => `device:${d.id}` === choice)?.name ?? "there"),
+        }
+      : null;
 
   async function submit(event?: FormEvent) {
     event?.preventDefault();
@@ -62,6 +74,12 @@ export function Composer(props: {
           {latestReply.queuePosition !== null
             ? `: #${latestReply.queuePosition} in line`
             : ""} — {latestReply.queueReason ?? "it starts when a slot frees up."}
+        </p>
+      )}
+      {moving && (
+        <p className="hint warn" data-testid="composer-move" role="status">
+          Sending moves this task to {moving.to}: its files and Claude session files are uploaded
+          from {moving.from} to the cloud and restored there.
         </p>
       )}
       {continuing && (
@@ -126,7 +144,7 @@ export function Composer(props: {
             </button>
           )}
           <button type="submit" className="primary" disabled={!canSend} data-testid="send-button">
-            {sending ? "Sending…" : "Send"}
+            {sending ? "Sending…" : moving ? "Upload, move and send" : "Send"}
           </button>
         </div>
       </div>

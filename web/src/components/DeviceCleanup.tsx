@@ -5,7 +5,8 @@ import { formatBytes } from "./WorkspacePanel";
 
 /**
  * Disk used by task workspaces on a device, and Clean up: a dry run lists what would go first;
- * removing archives each workspace (verified) before it deletes it.
+ * removing keeps each workspace first — on the device itself (a snapshot, nothing uploaded)
+ * unless the owner turned on cloud backup, then as an archive in the cloud (verified).
  */
 export function DeviceCleanup(props: { device: Device }) {
   const path = `/api/devices/${encodeURIComponent(props.device.id)}/cleanup`;
@@ -45,6 +46,8 @@ export function DeviceCleanup(props: { device: Device }) {
 
   if (!online) return null;
   const candidates = preview?.entries.filter((e) => e.outcome === "would_remove") ?? [];
+  // The cloud pool always archives; a local device only with cloud backup on.
+  const uploads = props.device.cloudBackup;
   return (
     <div className="cleanup" data-testid="device-cleanup">
       <p data-testid="workspace-disk">
@@ -70,7 +73,11 @@ export function DeviceCleanup(props: { device: Device }) {
             <p>No workspace has been idle that long.</p>
           ) : (
             <>
-              <p>These workspaces will be archived, then removed from the device:</p>
+              <p data-testid="cleanup-explain">
+                {uploads
+                  ? "These workspaces will be uploaded to the cloud (their files and Claude session files), then removed from the device:"
+                  : "These workspaces will be kept on this device (uncommitted changes in a hidden git ref, other files packed in the executor's folder; nothing is uploaded), then their folders removed:"}
+              </p>
               <ul data-testid="cleanup-preview">
                 {preview.entries.map((e) => (
                   <li key={e.taskId}>
@@ -80,7 +87,8 @@ export function DeviceCleanup(props: { device: Device }) {
                 ))}
               </ul>
               <button type="button" className="danger" onClick={() => run(false)} disabled={busy}>
-                Archive and remove {candidates.length}
+                {uploads ? "Upload to the cloud and remove" : "Keep on this device and remove"}{" "}
+                {candidates.length}
               </button>{" "}
             </>
           )}
@@ -93,7 +101,8 @@ export function DeviceCleanup(props: { device: Device }) {
         <ul data-testid="cleanup-result">
           {done.entries.map((e) => (
             <li key={e.taskId}>
-              {e.taskId.slice(0, 8)} · {formatBytes(e.bytes)} · {e.outcome}
+              {e.taskId.slice(0, 8)} · {formatBytes(e.bytes)} ·{" "}
+              {e.snapshot ? "removed (kept on this device)" : e.outcome}
               {e.reason ? ` (${e.reason})` : ""}
             </li>
           ))}

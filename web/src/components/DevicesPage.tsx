@@ -85,6 +85,12 @@ function DeviceCard(props: { device: Device }) {
       dispatch({ type: "device:upsert", device: body.device });
     });
 
+  const setCloudBackup = (cloudBackup: boolean) =>
+    run(async () => {
+      const body = await api("PATCH", path, DeviceBody, { cloudBackup });
+      dispatch({ type: "device:upsert", device: body.device });
+    });
+
   const online = device.status !== "offline";
   const remove = () =>
     run(async () => {
@@ -201,6 +207,25 @@ function DeviceCard(props: { device: Device }) {
           </>
         )}
       </dl>
+      {device.type === "local" && (
+        <div className="cloud-backup">
+          <label>
+            <input
+              type="checkbox"
+              checked={device.cloudBackup}
+              disabled={busy}
+              onChange={(e) => void setCloudBackup(e.target.checked)}
+              data-testid="device-cloud-backup"
+            />{" "}
+            Back up this device&apos;s task workspaces to the cloud
+          </label>
+          <p className="hint" data-testid="device-cloud-backup-hint">
+            {device.cloudBackup
+              ? "On: the hourly cleanup uploads each idle task's files (its worktree's uncommitted and committed files, or its scratch folder) and its Claude session files to the cloud before removing them here."
+              : "Off: idle task workspaces are kept on this device (uncommitted changes in a hidden git ref, session files in the executor's folder); only the conversation leaves it."}
+          </p>
+        </div>
+      )}
       <DeviceCleanup device={device} />
       {mode === "view" && (
         <div className="row">

@@ -14,11 +14,15 @@ export function formatBytes(bytes: number): string {
   return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
 }
 
-/** Where the task's workspace lives, its last archive, Archive now and Download. */
+/**
+ * Where the task's workspace lives, its last archive, Archive to cloud and Download. Archiving
+ * a local device's task uploads its files: the button asks first and says so.
+ */
 export function WorkspacePanel(props: { task: Task; deviceName: string | null }) {
   const { task } = props;
   const [state, setState] = useState<WorkspaceState | null>(null);
   const [busy, setBusy] = useState(false);
+  const [confirming, setConfirming] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const path = `/api/tasks/${task.id}/workspace`;
   const load = useCallback(() => {
@@ -29,14 +33,19 @@ export function WorkspacePanel(props: { task: Task; deviceName: string | null })
   useEffect(load, [load, task.status, task.deviceId]);
   if (!state) return null;
   const archive = state.archive;
+  const device = props.deviceName ?? state.deviceId;
+  const local = task.target === "device";
   const where =
     state.state === "on_device"
-      ? `on ${props.deviceName ?? state.deviceId}`
-      : state.state === "archived"
-        ? "archived (not on any device)"
-        : "none";
+      ? `on ${device}`
+      : state.state === "snapshot"
+        ? `kept on ${device} (its folder was cleaned up; your next message restores it there, nothing was uploaded)`
+        : state.state === "archived"
+          ? "archived in the cloud (not on any device)"
+          : "none";
   async function archiveNow() {
     setBusy(true);
+    setConfirming(false);
     setError(null);
     try {
       setState(await api("POST", `/api/tasks/${task.id}/archive`, WorkspaceState));
@@ -46,6 +55,7 @@ export function WorkspacePanel(props: { task: Task; deviceName: string | null })
       setBusy(false);
     }
   }
+  const canArchive = state.state === "on_device" || state.state === "snapshot";
   return (
     <div className="workspace" data-testid="workspace-panel">
       <span data-testid="workspace-state">Workspace: {where}</span>
@@ -56,10 +66,27 @@ export function WorkspacePanel(props: { task: Task; deviceName: string | null })
           files
         </span>
       )}{" "}
-      {state.state === "on_device" && (
-        <button type="button" className="quiet" onClick={archiveNow} disabled={busy}>
-          {busy ? "Archiving…" : "Archive now"}
+      {canArchive && !confirming && (
+        <button
+          type="button"
+          className="quiet"
+          onClick={() => (local ? setConfirming(true) : void archiveNow())}
+          disabled={busy}
+        >
+          {busy ? "Uploading…" : local ? "Archive to cloud…" : "Archive now"}
         </button>
+      )}
+      {confirming && (
+        <span className="confirm" data-testid="archive-confirm">
+          This uploads the task&apos;s files and its Claude session files from {device} to the
+          cloud.{" "}
+          <button type="button" className="danger" onClick={() => void archiveNow()}>
+            Upload to the cloud
+          </button>{" "}
+          <button type="button" onClick={() => setConfirming(false)}>
+            Cancel
+          </button>
+        </span>
       )}{" "}
       {archive && (
         <a href={`${path}/download`} download data-testid="workspace-download">
