@@ -60,6 +60,8 @@ describe("reliability gauntlet (CI subset)", () => {
     pass(executorSecurity.plantedGitCloud));
   it("never reads or deletes outside a cloud agent's folder while it swaps a folder for a symlink", () =>
     pass(executorSecurity.swappedFolderCloud));
+  it("lets a cloud agent reach nothing on the host and holds its fork bomb and /tmp to the limits", () =>
+    pass(executorSecurity.cloudNetworkAndLimits));
   it("answers 1,000 fuzzed frames with errors, closes abusers with 4008 and stays up", () =>
     pass(fuzzScenario(1000)));
   it("never answers bad input on any REST route with a 5xx", () => pass(badInput));

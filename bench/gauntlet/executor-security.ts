@@ -1,5 +1,6 @@
 // The executor side of the trust boundary (issue #10), as gauntlet scenarios.
 import { cloudCredentialHunt, cloudCrossTenant, localCredentialHunt } from "./agent-hunt";
+import { cloudNetworkAndLimits } from "./cloud-network";
 import { copiedCredential } from "./copied-credential";
 import { killedExecutorOrphans } from "./orphans";
 import { plantedGitCloud, plantedGitConfig } from "./planted-git";
@@ -7,6 +8,7 @@ import { swappedFolderCloud } from "./swapped-folder";
 
 export {
   cloudCredentialHunt,
+  cloudNetworkAndLimits,
   cloudCrossTenant,
   copiedCredential,
   killedExecutorOrphans,
@@ -25,4 +27,5 @@ export const executorSecurityScenarios = [
   plantedGitConfig,
   plantedGitCloud,
   swappedFolderCloud,
+  cloudNetworkAndLimits,
 ];

@@ -126,6 +126,20 @@ function systemMounts(): string[] {
   return args;
 }
 
+const SYSTEM = /^\/(usr|bin|sbin|lib|lib32|lib64|libx32|etc|proc|dev)(\/|$)/;
+
+/** Folders above `dirs` that bwrap would create, outermost first (none inside another bind). */
+export function parentsOf(dirs: string[]): string[] {
+  const inside = (path: string) => dirs.some((d) => path === d || path.startsWith(`${d}/`));
+  const parents = new Set<string>();
+  for (const dir of dirs) {
+    for (let p = dirname(dir); p !== "/" && p !== "."; p = dirname(p)) {
+      if (!SYSTEM.test(p) && !inside(p)) parents.add(p);
+    }
+  }
+  return [...parents].sort((a, b) => a.split("/").length - b.split("/").length);
+}
+
 /** `bwrap ... --` followed by the command to run inside. */
 export function bwrapArgs(
   mounts: SandboxMounts,
@@ -168,6 +182,9 @@ export function bwrapArgs(
     "--dir",
     "/run",
   ];
+  // bwrap makes a bind's missing parents 0700 (root's): the task's uid could not reach an
+  // install outside the system folders (e.g. /work/app/node_modules/…). Made 0755 first.
+  for (const parent of parentsOf(mounts.readOnly)) args.push("--perms", "0755", "--dir", parent);
   for (const dir of mounts.readOnly) args.push("--ro-bind", dir, dir);
   if (mounts.runDir) args.push("--ro-bind", mounts.runDir, SANDBOX_RUN_DIR);
   args.push(
