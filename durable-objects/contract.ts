@@ -1,6 +1,7 @@
 import {
   capabilityStatus,
   type Device,
+  DeviceSandbox,
   type OwnerCommandInfo,
   OwnerCommands,
   type PendingInput,
@@ -88,7 +89,19 @@ export function toDevice(row: DeviceRow): Device {
             error: row.capabilitiesError,
           }),
     slotLimit: row.slotLimit,
+    sandbox: sandboxOf(row.sandbox),
   };
+}
+
+/** The sandbox a cloud executor reported (stored as JSON at register), or null. */
+function sandboxOf(json: string | null): DeviceSandbox | null {
+  if (!json) return null;
+  try {
+    const parsed = DeviceSandbox.safeParse(JSON.parse(json));
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null;
+  }
 }
 
 /** The security event the owner must see (stored as JSON by the credential checks), or null. */

@@ -87,7 +87,7 @@ const get = (url, init = {}) => fetch(url, { ...init, signal: AbortSignal.timeou
 export const cloudNetworkAndLimits: Scenario = {
   name: "a cloud agent reaches nothing on the host (platform, inspector, another tenant's proxy) and its fork bomb and /tmp stop at the limits",
   async run(ctx) {
-    const { ex } = await cloudExecutor(ctx, 0, {
+    const { ex } = await cloudExecutor(ctx, 600, {
       WEGENT_CLOUD_MAX_PROCESSES: String(MAX_PROCESSES),
       WEGENT_CLOUD_TMP_MB: String(TMP_MB),
     });
@@ -128,28 +128,40 @@ export const cloudNetworkAndLimits: Scenario = {
       }),
     ).toString("base64");
     const prompt = `reach the host ${randomUUID()}`;
+    // Results go to a file as well: the fork bomb (last) may take the agent down with it (its
+    // Claude Code shares the uid's process budget and aborts when it cannot start a thread).
     scriptBash(
       ctx,
       prompt,
       [
-        `echo ${Buffer.from(ATTACK).toString("base64")} | base64 -d > /tmp/attack.js`,
-        `node /tmp/attack.js ${cfg}`,
+        "{",
+        `echo ${Buffer.from(ATTACK).toString("base64")} | base64 -d > /tmp/attack.js;`,
+        `node /tmp/attack.js ${cfg};`,
+        "dd if=/dev/zero of=/tmp/huge bs=1M count=1024 2>/dev/null;",
+        'echo "TMPFILE $(wc -c < /tmp/huge)"; rm -f /tmp/huge;',
+        "} > /workspace/attack.txt 2>&1;",
         // A fork bomb, bounded: at most 1500 sleepers, in their own group, all killed at the end.
-        `setsid sh -c 'for i in $(seq 1500); do (sleep 30 &) 2>/dev/null; done; set -- /proc/[0-9]*; echo "PROCS $#"; kill -9 0' 2>/dev/null`,
-        "sleep 1",
-        "dd if=/dev/zero of=/tmp/huge bs=1M count=1024 2>/dev/null",
-        `echo "TMPFILE $(wc -c < /tmp/huge)"`,
-        "rm -f /tmp/huge",
-      ].join("; "),
+        // Each started sleeper is counted in a file at once (no fork needed): the agent may die
+        // before the loop ends.
+        `setsid sh -c 'n=0; for i in $(seq 1500); do (sleep 30 &) 2>/dev/null && n=$((n+1)) && echo "$n" > /workspace/bomb.txt; done; kill -9 0' 2>/dev/null;`,
+        "sleep 1; cat /workspace/attack.txt",
+      ].join(" "),
     );
     const taskId = await startTask(ctx, mallory, prompt, "cloud");
     const end = await taskEnded(ctx, mallory, taskId, 180_000);
-    const result = toolResult(ctx, prompt);
+    const attackFile = join(ex.home, "workspaces", taskId, "attack.txt");
+    const result = existsSync(attackFile)
+      ? readFileSync(attackFile, "utf8")
+      : toolResult(ctx, prompt);
     const line = (name: string) => new RegExp(`^${name} (.*)$`, "m").exec(result)?.[1] ?? "";
     expectThat(
       line("OPEN") !== "",
-      `the attack did not run (task ${end.task.status}): ${result.slice(0, 600)}`,
+      `the attack did not run (task ${end.task.status}): ${result.slice(0, 600)} ${JSON.stringify(end.messages.at(-1)).slice(0, 800)} ${ex.output().slice(-1500)}`,
     );
+    const malloryEnd =
+      end.task.status === "completed"
+        ? "completed"
+        : `${end.task.status} (${end.messages.at(-1)?.errorMessage ?? "no reason"})`;
 
     // What must hold, all checked before failing so the figure says everything.
     const problems: string[] = [];
@@ -171,9 +183,10 @@ export const cloudNetworkAndLimits: Scenario = {
       problems.push(`tenant b's model endpoint answered 200 for mallory`);
     const sock = line("OTHER_SOCKET");
     if (sock === "connected") problems.push("tenant b's model socket accepted mallory");
-    const procs = Number(line("PROCS") || "0");
+    const bombFile = join(ex.home, "workspaces", taskId, "bomb.txt");
+    const procs = existsSync(bombFile) ? Number(readFileSync(bombFile, "utf8").trim()) : 0;
     if (!(procs > 0 && procs <= MAX_PROCESSES))
-      problems.push(`the fork bomb reached ${procs} processes (limit ${MAX_PROCESSES})`);
+      problems.push(`the fork bomb started ${procs} of 1500 sleepers (limit ${MAX_PROCESSES})`);
     const tmpBytes = Number(line("TMPFILE") || "-1");
     if (!(tmpBytes >= 0 && tmpBytes <= TMP_MB * 1024 * 1024))
       problems.push(
@@ -190,7 +203,6 @@ export const cloudNetworkAndLimits: Scenario = {
     if (bobEnd.task.status !== "completed" || !toolResult(ctx, bobPrompt).includes("b-done"))
       problems.push(`tenant b's task ended ${bobEnd.task.status}`);
     expectThat(problems.length === 0, problems.join("; "));
-    expectThat(end.task.status === "completed", `mallory's task ended ${end.task.status}`);
-    return `from the sandbox: 0 of ${ports.length} host loopback ports answered (platform :${platformPort} "${platform.slice(0, 60)}", inspectors 9229/9230 and every port's /json/version: none); tenant b's leaked endpoint ${other.slice(0, 70)}, its socket's host path: ${sock}; fork bomb held at ${procs} processes (limit ${MAX_PROCESSES}); a 1 GiB /tmp write stopped at ${Math.round(tmpBytes / 1024 / 1024)} MiB; platform 200, executor alive, tenant b completed`;
+    return `from the sandbox: 0 of ${ports.length} host loopback ports answered (platform :${platformPort} "${platform.slice(0, 60)}", inspectors 9229/9230 and every port's /json/version: none); tenant b's leaked endpoint ${other.slice(0, 70)}, its socket's host path: ${sock}; fork bomb held at ${procs} of 1500 sleepers (limit ${MAX_PROCESSES} processes); a 1 GiB /tmp write stopped at ${Math.round(tmpBytes / 1024 / 1024)} MiB; platform 200, executor alive, tenant b completed; mallory's own task ${malloryEnd}`;
   },
 };

@@ -1,3 +1,4 @@
+import type { DeviceSandbox } from "@wegent/protocol";
 import { HELP_TEXT, loadConfig } from "./config";
 import { Executor } from "./executor";
 import { claimHome, defaultDeviceName, loadDeviceId, platformName } from "./identity";
@@ -125,6 +126,7 @@ async function main(): Promise<number> {
   if (run.previousAlive) log.warn(`another wegent-executor is running with ${config.homeDir}`);
   let launcher: AgentLauncher = lifelineLauncher(run.nextMarker);
   let cleanUp = async (): Promise<void> => {};
+  let sandbox: DeviceSandbox | undefined;
   if (config.mode === "cloud") {
     const cloud = await setUpCloud({
       baseEnv: process.env,
@@ -138,6 +140,11 @@ async function main(): Promise<number> {
       return 1;
     }
     launcher = cloud.launcher;
+    sandbox = {
+      network: "none",
+      limits: cloud.limits.applied.slice(0, 10).map((s) => s.slice(0, 200)),
+      notApplied: cloud.limits.notApplied.slice(0, 10).map((s) => s.slice(0, 300)),
+    };
     cleanUp = async () => {
       await cloud.launcher.removeAll();
       await cloud.proxy.close();
@@ -159,6 +166,7 @@ async function main(): Promise<number> {
     stopTimeoutMs: config.stopTimeoutSeconds * 1000,
     outputBatch: batchLimitsFromEnv(process.env),
     preExecuteHook: config.preExecuteHook,
+    ...(sandbox ? { sandbox } : {}),
     runtime: createClaudeRuntime({
       launcher,
       clientApp: `wegent-executor/${VERSION}`,

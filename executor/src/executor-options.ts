@@ -1,4 +1,4 @@
-import type { DeviceType } from "@wegent/protocol";
+import type { DeviceSandbox, DeviceType } from "@wegent/protocol";
 import type { ConnectionTimings, Authorize, StopReason } from "./connection";
 import type { OwnerCommand } from "./commands/owner-commands";
 import type { LocalWork } from "./local/local-work";
@@ -67,6 +67,8 @@ export interface ExecutorOptions {
   userHome?: string;
   /** The environment owner commands start from (local mode: the user's login shell's). */
   commandEnv?: Record<string, string>;
+  /** Cloud mode: the sandbox each task runs in, reported at register. */
+  sandbox?: DeviceSandbox;
   /** device-config.json `preExecuteHook`: runs before each message. */
   preExecuteHook?: PreExecuteHook | null;
   log?: Logger;

@@ -244,6 +244,7 @@ export class Executor {
       projects: this.options.local?.list() ?? [],
       commands: this.commands.ownerKeys(),
       capabilities: this.capabilities.applied(),
+      ...(this.options.sandbox ? { sandbox: this.options.sandbox } : {}),
     });
   }
 

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { DeviceCapabilities } from "./capabilities";
+import { DeviceSandbox } from "./device-frames";
 import { DeviceStatus, DeviceType, DisplayName, FailureCode, Usage } from "./common";
 import { OwnerCommands } from "./commands";
 import { LocalSessionId, Project, ProjectId } from "./local-work";
@@ -105,6 +106,8 @@ export const Device = z.object({
   capabilities: DeviceCapabilities,
   /** The owner's limit on parallel tasks (null: what the executor offers). */
   slotLimit: z.number().int().nullable(),
+  /** Cloud pool: the sandbox its executor reported (no network, limits, what is missing). */
+  sandbox: DeviceSandbox.nullable().optional(),
 });
 export type Device = z.infer<typeof Device>;
 
