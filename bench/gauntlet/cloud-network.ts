@@ -51,22 +51,9 @@ const tcp = (port) => new Promise((done) => {
   s.on("timeout", () => { s.destroy(); done(false); });
 });
 const get = (url, init = {}) => fetch(url, { ...init, signal: AbortSignal.timeout(4000) })
-  .then(async (r) => ({ status: r.status, text: (await r.text()).slice(0, 120) }))
+  .then(async (r) => ({ status: r.status, text: (await r.text()).slice(0, 200) }))
   .catch((e) => ({ error: String((e.cause && e.cause.code) || e.message) }));
 (async () => {
-  const open = [];
-  for (const port of cfg.ports) if (port !== own && (await tcp(port))) open.push(port);
-  console.log("OPEN " + JSON.stringify(open));
-  const inspectors = [];
-  for (const port of open) {
-    const r = await get("http://127.0.0.1:" + port + "/json/version");
-    if (r.text && r.text.includes("webSocketDebuggerUrl")) inspectors.push(port);
-  }
-  console.log("INSPECTOR " + JSON.stringify({ tried: cfg.inspectorPorts, answered: inspectors }));
-  for (const port of cfg.inspectorPorts) {
-    const r = await get("http://127.0.0.1:" + port + "/json/version");
-    if (r.text && r.text.includes("webSocketDebuggerUrl")) console.log("INSPECTOR_AT " + port);
-  }
   console.log("PLATFORM " + JSON.stringify(await get(cfg.platform + "/api/health")));
   const other = await get(cfg.otherUrl + "/v1/messages", {
     method: "POST",
@@ -81,6 +68,16 @@ const get = (url, init = {}) => fetch(url, { ...init, signal: AbortSignal.timeou
     s.on("error", (e) => done(e.code));
   });
   console.log("OTHER_SOCKET " + sock);
+  const open = [];
+  for (const port of cfg.ports) if (port !== own && (await tcp(port))) open.push(port);
+  console.log("OPEN " + JSON.stringify(open));
+  const answers = await Promise.all(
+    [...new Set([...cfg.inspectorPorts, ...open])].map(async (port) => {
+      const r = await get("http://127.0.0.1:" + port + "/json/version");
+      return r.text && r.text.includes("webSocketDebuggerUrl") ? port : null;
+    }),
+  );
+  console.log("INSPECTOR " + JSON.stringify({ answered: answers.filter((p) => p !== null) }));
 })();
 `;
 
@@ -141,9 +138,9 @@ export const cloudNetworkAndLimits: Scenario = {
         'echo "TMPFILE $(wc -c < /tmp/huge)"; rm -f /tmp/huge;',
         "} > /workspace/attack.txt 2>&1;",
         // A fork bomb, bounded: at most 1500 sleepers, in their own group, all killed at the end.
-        // Each started sleeper is counted in a file at once (no fork needed): the agent may die
-        // before the loop ends.
-        `setsid sh -c 'n=0; for i in $(seq 1500); do (sleep 30 &) 2>/dev/null && n=$((n+1)) && echo "$n" > /workspace/bomb.txt; done; kill -9 0' 2>/dev/null;`,
+        // Written to a file at once (no fork needed): the agent may die before the loop ends.
+        // The most processes alive in the sandbox at once, counted without a fork.
+        `setsid sh -c 'm=0; for i in $(seq 1500); do (sleep 30 &) 2>/dev/null; set -- /proc/[0-9]*; [ $# -gt $m ] && m=$# && echo "$m" > /workspace/bomb.txt; done; kill -9 0' 2>/dev/null;`,
         "sleep 1; cat /workspace/attack.txt",
       ].join(" "),
     );
@@ -165,19 +162,21 @@ export const cloudNetworkAndLimits: Scenario = {
 
     // What must hold, all checked before failing so the figure says everything.
     const problems: string[] = [];
+    for (const name of ["PLATFORM", "OTHER_PROXY", "OTHER_SOCKET", "OPEN", "INSPECTOR", "TMPFILE"])
+      if (line(name) === "") problems.push(`the ${name} probe did not finish`);
     const open = JSON.parse(line("OPEN") || "[]") as number[];
     if (open.length > 0)
       problems.push(
         `${open.length} of ${ports.length} host loopback ports answered (${open.slice(0, 8).join(", ")}…)`,
       );
     const inspector = JSON.parse(line("INSPECTOR") || "{}") as { answered?: number[] };
-    const inspectorAt = [...result.matchAll(/^INSPECTOR_AT (\d+)$/gm)].map((m) => m[1]);
-    if ((inspector.answered ?? []).length > 0 || inspectorAt.length > 0)
+    if ((inspector.answered ?? []).length > 0)
       problems.push(
-        `a DevTools inspector answered on ${[...(inspector.answered ?? []), ...inspectorAt].join(", ")}`,
+        `a DevTools inspector answered /json/version on ${inspector.answered?.join(", ")}`,
       );
     const platform = line("PLATFORM");
-    if (platform.includes('"status"')) problems.push(`the platform answered ${platform}`);
+    if (platform.includes('"status"'))
+      problems.push(`the platform answered ${platform.slice(0, 80)}`);
     const other = line("OTHER_PROXY");
     if (/"status":200/.test(other))
       problems.push(`tenant b's model endpoint answered 200 for mallory`);
@@ -185,8 +184,11 @@ export const cloudNetworkAndLimits: Scenario = {
     if (sock === "connected") problems.push("tenant b's model socket accepted mallory");
     const bombFile = join(ex.home, "workspaces", taskId, "bomb.txt");
     const procs = existsSync(bombFile) ? Number(readFileSync(bombFile, "utf8").trim()) : 0;
-    if (!(procs > 0 && procs <= MAX_PROCESSES))
-      problems.push(`the fork bomb started ${procs} of 1500 sleepers (limit ${MAX_PROCESSES})`);
+    // bwrap's init (root) is not the task uid's.
+    if (!(procs > 0 && procs <= MAX_PROCESSES + 1))
+      problems.push(
+        `the fork bomb had ${procs} processes alive in the sandbox (limit ${MAX_PROCESSES}; it tried 1500 sleepers)`,
+      );
     const tmpBytes = Number(line("TMPFILE") || "-1");
     if (!(tmpBytes >= 0 && tmpBytes <= TMP_MB * 1024 * 1024))
       problems.push(
@@ -203,6 +205,6 @@ export const cloudNetworkAndLimits: Scenario = {
     if (bobEnd.task.status !== "completed" || !toolResult(ctx, bobPrompt).includes("b-done"))
       problems.push(`tenant b's task ended ${bobEnd.task.status}`);
     expectThat(problems.length === 0, problems.join("; "));
-    return `from the sandbox: 0 of ${ports.length} host loopback ports answered (platform :${platformPort} "${platform.slice(0, 60)}", inspectors 9229/9230 and every port's /json/version: none); tenant b's leaked endpoint ${other.slice(0, 70)}, its socket's host path: ${sock}; fork bomb held at ${procs} of 1500 sleepers (limit ${MAX_PROCESSES} processes); a 1 GiB /tmp write stopped at ${Math.round(tmpBytes / 1024 / 1024)} MiB; platform 200, executor alive, tenant b completed; mallory's own task ${malloryEnd}`;
+    return `from the sandbox: 0 of ${ports.length} host loopback ports answered (platform :${platformPort} "${platform.slice(0, 60)}", no DevTools /json/version on 9229, 9230 or any port); tenant b's leaked endpoint ${other.slice(0, 70)}, its socket's host path: ${sock}; a fork bomb of 1500 sleepers held at ${procs} processes alive (limit ${MAX_PROCESSES} for the task uid, threads included); a 1 GiB /tmp write stopped at ${Math.round(tmpBytes / 1024 / 1024)} MiB; platform 200, executor alive, tenant b completed; mallory's own task ${malloryEnd}`;
   },
 };
