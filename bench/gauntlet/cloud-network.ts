@@ -73,8 +73,11 @@ const get = (url, init = {}) => fetch(url, { ...init, signal: AbortSignal.timeou
   console.log("OPEN " + JSON.stringify(open));
   const answers = await Promise.all(
     [...new Set([...cfg.inspectorPorts, ...open])].map(async (port) => {
-      const r = await get("http://127.0.0.1:" + port + "/json/version");
-      return r.text && r.text.includes("webSocketDebuggerUrl") ? port : null;
+      // wrangler's inspector: /json/version names the protocol, /json lists the debugger URL.
+      const v = await get("http://127.0.0.1:" + port + "/json/version");
+      const l = await get("http://127.0.0.1:" + port + "/json");
+      const found = (v.text || "").includes("Protocol-Version") || (l.text || "").includes("webSocketDebuggerUrl");
+      return found ? port : null;
     }),
   );
   console.log("INSPECTOR " + JSON.stringify({ answered: answers.filter((p) => p !== null) }));
@@ -171,9 +174,7 @@ export const cloudNetworkAndLimits: Scenario = {
       );
     const inspector = JSON.parse(line("INSPECTOR") || "{}") as { answered?: number[] };
     if ((inspector.answered ?? []).length > 0)
-      problems.push(
-        `a DevTools inspector answered /json/version on ${inspector.answered?.join(", ")}`,
-      );
+      problems.push(`a DevTools inspector answered /json on ${inspector.answered?.join(", ")}`);
     const platform = line("PLATFORM");
     if (platform.includes('"status"'))
       problems.push(`the platform answered ${platform.slice(0, 80)}`);
@@ -205,6 +206,6 @@ export const cloudNetworkAndLimits: Scenario = {
     if (bobEnd.task.status !== "completed" || !toolResult(ctx, bobPrompt).includes("b-done"))
       problems.push(`tenant b's task ended ${bobEnd.task.status}`);
     expectThat(problems.length === 0, problems.join("; "));
-    return `from the sandbox: 0 of ${ports.length} host loopback ports answered (platform :${platformPort} "${platform.slice(0, 60)}", no DevTools /json/version on 9229, 9230 or any port); tenant b's leaked endpoint ${other.slice(0, 70)}, its socket's host path: ${sock}; a fork bomb of 1500 sleepers held at ${procs} processes alive (limit ${MAX_PROCESSES} for the task uid, threads included); a 1 GiB /tmp write stopped at ${Math.round(tmpBytes / 1024 / 1024)} MiB; platform 200, executor alive, tenant b completed; mallory's own task ${malloryEnd}`;
+    return `from the sandbox: 0 of ${ports.length} host loopback ports answered (platform :${platformPort} "${platform.slice(0, 60)}", no DevTools /json or /json/version on 9229, 9230 or any port); tenant b's leaked endpoint ${other.slice(0, 70)}, its socket's host path: ${sock}; a fork bomb of 1500 sleepers held at ${procs} processes alive (limit ${MAX_PROCESSES} for the task uid, threads included); a 1 GiB /tmp write stopped at ${Math.round(tmpBytes / 1024 / 1024)} MiB; platform 200, executor alive, tenant b completed; mallory's own task ${malloryEnd}`;
   },
 };
