@@ -2,6 +2,7 @@ import {
   capabilityStatus,
   type Device,
   DeviceMcpPolicy,
+  DeviceSandbox,
   type OwnerCommandInfo,
   OwnerCommands,
   type PendingInput,
@@ -9,6 +10,7 @@ import {
   Projects,
   SecurityEvent,
 } from "@wegent/protocol";
+import type { z } from "zod";
 import type { schema } from "../edge/db";
 import type { ReplySoFar } from "./device-hub/partial";
 
@@ -78,7 +80,8 @@ export function toDevice(row: DeviceRow): Device {
     tokenExpiresAt: row.tokenExpiresAt,
     projects: deviceProjects(row),
     commands: deviceCommands(row),
-    securityEvent: securityEventOf(row.securityEvent),
+    // The security event the owner must see (stored as JSON by the credential checks).
+    securityEvent: storedJson(SecurityEvent, row.securityEvent),
     // Cloud-pool executors take no managed capabilities: nothing to sync.
     capabilities:
       row.type === "cloud"
@@ -89,30 +92,23 @@ export function toDevice(row: DeviceRow): Device {
               applied: row.capabilitiesApplied,
               error: row.capabilitiesError,
             }),
-            policy: mcpPolicyOf(row.capabilitiesPolicy),
+            policy: storedJson(DeviceMcpPolicy, row.capabilitiesPolicy),
           },
     slotLimit: row.slotLimit,
     // The pool's executors always archive to R2 (that is the cloud's design).
     cloudBackup: row.type === "cloud" ? true : row.cloudBackup,
+    sandbox: storedJson(DeviceSandbox, row.sandbox),
   };
 }
 
-/** What the device's device-config.json lets managed MCP servers do (null: never reported). */
-function mcpPolicyOf(json: string | null): DeviceMcpPolicy | null {
+/**
+ * A JSON column of the device row (its security event, managed-MCP policy, sandbox), or null
+ * when never written or unreadable (an older executor's shape).
+ */
+function storedJson<T>(schema: z.ZodType<T>, json: string | null): T | null {
   if (!json) return null;
   try {
-    const parsed = DeviceMcpPolicy.safeParse(JSON.parse(json));
-    return parsed.success ? parsed.data : null;
-  } catch {
-    return null;
-  }
-}
-
-/** The security event the owner must see (stored as JSON by the credential checks), or null. */
-function securityEventOf(json: string | null): SecurityEvent | null {
-  if (!json) return null;
-  try {
-    const parsed = SecurityEvent.safeParse(JSON.parse(json));
+    const parsed = schema.safeParse(JSON.parse(json));
     return parsed.success ? parsed.data : null;
   } catch {
     return null;

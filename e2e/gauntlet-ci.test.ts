@@ -71,6 +71,10 @@ describe("reliability gauntlet (CI subset)", () => {
   );
   it("keeps a local device's idle workspace on the machine: its cleanup uploads nothing", () =>
     pass(executorSecurity.localStaysLocal));
+  sandboxIt(
+    "lets a cloud agent reach nothing on the host and holds its fork bomb and /tmp to the limits",
+    () => pass(executorSecurity.cloudNetworkAndLimits),
+  );
   it("answers 1,000 fuzzed frames with errors, closes abusers with 4008 and stays up", () =>
     pass(fuzzScenario(1000)));
   it("never answers bad input on any REST route with a 5xx", () => pass(badInput));

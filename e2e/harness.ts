@@ -95,18 +95,19 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
   let child: ChildProcess | null = null;
 
   const boot = async () => {
+    // `wrangler dev` without its DevTools inspector (scripts/wrangler-dev.mjs): with one, any
+    // local process could evaluate code in the Worker (issue #26).
     const args = [
-      "dev",
+      join(ROOT, "scripts/wrangler-dev.mjs"),
       "--ip",
       "127.0.0.1",
       "--port",
       String(port),
       "--persist-to",
       stateDir,
-      "--show-interactive-dev-session=false",
     ];
     for (const [k, v] of Object.entries(vars)) args.push("--var", `${k}:${v}`);
-    const proc = spawn(join(BIN, "wrangler"), args, {
+    const proc = spawn(process.execPath, args, {
       cwd: ROOT,
       env,
       stdio: ["ignore", "pipe", "pipe"],

@@ -62,6 +62,42 @@ async function waitForHealth(deadlineMs) {
   return false;
 }
 
+/**
+ * Why a sandbox without network cannot be made here (the cloud pool needs one: a cloud task
+ * must reach nothing on this machine), or null.
+ */
+function noNetworkSandboxProblem() {
+  const probe = spawnSync(
+    "bwrap",
+    [
+      "--unshare-net",
+      "--unshare-pid",
+      "--die-with-parent",
+      "--ro-bind",
+      "/",
+      "/",
+      "--proc",
+      "/proc",
+      "--dev",
+      "/dev",
+      "--",
+      "/bin/sh",
+      "-c",
+      "sed -n '3,$p' /proc/net/dev | cut -d: -f1",
+    ],
+    { encoding: "utf8", timeout: 10_000 },
+  );
+  if (probe.error)
+    return probe.error.code === "ENOENT"
+      ? "bubblewrap is not installed (apt-get install bubblewrap)"
+      : probe.error.message;
+  if (probe.status !== 0) return (probe.stderr || `bwrap exited ${probe.status}`).trim();
+  const interfaces = probe.stdout.split("\n").map((l) => l.trim());
+  const foreign = interfaces.filter((name) => name && name !== "lo");
+  if (foreign.length) return `the sandbox still sees network interfaces: ${foreign.join(", ")}`;
+  return null;
+}
+
 function stopAll(signal = "SIGTERM") {
   for (const child of children) if (child.exitCode === null) child.kill(signal);
 }
@@ -84,11 +120,13 @@ step("applying D1 migrations (local)", "npx", [
 step("building the web UI and wegent-executor", "npm", ["run", "--silent", "build"]);
 
 process.stdout.write(`▶ starting the platform on ${origin}\n`);
-const wrangler = spawn("npx", ["wrangler", "dev", "--ip", "127.0.0.1", "--port", String(port)], {
-  cwd: root,
-  stdio: ["ignore", "inherit", "inherit"],
-  env,
-});
+// `wrangler dev` without its DevTools inspector: with one (127.0.0.1:9229), any local process —
+// a cloud task included — could evaluate code in the Worker and read JWT_SECRET.
+const wrangler = spawn(
+  process.execPath,
+  [join(root, "scripts/wrangler-dev.mjs"), "--ip", "127.0.0.1", "--port", String(port)],
+  { cwd: root, stdio: ["ignore", "inherit", "inherit"], env },
+);
 children.push(wrangler);
 wrangler.on("exit", (code) => {
   stopAll();
@@ -135,6 +173,13 @@ if (withExecutors && admin) {
       }
     }
     for (const mode of ["local", "cloud"]) {
+      const problem = mode === "cloud" ? noNetworkSandboxProblem() : null;
+      if (problem) {
+        process.stderr.write(
+          `✗ not starting the cloud pool: its tasks must run in a sandbox without network, and none can be made here: ${problem}\n  Cloud tasks wait in the queue; this machine's own device runs. Fix the above (bubblewrap, user/network namespaces or root) and start again.\n`,
+        );
+        continue;
+      }
       const token = await api("POST", "/api/tokens", {
         cookie: login.cookie,
         // Connect-only tokens: `device` for the local executor, `cloud` (operator) for the pool.

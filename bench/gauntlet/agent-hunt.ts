@@ -161,6 +161,7 @@ async function adminUser(ctx: GauntletContext): Promise<BenchUser> {
 export async function cloudExecutor(
   ctx: GauntletContext,
   keepIdleSeconds: number,
+  extraEnv: Record<string, string> = {},
 ): Promise<{
   ex: ExecutorProcess;
   operatorToken: string;
@@ -182,6 +183,7 @@ export async function cloudExecutor(
     env: {
       ANTHROPIC_API_KEY: operatorKey,
       WEGENT_CLOUD_KEEP_IDLE_SECONDS: String(keepIdleSeconds),
+      ...extraEnv,
     },
   });
   ctx.executors.push(ex);

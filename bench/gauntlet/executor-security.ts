@@ -1,5 +1,6 @@
 // The executor side of the trust boundary (issue #10), as gauntlet scenarios.
 import { cloudCredentialHunt, cloudCrossTenant, localCredentialHunt } from "./agent-hunt";
+import { cloudNetworkAndLimits } from "./cloud-network";
 import { copiedCredential } from "./copied-credential";
 import { localStaysLocal } from "./local-stays-local";
 import { killedExecutorOrphans } from "./orphans";
@@ -8,6 +9,7 @@ import { swappedFolderCloud } from "./swapped-folder";
 
 export {
   cloudCredentialHunt,
+  cloudNetworkAndLimits,
   cloudCrossTenant,
   copiedCredential,
   killedExecutorOrphans,
@@ -28,4 +30,5 @@ export const executorSecurityScenarios = [
   plantedGitCloud,
   swappedFolderCloud,
   localStaysLocal,
+  cloudNetworkAndLimits,
 ];

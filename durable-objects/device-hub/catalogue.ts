@@ -2,6 +2,7 @@ import { and, eq, notInArray, sql } from "drizzle-orm";
 import {
   type AppliedCapabilities,
   type Device,
+  type DeviceSandbox,
   type OwnerCommandInfo,
   type Project,
   TERMINAL_STATUSES,
@@ -32,6 +33,8 @@ export interface Registered {
   projects: Project[];
   /** What the device says it applied of its capabilities, when it says. */
   applied: AppliedCapabilities | null;
+  /** Cloud mode: its sandbox, as reported. */
+  sandbox?: DeviceSandbox | null;
 }
 
 /**
@@ -60,6 +63,7 @@ export async function upsertDevice(
     lastSeenAt: now,
     commands: JSON.stringify(registered.commands),
     projects: JSON.stringify(registered.projects),
+    sandbox: registered.sandbox ? JSON.stringify(registered.sandbox) : null,
     ...(registered.applied
       ? {
           capabilitiesApplied: registered.applied.digest,

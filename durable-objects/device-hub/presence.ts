@@ -63,6 +63,7 @@ export class Presence {
       commands: frame.commands,
       projects: frame.projects,
       applied: frame.capabilities ?? null,
+      sandbox: frame.sandbox ?? null,
     });
     const displayName = row.customName ?? row.name;
     this.store.setMeta({

@@ -107,6 +107,8 @@ export const devices = sqliteTable(
     securityEvent: text("security_event"),
     /** The owner's limit on parallel tasks (1-5); null = what the executor offers. */
     slotLimit: integer("slot_limit"),
+    /** Cloud pool: JSON DeviceSandbox its executor reported at register; null otherwise. */
+    sandbox: text("sandbox"),
     /** Digest of the owner's desired capabilities, written on every change. */
     capabilitiesDesired: text("capabilities_desired"),
     /** Digest the device last reported as applied, and why the latest apply failed. */

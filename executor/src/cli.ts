@@ -1,3 +1,4 @@
+import type { DeviceSandbox } from "@wegent/protocol";
 import { HELP_TEXT, loadConfig, standardExecutorHome } from "./config";
 import { Executor } from "./executor";
 import { claimHome, defaultDeviceName, loadDeviceId, platformName } from "./identity";
@@ -135,6 +136,7 @@ async function main(): Promise<number> {
   if (run.previousAlive) log.warn(`another wegent-executor is running with ${config.homeDir}`);
   let launcher: AgentLauncher = lifelineLauncher(run.nextMarker);
   let cleanUp = async (): Promise<void> => {};
+  let sandbox: DeviceSandbox | undefined;
   if (config.mode === "cloud") {
     const cloud = await setUpCloud({
       baseEnv: process.env,
@@ -148,6 +150,11 @@ async function main(): Promise<number> {
       return 1;
     }
     launcher = cloud.launcher;
+    sandbox = {
+      network: "none",
+      limits: cloud.limits.applied.slice(0, 10).map((s) => s.slice(0, 200)),
+      notApplied: cloud.limits.notApplied.slice(0, 10).map((s) => s.slice(0, 300)),
+    };
     cleanUp = async () => {
       await cloud.launcher.removeAll();
       await cloud.proxy.close();
@@ -170,6 +177,7 @@ async function main(): Promise<number> {
     outputBatch: batchLimitsFromEnv(process.env),
     preExecuteHook: config.preExecuteHook,
     mcpPolicy: managedMcp,
+    ...(sandbox ? { sandbox } : {}),
     runtime: createClaudeRuntime({
       launcher,
       clientApp: `wegent-executor/${VERSION}`,

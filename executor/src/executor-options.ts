@@ -1,4 +1,4 @@
-import type { DeviceType } from "@wegent/protocol";
+import type { DeviceSandbox, DeviceType } from "@wegent/protocol";
 import type { ConnectionTimings, Authorize, StopReason } from "./connection";
 import type { OwnerCommand } from "./commands/owner-commands";
 import type { LocalWork } from "./local/local-work";
@@ -70,6 +70,8 @@ export interface ExecutorOptions {
   commandEnv?: Record<string, string>;
   /** What device-config.json `managedMcp` and the permission floor let managed MCP servers do. */
   mcpPolicy?: McpPolicy;
+  /** Cloud mode: the sandbox each task runs in, reported at register. */
+  sandbox?: DeviceSandbox;
   /** device-config.json `preExecuteHook`: runs before each message. */
   preExecuteHook?: PreExecuteHook | null;
   log?: Logger;

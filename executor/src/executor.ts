@@ -246,6 +246,7 @@ export class Executor {
       projects: this.options.local?.list() ?? [],
       commands: this.commands.ownerKeys(),
       capabilities: this.capabilities.applied(),
+      ...(this.options.sandbox ? { sandbox: this.options.sandbox } : {}),
     });
   }
 

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { DeviceCapabilities } from "./capabilities";
+import { DeviceSandbox } from "./device-frames";
 import { DeviceStatus, DeviceType, DisplayName, FailureCode, Usage } from "./common";
 import { OwnerCommands } from "./commands";
 import { LocalSessionId, Project, ProjectId } from "./local-work";
@@ -120,6 +121,8 @@ export const Device = z.object({
    * and nothing but the conversation leaves it. Always true for the cloud pool.
    */
   cloudBackup: z.boolean(),
+  /** Cloud pool: the sandbox its executor reported (no network, limits, what is missing). */
+  sandbox: DeviceSandbox.nullable().optional(),
 });
 export type Device = z.infer<typeof Device>;
 

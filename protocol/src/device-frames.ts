@@ -27,6 +27,17 @@ import {
 // Executor → hub
 // ---------------------------------------------------------------------------------------------
 
+/** A cloud pool's sandbox, as its executor made it (shown on the device page). */
+export const DeviceSandbox = z.object({
+  /** "none": each task in its own network namespace, only its own loopback. */
+  network: z.enum(["none"]),
+  /** Limits in force, e.g. "processes 1024 per task uid (RLIMIT_NPROC)". */
+  limits: z.array(z.string().max(200)).max(10),
+  /** What could not be applied here, and why. */
+  notApplied: z.array(z.string().max(300)).max(10),
+});
+export type DeviceSandbox = z.infer<typeof DeviceSandbox>;
+
 export const DeviceRegister = z.object({
   type: z.literal("device:register"),
   deviceId: DeviceId,
@@ -44,6 +55,8 @@ export const DeviceRegister = z.object({
   commands: OwnerCommands.default([]),
   /** Managed capabilities applied on this device (kept on disk across restarts). */
   capabilities: AppliedCapabilities.optional(),
+  /** Cloud mode: the sandbox each task runs in. */
+  sandbox: DeviceSandbox.optional(),
 });
 export type DeviceRegister = z.infer<typeof DeviceRegister>;
 

@@ -343,6 +343,9 @@ export function createClaudeRuntime(options: ClaudeRuntimeOptions = {}): AgentRu
     }
     if (!outcome.ok)
       log?.debug("claude run failed", { taskId: request.taskId, stderr: stderrTail });
+    // The launcher stopped the run itself (a cloud task over its limits): say why.
+    const stoppedBy = plan.stopReason?.() ?? null;
+    if (!outcome.ok && stoppedBy) return { ...outcome, code: "agent_error", message: stoppedBy };
     return outcome;
   }
 

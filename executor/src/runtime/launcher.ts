@@ -17,6 +17,8 @@ export interface LaunchPlan {
   ): ChildProcessWithoutNullStreams;
   /** Called once the run and its processes are gone. */
   dispose(): Promise<void>;
+  /** Why the launcher stopped the agent itself (e.g. over a sandbox limit), or null. */
+  stopReason?(): string | null;
 }
 
 export interface AgentLauncher {

@@ -1,5 +1,6 @@
 // The cloud-pool sandbox: each agent runs under bubblewrap (Debian package `bubblewrap`) in
-// its own pid, ipc, uts and mount namespaces, sees a read-only system and only its own task's
+// its own network, pid, ipc, uts and mount namespaces (no route to the host's loopback or
+// network: the model is reached through a per-run Unix socket, relay.ts), sees a read-only system and only its own task's
 // workspace and HOME, gets a fresh /proc and /tmp, and dies with the executor. Started as
 // root, the executor sets the sandbox up as root (so it can bind folders root can reach) and
 // drops to a separate uid inside with setpriv (no capabilities, no_new_privs, no groups).
@@ -16,6 +17,7 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, dirname, join } from "node:path";
+import { SANDBOX_RUN_DIR } from "./relay";
 import { freeSandboxUid } from "./sandbox-uid";
 
 /** Inside the sandbox. */
@@ -61,6 +63,15 @@ export interface SandboxMounts {
   etcDir: string;
   /** Extra read-only folders (the Claude Code install, Node). */
   readOnly: string[];
+  /** Folder holding this run's model socket, mounted read-only at SANDBOX_RUN_DIR. */
+  runDir?: string;
+}
+
+export interface SandboxExtras {
+  /** Size of the sandbox's /tmp (tmpfs), bytes. */
+  tmpBytes?: number;
+  /** Run inside the sandbox, as root, before dropping privileges (e.g. prlimit … --). */
+  prefix?: string[];
 }
 
 export const isRoot = (): boolean => typeof process.getuid === "function" && process.getuid() === 0;
@@ -120,9 +131,28 @@ function systemMounts(): string[] {
   return args;
 }
 
+const SYSTEM = /^\/(usr|bin|sbin|lib|lib32|lib64|libx32|etc|proc|dev)(\/|$)/;
+
+/** Folders above `dirs` that bwrap would create, outermost first (none inside another bind). */
+export function parentsOf(dirs: string[]): string[] {
+  const inside = (path: string) => dirs.some((d) => path === d || path.startsWith(`${d}/`));
+  const parents = new Set<string>();
+  for (const dir of dirs) {
+    for (let p = dirname(dir); p !== "/" && p !== "."; p = dirname(p)) {
+      if (!SYSTEM.test(p) && !inside(p)) parents.add(p);
+    }
+  }
+  return [...parents].sort((a, b) => a.split("/").length - b.split("/").length);
+}
+
 /** `bwrap ... --` followed by the command to run inside. */
-export function bwrapArgs(mounts: SandboxMounts, id: SandboxIdentity): string[] {
+export function bwrapArgs(
+  mounts: SandboxMounts,
+  id: SandboxIdentity,
+  extras: SandboxExtras = {},
+): string[] {
   const args = [
+    "--unshare-net",
     "--unshare-pid",
     "--unshare-ipc",
     "--unshare-uts",
@@ -143,6 +173,7 @@ export function bwrapArgs(mounts: SandboxMounts, id: SandboxIdentity): string[] 
     "/proc",
     "--dev",
     "/dev",
+    ...(extras.tmpBytes ? ["--size", String(extras.tmpBytes)] : []),
     "--perms",
     "1777",
     "--tmpfs",
@@ -151,8 +182,16 @@ export function bwrapArgs(mounts: SandboxMounts, id: SandboxIdentity): string[] 
     "0755",
     "--dir",
     "/home",
+    "--perms",
+    "0755",
+    "--dir",
+    "/run",
   ];
+  // bwrap makes a bind's missing parents 0700 (root's): the task's uid could not reach an
+  // install outside the system folders (e.g. /work/app/node_modules/…). Made 0755 first.
+  for (const parent of parentsOf(mounts.readOnly)) args.push("--perms", "0755", "--dir", parent);
   for (const dir of mounts.readOnly) args.push("--ro-bind", dir, dir);
+  if (mounts.runDir) args.push("--ro-bind", mounts.runDir, SANDBOX_RUN_DIR);
   args.push(
     "--bind",
     mounts.workspaceDir,
@@ -163,6 +202,7 @@ export function bwrapArgs(mounts: SandboxMounts, id: SandboxIdentity): string[] 
     "--chdir",
     SANDBOX_WORKSPACE,
     "--",
+    ...(extras.prefix ?? []),
   );
   if (id.dropPrivileges) {
     args.push(
@@ -185,10 +225,10 @@ export function installDirOf(path: string): string | null {
   return dirname(path);
 }
 
-/** `bwrap` on the executor's PATH, or null. */
-export function findBwrap(path = process.env.PATH ?? ""): string | null {
+/** `bwrap` (or another program) on the executor's PATH, or null. */
+export function findBwrap(path = process.env.PATH ?? "", name = "bwrap"): string | null {
   for (const dir of path.split(delimiter).filter(Boolean)) {
-    const candidate = join(dir, "bwrap");
+    const candidate = join(dir, name);
     try {
       accessSync(candidate, constants.X_OK);
       return candidate;
@@ -200,10 +240,11 @@ export function findBwrap(path = process.env.PATH ?? ""): string | null {
 }
 
 /**
- * Runs a real sandbox once (`id -u` inside, as the agent would run) and returns null when it
- * works, else what went wrong.
+ * Runs a real sandbox once (`id -u` inside, as the agent would run, with the tasks' extras) and
+ * returns null when it works — its own uid, no network interface but its own loopback — else
+ * what went wrong.
  */
-export function probeSandbox(bwrap: string | null): string | null {
+export function probeSandbox(bwrap: string | null, extras: SandboxExtras = {}): string | null {
   if (bwrap === null) return "bwrap is not installed (not found on PATH)";
   const root = mkdtempSync(join(tmpdir(), "wegent-sandbox-probe-"));
   try {
@@ -221,17 +262,20 @@ export function probeSandbox(bwrap: string | null): string | null {
     const result = spawnSync(
       bwrap,
       [
-        ...bwrapArgs(mounts, id),
+        ...bwrapArgs(mounts, id, extras),
         "/bin/sh",
         "-c",
-        `id -u && touch ${SANDBOX_HOME}/ok ${SANDBOX_WORKSPACE}/ok`,
+        `id -u && touch ${SANDBOX_HOME}/ok ${SANDBOX_WORKSPACE}/ok && sed -n '3,$p' /proc/net/dev | cut -d: -f1`,
       ],
       { encoding: "utf8", timeout: 10_000, env: { PATH: "/usr/bin:/bin" } },
     );
     if (result.error) return result.error.message;
     if (result.status !== 0) return (result.stderr || `exit ${result.status}`).trim().slice(0, 500);
-    if (result.stdout.trim() !== String(id.uid))
-      return `the sandbox ran as uid ${result.stdout.trim()}, expected ${id.uid}`;
+    const [uid, ...interfaces] = result.stdout.split("\n").map((l) => l.trim());
+    if (uid !== String(id.uid)) return `the sandbox ran as uid ${uid}, expected ${id.uid}`;
+    const foreign = interfaces.filter((name) => name !== "" && name !== "lo");
+    if (foreign.length > 0)
+      return `the sandbox has network interfaces besides its own loopback: ${foreign.join(", ")}`;
     return null;
   } finally {
     rmSync(root, { recursive: true, force: true });

@@ -1,5 +1,6 @@
-// Cloud mode: each run in its own bubblewrap sandbox (bwrap.ts) with a per-run model endpoint
-// (model-proxy.ts) instead of the operator's key, and the task's folders removed when it ends.
+// Cloud mode: each run in its own bubblewrap sandbox (bwrap.ts) without network, with a per-run
+// model socket (model-proxy.ts) served inside by a relay (relay.ts) instead of the operator's
+// key, per-task limits (limits.ts, disk-watchdog.ts), and the task's folders removed when it ends.
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { mkdir, readdir, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
@@ -14,7 +15,10 @@ import {
   sandboxIdentity,
   writeIdentityFiles,
 } from "./bwrap";
+import { overCapMessage, watchDisk } from "./disk-watchdog";
+import { inCgroup, type LimitPlan, removeTaskCgroup, rlimitArgs, taskCgroup } from "./limits";
 import type { ModelProxy, UpstreamCredential } from "./model-proxy";
+import { MODEL_SOCKET_NAME, relayBaseUrl, relayed } from "./relay";
 
 /** Names that end like a credential's never reach a cloud agent (MAX_THINKING_TOKENS does). */
 const SECRET_NAME = /(KEY|TOKEN|SECRET|PASSWORD|PASSPHRASE|CREDENTIALS?)$/i;
@@ -28,6 +32,11 @@ export interface CloudLauncherOptions {
   nextMarker: () => string;
   /** Read-only folders the agent needs (the Claude Code install). */
   readOnly: string[];
+  /** A folder (mode 0700, short path) for the per-task model socket folders. */
+  socketRoot: string;
+  /** The Node binary that runs the in-sandbox model relay. */
+  node: string;
+  limits: LimitPlan;
   /** How long an idle task's folders are kept for a follow-up message; 0 = remove at once. */
   keepIdleMs: number;
   log: Logger;
@@ -103,30 +112,73 @@ export function cloudLauncher(options: CloudLauncherOptions): CloudLauncher {
       identities.set(request.taskId, id);
       writeIdentityFiles(etcDir, id);
       chownForSandbox([request.workspaceDir, request.homeDir], id);
-      const { baseUrl, secret } = options.proxy.issue();
+      // This run's model socket, in a folder only this task's sandbox mounts (under a short
+      // root: a socket path has at most 107 bytes).
+      const runDir = join(options.socketRoot, request.taskId);
+      await mkdir(runDir, { recursive: true, mode: 0o755 });
+      const { secret } = await options.proxy.issue(
+        join(runDir, MODEL_SOCKET_NAME),
+        id.dropPrivileges ? id : undefined,
+      );
       const marker = options.nextMarker();
+      const { limits } = options.limits;
+      let cgroup: string | null = null;
+      let stopReason: string | null = null;
+      let watchdog: { stop(): void } | null = null;
       return {
         spawn(command, args, _cwd, spawnEnv) {
           const readOnly = [...options.readOnly];
-          const install = installDirOf(command);
-          if (install && !readOnly.includes(install)) readOnly.push(install);
+          for (const install of [installDirOf(command), installDirOf(options.node)])
+            if (install && !readOnly.includes(install)) readOnly.push(install);
           const mounts = {
             workspaceDir: request.workspaceDir,
             homeDir: request.homeDir,
             etcDir,
             readOnly,
+            runDir,
           };
           // What the SDK passes (the agent's env and its own variables), minus credentials.
-          const clean = cloudAgentEnv(spawnEnv, baseUrl, options.credential, marker);
-          return spawn(options.bwrap, [...bwrapArgs(mounts, id), command, ...args], {
+          const clean = cloudAgentEnv(spawnEnv, relayBaseUrl(secret), options.credential, marker);
+          cgroup = taskCgroup(options.limits, request.taskId);
+          const argv = inCgroup(cgroup, [
+            options.bwrap,
+            ...bwrapArgs(mounts, id, {
+              tmpBytes: limits.tmpBytes,
+              prefix: rlimitArgs(options.limits, cgroup),
+            }),
+            ...relayed(options.node, command, args),
+          ]);
+          const proc = spawn(argv[0] ?? options.bwrap, argv.slice(1), {
             cwd: request.workspaceDir,
             env: clean,
             stdio: ["pipe", "pipe", "pipe"],
             detached: true,
           }) as ChildProcessWithoutNullStreams;
+          watchdog = watchDisk({
+            dirs: [request.workspaceDir, request.homeDir],
+            capBytes: limits.workspaceBytes,
+            onOver(bytes) {
+              stopReason = overCapMessage(bytes, limits.workspaceBytes);
+              options.log.warn("a cloud task passed its workspace limit: stopped", {
+                taskId: request.taskId,
+                bytes,
+              });
+              try {
+                if (proc.pid !== undefined) process.kill(-proc.pid, "SIGKILL");
+              } catch {
+                // already gone
+              }
+            },
+          });
+          proc.once("exit", () => watchdog?.stop());
+          return proc;
         },
+        stopReason: () => stopReason,
         dispose() {
+          watchdog?.stop();
           options.proxy.revoke(secret);
+          removeTaskCgroup(cgroup);
+          void rm(runDir, { recursive: true, force: true });
           if (options.keepIdleMs <= 0) return remove(request.taskId);
           const timer = setTimeout(() => void remove(request.taskId), options.keepIdleMs);
           timer.unref();
@@ -139,6 +191,7 @@ export function cloudLauncher(options: CloudLauncherOptions): CloudLauncher {
       for (const timer of timers.values()) clearTimeout(timer);
       await Promise.all([...folders.keys()].map((taskId) => remove(taskId)));
       await Promise.all(removing.values());
+      await rm(options.socketRoot, { recursive: true, force: true });
     },
   };
 }

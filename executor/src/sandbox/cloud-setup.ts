@@ -2,7 +2,11 @@
 import type { BaseEnv } from "../runtime/claude-env";
 import { findClaudeExecutable } from "../runtime/claude-preflight";
 import type { Logger } from "../log";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { findBwrap, installDirOf, isRoot, probeSandbox } from "./bwrap";
+import { delegatedCgroup, type LimitPlan, limitsFromEnv, planLimits, rlimitArgs } from "./limits";
 import { type CloudLauncher, cloudLauncher, removeLeftoverTaskFolders } from "./cloud-launcher";
 import {
   type ModelProxy,
@@ -12,6 +16,16 @@ import {
 } from "./model-proxy";
 
 export const DEFAULT_KEEP_IDLE_SECONDS = 600;
+
+/** A program in an absolute PATH entry (it runs as root inside the sandbox). */
+const findOnPath = (name: string, path = ""): string | null =>
+  findBwrap(
+    path
+      .split(":")
+      .filter((d) => d.startsWith("/"))
+      .join(":"),
+    name,
+  );
 
 /** Never sent anywhere: without a credential, preflight fails every task first. */
 const NO_CREDENTIAL: UpstreamCredential = {
@@ -26,13 +40,22 @@ export async function setUpCloud(options: {
   workspaceRoot: string;
   nextMarker: () => string;
   log: Logger;
-}): Promise<{ launcher: CloudLauncher; proxy: ModelProxy } | { error: string }> {
+}): Promise<{ launcher: CloudLauncher; proxy: ModelProxy; limits: LimitPlan } | { error: string }> {
   const { baseEnv, log } = options;
   const bwrap = findBwrap(baseEnv.PATH);
-  const problem = probeSandbox(bwrap);
+  const limits = planLimits(limitsFromEnv(baseEnv), {
+    prlimit: findOnPath("prlimit", baseEnv.PATH),
+    perTaskUid: isRoot(),
+    cgroup: delegatedCgroup(),
+  });
+  // The probe runs a sandbox exactly as tasks get it: no network, the /tmp size, the rlimits.
+  const problem = probeSandbox(bwrap, {
+    tmpBytes: limits.limits.tmpBytes,
+    prefix: rlimitArgs(limits, null),
+  });
   if (problem !== null) {
     return {
-      error: `--mode cloud runs every task in a bubblewrap sandbox, and the sandbox does not work here: ${problem}\nInstall the Debian package \`bubblewrap\` (apt-get install bubblewrap) and make sure user namespaces or root are available, then start again.`,
+      error: `--mode cloud runs every task in a bubblewrap sandbox without network, and such a sandbox cannot be made here: ${problem}\nInstall the Debian package \`bubblewrap\` (apt-get install bubblewrap) and make sure user and network namespaces (or root) are available, then start again.`,
     };
   }
   // Claude Code refuses bypassPermissions as root unless told it is sandboxed; the agent runs
@@ -47,6 +70,7 @@ export async function setUpCloud(options: {
   }
   const removed = await removeLeftoverTaskFolders(options.homeDir, options.workspaceRoot);
   if (removed > 0) log.info(`removed ${removed} task folder(s) left by an earlier run`);
+  const socketRoot = mkdtempSync(join(tmpdir(), "wegent-model-"));
   const proxy = await startModelProxy({
     upstream: baseEnv.ANTHROPIC_BASE_URL?.trim() || "https://api.anthropic.com",
     credential: credential ?? NO_CREDENTIAL,
@@ -58,6 +82,9 @@ export async function setUpCloud(options: {
     proxy,
     credential: credential ?? NO_CREDENTIAL,
     nextMarker: options.nextMarker,
+    socketRoot,
+    node: process.execPath,
+    limits,
     readOnly: claude ? [installDirOf(claude)].filter((d): d is string => d !== null) : [],
     keepIdleMs:
       Number.isFinite(keepIdle) && keepIdle >= 0
@@ -66,7 +93,8 @@ export async function setUpCloud(options: {
     log,
   });
   log.info(
-    `sandbox: bubblewrap, ${isRoot() ? "a separate free uid per task (70000-71999)" : "the executor's uid (not root)"}; model proxy on 127.0.0.1:${proxy.port}`,
+    `sandbox: bubblewrap without network, ${isRoot() ? "a separate free uid per task (70000-71999)" : "the executor's uid (not root)"}; the model through a per-task Unix socket; limits: ${limits.applied.join(", ")}`,
   );
-  return { launcher, proxy };
+  for (const missing of limits.notApplied) log.warn(`sandbox limit not applied: ${missing}`);
+  return { launcher, proxy, limits };
 }

@@ -166,6 +166,20 @@ function DeviceCard(props: { device: Device }) {
           {device.capabilities.error ? `: ${device.capabilities.error}` : ""}
         </dd>
         {device.capabilities.policy && <McpPolicyRows policy={device.capabilities.policy} />}
+        {device.sandbox && (
+          <>
+            <dt>Sandbox</dt>
+            <dd data-testid="device-sandbox">
+              No network; {device.sandbox.limits.join(", ")}
+              {device.sandbox.notApplied.length > 0 && (
+                <span className="hint warn" data-testid="device-sandbox-missing">
+                  {" "}
+                  Not applied: {device.sandbox.notApplied.join("; ")}
+                </span>
+              )}
+            </dd>
+          </>
+        )}
         <dt>Platform</dt>
         <dd>{device.platform}</dd>
         <dt>Version</dt>
