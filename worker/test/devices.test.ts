@@ -85,6 +85,24 @@ describe("connecting a device", () => {
     expect(one.body).toMatchObject({ device: { id: first, name: "Darwin - MacBook-Pro.local" } });
   });
 
+  it("lists the sandbox an executor reports (no network, limits, what could not be applied)", async () => {
+    const { user, token } = await setup();
+    const id = newDeviceId();
+    const sandbox = {
+      network: "none",
+      limits: ["processes 1024 per task uid (RLIMIT_NPROC)", "/tmp 1.0 GiB (tmpfs size)"],
+      notApplied: ["memory per task (only per process): no cgroup v2 hierarchy at /sys/fs/cgroup"],
+    };
+    await registerDevice(token, id, { extra: { sandbox } });
+    const plain = newDeviceId();
+    await registerDevice(token, plain);
+    const list = await call("GET", "/api/devices", { cookie: user.cookie });
+    const devices = (list.body as { devices: Record<string, unknown>[] }).devices;
+    const byId = Object.fromEntries(devices.map((d) => [d.id, d]));
+    expect(byId[id]?.sandbox).toEqual(sandbox);
+    expect(byId[plain]?.sandbox).toBeNull();
+  });
+
   it("pushes status changes to the owner's live channel at once", async () => {
     const { user, token } = await setup();
     const live = await openLive(user.cookie);
