@@ -85,11 +85,16 @@ function DeviceCard(props: { device: Device }) {
       dispatch({ type: "device:upsert", device: body.device });
     });
 
-  const setCloudBackup = (cloudBackup: boolean) =>
-    run(async () => {
+  // The box shows the owner's choice at once; the device row follows when the PATCH answers.
+  const [backupWish, setBackupWish] = useState<boolean | null>(null);
+  const setCloudBackup = (cloudBackup: boolean) => {
+    setBackupWish(cloudBackup);
+    void run(async () => {
       const body = await api("PATCH", path, DeviceBody, { cloudBackup });
       dispatch({ type: "device:upsert", device: body.device });
-    });
+    }).finally(() => setBackupWish(null));
+  };
+  const cloudBackup = backupWish ?? device.cloudBackup;
 
   const online = device.status !== "offline";
   const remove = () =>
@@ -226,15 +231,15 @@ function DeviceCard(props: { device: Device }) {
           <label>
             <input
               type="checkbox"
-              checked={device.cloudBackup}
+              checked={cloudBackup}
               disabled={busy}
-              onChange={(e) => void setCloudBackup(e.target.checked)}
+              onChange={(e) => setCloudBackup(e.target.checked)}
               data-testid="device-cloud-backup"
             />{" "}
             Back up this device&apos;s task workspaces to the cloud
           </label>
           <p className="hint" data-testid="device-cloud-backup-hint">
-            {device.cloudBackup
+            {cloudBackup
               ? "On: the hourly cleanup uploads each idle task's files (its worktree's uncommitted and committed files, or its scratch folder) and its Claude session files to the cloud before removing them here."
               : "Off: idle task workspaces are kept on this device (uncommitted changes in a hidden git ref, session files in the executor's folder); only the conversation leaves it."}
           </p>
