@@ -1,4 +1,6 @@
 import {
+  DeviceRuntimes,
+  type DeviceRuntime,
   capabilityStatus,
   type Device,
   type OwnerCommandInfo,
@@ -88,7 +90,19 @@ export function toDevice(row: DeviceRow): Device {
             error: row.capabilitiesError,
           }),
     slotLimit: row.slotLimit,
+    runtimes: deviceRuntimes(row),
+    costTodayUsd: null,
   };
+}
+
+/** What the device last reported of its runtimes (none when unreadable). */
+export function deviceRuntimes(row: Pick<DeviceRow, "runtimes">): DeviceRuntime[] {
+  try {
+    const parsed = DeviceRuntimes.safeParse(JSON.parse(row.runtimes ?? "[]"));
+    return parsed.success ? parsed.data : [];
+  } catch {
+    return [];
+  }
 }
 
 /** The security event the owner must see (stored as JSON by the credential checks), or null. */

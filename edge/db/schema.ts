@@ -110,6 +110,8 @@ export const devices = sqliteTable(
     /** Digest the device last reported as applied, and why the latest apply failed. */
     capabilitiesApplied: text("capabilities_applied"),
     capabilitiesError: text("capabilities_error"),
+    /** What the executor found of its runtimes (JSON array of protocol's DeviceRuntime). */
+    runtimes: text("runtimes"),
     createdAt: createdAt(),
   },
   (t) => [

@@ -32,6 +32,8 @@ const runtime = {
   maxTurns: null,
   appendSystemPrompt: "",
   agentEnv: [],
+  stallSeconds: 600,
+  maxRunMinutes: null,
 };
 
 function setup(bundles: Record<string, unknown>) {

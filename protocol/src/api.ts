@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { DeviceCapabilities } from "./capabilities";
+import { DeviceRuntimes } from "./runtimes";
 import { DeviceStatus, DeviceType, DisplayName, FailureCode, Usage } from "./common";
 import { OwnerCommands } from "./commands";
 import { LocalSessionId, Project, ProjectId } from "./local-work";
@@ -105,6 +106,10 @@ export const Device = z.object({
   capabilities: DeviceCapabilities,
   /** The owner's limit on parallel tasks (null: what the executor offers). */
   slotLimit: z.number().int().nullable(),
+  /** What the device found of each runtime (`[]` until it reports). */
+  runtimes: DeviceRuntimes.default([]),
+  /** What this device's messages cost since 00:00 UTC today, in USD (null: not known here). */
+  costTodayUsd: z.number().nonnegative().nullable().default(null),
 });
 export type Device = z.infer<typeof Device>;
 

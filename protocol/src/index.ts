@@ -14,3 +14,4 @@ export * from "./local-work";
 export * from "./commands";
 export * from "./pairing";
 export * from "./security-headers";
+export * from "./runtimes";

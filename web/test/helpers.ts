@@ -23,6 +23,8 @@ export function device(overrides: Partial<Device> & { id: string }): Device {
     commands: [],
     capabilities: { state: "synced", digest: null, error: null },
     slotLimit: null,
+    runtimes: [],
+    costTodayUsd: null,
     ...overrides,
   };
 }

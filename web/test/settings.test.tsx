@@ -18,6 +18,8 @@ function settingsApi() {
     maxTurns: null,
     appendSystemPrompt: "",
     agentEnv: [],
+    stallSeconds: 600,
+    maxRunMinutes: null,
   };
   const skills: Skill[] = [
     {
