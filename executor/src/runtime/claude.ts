@@ -13,10 +13,10 @@ import { findCredentials, LOCAL_CREDENTIALS_MISSING } from "../local/credentials
 import { localAgentEnvironment, type Env } from "../local/environment";
 import type { Logger } from "../log";
 import { agentEnvironment } from "./claude-env";
-import { agentExtraEnv, capabilityOptions } from "../capabilities/sdk-options";
+import { agentExtraEnv, capabilityOptions, claudeCodePrompt } from "../capabilities/sdk-options";
 import type { BaseEnv } from "./claude-env";
 import { ReplyStream } from "./claude-events";
-import { permissionCallback, runMode } from "./claude-permissions";
+import { askOptions, runMode } from "./claude-permissions";
 import { checkClaude, findClaudeExecutable } from "./claude-preflight";
 import { type AgentLauncher, directLauncher, type LaunchPlan } from "./launcher";
 import { killTree, listDescendants } from "./process-tree";
@@ -228,12 +228,10 @@ export function createClaudeRuntime(options: ClaudeRuntimeOptions = {}): AgentRu
           includePartialMessages: true,
           permissionMode: mode,
           allowDangerouslySkipPermissions: mode === "bypassPermissions",
-          // Whoever watches the task answers: a request goes to the hub and waits there.
-          // Without a way to ask (or in bypassPermissions, where nothing asks), anything that
-          // would ask is refused at once.
-          ...(request.ask && mode !== "bypassPermissions"
-            ? { permissionPrompts: "host" as const, canUseTool: permissionCallback(request) }
-            : { permissionPrompts: "none" as const }),
+          // Whoever watches the task answers, in every mode (see askOptions).
+          ...askOptions(request),
+          // Claude Code's own prompt; the owner's appended text comes with capabilityOptions.
+          systemPrompt: claudeCodePrompt(),
           abortController: sdkAbort,
           spawnClaudeCodeProcess: spawnClaude,
           ...(executable ? { pathToClaudeCodeExecutable: executable } : {}),

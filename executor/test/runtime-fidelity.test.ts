@@ -1,0 +1,132 @@
+// The agent a device runs is Claude Code as in the owner's terminal (issue 22), checked with
+// the real Claude Code binary against the fake model: Claude Code's own system prompt with the
+// owner's appended text after it, and AskUserQuestion reaching the owner in bypass mode too.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { DEFAULT_RUNTIME_SETTINGS } from "@wegent/protocol";
+import {
+  startFakeModel,
+  systemText,
+  text,
+  toolUse,
+  TOOL_RESULT,
+  type FakeModel,
+} from "../../e2e/fake-model/server";
+import type { InputQuestion } from "../src/runtime/types";
+import { request, runAndRecord, taskDirs, testRuntime, type TaskDirs } from "./runtime-helpers";
+
+let fake: FakeModel;
+const toRemove: TaskDirs[] = [];
+beforeAll(async () => {
+  fake = await startFakeModel();
+});
+afterAll(async () => {
+  await fake.close();
+});
+afterEach(() => {
+  for (const d of toRemove.splice(0)) d.remove();
+});
+
+const APPENDED = "Always answer like a pirate, matey. (owner's appended text 7f3a)";
+
+function capabilities(appendSystemPrompt: string) {
+  return {
+    pluginDir: null,
+    mcpServers: [],
+    runtime: { ...DEFAULT_RUNTIME_SETTINGS, appendSystemPrompt },
+  };
+}
+
+describe("Claude Code's own system prompt", () => {
+  it("is sent with the owner's appended text after it, and kept by a follow-up", async () => {
+    fake.on("prompt check one", [{ blocks: [text("Arr.")] }]);
+    fake.on("prompt check two", [{ blocks: [text("Arr again.")] }]);
+    const d = taskDirs();
+    toRemove.push(d);
+    const runtime = testRuntime(fake.url);
+    const first = await runAndRecord(runtime, {
+      ...request(d, "prompt check one"),
+      capabilities: capabilities(APPENDED),
+    });
+    expect(first.outcome.ok, JSON.stringify(first.outcome)).toBe(true);
+    const sent = fake.requests.filter((r) => r.prompt?.includes("prompt check one"));
+    expect(sent.length).toBeGreaterThan(0);
+    const system = systemText(sent[sent.length - 1]!);
+    // Claude Code's prompt: thousands of characters, its own words about itself and its tools
+    // (the SDK's bare default is one sentence of 136 characters).
+    expect(system.length).toBeGreaterThan(3000);
+    expect(system).toContain("Claude Code");
+    expect(system).not.toContain("built on Anthropic's Claude Agent SDK");
+    expect(system).toContain("You are Claude Code, Anthropic's official CLI for Claude");
+    expect(system).toContain("# Harness");
+    // The appended text comes after Claude Code's own.
+    expect(system.indexOf(APPENDED)).toBeGreaterThan(3000);
+    expect(system.trimEnd().endsWith(APPENDED)).toBe(true);
+
+    // A follow-up of the same session keeps the prompt.
+    const second = await runAndRecord(runtime, {
+      ...request(d, "prompt check two", first.outcome.sessionId),
+      capabilities: capabilities(APPENDED),
+    });
+    expect(second.outcome.ok, JSON.stringify(second.outcome)).toBe(true);
+    const followUp = fake.requests.filter((r) => r.prompt?.includes("prompt check two"));
+    expect(systemText(followUp[followUp.length - 1]!)).toContain(APPENDED);
+  }, 90_000);
+
+  it("is Claude Code's even with no appended text (cloud, or nothing set)", async () => {
+    fake.on("prompt check bare", [{ blocks: [text("Ok.")] }]);
+    const d = taskDirs();
+    toRemove.push(d);
+    const { outcome } = await runAndRecord(testRuntime(fake.url), request(d, "prompt check bare"));
+    expect(outcome.ok).toBe(true);
+    const sent = fake.requests.filter((r) => r.prompt?.includes("prompt check bare"));
+    const system = systemText(sent[sent.length - 1]!);
+    expect(system.length).toBeGreaterThan(3000);
+    expect(system).toContain("Claude Code");
+  }, 60_000);
+});
+
+describe("questions in every mode", () => {
+  it("AskUserQuestion reaches the owner in bypassPermissions and the answer reaches the agent", async () => {
+    fake.on("bypass question please", [
+      {
+        blocks: [
+          toolUse("AskUserQuestion", {
+            questions: [
+              {
+                question: "Which database should I use?",
+                header: "Database",
+                multiSelect: false,
+                options: [
+                  { label: "Postgres", description: "relational" },
+                  { label: "SQLite", description: "a file" },
+                ],
+              },
+            ],
+          }),
+        ],
+      },
+      { blocks: [text(`You said: ${TOOL_RESULT}`)] },
+    ]);
+    const d = taskDirs();
+    toRemove.push(d);
+    const asked: InputQuestion[] = [];
+    const { outcome } = await runAndRecord(testRuntime(fake.url), {
+      ...request(d, "bypass question please"),
+      permissionMode: "bypassPermissions",
+      ask: async (q) => {
+        asked.push(q);
+        await new Promise((r) => setTimeout(r, 200));
+        return { behavior: "allow", answers: { [q.questions![0]!.question]: "SQLite" } };
+      },
+    });
+    expect(asked).toEqual([
+      expect.objectContaining({
+        kind: "question",
+        tool: "AskUserQuestion",
+        questions: [expect.objectContaining({ question: "Which database should I use?" })],
+      }),
+    ]);
+    expect(outcome.ok, JSON.stringify(outcome)).toBe(true);
+    expect(outcome.ok && outcome.text).toContain("SQLite");
+  }, 60_000);
+});
