@@ -2,6 +2,7 @@ import { and, eq, notInArray, sql } from "drizzle-orm";
 import {
   type AppliedCapabilities,
   type Device,
+  type DeviceRuntime,
   type OwnerCommandInfo,
   type Project,
   TERMINAL_STATUSES,
@@ -32,6 +33,8 @@ export interface Registered {
   projects: Project[];
   /** What the device says it applied of its capabilities, when it says. */
   applied: AppliedCapabilities | null;
+  /** What the device found of its runtimes, when it says. */
+  runtimes?: DeviceRuntime[] | null;
 }
 
 /**
@@ -60,6 +63,7 @@ export async function upsertDevice(
     lastSeenAt: now,
     commands: JSON.stringify(registered.commands),
     projects: JSON.stringify(registered.projects),
+    ...(registered.runtimes ? { runtimes: JSON.stringify(registered.runtimes) } : {}),
     ...(registered.applied
       ? {
           capabilitiesApplied: registered.applied.digest,
@@ -100,6 +104,15 @@ export async function writeDeviceFigures(
     .returning()
     .get();
   return row ? toDevice(row) : null;
+}
+
+/** Writes what the device found of its runtimes through (a heartbeat that carries them). */
+export async function writeDeviceRuntimes(env: Env, meta: DeviceMeta, runtimes: DeviceRuntime[]) {
+  await database(env.DB)
+    .update(devices)
+    .set({ runtimes: JSON.stringify(runtimes) })
+    .where(and(eq(devices.ownerId, meta.ownerId), eq(devices.deviceId, meta.deviceId)))
+    .run();
 }
 
 /** Writes the advertised projects through (register, and heartbeats that carry them). */

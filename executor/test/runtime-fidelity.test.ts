@@ -1,6 +1,8 @@
 // The agent a device runs is Claude Code as in the owner's terminal (issue 22), checked with
 // the real Claude Code binary against the fake model: Claude Code's own system prompt with the
 // owner's appended text after it, and AskUserQuestion reaching the owner in bypass mode too.
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_RUNTIME_SETTINGS } from "@wegent/protocol";
 import {
@@ -11,6 +13,7 @@ import {
   TOOL_RESULT,
   type FakeModel,
 } from "../../e2e/fake-model/server";
+import { createClaudeRuntime } from "../src/runtime/claude";
 import type { InputQuestion } from "../src/runtime/types";
 import { request, runAndRecord, taskDirs, testRuntime, type TaskDirs } from "./runtime-helpers";
 
@@ -128,5 +131,72 @@ describe("questions in every mode", () => {
     ]);
     expect(outcome.ok, JSON.stringify(outcome)).toBe(true);
     expect(outcome.ok && outcome.text).toContain("SQLite");
+  }, 60_000);
+});
+
+describe("credentials as Claude Code resolves them (local mode)", () => {
+  /** The owner's environment: a HOME of its own, the fake model, no key variable. */
+  function ownerEnv(home: string): Record<string, string> {
+    return {
+      PATH: process.env.PATH ?? "/usr/bin:/bin",
+      HOME: home,
+      LANG: "C.UTF-8",
+      ANTHROPIC_BASE_URL: fake.url,
+      CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",
+      CLAUDE_CODE_MAX_RETRIES: "0",
+      IS_SANDBOX: "1",
+    };
+  }
+
+  it("a HOME whose only credential is an apiKeyHelper runs, and the model sees the helper's key", async () => {
+    const d = taskDirs();
+    toRemove.push(d);
+    const home = join(d.root, "owner");
+    mkdirSync(join(home, ".claude"), { recursive: true });
+    writeFileSync(
+      join(home, ".claude", "settings.json"),
+      JSON.stringify({ apiKeyHelper: "echo sk-from-the-helper-5150" }),
+    );
+    fake.on("helper key please", [{ blocks: [text("Signed in by the helper.")] }]);
+    const runtime = createClaudeRuntime({ userEnv: ownerEnv(home) });
+    expect(await runtime.preflight()).toBeNull();
+    expect((await runtime.describe!()).auth).toEqual({
+      kind: "api_key_helper",
+      label: "API key helper",
+    });
+    const { outcome } = await runAndRecord(runtime, request(d, "helper key please"));
+    expect(outcome.ok, JSON.stringify(outcome)).toBe(true);
+    const sent = fake.requests.filter((r) => r.prompt?.includes("helper key please"));
+    expect(sent.length).toBeGreaterThan(0);
+    const credential = `${sent[0]!.apiKey ?? ""} ${sent[0]!.authorization ?? ""}`;
+    expect(credential).toContain("sk-from-the-helper-5150");
+  }, 60_000);
+
+  it("a refused login (401) fails credentials_invalid with the fix in words", async () => {
+    const d = taskDirs();
+    toRemove.push(d);
+    const home = join(d.root, "owner");
+    mkdirSync(join(home, ".claude"), { recursive: true });
+    writeFileSync(
+      join(home, ".claude", ".credentials.json"),
+      JSON.stringify({
+        claudeAiOauth: {
+          accessToken: "sk-ant-oat01-revoked",
+          refreshToken: "r",
+          expiresAt: Date.now() + 3_600_000,
+          scopes: ["user:inference"],
+          subscriptionType: "pro",
+        },
+      }),
+    );
+    fake.on("refused login please", [
+      { error: { status: 401, type: "authentication_error", message: "invalid x-api-key" } },
+    ]);
+    const runtime = createClaudeRuntime({ userEnv: ownerEnv(home) });
+    const { outcome } = await runAndRecord(runtime, request(d, "refused login please"));
+    expect(outcome.ok).toBe(false);
+    expect(outcome.ok ? null : outcome.code, JSON.stringify(outcome)).toBe("credentials_invalid");
+    expect(outcome.ok ? "" : outcome.message).toContain("Claude Code login (Pro)");
+    expect(outcome.ok ? "" : outcome.message).toContain("/login");
   }, 60_000);
 });
