@@ -15,7 +15,15 @@ import {
 } from "../../e2e/fake-model/server";
 import { createClaudeRuntime } from "../src/runtime/claude";
 import type { InputQuestion } from "../src/runtime/types";
-import { request, runAndRecord, taskDirs, testRuntime, type TaskDirs } from "./runtime-helpers";
+import {
+  processesOfTask,
+  request,
+  runAndRecord,
+  taskDirs,
+  testRuntime,
+  type TaskDirs,
+  waitFor,
+} from "./runtime-helpers";
 
 let fake: FakeModel;
 const toRemove: TaskDirs[] = [];
@@ -198,5 +206,69 @@ describe("credentials as Claude Code resolves them (local mode)", () => {
     expect(outcome.ok ? null : outcome.code, JSON.stringify(outcome)).toBe("credentials_invalid");
     expect(outcome.ok ? "" : outcome.message).toContain("Claude Code login (Pro)");
     expect(outcome.ok ? "" : outcome.message).toContain("/login");
+  }, 60_000);
+});
+
+describe("a stuck run ends", () => {
+  it("a model stream that goes silent ends agent_stalled, with how long, and nothing left running", async () => {
+    fake.on("go silent please", [
+      { blocks: [text("Thinking about it", " and then…")], silentAfter: 5 },
+    ]);
+    const d = taskDirs();
+    toRemove.push(d);
+    // The owner's limit is at least 30 s; the test's limit (an option the CLI never sets)
+    // keeps the suite fast while the path is the production one.
+    const runtime = testRuntime(fake.url, { watchLimits: { stallMs: 8000 } });
+    const started = Date.now();
+    const { outcome, events } = await runAndRecord(runtime, request(d, "go silent please"));
+    const took = Date.now() - started;
+    expect(outcome.ok).toBe(false);
+    expect(outcome.ok ? null : outcome.code, JSON.stringify(outcome)).toBe("agent_stalled");
+    expect(outcome.ok ? "" : outcome.message).toMatch(/no output for \d+ s/);
+    expect(events.some((e) => e.kind === "text")).toBe(true);
+    expect(took).toBeGreaterThanOrEqual(8000);
+    expect(took).toBeLessThan(30_000);
+    await waitFor(
+      "the run's processes to end",
+      () => processesOfTask(d.homeDir).length === 0,
+      5000,
+    );
+  }, 60_000);
+
+  it("time waiting for the owner's answer never counts", async () => {
+    fake.on("slow owner question", [
+      {
+        blocks: [
+          toolUse("AskUserQuestion", {
+            questions: [
+              {
+                question: "Ready?",
+                header: "Ready",
+                multiSelect: false,
+                options: [
+                  { label: "Yes", description: "go" },
+                  { label: "No", description: "stop" },
+                ],
+              },
+            ],
+          }),
+        ],
+      },
+      { blocks: [text(`Owner said: ${TOOL_RESULT}`)] },
+    ]);
+    const d = taskDirs();
+    toRemove.push(d);
+    const runtime = testRuntime(fake.url, { watchLimits: { stallMs: 8000 } });
+    const { outcome } = await runAndRecord(runtime, {
+      ...request(d, "slow owner question"),
+      permissionMode: "bypassPermissions",
+      ask: async (q) => {
+        // The owner takes longer than the limit to answer.
+        await new Promise((r) => setTimeout(r, 12_000));
+        return { behavior: "allow", answers: { [q.questions![0]!.question]: "Yes" } };
+      },
+    });
+    expect(outcome.ok, JSON.stringify(outcome)).toBe(true);
+    expect(outcome.ok && outcome.text).toContain("Yes");
   }, 60_000);
 });
