@@ -272,3 +272,51 @@ describe("a stuck run ends", () => {
     expect(outcome.ok && outcome.text).toContain("Yes");
   }, 60_000);
 });
+
+describe("agentEnv on a local device", () => {
+  it("passes the listed variables of the executor's environment to the agent, and only those", async () => {
+    fake.on("show extra env please", [
+      {
+        blocks: [
+          toolUse("Bash", {
+            command: 'printf "extra=%s other=%s" "$EXTRA_FOR_AGENT" "$NOT_LISTED_VAR"',
+            description: "print two variables",
+          }),
+        ],
+      },
+      { blocks: [text(`Env: ${TOOL_RESULT}`)] },
+    ]);
+    const d = taskDirs();
+    toRemove.push(d);
+    const home = join(d.root, "owner");
+    mkdirSync(home, { recursive: true });
+    const runtime = createClaudeRuntime({
+      // The owner's login shell has neither variable; the executor was started with both.
+      userEnv: {
+        PATH: process.env.PATH ?? "/usr/bin:/bin",
+        HOME: home,
+        ANTHROPIC_API_KEY: "test-key",
+        ANTHROPIC_BASE_URL: fake.url,
+        CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",
+        CLAUDE_CODE_MAX_RETRIES: "0",
+        IS_SANDBOX: "1",
+      },
+      baseEnv: {
+        PATH: process.env.PATH,
+        EXTRA_FOR_AGENT: "from-the-executor-env",
+        NOT_LISTED_VAR: "must-not-show",
+      },
+    });
+    const { outcome } = await runAndRecord(runtime, {
+      ...request(d, "show extra env please"),
+      capabilities: {
+        pluginDir: null,
+        mcpServers: [],
+        runtime: { ...DEFAULT_RUNTIME_SETTINGS, agentEnv: ["EXTRA_FOR_AGENT"] },
+      },
+    });
+    expect(outcome.ok, JSON.stringify(outcome)).toBe(true);
+    expect(outcome.ok && outcome.text).toContain("extra=from-the-executor-env other=");
+    expect(outcome.ok && outcome.text).not.toContain("must-not-show");
+  }, 60_000);
+});

@@ -292,8 +292,14 @@ export function createClaudeRuntime(options: ClaudeRuntimeOptions = {}): AgentRu
         prompt: request.prompt,
         options: {
           cwd: request.workspaceDir,
+          // Local: the owner's login-shell environment, plus the variables the owner listed in
+          // agentEnv taken from the executor's own environment (set where it was started).
           env: userEnv
-            ? localAgentEnvironment(userEnv, clientApp, request.tmpDir)
+            ? localAgentEnvironment(
+                { ...userEnv, ...agentExtraEnv(caps, baseEnv) },
+                clientApp,
+                request.tmpDir,
+              )
             : { ...agentExtraEnv(caps, baseEnv), ...agentEnvironment(baseEnv, request, clientApp) },
           includePartialMessages: true,
           permissionMode: mode,
