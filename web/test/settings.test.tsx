@@ -76,6 +76,9 @@ describe("Settings", () => {
     fireEvent.change(screen.getByTestId("runtime-permission-mode"), {
       target: { value: "acceptEdits" },
     });
+    fireEvent.change(screen.getByTestId("runtime-stall-seconds"), { target: { value: "120" } });
+    fireEvent.change(screen.getByTestId("runtime-max-run-minutes"), { target: { value: "90" } });
+    expect(screen.getByLabelText("Appended to Claude Code's system prompt")).toBe(prompt);
     fireEvent.click(screen.getByTestId("runtime-save"));
     await screen.findByText("Saved.");
     expect(calls.find((c) => c.method === "PUT")?.body).toEqual({
@@ -84,6 +87,8 @@ describe("Settings", () => {
       maxTurns: null,
       appendSystemPrompt: "Answer in French.",
       agentEnv: ["GITHUB_TOKEN", "NPM_TOKEN"],
+      stallSeconds: 120,
+      maxRunMinutes: 90,
     });
 
     const toggle = (await screen.findByTestId("skill-enabled")) as HTMLInputElement;

@@ -12,6 +12,7 @@ import { CommandAudit } from "./CommandAudit";
 import { PairingForm } from "./PairingForm";
 import { consumePairCode } from "../lib/route";
 import { DeviceCleanup } from "./DeviceCleanup";
+import { RuntimeFacts, RuntimeProblem } from "./DeviceRuntime";
 
 export function DevicesPage() {
   const { state } = useStore();
@@ -126,7 +127,9 @@ function DeviceCard(props: { device: Device }) {
           computer, then pair it again.
         </p>
       )}
+      <RuntimeProblem device={device} />
       <dl className="facts">
+        <RuntimeFacts device={device} />
         <dt>Slots</dt>
         <dd data-testid="device-slots">
           {slotsText(device.slotsUsed, device.maxSlots)}
