@@ -89,6 +89,9 @@ describe("Claude Code's own system prompt", () => {
     toRemove.push(d);
     const { outcome } = await runAndRecord(testRuntime(fake.url), request(d, "prompt check bare"));
     expect(outcome.ok).toBe(true);
+    // Usage says how full the context is: the last model call's prompt and the window.
+    expect(outcome.ok && outcome.usage?.contextTokens).toBeGreaterThan(0);
+    expect(outcome.ok && outcome.usage?.contextWindow).toBeGreaterThan(0);
     const sent = fake.requests.filter((r) => r.prompt?.includes("prompt check bare"));
     const system = systemText(sent[sent.length - 1]!);
     expect(system.length).toBeGreaterThan(3000);
