@@ -7,6 +7,8 @@ import { AssistantMessage } from "../src/components/MessageView";
 import { RuntimeFacts, RuntimeProblem } from "../src/components/DeviceRuntime";
 import { RateLimitBanner, TaskUsage } from "../src/components/Usage";
 import { toView } from "../src/state/messages";
+import { applyFrame, initialState, reducer } from "../src/state/reducer";
+import type { LiveFrame } from "@wegent/protocol";
 import { device, message } from "./helpers";
 
 afterEach(cleanup);
@@ -147,5 +149,19 @@ describe("the device card", () => {
     expect(screen.getByTestId("device-runtime-problem").textContent).toBe(
       "⚠ Needs attention: Claude Code accepts only IS_SANDBOX=1.",
     );
+  });
+});
+
+describe("the cost today across live updates", () => {
+  it("a live status frame (which does not carry it) keeps the listed cost", () => {
+    const listed = reducer(initialState, {
+      type: "device:upsert",
+      device: device({ id: "d1", costTodayUsd: 2.5 }),
+    });
+    const live = applyFrame(listed, {
+      type: "device:status",
+      device: device({ id: "d1", status: "busy", costTodayUsd: null }),
+    } as LiveFrame);
+    expect(live.devices[0]).toMatchObject({ status: "busy", costTodayUsd: 2.5 });
   });
 });
