@@ -19,6 +19,7 @@ import { badInput, crossUser } from "./gauntlet/rest";
 import { revokedToken } from "./gauntlet/tokens";
 import { platformSecurityScenarios } from "./gauntlet/platform-security";
 import { hostileSkills } from "./gauntlet/skills";
+import { stalledRun } from "./gauntlet/stalled-run";
 import { type Outcome, runScenario } from "./gauntlet/runner";
 import { reliabilityDoc } from "./gauntlet/doc";
 import { machine } from "./lib/machine";
@@ -44,6 +45,7 @@ const scenarios = [
   revokedToken,
   ...platformSecurityScenarios,
   hostileSkills,
+  stalledRun,
 ].filter((s) => !values.only || values.only.split(",").some((part) => s.name.includes(part)));
 
 const started = Date.now();
