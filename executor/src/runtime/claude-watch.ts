@@ -168,7 +168,9 @@ export class RunFacts {
       result?.subtype === "success" ? result.result : (result?.errors ?? []).join(" "),
       stderr,
     ].join(" ");
-    return /\b(401|403)\b.*\b(auth|unauthori[sz]ed|forbidden|invalid (api )?key|token)/i.test(words)
+    return /\b(401|403)\b.*\b(auth|unauthori[sz]ed|forbidden|permission|invalid (api )?key|token)/i.test(
+      words,
+    )
       ? true
       : /invalid api key|please run \/login|failed to authenticate|oauth token (has )?expired/i.test(
           words,
