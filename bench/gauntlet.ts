@@ -22,6 +22,7 @@ import { platformSecurityScenarios } from "./gauntlet/platform-security";
 import { hostileSkills } from "./gauntlet/skills";
 import { pairingScenarios } from "./gauntlet/pairing-takeover";
 import { personOnlyScenarios } from "./gauntlet/person-only";
+import { stalledRun } from "./gauntlet/stalled-run";
 import { type Outcome, runScenario } from "./gauntlet/runner";
 import { reliabilityDoc } from "./gauntlet/doc";
 import { machine } from "./lib/machine";
@@ -49,6 +50,7 @@ const scenarios = [
   hostileSkills,
   ...pairingScenarios,
   ...personOnlyScenarios,
+  stalledRun,
 ].filter((s) => !values.only || values.only.split(",").some((part) => s.name.includes(part)));
 
 const started = Date.now();

@@ -1,4 +1,6 @@
 import {
+  DeviceRuntimes,
+  type DeviceRuntime,
   capabilityStatus,
   type Device,
   DeviceMcpPolicy,
@@ -98,7 +100,14 @@ export function toDevice(row: DeviceRow): Device {
     // The pool's executors always archive to R2 (that is the cloud's design).
     cloudBackup: row.type === "cloud" ? true : row.cloudBackup,
     sandbox: storedJson(DeviceSandbox, row.sandbox),
+    runtimes: deviceRuntimes(row),
+    costTodayUsd: null,
   };
+}
+
+/** What the device last reported of its runtimes (none when unreadable). */
+export function deviceRuntimes(row: Pick<DeviceRow, "runtimes">): DeviceRuntime[] {
+  return storedJson(DeviceRuntimes, row.runtimes) ?? [];
 }
 
 /**

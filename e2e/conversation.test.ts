@@ -255,6 +255,51 @@ describe("permission requests, live through the hub", () => {
     expect(done.messages.at(-1)?.content).toContain("Orange");
   });
 
+  it("in bypassPermissions (the default mode) AskUserQuestion still reaches the owner and the answer the agent", async () => {
+    fake.on("bypass mode question", [
+      {
+        blocks: [
+          toolUse("AskUserQuestion", {
+            questions: [
+              {
+                question: "Which licence should the project use?",
+                header: "Licence",
+                multiSelect: false,
+                options: [
+                  { label: "MIT", description: "short" },
+                  { label: "Apache-2.0", description: "patents" },
+                ],
+              },
+            ],
+          }),
+        ],
+      },
+      { blocks: [text(`Licence chosen: ${TOOL_RESULT}`)] },
+    ]);
+    const res = await api<TaskWithMessages>(platform.origin, "POST", "/api/tasks", {
+      cookie: user.cookie,
+      body: { message: "bypass mode question", permissionMode: "bypassPermissions" },
+    });
+    expect(res.status).toBe(201);
+    const taskId = res.body.task.id;
+    const request = await waitingRequest(taskId);
+    expect(request).toMatchObject({
+      kind: "question",
+      tool: "AskUserQuestion",
+      questions: [expect.objectContaining({ question: "Which licence should the project use?" })],
+    });
+    const answered = await answer(taskId, request.requestId, {
+      answers: { "Which licence should the project use?": "Apache-2.0" },
+    });
+    expect(answered.status).toBe(200);
+    const done = await settled(taskId);
+    expect(done.messages.at(-1)).toMatchObject({
+      status: "completed",
+      permissionMode: "bypassPermissions",
+    });
+    expect(done.messages.at(-1)?.content).toContain("Apache-2.0");
+  });
+
   it("file writes and edits ask in default mode (with what they change), not in acceptEdits", async () => {
     const editTurns = (file: string) => [
       { blocks: [toolUse("Write", { file_path: file, content: "hello\n" })] },

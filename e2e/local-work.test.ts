@@ -476,6 +476,19 @@ describe("a machine with only a Claude Code login", () => {
     s.executors.push(ex);
     await ex.waitFor("registered", 60_000);
     expect(ex.output()).toContain("model credentials: Claude Code login");
+    // The Devices page's source: what the device found of Claude Code.
+    const listed = await until(
+      async () => (await devices()).find((d) => d.id === ex.deviceId && d.runtimes.length > 0),
+      30_000,
+      "the device's runtimes",
+    );
+    expect(listed.runtimes[0]).toMatchObject({
+      id: "claude-code",
+      auth: { kind: "login", label: "Claude Code login (Max)" },
+      problem: null,
+    });
+    expect(listed.runtimes[0]!.version).toMatch(/^\d+\.\d+/);
+    expect(JSON.stringify(listed)).not.toContain("sk-ant-oat01-e2e-login-token");
     s.fake.on("logged in only", [{ blocks: [text("Works with the login.")] }]);
     const res = await createTask({ message: "logged in only", target: { deviceId: ex.deviceId } });
     const done = await settled(res.body.task.id);
@@ -507,5 +520,43 @@ describe("a machine with only a Claude Code login", () => {
     expect(done.messages[1]).toMatchObject({ status: "failed", errorCode: "credentials_missing" });
     expect(done.messages[1]!.errorMessage).toContain("claude login");
     expect(done.messages[1]!.errorMessage).toContain("ANTHROPIC_API_KEY");
+    // The device says it needs attention, with the fix, before and after the message.
+    const listed = (await devices()).find((d) => d.id === ex.deviceId);
+    expect(listed?.runtimes[0]).toMatchObject({
+      auth: { kind: "none" },
+      problem: { code: "credentials_missing" },
+    });
+  });
+
+  it("runs with an apiKeyHelper as the only credential; the model sees the helper's key", async () => {
+    const helperHome = mkdtempSync(join(tmpdir(), "wegent-helper-home-"));
+    mkdirSync(join(helperHome, ".claude"));
+    writeFileSync(
+      join(helperHome, ".claude", "settings.json"),
+      JSON.stringify({ apiKeyHelper: "echo sk-e2e-from-the-helper" }),
+    );
+    const ex = startExecutor({
+      origin: s.platform.origin,
+      token: s.token,
+      modelUrl: s.fake.url,
+      env: { HOME: helperHome, SHELL: "/bin/sh" },
+      unsetEnv: ["ANTHROPIC_API_KEY"],
+    });
+    s.executors.push(ex);
+    await ex.waitFor("registered", 60_000);
+    expect(ex.output()).toContain("model credentials: API key helper");
+    s.fake.on("helper only", [{ blocks: [text("Works with the helper.")] }]);
+    const res = await createTask({ message: "helper only", target: { deviceId: ex.deviceId } });
+    const done = await settled(res.body.task.id);
+    expect(done.messages[1]).toMatchObject({
+      status: "completed",
+      content: "Works with the helper.",
+    });
+    const request = s.fake.requests.find((r) => r.prompt?.includes("helper only"));
+    expect(`${request?.apiKey ?? ""} ${request?.authorization ?? ""}`).toContain(
+      "sk-e2e-from-the-helper",
+    );
+    const listed = (await devices()).find((d) => d.id === ex.deviceId);
+    expect(listed?.runtimes[0]?.auth).toEqual({ kind: "api_key_helper", label: "API key helper" });
   });
 });

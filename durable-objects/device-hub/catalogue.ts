@@ -3,6 +3,7 @@ import {
   type AppliedCapabilities,
   type Device,
   type DeviceSandbox,
+  type DeviceRuntime,
   type OwnerCommandInfo,
   type Project,
   TERMINAL_STATUSES,
@@ -35,6 +36,8 @@ export interface Registered {
   applied: AppliedCapabilities | null;
   /** Cloud mode: its sandbox, as reported. */
   sandbox?: DeviceSandbox | null;
+  /** What the device found of its runtimes, when it says. */
+  runtimes?: DeviceRuntime[] | null;
 }
 
 /**
@@ -64,6 +67,7 @@ export async function upsertDevice(
     commands: JSON.stringify(registered.commands),
     projects: JSON.stringify(registered.projects),
     sandbox: registered.sandbox ? JSON.stringify(registered.sandbox) : null,
+    ...(registered.runtimes ? { runtimes: JSON.stringify(registered.runtimes) } : {}),
     ...(registered.applied
       ? {
           capabilitiesApplied: registered.applied.digest,
@@ -108,6 +112,15 @@ export async function writeDeviceFigures(
     .returning()
     .get();
   return row ? toDevice(row) : null;
+}
+
+/** Writes what the device found of its runtimes through (a heartbeat that carries them). */
+export async function writeDeviceRuntimes(env: Env, meta: DeviceMeta, runtimes: DeviceRuntime[]) {
+  await database(env.DB)
+    .update(devices)
+    .set({ runtimes: JSON.stringify(runtimes) })
+    .where(and(eq(devices.ownerId, meta.ownerId), eq(devices.deviceId, meta.deviceId)))
+    .run();
 }
 
 /** Writes the advertised projects through (register, and heartbeats that carry them). */

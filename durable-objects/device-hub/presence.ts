@@ -1,9 +1,14 @@
-import type { AppliedCapabilities, DeviceRegister, Project } from "@wegent/protocol";
+import type { AppliedCapabilities, DeviceRegister, DeviceRuntime, Project } from "@wegent/protocol";
 import { CloseCode } from "@wegent/protocol";
 import { log } from "../../edge/log";
 import { toDevice } from "../contract";
 import type { LiveOutbox } from "../live-outbox";
-import { upsertDevice, writeDeviceFigures, writeDeviceProjects } from "./catalogue";
+import {
+  upsertDevice,
+  writeDeviceFigures,
+  writeDeviceProjects,
+  writeDeviceRuntimes,
+} from "./catalogue";
 import { sendCapabilities, storeApplied } from "./capability-sync";
 import type { Slots } from "./slots";
 import { linkTo, sendFrame } from "./socket";
@@ -64,6 +69,7 @@ export class Presence {
       projects: frame.projects,
       applied: frame.capabilities ?? null,
       sandbox: frame.sandbox ?? null,
+      runtimes: frame.runtimeInfo ?? null,
     });
     const displayName = row.customName ?? row.name;
     this.store.setMeta({
@@ -146,6 +152,12 @@ export class Presence {
   async saveProjects(projects: Project[]): Promise<void> {
     const meta = this.store.setMeta({ projects, lastPublished: null });
     await writeDeviceProjects(this.env, meta, projects);
+  }
+
+  /** What the device found of its runtimes (a heartbeat carries it when it changed). */
+  async saveRuntimes(runtimes: DeviceRuntime[]): Promise<void> {
+    const meta = this.store.setMeta({ lastPublished: null });
+    await writeDeviceRuntimes(this.env, meta, runtimes);
   }
 
   /** The current socket is gone: reconnecting for the grace, then offline. */

@@ -32,6 +32,11 @@ export type FakeTurn =
        * the timers' slack (a model producing 1000 / paceMs events per second).
        */
       paceMs?: number;
+      /**
+       * A stream that goes silent: after this many events nothing more is sent, and the
+       * connection stays open until the client goes away (a hung model, for watchdog tests).
+       */
+      silentAfter?: number;
       usage?: FakeUsage;
     }
   | { error: { status: number; type: string; message: string } };
@@ -446,7 +451,12 @@ export async function startFakeModel(options: { port?: number; log?: boolean } =
     });
     const paceStart = performance.now();
     let n = 0;
+    let sent = 0;
     for (const [event, data] of streamEvents(turn, model, inputTokens)) {
+      if (turn.silentAfter !== undefined && sent++ >= turn.silentAfter) {
+        await new Promise<void>((resolve) => res.once("close", () => resolve()));
+        return;
+      }
       if (turn.delayMs) await sleep(turn.delayMs);
       if (turn.paceMs) {
         const due = paceStart + n * turn.paceMs - performance.now();

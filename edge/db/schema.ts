@@ -125,6 +125,8 @@ export const devices = sqliteTable(
      * archives them there); off: they are kept on the device (local snapshots). Cloud: ignored.
      */
     cloudBackup: integer("cloud_backup", { mode: "boolean" }).notNull().default(false),
+    /** What the executor found of its runtimes (JSON array of protocol's DeviceRuntime). */
+    runtimes: text("runtimes"),
     createdAt: createdAt(),
   },
   (t) => [

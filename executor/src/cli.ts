@@ -2,7 +2,11 @@ import type { DeviceSandbox } from "@wegent/protocol";
 import { HELP_TEXT, loadConfig, standardExecutorHome } from "./config";
 import { Executor } from "./executor";
 import { claimHome, defaultDeviceName, loadDeviceId, platformName } from "./identity";
-import { describeCredentials, findCredentials } from "./local/credentials";
+import {
+  describeCredentials,
+  findCredentials,
+  LOCAL_CREDENTIALS_MISSING,
+} from "./local/credentials";
 import { captureLoginEnvironment, type Env } from "./local/environment";
 import { LocalWork } from "./local/local-work";
 import { loadOwnerCommands, type OwnerCommand } from "./commands/owner-commands";
@@ -93,7 +97,7 @@ async function main(): Promise<number> {
     log.info(`agent environment: ${captured.source}`, { home: userEnv.HOME });
     const credentials = findCredentials(userEnv);
     if (credentials) log.info(`model credentials: ${describeCredentials(credentials)}`);
-    else log.warn("model credentials: none (no API key variable, no Claude Code login)");
+    else log.warn(`model credentials: none. ${LOCAL_CREDENTIALS_MISSING}`);
     local = new LocalWork({
       deviceId,
       settings: { projects: config.projects, projectsRoot: config.projectsRoot },

@@ -1,5 +1,11 @@
 import { join } from "node:path";
-import type { DeviceRegistered, DeviceRequest, ExecutorFrame, HubFrame } from "@wegent/protocol";
+import type {
+  DeviceRegistered,
+  DeviceRequest,
+  DeviceRuntime,
+  ExecutorFrame,
+  HubFrame,
+} from "@wegent/protocol";
 import { assertNever } from "@wegent/protocol";
 import { HubConnection, type StopReason } from "./connection";
 import { answerDeviceRequest } from "./device-rpc";
@@ -42,6 +48,9 @@ export class Executor {
   private isRegistered = false;
   private hasRegisteredBefore = false;
   private runtimeReady = false;
+  /** What the device found of its runtime (`runtimes` on the device), once described. */
+  private runtimeInfo: DeviceRuntime[] | undefined;
+  private runtimeInfoChanged = false;
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private refreshingProjects = false;
   private projectsChanged = false;
@@ -97,7 +106,11 @@ export class Executor {
       capabilities:
         options.deviceType === "local" ? () => this.capabilities.forNextRun() : undefined,
       preExecuteHook: options.preExecuteHook ?? null,
-      onPreflight: (ready) => (this.runtimeReady = ready),
+      onPreflight: (ready) => {
+        this.runtimeReady = ready;
+        // The owner sees a fixed (or new) problem without waiting for a restart.
+        void this.describeRuntime();
+      },
     });
     this.workspaces = new WorkspaceService({
       backendUrl: options.backendUrl,
@@ -155,6 +168,7 @@ export class Executor {
     if (problem) {
       this.log.warn(`runtime not ready: ${problem.message}`, { code: problem.code });
     }
+    await this.describeRuntime();
     if (!this.stopping && !this.finished) this.connection.start();
     return this.exit;
   }
@@ -247,7 +261,25 @@ export class Executor {
       commands: this.commands.ownerKeys(),
       capabilities: this.capabilities.applied(),
       ...(this.options.sandbox ? { sandbox: this.options.sandbox } : {}),
+      ...(this.runtimeInfo ? { runtimeInfo: this.runtimeInfo } : {}),
     });
+    this.runtimeInfoChanged = false;
+  }
+
+  /** Describes the runtime again; a change goes to the hub at once (in a heartbeat). */
+  private async describeRuntime(): Promise<void> {
+    try {
+      const described = await this.options.runtime.describe?.();
+      if (!described) return;
+      const next = [described];
+      if (JSON.stringify(next) === JSON.stringify(this.runtimeInfo)) return;
+      const first = this.runtimeInfo === undefined;
+      this.runtimeInfo = next;
+      this.runtimeInfoChanged = true;
+      if (!first || this.isRegistered) this.heartbeat();
+    } catch (error) {
+      this.log.debug("could not describe the runtime", { error: String(error) });
+    }
   }
 
   /** Answers one device RPC request; every request gets exactly one response. */
@@ -351,8 +383,12 @@ export class Executor {
       runningTaskIds: this.reportedTaskIds(),
       capabilities: this.capabilities.applied(),
       ...(this.projectsChanged && local ? { projects: local.list() } : {}),
+      ...(this.runtimeInfoChanged && this.runtimeInfo ? { runtimeInfo: this.runtimeInfo } : {}),
     });
-    if (sent) this.projectsChanged = false;
+    if (sent) {
+      this.projectsChanged = false;
+      this.runtimeInfoChanged = false;
+    }
     // Branch and dirty of the owner's checkouts change while we run: re-read them in the
     // background (git can be slow on a big repository) and send them with the next heartbeat.
     if (local && !this.refreshingProjects) {

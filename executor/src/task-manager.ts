@@ -279,7 +279,7 @@ export class TaskManager {
   private async runIn(frame: TaskExecute, request: RunRequest, signal: AbortSignal): Promise<void> {
     const { runtime, outbox, log } = this.options;
     const { taskId, messageId } = frame;
-    const problem = await runtime.preflight();
+    const problem = await runtime.preflight(request.workspaceDir);
     this.options.onPreflight?.(problem === null);
     if (problem) {
       log.warn("runtime not ready", { taskId, code: problem.code, message: problem.message });

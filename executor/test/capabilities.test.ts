@@ -34,6 +34,8 @@ const runtime = {
   maxTurns: null,
   appendSystemPrompt: "",
   agentEnv: [],
+  stallSeconds: 600,
+  maxRunMinutes: null,
 };
 
 function setup(bundles: Record<string, unknown>) {
@@ -192,7 +194,12 @@ describe("managed capabilities on the device", () => {
       plugins: [{ type: "local", path: "/p" }],
       model: "m1",
       maxTurns: 3,
-      systemPrompt: { type: "custom", prompt: "Be brief.", snapshot: false },
+      systemPrompt: {
+        type: "preset",
+        preset: "claude_code",
+        append: "Be brief.",
+        snapshot: true,
+      },
     });
     expect(options.mcpServers).toBeUndefined();
   });

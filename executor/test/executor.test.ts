@@ -573,6 +573,8 @@ describe("managed capabilities", () => {
       maxTurns: 7,
       appendSystemPrompt: "Be brief.",
       agentEnv: [],
+      stallSeconds: 600,
+      maxRunMinutes: null,
     },
   };
 

@@ -269,7 +269,10 @@ describe("the user's environment", () => {
       join(home, ".claude", ".credentials.json"),
       JSON.stringify({ claudeAiOauth: { accessToken: "tok", subscriptionType: "max" } }),
     );
-    expect(findCredentials({ HOME: home })).toMatchObject({ kind: "login", subscription: "max" });
+    expect(findCredentials({ HOME: home })).toMatchObject({
+      kind: "login",
+      label: "Claude Code login (Max)",
+    });
   });
 });
 

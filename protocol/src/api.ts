@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { DeviceCapabilities } from "./capabilities";
 import { DeviceSandbox } from "./device-frames";
+import { DeviceRuntimes } from "./runtimes";
 import { DeviceStatus, DeviceType, DisplayName, FailureCode, Usage } from "./common";
 import { OwnerCommands } from "./commands";
 import { LocalSessionId, Project, ProjectId } from "./local-work";
@@ -123,6 +124,10 @@ export const Device = z.object({
   cloudBackup: z.boolean(),
   /** Cloud pool: the sandbox its executor reported (no network, limits, what is missing). */
   sandbox: DeviceSandbox.nullable().optional(),
+  /** What the device found of each runtime (`[]` until it reports). */
+  runtimes: DeviceRuntimes.default([]),
+  /** What this device's messages cost since 00:00 UTC today, in USD (null: not known here). */
+  costTodayUsd: z.number().nonnegative().nullable().default(null),
 });
 export type Device = z.infer<typeof Device>;
 

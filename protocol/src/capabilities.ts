@@ -17,6 +17,10 @@ export const MAX_MCP_SERVERS = 30;
 /** Largest appended system prompt, in UTF-8 bytes. */
 export const MAX_APPEND_PROMPT_BYTES = 16 * 1024;
 
+/** Bounds of `stallSeconds`. */
+export const MIN_STALL_SECONDS = 30;
+export const MAX_STALL_SECONDS = 86_400;
+
 const utf8Bytes = (s: string) => new TextEncoder().encode(s).length;
 
 /** A skill's name as Claude Code wants it in SKILL.md: lowercase letters, digits, hyphens. */
@@ -145,6 +149,13 @@ export const RuntimeSettings = z.object({
     .default(""),
   /** Names of extra variables of the device's environment the agent may see. */
   agentEnv: z.array(EnvName).max(50).default([]),
+  /**
+   * A run that produces no output of any kind for this long, while not waiting for the owner,
+   * is stopped and fails `agent_stalled`.
+   */
+  stallSeconds: z.number().int().min(MIN_STALL_SECONDS).max(MAX_STALL_SECONDS).default(600),
+  /** A run longer than this fails `run_time_exceeded`; null = no limit. Waiting never counts. */
+  maxRunMinutes: z.number().int().min(1).max(10_080).nullable().default(null),
 });
 export type RuntimeSettings = z.infer<typeof RuntimeSettings>;
 export const DEFAULT_RUNTIME_SETTINGS: RuntimeSettings = RuntimeSettings.parse({});

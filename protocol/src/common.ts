@@ -67,8 +67,24 @@ export const Usage = z.object({
   outputTokens: z.number().int().nonnegative(),
   cacheReadTokens: z.number().int().nonnegative().default(0),
   cacheWriteTokens: z.number().int().nonnegative().default(0),
+  /** Tokens of the last model call's prompt: how full the context is after this message. */
+  contextTokens: z.number().int().nonnegative().optional(),
+  /** The model's context window, when Claude Code reported it. */
+  contextWindow: z.number().int().positive().optional(),
 });
 export type Usage = z.infer<typeof Usage>;
+
+/** A subscription's rate limit as Claude Code reported it (SDK `rate_limit_event`). */
+export const RateLimit = z.object({
+  status: z.enum(["allowed", "allowed_warning", "rejected"]),
+  /** Which limit: "five_hour", "seven_day", … (Claude Code's words), or null. */
+  limitType: z.string().max(100).nullable(),
+  /** When it resets (ISO), or null. */
+  resetsAt: z.string().max(100).nullable(),
+  /** How much of it is used, 0..1, or null. */
+  utilization: z.number().min(0).max(100).nullable(),
+});
+export type RateLimit = z.infer<typeof RateLimit>;
 
 /** One piece of streamed agent output. */
 export const ProgressEvent = z.discriminatedUnion("kind", [
@@ -92,6 +108,8 @@ export const ProgressEvent = z.discriminatedUnion("kind", [
     summary: z.string().max(16 * 1024),
     isError: z.boolean(),
   }),
+  /** Claude Code's subscription limit state (5-hour, weekly…) changed; see RateLimit. */
+  z.object({ kind: z.literal("rate_limit"), limit: z.lazy(() => RateLimit) }),
 ]);
 export type ProgressEvent = z.infer<typeof ProgressEvent>;
 
@@ -124,5 +142,11 @@ export const FailureCode = z.enum([
   /** The device's pre-execute hook exited non-zero or ran past its timeout. */
   "hook_failed",
   "workspace_restore_failed",
+  /** The model refused the device's credentials (401/403): sign in again or fix the key. */
+  "credentials_invalid",
+  /** The run produced no output for the owner's stallSeconds while not waiting for them. */
+  "agent_stalled",
+  /** The run went past the owner's maxRunMinutes. */
+  "run_time_exceeded",
 ]);
 export type FailureCode = z.infer<typeof FailureCode>;

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { DisplayName, type ProgressEvent } from "./common";
+import { DisplayName, type ProgressEvent, RateLimit } from "./common";
 
 // The conversation as a record: the ordered blocks of an assistant message, the requests the
 // agent makes of the user (a permission, a question), presets and the user's settings.
@@ -26,6 +26,8 @@ export const Block = z.discriminatedUnion("type", [
     summary: z.string(),
     isError: z.boolean(),
   }),
+  /** The latest rate-limit state reported during this message (one block, replaced). */
+  z.object({ type: z.literal("rate_limit"), limit: RateLimit }),
 ]);
 export type Block = z.infer<typeof Block>;
 
@@ -72,6 +74,12 @@ export function appendBlock(blocks: Block[], event: ProgressEvent, replyLength: 
           isError: event.isError,
         },
       ];
+    case "rate_limit":
+      // Only the latest state matters: it replaces an earlier one of the same message.
+      return [
+        ...blocks.filter((b) => b.type !== "rate_limit"),
+        { type: "rate_limit", limit: event.limit },
+      ];
   }
 }
 
@@ -91,6 +99,10 @@ export function blocksOf(events: Iterable<ProgressEvent>): Block[] {
     } else if (event.kind === "thinking") {
       if (last?.type === "thinking") last.text += event.delta;
       else blocks.push({ type: "thinking", text: event.delta });
+    } else if (event.kind === "rate_limit") {
+      const earlier = blocks.findIndex((b) => b.type === "rate_limit");
+      if (earlier >= 0) blocks.splice(earlier, 1);
+      blocks.push({ type: "rate_limit", limit: event.limit });
     } else {
       const next = appendBlock(blocks, event, reply);
       if (next !== blocks) blocks.push(next[next.length - 1]!);

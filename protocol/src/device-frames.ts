@@ -15,6 +15,7 @@ import { OwnerCommands } from "./commands";
 import { DeviceRequest, DeviceResponse, ProjectId, Projects } from "./local-work";
 import { InputRequestFields, MAX_ANSWER_MESSAGE, PermissionMode } from "./conversation";
 import { AppliedCapabilities, DeviceCapabilitiesFrame } from "./capabilities";
+import { DeviceRuntimes } from "./runtimes";
 import {
   WorkspaceArchive,
   WorkspaceCleanup,
@@ -57,6 +58,8 @@ export const DeviceRegister = z.object({
   capabilities: AppliedCapabilities.optional(),
   /** Cloud mode: the sandbox each task runs in. */
   sandbox: DeviceSandbox.optional(),
+  /** What the device found of each runtime (version, sign-in, models, commands, problem). */
+  runtimeInfo: DeviceRuntimes.optional(),
 });
 export type DeviceRegister = z.infer<typeof DeviceRegister>;
 
@@ -67,6 +70,8 @@ export const DeviceHeartbeat = z.object({
   projects: Projects.optional(),
   /** Managed capabilities applied on this device; also sent at once after each apply. */
   capabilities: AppliedCapabilities.optional(),
+  /** The runtimes again, when what the device found changed; absent = unchanged. */
+  runtimeInfo: DeviceRuntimes.optional(),
 });
 export type DeviceHeartbeat = z.infer<typeof DeviceHeartbeat>;
 

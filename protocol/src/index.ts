@@ -15,3 +15,4 @@ export * from "./commands";
 export * from "./pairing";
 export * from "./security-headers";
 export * from "./account-audit";
+export * from "./runtimes";

@@ -53,4 +53,29 @@ describe("transcript blocks", () => {
     expect(last[0]).toMatchObject({ type: "text", text: expect.stringContaining("earlier steps") });
     expect(last.at(-1)).toEqual(big.at(-1));
   });
+
+  it("keeps only the latest rate-limit state, live and stored alike", () => {
+    const limit = (status: "allowed" | "rejected") => ({
+      status,
+      limitType: "five_hour",
+      resetsAt: "2030-01-01T15:00:00.000Z",
+      utilization: null,
+    });
+    const run: ProgressEvent[] = [
+      { kind: "rate_limit", limit: limit("allowed") },
+      { kind: "text", offset: 0, delta: "Hi" },
+      { kind: "rate_limit", limit: limit("rejected") },
+    ];
+    let live: Block[] = [];
+    let reply = 0;
+    for (const event of run) {
+      live = appendBlock(live, event, reply);
+      if (event.kind === "text") reply += event.delta.length;
+    }
+    expect(live).toEqual([
+      { type: "text", text: "Hi" },
+      { type: "rate_limit", limit: limit("rejected") },
+    ]);
+    expect(blocksOf(run)).toEqual(live);
+  });
 });

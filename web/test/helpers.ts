@@ -24,6 +24,8 @@ export function device(overrides: Partial<Device> & { id: string }): Device {
     capabilities: { state: "synced", digest: null, error: null },
     slotLimit: null,
     cloudBackup: false,
+    runtimes: [],
+    costTodayUsd: null,
     ...overrides,
   };
 }

@@ -18,6 +18,8 @@ function settingsApi() {
     maxTurns: null,
     appendSystemPrompt: "",
     agentEnv: [],
+    stallSeconds: 600,
+    maxRunMinutes: null,
   };
   const skills: Skill[] = [
     {
@@ -105,6 +107,9 @@ describe("Settings", () => {
     fireEvent.change(screen.getByTestId("runtime-permission-mode"), {
       target: { value: "acceptEdits" },
     });
+    fireEvent.change(screen.getByTestId("runtime-stall-seconds"), { target: { value: "120" } });
+    fireEvent.change(screen.getByTestId("runtime-max-run-minutes"), { target: { value: "90" } });
+    expect(screen.getByLabelText("Appended to Claude Code's system prompt")).toBe(prompt);
     fireEvent.click(screen.getByTestId("runtime-save"));
     await screen.findByText("Saved.");
     expect(calls.find((c) => c.method === "PUT")?.body).toEqual({
@@ -113,6 +118,8 @@ describe("Settings", () => {
       maxTurns: null,
       appendSystemPrompt: "Answer in French.",
       agentEnv: ["GITHUB_TOKEN", "NPM_TOKEN"],
+      stallSeconds: 120,
+      maxRunMinutes: 90,
     });
 
     const toggle = (await screen.findByTestId("skill-enabled")) as HTMLInputElement;

@@ -204,7 +204,9 @@ deviceRoutes.get("/", async (c) => {
   const db = database(c.env.DB);
   const { devices } = schema;
   // The user's devices and the cloud pool's figures in one round trip.
-  const [rows, pools] = await db.batch([
+  const today = `${new Date().toISOString().slice(0, 10)}T00:00:00.000Z`;
+  const { messages, tasks } = schema;
+  const [rows, pools, costs] = await db.batch([
     db
       .select()
       .from(devices)
@@ -219,10 +221,27 @@ deviceRoutes.get("/", async (c) => {
       })
       .from(devices)
       .where(and(eq(devices.type, "cloud"), inArray(devices.status, ["online", "busy"]))),
+    // What each of the user's devices cost today (UTC): the user's own messages that ran there.
+    db
+      .select({
+        deviceId: sql<string>`${messages.deviceId}`,
+        cost: sql<number>`COALESCE(SUM(${messages.costUsd}), 0)`,
+      })
+      .from(messages)
+      .innerJoin(tasks, eq(tasks.id, messages.taskId))
+      .where(
+        and(
+          eq(tasks.ownerId, user.id),
+          eq(messages.deviceOwnerId, user.id),
+          sql`${messages.endedAt} >= ${today}`,
+        ),
+      )
+      .groupBy(messages.deviceId),
   ]);
   const pool = pools[0];
+  const spent = new Map(costs.map((row) => [row.deviceId, row.cost]));
   return c.json({
-    devices: rows.map(toDevice),
+    devices: rows.map((row) => ({ ...toDevice(row), costTodayUsd: spent.get(row.deviceId) ?? 0 })),
     cloud: {
       online: (pool?.executors ?? 0) > 0,
       executors: pool?.executors ?? 0,

@@ -346,6 +346,8 @@ describe("runtime settings", () => {
         maxTurns: null,
         appendSystemPrompt: "",
         agentEnv: [],
+        stallSeconds: 600,
+        maxRunMinutes: null,
       },
     });
     const runtime = {
@@ -354,6 +356,8 @@ describe("runtime settings", () => {
       maxTurns: 20,
       appendSystemPrompt: "Answer in French.",
       agentEnv: ["GITHUB_TOKEN"],
+      stallSeconds: 120,
+      maxRunMinutes: 90,
     };
     const put = await call("PUT", "/api/settings/runtime", { cookie: user.cookie, body: runtime });
     expect(put.status, JSON.stringify(put.body)).toBe(200);
@@ -366,6 +370,9 @@ describe("runtime settings", () => {
       { ...runtime, agentEnv: ["WEGENT_TOKEN"] },
       { ...runtime, appendSystemPrompt: "é".repeat(9000) },
       { ...runtime, model: "a b" },
+      { ...runtime, stallSeconds: 29 },
+      { ...runtime, stallSeconds: 86_401 },
+      { ...runtime, maxRunMinutes: 0 },
     ]) {
       expectError(
         await call("PUT", "/api/settings/runtime", { cookie: user.cookie, body: bad }),

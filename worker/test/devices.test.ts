@@ -103,6 +103,86 @@ describe("connecting a device", () => {
     expect(byId[plain]?.sandbox).toBeNull();
   });
 
+  it("lists what the device found of its runtime, and a change a heartbeat carries", async () => {
+    const { user, token } = await setup();
+    const id = newDeviceId();
+    const runtime = {
+      id: "claude-code",
+      version: "2.1.330",
+      auth: { kind: "keychain_login", label: "Claude Code login (macOS Keychain)" },
+      models: [],
+      commands: [],
+      problem: null,
+    };
+    const { socket } = await registerDevice(token, id, { extra: { runtimeInfo: [runtime] } });
+    const listed = async () =>
+      (
+        (await call("GET", "/api/devices", { cookie: user.cookie })).body as {
+          devices: { id: string; runtimes: unknown[]; costTodayUsd: number | null }[];
+        }
+      ).devices.find((d) => d.id === id)!;
+    expect((await listed()).runtimes).toEqual([runtime]);
+    expect((await listed()).costTodayUsd).toBe(0);
+    // Root without IS_SANDBOX=1: the device needs attention until it can run.
+    const problem = { code: "agent_error", message: "export IS_SANDBOX=1" };
+    socket.send({
+      type: "device:heartbeat",
+      runningTaskIds: [],
+      runtimeInfo: [{ ...runtime, auth: { kind: "none", label: "No model credentials" }, problem }],
+    });
+    const changed = [
+      { ...runtime, auth: { kind: "none", label: "No model credentials" }, problem },
+    ];
+    await eventually(
+      async () => JSON.stringify((await listed()).runtimes) === JSON.stringify(changed),
+    );
+    // A heartbeat without it changes nothing; a malformed one is refused.
+    socket.send({ type: "device:heartbeat", runningTaskIds: [] });
+    socket.send({
+      type: "device:heartbeat",
+      runningTaskIds: [],
+      runtimeInfo: [{ ...runtime, auth: { kind: "stolen", label: "x" } }],
+    });
+    expect(await socket.next("error")).toMatchObject({ type: "error" });
+    expect((await listed()).runtimes[0]).toMatchObject({ problem });
+  });
+
+  it("sums what the device's messages cost today", async () => {
+    const { user, token } = await setup();
+    const id = newDeviceId();
+    const { socket } = await registerDevice(token, id);
+    for (const cost of [0.25, 0.5]) {
+      const res = await call("POST", "/api/tasks", {
+        cookie: user.cookie,
+        body: { message: "cost", target: { deviceId: id } },
+      });
+      const taskId = (res.body as { task: { id: string } }).task.id;
+      const e = (await socket.next("task:execute")) as Execute;
+      socket.send({ type: "task:accepted", taskId, messageId: e.messageId });
+      socket.send({
+        type: "task:complete",
+        taskId,
+        messageId: e.messageId,
+        seq: 1,
+        text: "ok",
+        sessionId: null,
+        usage: { inputTokens: 1, outputTokens: 1, cacheReadTokens: 0, cacheWriteTokens: 0 },
+        costUsd: cost,
+      });
+      await socket.next("task:ack", (f) => f.type === "task:ack" && f.messageId === e.messageId);
+    }
+    const body = (await call("GET", "/api/devices", { cookie: user.cookie })).body as {
+      devices: { id: string; costTodayUsd: number }[];
+    };
+    expect(body.devices.find((d) => d.id === id)?.costTodayUsd).toBeCloseTo(0.75);
+    // Another user sees none of it.
+    const other = await setup();
+    const theirs = (await call("GET", "/api/devices", { cookie: other.user.cookie })).body as {
+      devices: unknown[];
+    };
+    expect(theirs.devices).toEqual([]);
+  });
+
   it("pushes status changes to the owner's live channel at once", async () => {
     const { user, token } = await setup();
     const live = await openLive(user.cookie);

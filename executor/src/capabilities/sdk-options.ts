@@ -48,6 +48,21 @@ export function agentExtraEnv(caps: RunCapabilities | undefined, base: BaseEnv) 
   return caps ? fromEnv(base, caps.runtime.agentEnv) : {};
 }
 
+/**
+ * Claude Code's own system prompt, as `claude` in a terminal uses it, with the owner's
+ * appended text after it. Recorded in the session on its first request (`snapshot`, the SDK's
+ * default made explicit): every follow-up of the task sends the same prompt, and a changed
+ * appended text applies to new tasks (and to a task again once Claude Code compacts it).
+ */
+export function claudeCodePrompt(append = ""): NonNullable<Options["systemPrompt"]> {
+  return {
+    type: "preset",
+    preset: "claude_code",
+    ...(append.trim() !== "" ? { append } : {}),
+    snapshot: true,
+  };
+}
+
 /** SDK options for skills (plugin), MCP servers, model, max turns and the appended prompt. */
 export function capabilityOptions(
   caps: RunCapabilities | undefined,
@@ -65,10 +80,6 @@ export function capabilityOptions(
   const { model, maxTurns, appendSystemPrompt } = caps.runtime;
   if (model) options.model = model;
   if (maxTurns) options.maxTurns = maxTurns;
-  // The executor runs with the SDK's default (empty) base prompt; the user's text follows it.
-  // Not recorded in the session: a follow-up picks up a changed setting.
-  if (appendSystemPrompt.trim() !== "") {
-    options.systemPrompt = { type: "custom", prompt: appendSystemPrompt, snapshot: false };
-  }
+  options.systemPrompt = claudeCodePrompt(appendSystemPrompt);
   return options;
 }

@@ -34,6 +34,21 @@ export function runMode(
   );
 }
 
+/**
+ * Who answers what Claude Code asks during one run. With a way to ask (someone watches the
+ * task), every mode routes asks to the owner: in `bypassPermissions` Claude Code asks nothing
+ * about tool permissions, but AskUserQuestion (and anything else Claude Code puts to the user
+ * whatever the mode) still reaches them, as in the terminal. Without a way to ask, anything
+ * that would ask is refused at once.
+ */
+export function askOptions(
+  request: RunRequest,
+): { permissionPrompts: "host"; canUseTool: CanUseTool } | { permissionPrompts: "none" } {
+  return request.ask
+    ? { permissionPrompts: "host", canUseTool: permissionCallback(request) }
+    : { permissionPrompts: "none" };
+}
+
 /** Builds `canUseTool` for one run: every ask goes to `request.ask` and waits for its answer. */
 export function permissionCallback(request: RunRequest): CanUseTool {
   return async (toolName, input, options): Promise<PermissionResult> => {

@@ -50,6 +50,8 @@ export function checkClaude(options: {
   permissionMode: PermissionMode;
   executable: string | null;
   configuredExecutable?: string;
+  /** This process's user id (tests); default process.getuid(). */
+  uid?: number;
 }): { code: FailureCode; message: string } | null {
   if (options.executable === null) {
     const where = options.configuredExecutable
@@ -66,17 +68,27 @@ export function checkClaude(options: {
       message: `No model credentials on this device: none of ${CREDENTIAL_VARIABLES.join(", ")} is set. Run \`export ANTHROPIC_API_KEY=sk-ant-…\` (or ANTHROPIC_AUTH_TOKEN, or CLAUDE_CODE_OAUTH_TOKEN from \`claude setup-token\`) in the shell, then start wegent-executor again.`,
     };
   }
-  const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
-  if (
-    isRoot &&
-    options.permissionMode === "bypassPermissions" &&
-    (options.baseEnv.IS_SANDBOX ?? "") === ""
-  ) {
-    return {
-      code: "agent_error",
-      message:
-        "wegent-executor runs as root, and Claude Code refuses to skip permission checks as root. Start wegent-executor as a normal user, or, only if this machine is a disposable sandbox or container, `export IS_SANDBOX=1` before starting it.",
-    };
-  }
+  const root = rootRefusal(options.baseEnv, options.permissionMode, options.uid);
+  if (root) return { code: "agent_error", message: root };
   return null;
+}
+
+/**
+ * Claude Code refuses `bypassPermissions` as root unless the machine says it is a sandbox:
+ * `IS_SANDBOX` exactly "1", or Claude Code's own bubblewrap marker (its check, read from its
+ * binary: `getuid() === 0 && IS_SANDBOX !== "1" && !CLAUDE_CODE_BUBBLEWRAP`). Returns the fix
+ * in words, or null when Claude Code will run.
+ */
+export function rootRefusal(
+  env: BaseEnv,
+  permissionMode: PermissionMode,
+  uid: number | undefined = typeof process.getuid === "function" ? process.getuid() : undefined,
+): string | null {
+  if (uid !== 0 || permissionMode !== "bypassPermissions") return null;
+  if (env.IS_SANDBOX === "1" || (env.CLAUDE_CODE_BUBBLEWRAP ?? "") !== "") return null;
+  const found =
+    env.IS_SANDBOX === undefined
+      ? ""
+      : ` IS_SANDBOX is set to ${JSON.stringify(env.IS_SANDBOX.slice(0, 20))}, but Claude Code accepts only IS_SANDBOX=1.`;
+  return `wegent-executor runs as root, and Claude Code refuses to skip permission checks as root.${found} Start wegent-executor as a normal user, or, only if this machine is a disposable sandbox or container, \`export IS_SANDBOX=1\` before starting it.`;
 }

@@ -9,17 +9,25 @@ import type {
   SpawnedProcess,
 } from "@anthropic-ai/claude-agent-sdk";
 import type { FailureCode, ProgressEvent, Usage } from "@wegent/protocol";
-import { findCredentials, LOCAL_CREDENTIALS_MISSING } from "../local/credentials";
+import {
+  authOf,
+  cloudCredentials,
+  credentialsInvalidMessage,
+  findCredentials,
+  LOCAL_CREDENTIALS_MISSING,
+} from "../local/credentials";
 import { localAgentEnvironment, type Env } from "../local/environment";
 import type { Logger } from "../log";
 import { agentEnvironment } from "./claude-env";
-import { agentExtraEnv, capabilityOptions } from "../capabilities/sdk-options";
+import { agentExtraEnv, capabilityOptions, claudeCodePrompt } from "../capabilities/sdk-options";
 import type { BaseEnv } from "./claude-env";
 import { ReplyStream } from "./claude-events";
-import { permissionCallback, runMode } from "./claude-permissions";
+import { askOptions, runMode } from "./claude-permissions";
 import { checkClaude, findClaudeExecutable } from "./claude-preflight";
 import { type AgentLauncher, directLauncher, type LaunchPlan } from "./launcher";
 import { killTree, listDescendants, processRef } from "./process-tree";
+import { eitherSignal, RunFacts, type Stop, Watchdog, type WatchLimits } from "./claude-watch";
+import { describeClaude } from "./claude-describe";
 import type { AgentRuntime, RunOutcome, RunRequest } from "./types";
 
 export interface ClaudeRuntimeOptions {
@@ -47,6 +55,11 @@ export interface ClaudeRuntimeOptions {
   clientApp?: string;
   /** How long a graceful interrupt may take before the process tree is killed. */
   interruptGraceMs?: number;
+  /**
+   * Tests only (the CLI never sets it): watchdog limits instead of the owner's stallSeconds /
+   * maxRunMinutes, so a stalled run can be checked in seconds.
+   */
+  watchLimits?: Partial<WatchLimits>;
   /** Starts the agent: lifeline watcher (local) or sandbox (cloud); default a plain child. */
   launcher?: AgentLauncher;
   log?: Logger;
@@ -58,7 +71,9 @@ const EXIT_GRACE_MS = 3000;
 const MAX_REMEMBERED_SESSIONS = 1000;
 
 function abortCode(reason: unknown): FailureCode {
-  return reason === "executor_stopped" ? "executor_stopped" : "cancelled";
+  if (reason === "executor_stopped" || reason === "agent_stalled") return reason;
+  if (reason === "run_time_exceeded") return reason;
+  return "cancelled";
 }
 
 function abortMessage(code: FailureCode): string {
@@ -135,8 +150,8 @@ export function createClaudeRuntime(options: ClaudeRuntimeOptions = {}): AgentRu
 
   const userEnv = options.userEnv;
 
-  function preflightNow() {
-    if (userEnv && findCredentials(userEnv) === null) {
+  function preflightNow(projectDir?: string) {
+    if (userEnv && findCredentials(userEnv, projectDir ? { projectDir } : {}) === null) {
       return { code: "credentials_missing" as const, message: LOCAL_CREDENTIALS_MISSING };
     }
     return checkClaude({
@@ -171,6 +186,66 @@ export function createClaudeRuntime(options: ClaudeRuntimeOptions = {}): AgentRu
     onEvent: (event: ProgressEvent) => void,
     signal: AbortSignal,
   ): Promise<RunOutcome> {
+    const sessionId: string | null = request.resumeSessionId;
+    if (signal.aborted) {
+      const code = abortCode(signal.reason);
+      return { ok: false, code, message: abortMessage(code), text: "", sessionId };
+    }
+    const problem = preflightNow(request.workspaceDir);
+    if (problem) return { ok: false, ...problem, text: "", sessionId };
+    // The watchdog (stallSeconds / maxRunMinutes) and what else the run tells besides the reply.
+    const runtimeSettings = request.capabilities?.runtime;
+    let stop: Stop | null = null;
+    const watchStop = new AbortController();
+    const watch = new Watchdog(
+      {
+        stallMs: options.watchLimits?.stallMs ?? (runtimeSettings?.stallSeconds ?? 600) * 1000,
+        maxRunMs:
+          options.watchLimits?.maxRunMs ??
+          (runtimeSettings?.maxRunMinutes ? runtimeSettings.maxRunMinutes * 60_000 : null),
+      },
+      (s) => {
+        stop = s;
+        log?.warn("claude run stopped by the watchdog", { taskId: request.taskId, code: s.code });
+        watchStop.abort(s.code);
+      },
+    );
+    const facts = new RunFacts((event) => {
+      try {
+        onEvent(event);
+      } catch {
+        // A failing listener must not break the run.
+      }
+    });
+    const ask = request.ask;
+    const watched: RunRequest = ask
+      ? {
+          ...request,
+          ask: (question, askSignal) => {
+            watch.waiting(true);
+            return ask(question, askSignal).finally(() => watch.waiting(false));
+          },
+        }
+      : request;
+    try {
+      return await runWatched(watched, plan, onEvent, eitherSignal(signal, watchStop.signal), {
+        watch,
+        facts,
+        stop: () => stop,
+      });
+    } finally {
+      watch.dispose();
+    }
+  }
+
+  async function runWatched(
+    request: RunRequest,
+    plan: LaunchPlan,
+    onEvent: (event: ProgressEvent) => void,
+    signal: AbortSignal,
+    watching: { watch: Watchdog; facts: RunFacts; stop: () => Stop | null },
+  ): Promise<RunOutcome> {
+    const { watch, facts } = watching;
     let sessionId: string | null = request.resumeSessionId;
     const reply = new ReplyStream((event) => {
       try {
@@ -179,12 +254,6 @@ export function createClaudeRuntime(options: ClaudeRuntimeOptions = {}): AgentRu
         // A failing listener must not break the run.
       }
     });
-    if (signal.aborted) {
-      const code = abortCode(signal.reason);
-      return { ok: false, code, message: abortMessage(code), text: "", sessionId };
-    }
-    const problem = preflightNow();
-    if (problem) return { ok: false, ...problem, text: "", sessionId };
     const executable = findClaudeExecutable(options.pathToClaudeCodeExecutable);
 
     const sdkAbort = new AbortController();
@@ -202,6 +271,7 @@ export function createClaudeRuntime(options: ClaudeRuntimeOptions = {}): AgentRu
       );
       child = proc;
       proc.stderr.on("data", (chunk: Buffer) => {
+        watch.output();
         stderrTail = (stderrTail + chunk.toString("utf8")).slice(-STDERR_TAIL_CHARS);
       });
       // The SDK's own last resort after its graceful close.
@@ -222,18 +292,22 @@ export function createClaudeRuntime(options: ClaudeRuntimeOptions = {}): AgentRu
         prompt: request.prompt,
         options: {
           cwd: request.workspaceDir,
+          // Local: the owner's login-shell environment, plus the variables the owner listed in
+          // agentEnv taken from the executor's own environment (set where it was started).
           env: userEnv
-            ? localAgentEnvironment(userEnv, clientApp, request.tmpDir)
+            ? localAgentEnvironment(
+                { ...userEnv, ...agentExtraEnv(caps, baseEnv) },
+                clientApp,
+                request.tmpDir,
+              )
             : { ...agentExtraEnv(caps, baseEnv), ...agentEnvironment(baseEnv, request, clientApp) },
           includePartialMessages: true,
           permissionMode: mode,
           allowDangerouslySkipPermissions: mode === "bypassPermissions",
-          // Whoever watches the task answers: a request goes to the hub and waits there.
-          // Without a way to ask (or in bypassPermissions, where nothing asks), anything that
-          // would ask is refused at once.
-          ...(request.ask && mode !== "bypassPermissions"
-            ? { permissionPrompts: "host" as const, canUseTool: permissionCallback(request) }
-            : { permissionPrompts: "none" as const }),
+          // Whoever watches the task answers, in every mode (see askOptions).
+          ...askOptions(request),
+          // Claude Code's own prompt; the owner's appended text comes with capabilityOptions.
+          systemPrompt: claudeCodePrompt(),
           abortController: sdkAbort,
           spawnClaudeCodeProcess: spawnClaude,
           ...(executable ? { pathToClaudeCodeExecutable: executable } : {}),
@@ -280,7 +354,7 @@ export function createClaudeRuntime(options: ClaudeRuntimeOptions = {}): AgentRu
         resolveStopped({
           ok: false,
           code,
-          message: abortMessage(code),
+          message: watching.stop()?.message ?? abortMessage(code),
           text: reply.text,
           sessionId,
         });
@@ -295,6 +369,8 @@ export function createClaudeRuntime(options: ClaudeRuntimeOptions = {}): AgentRu
       try {
         for await (const message of q) {
           if (stopping) break;
+          watch.output();
+          facts.handle(message);
           if ("session_id" in message && typeof message.session_id === "string") {
             sessionId = message.session_id;
           }
@@ -314,7 +390,7 @@ export function createClaudeRuntime(options: ClaudeRuntimeOptions = {}): AgentRu
           ok: true,
           text: reply.text,
           sessionId,
-          usage: usageOf(result),
+          usage: facts.usage(usageOf(result), result),
           costUsd: sessionCosts.messageCost(
             request.resumeSessionId,
             sessionId,
@@ -325,6 +401,22 @@ export function createClaudeRuntime(options: ClaudeRuntimeOptions = {}): AgentRu
       const message = result
         ? errorMessageOf(result)
         : `Claude Code ended without a result: ${thrown instanceof Error ? thrown.message : String(thrown)}${stderrTail.trim() ? `\n${stderrTail.trim()}` : ""}`;
+      if (facts.refusedBy(result, stderrTail)) {
+        const source = userEnv
+          ? findCredentials(userEnv, { projectDir: request.workspaceDir })
+          : null;
+        return {
+          ok: false,
+          code: "credentials_invalid",
+          message: credentialsInvalidMessage(
+            authOf(source ?? cloudCredentials(baseEnv)),
+            facts.authFailure ?? message,
+            userEnv !== undefined,
+          ),
+          text: reply.text,
+          sessionId,
+        };
+      }
       return { ok: false, code: "agent_error", message, text: reply.text, sessionId };
     })();
 
@@ -351,7 +443,13 @@ export function createClaudeRuntime(options: ClaudeRuntimeOptions = {}): AgentRu
 
   return {
     name: "claude-code",
-    preflight: () => Promise.resolve(preflightNow()),
+    preflight: (projectDir?: string) => Promise.resolve(preflightNow(projectDir)),
+    describe: () =>
+      describeClaude({
+        executable: findClaudeExecutable(options.pathToClaudeCodeExecutable),
+        auth: authOf(userEnv ? findCredentials(userEnv) : cloudCredentials(baseEnv)),
+        problem: preflightNow(),
+      }),
     run: (request, onEvent, signal) =>
       run(request, onEvent, signal).catch((error: unknown): RunOutcome => ({
         ok: false,

@@ -1,4 +1,5 @@
 import type {
+  DeviceRuntime,
   FailureCode,
   InputKind,
   PermissionMode,
@@ -72,7 +73,12 @@ export interface AgentRuntime {
    * Checks that the runtime is installed and has model credentials on this machine. Returns a
    * failure (with a message that says how to fix it on this device) or null when ready.
    */
-  preflight(): Promise<{ code: FailureCode; message: string } | null>;
+  preflight(projectDir?: string): Promise<{ code: FailureCode; message: string } | null>;
+  /**
+   * What the device reports of this runtime (`runtimes` on the device): version, sign-in,
+   * models, commands, and the preflight's problem. Optional: test runtimes leave it out.
+   */
+  describe?(): Promise<DeviceRuntime>;
   /**
    * Runs one message. Streams every piece of output through `onEvent` as it is produced
    * (text deltas carry their offset in the reply). When `signal` aborts, stops the agent and

@@ -12,6 +12,7 @@ import { NotificationOffer } from "./NotificationOffer";
 import { PresetCards } from "./PresetCards";
 import { StatusBadge } from "./StatusBadge";
 import { TaskList } from "./TaskList";
+import { RateLimitBanner, TaskUsage } from "./Usage";
 import { WorkspacePanel } from "./WorkspacePanel";
 
 export function ChatPage(props: { taskId: string | null }) {
@@ -74,6 +75,8 @@ export function ChatPage(props: { taskId: string | null }) {
       </aside>
       <main className="conversation" aria-label="Conversation">
         {task && <TaskHeader task={task} onDeleted={() => navigate(href.newChat)} />}
+        {task && <TaskUsage messages={messages ?? []} />}
+        <RateLimitBanner messages={messages ?? []} />
         {task?.target === "device" && (
           <div className="task-tabs" role="tablist" aria-label="Task view">
             {(["conversation", "changes"] as const).map((name) => (

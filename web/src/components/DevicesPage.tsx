@@ -12,6 +12,7 @@ import { CommandAudit } from "./CommandAudit";
 import { PairingForm } from "./PairingForm";
 import { consumePairCode } from "../lib/route";
 import { DeviceCleanup } from "./DeviceCleanup";
+import { RuntimeFacts, RuntimeProblem } from "./DeviceRuntime";
 
 export function DevicesPage() {
   const { state } = useStore();
@@ -137,7 +138,9 @@ function DeviceCard(props: { device: Device }) {
             : `⚠ Credential reuse detected ${fromNow(device.securityEvent.at, now)}: a rotated-out credential of this device was used again, so all its credentials were revoked. Check the computer, then pair it again.`}
         </p>
       )}
+      <RuntimeProblem device={device} />
       <dl className="facts">
+        <RuntimeFacts device={device} />
         <dt>Slots</dt>
         <dd data-testid="device-slots">
           {slotsText(device.slotsUsed, device.maxSlots)}

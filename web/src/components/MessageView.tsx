@@ -8,6 +8,7 @@ import {
   type ToolBlock,
 } from "../state/messages";
 import { StatusBadge } from "./StatusBadge";
+import { MessageUsage } from "./Usage";
 
 export function UserMessage(props: { message: View }) {
   return (
@@ -71,6 +72,7 @@ export function AssistantMessage(props: {
         </div>
       )}
       {message.status === "cancelled" && <p className="muted">Stopped.</p>}
+      {!working && <MessageUsage message={message} />}
     </article>
   );
 }

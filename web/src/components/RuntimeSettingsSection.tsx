@@ -1,5 +1,11 @@
 import { useEffect, useId, useState, type FormEvent } from "react";
-import { PermissionMode, type RuntimeSettings, RuntimeSettingsBody } from "@wegent/protocol";
+import {
+  MAX_STALL_SECONDS,
+  MIN_STALL_SECONDS,
+  PermissionMode,
+  type RuntimeSettings,
+  RuntimeSettingsBody,
+} from "@wegent/protocol";
 import { api, errorText } from "../api";
 import { MODE_LABEL } from "./Composer";
 
@@ -106,7 +112,37 @@ export function RuntimeSettingsSection() {
         }
         data-testid="runtime-max-turns"
       />
-      <label htmlFor={`${id}-prompt`}>Appended system prompt</label>
+      <label htmlFor={`${id}-stall`}>Stop a run silent for (seconds)</label>
+      <p className="muted">
+        A run that shows no output of any kind for this long, while it is not waiting for your
+        answer, is stopped (30 to 86,400; default 600).
+      </p>
+      <input
+        id={`${id}-stall`}
+        type="number"
+        min={MIN_STALL_SECONDS}
+        max={MAX_STALL_SECONDS}
+        value={settings.stallSeconds}
+        onChange={(e) => update({ stallSeconds: Number(e.target.value) })}
+        data-testid="runtime-stall-seconds"
+      />
+      <label htmlFor={`${id}-max-run`}>Longest run (minutes; empty: no limit)</label>
+      <input
+        id={`${id}-max-run`}
+        type="number"
+        min={1}
+        max={10_080}
+        value={settings.maxRunMinutes ?? ""}
+        onChange={(e) =>
+          update({ maxRunMinutes: e.target.value === "" ? null : Number(e.target.value) })
+        }
+        data-testid="runtime-max-run-minutes"
+      />
+      <label htmlFor={`${id}-prompt`}>Appended to Claude Code&apos;s system prompt</label>
+      <p className="muted">
+        The agent runs with Claude Code&apos;s own system prompt, as in your terminal; this text
+        follows it. A task keeps the prompt it started with: a change applies to new tasks.
+      </p>
       <textarea
         id={`${id}-prompt`}
         rows={4}

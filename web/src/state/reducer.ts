@@ -218,7 +218,12 @@ function upsertDevice(devices: Device[], device: Device): Device[] {
     ? devices.map((d) => (d.isDefault && d.id !== device.id ? { ...d, isDefault: false } : d))
     : devices;
   return others.some((d) => d.id === device.id)
-    ? others.map((d) => (d.id === device.id ? device : d))
+    ? others.map((d) =>
+        d.id === device.id
+          ? // A live status frame does not carry the cost today: keep the listed one.
+            { ...device, costTodayUsd: device.costTodayUsd ?? d.costTodayUsd }
+          : d,
+      )
     : [...others, device];
 }
 
