@@ -21,6 +21,8 @@ export interface SubmitRequest {
   /** A project the device advertised (checked by the Worker), or null for scratch. */
   projectId: string | null;
   permissionMode: PermissionMode;
+  /** The model the owner picked (one the device offers), or null. */
+  model?: string | null;
 }
 
 export type SubmitResult =

@@ -118,6 +118,7 @@ export class Slots {
       attempt: Math.min(2, Math.max(1, attempt)),
       projectId: w.projectId,
       permissionMode: w.permissionMode,
+      model: w.model ?? null,
     });
     log({
       event: "task.dispatched",

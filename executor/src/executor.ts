@@ -1,5 +1,11 @@
 import { join } from "node:path";
-import type { DeviceRegistered, DeviceRequest, ExecutorFrame, HubFrame } from "@wegent/protocol";
+import type {
+  ClaudeCodeOffers,
+  DeviceRegistered,
+  DeviceRequest,
+  ExecutorFrame,
+  HubFrame,
+} from "@wegent/protocol";
 import { assertNever } from "@wegent/protocol";
 import { HubConnection, type StopReason } from "./connection";
 import { answerDeviceRequest } from "./device-rpc";
@@ -43,6 +49,9 @@ export class Executor {
   private hasRegisteredBefore = false;
   private runtimeReady = false;
   private heartbeatTimer: NodeJS.Timeout | null = null;
+  /** What Claude Code offers (models, commands), once a session told us. */
+  private offers: ClaudeCodeOffers | null = null;
+  private offersChanged = false;
   private refreshingProjects = false;
   private projectsChanged = false;
   private stopping: Promise<void> | null = null;
@@ -224,6 +233,8 @@ export class Executor {
   private async finish(exit: ExecutorExit, code: number, reason: string): Promise<void> {
     if (this.finished) return;
     this.finished = true;
+    // Warm Claude Code sessions (no reply running) end with the executor.
+    await this.options.runtime.closeAll?.();
     this.isRegistered = false;
     this.stopHeartbeat();
     await this.connection.close(code, reason);
@@ -244,7 +255,17 @@ export class Executor {
       projects: this.options.local?.list() ?? [],
       commands: this.commands.ownerKeys(),
       capabilities: this.capabilities.applied(),
+      ...(this.offers ? { claudeCode: this.offers } : {}),
     });
+  }
+
+  /** What this device's Claude Code offers changed: reported at once (heartbeat). */
+  reportOffers(offers: ClaudeCodeOffers): void {
+    const same = this.offers && JSON.stringify(this.offers) === JSON.stringify(offers);
+    this.offers = offers;
+    if (same) return;
+    this.offersChanged = true;
+    if (this.isRegistered) this.heartbeat();
   }
 
   /** Answers one device RPC request; every request gets exactly one response. */
@@ -252,6 +273,13 @@ export class Executor {
     const response = await answerDeviceRequest(frame, {
       ...this.options.local?.handlers(),
       "command.run": (params) => this.commands.run(params),
+      "task.message": (params) => Promise.resolve(this.tasks.queueMessage(params)),
+      "task.withdraw": (params) =>
+        Promise.resolve(
+          this.tasks.withdrawMessage(params.taskId, params.userMessageId)
+            ? { withdrawn: true as const }
+            : null,
+        ),
     });
     if (!this.send(response)) {
       this.log.debug("device response not sent: not connected", { method: frame.method });
@@ -347,8 +375,12 @@ export class Executor {
       runningTaskIds: this.reportedTaskIds(),
       capabilities: this.capabilities.applied(),
       ...(this.projectsChanged && local ? { projects: local.list() } : {}),
+      ...(this.offersChanged && this.offers ? { claudeCode: this.offers } : {}),
     });
-    if (sent) this.projectsChanged = false;
+    if (sent) {
+      this.projectsChanged = false;
+      this.offersChanged = false;
+    }
     // Branch and dirty of the owner's checkouts change while we run: re-read them in the
     // background (git can be slow on a big repository) and send them with the next heartbeat.
     if (local && !this.refreshingProjects) {

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { DeviceCapabilities } from "./capabilities";
+import { ClaudeCodeOffers, DeviceCapabilities } from "./capabilities";
 import { DeviceStatus, DeviceType, DisplayName, FailureCode, Usage } from "./common";
 import { OwnerCommands } from "./commands";
 import { LocalSessionId, Project, ProjectId } from "./local-work";
@@ -105,6 +105,8 @@ export const Device = z.object({
   capabilities: DeviceCapabilities,
   /** The owner's limit on parallel tasks (null: what the executor offers). */
   slotLimit: z.number().int().nullable(),
+  /** The models and slash commands the device's Claude Code offers (null: not learned yet). */
+  claudeCode: ClaudeCodeOffers.nullable().default(null),
 });
 export type Device = z.infer<typeof Device>;
 
@@ -149,11 +151,32 @@ export const CreateTask = z.object({
 });
 export type CreateTask = z.infer<typeof CreateTask>;
 
+/** A model name or alias as Claude Code takes it. */
+export const ModelName = z
+  .string()
+  .trim()
+  .min(1)
+  .max(100)
+  .regex(/^[A-Za-z0-9._:[\]@/-]+$/, "not a model name");
+
+/** Most messages waiting in one task's running reply (the next one: 429 `queue_full`). */
+export const MAX_QUEUED_MESSAGES = 10;
+/** Largest message that may wait in a running reply (UTF-8 bytes; 413 `message_too_long`). */
+export const MAX_QUEUED_MESSAGE_BYTES = 64 * 1024;
+
 export const SendMessage = z.object({
   message: z.string().trim().min(1).max(100_000),
   /** An explicit switch to another device; recorded on the message. */
   target: Target.optional(),
   permissionMode: PermissionMode.optional(),
+  /**
+   * While a reply runs, the message is queued into it (202, `status: "queued"`); with
+   * `interrupt: true` the running turn is stopped (not killed) and this message goes in at
+   * once. On a task that is not answering: 400 `nothing_to_interrupt`.
+   */
+  interrupt: z.boolean().optional(),
+  /** One of the models the device's Claude Code offers (`GET /api/devices` → `claudeCode`). */
+  model: ModelName.optional(),
 });
 export type SendMessage = z.infer<typeof SendMessage>;
 

@@ -145,6 +145,12 @@ export const RuntimeSettings = z.object({
     .default(""),
   /** Names of extra variables of the device's environment the agent may see. */
   agentEnv: z.array(EnvName).max(50).default([]),
+  /**
+   * How long a task's Claude Code process stays alive after a reply, so a follow-up goes into
+   * the same live session without Claude Code's start (0: close at once). It holds no slot
+   * while idle; beyond the device's slot count the oldest idle one is closed. Absent: 300.
+   */
+  keepWarmSeconds: z.number().int().min(0).max(3600).optional(),
 });
 export type RuntimeSettings = z.infer<typeof RuntimeSettings>;
 export const DEFAULT_RUNTIME_SETTINGS: RuntimeSettings = RuntimeSettings.parse({});
@@ -221,3 +227,30 @@ export function capabilityStatus(columns: {
   if (desired !== null && applied === desired) return { state: "synced", digest: applied, error };
   return { state: "pending", digest: applied, error: null };
 }
+
+// --- what the device's Claude Code offers --------------------------------------------------------
+// Learned by the executor from Claude Code itself (`supportedModels()` / `supportedCommands()` on
+// a live session). The lead folds this into `runtimes[].models/commands` of the device.
+
+export const MAX_OFFERED_MODELS = 50;
+export const MAX_OFFERED_COMMANDS = 300;
+
+export const OfferedModel = z.object({
+  value: z.string().min(1).max(100),
+  displayName: z.string().max(200),
+  description: z.string().max(1000),
+});
+export type OfferedModel = z.infer<typeof OfferedModel>;
+
+export const OfferedCommand = z.object({
+  name: z.string().min(1).max(200),
+  description: z.string().max(1000),
+  argumentHint: z.string().max(200).default(""),
+});
+export type OfferedCommand = z.infer<typeof OfferedCommand>;
+
+export const ClaudeCodeOffers = z.object({
+  models: z.array(OfferedModel).max(MAX_OFFERED_MODELS),
+  commands: z.array(OfferedCommand).max(MAX_OFFERED_COMMANDS),
+});
+export type ClaudeCodeOffers = z.infer<typeof ClaudeCodeOffers>;

@@ -92,6 +92,15 @@ export const ProgressEvent = z.discriminatedUnion("kind", [
     summary: z.string().max(16 * 1024),
     isError: z.boolean(),
   }),
+  /**
+   * A message the owner sent while the reply ran (`POST /api/tasks/:id/messages` → 202 queued)
+   * was taken into the running session here: the reply goes on and covers it.
+   */
+  z.object({
+    kind: z.literal("user_message"),
+    userMessageId: z.string().max(200),
+    text: z.string().max(256 * 1024),
+  }),
 ]);
 export type ProgressEvent = z.infer<typeof ProgressEvent>;
 

@@ -26,6 +26,8 @@ export const Block = z.discriminatedUnion("type", [
     summary: z.string(),
     isError: z.boolean(),
   }),
+  /** A message the owner sent while the agent worked, where the running reply took it. */
+  z.object({ type: z.literal("user_message"), userMessageId: z.string(), text: z.string() }),
 ]);
 export type Block = z.infer<typeof Block>;
 
@@ -71,6 +73,14 @@ export function appendBlock(blocks: Block[], event: ProgressEvent, replyLength: 
           summary: event.summary,
           isError: event.isError,
         },
+      ];
+    case "user_message":
+      if (blocks.some((b) => b.type === "user_message" && b.userMessageId === event.userMessageId)) {
+        return blocks;
+      }
+      return [
+        ...blocks,
+        { type: "user_message", userMessageId: event.userMessageId, text: event.text },
       ];
   }
 }

@@ -14,7 +14,7 @@ import {
 import { OwnerCommands } from "./commands";
 import { DeviceRequest, DeviceResponse, ProjectId, Projects } from "./local-work";
 import { InputRequestFields, MAX_ANSWER_MESSAGE, PermissionMode } from "./conversation";
-import { AppliedCapabilities, DeviceCapabilitiesFrame } from "./capabilities";
+import { AppliedCapabilities, ClaudeCodeOffers, DeviceCapabilitiesFrame } from "./capabilities";
 import {
   WorkspaceArchive,
   WorkspaceCleanup,
@@ -43,6 +43,8 @@ export const DeviceRegister = z.object({
   commands: OwnerCommands.default([]),
   /** Managed capabilities applied on this device (kept on disk across restarts). */
   capabilities: AppliedCapabilities.optional(),
+  /** What this device's Claude Code offers (models, slash commands), once learned. */
+  claudeCode: ClaudeCodeOffers.optional(),
 });
 export type DeviceRegister = z.infer<typeof DeviceRegister>;
 
@@ -53,6 +55,8 @@ export const DeviceHeartbeat = z.object({
   projects: Projects.optional(),
   /** Managed capabilities applied on this device; also sent at once after each apply. */
   capabilities: AppliedCapabilities.optional(),
+  /** What this device's Claude Code offers, when it changed (absent = unchanged). */
+  claudeCode: ClaudeCodeOffers.optional(),
 });
 export type DeviceHeartbeat = z.infer<typeof DeviceHeartbeat>;
 
@@ -193,6 +197,8 @@ export const TaskExecute = z.object({
   projectId: ProjectId.nullable().default(null),
   /** How the agent may use tools (`default`: ask through task:input-request). */
   permissionMode: PermissionMode.default("bypassPermissions"),
+  /** The model the owner picked for this message (checked against the device's list). */
+  model: z.string().max(100).nullable().optional(),
 });
 export type TaskExecute = z.infer<typeof TaskExecute>;
 

@@ -1,6 +1,5 @@
 // The Claude Code runtime: runs one message through the Claude Agent SDK, streams its output
 // as ProgressEvents, and stops it (with every process it started) when asked.
-import type { ChildProcess } from "node:child_process";
 import type {
   PermissionMode,
   Query,
@@ -8,18 +7,19 @@ import type {
   SpawnOptions,
   SpawnedProcess,
 } from "@anthropic-ai/claude-agent-sdk";
-import type { FailureCode, ProgressEvent, Usage } from "@wegent/protocol";
+import type { ClaudeCodeOffers, FailureCode, ProgressEvent } from "@wegent/protocol";
 import { findCredentials, LOCAL_CREDENTIALS_MISSING } from "../local/credentials";
 import { localAgentEnvironment, type Env } from "../local/environment";
 import type { Logger } from "../log";
 import { agentEnvironment } from "./claude-env";
 import { agentExtraEnv, capabilityOptions } from "../capabilities/sdk-options";
 import type { BaseEnv } from "./claude-env";
-import { ReplyStream } from "./claude-events";
 import { permissionCallback, runMode } from "./claude-permissions";
 import { checkClaude, findClaudeExecutable } from "./claude-preflight";
-import { type AgentLauncher, directLauncher, type LaunchPlan } from "./launcher";
-import { killTree, listDescendants } from "./process-tree";
+import { LiveSession, Reply } from "./claude-session";
+import { learnOffers, sessionKey } from "./claude-offers";
+import { type AgentLauncher, directLauncher } from "./launcher";
+import { killTree } from "./process-tree";
 import type { AgentRuntime, RunOutcome, RunRequest } from "./types";
 
 export interface ClaudeRuntimeOptions {
@@ -50,12 +50,18 @@ export interface ClaudeRuntimeOptions {
   /** Starts the agent: lifeline watcher (local) or sandbox (cloud); default a plain child. */
   launcher?: AgentLauncher;
   log?: Logger;
+  /** Most live Claude Code processes (running or warm); the device's slot count. */
+  maxSessions?: number;
+  /** Told what Claude Code offers (models, slash commands) whenever a session starts. */
+  onOffers?: (offers: ClaudeCodeOffers) => void;
 }
 
 const DEFAULT_INTERRUPT_GRACE_MS = 250;
 const STDERR_TAIL_CHARS = 4000;
 const EXIT_GRACE_MS = 3000;
 const MAX_REMEMBERED_SESSIONS = 1000;
+/** Without applied runtime settings (e.g. cloud mode): the settings' own default. */
+const DEFAULT_KEEP_WARM_SECONDS = 300;
 
 function abortCode(reason: unknown): FailureCode {
   return reason === "executor_stopped" ? "executor_stopped" : "cancelled";
@@ -67,37 +73,11 @@ function abortMessage(code: FailureCode): string {
     : "Cancelled by the user.";
 }
 
-function usageOf(result: SDKResultMessage): Usage {
-  // `usage` covers this message's main agent loop only, whereas modelUsage and the cost
-  // carry totals over the resumed session.
-  const u = result.usage;
-  return {
-    inputTokens: u.input_tokens,
-    outputTokens: u.output_tokens,
-    cacheReadTokens: u.cache_read_input_tokens ?? 0,
-    cacheWriteTokens: u.cache_creation_input_tokens ?? 0,
-  };
-}
-
 /** Claude's own words for a failed result. */
 function errorMessageOf(result: SDKResultMessage): string {
   if (result.subtype === "success") return result.result || "Claude Code reported an error.";
   const errors = result.errors.filter((e) => e.trim() !== "");
   return errors.length > 0 ? errors.join("\n") : `Claude Code stopped: ${result.subtype}`;
-}
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** Resolves when the process has exited, or after `ms`. */
-function exited(proc: ChildProcess, ms: number): Promise<void> {
-  if (proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    proc.once("exit", () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
 }
 
 /**
@@ -151,45 +131,79 @@ export function createClaudeRuntime(options: ClaudeRuntimeOptions = {}): AgentRu
   }
 
   const launcher = options.launcher ?? directLauncher;
+  const maxSessions = Math.max(1, options.maxSessions ?? 5);
+  /** Live sessions by task: running a reply, or idle and warm. */
+  const sessions = new Map<string, LiveSession>();
+
+  function forget(session: LiveSession): void {
+    if (sessions.get(session.taskId) === session) sessions.delete(session.taskId);
+  }
+
+  /** Room for one more process: the oldest idle warm session beyond the slot count closes. */
+  async function makeRoom(): Promise<void> {
+    const idle = [...sessions.values()]
+      .filter((s) => !s.busy)
+      .sort((a, b) => a.idleSince - b.idleSince);
+    while (sessions.size >= maxSessions && idle.length > 0) {
+      const oldest = idle.shift()!;
+      forget(oldest);
+      log?.debug("closing a warm session for room", { taskId: oldest.taskId });
+      await oldest.close(0);
+    }
+  }
 
   async function run(
     request: RunRequest,
     onEvent: (event: ProgressEvent) => void,
     signal: AbortSignal,
   ): Promise<RunOutcome> {
-    const plan = await launcher.prepare(request);
-    try {
-      return await runPlanned(request, plan, onEvent, signal);
-    } finally {
-      await plan.dispose();
-    }
-  }
-
-  async function runPlanned(
-    request: RunRequest,
-    plan: LaunchPlan,
-    onEvent: (event: ProgressEvent) => void,
-    signal: AbortSignal,
-  ): Promise<RunOutcome> {
-    let sessionId: string | null = request.resumeSessionId;
-    const reply = new ReplyStream((event) => {
-      try {
-        onEvent(event);
-      } catch {
-        // A failing listener must not break the run.
-      }
-    });
+    const sessionId: string | null = request.resumeSessionId;
     if (signal.aborted) {
       const code = abortCode(signal.reason);
       return { ok: false, code, message: abortMessage(code), text: "", sessionId };
     }
     const problem = preflightNow();
     if (problem) return { ok: false, ...problem, text: "", sessionId };
-    const executable = findClaudeExecutable(options.pathToClaudeCodeExecutable);
+    const mode = runMode(request, permissionMode);
+    const key = sessionKey(request, mode, options.model);
+    let session = sessions.get(request.taskId);
+    if (session && (session.closed || session.busy || session.key !== key || session.sessionId === null || session.sessionId !== request.resumeSessionId)) {
+      // Started for something else (another mode, model or settings), or not the session
+      // this message continues: a fresh process resumes from the session file instead.
+      forget(session);
+      await session.close(0);
+      session = undefined;
+    }
+    let warm = true;
+    if (!session) {
+      warm = false;
+      await makeRoom();
+      const started = await startSession(request, key, mode);
+      if (!started.ok) return started.outcome;
+      session = started.session;
+      sessions.set(request.taskId, session);
+    }
+    session.clearWarmTimer();
+    log?.debug("claude reply", { taskId: request.taskId, warm });
+    return runReply(session, request, onEvent, signal);
+  }
 
+  async function startSession(
+    request: RunRequest,
+    key: string,
+    mode: PermissionMode,
+  ): Promise<{ ok: true; session: LiveSession } | { ok: false; outcome: RunOutcome }> {
+    const plan = await launcher.prepare(request);
+    const executable = findClaudeExecutable(options.pathToClaudeCodeExecutable);
     const sdkAbort = new AbortController();
-    let child: ChildProcess | null = null;
-    let stderrTail = "";
+    const session = new LiveSession(
+      request.taskId,
+      key,
+      plan,
+      sdkAbort,
+      request.resumeSessionId,
+      forget,
+    );
     // Own spawn, so we know Claude's pid and can kill everything under it.
     const spawnClaude = (spawnOptions: SpawnOptions): SpawnedProcess => {
       // In its own process group: where we cannot walk the tree, killing the group still
@@ -200,9 +214,11 @@ export function createClaudeRuntime(options: ClaudeRuntimeOptions = {}): AgentRu
         spawnOptions.cwd,
         spawnOptions.env,
       );
-      child = proc;
+      session.child = proc;
       proc.stderr.on("data", (chunk: Buffer) => {
-        stderrTail = (stderrTail + chunk.toString("utf8")).slice(-STDERR_TAIL_CHARS);
+        session.stderrTail = (session.stderrTail + chunk.toString("utf8")).slice(
+          -STDERR_TAIL_CHARS,
+        );
       });
       // The SDK's own last resort after its graceful close.
       spawnOptions.signal.addEventListener("abort", () => {
@@ -210,16 +226,22 @@ export function createClaudeRuntime(options: ClaudeRuntimeOptions = {}): AgentRu
       });
       return proc;
     };
-
-    let q: Query;
     try {
       // Loaded on the first task, not at start: an idle executor stays small.
       const { query } = await import("@anthropic-ai/claude-agent-sdk");
       const caps = request.capabilities;
-      // The message's mode, else the user's default, else the device's flag (a floor).
-      const mode = runMode(request, permissionMode);
-      q = query({
-        prompt: request.prompt,
+      // Each ask goes to the reply running now (a warm session serves several messages).
+      const ask = permissionCallback({
+        ...request,
+        ask: (question, s) => {
+          const current = session.reply?.request.ask ?? request.ask;
+          return current
+            ? current(question, s)
+            : Promise.resolve({ behavior: "deny", message: "Nobody can answer now." });
+        },
+      });
+      const q = query({
+        prompt: session.input,
         options: {
           cwd: request.workspaceDir,
           env: userEnv
@@ -232,7 +254,7 @@ export function createClaudeRuntime(options: ClaudeRuntimeOptions = {}): AgentRu
           // Without a way to ask (or in bypassPermissions, where nothing asks), anything that
           // would ask is refused at once.
           ...(request.ask && mode !== "bypassPermissions"
-            ? { permissionPrompts: "host" as const, canUseTool: permissionCallback(request) }
+            ? { permissionPrompts: "host" as const, canUseTool: ask }
             : { permissionPrompts: "none" as const }),
           abortController: sdkAbort,
           spawnClaudeCodeProcess: spawnClaude,
@@ -241,17 +263,42 @@ export function createClaudeRuntime(options: ClaudeRuntimeOptions = {}): AgentRu
           ...(request.resumeSessionId ? { resume: request.resumeSessionId } : {}),
           // Managed skills (a plugin folder), MCP servers, model, max turns, appended prompt.
           ...capabilityOptions(caps, userEnv ?? baseEnv),
+          // The owner's pick for this message wins over the device's setting.
+          ...(request.model ? { model: request.model } : {}),
         },
       });
+      session.start(q);
+      if (options.onOffers) void learnOffers(q, options.onOffers, log);
+      return { ok: true, session };
     } catch (error) {
+      await plan.dispose();
       return {
         ok: false,
-        code: "agent_error",
-        message: `Claude Code could not start: ${String(error)}`,
-        text: "",
-        sessionId,
+        outcome: {
+          ok: false,
+          code: "agent_error",
+          message: `Claude Code could not start: ${String(error)}`,
+          text: "",
+          sessionId: request.resumeSessionId,
+        },
       };
     }
+  }
+
+  async function runReply(
+    session: LiveSession,
+    request: RunRequest,
+    onEvent: (event: ProgressEvent) => void,
+    signal: AbortSignal,
+  ): Promise<RunOutcome> {
+    const reply = new Reply(request, session, (event) => {
+      try {
+        onEvent(event);
+      } catch {
+        // A failing listener must not break the run.
+      }
+    });
+    session.reply = reply;
 
     let stopping: FailureCode | null = null;
     let resolveStopped: (outcome: RunOutcome) => void = () => undefined;
@@ -260,92 +307,97 @@ export function createClaudeRuntime(options: ClaudeRuntimeOptions = {}): AgentRu
       const code = abortCode(signal.reason);
       stopping = code;
       const startedAt = Date.now();
+      forget(session);
       void (async () => {
-        const pid = (child as ChildProcess | null)?.pid;
-        // Listed before anything dies: killed parents' children get re-parented.
-        const seen = pid === undefined ? [] : listDescendants(pid);
         // A graceful interrupt first lets Claude record the interruption in its session,
-        // so a follow-up message resumes cleanly; the kill below does not depend on it.
-        await Promise.race([q.interrupt().catch(() => undefined), sleep(interruptGraceMs)]);
-        sdkAbort.abort();
-        const killed = pid === undefined ? [] : await killTree(pid, seen);
+        // so a follow-up message resumes cleanly; the kill does not depend on it.
+        const killed = await session.stop(interruptGraceMs);
         log?.debug("claude run stopped", {
           taskId: request.taskId,
           code,
           ms: Date.now() - startedAt,
-          killed: killed.length,
+          killed,
         });
         resolveStopped({
           ok: false,
           code,
           message: abortMessage(code),
-          text: reply.text,
-          sessionId,
+          text: reply.stream.text,
+          sessionId: session.sessionId,
         });
       })();
     };
     if (signal.aborted) onAbort();
     else signal.addEventListener("abort", onAbort, { once: true });
 
-    const finished = (async (): Promise<RunOutcome> => {
-      let result: SDKResultMessage | null = null;
-      let thrown: unknown = null;
-      try {
-        for await (const message of q) {
-          if (stopping) break;
-          if ("session_id" in message && typeof message.session_id === "string") {
-            sessionId = message.session_id;
-          }
-          if (message.type === "result") {
-            result = message;
-            continue;
-          }
-          reply.handle(message);
-        }
-      } catch (error) {
-        // The SDK throws after an error result; the result itself says what went wrong.
-        thrown = error;
-      }
-      if (result && result.subtype === "success" && !result.is_error) {
-        reply.ensureText(result.result);
+    session.send([request.prompt]);
+    const finished = reply.ended.then((end): RunOutcome => {
+      const sessionId = session.sessionId;
+      if (end.ok) {
+        if (end.result?.subtype === "success") reply.stream.ensureText(end.result.result);
         return {
           ok: true,
-          text: reply.text,
+          text: reply.stream.text,
           sessionId,
-          usage: usageOf(result),
-          costUsd: sessionCosts.messageCost(
-            request.resumeSessionId,
-            sessionId,
-            result.total_cost_usd,
-          ),
+          usage: end.usage,
+          costUsd: end.result
+            ? sessionCosts.messageCost(request.resumeSessionId, sessionId, end.result.total_cost_usd)
+            : null,
         };
       }
-      const message = result
-        ? errorMessageOf(result)
-        : `Claude Code ended without a result: ${thrown instanceof Error ? thrown.message : String(thrown)}${stderrTail.trim() ? `\n${stderrTail.trim()}` : ""}`;
-      return { ok: false, code: "agent_error", message, text: reply.text, sessionId };
-    })();
+      const tail = session.stderrTail.trim();
+      const message = end.result
+        ? errorMessageOf(end.result)
+        : `Claude Code ended without a result: ${end.error instanceof Error ? end.error.message : String(end.error)}${tail ? `\n${tail}` : ""}`;
+      return { ok: false, code: "agent_error", message, text: reply.stream.text, sessionId };
+    });
 
     const outcome = await Promise.race([stopped, finished]);
     if (stopping) return stopped;
     signal.removeEventListener("abort", onAbort);
-    // Finished by itself: nothing it started may outlive the message (e.g. a command the
-    // agent put in the background). Claude itself gets time to exit on its own first: it may
-    // still be writing its session file, which the next message resumes from.
-    const proc = child as ChildProcess | null;
-    if (proc?.pid !== undefined) {
-      const seen = listDescendants(proc.pid);
-      await exited(proc, EXIT_GRACE_MS);
-      await killTree(proc.pid, seen);
+    if (outcome.ok && !session.closed) {
+      // Warm for the next message: it goes into this process without Claude Code's start.
+      session.keepWarm(request.capabilities?.runtime.keepWarmSeconds ?? DEFAULT_KEEP_WARM_SECONDS);
+    } else {
+      // A failed session is not reused: the next message resumes from the session file.
+      forget(session);
+      await session.close(EXIT_GRACE_MS);
     }
     if (!outcome.ok)
-      log?.debug("claude run failed", { taskId: request.taskId, stderr: stderrTail });
+      log?.debug("claude run failed", { taskId: request.taskId, stderr: session.stderrTail });
     return outcome;
+  }
+
+  /** The running reply of a task, when it is the one the hub names. */
+  function replyOf(taskId: string, messageId: string): Reply | null {
+    const reply = sessions.get(taskId)?.reply;
+    return reply && !reply.isOver && reply.request.messageId === messageId ? reply : null;
   }
 
   return {
     name: "claude-code",
     preflight: () => Promise.resolve(preflightNow()),
+    queueMessage: ({ taskId, messageId, userMessageId, text, interrupt }) => {
+      const reply = replyOf(taskId, messageId);
+      if (!reply) return "not_running";
+      const state = reply.queue({ userMessageId, text }, interrupt);
+      return state === "ended" ? "not_running" : state;
+    },
+    withdrawMessage: (taskId, userMessageId) => {
+      const reply = sessions.get(taskId)?.reply;
+      return reply ? reply.withdraw(userMessageId) : false;
+    },
+    closeTask: async (taskId) => {
+      const session = sessions.get(taskId);
+      if (!session || session.busy) return;
+      forget(session);
+      await session.close(0);
+    },
+    closeAll: async () => {
+      const all = [...sessions.values()];
+      sessions.clear();
+      await Promise.all(all.map((session) => session.stop(interruptGraceMs)));
+    },
     run: (request, onEvent, signal) =>
       run(request, onEvent, signal).catch((error: unknown): RunOutcome => ({
         ok: false,
