@@ -1,5 +1,6 @@
 import {
   capabilityStatus,
+  ClaudeCodeOffers,
   type Device,
   type OwnerCommandInfo,
   OwnerCommands,
@@ -88,7 +89,19 @@ export function toDevice(row: DeviceRow): Device {
             error: row.capabilitiesError,
           }),
     slotLimit: row.slotLimit,
+    claudeCode: claudeCodeOf(row.claudeCode),
   };
+}
+
+/** What the device's Claude Code offers, as its row holds it (null when unknown). */
+function claudeCodeOf(json: string | null): ClaudeCodeOffers | null {
+  if (!json) return null;
+  try {
+    const parsed = ClaudeCodeOffers.safeParse(JSON.parse(json));
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null;
+  }
 }
 
 /** The security event the owner must see (stored as JSON by the credential checks), or null. */

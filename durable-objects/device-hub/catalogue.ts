@@ -1,6 +1,7 @@
 import { and, eq, notInArray, sql } from "drizzle-orm";
 import {
   type AppliedCapabilities,
+  type ClaudeCodeOffers,
   type Device,
   type OwnerCommandInfo,
   type Project,
@@ -32,6 +33,8 @@ export interface Registered {
   projects: Project[];
   /** What the device says it applied of its capabilities, when it says. */
   applied: AppliedCapabilities | null;
+  /** What the device's Claude Code offers, when it says. */
+  claudeCode?: ClaudeCodeOffers | null;
 }
 
 /**
@@ -60,6 +63,7 @@ export async function upsertDevice(
     lastSeenAt: now,
     commands: JSON.stringify(registered.commands),
     projects: JSON.stringify(registered.projects),
+    ...(registered.claudeCode ? { claudeCode: JSON.stringify(registered.claudeCode) } : {}),
     ...(registered.applied
       ? {
           capabilitiesApplied: registered.applied.digest,
@@ -100,6 +104,15 @@ export async function writeDeviceFigures(
     .returning()
     .get();
   return row ? toDevice(row) : null;
+}
+
+/** Writes what the device's Claude Code offers through (register, or a heartbeat). */
+export async function writeClaudeCodeOffers(env: Env, meta: DeviceMeta, offers: ClaudeCodeOffers) {
+  await database(env.DB)
+    .update(devices)
+    .set({ claudeCode: JSON.stringify(offers) })
+    .where(and(eq(devices.ownerId, meta.ownerId), eq(devices.deviceId, meta.deviceId)))
+    .run();
 }
 
 /** Writes the advertised projects through (register, and heartbeats that carry them). */
@@ -146,7 +159,30 @@ export async function finishMessage(
       })
       .where(eq(messages.id, messageId)),
     db.update(tasks).set({ status: end.status, updatedAt: now }).where(eq(tasks.id, taskId)),
+    // Messages the owner sent into this reply that it never took end with it.
+    db
+      .update(messages)
+      .set({ status: "cancelled", endedAt: now })
+      .where(
+        and(eq(messages.taskId, taskId), eq(messages.role, "user"), eq(messages.status, "queued")),
+      ),
   ]);
+}
+
+/** A message the owner sent while the reply ran went into the running session. */
+export async function takeUserMessage(env: Env, taskId: string, userMessageId: string) {
+  await database(env.DB)
+    .update(messages)
+    .set({ status: "completed" })
+    .where(
+      and(
+        eq(messages.id, userMessageId),
+        eq(messages.taskId, taskId),
+        eq(messages.role, "user"),
+        eq(messages.status, "queued"),
+      ),
+    )
+    .run();
 }
 
 /** Records a non-terminal transition (queued → running, running → cancelling). */

@@ -41,6 +41,7 @@ export async function executorFrame(
       }
       await h.slots.reconcile(linkTo(ws), frame.runningTaskIds);
       if (frame.capabilities) await h.presence.capabilitiesApplied(frame.capabilities);
+      if (frame.claudeCode) await h.presence.saveClaudeCodeOffers(frame.claudeCode);
       await h.presence.publishStatus();
       return h.scheduleAlarm();
     case "device:goodbye":

@@ -1,9 +1,19 @@
-import type { AppliedCapabilities, DeviceRegister, Project } from "@wegent/protocol";
+import type {
+  AppliedCapabilities,
+  ClaudeCodeOffers,
+  DeviceRegister,
+  Project,
+} from "@wegent/protocol";
 import { CloseCode } from "@wegent/protocol";
 import { log } from "../../edge/log";
 import { toDevice } from "../contract";
 import type { LiveOutbox } from "../live-outbox";
-import { upsertDevice, writeDeviceFigures, writeDeviceProjects } from "./catalogue";
+import {
+  upsertDevice,
+  writeClaudeCodeOffers,
+  writeDeviceFigures,
+  writeDeviceProjects,
+} from "./catalogue";
 import { sendCapabilities, storeApplied } from "./capability-sync";
 import type { Slots } from "./slots";
 import { linkTo, sendFrame } from "./socket";
@@ -61,6 +71,7 @@ export class Presence {
       commands: frame.commands,
       projects: frame.projects,
       applied: frame.capabilities ?? null,
+      claudeCode: frame.claudeCode ?? null,
     });
     const displayName = row.customName ?? row.name;
     this.store.setMeta({
@@ -142,6 +153,12 @@ export class Presence {
   async saveProjects(projects: Project[]): Promise<void> {
     const meta = this.store.setMeta({ projects, lastPublished: null });
     await writeDeviceProjects(this.env, meta, projects);
+  }
+
+  /** What the device's Claude Code offers; the next publishStatus pushes the device. */
+  async saveClaudeCodeOffers(offers: ClaudeCodeOffers): Promise<void> {
+    const meta = this.store.setMeta({ lastPublished: null });
+    await writeClaudeCodeOffers(this.env, meta, offers);
   }
 
   /** The current socket is gone: reconnecting for the grace, then offline. */

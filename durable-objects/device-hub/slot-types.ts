@@ -51,6 +51,8 @@ export interface ExecutorLink {
 export interface SlotEffects {
   /** The current executor socket, if one is connected. */
   executor(): ExecutorLink | null;
+  /** A message the owner sent while the reply ran was taken into it: D1, written behind. */
+  messageTaken(w: Work, userMessageId: string): void;
   /** Records a status in D1, written behind (in order, nobody waits for it). */
   setMessageStatus(w: Work, status: TaskStatus): void;
   /** The message's final write, after every earlier one; it ends when D1 has it. */

@@ -98,6 +98,8 @@ export const devices = sqliteTable(
     tokenExpiresAt: text("token_expires_at"),
     /** The owner's command keys the executor advertised (JSON array of OwnerCommandInfo). */
     commands: text("commands"),
+    /** What the device's Claude Code offers (JSON of protocol's ClaudeCodeOffers), or null. */
+    claudeCode: text("claude_code"),
     lastSeenAt: text("last_seen_at"),
     /** The projects the executor advertises (JSON array of protocol's Project), owner-only. */
     projects: text("projects").notNull().default("[]"),

@@ -30,6 +30,8 @@ function blockMarkdown(block: Block): string {
       return `**Tool: ${block.name}**\n\n${fence(JSON.stringify(block.input, null, 2) ?? "null", "json")}`;
     case "tool_result":
       return `**Result${block.isError ? " (error)" : ""}**\n\n${fence(block.summary)}`;
+    case "user_message":
+      return `**You (while it worked)**\n\n${quote(block.text.trim())}`;
   }
 }
 
