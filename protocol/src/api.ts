@@ -106,7 +106,7 @@ export const Device = z.object({
   /** The owner's limit on parallel tasks (null: what the executor offers). */
   slotLimit: z.number().int().nullable(),
   /** The models and slash commands the device's Claude Code offers (null: not learned yet). */
-  claudeCode: ClaudeCodeOffers.nullable().default(null),
+  claudeCode: ClaudeCodeOffers.nullable().optional(),
 });
 export type Device = z.infer<typeof Device>;
 

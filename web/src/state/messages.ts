@@ -77,6 +77,7 @@ export function applyDelta(view: MessageView, seq: number, event: ProgressEvent)
     case "thinking":
     case "tool_use":
     case "tool_result":
+    case "user_message":
       return next;
     default:
       return assertNever(event);
