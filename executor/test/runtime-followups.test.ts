@@ -178,3 +178,49 @@ describe("messages while Claude Code works (real Claude Code, fake model API)", 
     expect(offers.models.length).toBeGreaterThan(0);
   }, 90_000);
 });
+
+describe("plan mode (real Claude Code, fake model API)", () => {
+  it("ExitPlanMode asks the owner as a plan; approved, the run goes on", async () => {
+    fake.on("plan the change", [
+      { blocks: [toolUse("ExitPlanMode", { plan: "1. Add the flag\n2. Test it" })] },
+      { blocks: [text("Plan approved; implementing.")] },
+    ]);
+    const { runtime } = countingRuntime();
+    const d = dirs();
+    const asked: InputQuestion[] = [];
+    const req: RunRequest = {
+      ...request(d, "plan the change"),
+      permissionMode: "plan",
+      ask: (question) => {
+        asked.push(question);
+        return Promise.resolve({ behavior: "allow" });
+      },
+    };
+    const outcome = await runtime.run(req, () => undefined, new AbortController().signal);
+    expect(asked).toHaveLength(1);
+    expect(asked[0]).toMatchObject({
+      kind: "plan",
+      tool: "ExitPlanMode",
+      input: { plan: "1. Add the flag\n2. Test it" },
+    });
+    expect(outcome).toMatchObject({ ok: true });
+    expect(outcome.text).toContain("Plan approved; implementing.");
+  }, 90_000);
+
+  it("Keep planning: the owner's words go back to the agent, which plans on", async () => {
+    fake.on("plan another change", [
+      { blocks: [toolUse("ExitPlanMode", { plan: "1. Rewrite everything" })] },
+      { blocks: [text(`Revising: ${TOOL_RESULT}`)] },
+    ]);
+    const { runtime } = countingRuntime();
+    const d = dirs();
+    const req: RunRequest = {
+      ...request(d, "plan another change"),
+      permissionMode: "plan",
+      ask: () => Promise.resolve({ behavior: "deny", message: "Smaller steps, please" }),
+    };
+    const outcome = await runtime.run(req, () => undefined, new AbortController().signal);
+    expect(outcome).toMatchObject({ ok: true });
+    expect(outcome.text).toContain("Smaller steps, please");
+  }, 90_000);
+});

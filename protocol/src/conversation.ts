@@ -149,7 +149,8 @@ export function boundBlocks(blocks: Block[], maxBytes = 512 * 1024): Block[] {
 
 // --- requests for the user's input ---------------------------------------------------------------
 
-export const InputKind = z.enum(["permission", "question"]);
+/** `plan`: plan mode's ExitPlanMode — approve the plan (the run goes on) or keep planning. */
+export const InputKind = z.enum(["permission", "question", "plan"]);
 export type InputKind = z.infer<typeof InputKind>;
 
 /** One question of Claude Code's AskUserQuestion tool. */
@@ -174,6 +175,8 @@ export const InputRequestFields = {
   questions: z.array(Question).max(10).optional(),
   /** Claude Code's own sentence for the request, when it gives one. */
   title: z.string().max(1000).optional(),
+  /** For `plan`: the plan the agent asks the owner to approve (markdown). */
+  plan: z.string().max(256 * 1024).optional(),
 };
 
 /** An open request, as `GET /api/tasks/:id` lists it. */

@@ -235,8 +235,10 @@ export function createClaudeRuntime(options: ClaudeRuntimeOptions = {}): AgentRu
         ...request,
         ask: (question, s) => {
           const current = session.reply?.request.ask ?? request.ask;
+          // Plan mode's way out: the owner approves the plan (or keeps planning) on a card.
+          const asked = question.tool === "ExitPlanMode" ? { ...question, kind: "plan" as const } : question;
           return current
-            ? current(question, s)
+            ? current(asked, s)
             : Promise.resolve({ behavior: "deny", message: "Nobody can answer now." });
         },
       });
