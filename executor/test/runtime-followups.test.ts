@@ -7,10 +7,16 @@ import { join } from "node:path";
 import { randomUUID } from "node:crypto";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { ClaudeCodeOffers, ProgressEvent } from "@wegent/protocol";
-import { startFakeModel, text } from "../../e2e/fake-model/server";
+import {
+  PLAN_FILE,
+  startFakeModel,
+  text,
+  toolUse,
+  TOOL_RESULT,
+} from "../../e2e/fake-model/server";
 import type { FakeModel } from "../../e2e/fake-model/server";
 import { directLauncher, type AgentLauncher } from "../src/runtime/launcher";
-import type { AgentRuntime } from "../src/runtime/types";
+import type { AgentRuntime, InputQuestion, RunRequest } from "../src/runtime/types";
 import {
   offsetsAreConsistent,
   processesOfTask,
@@ -181,12 +187,21 @@ describe("messages while Claude Code works (real Claude Code, fake model API)", 
 
 describe("plan mode (real Claude Code, fake model API)", () => {
   it("ExitPlanMode asks the owner as a plan; approved, the run goes on", async () => {
-    fake.on("plan the change", [
-      { blocks: [toolUse("ExitPlanMode", { plan: "1. Add the flag\n2. Test it" })] },
-      { blocks: [text("Plan approved; implementing.")] },
-    ]);
     const { runtime } = countingRuntime();
     const d = dirs();
+    // As Claude Code asks: the plan goes into the plan file, then ExitPlanMode.
+    fake.on("plan the change", [
+      {
+        blocks: [
+          toolUse("Write", {
+            file_path: PLAN_FILE,
+            content: "1. Add the flag\n2. Test it",
+          }),
+        ],
+      },
+      { blocks: [toolUse("ExitPlanMode", {})] },
+      { blocks: [text("Plan approved; implementing.")] },
+    ]);
     const asked: InputQuestion[] = [];
     const req: RunRequest = {
       ...request(d, "plan the change"),

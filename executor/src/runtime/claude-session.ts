@@ -201,6 +201,8 @@ export class LiveSession {
   child: ChildProcess | null = null;
   stderrTail = "";
   closed = false;
+  /** When the current reply started (plan mode reads the plan written since). */
+  replyStartedAt = 0;
   /** When it last finished a reply (for closing the oldest idle one first). */
   idleSince = 0;
   private warmTimer: NodeJS.Timeout | null = null;

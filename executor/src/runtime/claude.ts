@@ -18,6 +18,7 @@ import { permissionCallback, runMode } from "./claude-permissions";
 import { checkClaude, findClaudeExecutable } from "./claude-preflight";
 import { LiveSession, Reply } from "./claude-session";
 import { learnOffers, sessionKey } from "./claude-offers";
+import { readLatestPlan } from "./claude-plan";
 import { type AgentLauncher, directLauncher } from "./launcher";
 import { killTree } from "./process-tree";
 import type { AgentRuntime, RunOutcome, RunRequest } from "./types";
@@ -233,13 +234,20 @@ export function createClaudeRuntime(options: ClaudeRuntimeOptions = {}): AgentRu
       // Each ask goes to the reply running now (a warm session serves several messages).
       const ask = permissionCallback({
         ...request,
-        ask: (question, s) => {
+        ask: async (question, s) => {
           const current = session.reply?.request.ask ?? request.ask;
+          if (!current) return { behavior: "deny", message: "Nobody can answer now." };
+          if (question.tool !== "ExitPlanMode") return current(question, s);
           // Plan mode's way out: the owner approves the plan (or keeps planning) on a card.
-          const asked = question.tool === "ExitPlanMode" ? { ...question, kind: "plan" as const } : question;
-          return current
-            ? current(asked, s)
-            : Promise.resolve({ behavior: "deny", message: "Nobody can answer now." });
+          const given = (question.input as { plan?: unknown }).plan;
+          const plan =
+            typeof given === "string" && given.trim() !== ""
+              ? given
+              : await readLatestPlan(userEnv?.HOME ?? request.homeDir, session.replyStartedAt);
+          return current(
+            { ...question, kind: "plan", input: { ...question.input, plan: plan ?? "" } },
+            s,
+          );
         },
       });
       const q = query({
@@ -301,6 +309,7 @@ export function createClaudeRuntime(options: ClaudeRuntimeOptions = {}): AgentRu
       }
     });
     session.reply = reply;
+    session.replyStartedAt = Date.now();
 
     let stopping: FailureCode | null = null;
     let resolveStopped: (outcome: RunOutcome) => void = () => undefined;
