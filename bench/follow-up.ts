@@ -81,7 +81,11 @@ const platform = await startPlatform();
 const fake = await startFakeModel();
 try {
   const user = await newUser(platform.origin, "followup");
-  const executor = startExecutor({ origin: platform.origin, token: user.token, modelUrl: fake.url });
+  const executor = startExecutor({
+    origin: platform.origin,
+    token: user.token,
+    modelUrl: fake.url,
+  });
   await executor.waitFor(/\bregistered\b/, 30_000);
   const live = await openTimedLive(platform.origin, user.session.cookie);
   const firstText = new Map<string, number>();

@@ -92,7 +92,10 @@ describe("typing while the agent works", () => {
     // After a reload the stored reply shows the same.
     await page.reload();
     const stored = page.getByTestId("assistant-message").last();
-    await stored.getByTestId("taken-message").filter({ hasText: "also mention the tests" }).waitFor();
+    await stored
+      .getByTestId("taken-message")
+      .filter({ hasText: "also mention the tests" })
+      .waitFor();
     expect(pageErrors).toEqual([]);
   }, 180_000);
 });

@@ -7,13 +7,7 @@ import { join } from "node:path";
 import { randomUUID } from "node:crypto";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { ClaudeCodeOffers, ProgressEvent } from "@wegent/protocol";
-import {
-  PLAN_FILE,
-  startFakeModel,
-  text,
-  toolUse,
-  TOOL_RESULT,
-} from "../../e2e/fake-model/server";
+import { PLAN_FILE, startFakeModel, text, toolUse, TOOL_RESULT } from "../../e2e/fake-model/server";
 import type { FakeModel } from "../../e2e/fake-model/server";
 import { directLauncher, type AgentLauncher } from "../src/runtime/launcher";
 import type { AgentRuntime, InputQuestion, RunRequest } from "../src/runtime/types";
@@ -103,7 +97,11 @@ describe("messages while Claude Code works (real Claude Code, fake model API)", 
     expect(text_.indexOf("part 12.")).toBeLessThan(text_.indexOf("Tests written too."));
     expect(offsetsAreConsistent(events)).toBe(true);
     const taken = events.findIndex((e) => e.kind === "user_message");
-    expect(events[taken]).toEqual({ kind: "user_message", userMessageId, text: "and the tests too" });
+    expect(events[taken]).toEqual({
+      kind: "user_message",
+      userMessageId,
+      text: "and the tests too",
+    });
     // Taken after the slow turn's text, before the answer to it.
     expect(streamedText(events.slice(0, taken))).toContain("part 12.");
     // One Claude Code process for both, and the model saw the queued text in a request of the
@@ -177,7 +175,11 @@ describe("messages while Claude Code works (real Claude Code, fake model API)", 
       join(d.homeDir, ".claude", "commands", "foo.md"),
       "---\ndescription: Foo the bar\n---\nFoo the bar in $ARGUMENTS\n",
     );
-    const outcome = await runtime.run(request(d, "hello"), () => undefined, new AbortController().signal);
+    const outcome = await runtime.run(
+      request(d, "hello"),
+      () => undefined,
+      new AbortController().signal,
+    );
     expect(outcome).toMatchObject({ ok: true });
     const offers = await waitFor("the offers", () => reported[0], 20_000);
     expect(offers.commands).toContainEqual(expect.objectContaining({ name: "foo" }));

@@ -75,7 +75,9 @@ export function appendBlock(blocks: Block[], event: ProgressEvent, replyLength: 
         },
       ];
     case "user_message":
-      if (blocks.some((b) => b.type === "user_message" && b.userMessageId === event.userMessageId)) {
+      if (
+        blocks.some((b) => b.type === "user_message" && b.userMessageId === event.userMessageId)
+      ) {
         return blocks;
       }
       return [
@@ -176,7 +178,10 @@ export const InputRequestFields = {
   /** Claude Code's own sentence for the request, when it gives one. */
   title: z.string().max(1000).optional(),
   /** For `plan`: the plan the agent asks the owner to approve (markdown). */
-  plan: z.string().max(256 * 1024).optional(),
+  plan: z
+    .string()
+    .max(256 * 1024)
+    .optional(),
 };
 
 /** An open request, as `GET /api/tasks/:id` lists it. */

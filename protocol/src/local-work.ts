@@ -90,7 +90,10 @@ export const DEVICE_METHODS = {
       taskId: z.string().uuid(),
       messageId: z.string().uuid(),
       userMessageId: z.string().uuid(),
-      text: z.string().min(1).max(256 * 1024),
+      text: z
+        .string()
+        .min(1)
+        .max(256 * 1024),
       interrupt: z.boolean(),
     }),
     result: z.object({ state: z.enum(["queued", "taken"]) }),

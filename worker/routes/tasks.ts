@@ -149,7 +149,12 @@ taskRoutes.post("/:id/messages", async (c) => {
   const { task, messages } = await ownTaskWithMessages(c.env, user.id, id);
   const answering = messages.find((m) => m.role === "assistant" && !isTerminal(m.status));
   if (answering) {
-    if (body.target || body.model || answering.status === "pending" || answering.status === "queued") {
+    if (
+      body.target ||
+      body.model ||
+      answering.status === "pending" ||
+      answering.status === "queued"
+    ) {
       throw new ApiError(
         409,
         "task_busy",

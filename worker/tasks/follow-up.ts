@@ -87,7 +87,13 @@ export async function queueIntoReply(
     if (error instanceof ApiError && error.status === 404) return null;
     throw error;
   }
-  log({ event: "task.message_queued", ownerId: userId, taskId: task.id, messageId: reply.id, interrupt });
+  log({
+    event: "task.message_queued",
+    ownerId: userId,
+    taskId: task.id,
+    messageId: reply.id,
+    interrupt,
+  });
   const message: Message = {
     id,
     taskId: task.id,
@@ -112,11 +118,7 @@ export async function queueIntoReply(
 }
 
 /** Removes a message still waiting in the running reply; 409 `message_taken` once it went in. */
-export async function withdrawQueued(
-  env: Env,
-  task: TaskRow,
-  messageId: string,
-): Promise<void> {
+export async function withdrawQueued(env: Env, task: TaskRow, messageId: string): Promise<void> {
   const db = database(env.DB);
   const row = await db
     .select()

@@ -38,7 +38,10 @@ async function sendWhileRunning(
   cookie: string,
   taskId: string,
   body: Record<string, unknown>,
-  answer: (r: Request) => Record<string, unknown> = () => ({ ok: true, result: { state: "queued" } }),
+  answer: (r: Request) => Record<string, unknown> = () => ({
+    ok: true,
+    result: { state: "queued" },
+  }),
 ) {
   const pending = call("POST", `/api/tasks/${taskId}/messages`, { cookie, body });
   const request = (await socket.next("device:request")) as Request;

@@ -5,11 +5,7 @@
 // `~/.claude/commands`, the project's `.claude/commands`, skills and plugins as Claude Code
 // resolves them.
 import type { PermissionMode, Query } from "@anthropic-ai/claude-agent-sdk";
-import {
-  type ClaudeCodeOffers,
-  MAX_OFFERED_COMMANDS,
-  MAX_OFFERED_MODELS,
-} from "@wegent/protocol";
+import { type ClaudeCodeOffers, MAX_OFFERED_COMMANDS, MAX_OFFERED_MODELS } from "@wegent/protocol";
 import type { Logger } from "../log";
 import type { RunRequest } from "./types";
 

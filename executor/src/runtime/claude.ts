@@ -2,7 +2,6 @@
 // as ProgressEvents, and stops it (with every process it started) when asked.
 import type {
   PermissionMode,
-  Query,
   SDKResultMessage,
   SpawnOptions,
   SpawnedProcess,
@@ -168,7 +167,14 @@ export function createClaudeRuntime(options: ClaudeRuntimeOptions = {}): AgentRu
     const mode = runMode(request, permissionMode);
     const key = sessionKey(request, mode, options.model);
     let session = sessions.get(request.taskId);
-    if (session && (session.closed || session.busy || session.key !== key || session.sessionId === null || session.sessionId !== request.resumeSessionId)) {
+    if (
+      session &&
+      (session.closed ||
+        session.busy ||
+        session.key !== key ||
+        session.sessionId === null ||
+        session.sessionId !== request.resumeSessionId)
+    ) {
       // Started for something else (another mode, model or settings), or not the session
       // this message continues: a fresh process resumes from the session file instead.
       forget(session);
@@ -352,7 +358,11 @@ export function createClaudeRuntime(options: ClaudeRuntimeOptions = {}): AgentRu
           sessionId,
           usage: end.usage,
           costUsd: end.result
-            ? sessionCosts.messageCost(request.resumeSessionId, sessionId, end.result.total_cost_usd)
+            ? sessionCosts.messageCost(
+                request.resumeSessionId,
+                sessionId,
+                end.result.total_cost_usd,
+              )
             : null,
         };
       }
