@@ -40,41 +40,33 @@ async function claudePrint(fake: FakeModel, prompt: string): Promise<number> {
   const claude = findClaudeExecutable();
   if (!claude) throw new Error("Claude Code's binary was not found");
   const dir = mkdtempSync(join(tmpdir(), "wegent-bench-print-"));
-  try {
-    const t0 = performance.now();
-    const child = spawn(
-      claude,
-      [
-        "-p",
-        prompt,
-        "--output-format",
-        "stream-json",
-        "--include-partial-messages",
-        "--verbose",
-        "--permission-mode",
-        "bypassPermissions",
-      ],
-      { cwd: dir, env: modelEnv(fake, dir), stdio: ["ignore", "pipe", "pipe"] },
-    );
-    return await new Promise<number>((resolve, reject) => {
-      let buffered = "";
-      let done = false;
-      child.stdout.on("data", (chunk: Buffer) => {
-        buffered += chunk.toString("utf8");
-        if (!done && buffered.includes('"text_delta"')) {
-          done = true;
-          resolve(performance.now() - t0);
-        }
-      });
-      child.on("exit", () => {
-        if (!done) reject(new Error(`claude -p printed no text: ${buffered.slice(-500)}`));
-      });
-    });
-  } finally {
-    // Let it finish writing before its folder goes.
-    await new Promise((r) => setTimeout(r, 300));
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const t0 = performance.now();
+  const child = spawn(
+    claude,
+    [
+      "-p",
+      prompt,
+      "--output-format",
+      "stream-json",
+      "--include-partial-messages",
+      "--verbose",
+      "--permission-mode",
+      "bypassPermissions",
+    ],
+    { cwd: dir, env: modelEnv(fake, dir), stdio: ["ignore", "pipe", "pipe"] },
+  );
+  const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()));
+  let buffered = "";
+  let firstAt: number | null = null;
+  child.stdout.on("data", (chunk: Buffer) => {
+    buffered += chunk.toString("utf8");
+    if (firstAt === null && buffered.includes('"text_delta"')) firstAt = performance.now() - t0;
+  });
+  // It ends by itself after its reply; its folder goes once it has.
+  await exited;
+  rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
+  if (firstAt === null) throw new Error(`claude -p printed no text: ${buffered.slice(-500)}`);
+  return firstAt;
 }
 
 const platform = await startPlatform();
