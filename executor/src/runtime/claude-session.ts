@@ -280,6 +280,8 @@ export class LiveSession {
   close(graceMs = 3000): Promise<void> {
     if (this.closing) return this.closing;
     this.clearWarmTimer();
+    // No message goes into a session that is closing.
+    this.closed = true;
     this.closing = (async () => {
       const proc = this.child;
       const pid = proc?.pid;
