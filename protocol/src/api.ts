@@ -140,6 +140,14 @@ export const Target = z.union([
 ]);
 export type Target = z.infer<typeof Target>;
 
+/** A model name or alias as Claude Code takes it. */
+export const ModelName = z
+  .string()
+  .trim()
+  .min(1)
+  .max(100)
+  .regex(/^[A-Za-z0-9._:[\]@/-]+$/, "not a model name");
+
 export const CreateTask = z.object({
   message: z.string().trim().min(1).max(100_000),
   target: Target.optional(),
@@ -148,16 +156,10 @@ export const CreateTask = z.object({
   continueSessionId: LocalSessionId.optional(),
   /** How the agent may use tools; default: the user's setting. */
   permissionMode: PermissionMode.optional(),
+  /** One of the models the device's Claude Code offers (`GET /api/devices` → `claudeCode`). */
+  model: ModelName.optional(),
 });
 export type CreateTask = z.infer<typeof CreateTask>;
-
-/** A model name or alias as Claude Code takes it. */
-export const ModelName = z
-  .string()
-  .trim()
-  .min(1)
-  .max(100)
-  .regex(/^[A-Za-z0-9._:[\]@/-]+$/, "not a model name");
 
 /** Most messages waiting in one task's running reply (the next one: 429 `queue_full`). */
 export const MAX_QUEUED_MESSAGES = 10;

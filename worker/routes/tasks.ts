@@ -90,7 +90,12 @@ taskRoutes.post("/", async (c) => {
   const user = c.get("user");
   const title = body.title ?? body.message.split("\n")[0]!.slice(0, 80);
   const plain = body.target && body.target !== "cloud" ? body.target : null;
-  if (plain && plain.projectId === undefined && body.continueSessionId === undefined) {
+  if (
+    plain &&
+    plain.projectId === undefined &&
+    body.continueSessionId === undefined &&
+    !body.model
+  ) {
     // A named device, no project: its check and the user's default permission mode ride in
     // the same D1 batch as the writes.
     return c.json(
@@ -104,6 +109,7 @@ taskRoutes.post("/", async (c) => {
   const permissionMode =
     body.permissionMode ?? (await userSettings(c.env, user.id)).defaultPermissionMode;
   const target = await resolveTarget(c.env, user.id, body.target);
+  if (body.model) await checkModel(c.env, target.ownerId, target.deviceId, body.model);
   const taskId = crypto.randomUUID();
   const project = target.project;
   const continueSessionId = body.continueSessionId ?? null;
@@ -137,7 +143,7 @@ taskRoutes.post("/", async (c) => {
     body.message,
     target,
     continueSessionId,
-    { title, branch, createdAt: nowIso(), isNew: true, permissionMode },
+    { title, branch, createdAt: nowIso(), isNew: true, permissionMode, model: body.model ?? null },
   );
   return c.json(result, 201);
 });

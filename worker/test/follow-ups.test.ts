@@ -187,7 +187,7 @@ describe("messages while the agent works", () => {
   }, 30_000);
 
   it("an interrupt on a task that is not answering, or an unknown model, is a 400 that changes nothing", async () => {
-    const { user, socket, taskId, e } = await runningTask();
+    const { user, socket, taskId, e, deviceId } = await runningTask();
     socket.send({
       type: "task:complete",
       taskId,
@@ -242,6 +242,19 @@ describe("messages while the agent works", () => {
     expectError(unknown, 400, "unknown_model");
     expect((unknown.body as { error: { message: string } }).error.message).toContain("sonnet");
     expect(await messagesOf(user.cookie, taskId)).toEqual(before);
+    // A new task naming an unknown model is refused too, and no task is made.
+    const tasksBefore = await call("GET", "/api/tasks", { cookie: user.cookie });
+    expectError(
+      await call("POST", "/api/tasks", {
+        cookie: user.cookie,
+        body: { message: "new with a model", model: "opus", target: { deviceId } },
+      }),
+      400,
+      "unknown_model",
+    );
+    expect((await call("GET", "/api/tasks", { cookie: user.cookie })).body).toEqual(
+      tasksBefore.body,
+    );
 
     // A known one goes to the device with the message.
     const ok = await call("POST", `/api/tasks/${taskId}/messages`, {

@@ -33,9 +33,8 @@ export function Composer(props: {
       : undefined;
   const continuing = !task ? store.continuing : null;
   // What Claude Code on the task's device offers (models, slash commands), once it told us.
-  const offers = (
-    task?.deviceId ? store.state.devices.find((d) => d.id === task.deviceId) : undefined
-  )?.claudeCode;
+  const offers = (task?.deviceId ? store.state.devices.find((d) => d.id === task.deviceId) : device)
+    ?.claudeCode;
   const commandPrefix = /^\/([^\s]*)$/.exec(draft)?.[1];
   const completions =
     commandPrefix === undefined || !offers
