@@ -39,6 +39,13 @@ export type LogEvent =
   | { event: "device.capabilities_send_failed"; ownerId: string; deviceId: string; message: string }
   | { event: "task.created"; ownerId: string; taskId: string; messageId: string; target: string }
   | {
+      event: "task.message_queued";
+      ownerId: string;
+      taskId: string;
+      messageId: string;
+      interrupt: boolean;
+    }
+  | {
       event: "task.input_requested";
       taskId: string;
       messageId: string;

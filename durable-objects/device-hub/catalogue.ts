@@ -167,7 +167,30 @@ export async function finishMessage(
       })
       .where(eq(messages.id, messageId)),
     db.update(tasks).set({ status: end.status, updatedAt: now }).where(eq(tasks.id, taskId)),
+    // Messages the owner sent into this reply that it never took end with it.
+    db
+      .update(messages)
+      .set({ status: "cancelled", endedAt: now })
+      .where(
+        and(eq(messages.taskId, taskId), eq(messages.role, "user"), eq(messages.status, "queued")),
+      ),
   ]);
+}
+
+/** A message the owner sent while the reply ran went into the running session. */
+export async function takeUserMessage(env: Env, taskId: string, userMessageId: string) {
+  await database(env.DB)
+    .update(messages)
+    .set({ status: "completed" })
+    .where(
+      and(
+        eq(messages.id, userMessageId),
+        eq(messages.taskId, taskId),
+        eq(messages.role, "user"),
+        eq(messages.status, "queued"),
+      ),
+    )
+    .run();
 }
 
 /** Records a non-terminal transition (queued → running, running → cancelling). */

@@ -14,7 +14,7 @@ import { isWebSocketUpgrade } from "../../edge/websocket";
 import { type HubPartial, HUB_HEADERS, type SubmitRequest, type SubmitResult } from "../contract";
 import { LiveOutbox } from "../live-outbox";
 import { type WorkspaceAnswer, type WorkspaceAsk, WorkspaceRequests } from "./archives";
-import { finishMessage, setMessageStatus } from "./catalogue";
+import { finishMessage, setMessageStatus, takeUserMessage } from "./catalogue";
 import { deadlineHost } from "./deadline-host";
 import { executorFrame } from "./frames";
 import { type DeadlineHost, deadlineTable, nextAlarm, timings } from "./deadlines";
@@ -107,6 +107,8 @@ export class DeviceHub extends Server<Env> {
         ),
       finishMessage: (w, end) =>
         writes.then(() => finishMessage(env, w.ownerId, w.taskId, w.messageId, end)),
+      messageTaken: (w, userMessageId) =>
+        writes.behind("message taken", () => takeUserMessage(env, w.taskId, userMessageId)),
       push: live.push.bind(live),
       publishStatus: () => this.presence.publishBehind(),
       messageEnded: (w) => this.inputs.ended(w),

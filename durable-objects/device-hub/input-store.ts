@@ -183,7 +183,14 @@ export function toPending(row: InputRow): PendingInput {
     input: row.input,
     ...(row.questions ? { questions: row.questions } : {}),
     ...(row.title ? { title: row.title } : {}),
+    ...(row.kind === "plan" ? { plan: planOf(row.input) } : {}),
     createdAt: new Date(row.createdAt).toISOString(),
     expiresAt: new Date(row.expiresAt).toISOString(),
   };
+}
+
+/** ExitPlanMode's plan (its tool input's `plan`), bounded as the protocol carries it. */
+function planOf(input: unknown): string {
+  const plan = (input as { plan?: unknown } | null)?.plan;
+  return typeof plan === "string" ? plan.slice(0, 256 * 1024) : "";
 }

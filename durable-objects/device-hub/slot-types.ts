@@ -21,6 +21,8 @@ export interface SubmitRequest {
   /** A project the device advertised (checked by the Worker), or null for scratch. */
   projectId: string | null;
   permissionMode: PermissionMode;
+  /** The model the owner picked (one the device offers), or null. */
+  model?: string | null;
 }
 
 export type SubmitResult =
@@ -49,6 +51,8 @@ export interface ExecutorLink {
 export interface SlotEffects {
   /** The current executor socket, if one is connected. */
   executor(): ExecutorLink | null;
+  /** A message the owner sent while the reply ran was taken into it: D1, written behind. */
+  messageTaken(w: Work, userMessageId: string): void;
   /** Records a status in D1, written behind (in order, nobody waits for it). */
   setMessageStatus(w: Work, status: TaskStatus): void;
   /** The message's final write, after every earlier one; it ends when D1 has it. */

@@ -118,6 +118,7 @@ export class Slots {
       attempt: Math.min(2, Math.max(1, attempt)),
       projectId: w.projectId,
       permissionMode: w.permissionMode,
+      model: w.model ?? null,
     });
     log({
       event: "task.dispatched",
@@ -219,6 +220,9 @@ export class Slots {
         this.output.appendMany(w.messageId, events);
         this.store.outputStored(w.messageId, last);
       });
+      for (const { event } of events) {
+        if (event.kind === "user_message") this.effects.messageTaken(w, event.userMessageId);
+      }
       const { taskId, messageId, ownerId } = w;
       this.effects.push(
         ownerId,

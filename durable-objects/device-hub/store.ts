@@ -19,6 +19,8 @@ export interface Work {
   projectId: string | null;
   /** How the agent may use tools for this message (sent with task:execute). */
   permissionMode: PermissionMode;
+  /** The model the owner picked for this message, or null (the device's setting). */
+  model?: string | null;
   state: WorkState;
   queuedAt: number;
   dispatchedAt: number | null;
@@ -115,7 +117,7 @@ export class HubStore {
     `);
     // Added after the first release: hubs created before them get the columns here.
     const columns = sql.exec("PRAGMA table_info(work)").toArray();
-    for (const column of ["project_id", "permission_mode"]) {
+    for (const column of ["project_id", "permission_mode", "model"]) {
       if (!columns.some((c) => c.name === column)) {
         sql.exec(`ALTER TABLE work ADD COLUMN ${column} TEXT`);
       }
@@ -161,6 +163,7 @@ export class HubStore {
       cancelRequestedAt: row.cancel_requested_at === null ? null : Number(row.cancel_requested_at),
       lastSeq: Number(row.last_seq),
       permissionMode: PermissionMode.catch(DEFAULT_PERMISSION_MODE).parse(row.permission_mode),
+      model: typeof row.model === "string" ? row.model : null,
     };
   }
 
@@ -187,8 +190,8 @@ export class HubStore {
 
   addWork(w: Omit<Work, "lastSeq" | "attempt" | "dispatchedAt" | "cancelRequestedAt">): void {
     this.sql.exec(
-      `INSERT INTO work (message_id, task_id, owner_id, prompt, resume_session_id, project_id, state, queued_at, permission_mode, position)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(position), 0) + 1 FROM work))`,
+      `INSERT INTO work (message_id, task_id, owner_id, prompt, resume_session_id, project_id, state, queued_at, permission_mode, model, position)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(position), 0) + 1 FROM work))`,
       w.messageId,
       w.taskId,
       w.ownerId,
@@ -198,6 +201,7 @@ export class HubStore {
       w.state,
       w.queuedAt,
       w.permissionMode,
+      w.model ?? null,
     );
   }
 

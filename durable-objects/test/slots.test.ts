@@ -18,6 +18,7 @@ function setup(maxSlots = 2, connected = true) {
   const slots = new Slots(store, output, {
     executor: () => (store.getMeta().connId ? { send: (f) => sent.push(f) } : null),
     setMessageStatus: async (w: Work, s) => void statuses.push([w.messageId, s]),
+    messageTaken: () => undefined,
     finishMessage: async (w: Work, end) => void ended.push([w.messageId, end]),
     push: (_user, event) => pushed.push(event),
     publishStatus: async () => void (published += 1),

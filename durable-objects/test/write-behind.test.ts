@@ -15,6 +15,7 @@ function hub() {
   const writes = new WriteBehind(() => undefined);
   const slots = new Slots(store, output, {
     executor: () => ({ send: () => undefined }),
+    messageTaken: () => undefined,
     setMessageStatus: (w, s) =>
       writes.behind("message status", async () => {
         await slowD1();

@@ -117,6 +117,8 @@ export interface FakeModel {
 
 /** In a scripted text delta, replaced by the text of the latest tool result Claude Code sent. */
 export const TOOL_RESULT = "{{tool_result}}";
+/** In a scripted turn, replaced by the plan file Claude Code named in plan mode's reminder. */
+export const PLAN_FILE = "{{plan_file}}";
 
 /** The text of the last tool_result block of the request (what the tool answered). */
 function lastToolResult(messages: MessageParam[]): string {
@@ -435,6 +437,10 @@ export async function startFakeModel(options: { port?: number; log?: boolean } =
       turn = JSON.parse(
         JSON.stringify(turn).replaceAll(TOOL_RESULT, JSON.stringify(result).slice(1, -1)),
       ) as typeof turn;
+    }
+    if (JSON.stringify(turn).includes(PLAN_FILE)) {
+      const named = /[^"\s\\]*\/\.claude\/plans\/[^"\s\\]*\.md/.exec(raw)?.[0] ?? "";
+      turn = JSON.parse(JSON.stringify(turn).replaceAll(PLAN_FILE, named)) as typeof turn;
     }
 
     const model = parsed.data.model ?? "claude-fake";

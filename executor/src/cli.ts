@@ -187,6 +187,8 @@ async function main(): Promise<number> {
       clientApp: `wegent-executor/${VERSION}`,
       permissionMode: config.permissionMode,
       ...(userEnv ? { userEnv } : {}),
+      maxSessions: config.maxSlots,
+      onOffers: (offers) => executor.reportOffers(offers),
     }),
     ...(local ? { local } : {}),
     ownerCommands,

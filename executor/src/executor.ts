@@ -3,6 +3,7 @@ import type {
   DeviceRegistered,
   DeviceRequest,
   DeviceRuntime,
+  RuntimeOffers,
   ExecutorFrame,
   HubFrame,
 } from "@wegent/protocol";
@@ -52,6 +53,10 @@ export class Executor {
   private runtimeInfo: DeviceRuntime[] | undefined;
   private runtimeInfoChanged = false;
   private heartbeatTimer: NodeJS.Timeout | null = null;
+  /** What the runtime last said of itself (before the learned offers are added). */
+  private described: DeviceRuntime | undefined;
+  /** What Claude Code offers (models, commands), once a session told us. */
+  private offers: RuntimeOffers | null = null;
   private refreshingProjects = false;
   private projectsChanged = false;
   private stopping: Promise<void> | null = null;
@@ -240,6 +245,8 @@ export class Executor {
   private async finish(exit: ExecutorExit, code: number, reason: string): Promise<void> {
     if (this.finished) return;
     this.finished = true;
+    // Warm Claude Code sessions (no reply running) end with the executor.
+    await this.options.runtime.closeAll?.();
     this.isRegistered = false;
     this.stopHeartbeat();
     await this.connection.close(code, reason);
@@ -271,15 +278,36 @@ export class Executor {
     try {
       const described = await this.options.runtime.describe?.();
       if (!described) return;
-      const next = [described];
-      if (JSON.stringify(next) === JSON.stringify(this.runtimeInfo)) return;
-      const first = this.runtimeInfo === undefined;
-      this.runtimeInfo = next;
-      this.runtimeInfoChanged = true;
-      if (!first || this.isRegistered) this.heartbeat();
+      this.described = described;
+      this.updateRuntimeInfo();
     } catch (error) {
       this.log.debug("could not describe the runtime", { error: String(error) });
     }
+  }
+
+  /**
+   * What this device's Claude Code offers (models, commands), learned from a live session: it
+   * fills the claude-code entry of `runtimeInfo`, reported at once (heartbeat) when it changed.
+   */
+  reportOffers(offers: RuntimeOffers): void {
+    this.offers = offers;
+    this.updateRuntimeInfo();
+  }
+
+  /** `runtimeInfo` from the last description and the learned offers; a change is reported. */
+  private updateRuntimeInfo(): void {
+    const described = this.described;
+    if (!described) return;
+    const entry =
+      this.offers && described.id === "claude-code"
+        ? { ...described, models: this.offers.models, commands: this.offers.commands }
+        : described;
+    const next = [entry];
+    if (JSON.stringify(next) === JSON.stringify(this.runtimeInfo)) return;
+    const first = this.runtimeInfo === undefined;
+    this.runtimeInfo = next;
+    this.runtimeInfoChanged = true;
+    if (!first || this.isRegistered) this.heartbeat();
   }
 
   /** Answers one device RPC request; every request gets exactly one response. */
@@ -287,6 +315,13 @@ export class Executor {
     const response = await answerDeviceRequest(frame, {
       ...this.options.local?.handlers(),
       "command.run": (params) => this.commands.run(params),
+      "task.message": (params) => Promise.resolve(this.tasks.queueMessage(params)),
+      "task.withdraw": (params) =>
+        Promise.resolve(
+          this.tasks.withdrawMessage(params.taskId, params.userMessageId)
+            ? { withdrawn: true as const }
+            : null,
+        ),
     });
     if (!this.send(response)) {
       this.log.debug("device response not sent: not connected", { method: frame.method });

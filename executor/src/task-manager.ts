@@ -13,7 +13,13 @@ import type { Logger } from "./log";
 import type { Outbox } from "./outbox";
 import { RecentIds } from "./recent-ids";
 import { InputRequests } from "./input-requests";
-import type { AgentRuntime, InputQuestion, RunOutcome, RunRequest } from "./runtime/types";
+import type {
+  AgentRuntime,
+  InputQuestion,
+  QueuedMessage,
+  RunOutcome,
+  RunRequest,
+} from "./runtime/types";
 import type { RunCapabilities } from "./capabilities/manager";
 import { type PreExecuteHook, runPreExecuteHook } from "./hooks";
 import { boundEvent, fitText } from "./frame-fit";
@@ -125,6 +131,8 @@ export class TaskManager {
         run.taskId === frame.taskId &&
         (frame.messageId === null || run.messageId === frame.messageId),
     );
+    // A warm idle session of the task goes too: the owner stopped it (or it was deleted).
+    if (targets.length === 0) void this.options.runtime.closeTask?.(frame.taskId);
     if (targets.length === 0) {
       if (frame.messageId !== null && this.options.outbox.has(frame.messageId)) return; // already ended
       this.earlyCancels.add(
@@ -143,6 +151,30 @@ export class TaskManager {
       });
       run.controller.abort("cancelled" satisfies FailureCode);
     }
+  }
+
+  /**
+   * A message the owner sent while a reply of the task runs: held for the running Claude
+   * session (see runtime/claude-session.ts). Null (404 at the hub): that reply does not run
+   * here (any more), so the Worker sends the message as a new one.
+   */
+  queueMessage(params: QueuedMessage): { state: "queued" } | null {
+    const run = this.running.get(params.messageId);
+    if (!run || run.taskId !== params.taskId || run.controller.signal.aborted) return null;
+    const state = this.options.runtime.queueMessage?.(params) ?? "not_running";
+    if (state === "full") throw new Error("This reply already holds 10 messages.");
+    if (state === "not_running") return null;
+    this.options.log.info("message queued into the running reply", {
+      taskId: params.taskId,
+      messageId: params.messageId,
+      interrupt: params.interrupt,
+    });
+    return { state };
+  }
+
+  /** Takes a held message back; false once it went into the session. */
+  withdrawMessage(taskId: string, userMessageId: string): boolean {
+    return this.options.runtime.withdrawMessage?.(taskId, userMessageId) ?? false;
   }
 
   /** Stops a run whose output the hub no longer wants; its frames are already dropped. */
@@ -174,6 +206,8 @@ export class TaskManager {
   /** Graceful stop, step 2: abort what is still running. */
   abortAll(code: FailureCode): void {
     for (const run of this.running.values()) run.controller.abort(code);
+    // Warm sessions hold no slot, but their processes end with the executor.
+    void this.options.runtime.closeAll?.();
   }
 
   /** Resolves when nothing runs, or after `timeoutMs`; true when idle. */
@@ -233,6 +267,7 @@ export class TaskManager {
       homeDir: join(taskHome, "home"),
       tmpDir: join(taskHome, "tmp"),
       permissionMode: frame.permissionMode,
+      model: frame.model ?? null,
       ...(this.options.sendInputRequest
         ? {
             // Ends with the tool call (Claude's signal) or with the run (cancel, stop).

@@ -170,6 +170,14 @@ export const Target = z.union([
 ]);
 export type Target = z.infer<typeof Target>;
 
+/** A model name or alias as Claude Code takes it. */
+export const ModelName = z
+  .string()
+  .trim()
+  .min(1)
+  .max(100)
+  .regex(/^[A-Za-z0-9._:[\]@/-]+$/, "not a model name");
+
 export const CreateTask = z.object({
   message: z.string().trim().min(1).max(100_000),
   target: Target.optional(),
@@ -178,14 +186,29 @@ export const CreateTask = z.object({
   continueSessionId: LocalSessionId.optional(),
   /** How the agent may use tools; default: the user's setting. */
   permissionMode: PermissionMode.optional(),
+  /** One of the models the device's Claude Code offers (`GET /api/devices` → the claude-code entry of `runtimes`). */
+  model: ModelName.optional(),
 });
 export type CreateTask = z.infer<typeof CreateTask>;
+
+/** Most messages waiting in one task's running reply (the next one: 429 `queue_full`). */
+export const MAX_QUEUED_MESSAGES = 10;
+/** Largest message that may wait in a running reply (UTF-8 bytes; 413 `message_too_long`). */
+export const MAX_QUEUED_MESSAGE_BYTES = 64 * 1024;
 
 export const SendMessage = z.object({
   message: z.string().trim().min(1).max(100_000),
   /** An explicit switch to another device; recorded on the message. */
   target: Target.optional(),
   permissionMode: PermissionMode.optional(),
+  /**
+   * While a reply runs, the message is queued into it (202, `status: "queued"`); with
+   * `interrupt: true` the running turn is stopped (not killed) and this message goes in at
+   * once. On a task that is not answering: 400 `nothing_to_interrupt`.
+   */
+  interrupt: z.boolean().optional(),
+  /** One of the models the device's Claude Code offers (`GET /api/devices` → the claude-code entry of `runtimes`). */
+  model: ModelName.optional(),
 });
 export type SendMessage = z.infer<typeof SendMessage>;
 

@@ -156,6 +156,12 @@ export const RuntimeSettings = z.object({
   stallSeconds: z.number().int().min(MIN_STALL_SECONDS).max(MAX_STALL_SECONDS).default(600),
   /** A run longer than this fails `run_time_exceeded`; null = no limit. Waiting never counts. */
   maxRunMinutes: z.number().int().min(1).max(10_080).nullable().default(null),
+  /**
+   * How long a task's Claude Code process stays alive after a reply, so a follow-up goes into
+   * the same live session without Claude Code's start (0: close at once). It holds no slot
+   * while idle; beyond the device's slot count the oldest idle one is closed. Absent: 300.
+   */
+  keepWarmSeconds: z.number().int().min(0).max(3600).optional(),
 });
 export type RuntimeSettings = z.infer<typeof RuntimeSettings>;
 export const DEFAULT_RUNTIME_SETTINGS: RuntimeSettings = RuntimeSettings.parse({});

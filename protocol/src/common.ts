@@ -110,6 +110,15 @@ export const ProgressEvent = z.discriminatedUnion("kind", [
   }),
   /** Claude Code's subscription limit state (5-hour, weekly…) changed; see RateLimit. */
   z.object({ kind: z.literal("rate_limit"), limit: z.lazy(() => RateLimit) }),
+  /**
+   * A message the owner sent while the reply ran (`POST /api/tasks/:id/messages` → 202 queued)
+   * was taken into the running session here: the reply goes on and covers it.
+   */
+  z.object({
+    kind: z.literal("user_message"),
+    userMessageId: z.string().max(200),
+    text: z.string().max(256 * 1024),
+  }),
 ]);
 export type ProgressEvent = z.infer<typeof ProgressEvent>;
 

@@ -28,6 +28,8 @@ export const Block = z.discriminatedUnion("type", [
   }),
   /** The latest rate-limit state reported during this message (one block, replaced). */
   z.object({ type: z.literal("rate_limit"), limit: RateLimit }),
+  /** A message the owner sent while the agent worked, where the running reply took it. */
+  z.object({ type: z.literal("user_message"), userMessageId: z.string(), text: z.string() }),
 ]);
 export type Block = z.infer<typeof Block>;
 
@@ -79,6 +81,16 @@ export function appendBlock(blocks: Block[], event: ProgressEvent, replyLength: 
       return [
         ...blocks.filter((b) => b.type !== "rate_limit"),
         { type: "rate_limit", limit: event.limit },
+      ];
+    case "user_message":
+      if (
+        blocks.some((b) => b.type === "user_message" && b.userMessageId === event.userMessageId)
+      ) {
+        return blocks;
+      }
+      return [
+        ...blocks,
+        { type: "user_message", userMessageId: event.userMessageId, text: event.text },
       ];
   }
 }
@@ -151,7 +163,8 @@ export function boundBlocks(blocks: Block[], maxBytes = 512 * 1024): Block[] {
 
 // --- requests for the user's input ---------------------------------------------------------------
 
-export const InputKind = z.enum(["permission", "question"]);
+/** `plan`: plan mode's ExitPlanMode — approve the plan (the run goes on) or keep planning. */
+export const InputKind = z.enum(["permission", "question", "plan"]);
 export type InputKind = z.infer<typeof InputKind>;
 
 /** One question of Claude Code's AskUserQuestion tool. */
@@ -176,6 +189,11 @@ export const InputRequestFields = {
   questions: z.array(Question).max(10).optional(),
   /** Claude Code's own sentence for the request, when it gives one. */
   title: z.string().max(1000).optional(),
+  /** For `plan`: the plan the agent asks the owner to approve (markdown). */
+  plan: z
+    .string()
+    .max(256 * 1024)
+    .optional(),
 };
 
 /** An open request, as `GET /api/tasks/:id` lists it. */

@@ -212,6 +212,8 @@ export const TaskExecute = z.object({
   projectId: ProjectId.nullable().default(null),
   /** How the agent may use tools (`default`: ask through task:input-request). */
   permissionMode: PermissionMode.default("bypassPermissions"),
+  /** The model the owner picked for this message (checked against the device's list). */
+  model: z.string().max(100).nullable().optional(),
 });
 export type TaskExecute = z.infer<typeof TaskExecute>;
 

@@ -80,6 +80,29 @@ export const DEVICE_METHODS = {
       truncated: z.boolean(),
     }),
   },
+  /**
+   * A message the owner sent while a reply of the task runs: held by the executor and taken
+   * into the running Claude session at its next turn boundary (`interrupt`: stop the turn and
+   * take it at once). Not found: that reply no longer runs on the device.
+   */
+  "task.message": {
+    params: z.object({
+      taskId: z.string().uuid(),
+      messageId: z.string().uuid(),
+      userMessageId: z.string().uuid(),
+      text: z
+        .string()
+        .min(1)
+        .max(256 * 1024),
+      interrupt: z.boolean(),
+    }),
+    result: z.object({ state: z.enum(["queued", "taken"]) }),
+  },
+  /** Removes a held message before it is taken. Not found: already taken (or unknown). */
+  "task.withdraw": {
+    params: z.object({ taskId: z.string().uuid(), userMessageId: z.string().uuid() }),
+    result: z.object({ withdrawn: z.literal(true) }),
+  },
 } as const;
 
 export type DeviceMethod = keyof typeof DEVICE_METHODS;

@@ -5,6 +5,10 @@ import { z } from "zod";
 // The executor reports it in device:register (and again in a heartbeat when it changed); the
 // hub keeps it on the device row, and `GET /api/devices` returns it as `runtimes`.
 
+/** At most this many models / slash commands are reported per runtime. */
+export const MAX_RUNTIME_MODELS = 100;
+export const MAX_RUNTIME_COMMANDS = 500;
+
 /** How Claude Code on the device reaches the model, in the order Claude Code resolves it. */
 export const RuntimeAuthKind = z.enum([
   /** ANTHROPIC_API_KEY. */
@@ -46,6 +50,8 @@ export type RuntimeModel = z.infer<typeof RuntimeModel>;
 export const RuntimeCommand = z.object({
   name: z.string().min(1).max(200),
   description: z.string().max(1000).default(""),
+  /** What to type after the command, as Claude Code hints it (e.g. "<file>"). */
+  argumentHint: z.string().max(200).default(""),
 });
 export type RuntimeCommand = z.infer<typeof RuntimeCommand>;
 
@@ -61,8 +67,8 @@ export const DeviceRuntime = z.object({
   /** Claude Code's version, or null when it could not be told. */
   version: z.string().max(100).nullable(),
   auth: RuntimeAuth,
-  models: z.array(RuntimeModel).max(100).default([]),
-  commands: z.array(RuntimeCommand).max(500).default([]),
+  models: z.array(RuntimeModel).max(MAX_RUNTIME_MODELS).default([]),
+  commands: z.array(RuntimeCommand).max(MAX_RUNTIME_COMMANDS).default([]),
   /** Null when ready; else the device needs the owner's attention before it can run. */
   problem: RuntimeProblem.nullable().default(null),
 });
@@ -71,3 +77,9 @@ export type DeviceRuntime = z.infer<typeof DeviceRuntime>;
 /** What a device reports, one entry per runtime. */
 export const DeviceRuntimes = z.array(DeviceRuntime).max(5);
 export type DeviceRuntimes = z.infer<typeof DeviceRuntimes>;
+
+/**
+ * What a runtime offers the owner (its models and slash commands), learned by the executor from
+ * Claude Code itself on each live session and reported in the claude-code entry of `runtimes`.
+ */
+export type RuntimeOffers = Pick<DeviceRuntime, "models" | "commands">;

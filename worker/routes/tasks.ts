@@ -21,6 +21,7 @@ import { callDevice } from "../devices/rpc";
 import { resolveTarget, type ResolvedTarget } from "../tasks/target";
 import { toMessage, toTask } from "../tasks/rows";
 import { createOnDevice, sendToDevice } from "../tasks/send";
+import { cancelQueued, checkModel, queueIntoReply, withdrawQueued } from "../tasks/follow-up";
 import { taskEventStream } from "../tasks/events";
 import { userSettings } from "./settings";
 import type { HubPartial } from "../../durable-objects/contract";
@@ -91,7 +92,12 @@ taskRoutes.post("/", async (c) => {
   const user = c.get("user");
   const title = body.title ?? body.message.split("\n")[0]!.slice(0, 80);
   const plain = body.target && body.target !== "cloud" ? body.target : null;
-  if (plain && plain.projectId === undefined && body.continueSessionId === undefined) {
+  if (
+    plain &&
+    plain.projectId === undefined &&
+    body.continueSessionId === undefined &&
+    !body.model
+  ) {
     // A named device, no project: its check and the user's default permission mode ride in
     // the same D1 batch as the writes.
     return c.json(
@@ -105,6 +111,7 @@ taskRoutes.post("/", async (c) => {
   const permissionMode =
     body.permissionMode ?? (await userSettings(c.env, user.id)).defaultPermissionMode;
   const target = await resolveTarget(c.env, user.id, body.target);
+  if (body.model) await checkModel(c.env, target.ownerId, target.deviceId, body.model);
   const taskId = crypto.randomUUID();
   const project = target.project;
   const continueSessionId = body.continueSessionId ?? null;
@@ -138,7 +145,7 @@ taskRoutes.post("/", async (c) => {
     body.message,
     target,
     continueSessionId,
-    { title, branch, createdAt: nowIso(), isNew: true, permissionMode },
+    { title, branch, createdAt: nowIso(), isNew: true, permissionMode, model: body.model ?? null },
   );
   return c.json(result, 201);
 });
@@ -149,11 +156,37 @@ taskRoutes.post("/:id/messages", async (c) => {
   await checkMessageMode(c, body.permissionMode);
   const user = c.get("user");
   const { task, messages } = await ownTaskWithMessages(c.env, user.id, id);
-  if (messages.some((m) => !isTerminal(m.status))) {
+  const answering = messages.find((m) => m.role === "assistant" && !isTerminal(m.status));
+  if (answering) {
+    if (
+      body.target ||
+      body.model ||
+      answering.status === "pending" ||
+      answering.status === "queued"
+    ) {
+      throw new ApiError(
+        409,
+        "task_busy",
+        body.target || body.model
+          ? "This task is still answering: another device or model can be chosen once it has."
+          : "This task waits for a free slot. Send your message once it has started, or stop it.",
+      );
+    }
+    const queued = await queueIntoReply(
+      c.env,
+      user.id,
+      task,
+      answering,
+      body.message,
+      body.interrupt === true,
+    );
+    if (queued) return c.json(queued, 202);
+    // The reply ended meanwhile: the message is an ordinary follow-up.
+  } else if (body.interrupt) {
     throw new ApiError(
-      409,
-      "task_busy",
-      "This task is still answering. Wait for the reply, or stop it first.",
+      400,
+      "nothing_to_interrupt",
+      "This task is not answering: there is nothing to interrupt. Send the message without interrupt.",
     );
   }
   // Follow-ups stay on the task's device; only an explicit target switches (and is recorded).
@@ -168,6 +201,7 @@ taskRoutes.post("/:id/messages", async (c) => {
       ...(task.projectId ? { projectId: task.projectId } : {}),
     });
   }
+  if (body.model) await checkModel(c.env, target.ownerId, target.deviceId, body.model);
   const previous = [...messages].reverse().find((m) => m.role === "assistant" && m.sessionId);
   const sameDevice =
     previous && previous.deviceId === target.deviceId && previous.deviceOwnerId === target.ownerId;
@@ -195,9 +229,24 @@ taskRoutes.post("/:id/messages", async (c) => {
       isNew: false,
       permissionMode:
         body.permissionMode ?? (await userSettings(c.env, user.id)).defaultPermissionMode,
+      model: body.model ?? null,
     },
   );
   return c.json(result, 201);
+});
+
+const QueuedPath = z.object({
+  id: z.string().uuid("task id must be a UUID"),
+  messageId: z.string().uuid("message id must be a UUID"),
+});
+
+/** Removes a message still waiting in the running reply (409 `message_taken` once taken). */
+taskRoutes.delete("/:id/messages/:messageId", async (c) => {
+  const { id, messageId } = readParams(c, QueuedPath);
+  const user = c.get("user");
+  const task = await ownTask(c.env, user.id, id);
+  await withdrawQueued(c.env, task, messageId);
+  return c.json({ ok: true });
 });
 
 taskRoutes.post("/:id/cancel", async (c) => {
@@ -233,6 +282,8 @@ taskRoutes.post("/:id/cancel", async (c) => {
       ]);
     }
   }
+  // Messages still waiting in the reply go with it.
+  await cancelQueued(c.env, id);
   const after = toTask(await ownTask(c.env, user.id, task.id));
   // The hub writes "cancelling" to D1 behind its answer; its answer is the newer word.
   if (cancelling && !isTerminal(after.status)) after.status = "cancelling";
@@ -342,6 +393,7 @@ taskRoutes.get("/:id/events", async (c) => {
   const user = c.get("user");
   await ownTask(c.env, user.id, id);
   const from = lastEventId !== undefined ? Number(lastEventId) : (after ?? null);
-  const idle = async () => (await taskMessages(c.env, id)).every((m) => isTerminal(m.status));
+  const idle = async () =>
+    (await taskMessages(c.env, id)).every((m) => m.role === "user" || isTerminal(m.status));
   return taskEventStream(c.env, user.id, id, from, idle);
 });

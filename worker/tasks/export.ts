@@ -32,6 +32,8 @@ function blockMarkdown(block: Block): string {
       return `**Result${block.isError ? " (error)" : ""}**\n\n${fence(block.summary)}`;
     case "rate_limit":
       return "";
+    case "user_message":
+      return `**You (while it worked)**\n\n${quote(block.text.trim())}`;
   }
 }
 

@@ -37,6 +37,8 @@ export interface TaskInfo {
   isNew: boolean;
   /** How the agent may use tools for this message. */
   permissionMode: PermissionMode;
+  /** The model the owner picked (checked against the device's list), or none. */
+  model?: string | null;
 }
 
 interface Rows {
@@ -211,6 +213,7 @@ async function submit(
     resumeSessionId,
     projectId: target.project?.id ?? null,
     permissionMode: info.permissionMode,
+    model: info.model ?? null,
   });
   if (!result.ok) {
     const db = database(env.DB);

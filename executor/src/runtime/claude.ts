@@ -1,14 +1,14 @@
 // The Claude Code runtime: runs one message through the Claude Agent SDK, streams its output
-// as ProgressEvents, and stops it (with every process it started) when asked.
-import type { ChildProcess } from "node:child_process";
+// as ProgressEvents, and stops it (with every process it started) when asked. A task's session
+// lives on between messages (claude-session.ts); each reply is watched on its own (stall and
+// run-time limits, claude-watch.ts): a warm session idle between replies is not a run.
 import type {
   PermissionMode,
-  Query,
   SDKResultMessage,
   SpawnOptions,
   SpawnedProcess,
 } from "@anthropic-ai/claude-agent-sdk";
-import type { FailureCode, ProgressEvent, Usage } from "@wegent/protocol";
+import type { FailureCode, ProgressEvent, RuntimeOffers } from "@wegent/protocol";
 import {
   authOf,
   cloudCredentials,
@@ -21,11 +21,13 @@ import type { Logger } from "../log";
 import { agentEnvironment } from "./claude-env";
 import { agentExtraEnv, capabilityOptions, claudeCodePrompt } from "../capabilities/sdk-options";
 import type { BaseEnv } from "./claude-env";
-import { ReplyStream } from "./claude-events";
 import { askOptions, runMode } from "./claude-permissions";
 import { checkClaude, findClaudeExecutable } from "./claude-preflight";
-import { type AgentLauncher, directLauncher, type LaunchPlan } from "./launcher";
-import { killTree, listDescendants, processRef } from "./process-tree";
+import { LiveSession, Reply } from "./claude-session";
+import { learnOffers, sessionKey } from "./claude-offers";
+import { readLatestPlan } from "./claude-plan";
+import { type AgentLauncher, directLauncher } from "./launcher";
+import { killTree } from "./process-tree";
 import { eitherSignal, RunFacts, type Stop, Watchdog, type WatchLimits } from "./claude-watch";
 import { describeClaude } from "./claude-describe";
 import type { AgentRuntime, RunOutcome, RunRequest } from "./types";
@@ -63,12 +65,21 @@ export interface ClaudeRuntimeOptions {
   /** Starts the agent: lifeline watcher (local) or sandbox (cloud); default a plain child. */
   launcher?: AgentLauncher;
   log?: Logger;
+  /** Most live Claude Code processes (running or warm); the device's slot count. */
+  maxSessions?: number;
+  /**
+   * Told what Claude Code offers (models, slash commands) whenever a session starts; the
+   * executor puts them into the claude-code entry of the device's runtimes.
+   */
+  onOffers?: (offers: RuntimeOffers) => void;
 }
 
 const DEFAULT_INTERRUPT_GRACE_MS = 250;
 const STDERR_TAIL_CHARS = 4000;
 const EXIT_GRACE_MS = 3000;
 const MAX_REMEMBERED_SESSIONS = 1000;
+/** Without applied runtime settings (e.g. cloud mode): the settings' own default. */
+const DEFAULT_KEEP_WARM_SECONDS = 300;
 
 function abortCode(reason: unknown): FailureCode {
   if (reason === "executor_stopped" || reason === "agent_stalled") return reason;
@@ -82,37 +93,11 @@ function abortMessage(code: FailureCode): string {
     : "Cancelled by the user.";
 }
 
-function usageOf(result: SDKResultMessage): Usage {
-  // `usage` covers this message's main agent loop only, whereas modelUsage and the cost
-  // carry totals over the resumed session.
-  const u = result.usage;
-  return {
-    inputTokens: u.input_tokens,
-    outputTokens: u.output_tokens,
-    cacheReadTokens: u.cache_read_input_tokens ?? 0,
-    cacheWriteTokens: u.cache_creation_input_tokens ?? 0,
-  };
-}
-
 /** Claude's own words for a failed result. */
 function errorMessageOf(result: SDKResultMessage): string {
   if (result.subtype === "success") return result.result || "Claude Code reported an error.";
   const errors = result.errors.filter((e) => e.trim() !== "");
   return errors.length > 0 ? errors.join("\n") : `Claude Code stopped: ${result.subtype}`;
-}
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** Resolves when the process has exited, or after `ms`. */
-function exited(proc: ChildProcess, ms: number): Promise<void> {
-  if (proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    proc.once("exit", () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
 }
 
 /**
@@ -166,23 +151,29 @@ export function createClaudeRuntime(options: ClaudeRuntimeOptions = {}): AgentRu
   }
 
   const launcher = options.launcher ?? directLauncher;
+  const maxSessions = Math.max(1, options.maxSessions ?? 5);
+  /** Live sessions by task: running a reply, or idle and warm. */
+  const sessions = new Map<string, LiveSession>();
 
-  async function run(
-    request: RunRequest,
-    onEvent: (event: ProgressEvent) => void,
-    signal: AbortSignal,
-  ): Promise<RunOutcome> {
-    const plan = await launcher.prepare(request);
-    try {
-      return await runPlanned(request, plan, onEvent, signal);
-    } finally {
-      await plan.dispose();
+  function forget(session: LiveSession): void {
+    if (sessions.get(session.taskId) === session) sessions.delete(session.taskId);
+  }
+
+  /** Room for one more process: the oldest idle warm session beyond the slot count closes. */
+  async function makeRoom(): Promise<void> {
+    const idle = [...sessions.values()]
+      .filter((s) => !s.busy)
+      .sort((a, b) => a.idleSince - b.idleSince);
+    while (sessions.size >= maxSessions && idle.length > 0) {
+      const oldest = idle.shift()!;
+      forget(oldest);
+      log?.debug("closing a warm session for room", { taskId: oldest.taskId });
+      await oldest.close(0);
     }
   }
 
-  async function runPlanned(
+  async function run(
     request: RunRequest,
-    plan: LaunchPlan,
     onEvent: (event: ProgressEvent) => void,
     signal: AbortSignal,
   ): Promise<RunOutcome> {
@@ -193,7 +184,9 @@ export function createClaudeRuntime(options: ClaudeRuntimeOptions = {}): AgentRu
     }
     const problem = preflightNow(request.workspaceDir);
     if (problem) return { ok: false, ...problem, text: "", sessionId };
-    // The watchdog (stallSeconds / maxRunMinutes) and what else the run tells besides the reply.
+    // The watchdog (stallSeconds / maxRunMinutes) of this reply, from before Claude Code starts
+    // (a cold start is part of the run) until the reply ends; a warm session between replies
+    // has none. Waiting for the owner's answer pauses it.
     const runtimeSettings = request.capabilities?.runtime;
     let stop: Stop | null = null;
     const watchStop = new AbortController();
@@ -210,13 +203,6 @@ export function createClaudeRuntime(options: ClaudeRuntimeOptions = {}): AgentRu
         watchStop.abort(s.code);
       },
     );
-    const facts = new RunFacts((event) => {
-      try {
-        onEvent(event);
-      } catch {
-        // A failing listener must not break the run.
-      }
-    });
     const ask = request.ask;
     const watched: RunRequest = ask
       ? {
@@ -228,9 +214,8 @@ export function createClaudeRuntime(options: ClaudeRuntimeOptions = {}): AgentRu
         }
       : request;
     try {
-      return await runWatched(watched, plan, onEvent, eitherSignal(signal, watchStop.signal), {
+      return await runSession(watched, onEvent, eitherSignal(signal, watchStop.signal), {
         watch,
-        facts,
         stop: () => stop,
       });
     } finally {
@@ -238,27 +223,66 @@ export function createClaudeRuntime(options: ClaudeRuntimeOptions = {}): AgentRu
     }
   }
 
-  async function runWatched(
+  async function runSession(
     request: RunRequest,
-    plan: LaunchPlan,
     onEvent: (event: ProgressEvent) => void,
     signal: AbortSignal,
-    watching: { watch: Watchdog; facts: RunFacts; stop: () => Stop | null },
+    watching: { watch: Watchdog; stop: () => Stop | null },
   ): Promise<RunOutcome> {
-    const { watch, facts } = watching;
-    let sessionId: string | null = request.resumeSessionId;
-    const reply = new ReplyStream((event) => {
-      try {
-        onEvent(event);
-      } catch {
-        // A failing listener must not break the run.
+    const mode = runMode(request, permissionMode);
+    const key = sessionKey(request, mode, options.model);
+    let session = sessions.get(request.taskId);
+    if (
+      session &&
+      (session.closed ||
+        session.busy ||
+        session.key !== key ||
+        session.sessionId === null ||
+        session.sessionId !== request.resumeSessionId)
+    ) {
+      // Started for something else (another mode, model or settings), or not the session
+      // this message continues: a fresh process resumes from the session file instead.
+      forget(session);
+      await session.close(0);
+      session = undefined;
+    }
+    let warm = true;
+    if (!session) {
+      warm = false;
+      await makeRoom();
+      const started = await startSession(request, key, mode);
+      if (!started.ok) return started.outcome;
+      if (signal.aborted) {
+        // Stopped (or stalled) while Claude Code started: nothing of it may stay.
+        await started.session.stop(interruptGraceMs);
+        const code = abortCode(signal.reason);
+        const message = watching.stop()?.message ?? abortMessage(code);
+        return { ok: false, code, message, text: "", sessionId: request.resumeSessionId };
       }
-    });
-    const executable = findClaudeExecutable(options.pathToClaudeCodeExecutable);
+      session = started.session;
+      sessions.set(request.taskId, session);
+    }
+    session.clearWarmTimer();
+    log?.debug("claude reply", { taskId: request.taskId, warm });
+    return runReply(session, request, onEvent, signal, watching);
+  }
 
+  async function startSession(
+    request: RunRequest,
+    key: string,
+    mode: PermissionMode,
+  ): Promise<{ ok: true; session: LiveSession } | { ok: false; outcome: RunOutcome }> {
+    const plan = await launcher.prepare(request);
+    const executable = findClaudeExecutable(options.pathToClaudeCodeExecutable);
     const sdkAbort = new AbortController();
-    let child: ChildProcess | null = null;
-    let stderrTail = "";
+    const session = new LiveSession(
+      request.taskId,
+      key,
+      plan,
+      sdkAbort,
+      request.resumeSessionId,
+      forget,
+    );
     // Own spawn, so we know Claude's pid and can kill everything under it.
     const spawnClaude = (spawnOptions: SpawnOptions): SpawnedProcess => {
       // In its own process group: where we cannot walk the tree, killing the group still
@@ -269,10 +293,12 @@ export function createClaudeRuntime(options: ClaudeRuntimeOptions = {}): AgentRu
         spawnOptions.cwd,
         spawnOptions.env,
       );
-      child = proc;
+      session.child = proc;
       proc.stderr.on("data", (chunk: Buffer) => {
-        watch.output();
-        stderrTail = (stderrTail + chunk.toString("utf8")).slice(-STDERR_TAIL_CHARS);
+        session.reply?.alive();
+        session.stderrTail = (session.stderrTail + chunk.toString("utf8")).slice(
+          -STDERR_TAIL_CHARS,
+        );
       });
       // The SDK's own last resort after its graceful close.
       spawnOptions.signal.addEventListener("abort", () => {
@@ -280,16 +306,32 @@ export function createClaudeRuntime(options: ClaudeRuntimeOptions = {}): AgentRu
       });
       return proc;
     };
-
-    let q: Query;
     try {
       // Loaded on the first task, not at start: an idle executor stays small.
       const { query } = await import("@anthropic-ai/claude-agent-sdk");
       const caps = request.capabilities;
-      // The message's mode, else the user's default, else the device's flag (a floor).
-      const mode = runMode(request, permissionMode);
-      q = query({
-        prompt: request.prompt,
+      // Each ask goes to the reply running now (a warm session serves several messages), in
+      // every mode (see askOptions); without a way to ask, anything that would ask is refused.
+      const asking = askOptions({
+        ...request,
+        ask: async (question, s) => {
+          const current = session.reply?.request.ask ?? request.ask;
+          if (!current) return { behavior: "deny", message: "Nobody can answer now." };
+          if (question.tool !== "ExitPlanMode") return current(question, s);
+          // Plan mode's way out: the owner approves the plan (or keeps planning) on a card.
+          const given = (question.input as { plan?: unknown }).plan;
+          const plan =
+            typeof given === "string" && given.trim() !== ""
+              ? given
+              : await readLatestPlan(userEnv?.HOME ?? request.homeDir, session.replyStartedAt);
+          return current(
+            { ...question, kind: "plan", input: { ...question.input, plan: plan ?? "" } },
+            s,
+          );
+        },
+      });
+      const q = query({
+        prompt: session.input,
         options: {
           cwd: request.workspaceDir,
           // Local: the owner's login-shell environment, plus the variables the owner listed in
@@ -304,8 +346,9 @@ export function createClaudeRuntime(options: ClaudeRuntimeOptions = {}): AgentRu
           includePartialMessages: true,
           permissionMode: mode,
           allowDangerouslySkipPermissions: mode === "bypassPermissions",
-          // Whoever watches the task answers, in every mode (see askOptions).
-          ...askOptions(request),
+          // Whoever watches the task answers, in every mode (a request goes to the hub and
+          // waits there); without a way to ask, anything that would ask is refused at once.
+          ...(request.ask ? asking : { permissionPrompts: "none" as const }),
           // Claude Code's own prompt; the owner's appended text comes with capabilityOptions.
           systemPrompt: claudeCodePrompt(),
           abortController: sdkAbort,
@@ -315,17 +358,51 @@ export function createClaudeRuntime(options: ClaudeRuntimeOptions = {}): AgentRu
           ...(request.resumeSessionId ? { resume: request.resumeSessionId } : {}),
           // Managed skills (a plugin folder), MCP servers, model, max turns, appended prompt.
           ...capabilityOptions(caps, userEnv ?? baseEnv),
+          // The owner's pick for this message wins over the device's setting.
+          ...(request.model ? { model: request.model } : {}),
         },
       });
+      session.start(q);
+      if (options.onOffers) void learnOffers(q, options.onOffers, log);
+      return { ok: true, session };
     } catch (error) {
+      await plan.dispose();
       return {
         ok: false,
-        code: "agent_error",
-        message: `Claude Code could not start: ${String(error)}`,
-        text: "",
-        sessionId,
+        outcome: {
+          ok: false,
+          code: "agent_error",
+          message: `Claude Code could not start: ${String(error)}`,
+          text: "",
+          sessionId: request.resumeSessionId,
+        },
       };
     }
+  }
+
+  async function runReply(
+    session: LiveSession,
+    request: RunRequest,
+    onEvent: (event: ProgressEvent) => void,
+    signal: AbortSignal,
+    watching: { watch: Watchdog; stop: () => Stop | null },
+  ): Promise<RunOutcome> {
+    const emit = (event: ProgressEvent) => {
+      try {
+        onEvent(event);
+      } catch {
+        // A failing listener must not break the run.
+      }
+    };
+    // What the reply tells besides its text: usage with context, rate limits, refused
+    // credentials. Every message of the session while the reply runs is a sign of life.
+    const facts = new RunFacts(emit);
+    const reply = new Reply(request, session, emit, (message) => {
+      watching.watch.output();
+      if (message) facts.handle(message);
+    });
+    session.reply = reply;
+    session.replyStartedAt = Date.now();
 
     let stopping: FailureCode | null = null;
     let resolveStopped: (outcome: RunOutcome) => void = () => undefined;
@@ -334,74 +411,53 @@ export function createClaudeRuntime(options: ClaudeRuntimeOptions = {}): AgentRu
       const code = abortCode(signal.reason);
       stopping = code;
       const startedAt = Date.now();
+      forget(session);
       void (async () => {
-        const pid = (child as ChildProcess | null)?.pid;
-        // Listed before anything dies: killed parents' children get re-parented. The root is
-        // remembered with its start time too: it may exit (and its pid be reused) meanwhile.
-        const root = pid === undefined ? undefined : processRef(pid);
-        const seen = root === undefined ? [] : listDescendants(root);
         // A graceful interrupt first lets Claude record the interruption in its session,
-        // so a follow-up message resumes cleanly; the kill below does not depend on it.
-        await Promise.race([q.interrupt().catch(() => undefined), sleep(interruptGraceMs)]);
-        sdkAbort.abort();
-        const killed = root === undefined ? [] : await killTree(root, seen);
+        // so a follow-up message resumes cleanly; the kill does not depend on it.
+        const killed = await session.stop(interruptGraceMs);
         log?.debug("claude run stopped", {
           taskId: request.taskId,
           code,
           ms: Date.now() - startedAt,
-          killed: killed.length,
+          killed,
         });
         resolveStopped({
           ok: false,
           code,
           message: watching.stop()?.message ?? abortMessage(code),
-          text: reply.text,
-          sessionId,
+          text: reply.stream.text,
+          sessionId: session.sessionId,
         });
       })();
     };
     if (signal.aborted) onAbort();
     else signal.addEventListener("abort", onAbort, { once: true });
 
-    const finished = (async (): Promise<RunOutcome> => {
-      let result: SDKResultMessage | null = null;
-      let thrown: unknown = null;
-      try {
-        for await (const message of q) {
-          if (stopping) break;
-          watch.output();
-          facts.handle(message);
-          if ("session_id" in message && typeof message.session_id === "string") {
-            sessionId = message.session_id;
-          }
-          if (message.type === "result") {
-            result = message;
-            continue;
-          }
-          reply.handle(message);
-        }
-      } catch (error) {
-        // The SDK throws after an error result; the result itself says what went wrong.
-        thrown = error;
-      }
-      if (result && result.subtype === "success" && !result.is_error) {
-        reply.ensureText(result.result);
+    session.send([request.prompt]);
+    const finished = reply.ended.then((end): RunOutcome => {
+      const sessionId = session.sessionId;
+      if (end.ok) {
+        if (end.result?.subtype === "success") reply.stream.ensureText(end.result.result);
         return {
           ok: true,
-          text: reply.text,
+          text: reply.stream.text,
           sessionId,
-          usage: facts.usage(usageOf(result), result),
-          costUsd: sessionCosts.messageCost(
-            request.resumeSessionId,
-            sessionId,
-            result.total_cost_usd,
-          ),
+          usage: end.usage && end.result ? facts.usage(end.usage, end.result) : end.usage,
+          costUsd: end.result
+            ? sessionCosts.messageCost(
+                request.resumeSessionId,
+                sessionId,
+                end.result.total_cost_usd,
+              )
+            : null,
         };
       }
-      const message = result
-        ? errorMessageOf(result)
-        : `Claude Code ended without a result: ${thrown instanceof Error ? thrown.message : String(thrown)}${stderrTail.trim() ? `\n${stderrTail.trim()}` : ""}`;
-      if (facts.refusedBy(result, stderrTail)) {
+      const tail = session.stderrTail.trim();
+      const message = end.result
+        ? errorMessageOf(end.result)
+        : `Claude Code ended without a result: ${end.error instanceof Error ? end.error.message : String(end.error)}${tail ? `\n${tail}` : ""}`;
+      if (facts.refusedBy(end.result, session.stderrTail)) {
         const source = userEnv
           ? findCredentials(userEnv, { projectDir: request.workspaceDir })
           : null;
@@ -413,32 +469,36 @@ export function createClaudeRuntime(options: ClaudeRuntimeOptions = {}): AgentRu
             facts.authFailure ?? message,
             userEnv !== undefined,
           ),
-          text: reply.text,
+          text: reply.stream.text,
           sessionId,
         };
       }
-      return { ok: false, code: "agent_error", message, text: reply.text, sessionId };
-    })();
+      return { ok: false, code: "agent_error", message, text: reply.stream.text, sessionId };
+    });
 
     const outcome = await Promise.race([stopped, finished]);
     if (stopping) return stopped;
     signal.removeEventListener("abort", onAbort);
-    // Finished by itself: nothing it started may outlive the message (e.g. a command the
-    // agent put in the background). Claude itself gets time to exit on its own first: it may
-    // still be writing its session file, which the next message resumes from.
-    const proc = child as ChildProcess | null;
-    if (proc?.pid !== undefined) {
-      const root = processRef(proc.pid);
-      const seen = listDescendants(root);
-      await exited(proc, EXIT_GRACE_MS);
-      await killTree(root, seen);
+    if (outcome.ok && !session.closed) {
+      // Warm for the next message: it goes into this process without Claude Code's start.
+      session.keepWarm(request.capabilities?.runtime.keepWarmSeconds ?? DEFAULT_KEEP_WARM_SECONDS);
+    } else {
+      // A failed session is not reused: the next message resumes from the session file.
+      forget(session);
+      await session.close(EXIT_GRACE_MS);
     }
     if (!outcome.ok)
-      log?.debug("claude run failed", { taskId: request.taskId, stderr: stderrTail });
+      log?.debug("claude run failed", { taskId: request.taskId, stderr: session.stderrTail });
     // The launcher stopped the run itself (a cloud task over its limits): say why.
-    const stoppedBy = plan.stopReason?.() ?? null;
+    const stoppedBy = session.plan.stopReason?.() ?? null;
     if (!outcome.ok && stoppedBy) return { ...outcome, code: "agent_error", message: stoppedBy };
     return outcome;
+  }
+
+  /** The running reply of a task, when it is the one the hub names. */
+  function replyOf(taskId: string, messageId: string): Reply | null {
+    const reply = sessions.get(taskId)?.reply;
+    return reply && !reply.isOver && reply.request.messageId === messageId ? reply : null;
   }
 
   return {
@@ -450,6 +510,27 @@ export function createClaudeRuntime(options: ClaudeRuntimeOptions = {}): AgentRu
         auth: authOf(userEnv ? findCredentials(userEnv) : cloudCredentials(baseEnv)),
         problem: preflightNow(),
       }),
+    queueMessage: ({ taskId, messageId, userMessageId, text, interrupt }) => {
+      const reply = replyOf(taskId, messageId);
+      if (!reply) return "not_running";
+      const state = reply.queue({ userMessageId, text }, interrupt);
+      return state === "ended" ? "not_running" : state;
+    },
+    withdrawMessage: (taskId, userMessageId) => {
+      const reply = sessions.get(taskId)?.reply;
+      return reply ? reply.withdraw(userMessageId) : false;
+    },
+    closeTask: async (taskId) => {
+      const session = sessions.get(taskId);
+      if (!session || session.busy) return;
+      forget(session);
+      await session.close(0);
+    },
+    closeAll: async () => {
+      const all = [...sessions.values()];
+      sessions.clear();
+      await Promise.all(all.map((session) => session.stop(interruptGraceMs)));
+    },
     run: (request, onEvent, signal) =>
       run(request, onEvent, signal).catch((error: unknown): RunOutcome => ({
         ok: false,

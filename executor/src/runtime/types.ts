@@ -48,6 +48,19 @@ export interface RunRequest {
   ask?: (question: InputQuestion, signal: AbortSignal) => Promise<InputDecision>;
   /** Managed skills, MCP servers and runtime settings as applied on this device. */
   capabilities?: RunCapabilities;
+  /** The model the owner picked for this message; null: the device's setting. */
+  model?: string | null;
+}
+
+/** A message the owner sent while a reply of the task runs (see runtime/claude-session.ts). */
+export interface QueuedMessage {
+  taskId: string;
+  /** The running reply (assistant message) it goes into. */
+  messageId: string;
+  userMessageId: string;
+  text: string;
+  /** Stop the running turn and take it at once. */
+  interrupt: boolean;
 }
 
 export type RunOutcome =
@@ -90,4 +103,15 @@ export interface AgentRuntime {
     onEvent: (event: ProgressEvent) => void,
     signal: AbortSignal,
   ): Promise<RunOutcome>;
+  /**
+   * Holds a message for the reply running for `messageId`, taken at its next turn boundary.
+   * `not_running`: that reply is not running here (any more); `full`: it holds 10 already.
+   */
+  queueMessage?(message: QueuedMessage): "queued" | "full" | "not_running";
+  /** Takes a held message back; false once it was taken (or it is unknown). */
+  withdrawMessage?(taskId: string, userMessageId: string): boolean;
+  /** Closes the task's warm session, if it is idle (the task was cancelled or deleted). */
+  closeTask?(taskId: string): Promise<void>;
+  /** Stops every session, running or warm (the executor stops). */
+  closeAll?(): Promise<void>;
 }

@@ -3,7 +3,7 @@ import type { PermissionMode, Task } from "@wegent/protocol";
 import { errorText } from "../api";
 import { href, navigate } from "../lib/route";
 import { isTerminal, type MessageView } from "../state/messages";
-import { useStore } from "../state/store";
+import { type SendExtra, useStore } from "../state/store";
 import { ChangesPanel } from "./ChangesPanel";
 import { Composer } from "./Composer";
 import { AssistantMessage, UserMessage } from "./MessageView";
@@ -41,11 +41,11 @@ export function ChatPage(props: { taskId: string | null }) {
   const latestReply = messages?.findLast((m) => m.role === "assistant");
   const running = latestReply !== undefined && !isTerminal(latestReply);
 
-  async function send(text: string, permissionMode?: PermissionMode) {
+  async function send(text: string, permissionMode?: PermissionMode, extra?: SendExtra) {
     setError(null);
     const choice = task ? store.choiceFor(task) : store.newChatChoice;
     if (!choice) throw new Error("Devices are still loading.");
-    const id = await store.send(task, text, choice, permissionMode);
+    const id = await store.send(task, text, choice, permissionMode, extra);
     if (!task) navigate(href.task(id));
   }
 
@@ -202,7 +202,8 @@ function MessageList(props: {
   retry: (failed: MessageView) => (() => void) | null;
   onPreset: (text: string) => void;
 }) {
-  const { state } = useStore();
+  const { state, removeQueued } = useStore();
+  const [removeError, setRemoveError] = useState<string | null>(null);
   const list = useRef<HTMLDivElement>(null);
   const pinned = useRef(true);
 
@@ -211,6 +212,12 @@ function MessageList(props: {
     const element = list.current;
     if (element && pinned.current) element.scrollTop = element.scrollHeight;
   }, [props.messages]);
+
+  const taken = new Set(
+    props.messages.flatMap((m) =>
+      m.blocks.flatMap((b) => (b.type === "user_message" ? [b.userMessageId] : [])),
+    ),
+  );
 
   const deviceName = (deviceId: string | null) =>
     deviceId ? (state.devices.find((d) => d.id === deviceId)?.name ?? "Cloud") : null;
@@ -235,9 +242,28 @@ function MessageList(props: {
           <PresetCards onPick={props.onPreset} />
         </div>
       )}
+      {removeError && (
+        <p className="error" role="alert">
+          {removeError}
+        </p>
+      )}
       {props.messages.map((message) =>
         message.role === "user" ? (
-          <UserMessage key={message.id} message={message} />
+          // A message a reply took is shown inside that reply, where it was taken.
+          taken.has(message.id) ? null : (
+            <UserMessage
+              key={message.id}
+              message={message}
+              onRemove={
+                message.status === "queued"
+                  ? () =>
+                      removeQueued(message.taskId, message.id).catch((failure: unknown) =>
+                        setRemoveError(errorText(failure)),
+                      )
+                  : null
+              }
+            />
+          )
         ) : (
           <AssistantMessage
             key={message.id}

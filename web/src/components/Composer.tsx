@@ -2,7 +2,7 @@ import { useId, useState, type FormEvent, type KeyboardEvent } from "react";
 import { PermissionMode, type Task } from "@wegent/protocol";
 import { errorText } from "../api";
 import type { MessageView } from "../state/messages";
-import { useStore } from "../state/store";
+import { type SendExtra, useStore } from "../state/store";
 import { DeviceSelector } from "./DeviceSelector";
 import { ProjectSelector } from "./ProjectSelector";
 import { taskChoice } from "../state/target";
@@ -11,7 +11,7 @@ export function Composer(props: {
   task: Task | null;
   running: boolean;
   latestReply: MessageView | undefined;
-  onSend: (text: string, permissionMode?: PermissionMode) => Promise<void>;
+  onSend: (text: string, permissionMode?: PermissionMode, extra?: SendExtra) => Promise<void>;
   onStop: () => void;
   /** Text to start with (a preset the user picked). */
   initialText?: string;
@@ -20,11 +20,13 @@ export function Composer(props: {
   const { task, latestReply } = props;
   const [draft, setDraft] = useState(props.initialText ?? "");
   const [mode, setMode] = useState<PermissionMode | "">("");
+  const [model, setModel] = useState("");
   const [sending, setSending] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const id = useId();
   const choice = task ? store.choiceFor(task) : store.newChatChoice;
-  const canSend = draft.trim().length > 0 && !sending && !props.running && choice !== null;
+  // While the agent works, a message waits in its reply and is taken at its next step.
+  const canSend = draft.trim().length > 0 && !sending && choice !== null;
   // Projects are picked for a new chat; a task keeps the project it started in.
   const device =
     !task && choice?.startsWith("device:")
@@ -42,14 +44,28 @@ export function Composer(props: {
               : (store.state.devices.find((d) => `device:${d.id}` === choice)?.name ?? "there"),
         }
       : null;
+  // What Claude Code on the task's device offers (models, slash commands), once it told us.
+  const offers = (
+    task?.deviceId ? store.state.devices.find((d) => d.id === task.deviceId) : device
+  )?.runtimes.find((r) => r.id === "claude-code");
+  const commandPrefix = /^\/([^\s]*)$/.exec(draft)?.[1];
+  const completions =
+    commandPrefix === undefined || !offers
+      ? []
+      : offers.commands
+          .filter((c) => c.name.toLowerCase().startsWith(commandPrefix.toLowerCase()))
+          .slice(0, 8);
 
-  async function submit(event?: FormEvent) {
+  async function submit(event?: FormEvent, interrupt = false) {
     event?.preventDefault();
     if (!canSend) return;
     setSending(true);
     setError(null);
     try {
-      await props.onSend(draft.trim(), mode === "" ? undefined : mode);
+      await props.onSend(draft.trim(), mode === "" ? undefined : mode, {
+        ...(model && !props.running ? { model } : {}),
+        ...(interrupt && props.running ? { interrupt: true } : {}),
+      });
       setDraft("");
     } catch (failure) {
       setError(errorText(failure));
@@ -97,11 +113,31 @@ export function Composer(props: {
         id={id}
         data-testid="composer"
         rows={3}
-        placeholder={task ? "Send a follow-up…" : "Ask the agent to do something…"}
+        placeholder={
+          props.running
+            ? "Add to what it is doing: it takes this at its next step…"
+            : task
+              ? "Send a follow-up…"
+              : "Ask the agent to do something…"
+        }
         value={draft}
         onChange={(e) => setDraft(e.target.value)}
         onKeyDown={onKeyDown}
+        aria-autocomplete="list"
       />
+      {completions.length > 0 && (
+        <ul className="command-completions" role="listbox" data-testid="command-completions">
+          {completions.map((c) => (
+            <li key={c.name} role="option" aria-selected={false}>
+              <button type="button" className="quiet" onClick={() => setDraft(`/${c.name} `)}>
+                /{c.name}
+                {c.argumentHint ? ` ${c.argumentHint}` : ""}{" "}
+                <span className="muted">{c.description}</span>
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
       <div className="composer-bar">
         <DeviceSelector
           devices={store.state.devices}
@@ -132,7 +168,36 @@ export function Composer(props: {
             ))}
           </select>
         </label>
+        {offers && offers.models.length > 0 && !props.running && (
+          <label className="mode-select">
+            <span className="visually-hidden">Model</span>
+            <select
+              data-testid="model-select"
+              value={model}
+              onChange={(e) => setModel(e.target.value)}
+              title="The model for this message"
+            >
+              <option value="">Model: the device's default</option>
+              {offers.models.map((m) => (
+                <option key={m.value} value={m.value} title={m.description}>
+                  {m.displayName || m.value}
+                </option>
+              ))}
+            </select>
+          </label>
+        )}
         <div className="composer-actions">
+          {props.running && (
+            <button
+              type="button"
+              disabled={!canSend}
+              onClick={() => void submit(undefined, true)}
+              data-testid="steer-button"
+              title="Stop its current step and send this at once"
+            >
+              Interrupt &amp; send
+            </button>
+          )}
           {props.running && (
             <button
               type="button"
@@ -144,7 +209,13 @@ export function Composer(props: {
             </button>
           )}
           <button type="submit" className="primary" disabled={!canSend} data-testid="send-button">
-            {sending ? "Sending…" : moving ? "Upload, move and send" : "Send"}
+            {sending
+              ? "Sending…"
+              : props.running
+                ? "Queue"
+                : moving
+                  ? "Upload, move and send"
+                  : "Send"}
           </button>
         </div>
       </div>

@@ -3,14 +3,80 @@ import { InputAnswered, type PendingInput, type Question } from "@wegent/protoco
 import { api, errorText } from "../api";
 import { useStore } from "../state/store";
 import { DiffPreview } from "./DiffPreview";
+import { renderMarkdown } from "../lib/markdown";
 
 /** A request of the agent: a permission card or a question form. Answering closes it in every tab. */
 export function InputCard(props: { taskId: string; request: PendingInput }) {
   const { request } = props;
+  if (request.kind === "plan") return <PlanCard taskId={props.taskId} request={request} />;
   return request.kind === "question" && request.questions ? (
     <QuestionForm taskId={props.taskId} request={request} questions={request.questions} />
   ) : (
     <PermissionCard taskId={props.taskId} request={request} />
+  );
+}
+
+/** Plan mode: the agent's plan, to approve (the run goes on) or to send back with words. */
+function PlanCard(props: { taskId: string; request: PendingInput }) {
+  const { request } = props;
+  const { busy, error, answer } = useAnswer(props.taskId, request.requestId);
+  const [words, setWords] = useState("");
+  const plan = request.plan ?? "";
+  return (
+    <section
+      className="input-card plan"
+      data-testid="plan-card"
+      data-request-id={request.requestId}
+      aria-label="The agent's plan"
+    >
+      <header>
+        <strong>The agent has a plan</strong> <Expiry at={request.expiresAt} />
+      </header>
+      <div
+        className="plan-text markdown"
+        data-testid="plan-text"
+        dangerouslySetInnerHTML={{ __html: renderMarkdown(plan) }}
+      />
+      <div className="input-actions">
+        <button
+          type="button"
+          className="primary"
+          disabled={busy}
+          data-testid="plan-approve"
+          onClick={() => void answer({ behavior: "allow" })}
+        >
+          Approve
+        </button>
+      </div>
+      <form
+        className="deny-form"
+        onSubmit={(event: FormEvent) => {
+          event.preventDefault();
+          void answer({
+            behavior: "deny",
+            message: words.trim() || "Keep planning: the plan is not approved yet.",
+          });
+        }}
+      >
+        <label>
+          What should change?
+          <input
+            data-testid="plan-feedback"
+            value={words}
+            maxLength={2000}
+            onChange={(e) => setWords(e.target.value)}
+          />
+        </label>
+        <button type="submit" disabled={busy} data-testid="plan-keep">
+          Keep planning
+        </button>
+      </form>
+      {error && (
+        <p className="error" role="alert">
+          {error}
+        </p>
+      )}
+    </section>
   );
 }
 

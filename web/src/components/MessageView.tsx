@@ -10,11 +10,53 @@ import {
 import { StatusBadge } from "./StatusBadge";
 import { MessageUsage } from "./Usage";
 
-export function UserMessage(props: { message: View }) {
+export function UserMessage(props: { message: View; onRemove?: (() => void) | null }) {
+  const { message } = props;
+  const queued = message.status === "queued";
   return (
-    <article className="message user" data-testid="user-message" aria-label="Your message">
-      <p className="message-text">{props.message.content}</p>
+    <article
+      className={`message user${queued ? " queued" : ""}`}
+      data-testid="user-message"
+      data-status={message.status}
+      aria-label="Your message"
+    >
+      <p className="message-text">{message.content}</p>
+      {queued && (
+        <p className="muted queued-note" data-testid="queued-note">
+          Waiting: the agent takes it when its current step ends.{" "}
+          {props.onRemove && (
+            <button
+              type="button"
+              className="quiet"
+              data-testid="remove-queued"
+              onClick={props.onRemove}
+            >
+              Remove
+            </button>
+          )}
+        </p>
+      )}
+      {message.status === "cancelled" && (
+        <p className="muted" data-testid="queued-cancelled">
+          Not sent: the reply ended before the agent took it.
+        </p>
+      )}
     </article>
+  );
+}
+
+/** Messages the owner sent while this reply ran, which it took (in order). */
+function TakenMessages(props: { message: View }) {
+  const taken = props.message.blocks.filter((b) => b.type === "user_message");
+  if (taken.length === 0) return null;
+  return (
+    <div className="taken-messages">
+      {taken.map((b) => (
+        <blockquote key={b.userMessageId} className="taken" data-testid="taken-message">
+          <span className="muted">You, while it worked:</span> {b.text}
+        </blockquote>
+      ))}
+    </div>
   );
 }
 
@@ -59,6 +101,7 @@ export function AssistantMessage(props: {
       {tools.map((tool) => (
         <ToolUse key={tool.id} tool={tool} waiting={message.status === "waiting_input"} />
       ))}
+      <TakenMessages message={message} />
       {message.content && <Markdown source={message.content} />}
       {working && <WorkingIndicator message={message} />}
       {message.status === "failed" && (

@@ -138,6 +138,20 @@ export function RuntimeSettingsSection() {
         }
         data-testid="runtime-max-run-minutes"
       />
+      <label htmlFor={`${id}-warm`}>
+        Keep Claude Code running between messages, seconds (0: close after each reply)
+      </label>
+      <input
+        id={`${id}-warm`}
+        type="number"
+        min={0}
+        max={3600}
+        value={settings.keepWarmSeconds ?? 300}
+        onChange={(e) =>
+          update({ keepWarmSeconds: e.target.value === "" ? undefined : Number(e.target.value) })
+        }
+        data-testid="runtime-keep-warm"
+      />
       <label htmlFor={`${id}-prompt`}>Appended to Claude Code&apos;s system prompt</label>
       <p className="muted">
         The agent runs with Claude Code&apos;s own system prompt, as in your terminal; this text

@@ -78,6 +78,7 @@ export function applyDelta(view: MessageView, seq: number, event: ProgressEvent)
     case "tool_use":
     case "tool_result":
     case "rate_limit":
+    case "user_message":
       return next;
     default:
       return assertNever(event);

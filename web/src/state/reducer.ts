@@ -1,4 +1,11 @@
-import type { Device, LiveFrame, Message, PendingInput, Task } from "@wegent/protocol";
+import type {
+  Device,
+  LiveFrame,
+  Message,
+  PendingInput,
+  ProgressEvent,
+  Task,
+} from "@wegent/protocol";
 import type { CloudStatus } from "@wegent/protocol";
 import { assertNever } from "@wegent/protocol";
 import { applyDelta, isTerminal, mergeFetched, type MessageView } from "./messages";
@@ -48,6 +55,8 @@ export type Action =
   | { type: "messages:loaded"; task: Task; messages: Message[]; pendingInput?: PendingInput[] }
   /** This tab answered a request (the live frame may come later, or never if it was lost). */
   | { type: "input:answered"; taskId: string; requestId: string }
+  /** A message that waited in the running reply was removed by its owner. */
+  | { type: "message:removed"; taskId: string; messageId: string }
   | { type: "live"; frame: LiveFrame }
   | { type: "reset" };
 
@@ -94,6 +103,17 @@ export function reducer(state: AppState, action: Action): AppState {
       return applyFrame(state, action.frame);
     case "input:answered":
       return withoutRequest(state, action.taskId, (r) => r.requestId === action.requestId);
+    case "message:removed": {
+      const list = state.messages[action.taskId];
+      if (!list) return state;
+      return {
+        ...state,
+        messages: {
+          ...state.messages,
+          [action.taskId]: list.filter((m) => m.id !== action.messageId),
+        },
+      };
+    }
     case "reset":
       return initialState;
     default:
@@ -131,11 +151,21 @@ export function applyFrame(state: AppState, frame: LiveFrame): AppState {
       );
     }
     case "message:delta":
-      return updateMessage(state, frame, (view) => applyDelta(view, frame.seq, frame.event));
+      return takeQueued(
+        updateMessage(state, frame, (view) => applyDelta(view, frame.seq, frame.event)),
+        frame.taskId,
+        [frame.event],
+        "completed",
+      );
     case "message:deltas":
       // One state change for the whole batch, however many events it carries.
-      return updateMessage(state, frame, (view) =>
-        frame.events.reduce((acc, e) => applyDelta(acc, e.seq, e.event), view),
+      return takeQueued(
+        updateMessage(state, frame, (view) =>
+          frame.events.reduce((acc, e) => applyDelta(acc, e.seq, e.event), view),
+        ),
+        frame.taskId,
+        frame.events.map((e) => e.event),
+        "completed",
       );
     case "input:request": {
       const held = state.pendingInput[frame.taskId] ?? [];
@@ -151,7 +181,13 @@ export function applyFrame(state: AppState, frame: LiveFrame): AppState {
       const tasks = state.tasks.map((task) =>
         task.id === frame.taskId ? { ...task, status: frame.status } : task,
       );
-      const ended = withoutRequest(state, frame.taskId, (r) => r.messageId === frame.messageId);
+      // Whatever still waited in the reply ends with it (the hub records the same).
+      const ended = takeQueued(
+        withoutRequest(state, frame.taskId, (r) => r.messageId === frame.messageId),
+        frame.taskId,
+        "all",
+        "cancelled",
+      );
       return updateMessage({ ...ended, tasks }, frame, (view) => ({
         ...view,
         content: frame.content,
@@ -163,6 +199,31 @@ export function applyFrame(state: AppState, frame: LiveFrame): AppState {
     default:
       return assertNever(frame);
   }
+}
+
+/**
+ * Messages that waited in the running reply: taken (the reply says where) or, when the reply
+ * ends, cancelled if it never took them.
+ */
+function takeQueued(
+  state: AppState,
+  taskId: string,
+  events: ProgressEvent[] | "all",
+  status: "completed" | "cancelled",
+): AppState {
+  const list = state.messages[taskId];
+  const ids =
+    events === "all"
+      ? null
+      : new Set(events.flatMap((e) => (e.kind === "user_message" ? [e.userMessageId] : [])));
+  if (!list || ids?.size === 0) return state;
+  let changed = false;
+  const next = list.map((m) => {
+    if (m.role !== "user" || m.status !== "queued" || (ids && !ids.has(m.id))) return m;
+    changed = true;
+    return { ...m, status };
+  });
+  return changed ? { ...state, messages: { ...state.messages, [taskId]: next } } : state;
 }
 
 function withoutRequest(

@@ -19,6 +19,12 @@ import { choiceToTarget, deviceChoice, initialChoice, taskChoice, type Choice } 
 
 const PAGE_SIZE = 30;
 
+/** A follow-up's extras: the model picked, or interrupt the running turn (steer). */
+export interface SendExtra {
+  model?: string;
+  interrupt?: boolean;
+}
+
 export interface Store {
   state: AppState;
   dispatch: (action: Action) => void;
@@ -33,8 +39,11 @@ export interface Store {
     message: string,
     choice: Choice,
     permissionMode?: PermissionMode,
+    extra?: SendExtra,
   ) => Promise<string>;
   cancel: (taskId: string) => Promise<void>;
+  /** Removes a message still waiting in the running reply. */
+  removeQueued: (taskId: string, messageId: string) => Promise<void>;
   deleteTask: (taskId: string) => Promise<void>;
   /** The selector's value for a new chat (null until the device list first arrives). */
   newChatChoice: Choice | null;
@@ -219,8 +228,18 @@ export function StoreProvider(props: { children: ReactNode; onSignedOut: () => v
   projectRef.current = { newChatProject, continuing };
 
   const send = useCallback(
-    async (task: Task | null, message: string, choice: Choice, permissionMode?: PermissionMode) => {
-      const mode = permissionMode ? { permissionMode } : {};
+    async (
+      task: Task | null,
+      message: string,
+      choice: Choice,
+      permissionMode?: PermissionMode,
+      extra: SendExtra = {},
+    ) => {
+      const mode = {
+        ...(permissionMode ? { permissionMode } : {}),
+        ...(extra.model ? { model: extra.model } : {}),
+        ...(extra.interrupt ? { interrupt: true } : {}),
+      };
       if (!task) {
         const { newChatProject: projectId, continuing: session } = projectRef.current;
         const target = choiceToTarget(choice);
@@ -253,6 +272,11 @@ export function StoreProvider(props: { children: ReactNode; onSignedOut: () => v
     dispatch({ type: "task:upsert", task: body.task });
   }, []);
 
+  const removeQueued = useCallback(async (taskId: string, messageId: string) => {
+    await api("DELETE", `/api/tasks/${taskId}/messages/${messageId}`, TaskOk);
+    dispatch({ type: "message:removed", taskId, messageId });
+  }, []);
+
   const deleteTask = useCallback(async (taskId: string) => {
     await api("DELETE", `/api/tasks/${taskId}`, TaskOk);
     dispatch({ type: "task:removed", taskId });
@@ -268,6 +292,7 @@ export function StoreProvider(props: { children: ReactNode; onSignedOut: () => v
       openTask,
       send,
       cancel,
+      removeQueued,
       deleteTask,
       newChatChoice,
       choiceFor,
@@ -289,6 +314,7 @@ export function StoreProvider(props: { children: ReactNode; onSignedOut: () => v
       openTask,
       send,
       cancel,
+      removeQueued,
       deleteTask,
       newChatChoice,
       choiceFor,
