@@ -224,15 +224,22 @@ describe("messages while the agent works", () => {
     socket.send({
       type: "device:heartbeat",
       runningTaskIds: [],
-      claudeCode: {
-        models: [{ value: "sonnet", displayName: "Sonnet", description: "" }],
-        commands: [{ name: "foo", description: "Foo", argumentHint: "" }],
-      },
+      runtimeInfo: [
+        {
+          id: "claude-code",
+          version: "2.0.0",
+          auth: { kind: "api_key", label: "API key" },
+          models: [{ value: "sonnet", displayName: "Sonnet", description: "" }],
+          commands: [{ name: "foo", description: "Foo", argumentHint: "" }],
+          problem: null,
+        },
+      ],
     });
     await expect
       .poll(async () => {
         const list = await call("GET", "/api/devices", { cookie: user.cookie });
-        return (list.body as { devices: { claudeCode: unknown }[] }).devices[0]?.claudeCode;
+        const devices = (list.body as { devices: { runtimes: { id: string }[] }[] }).devices;
+        return devices[0]?.runtimes.find((r) => r.id === "claude-code");
       })
       .toMatchObject({ commands: [{ name: "foo" }] });
     const unknown = await call("POST", `/api/tasks/${taskId}/messages`, {

@@ -5,11 +5,7 @@
 // `~/.claude/commands`, the project's `.claude/commands`, skills and plugins as Claude Code
 // resolves them.
 import type { PermissionMode, Query } from "@anthropic-ai/claude-agent-sdk";
-import {
-  MAX_RUNTIME_COMMANDS,
-  MAX_RUNTIME_MODELS,
-  type RuntimeOffers,
-} from "@wegent/protocol";
+import { MAX_RUNTIME_COMMANDS, MAX_RUNTIME_MODELS, type RuntimeOffers } from "@wegent/protocol";
 import type { Logger } from "../log";
 import type { RunRequest } from "./types";
 
