@@ -146,6 +146,54 @@ describe("executor connection", () => {
     );
   });
 
+  it("reports what Claude Code offers in the claude-code entry of runtimeInfo, again only when it changed", async () => {
+    const h = await setup({}, (_hub, runtime) => {
+      runtime.describe = () =>
+        Promise.resolve({
+          id: "claude-code" as const,
+          version: "2.0.0",
+          auth: { kind: "api_key" as const, label: "API key" },
+          models: [],
+          commands: [],
+          problem: null,
+        });
+    });
+    await registered(h);
+    expect(h.hub.framesOf("device:register")[0]?.runtimeInfo?.[0]).toMatchObject({
+      id: "claude-code",
+      models: [],
+      commands: [],
+    });
+    const offers = {
+      models: [{ value: "sonnet", displayName: "Sonnet", description: "" }],
+      commands: [{ name: "foo", description: "Foo", argumentHint: "<file>" }],
+    };
+    h.executor.reportOffers(offers);
+    await h.hub.until(
+      () => h.hub.framesOf("device:heartbeat").some((f) => f.runtimeInfo !== undefined),
+      "a heartbeat with runtimeInfo",
+    );
+    const sent = h.hub.framesOf("device:heartbeat").filter((f) => f.runtimeInfo !== undefined);
+    expect(sent).toHaveLength(1);
+    expect(sent[0]?.runtimeInfo).toEqual([
+      {
+        id: "claude-code",
+        version: "2.0.0",
+        auth: { kind: "api_key", label: "API key" },
+        ...offers,
+        problem: null,
+      },
+    ]);
+    expect(sent[0]).not.toHaveProperty("claudeCode");
+    // The same offers again: nothing new to send.
+    h.executor.reportOffers(offers);
+    const beats = h.hub.framesOf("device:heartbeat").length;
+    await h.hub.until(() => h.hub.framesOf("device:heartbeat").length >= beats + 2, "heartbeats");
+    expect(
+      h.hub.framesOf("device:heartbeat").filter((f) => f.runtimeInfo !== undefined),
+    ).toHaveLength(1);
+  });
+
   it("registers without the runtime when preflight fails, and as cloud in cloud mode", async () => {
     const h = await setup({ deviceType: "cloud" }, (_hub, runtime) => {
       runtime.preflightProblem = { code: "credentials_missing", message: "log in to Claude" };

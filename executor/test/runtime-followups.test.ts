@@ -165,6 +165,55 @@ describe("messages while Claude Code works (real Claude Code, fake model API)", 
     await waitFor("no process of the task", () => processesOfTask(d.homeDir).length === 0, 10_000);
   }, 90_000);
 
+  it("a warm session idle past the stall limit is not stalled; a reply into it that goes silent is", async () => {
+    fake.on("warm first", [{ blocks: [text("First answer.")] }]);
+    fake.on("warm second", [{ blocks: [text("Second answer.")] }]);
+    fake.on("warm silent", [{ blocks: [text("Thinking", " about it…")], silentAfter: 5 }]);
+    const starts = { n: 0 };
+    const launcher: AgentLauncher = {
+      prepare: async (req) => {
+        const plan = await directLauncher.prepare(req);
+        return {
+          ...plan,
+          spawn: (...args) => {
+            starts.n += 1;
+            return plan.spawn(...args);
+          },
+        };
+      },
+    };
+    // The test's stall limit (an option the CLI never sets; the owner's is at least 30 s).
+    const stallMs = 6000;
+    const runtime = testRuntime(fake.url, { launcher, watchLimits: { stallMs } });
+    runtimes.push(runtime);
+    const d = dirs();
+    const first = request(d, "warm first");
+    const one = await runtime.run(first, () => undefined, new AbortController().signal);
+    expect(one).toMatchObject({ ok: true, text: "First answer." });
+    // Idle and warm for longer than the stall limit: not a run, so nothing stops it.
+    await new Promise((resolve) => setTimeout(resolve, stallMs + 2000));
+    expect(processesOfTask(d.homeDir).length).toBeGreaterThan(0);
+    const two = await runtime.run(
+      { ...request(d, "warm second", one.sessionId), taskId: first.taskId },
+      () => undefined,
+      new AbortController().signal,
+    );
+    expect(two).toMatchObject({ ok: true, text: "Second answer.", sessionId: one.sessionId });
+    expect(starts.n).toBe(1);
+    // A reply of the warm session is watched: silent past the limit, it ends agent_stalled.
+    const started = Date.now();
+    const three = await runtime.run(
+      { ...request(d, "warm silent", one.sessionId), taskId: first.taskId },
+      () => undefined,
+      new AbortController().signal,
+    );
+    expect(three.ok ? null : three.code, JSON.stringify(three)).toBe("agent_stalled");
+    expect(three.ok ? "" : three.message).toMatch(/no output for \d+ s/);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(stallMs);
+    expect(starts.n).toBe(1);
+    await waitFor("no process of the task", () => processesOfTask(d.homeDir).length === 0, 10_000);
+  }, 120_000);
+
   it("reports Claude Code's models and commands, the owner's ~/.claude/commands included", async () => {
     fake.on("hello", [{ blocks: [text("Hi.")] }]);
     const reported: RuntimeOffers[] = [];

@@ -1,5 +1,5 @@
 // An AgentRuntime the test drives by hand: it emits what the test says, ends when told or aborted.
-import type { FailureCode, ProgressEvent } from "@wegent/protocol";
+import type { DeviceRuntime, FailureCode, ProgressEvent } from "@wegent/protocol";
 import type { AgentRuntime, RunOutcome, RunRequest } from "../src/runtime/types";
 
 export interface ScriptedRun {
@@ -14,6 +14,8 @@ export class ScriptedRuntime implements AgentRuntime {
   preflightProblem: { code: FailureCode; message: string } | null = null;
   readonly runs = new Map<string, ScriptedRun>();
   readonly started: RunRequest[] = [];
+  /** What the runtime says of itself (the test sets it; absent: nothing described). */
+  describe?: () => Promise<DeviceRuntime>;
 
   async preflight(): Promise<{ code: FailureCode; message: string } | null> {
     return this.preflightProblem;
