@@ -91,6 +91,8 @@ export const ProgressEvent = z.discriminatedUnion("kind", [
     /** Bounded summary of the tool's output (the executor truncates it). */
     summary: z.string().max(16 * 1024),
     isError: z.boolean(),
+    /** How long the tool ran, from its call to its result (measured by the executor). */
+    durationMs: z.number().int().nonnegative().max(86_400_000).optional(),
   }),
 ]);
 export type ProgressEvent = z.infer<typeof ProgressEvent>;

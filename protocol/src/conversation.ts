@@ -25,6 +25,7 @@ export const Block = z.discriminatedUnion("type", [
     toolUseId: z.string(),
     summary: z.string(),
     isError: z.boolean(),
+    durationMs: z.number().optional(),
   }),
 ]);
 export type Block = z.infer<typeof Block>;
@@ -70,6 +71,7 @@ export function appendBlock(blocks: Block[], event: ProgressEvent, replyLength: 
           toolUseId: event.toolUseId,
           summary: event.summary,
           isError: event.isError,
+          ...(event.durationMs !== undefined ? { durationMs: event.durationMs } : {}),
         },
       ];
   }
