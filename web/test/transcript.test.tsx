@@ -8,6 +8,7 @@ import { AssistantMessage } from "../src/components/MessageView";
 import { activityText } from "../src/components/transcript/Transcript";
 import { applyDelta, toView, type MessageView } from "../src/state/messages";
 import { transcriptOf } from "../src/state/transcript";
+import { renderMarkdown } from "../src/lib/markdown";
 import {
   diffOf,
   oneLine,
@@ -56,9 +57,9 @@ const EVENTS: ProgressEvent[] = [
     isError: false,
   },
   { kind: "text", offset: 35, delta: "\n\n" },
-  { kind: "text", offset: 37, delta: "Done." },
+  { kind: "text", offset: 37, delta: "Done: demo-app@0.1.0." },
 ];
-const CONTENT = "Let me run the tests.\n\nNow the fix.\n\nDone.";
+const CONTENT = "Let me run the tests.\n\nNow the fix.\n\nDone: demo-app@0.1.0.";
 
 function streamed(events: ProgressEvent[]): MessageView {
   let view: MessageView = toView(message({ id: REPLY_ID, status: "running" }));
@@ -86,7 +87,7 @@ describe("the ordered transcript", () => {
       "tool:Bash",
       "text:Now the fix.",
       "tool:Edit",
-      "text:Done.",
+      "text:Done: demo-app@0.1.0.",
     ];
     expect(order()).toEqual(expected);
     const liveRows = screen.getAllByTestId("tool-summary").map((el) => el.textContent);
@@ -106,6 +107,8 @@ describe("the ordered transcript", () => {
     expect(diff).toContain("+ const c = 4;");
     // A package name is not turned into an email link.
     expect(screen.getByTestId("assistant-content").querySelector("a")).toBeNull();
+    expect(renderMarkdown("mail [me](mailto:a@b.co) or <c@d.co>")).toContain('href="mailto:a@b.co"');
+    expect(renderMarkdown("<c@d.co>")).toContain('href="mailto:c@d.co"');
   });
 
   it("shows the recorded reply after the tools when the text blocks do not add up to it", () => {
