@@ -61,7 +61,7 @@ beforeAll(async () => {
     modelUrl: fake.url,
     deviceId,
     args: ["--project", project],
-    env: { WEGENT_EXECUTOR_HOME: home },
+    home,
   });
   await ex.waitFor("registered", 30_000);
   context = await browser.newContext({ viewport: { width: 1280, height: 800 } });

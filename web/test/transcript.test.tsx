@@ -81,7 +81,9 @@ describe("the ordered transcript", () => {
   it("draws text and tool calls interleaved as they happened, live and from stored blocks", () => {
     const live = streamed(EVENTS);
     expect(live.content).toBe(CONTENT);
-    const { rerender } = render(<AssistantMessage message={live} deviceName={null} onRetry={null} />);
+    const { rerender } = render(
+      <AssistantMessage message={live} deviceName={null} onRetry={null} />,
+    );
     const expected = [
       "text:Let me run the tests.",
       "tool:Bash",
@@ -107,7 +109,9 @@ describe("the ordered transcript", () => {
     expect(diff).toContain("+ const c = 4;");
     // A package name is not turned into an email link.
     expect(screen.getByTestId("assistant-content").querySelector("a")).toBeNull();
-    expect(renderMarkdown("mail [me](mailto:a@b.co) or <c@d.co>")).toContain('href="mailto:a@b.co"');
+    expect(renderMarkdown("mail [me](mailto:a@b.co) or <c@d.co>")).toContain(
+      'href="mailto:a@b.co"',
+    );
     expect(renderMarkdown("<c@d.co>")).toContain('href="mailto:c@d.co"');
   });
 
@@ -116,7 +120,9 @@ describe("the ordered transcript", () => {
       { type: "tool_use", toolUseId: "t1", name: "Read", input: { file_path: "/x/a.ts" } },
       { type: "tool_result", toolUseId: "t1", summary: "1\tconst a", isError: false },
     ];
-    const old = toView(message({ id: REPLY_ID, status: "completed", content: "All good.", blocks }));
+    const old = toView(
+      message({ id: REPLY_ID, status: "completed", content: "All good.", blocks }),
+    );
     expect(transcriptOf(old.blocks, old.content).map((i) => i.kind)).toEqual(["tool", "text"]);
     render(<AssistantMessage message={old} deviceName={null} onRetry={null} />);
     expect(order()).toEqual(["tool:Read", "text:All good."]);
@@ -137,6 +143,22 @@ describe("the ordered transcript", () => {
       expect(screen.queryByTestId("tool-elapsed")).toBeNull();
       cleanup();
     }
+  });
+
+  it("a call Claude Code answered as interrupted shows stopped when the run was stopped", () => {
+    const interrupted: ProgressEvent = {
+      kind: "tool_result",
+      toolUseId: "toolu_1",
+      summary: "[Request interrupted by user for tool use]",
+      isError: true,
+    };
+    const view: MessageView = {
+      ...streamed([...EVENTS.slice(0, 2), interrupted]),
+      status: "cancelled",
+    };
+    render(<AssistantMessage message={view} deviceName={null} onRetry={null} />);
+    expect(screen.getByTestId("tool-use").getAttribute("data-state")).toBe("stopped");
+    expect(screen.getByTestId("tool-summary").textContent).toBe("Bash · npm test · stopped");
   });
 
   it("a running tool shows its elapsed time and the activity line says what runs", () => {
@@ -176,7 +198,11 @@ describe("tool summaries", () => {
     ).toEqual(["CHANGELOG.md", "(new)"]);
     expect(
       summaryParts(
-        call("Bash", { command: "npm test" }, { summary: "Exit code 1\nfail", isError: true, durationMs: 12_000 }),
+        call(
+          "Bash",
+          { command: "npm test" },
+          { summary: "Exit code 1\nfail", isError: true, durationMs: 12_000 },
+        ),
         root,
       ),
     ).toEqual(["npm test", "exit 1", "12 s"]);
@@ -202,6 +228,8 @@ describe("tool summaries", () => {
       added: 2,
       removed: 0,
     });
-    expect(oneLine("run the whole test suite of the project please", 20)).toBe("run the whole test…");
+    expect(oneLine("run the whole test suite of the project please", 20)).toBe(
+      "run the whole test…",
+    );
   });
 });

@@ -203,8 +203,9 @@ export function toolState(
   call: ToolCall,
   message: "running" | "waiting_input" | "completed" | "failed" | "cancelled" | "other",
 ): ToolState {
+  // A run that was stopped: an open call, or one Claude Code answered "interrupted", stopped.
+  if (message === "cancelled" && (!call.result || call.result.isError)) return "stopped";
   if (call.result) return call.result.isError ? "error" : "done";
-  if (message === "cancelled") return "stopped";
   if (message === "failed") return "failed";
   if (message === "completed") return "done";
   if (message === "waiting_input") return "waiting";
@@ -212,9 +213,14 @@ export function toolState(
 }
 
 /** The one-line parts after the tool's name: `["npm test", "exit 0", "3.2 s"]`. */
-export function summaryParts(call: ToolCall, root: string | null): string[] {
+export function summaryParts(
+  call: ToolCall,
+  root: string | null,
+  state: ToolState | null = null,
+): string[] {
   const input = record(call.input);
-  const result = call.result;
+  // A stopped call's outcome is the word "stopped", not the interruption's error.
+  const result = state === "stopped" ? null : call.result;
   const parts: string[] = [];
   const path = str(input.file_path) ?? str(input.notebook_path);
   switch (call.name) {

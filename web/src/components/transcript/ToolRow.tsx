@@ -45,7 +45,7 @@ export function ToolRow(props: { call: ToolCall; state: ToolState; root: string 
   const { call, state, root } = props;
   const open = state === "running" || state === "waiting";
   const elapsed = useElapsed(startedAt(call.id), state === "running");
-  const parts = summaryParts(call, root);
+  const parts = summaryParts(call, root, state);
   const word = STATE_WORD[state];
   const diff = diffOf(call, root);
   const output = call.result?.summary ?? "";
