@@ -11,7 +11,7 @@ import { join } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type CommandResult, GitLandResult, type TaskWithMessages } from "@wegent/protocol";
-import { horizontalOverflow, launchChromium, screenshot } from "./browser";
+import { ARTIFACTS, horizontalOverflow, launchChromium, screenshot } from "./browser";
 import { type FakeModel, type FakeTurn, startFakeModel, text, toolUse } from "./fake-model/server";
 import {
   api,
@@ -199,8 +199,13 @@ describe("the conversation as it happened", () => {
       const visible = Math.max(0, Math.min(list.bottom, innerHeight) - Math.max(list.top, 0));
       return visible / innerHeight;
     });
-    // Recorded for the report; the phone layout's goal is at least 60 %.
-    console.log(`phone: conversation takes ${(share * 100).toFixed(0)} % of 812 px`);
+    writeFileSync(
+      join(ARTIFACTS, "phone-conversation-share.txt"),
+      `conversation: ${(share * 100).toFixed(1)} % of 812 px\n`,
+    );
+    expect(share, `the conversation takes ${(share * 100).toFixed(1)} %`).toBeGreaterThanOrEqual(
+      0.6,
+    );
     // Opens at its latest message: the last reply's end is on screen.
     const lastBottom = await phone.evaluate(
       () =>
@@ -210,6 +215,36 @@ describe("the conversation as it happened", () => {
     );
     expect(lastBottom).toBeLessThanOrEqual(812);
     await screenshot(phone, "transcript-375", "viewport");
+
+    // A permission card on the phone: Deny is on screen and takes the click.
+    fake.on("write the phone file", [
+      { blocks: [toolUse("Bash", { command: "printf x > phone.txt", description: "write it" })] },
+      { blocks: [text("Not written.")] },
+    ]);
+    await phone.goto(`${platform.origin}/#/`);
+    await phone.getByTestId("permission-mode").selectOption("default");
+    await phone.getByTestId("composer").fill("Please write the phone file");
+    await phone.getByTestId("send-button").click();
+    const card = phone.getByTestId("permission-card");
+    await card.waitFor({ timeout: 60_000 });
+    /** The button at the centre of a test id's box: it is on screen and nothing covers it. */
+    const onTop = async (testId: string) => {
+      const button = phone.getByTestId(testId);
+      await button.scrollIntoViewIfNeeded();
+      const box = (await button.boundingBox())!;
+      expect(box.y + box.height).toBeLessThanOrEqual(812);
+      return phone.evaluate(
+        ([x, y]) => document.elementFromPoint(x!, y!)?.closest("button")?.dataset.testid ?? null,
+        [box.x + box.width / 2, box.y + box.height / 2],
+      );
+    };
+    await expect(onTop("deny")).resolves.toBe("deny");
+    await screenshot(phone, "permission-card-375", "viewport");
+    await phone.getByTestId("deny").click();
+    await expect(onTop("deny-confirm")).resolves.toBe("deny-confirm");
+    await phone.getByTestId("deny-confirm").click();
+    await card.waitFor({ state: "detached" });
+    expect(await horizontalOverflow(phone)).toEqual({ overflow: 0, widest: null });
     await phone.close();
   });
 
@@ -260,7 +295,8 @@ describe("the conversation as it happened", () => {
       .slice("worktree ".length);
     writeFileSync(join(treeDir, "a.txt"), "one\nTASK\nthree\n");
     const committed = await command(taskId, "git.commit", { message: "task's line" });
-    expect(committed.body.exitCode).toBe(0);
+    expect(committed.status, JSON.stringify(committed.body)).toBe(200);
+    expect(committed.body.exitCode, committed.body.stderr).toBe(0);
     const refused = await command(taskId, "git.merge");
     expect(refused.status).toBe(200);
     expect(refused.body.exitCode).toBe(1);

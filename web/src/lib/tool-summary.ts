@@ -288,8 +288,10 @@ export function summaryParts(
     }
   }
   if (result?.isError && call.name !== "Bash") parts.push("failed");
-  if (result?.durationMs !== undefined && result.durationMs >= 100) {
-    parts.push(formatDuration(result.durationMs));
+  // How long it took, when that says something: a command, or anything slow.
+  const ms = result?.durationMs;
+  if (ms !== undefined && (call.name === "Bash" ? ms >= 100 : ms >= 2000)) {
+    parts.push(formatDuration(ms));
   }
   return parts;
 }
