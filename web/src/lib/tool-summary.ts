@@ -138,12 +138,13 @@ export function lineDiff(before: string, after: string): DiffLine[] {
       lines.push({ kind: "same", text: a[i]! });
       i++;
       j++;
-    } else if (j < b.length && (i >= a.length || lcs[i]![j + 1]! >= lcs[i + 1]![j]!)) {
-      lines.push({ kind: "add", text: b[j]! });
-      j++;
-    } else {
+    } else if (i < a.length && (j >= b.length || lcs[i + 1]![j]! >= lcs[i]![j + 1]!)) {
+      // Removed lines before the lines that replace them, as `git diff` shows them.
       lines.push({ kind: "del", text: a[i]! });
       i++;
+    } else {
+      lines.push({ kind: "add", text: b[j]! });
+      j++;
     }
   }
   return lines;
@@ -197,6 +198,21 @@ function count(path: string, all: DiffLine[]): ToolDiff {
   const lines = all.slice(0, MAX_DIFF_LINES);
   return { path, lines, added, removed, omitted: all.length - lines.length };
 }
+
+/** Tools whose row says all their input already (no "Input" fold under them). */
+export const SELF_DESCRIBED = new Set([
+  "Bash",
+  "Read",
+  "Edit",
+  "MultiEdit",
+  "Write",
+  "NotebookEdit",
+  "Glob",
+  "Grep",
+  "WebFetch",
+  "WebSearch",
+  "apply_patch",
+]);
 
 /** The row's state: a call without a result is open until its message ends. */
 export function toolState(

@@ -3,6 +3,7 @@ import {
   diffOf,
   formatBytes,
   formatElapsed,
+  SELF_DESCRIBED,
   summaryParts,
   type ToolCall,
   type ToolDiff,
@@ -79,7 +80,7 @@ export function ToolRow(props: { call: ToolCall; state: ToolState; root: string 
           <pre className="code">{output}</pre>
         </details>
       )}
-      {!diff && call.name !== "Bash" && hasInput(call.input) && (
+      {!SELF_DESCRIBED.has(call.name) && hasInput(call.input) && (
         <details className="tool-input">
           <summary className="muted">Input</summary>
           <pre className="code">{formatInput(call.input)}</pre>
