@@ -327,6 +327,75 @@ describe("the conversation as it happened", () => {
     expect(stranger.status).toBe(404);
   });
 
+  it("a task with many exchanges opens at its last message, the composer in view, at both widths", async () => {
+    const lines = (n: number) =>
+      Array.from({ length: 12 }, (_, i) => `Line ${i + 1} of answer ${n}.`).join("\n\n");
+    const EXCHANGES = 8;
+    for (let n = 1; n <= EXCHANGES; n++)
+      fake.on(`question number ${n}.`, [{ blocks: [text(lines(n))] }]);
+    const created = await api<TaskWithMessages>(platform.origin, "POST", "/api/tasks", {
+      cookie: user.cookie,
+      body: { message: "Answer question number 1.", target: { deviceId } },
+    });
+    expect(created.status).toBe(201);
+    const id = created.body.task.id;
+    const finished = (count: number) =>
+      until(
+        async () => {
+          const d = await api<TaskWithMessages>(platform.origin, "GET", `/api/tasks/${id}`, {
+            cookie: user.cookie,
+          });
+          const replies = d.body.messages.filter((m) => m.role === "assistant");
+          return replies.length === count && replies.every((m) => m.status === "completed")
+            ? true
+            : undefined;
+        },
+        60_000,
+        `reply ${count}`,
+      );
+    await finished(1);
+    for (let n = 2; n <= EXCHANGES; n++) {
+      const sent = await api(platform.origin, "POST", `/api/tasks/${id}/messages`, {
+        cookie: user.cookie,
+        body: { message: `Answer question number ${n}.` },
+      });
+      expect(sent.status).toBe(201);
+      await finished(n);
+    }
+    for (const [width, height] of [
+      [1280, 800],
+      [375, 812],
+    ] as const) {
+      const view = await context!.newPage();
+      await view.setViewportSize({ width, height });
+      await view.goto(`${platform.origin}/#/tasks/${id}`);
+      await view
+        .getByTestId("assistant-message")
+        .nth(EXCHANGES - 1)
+        .waitFor();
+      await view.waitForTimeout(300);
+      const seen = await view.evaluate(() => {
+        const replies = [...document.querySelectorAll('[data-testid="assistant-message"]')];
+        const last = replies.at(-1)!.getBoundingClientRect();
+        const first = replies[0]!.getBoundingClientRect();
+        const composer = document.querySelector(".composer")!.getBoundingClientRect();
+        return {
+          lastBottom: last.bottom,
+          firstTop: first.top,
+          composerBottom: composer.bottom,
+          composerTop: composer.top,
+        };
+      });
+      // The last reply ends above the composer; the first is scrolled away; the composer shows.
+      expect(seen.lastBottom, JSON.stringify(seen)).toBeLessThanOrEqual(seen.composerTop + 1);
+      expect(seen.lastBottom).toBeGreaterThan(0);
+      expect(seen.firstTop).toBeLessThan(0);
+      expect(seen.composerBottom).toBeLessThanOrEqual(height + 1);
+      await screenshot(view, `many-exchanges-${width}`, "viewport");
+      await view.close();
+    }
+  });
+
   it("Stop ends the running tool row", async () => {
     const prompt = "Run the slow suite";
     fake.on(prompt, [

@@ -82,7 +82,7 @@ beforeEach(async () => {
 });
 afterEach(() => rmSync(root, { recursive: true, force: true }));
 
-describe("landing a task's work", () => {
+describe("landing a task's work", { timeout: 60_000 }, () => {
   it("commits on the task's branch, then fast-forwards the checked-out base", async () => {
     writeFileSync(join(tree, "index.js"), "one\ntwo\nthree\nfour\n");
     writeFileSync(join(tree, "CHANGELOG.md"), "# 1.0\n");
@@ -140,11 +140,10 @@ describe("landing a task's work", () => {
     await landed("git.commit", { message: "Add four" });
     const merge = await landed("git.merge");
     expect(merge.result).toMatchObject({ ok: true, how: "merge-commit" });
-    expect(sh(project, "log", "--format=%s", "main").split("\n").slice(0, 3)).toEqual([
-      `Merge branch '${BRANCH}' into main`,
-      "readme on main",
-      "Add four",
-    ]);
+    const log = sh(project, "log", "--format=%s", "main").split("\n");
+    expect(log[0]).toBe(`Merge branch '${BRANCH}' into main`);
+    expect(log).toContain("readme on main");
+    expect(log).toContain("Add four");
     expect(sh(project, "show", "main:index.js")).toBe("one\ntwo\nthree\nfour");
     expect(sh(project, "show", "main:README.md")).toBe("readme");
     expect(sh(project, "symbolic-ref", "--short", "HEAD")).toBe("side");
