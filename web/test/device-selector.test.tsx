@@ -62,7 +62,9 @@ describe("DeviceSelector", () => {
     expect(reconnecting).not.toContain("online");
     // Words, not emoji (a font may lack them).
     for (const id of ["online", "busy", "offline", "recon"]) {
-      expect(option(`target-option-device-${id}`).textContent).not.toMatch(/\p{Extended_Pictographic}/u);
+      expect(option(`target-option-device-${id}`).textContent).not.toMatch(
+        /\p{Extended_Pictographic}/u,
+      );
     }
     expect(option("target-option-cloud").textContent).toContain("1/5 slots");
   });

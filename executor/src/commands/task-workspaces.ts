@@ -121,9 +121,10 @@ async function projectBranch(worktree: string): Promise<string | null> {
   const [gitDir, common] = dirs?.stdout.toString("utf8").trim().split("\n") ?? [];
   if (!gitDir || !common || gitDir === common || !common.endsWith("/.git")) return null;
   const main = common.slice(0, -"/.git".length);
-  const head = await git(["symbolic-ref", "-q", "--short", "HEAD"], { cwd: main, allow: [1] }).catch(
-    () => null,
-  );
+  const head = await git(["symbolic-ref", "-q", "--short", "HEAD"], {
+    cwd: main,
+    allow: [1],
+  }).catch(() => null);
   const name = head?.code === 0 ? head.stdout.toString("utf8").trim() : "";
   return name.length > 0 && name.length < 256 ? name : null;
 }

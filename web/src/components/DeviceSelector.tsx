@@ -93,8 +93,7 @@ function SelectionNote(props: { device: Device | undefined; missing: boolean }) 
           : `${slots} in use.`;
   return (
     <p className={`hint ${device.status === "offline" ? "warn" : ""}`} data-testid="selection-note">
-      <span className={`mark device-${device.status}`} aria-hidden="true" />{" "}
-      {text}
+      <span className={`mark device-${device.status}`} aria-hidden="true" /> {text}
     </p>
   );
 }

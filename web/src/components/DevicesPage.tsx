@@ -115,8 +115,7 @@ function DeviceCard(props: { device: Device }) {
         </button>
         <h2 data-testid="device-name">{device.name}</h2>
         <span className="device-status" data-testid="device-status">
-          <span className={`mark device-${device.status}`} aria-hidden="true" />{" "}
-          {device.status}
+          <span className={`mark device-${device.status}`} aria-hidden="true" /> {device.status}
         </span>
       </div>
       {device.securityEvent && (

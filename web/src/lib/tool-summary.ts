@@ -254,7 +254,9 @@ export function summaryParts(
       if (typeof input.offset === "number") {
         const from = input.offset;
         parts.push(
-          typeof input.limit === "number" ? `lines ${from}–${from + input.limit - 1}` : `from ${from}`,
+          typeof input.limit === "number"
+            ? `lines ${from}–${from + input.limit - 1}`
+            : `from ${from}`,
         );
       }
       break;

@@ -67,12 +67,19 @@ const Markdown = memo(function Markdown(props: { source: string }) {
   const html = useMemo(() => renderMarkdown(props.source.replace(/^\n+/, "")), [props.source]);
   // renderMarkdown escapes raw HTML and drops unsafe links: the output is safe to insert.
   return (
-    <div className="markdown" data-testid="assistant-text" dangerouslySetInnerHTML={{ __html: html }} />
+    <div
+      className="markdown"
+      data-testid="assistant-text"
+      dangerouslySetInnerHTML={{ __html: html }}
+    />
   );
 });
 
 /** What the agent is doing now, in words: "Running npm test — 12 s", "Writing…". */
-export function activityText(message: MessageView, taskId: string | null): {
+export function activityText(
+  message: MessageView,
+  taskId: string | null,
+): {
   text: string;
   since: number | null;
 } {
