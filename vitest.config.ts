@@ -42,6 +42,8 @@ export default defineConfig(async () => {
           test: {
             name: "node",
             environment: "node",
+            // Executor tests spawn git, shells and Claude Code: 5 s is too little on a loaded CI machine.
+            testTimeout: 30_000,
             include: [
               "protocol/test/**/*.test.ts",
               "executor/test/**/*.test.ts",

@@ -60,8 +60,10 @@ describe("writes behind the hub's answers", () => {
     const h = hub();
     const started = Date.now();
     expect(await h.submit(1)).toEqual({ ok: true, status: "running", queuePosition: null });
-    expect(Date.now() - started).toBeLessThan(15); // did not wait for the 20 ms write
+    // Did not wait for the write: D1 does not have it yet when the answer comes. (A wall-clock
+    // bound here, < 15 ms, failed on a loaded machine: 39-117 ms, on the code before too.)
     expect(h.d1.get("m1")).toBeUndefined();
+    console.log(`submit answered in ${Date.now() - started} ms`);
     await h.slots.receive(h.complete(1));
     await h.writes.settled();
     expect(h.log).toEqual(["m1:running", "m1:completed"]);

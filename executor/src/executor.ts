@@ -83,6 +83,7 @@ export class Executor {
       userHome: options.userHome ?? homedir(),
       projectDirs: () => options.local?.list().map((p) => p.path) ?? [],
       resolveTask: (taskId) => this.places.resolve(taskId),
+      baseBranch: (taskId) => this.places.baseBranch(taskId),
       ...(options.commandEnv ? { baseEnv: options.commandEnv } : {}),
     });
     this.outbox = new Outbox(

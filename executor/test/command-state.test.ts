@@ -155,5 +155,5 @@ describe("the Changes tab's store (command-state/<task>)", () => {
     mkdirSync(join(state, "baseline.git"), { recursive: true });
     await removeLeftoverTaskFolders(t.home, t.workspaceRoot);
     expect(existsSync(state)).toBe(false);
-  });
+  }, 60_000);
 });

@@ -274,4 +274,32 @@ describe("the fake model API", () => {
     });
     expect(res.status).toBe(200);
   });
+
+  it("times a tool call from its announcement to its result", async () => {
+    const events: ProgressEvent[] = [];
+    const stream = new ReplyStream((e) => events.push(e));
+    stream.handle({
+      type: "assistant",
+      message: {
+        role: "assistant",
+        content: [{ type: "tool_use", id: "toolu_9", name: "Bash", input: { command: "sleep 1" } }],
+      },
+      parent_tool_use_id: null,
+      session_id: "s",
+    } as unknown as Parameters<ReplyStream["handle"]>[0]);
+    await new Promise((resolve) => setTimeout(resolve, 120));
+    stream.handle({
+      type: "user",
+      message: {
+        role: "user",
+        content: [{ type: "tool_result", tool_use_id: "toolu_9", content: "ok" }],
+      },
+      parent_tool_use_id: null,
+      session_id: "s",
+    } as unknown as Parameters<ReplyStream["handle"]>[0]);
+    const result = events.find((e) => e.kind === "tool_result");
+    const ms = result?.kind === "tool_result" ? (result.durationMs ?? -1) : -1;
+    expect(ms).toBeGreaterThanOrEqual(100);
+    expect(ms).toBeLessThan(5000);
+  });
 });

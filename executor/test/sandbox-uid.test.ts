@@ -24,28 +24,37 @@ const RESERVED: [string, number, number][] = [
 ];
 
 describe("the cloud sandbox's uid", () => {
-  it.runIf(isRoot())("comes from a range that overlaps no conventional one", () => {
-    for (let i = 0; i < 500; i++) {
-      const { uid, gid } = sandboxIdentity(crypto.randomUUID());
-      expect(gid).toBe(uid);
-      for (const [what, low, high] of RESERVED) {
-        expect(uid < low || uid > high, `uid ${uid} is in the ${what} range`).toBe(true);
+  it.runIf(isRoot())(
+    "comes from a range that overlaps no conventional one",
+    () => {
+      // Each choice reads /proc and /etc/passwd (once per message in production).
+      for (let i = 0; i < 50; i++) {
+        const { uid, gid } = sandboxIdentity(crypto.randomUUID());
+        expect(gid).toBe(uid);
+        for (const [what, low, high] of RESERVED) {
+          expect(uid < low || uid > high, `uid ${uid} is in the ${what} range`).toBe(true);
+        }
       }
-    }
-  });
+    },
+    60_000,
+  );
 
-  it.runIf(isRoot())("is never a uid a running process has", async () => {
-    const taskId = crypto.randomUUID();
-    const first = sandboxIdentity(taskId).uid;
-    // Someone else's process runs as exactly that uid.
-    const other = spawn("sleep", ["60"], { uid: first, gid: first, stdio: "ignore" });
-    started.push(other);
-    await new Promise((resolve) => other.once("spawn", resolve));
-    const second = sandboxIdentity(taskId).uid;
-    expect(second).not.toBe(first);
-    // Nor one another task of this executor holds (its files are owned by it).
-    expect(sandboxIdentity(taskId, new Set([first, second])).uid).not.toBe(second);
-  });
+  it.runIf(isRoot())(
+    "is never a uid a running process has",
+    async () => {
+      const taskId = crypto.randomUUID();
+      const first = sandboxIdentity(taskId).uid;
+      // Someone else's process runs as exactly that uid.
+      const other = spawn("sleep", ["60"], { uid: first, gid: first, stdio: "ignore" });
+      started.push(other);
+      await new Promise((resolve) => other.once("spawn", resolve));
+      const second = sandboxIdentity(taskId).uid;
+      expect(second).not.toBe(first);
+      // Nor one another task of this executor holds (its files are owned by it).
+      expect(sandboxIdentity(taskId, new Set([first, second])).uid).not.toBe(second);
+    },
+    30_000,
+  );
 
   it("is never named in /etc/passwd or /etc/group", () => {
     const dir = mkdtempSync(join(tmpdir(), "wegent-uid-"));

@@ -50,6 +50,17 @@ export const WORKSPACE_FILE_MAX_BYTES = 512 * 1024;
 
 const NoArgs = z.object({}).strict();
 
+/** Text passed to git or gh as one argument: bounded in UTF-8 bytes, no NUL. */
+const ArgText = (max: number) =>
+  z
+    .string()
+    .regex(/^[^\0]*$/, "must not contain NUL")
+    .refine((s) => new TextEncoder().encode(s).length <= max, {
+      message: `at most ${max} bytes (UTF-8)`,
+    });
+/** A commit message or pull request title: something to say. */
+const LandText = (max: number) => ArgText(max).pipe(z.string().trim().min(1, "must not be empty"));
+
 /** Arguments of each built-in key. `needsTask`: the command runs in a task's workspace. */
 export const BUILTIN_COMMANDS = {
   "workspace.status": { needsTask: true, args: NoArgs },
@@ -71,7 +82,23 @@ export const BUILTIN_COMMANDS = {
   "runtime.info": { needsTask: false, args: NoArgs },
   "skills.list": { needsTask: false, args: NoArgs },
   "skills.link": { needsTask: false, args: z.object({ name: SkillName }).strict() },
+  // Landing a task's work (its worktree's branch `wegent/<id>`); see docs/commands.md.
+  "git.status": { needsTask: true, args: NoArgs, timeoutSec: 15 },
+  "git.commit": { needsTask: true, args: z.object({ message: LandText(10_000) }).strict() },
+  "git.merge": { needsTask: true, args: NoArgs },
+  "git.push": { needsTask: true, args: NoArgs, timeoutSec: 60 },
+  "git.pr": {
+    needsTask: true,
+    args: z.object({ title: LandText(500), body: ArgText(20_000).optional() }).strict(),
+    timeoutSec: 90,
+  },
 } as const;
+
+/** Extra seconds the platform waits for a built-in that talks to the network (push, PR). */
+export function builtinTimeoutSec(key: BuiltinCommandKey): number {
+  const entry = BUILTIN_COMMANDS[key];
+  return "timeoutSec" in entry ? entry.timeoutSec : 0;
+}
 export type BuiltinCommandKey = keyof typeof BUILTIN_COMMANDS;
 export const BUILTIN_COMMAND_KEYS = Object.keys(BUILTIN_COMMANDS) as BuiltinCommandKey[];
 
@@ -218,6 +245,65 @@ export const WorkspaceRevert = z.object({
   /** restored: back to its base content; removed: it was new, so it is gone. */
   action: z.enum(["restored", "removed", "unchanged"]),
 });
+
+/** Why landing a task's work was refused (nothing was changed). */
+export const GitLandRefusal = z.enum([
+  /** Not a task in its own worktree of a git project (scratch, cloud, in place). */
+  "not_a_worktree",
+  /** The worktree is on another branch than the task's. */
+  "wrong_branch",
+  "nothing_to_commit",
+  /** Merge, push or PR with changes not committed yet. */
+  "uncommitted_changes",
+  /** The base branch already has every commit of the task. */
+  "already_merged",
+  "base_unknown",
+  /** The base moved since the task started and changes the same lines. */
+  "conflict",
+  /** The base is checked out with uncommitted changes (or somewhere else than the project). */
+  "base_busy",
+  "no_remote",
+  "gh_missing",
+  "failed",
+]);
+export type GitLandRefusal = z.infer<typeof GitLandRefusal>;
+
+/** `git.status`: what can be done with the task's branch. */
+export const GitLandStatus = z.object({
+  /** null when the task cannot be landed from here (then `refusal` says why). */
+  refusal: GitLandRefusal.nullable(),
+  message: z.string(),
+  branch: z.string().nullable(),
+  base: z.string().nullable(),
+  /** Files changed and not committed yet in the worktree. */
+  uncommitted: z.number().int().nonnegative(),
+  /** Commits on the branch that the base lacks, and the other way round. */
+  ahead: z.number().int().nonnegative(),
+  behind: z.number().int().nonnegative(),
+  /** The remote a push goes to, when the project has one. */
+  remote: z.string().nullable(),
+  /** `gh` is installed and signed in. */
+  gh: z.boolean(),
+  worktree: z.string().nullable(),
+  project: z.string().nullable(),
+});
+export type GitLandStatus = z.infer<typeof GitLandStatus>;
+
+/** `git.commit`, `git.merge`, `git.push`, `git.pr`: done (exit 0), or refused with the reason (exit 1). */
+export const GitLandResult = z.object({
+  ok: z.boolean(),
+  refusal: GitLandRefusal.nullable(),
+  message: z.string(),
+  /** The commit made or landed (commit, merge). */
+  commit: z.string().nullable(),
+  /** merge: fast-forward or a merge commit. */
+  how: z.enum(["fast-forward", "merge-commit"]).nullable(),
+  /** The pull request's address. */
+  url: z.string().nullable(),
+  /** Files in conflict, for a refused merge. */
+  conflicts: z.array(z.string()),
+});
+export type GitLandResult = z.infer<typeof GitLandResult>;
 
 export const RuntimeInfo = z.object({
   executor: z.string(),

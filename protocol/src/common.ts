@@ -107,6 +107,8 @@ export const ProgressEvent = z.discriminatedUnion("kind", [
     /** Bounded summary of the tool's output (the executor truncates it). */
     summary: z.string().max(16 * 1024),
     isError: z.boolean(),
+    /** How long the tool ran, from its call to its result (measured by the executor). */
+    durationMs: z.number().int().nonnegative().max(86_400_000).optional(),
   }),
   /** Claude Code's subscription limit state (5-hour, weekly…) changed; see RateLimit. */
   z.object({ kind: z.literal("rate_limit"), limit: z.lazy(() => RateLimit) }),

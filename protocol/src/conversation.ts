@@ -25,6 +25,7 @@ export const Block = z.discriminatedUnion("type", [
     toolUseId: z.string(),
     summary: z.string(),
     isError: z.boolean(),
+    durationMs: z.number().optional(),
   }),
   /** The latest rate-limit state reported during this message (one block, replaced). */
   z.object({ type: z.literal("rate_limit"), limit: RateLimit }),
@@ -74,6 +75,7 @@ export function appendBlock(blocks: Block[], event: ProgressEvent, replyLength: 
           toolUseId: event.toolUseId,
           summary: event.summary,
           isError: event.isError,
+          ...(event.durationMs !== undefined ? { durationMs: event.durationMs } : {}),
         },
       ];
     case "rate_limit":

@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import {
   BUILTIN_COMMANDS,
+  builtinTimeoutSec,
   COMMAND_ANSWER_TIMEOUT_MS,
   type CommandAuditPage,
   type CommandResult,
@@ -88,7 +89,9 @@ commandRoutes.post("/:id/commands", async (c) => {
   if (device.status === "offline" || device.status === "reconnecting") {
     throw new ApiError(409, "device_offline", `Device ${label} is ${device.status}.`);
   }
-  const timeoutSec = owned.find((o) => o.key === body.key)?.timeoutSec ?? 0;
+  const timeoutSec = isBuiltinCommand(body.key)
+    ? builtinTimeoutSec(body.key)
+    : (owned.find((o) => o.key === body.key)?.timeoutSec ?? 0);
   const waitMs = COMMAND_ANSWER_TIMEOUT_MS + timeoutSec * 1000;
   const auditId = await startCommand(c.env.DB, {
     ownerId: user.id,

@@ -86,11 +86,24 @@ export async function taskMessages(env: Env, taskId: string) {
     .all();
 }
 
+/**
+ * A task's title from its first message: the first line, cut at a word (with "…") when over
+ * 80 characters; a single long word is cut where it must be.
+ */
+export function titleFrom(message: string): string {
+  const line = message.trim().split("\n")[0]!.trim();
+  const chars = Array.from(line);
+  if (chars.length <= 80) return line;
+  const cut = chars.slice(0, 79).join("");
+  const space = cut.search(/\s\S*$/);
+  return `${(space >= 40 ? cut.slice(0, space) : cut).trimEnd().replace(/[,;:.-]+$/, "")}…`;
+}
+
 taskRoutes.post("/", async (c) => {
   const body = await readBody(c, CreateTask);
   await checkMessageMode(c, body.permissionMode);
   const user = c.get("user");
-  const title = body.title ?? body.message.split("\n")[0]!.slice(0, 80);
+  const title = body.title ?? titleFrom(body.message);
   const plain = body.target && body.target !== "cloud" ? body.target : null;
   if (
     plain &&

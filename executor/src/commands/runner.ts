@@ -16,6 +16,7 @@ import {
 } from "@wegent/protocol";
 import { CREDENTIAL_VARIABLES } from "../runtime/claude-env";
 import { CommandError } from "./git";
+import { land, type LandContext, landStatus } from "./land";
 import type { OwnerCommand } from "./owner-commands";
 import { runtimeInfo } from "./runtime-info";
 import { linkSkill, listSkills } from "./skills";
@@ -48,6 +49,8 @@ export interface RunnerOptions {
   projectDirs?: () => readonly string[];
   /** Where a task works (a project's worktree); default <workspaceRoot>/<taskId>. */
   resolveTask?: (taskId: string) => Promise<{ dir: string; base?: string } | null>;
+  /** The branch a task's worktree was made from (where `git.merge` lands it). */
+  baseBranch?: (taskId: string) => Promise<string | null>;
   claudeExecutable?: string;
   /** The environment owner commands start from (local mode: the user's login shell's). */
   baseEnv?: Readonly<Record<string, string | undefined>>;
@@ -137,6 +140,26 @@ export class CommandRunner {
     return { ...found, stateDir, sandboxed: this.options.agentsSandboxed === true };
   }
 
+  /** A task's worktree for the git.* keys: never in cloud mode (an agent's repo runs nothing). */
+  private async landContext(taskId: string | null): Promise<LandContext> {
+    if (this.options.agentsSandboxed) {
+      throw new CommandError(
+        "invalid_args",
+        "git commands are for tasks in a project's worktree on your own device",
+      );
+    }
+    const workspace = await this.task(taskId);
+    const id = taskId ?? "";
+    return {
+      taskId: id,
+      dir: workspace.dir,
+      worktreesRoot: join(this.options.homeDir, "worktrees"),
+      baseBranch: (await this.options.baseBranch?.(id)) ?? null,
+      assertAllowed: (dir) => this.assertAllowedCwd(dir),
+      env: commandEnv(this.options.baseEnv ?? process.env),
+    };
+  }
+
   private async builtin(
     key: BuiltinCommandKey,
     args: Record<string, unknown>,
@@ -179,6 +202,24 @@ export class CommandRunner {
       case "skills.link":
         output = await linkSkill(this.options.userHome, String(args.name));
         break;
+      case "git.status":
+        output = await landStatus(await this.landContext(taskId));
+        break;
+      case "git.commit":
+      case "git.merge":
+      case "git.push":
+      case "git.pr": {
+        const action = key.slice("git.".length) as "commit" | "merge" | "push" | "pr";
+        const landed = await land(action, args, await this.landContext(taskId));
+        return {
+          exitCode: landed.ok ? 0 : 1,
+          stdout: JSON.stringify(landed),
+          stderr: landed.ok ? "" : landed.message,
+          timedOut: false,
+          truncated: false,
+          durationMs: Math.round(performance.now() - started),
+        };
+      }
     }
     return {
       exitCode: 0,

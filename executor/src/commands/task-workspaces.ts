@@ -39,6 +39,11 @@ interface Record {
   dir: string;
   /** The commit the task started from, or the tree of a non-git folder when it started. */
   base: string | null;
+  /**
+   * The branch a task's worktree was made from (the project's checked-out branch when the task
+   * first ran): where `git.merge` lands the work.
+   */
+  baseBranch?: string | null;
 }
 
 export interface TaskWorkspacesOptions {
@@ -77,6 +82,7 @@ export class TaskWorkspaces {
       return;
     }
     let base: string | null = null;
+    let baseBranch: string | null = null;
     // Sandboxed: no git at all in the agent's folder (its config would run as the executor).
     const top = this.options.agentsSandboxed
       ? null
@@ -84,18 +90,31 @@ export class TaskWorkspaces {
     if (top?.code === 0 && (await realpath(top.stdout.toString("utf8").trim())) === real) {
       const head = await git(["rev-parse", "--verify", "-q", "HEAD"], { cwd: real, allow: [1] });
       if (head.code === 0) base = head.stdout.toString("utf8").trim();
+      baseBranch = await projectBranch(real);
     } else {
       // Not a checkout: keep what the folder holds now (empty for a new scratch folder).
       base = await snapshotFolder(real, stateDir, this.options.agentsSandboxed === true);
     }
-    await writeFile(this.file(taskId), JSON.stringify({ dir: real, base } satisfies Record));
+    await writeFile(
+      this.file(taskId),
+      JSON.stringify({ dir: real, base, baseBranch } satisfies Record),
+    );
+  }
+
+  /** The branch the task's worktree was made from, as recorded when it first ran. */
+  async baseBranch(taskId: string): Promise<string | null> {
+    return (await this.read(taskId))?.baseBranch ?? null;
   }
 
   private async read(taskId: string): Promise<Record | null> {
     try {
       const json = JSON.parse(await readFile(this.file(taskId), "utf8")) as Partial<Record>;
       if (typeof json.dir !== "string") return null;
-      return { dir: json.dir, base: typeof json.base === "string" ? json.base : null };
+      return {
+        dir: json.dir,
+        base: typeof json.base === "string" ? json.base : null,
+        baseBranch: typeof json.baseBranch === "string" ? json.baseBranch : null,
+      };
     } catch {
       return null;
     }
@@ -109,4 +128,23 @@ export class TaskWorkspaces {
     const real = await realpath(scratch).catch(() => null);
     return real ? { dir: real } : null;
   }
+}
+
+/**
+ * For a task's worktree: the branch checked out in the project's main checkout (the worktree was
+ * just made from its HEAD). Null for a checkout that is not a linked worktree.
+ */
+async function projectBranch(worktree: string): Promise<string | null> {
+  const dirs = await git(["rev-parse", "--path-format=absolute", "--git-dir", "--git-common-dir"], {
+    cwd: worktree,
+  }).catch(() => null);
+  const [gitDir, common] = dirs?.stdout.toString("utf8").trim().split("\n") ?? [];
+  if (!gitDir || !common || gitDir === common || !common.endsWith("/.git")) return null;
+  const main = common.slice(0, -"/.git".length);
+  const head = await git(["symbolic-ref", "-q", "--short", "HEAD"], {
+    cwd: main,
+    allow: [1],
+  }).catch(() => null);
+  const name = head?.code === 0 ? head.stdout.toString("utf8").trim() : "";
+  return name.length > 0 && name.length < 256 ? name : null;
 }

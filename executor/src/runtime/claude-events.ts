@@ -36,6 +36,8 @@ export class ReplyStream {
   /** The reply so far: the concatenation of every text delta emitted. */
   text = "";
   private newBlock = false;
+  /** When each open tool call was announced, to time it. */
+  private readonly toolStarts = new Map<string, number>();
 
   constructor(private readonly emit: (event: ProgressEvent) => void) {}
 
@@ -80,6 +82,7 @@ export class ReplyStream {
       // Tool calls are announced once complete (the stream only has partial JSON input).
       for (const block of message.message.content) {
         if (block.type === "tool_use") {
+          this.toolStarts.set(block.id, Date.now());
           this.emit({
             kind: "tool_use",
             toolUseId: block.id.slice(0, MAX_ID_CHARS),
@@ -95,11 +98,16 @@ export class ReplyStream {
       if (typeof content === "string") return;
       for (const block of content) {
         if (block.type === "tool_result") {
+          const started = this.toolStarts.get(block.tool_use_id);
+          this.toolStarts.delete(block.tool_use_id);
           this.emit({
             kind: "tool_result",
             toolUseId: block.tool_use_id.slice(0, MAX_ID_CHARS),
             summary: truncateSummary(toolResultText(block.content)),
             isError: block.is_error === true,
+            ...(started !== undefined
+              ? { durationMs: Math.min(86_400_000, Math.max(0, Date.now() - started)) }
+              : {}),
           });
         }
       }

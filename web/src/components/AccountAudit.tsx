@@ -1,7 +1,6 @@
-import { useCallback, useEffect, useState } from "react";
 import { type AccountAction, type AccountAuditEntry, AccountAuditPage } from "@wegent/protocol";
-import { api, errorText } from "../api";
 import { fullDate } from "../lib/time";
+import { PageButtons, usePagedList } from "./paged-list";
 
 const ACTION_TEXT: Record<AccountAction, string> = {
   "mcp_server.create": "Defined an MCP server",
@@ -22,27 +21,10 @@ const ACTION_TEXT: Record<AccountAction, string> = {
  * browser's sessions, or an API token that was refused), what, when, outcome.
  */
 export function AccountAudit() {
-  const [entries, setEntries] = useState<AccountAuditEntry[]>([]);
-  const [cursor, setCursor] = useState<string | null>(null);
-  const [loaded, setLoaded] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const base = "/api/audit?limit=20";
-
-  const load = useCallback(async (after: string | null) => {
-    setError(null);
-    try {
-      const page = await api("GET", after ? `${base}&cursor=${after}` : base, AccountAuditPage);
-      setEntries((held) => (after ? [...held, ...page.entries] : page.entries));
-      setCursor(page.nextCursor);
-      setLoaded(true);
-    } catch (failure) {
-      setError(errorText(failure));
-    }
-  }, []);
-
-  useEffect(() => {
-    void load(null);
-  }, [load]);
+  const { entries, cursor, loaded, error, load } = usePagedList<AccountAuditEntry>(
+    "/api/audit?limit=20",
+    AccountAuditPage,
+  );
 
   return (
     <section aria-labelledby="account-audit-title" data-testid="account-audit">
@@ -105,16 +87,7 @@ export function AccountAudit() {
           </table>
         </div>
       )}
-      <div className="row">
-        <button type="button" className="quiet" onClick={() => void load(null)}>
-          Refresh
-        </button>
-        {cursor && (
-          <button type="button" className="quiet" onClick={() => void load(cursor)}>
-            Older
-          </button>
-        )}
-      </div>
+      <PageButtons cursor={cursor} load={load} />
     </section>
   );
 }

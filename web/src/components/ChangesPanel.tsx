@@ -5,6 +5,7 @@ import { type DiffLine, languageOf, splitDiff } from "../commands/diff";
 import { runBuiltin } from "../commands/run";
 import { highlight } from "../lib/highlight";
 import { toolsOf, type MessageView } from "../state/messages";
+import { LandPanel } from "./LandPanel";
 
 /** Claude Code tools that change files: when one finishes, the changes are read again. */
 const FILE_TOOLS = new Set(["Edit", "MultiEdit", "Write", "NotebookEdit"]);
@@ -61,6 +62,14 @@ export function ChangesPanel(props: { task: Task; messages: readonly MessageView
         <p className="error" role="alert">
           {load.message}
         </p>
+      )}
+      {load.kind === "ready" && load.diff.git && (
+        <LandPanel
+          task={task}
+          deviceId={deviceId}
+          changes={edits + load.diff.files.length}
+          onLanded={() => void refresh()}
+        />
       )}
       {load.kind === "ready" && (
         <ChangeList

@@ -38,6 +38,14 @@ export function ChatPage(props: { taskId: string | null }) {
       openTask(taskId).catch((failure: unknown) => setError(errorText(failure)));
   }, [taskId, loaded, openTask]);
 
+  // A new request card comes into view, unless the reader scrolled back through the page.
+  const requests = useRef<HTMLDivElement>(null);
+  const pagePinned = usePagePinned();
+  const newest = pending.at(-1)?.requestId;
+  useEffect(() => {
+    if (newest && pagePinned.current) requests.current?.scrollIntoView?.({ block: "nearest" });
+  }, [newest, pagePinned]);
+
   const latestReply = messages?.findLast((m) => m.role === "assistant");
   const running = latestReply !== undefined && !isTerminal(latestReply);
 
@@ -73,7 +81,7 @@ export function ChatPage(props: { taskId: string | null }) {
       <aside id="task-sidebar" className={`task-sidebar ${drawerOpen ? "open" : ""}`}>
         <TaskList currentTaskId={taskId} />
       </aside>
-      <main className="conversation" aria-label="Conversation">
+      <main className={`conversation ${task ? "has-task" : ""}`} aria-label="Conversation">
         {task && <TaskHeader task={task} onDeleted={() => navigate(href.newChat)} />}
         {task && <TaskUsage messages={messages ?? []} />}
         <RateLimitBanner messages={messages ?? []} />
@@ -96,6 +104,7 @@ export function ChatPage(props: { taskId: string | null }) {
         {showChanges && task && <ChangesPanel task={task} messages={messages ?? []} />}
         {!showChanges && (
           <MessageList
+            key={taskId ?? "new"}
             messages={messages ?? []}
             loading={taskId !== null && !loaded && !error}
             running={running}
@@ -104,13 +113,14 @@ export function ChatPage(props: { taskId: string | null }) {
           />
         )}
         {taskId && pending.length > 0 && (
-          <div className="input-requests" aria-live="polite">
+          <div className="input-requests" aria-live="polite" ref={requests}>
             {pending.map((request) => (
               <InputCard key={request.requestId} taskId={taskId} request={request} />
             ))}
           </div>
         )}
-        <NotificationOffer />
+        {/* Offered when it would help: while an agent works or waits for an answer. */}
+        {(running || pending.length > 0) && <NotificationOffer />}
         {error && (
           <p className="error" role="alert" data-testid="chat-error">
             {error}
@@ -136,6 +146,8 @@ function TaskHeader(props: { task: Task; onDeleted: () => void }) {
   const { deleteTask, state } = useStore();
   const [confirming, setConfirming] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  // On a phone the export, workspace and delete controls fold behind "More".
+  const [more, setMore] = useState(false);
   const { task } = props;
   const device = task.deviceId ? state.devices.find((d) => d.id === task.deviceId) : undefined;
   const where = [
@@ -144,48 +156,62 @@ function TaskHeader(props: { task: Task; onDeleted: () => void }) {
     task.branch,
   ].filter((part): part is string => part !== null);
   return (
-    <header className="task-header">
-      <h1 data-testid="task-title">{task.title || "Untitled"}</h1>
+    <header className={`task-header ${more ? "more-open" : ""}`}>
+      <h1 data-testid="task-title" title={task.title || "Untitled"}>
+        {task.title || "Untitled"}
+      </h1>
       <StatusBadge status={task.status} />
-      <p className="task-where muted" data-testid="task-where">
+      <button
+        type="button"
+        className="quiet task-more-toggle"
+        aria-expanded={more}
+        aria-controls={`task-extras-${task.id}`}
+        onClick={() => setMore((open) => !open)}
+        data-testid="task-more"
+      >
+        {more ? "Less" : "More"}
+      </button>
+      <p className="task-where muted" data-testid="task-where" title={where.join(" · ")}>
         {where.join(" · ")}
       </p>
-      <span className="export" aria-label="Export">
-        <a href={`/api/tasks/${props.task.id}/export?format=md`} download data-testid="export-md">
-          Export .md
-        </a>{" "}
-        <a
-          href={`/api/tasks/${props.task.id}/export?format=json`}
-          download
-          data-testid="export-json"
-        >
-          .json
-        </a>
-      </span>
-      <WorkspacePanel task={task} deviceName={device?.name ?? null} />
-      {confirming ? (
-        <span className="confirm">
-          Delete this task?{" "}
-          <button
-            type="button"
-            className="danger"
-            onClick={() =>
-              deleteTask(props.task.id)
-                .then(props.onDeleted)
-                .catch((failure: unknown) => setError(errorText(failure)))
-            }
+      <div className="task-extras" id={`task-extras-${task.id}`}>
+        <span className="export" aria-label="Export">
+          <a href={`/api/tasks/${props.task.id}/export?format=md`} download data-testid="export-md">
+            Export .md
+          </a>{" "}
+          <a
+            href={`/api/tasks/${props.task.id}/export?format=json`}
+            download
+            data-testid="export-json"
           >
-            Delete
-          </button>{" "}
-          <button type="button" onClick={() => setConfirming(false)}>
-            Keep
-          </button>
+            .json
+          </a>
         </span>
-      ) : (
-        <button type="button" className="quiet" onClick={() => setConfirming(true)}>
-          Delete task
-        </button>
-      )}
+        <WorkspacePanel task={task} deviceName={device?.name ?? null} />
+        {confirming ? (
+          <span className="confirm">
+            Delete this task?{" "}
+            <button
+              type="button"
+              className="danger"
+              onClick={() =>
+                deleteTask(props.task.id)
+                  .then(props.onDeleted)
+                  .catch((failure: unknown) => setError(errorText(failure)))
+              }
+            >
+              Delete
+            </button>{" "}
+            <button type="button" onClick={() => setConfirming(false)}>
+              Keep
+            </button>
+          </span>
+        ) : (
+          <button type="button" className="quiet" onClick={() => setConfirming(true)}>
+            Delete task
+          </button>
+        )}
+      </div>
       {error && (
         <p className="error" role="alert">
           {error}
@@ -193,6 +219,25 @@ function TaskHeader(props: { task: Task; onDeleted: () => void }) {
       )}
     </header>
   );
+}
+
+/** Whether the page (the phone layout's scroll area) is at its end, kept as the user scrolls. */
+function usePagePinned() {
+  const pinned = useRef(true);
+  useEffect(() => {
+    const onScroll = () => {
+      const root = document.documentElement;
+      pinned.current = root.scrollHeight - window.scrollY - window.innerHeight < 80;
+    };
+    window.addEventListener("scroll", onScroll, { passive: true });
+    return () => window.removeEventListener("scroll", onScroll);
+  }, []);
+  return pinned;
+}
+
+function scrollPageToEnd() {
+  const root = document.documentElement;
+  if (root.scrollHeight > window.innerHeight) window.scrollTo(0, root.scrollHeight);
 }
 
 function MessageList(props: {
@@ -206,12 +251,19 @@ function MessageList(props: {
   const [removeError, setRemoveError] = useState<string | null>(null);
   const list = useRef<HTMLDivElement>(null);
   const pinned = useRef(true);
+  const pagePinned = usePagePinned();
+  const opened = useRef(false);
 
-  // Follow the stream while the reader is at the bottom; leave them be if they scrolled up.
+  // A task opens at its latest message; then the list follows the stream while the reader is
+  // at the bottom and leaves them be if they scrolled up. On a phone the page itself scrolls.
   useLayoutEffect(() => {
     const element = list.current;
-    if (element && pinned.current) element.scrollTop = element.scrollHeight;
-  }, [props.messages]);
+    if (!element) return;
+    const first = !opened.current && props.messages.length > 0;
+    if (first) opened.current = true;
+    if (first || pinned.current) element.scrollTop = element.scrollHeight;
+    if (first || pagePinned.current) scrollPageToEnd();
+  }, [props.messages, pagePinned]);
 
   const taken = new Set(
     props.messages.flatMap((m) =>

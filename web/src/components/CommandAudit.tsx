@@ -1,34 +1,13 @@
-import { useCallback, useEffect, useState } from "react";
 import { type CommandAuditEntry, CommandAuditPage } from "@wegent/protocol";
-import { api, errorText } from "../api";
 import { fullDate } from "../lib/time";
+import { PageButtons, usePagedList } from "./paged-list";
 
 /** The commands run on a device (the audit), newest first, a page at a time. */
 export function CommandAudit(props: { deviceId: string }) {
-  const [entries, setEntries] = useState<CommandAuditEntry[]>([]);
-  const [cursor, setCursor] = useState<string | null>(null);
-  const [loaded, setLoaded] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const base = `/api/devices/${encodeURIComponent(props.deviceId)}/audit?limit=20`;
-
-  const load = useCallback(
-    async (after: string | null) => {
-      setError(null);
-      try {
-        const page = await api("GET", after ? `${base}&cursor=${after}` : base, CommandAuditPage);
-        setEntries((held) => (after ? [...held, ...page.entries] : page.entries));
-        setCursor(page.nextCursor);
-        setLoaded(true);
-      } catch (failure) {
-        setError(errorText(failure));
-      }
-    },
-    [base],
+  const { entries, cursor, loaded, error, load } = usePagedList<CommandAuditEntry>(
+    `/api/devices/${encodeURIComponent(props.deviceId)}/audit?limit=20`,
+    CommandAuditPage,
   );
-
-  useEffect(() => {
-    void load(null);
-  }, [load]);
 
   return (
     <section aria-label="Command audit" data-testid="command-audit">
@@ -71,16 +50,7 @@ export function CommandAudit(props: { deviceId: string }) {
           </table>
         </div>
       )}
-      <div className="row">
-        <button type="button" className="quiet" onClick={() => void load(null)}>
-          Refresh
-        </button>
-        {cursor && (
-          <button type="button" className="quiet" onClick={() => void load(cursor)}>
-            Older
-          </button>
-        )}
-      </div>
+      <PageButtons cursor={cursor} load={load} />
     </section>
   );
 }

@@ -19,7 +19,10 @@ export function Composer(props: {
   const store = useStore();
   const { task, latestReply } = props;
   const [draft, setDraft] = useState(props.initialText ?? "");
-  const [mode, setMode] = useState<PermissionMode | "">("");
+  // The mode picked stays picked: until the user picks another, a task's composer starts from
+  // the mode its latest message ran with.
+  const [picked, setMode] = useState<PermissionMode | "" | null>(null);
+  const mode = picked ?? latestReply?.permissionMode ?? "";
   const [model, setModel] = useState("");
   const [sending, setSending] = useState(false);
   const [error, setError] = useState<string | null>(null);

@@ -8,7 +8,6 @@ import {
   isChoosable,
   parseChoice,
   slotsText,
-  STATUS_MARKER,
   type Choice,
 } from "../state/target";
 
@@ -94,8 +93,7 @@ function SelectionNote(props: { device: Device | undefined; missing: boolean }) 
           : `${slots} in use.`;
   return (
     <p className={`hint ${device.status === "offline" ? "warn" : ""}`} data-testid="selection-note">
-      <span aria-hidden="true">{STATUS_MARKER[device.status]} </span>
-      {text}
+      <span className={`mark device-${device.status}`} aria-hidden="true" /> {text}
     </p>
   );
 }

@@ -4,7 +4,7 @@ import { api, errorText } from "../api";
 import { fromNow, fullDate, useNow } from "../lib/time";
 import { DeviceBody, Ok } from "@wegent/protocol";
 import { useStore } from "../state/store";
-import { slotsText, STATUS_MARKER } from "../state/target";
+import { slotsText } from "../state/target";
 import { href } from "../lib/route";
 import { AddDevicePanel } from "./AddDevicePanel";
 import { projectLabel } from "./ProjectSelector";
@@ -127,8 +127,7 @@ function DeviceCard(props: { device: Device }) {
         </button>
         <h2 data-testid="device-name">{device.name}</h2>
         <span className="device-status" data-testid="device-status">
-          <span aria-hidden="true">{STATUS_MARKER[device.status]} </span>
-          {device.status}
+          <span className={`mark device-${device.status}`} aria-hidden="true" /> {device.status}
         </span>
       </div>
       {device.securityEvent && (

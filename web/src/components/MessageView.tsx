@@ -1,12 +1,5 @@
-import { memo, useMemo } from "react";
-import { renderMarkdown } from "../lib/markdown";
-import {
-  isTerminal,
-  thinkingOf,
-  toolsOf,
-  type MessageView as View,
-  type ToolBlock,
-} from "../state/messages";
+import { isTerminal, type MessageView as View } from "../state/messages";
+import { ActivityLine, Transcript } from "./transcript/Transcript";
 import { StatusBadge } from "./StatusBadge";
 import { MessageUsage } from "./Usage";
 
@@ -45,21 +38,6 @@ export function UserMessage(props: { message: View; onRemove?: (() => void) | nu
   );
 }
 
-/** Messages the owner sent while this reply ran, which it took (in order). */
-function TakenMessages(props: { message: View }) {
-  const taken = props.message.blocks.filter((b) => b.type === "user_message");
-  if (taken.length === 0) return null;
-  return (
-    <div className="taken-messages">
-      {taken.map((b) => (
-        <blockquote key={b.userMessageId} className="taken" data-testid="taken-message">
-          <span className="muted">You, while it worked:</span> {b.text}
-        </blockquote>
-      ))}
-    </div>
-  );
-}
-
 export function AssistantMessage(props: {
   message: View;
   deviceName: string | null;
@@ -67,8 +45,6 @@ export function AssistantMessage(props: {
 }) {
   const { message } = props;
   const working = !isTerminal(message);
-  const tools = useMemo(() => toolsOf(message.blocks), [message.blocks]);
-  const thinking = useMemo(() => thinkingOf(message.blocks), [message.blocks]);
   return (
     <article
       className={`message assistant status-${message.status}`}
@@ -92,18 +68,8 @@ export function AssistantMessage(props: {
           </span>
         )}
       </header>
-      {thinking && (
-        <details className="reasoning" data-testid="reasoning">
-          <summary>Reasoning</summary>
-          <p className="thinking-text">{thinking}</p>
-        </details>
-      )}
-      {tools.map((tool) => (
-        <ToolUse key={tool.id} tool={tool} waiting={message.status === "waiting_input"} />
-      ))}
-      <TakenMessages message={message} />
-      {message.content && <Markdown source={message.content} />}
-      {working && <WorkingIndicator message={message} />}
+      <Transcript message={message} taskId={message.taskId} />
+      {working && <ActivityLine message={message} taskId={message.taskId} />}
       {message.status === "failed" && (
         <div className="error" role="alert" data-testid="message-error">
           <p>{message.errorMessage ?? "The agent failed."}</p>
@@ -119,69 +85,3 @@ export function AssistantMessage(props: {
     </article>
   );
 }
-
-function WorkingIndicator(props: { message: View }) {
-  const { message } = props;
-  const text =
-    message.status === "queued"
-      ? "Waiting for a free slot…"
-      : message.status === "pending"
-        ? "Sending to the device…"
-        : message.status === "cancelling"
-          ? "Stopping…"
-          : message.status === "waiting_input"
-            ? "Waiting for your answer…"
-            : "Thinking…";
-  return (
-    <div className="working" data-testid="thinking-indicator">
-      <span className="pulse" aria-hidden="true" />
-      <span>{text}</span>
-    </div>
-  );
-}
-
-function ToolUse(props: { tool: ToolBlock; waiting: boolean }) {
-  const { tool } = props;
-  const state = tool.result === null ? "running" : tool.result.isError ? "error" : "done";
-  return (
-    <details className={`tool tool-${state}`} data-testid="tool-use">
-      <summary>
-        <span className="tool-name">{tool.name}</span>{" "}
-        <span className="muted">
-          {state === "running"
-            ? props.waiting
-              ? "waiting for your answer"
-              : "running…"
-            : state === "error"
-              ? "failed"
-              : "done"}
-        </span>
-      </summary>
-      {tool.input !== null && tool.input !== undefined && (
-        <pre className="code">{formatInput(tool.input)}</pre>
-      )}
-      {tool.result && <pre className="code tool-result">{tool.result.summary}</pre>}
-    </details>
-  );
-}
-
-function formatInput(input: unknown): string {
-  try {
-    return JSON.stringify(input, null, 2) ?? String(input);
-  } catch {
-    return String(input);
-  }
-}
-
-/** Markdown is re-rendered only when the text changes, not on every status frame. */
-const Markdown = memo(function Markdown(props: { source: string }) {
-  const html = useMemo(() => renderMarkdown(props.source), [props.source]);
-  // renderMarkdown escapes raw HTML and drops unsafe links: the output is safe to insert.
-  return (
-    <div
-      className="markdown"
-      data-testid="assistant-content"
-      dangerouslySetInnerHTML={{ __html: html }}
-    />
-  );
-});

@@ -17,9 +17,11 @@ const marked = new Marked({
       const label = language ? ` data-lang="${escapeHtml(language)}"` : "";
       return `<pre class="code"${label}><code>${highlight(text, language)}</code></pre>\n`;
     },
-    link({ href, tokens }) {
+    link({ href, tokens, raw }) {
       const text = this.parser.parseInline(tokens);
       if (!SAFE_URL.test(href)) return text;
+      // A bare `name@1.2.3` (a package, a git remote) is not an email: only a written link is.
+      if (/^mailto:/i.test(href) && !/^[[<]/.test(raw)) return text;
       return `<a href="${escapeHtml(href)}" target="_blank" rel="noopener noreferrer">${text}</a>`;
     },
     image({ href, text }) {

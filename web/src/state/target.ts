@@ -24,25 +24,29 @@ export function taskChoice(task: Task): Choice {
 /** An offline device cannot take work; a reconnecting one is expected back within seconds. */
 export const isChoosable = (device: Device): boolean => device.status !== "offline";
 
-export const STATUS_MARKER: Record<Device["status"], string> = {
-  online: "🟢",
-  busy: "🟡",
-  reconnecting: "🟠",
-  offline: "🔴",
+/**
+ * A device's state in words (the same word everywhere: the selector, its note, the devices page).
+ * Marks are drawn by CSS (`.mark.device-<status>`), never emoji: a font may lack them.
+ */
+export const STATUS_WORD: Record<Device["status"], string> = {
+  online: "online",
+  busy: "busy",
+  reconnecting: "reconnecting",
+  offline: "offline",
 };
 
 export const slotsText = (used: number, max: number): string => `${used}/${max} slots`;
 
 export function deviceLabel(device: Device): string {
-  const star = device.isDefault ? " ⭐" : "";
+  const star = device.isDefault ? " (default)" : "";
   const queue = device.queueLength > 0 ? `, ${device.queueLength} queued` : "";
-  return `${STATUS_MARKER[device.status]} ${device.name}${star} (${device.status}, ${slotsText(device.slotsUsed, device.maxSlots)}${queue})`;
+  return `${device.name}${star} · ${STATUS_WORD[device.status]} (${slotsText(device.slotsUsed, device.maxSlots)}${queue})`;
 }
 
 export function cloudLabel(cloud: CloudStatus | null): string {
-  if (!cloud) return "☁️ Cloud";
-  if (!cloud.online) return "☁️ Cloud (no executors online)";
-  return `☁️ Cloud (${slotsText(cloud.slotsUsed, cloud.maxSlots)})`;
+  if (!cloud) return "Cloud";
+  if (!cloud.online) return "Cloud · offline (no executors online)";
+  return `Cloud (${slotsText(cloud.slotsUsed, cloud.maxSlots)})`;
 }
 
 /** Reads a select's value back into a Choice; anything else is ignored. */
