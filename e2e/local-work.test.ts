@@ -169,7 +169,8 @@ describe("a local device's projects", () => {
     expect(JSON.stringify(projects)).not.toContain("secret-repo");
     expect(main.output()).toMatch(/leads outside/);
     expect(main.output()).toContain("agent environment: login shell /bin/sh");
-    expect(main.output()).toContain("model credentials: API key (ANTHROPIC_API_KEY)");
+    // The test's model is on loopback (ANTHROPIC_BASE_URL): Claude Code calls that a gateway.
+    expect(main.output()).toMatch(/model credentials: Gateway 127\.0\.0\.1:\d+ \(API key\)/);
   });
 
   it("runs a task in its own worktree with the user's HOME and login environment", async () => {
