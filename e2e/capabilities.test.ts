@@ -225,7 +225,7 @@ createInterface({ input: process.stdin }).on("line", (line) => {
     });
   });
 
-  it("the appended system prompt and the model reach the model API, and a follow-up picks up a change", async () => {
+  it("the appended system prompt and the model reach the model API; a follow-up keeps its task's prompt, a new task takes the change", async () => {
     const ex = await launch();
     const before = await synced(ex.deviceId);
     const put = async (appendSystemPrompt: string, model: string | null = null) =>
@@ -248,9 +248,15 @@ createInterface({ input: process.stdin }).on("line", (line) => {
     await synced(ex.deviceId, one.capabilities.digest);
     await send("say hi again with settings", ex.deviceId, done.task.id);
     const second = requestsFor("say hi again with settings")[0];
-    expect(second && systemText(second)).toContain("PIRATE-APPEND-2");
-    expect(second && systemText(second)).not.toContain("PIRATE-APPEND-1");
+    // Claude Code records the rendered prompt in the session and a follow-up sends that record
+    // (docs/local-work.md); the model is chosen per request and changes at once.
+    expect(second && systemText(second)).toContain("PIRATE-APPEND-1");
+    expect(second && systemText(second)).not.toContain("PIRATE-APPEND-2");
     expect((second?.body as { model?: string } | null)?.model).toBe("claude-wegent-test-8");
+    await send("say hi in a new task with settings", ex.deviceId);
+    const fresh = requestsFor("say hi in a new task with settings")[0];
+    expect(fresh && systemText(fresh)).toContain("PIRATE-APPEND-2");
+    expect(fresh && systemText(fresh)).not.toContain("PIRATE-APPEND-1");
     await put("");
   });
 
