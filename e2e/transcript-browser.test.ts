@@ -402,7 +402,12 @@ describe("the conversation as it happened", () => {
   it("Stop ends the running tool row", async () => {
     const prompt = "Run the slow suite";
     fake.on(prompt, [
-      { blocks: [toolUse("Bash", { command: "sleep 60", description: "slow suite" })] },
+      // Not a bare `sleep N`: Claude Code refuses a lone long sleep at once (the row then fails).
+      {
+        blocks: [
+          toolUse("Bash", { command: "echo started && sleep 60", description: "slow suite" }),
+        ],
+      },
       { blocks: [text("never")] },
     ]);
     await page.goto(`${platform.origin}/#/`);
@@ -420,7 +425,7 @@ describe("the conversation as it happened", () => {
     await page.getByTestId("stop-button").click();
     await row.and(page.locator('[data-state="stopped"]')).waitFor({ timeout: 30_000 });
     await expect(row.getByTestId("tool-summary").textContent()).resolves.toBe(
-      "Bash · sleep 60 · stopped",
+      "Bash · echo started && sleep 60 · stopped",
     );
     await page.reload();
     await row.and(page.locator('[data-state="stopped"]')).waitFor();
