@@ -53,25 +53,44 @@ const PERSON_MODES = new Set(["acceptEdits", "bypassPermissions"]);
  * `bypassPermissions` is refused with 403 `session_required` and recorded.
  */
 export async function checkMessageMode(c: AppContext, mode: string | undefined): Promise<void> {
+  if (c.get("via").kind !== "token" || mode === undefined || !PERSON_MODES.has(mode)) return;
+  await refuseToken(
+    c,
+    `asked for ${mode}`,
+    `An API token may ask for permissionMode "default" or "plan" only: ${mode} lets the agent act without asking, a person's choice. Leave permissionMode out to use your default permission mode (set in Settings, signed in), or send the message from the web UI.`,
+  );
+}
+
+/**
+ * A message sent while a reply runs is taken into that reply, under the mode the reply runs
+ * with. A token may not add words to a reply a person let act without asking (`acceptEdits`,
+ * `bypassPermissions`): 403 `session_required`, recorded. It may send them once the reply ends.
+ */
+export async function checkQueuedMode(c: AppContext, replyMode: string | null): Promise<void> {
+  if (c.get("via").kind !== "token" || replyMode === null || !PERSON_MODES.has(replyMode)) return;
+  await refuseToken(
+    c,
+    `queued into a reply running in ${replyMode}`,
+    `This reply runs in ${replyMode}, which lets the agent act without asking: an API token may not add to it. Send the message once the reply has ended, or from the web UI.`,
+  );
+}
+
+async function refuseToken(c: AppContext, detail: string, message: string): Promise<never> {
   const via = c.get("via");
-  if (via.kind !== "token" || mode === undefined || !PERSON_MODES.has(mode)) return;
   const user = c.get("user");
   const action = "message.permission_mode";
-  log({ event: "person.refused", userId: user.id, tokenId: via.tokenId, action }, "warn");
+  const tokenId = via.kind === "token" ? via.tokenId : "";
+  log({ event: "person.refused", userId: user.id, tokenId, action }, "warn");
   await record(c.env.DB, {
     ownerId: user.id,
     via: "token",
-    viaId: via.tokenId,
+    viaId: tokenId,
     action,
     target: null,
-    detail: `asked for ${mode}`,
+    detail,
     outcome: "session_required",
   });
-  throw new ApiError(
-    403,
-    "session_required",
-    `An API token may ask for permissionMode "default" or "plan" only: ${mode} lets the agent act without asking, a person's choice. Leave permissionMode out to use your default permission mode (set in Settings, signed in), or send the message from the web UI.`,
-  );
+  throw new ApiError(403, "session_required", message);
 }
 
 /**

@@ -28,7 +28,7 @@ import type { HubPartial } from "../../durable-objects/contract";
 import { chatNote, restoreFailure } from "../workspaces/chat";
 import { prepareWorkspace, RestoreFailed } from "../workspaces/move";
 import { deleteArchive } from "../workspaces/store";
-import { checkMessageMode } from "../auth/person";
+import { checkMessageMode, checkQueuedMode } from "../auth/person";
 
 export const taskRoutes = new Hono<AppEnv>();
 taskRoutes.use("*", requireUser());
@@ -185,6 +185,7 @@ taskRoutes.post("/:id/messages", async (c) => {
           : "This task waits for a free slot. Send your message once it has started, or stop it.",
       );
     }
+    await checkQueuedMode(c, answering.permissionMode);
     const queued = await queueIntoReply(
       c.env,
       user.id,

@@ -272,3 +272,46 @@ describe("messages while the agent works", () => {
     expect(await socket.next("task:execute")).toMatchObject({ model: "sonnet" });
   }, 30_000);
 });
+
+describe("a script token and a running reply", () => {
+  it("may not add to a reply a person let act without asking; may add to one that asks", async () => {
+    const { user, socket, taskId } = await runningTask();
+    const { token } = await createToken(user, { name: "ci script" });
+    // The reply runs in the account's default mode, bypassPermissions: a person's choice.
+    const refused = await call("POST", `/api/tasks/${taskId}/messages`, {
+      token,
+      body: { message: "Also delete the backups" },
+    });
+    expectError(refused, 403, "session_required");
+    expect((await messagesOf(user.cookie, taskId)).some((m) => m.content.includes("backups"))).toBe(
+      false,
+    );
+    const audit = await call("GET", "/api/audit", { cookie: user.cookie });
+    expect(JSON.stringify(audit.body)).toContain(
+      "queued into a reply running in bypassPermissions",
+    );
+
+    // A reply that asks before tools: the token's words wait in it like anyone's.
+    const asking = await call("POST", "/api/tasks", {
+      cookie: user.cookie,
+      body: { message: "Work carefully", permissionMode: "default" },
+    });
+    const askingId = (asking.body as { task: { id: string } }).task.id;
+    const e = (await socket.next("task:execute")) as Execute;
+    socket.send({ type: "task:accepted", taskId: askingId, messageId: e.messageId });
+    socket.send(textFrame(e, 1, 0, "Working"));
+    await socket.next("task:ack");
+    const pending = call("POST", `/api/tasks/${askingId}/messages`, {
+      token,
+      body: { message: "Also add tests" },
+    });
+    const request = (await socket.next("device:request")) as Request;
+    socket.send({
+      type: "device:response",
+      requestId: request.requestId,
+      ok: true,
+      result: { state: "queued" },
+    });
+    expect((await pending).status).toBe(202);
+  });
+});
