@@ -1,6 +1,15 @@
 // Plan mode's plan file, read for the owner's card: the newest plan written since the reply
 // started, never through a link the agent planted.
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import {
+  linkSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -48,4 +57,45 @@ describe("readLatestPlan", () => {
     writeFileSync(join(plans, "big.md"), "x".repeat(MAX_PLAN_BYTES + 100));
     expect((await readLatestPlan(h, Date.now() - 5000))?.length).toBe(MAX_PLAN_BYTES);
   });
+
+  it("refuses a hard-linked plan file", async () => {
+    const { home: h, plans } = home();
+    const elsewhere = join(h, "elsewhere.txt");
+    writeFileSync(elsewhere, "not a plan");
+    linkSync(elsewhere, join(plans, "linked.md"));
+    expect(await readLatestPlan(h, Date.now() - 5000)).toBeNull();
+  });
+
+  it.runIf(process.platform === "linux")(
+    "never hangs when the agent swaps the plan for a FIFO between the check and the open",
+    async () => {
+      const { home: h, plans } = home();
+      writeFileSync(join(plans, "plan.md"), "1. plan");
+      // A file and a FIFO renamed over plan.md in turn, as fast as the shell goes.
+      const swapper = spawn(
+        "sh",
+        [
+          "-c",
+          "while :; do rm -f p.tmp; mkfifo p.tmp && mv -f p.tmp plan.md; echo 1. plan > f.tmp && mv -f f.tmp plan.md; done",
+        ],
+        { cwd: plans, stdio: "ignore" },
+      );
+      try {
+        const end = Date.now() + 3000;
+        let calls = 0;
+        while (Date.now() < end) {
+          const read = readLatestPlan(h, Date.now() - 5000);
+          const hung = new Promise<"hung">((resolve) => setTimeout(() => resolve("hung"), 2000));
+          const result = await Promise.race([read, hung]);
+          expect(result, `call ${calls} hung on the FIFO`).not.toBe("hung");
+          expect(result === null || result.startsWith("1. plan")).toBe(true);
+          calls++;
+        }
+        expect(calls).toBeGreaterThan(10);
+      } finally {
+        swapper.kill("SIGKILL");
+      }
+    },
+    20_000,
+  );
 });

@@ -28,9 +28,15 @@ export async function readLatestPlan(home: string, since: number): Promise<strin
       if (!newest || entry.mtimeMs > newest.mtime) newest = { name, mtime: entry.mtimeMs };
     }
     if (!newest) return null;
-    const handle = await open(join(dir, newest.name), constants.O_RDONLY | constants.O_NOFOLLOW);
+    // Non-blocking: the agent may swap the file for a FIFO after the lstat above (cloud: its
+    // own HOME), and a blocking open would hold one of the executor's I/O threads for ever.
+    const handle = await open(
+      join(dir, newest.name),
+      constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK,
+    );
     try {
-      if (!(await handle.stat()).isFile()) return null;
+      const opened = await handle.stat();
+      if (!opened.isFile() || opened.nlink !== 1) return null;
       const buffer = Buffer.alloc(MAX_PLAN_BYTES);
       const { bytesRead } = await handle.read(buffer, 0, MAX_PLAN_BYTES, 0);
       return buffer.subarray(0, bytesRead).toString("utf8");
