@@ -188,6 +188,8 @@ async function main(): Promise<number> {
       permissionMode: config.permissionMode,
       ...(userEnv ? { userEnv } : {}),
       maxSessions: config.maxSlots,
+      // A cloud task's sandbox ends with its reply (docs/security.md).
+      ...(config.mode === "cloud" ? { keepWarm: false } : {}),
       onOffers: (offers) => executor.reportOffers(offers),
     }),
     ...(local ? { local } : {}),

@@ -68,6 +68,11 @@ export interface ClaudeRuntimeOptions {
   /** Most live Claude Code processes (running or warm); the device's slot count. */
   maxSessions?: number;
   /**
+   * Keep a session's process warm after a reply (default true). The cloud pool does not: a warm
+   * process would keep its tenant's sandbox, folders and model secret alive past the reply.
+   */
+  keepWarm?: boolean;
+  /**
    * Told what Claude Code offers (models, slash commands) whenever a session starts; the
    * executor puts them into the claude-code entry of the device's runtimes.
    */
@@ -479,7 +484,7 @@ export function createClaudeRuntime(options: ClaudeRuntimeOptions = {}): AgentRu
     const outcome = await Promise.race([stopped, finished]);
     if (stopping) return stopped;
     signal.removeEventListener("abort", onAbort);
-    if (outcome.ok && !session.closed) {
+    if (outcome.ok && !session.closed && options.keepWarm !== false) {
       // Warm for the next message: it goes into this process without Claude Code's start.
       session.keepWarm(request.capabilities?.runtime.keepWarmSeconds ?? DEFAULT_KEEP_WARM_SECONDS);
     } else {
