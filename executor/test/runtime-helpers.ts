@@ -48,7 +48,7 @@ export function taskDirs(): TaskDirs {
     workspaceDir: join(root, "workspace"),
     homeDir: join(root, "home"),
     tmpDir: join(root, "tmp"),
-    remove: () => rmSync(root, { recursive: true, force: true }),
+    remove: () => rmSync(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 }),
   };
   for (const dir of [dirs.workspaceDir, dirs.homeDir, dirs.tmpDir]) mkdirSync(dir);
   return dirs;
