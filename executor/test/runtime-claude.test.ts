@@ -11,6 +11,7 @@ import {
   request,
   runAndRecord,
   streamedText,
+  cleanUp,
   taskDirs,
   testRuntime,
   waitFor,
@@ -33,8 +34,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await fake.close();
 });
-afterEach(() => {
-  for (const d of dirsToRemove.splice(0)) d.remove();
+afterEach(async () => {
+  await cleanUp(dirsToRemove);
 });
 
 describe("Claude Code runtime (real Claude Code, fake model API)", () => {

@@ -16,11 +16,13 @@ import {
 import { createClaudeRuntime } from "../src/runtime/claude";
 import type { InputQuestion } from "../src/runtime/types";
 import {
+  cleanUp,
   processesOfTask,
   request,
   runAndRecord,
   taskDirs,
   testRuntime,
+  tracked,
   type TaskDirs,
   waitFor,
 } from "./runtime-helpers";
@@ -33,8 +35,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await fake.close();
 });
-afterEach(() => {
-  for (const d of toRemove.splice(0)) d.remove();
+afterEach(async () => {
+  await cleanUp(toRemove);
 });
 
 const APPENDED = "Always answer like a pirate, matey. (owner's appended text 7f3a)";
@@ -169,7 +171,7 @@ describe("credentials as Claude Code resolves them (local mode)", () => {
       JSON.stringify({ apiKeyHelper: "echo sk-from-the-helper-5150" }),
     );
     fake.on("helper key please", [{ blocks: [text("Signed in by the helper.")] }]);
-    const runtime = createClaudeRuntime({ userEnv: ownerEnv(home) });
+    const runtime = tracked(createClaudeRuntime({ userEnv: ownerEnv(home) }));
     expect(await runtime.preflight()).toBeNull();
     expect((await runtime.describe!()).auth).toEqual({
       kind: "api_key_helper",
@@ -203,7 +205,7 @@ describe("credentials as Claude Code resolves them (local mode)", () => {
     fake.on("refused login please", [
       { error: { status: 401, type: "authentication_error", message: "invalid x-api-key" } },
     ]);
-    const runtime = createClaudeRuntime({ userEnv: ownerEnv(home) });
+    const runtime = tracked(createClaudeRuntime({ userEnv: ownerEnv(home) }));
     const { outcome } = await runAndRecord(runtime, request(d, "refused login please"));
     expect(outcome.ok).toBe(false);
     expect(outcome.ok ? null : outcome.code, JSON.stringify(outcome)).toBe("credentials_invalid");
@@ -293,23 +295,25 @@ describe("agentEnv on a local device", () => {
     toRemove.push(d);
     const home = join(d.root, "owner");
     mkdirSync(home, { recursive: true });
-    const runtime = createClaudeRuntime({
-      // The owner's login shell has neither variable; the executor was started with both.
-      userEnv: {
-        PATH: process.env.PATH ?? "/usr/bin:/bin",
-        HOME: home,
-        ANTHROPIC_API_KEY: "test-key",
-        ANTHROPIC_BASE_URL: fake.url,
-        CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",
-        CLAUDE_CODE_MAX_RETRIES: "0",
-        IS_SANDBOX: "1",
-      },
-      baseEnv: {
-        PATH: process.env.PATH,
-        EXTRA_FOR_AGENT: "from-the-executor-env",
-        NOT_LISTED_VAR: "must-not-show",
-      },
-    });
+    const runtime = tracked(
+      createClaudeRuntime({
+        // The owner's login shell has neither variable; the executor was started with both.
+        userEnv: {
+          PATH: process.env.PATH ?? "/usr/bin:/bin",
+          HOME: home,
+          ANTHROPIC_API_KEY: "test-key",
+          ANTHROPIC_BASE_URL: fake.url,
+          CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",
+          CLAUDE_CODE_MAX_RETRIES: "0",
+          IS_SANDBOX: "1",
+        },
+        baseEnv: {
+          PATH: process.env.PATH,
+          EXTRA_FOR_AGENT: "from-the-executor-env",
+          NOT_LISTED_VAR: "must-not-show",
+        },
+      }),
+    );
     const { outcome } = await runAndRecord(runtime, {
       ...request(d, "show extra env please"),
       capabilities: {

@@ -29,8 +29,27 @@ export function fakeMachineEnv(fakeUrl: string): Record<string, string | undefin
   };
 }
 
+const openRuntimes = new Set<AgentRuntime>();
+
+/** A runtime closed by `cleanUp` (its warm Claude Code processes write into the task's HOME). */
+export function tracked(runtime: AgentRuntime): AgentRuntime {
+  openRuntimes.add(runtime);
+  return runtime;
+}
+
 export function testRuntime(fakeUrl: string, options: ClaudeRuntimeOptions = {}): AgentRuntime {
-  return createClaudeRuntime({ baseEnv: fakeMachineEnv(fakeUrl), ...options });
+  return tracked(createClaudeRuntime({ baseEnv: fakeMachineEnv(fakeUrl), ...options }));
+}
+
+/**
+ * After a test: stops every runtime's sessions (a warm process still writing session files
+ * makes the folder removal fail with ENOTEMPTY), then removes the task folders.
+ */
+export async function cleanUp(dirs: TaskDirs[]): Promise<void> {
+  const runtimes = [...openRuntimes];
+  openRuntimes.clear();
+  for (const runtime of runtimes) await runtime.closeAll?.();
+  for (const d of dirs.splice(0)) d.remove();
 }
 
 export interface TaskDirs {

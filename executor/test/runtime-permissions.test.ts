@@ -12,7 +12,14 @@ import {
   type FakeModel,
 } from "../../e2e/fake-model/server";
 import type { InputDecision, InputQuestion } from "../src/runtime/types";
-import { request, runAndRecord, taskDirs, testRuntime, type TaskDirs } from "./runtime-helpers";
+import {
+  cleanUp,
+  request,
+  runAndRecord,
+  taskDirs,
+  testRuntime,
+  type TaskDirs,
+} from "./runtime-helpers";
 
 let fake: FakeModel;
 const toRemove: TaskDirs[] = [];
@@ -22,8 +29,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await fake.close();
 });
-afterEach(() => {
-  for (const d of toRemove.splice(0)) d.remove();
+afterEach(async () => {
+  await cleanUp(toRemove);
 });
 
 function asking(answer: (q: InputQuestion) => InputDecision, delayMs = 300) {
