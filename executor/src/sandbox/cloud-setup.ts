@@ -2,12 +2,10 @@
 import type { BaseEnv } from "../runtime/claude-env";
 import { findClaudeExecutable } from "../runtime/claude-preflight";
 import type { Logger } from "../log";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { findBwrap, installDirOf, isRoot, probeSandbox } from "./bwrap";
 import { delegatedCgroup, type LimitPlan, limitsFromEnv, planLimits, rlimitArgs } from "./limits";
 import { type CloudLauncher, cloudLauncher, removeLeftoverTaskFolders } from "./cloud-launcher";
+import { makeSocketRoot, sweepSocketRoots } from "./socket-root";
 import {
   type ModelProxy,
   startModelProxy,
@@ -70,7 +68,10 @@ export async function setUpCloud(options: {
   }
   const removed = await removeLeftoverTaskFolders(options.homeDir, options.workspaceRoot);
   if (removed > 0) log.info(`removed ${removed} task folder(s) left by an earlier run`);
-  const socketRoot = mkdtempSync(join(tmpdir(), "wegent-model-"));
+  const swept = sweepSocketRoots();
+  if (swept > 0)
+    log.info(`removed ${swept} model socket folder(s) left by an executor that stopped`);
+  const socketRoot = makeSocketRoot();
   const proxy = await startModelProxy({
     upstream: baseEnv.ANTHROPIC_BASE_URL?.trim() || "https://api.anthropic.com",
     credential: credential ?? NO_CREDENTIAL,
