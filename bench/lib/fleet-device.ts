@@ -1,11 +1,11 @@
 // A protocol-level device whose link is the real executor's: `HubConnection` from
-// executor/src/connection.ts with the executor's default timings, so its dialing, pings, watchdog
+// executor/src/connection/connection.ts with the executor's default timings, so its dialing, pings, watchdog
 // and reconnect backoff/jitter (protocol `reconnectDelay`) are the product's, not a copy. It
 // registers on every open (with the tasks it still runs, as wegent-executor does), heartbeats
 // at the hub's interval and records when it went down, dialed and registered again.
 import { randomUUID } from "node:crypto";
 import type { HubFrame } from "@wegent/protocol";
-import { HubConnection } from "../../executor/src/connection";
+import { HubConnection } from "../../executor/src/connection/connection";
 import { DEFAULT_TIMINGS } from "../../executor/src/executor-options";
 import type { Logger } from "../../executor/src/log";
 import { DeviceAuth } from "../../executor/src/security/device-auth";

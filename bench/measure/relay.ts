@@ -1,6 +1,6 @@
 // (c) Relay: the device's task:progress → message:delta on the browser's live socket.
 import { api } from "../../e2e/harness";
-import { Outbox } from "../../executor/src/outbox";
+import { Outbox } from "../../executor/src/connection/outbox";
 import { doneFrame, outboxDone, type ProtocolDevice } from "../lib/device";
 import { openTimedLive } from "../lib/live";
 import type { BenchUser } from "../lib/platform";

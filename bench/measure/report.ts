@@ -334,7 +334,7 @@ sustained rate 250 frames/s. The issue's own figures on a quiet machine: 16 s fo
   any API call costs here before the platform does anything.
 - **(c) relay.** One \`task:progress\` at a time from the device to \`message:delta\` on the
   browser's live socket (\`/api/live\` with the session cookie). Then bursts at increasing rates
-  for a few seconds each, sent through the executor's own outbox (\`executor/src/outbox.ts\`: the
+  for a few seconds each, sent through the executor's own outbox (\`executor/src/connection/outbox.ts\`: the
   first event at once, the next ones batched while a frame is unacknowledged): a rate counts as
   sustained when every \`seq\` arrived exactly once, in order, and the last one arrived within
   1 s of the last send (no growing backlog); the run stops at the first rate that is not.
@@ -347,7 +347,7 @@ sustained rate 250 frames/s. The issue's own figures on a quiet machine: 16 s fo
   \`reconnecting\` — bounded by the last ping (every 10 s) + the 25 s ping timeout — and to its
   task failing \`device_disconnected\` after the 15 s grace.
 - **(e) scale and the restart storm.** N devices, each the real executor's link
-  (\`HubConnection\` of \`executor/src/connection.ts\` with its default timings: dialing, pings,
+  (\`HubConnection\` of \`executor/src/connection/connection.ts\` with its default timings: dialing, pings,
   watchdog, and the reconnect policy \`reconnectDelay\` of \`protocol/src/backoff.ts\`) speaking
   the protocol without Claude Code (\`bench/lib/fleet-device.ts\`). By default each rotates a
   device credential before every dial, as wegent-executor does

@@ -1,9 +1,9 @@
 // (j) One user's live channel under load: D devices × T streaming tasks each (one user, D×T
-// streams), each sent through the executor's own outbox (executor/src/outbox.ts) at a steady
+// streams), each sent through the executor's own outbox (executor/src/connection/outbox.ts) at a steady
 // rate. End lag per stream = the browser live socket's last `message:delta` − the device's last
 // send; every seq must arrive exactly once, in order.
 import { api } from "../../e2e/harness";
-import { Outbox } from "../../executor/src/outbox";
+import { Outbox } from "../../executor/src/connection/outbox";
 import { connectDevice, outboxDone, type ProtocolDevice } from "../lib/device";
 import { openTimedLive } from "../lib/live";
 import type { BenchUser } from "../lib/platform";

@@ -11,7 +11,7 @@ import { captureLoginEnvironment, type Env } from "./local/environment";
 import { LocalWork } from "./local/local-work";
 import { loadOwnerCommands, type OwnerCommand } from "./commands/owner-commands";
 import { createLogger, maskToken } from "./log";
-import { batchLimitsFromEnv } from "./outbox";
+import { batchLimitsFromEnv } from "./connection/outbox";
 import { createClaudeRuntime } from "./runtime/claude";
 import type { AgentLauncher } from "./runtime/launcher";
 import { setUpCloud } from "./sandbox/cloud-setup";

@@ -1,9 +1,9 @@
 import type { DeviceSandbox, DeviceType } from "@wegent/protocol";
-import type { ConnectionTimings, Authorize, StopReason } from "./connection";
+import type { ConnectionTimings, Authorize, StopReason } from "./connection/connection";
 import type { OwnerCommand } from "./commands/owner-commands";
 import type { LocalWork } from "./local/local-work";
 import type { Logger } from "./log";
-import type { BatchLimits } from "./outbox";
+import type { BatchLimits } from "./connection/outbox";
 import type { AgentRuntime } from "./runtime/types";
 import type { PreExecuteHook } from "./hooks";
 import type { McpPolicy } from "./capabilities/mcp-policy";

@@ -8,13 +8,13 @@ import type {
   HubFrame,
 } from "@wegent/protocol";
 import { assertNever } from "@wegent/protocol";
-import { HubConnection, type StopReason } from "./connection";
-import { answerDeviceRequest } from "./device-rpc";
+import { HubConnection, type StopReason } from "./connection/connection";
+import { answerDeviceRequest } from "./connection/device-rpc";
 import { homedir } from "node:os";
 import { CommandRunner } from "./commands/runner";
-import { TaskWorkspaces } from "./commands/task-workspaces";
+import { TaskWorkspaces } from "./workspace/places";
 import { silentLogger, type Logger } from "./log";
-import { Outbox } from "./outbox";
+import { Outbox } from "./connection/outbox";
 import { TaskManager } from "./task-manager";
 import {
   DEFAULT_TIMINGS,

@@ -10,8 +10,8 @@ import {
 } from "@wegent/protocol";
 import type { LocalWorkspaces } from "./local/worktrees";
 import type { Logger } from "./log";
-import type { Outbox } from "./outbox";
-import { RecentIds } from "./recent-ids";
+import type { Outbox } from "./connection/outbox";
+import { RecentIds } from "./connection/recent-ids";
 import { InputRequests } from "./input-requests";
 import type {
   AgentRuntime,
@@ -22,9 +22,9 @@ import type {
 } from "./runtime/types";
 import type { RunCapabilities } from "./capabilities/manager";
 import { type PreExecuteHook, runPreExecuteHook } from "./hooks";
-import { boundEvent, fitText } from "./frame-fit";
+import { boundEvent, fitText } from "./connection/frame-fit";
 
-export { fitText } from "./frame-fit";
+export { fitText } from "./connection/frame-fit";
 
 /** The largest failure message the protocol carries. */
 const MAX_FAILURE_MESSAGE = 4000;

@@ -4,13 +4,13 @@ import { truncate } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { commandStateDir, TaskWorkspaces } from "../src/commands/task-workspaces";
+import { commandStateDir, TaskWorkspaces } from "../src/workspace/places";
 import {
   type TaskWorkspace,
   workspaceDiff,
   workspaceRevert,
   workspaceStatus,
-} from "../src/commands/workspace";
+} from "../src/workspace/changes";
 import { removeLeftoverTaskFolders } from "../src/sandbox/cloud-launcher";
 import { cleanup } from "../src/workspace/cleanup";
 

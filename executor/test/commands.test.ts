@@ -28,7 +28,7 @@ import {
 import { isAlive } from "../src/runtime/process-tree";
 import { CommandRunner, type RunnerOutcome } from "../src/commands/runner";
 import { parseOwnerCommands } from "../src/commands/owner-commands";
-import { commandStateDir, TaskWorkspaces } from "../src/commands/task-workspaces";
+import { commandStateDir, TaskWorkspaces } from "../src/workspace/places";
 
 let root: string;
 let runner: CommandRunner;

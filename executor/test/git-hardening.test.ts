@@ -11,10 +11,10 @@ import {
   WorkspaceFile,
   WorkspaceStatus,
 } from "@wegent/protocol";
-import { git as commandGit } from "../src/commands/git";
+import { git as commandGit } from "../src/system/git";
 import { CommandRunner, type RunnerOutcome } from "../src/commands/runner";
-import { TaskWorkspaces } from "../src/commands/task-workspaces";
-import { git as projectGit } from "../src/local/projects";
+import { TaskWorkspaces } from "../src/workspace/places";
+import { gitOut as projectGit } from "../src/system/git";
 import { gitKeptFiles } from "../src/workspace/git-files";
 import { tarStream } from "../src/workspace/tar";
 import { measure, walk } from "../src/workspace/walk";

@@ -3,8 +3,8 @@ import { mkdir, mkdtemp, realpath, rm, symlink, writeFile } from "node:fs/promis
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { setGitMemoryLimitKb } from "../src/commands/git-bin";
-import { type TaskWorkspace, workspaceStatus } from "../src/commands/workspace";
+import { setGitMemoryLimitKb } from "../src/system/git-bin";
+import { type TaskWorkspace, workspaceStatus } from "../src/workspace/changes";
 
 // git the executor runs over an agent's folder: a planted nested repo whose HEAD names a ref
 // that is a link to /dev/zero makes `git add -A` read without end (1.4 GB in 4 s, measured);

@@ -16,7 +16,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { GitLandResult, GitLandStatus } from "@wegent/protocol";
 import { CommandRunner } from "../src/commands/runner";
-import { TaskWorkspaces } from "../src/commands/task-workspaces";
+import { TaskWorkspaces } from "../src/workspace/places";
 
 const TASK = "abcdef12-2222-4333-8444-555555555555";
 const SHORT = TASK.slice(0, 8);

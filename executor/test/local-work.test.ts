@@ -12,7 +12,7 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { answerDeviceRequest } from "../src/device-rpc";
+import { answerDeviceRequest } from "../src/connection/device-rpc";
 import { findCredentials } from "../src/local/credentials";
 import {
   captureLoginEnvironment,

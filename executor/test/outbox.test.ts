@@ -5,7 +5,7 @@ import {
   type BatchLimits,
   type OutboundFrame,
   type OutputFrame,
-} from "../src/outbox";
+} from "../src/connection/outbox";
 
 const T = "11111111-1111-4111-8111-111111111111";
 const M = "22222222-2222-4222-8222-222222222222";

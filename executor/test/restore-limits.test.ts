@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { PassThrough, Readable } from "node:stream";
 import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { taskPaths } from "../src/workspace/layout";
+import { taskPaths } from "../src/workspace/places";
 import { restoreTask } from "../src/workspace/restore";
 import { type TarSource, tarStream } from "../src/workspace/tar";
 

@@ -21,7 +21,7 @@ import {
   type TaskWorkspace,
   workspaceFile,
   workspaceRevert,
-} from "../src/commands/workspace";
+} from "../src/workspace/changes";
 
 // Many git processes per test: sized for a loaded 2-core CI machine, not an idle laptop.
 vi.setConfig({ testTimeout: 30_000 });

@@ -11,9 +11,9 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { TaskWorkspaces } from "../src/commands/task-workspaces";
+import { TaskWorkspaces } from "../src/workspace/places";
 import { cleanup, type CleanupHooks } from "../src/workspace/cleanup";
-import { claudeProjectName, type WorkspaceRoots } from "../src/workspace/layout";
+import { claudeProjectName, type WorkspaceRoots } from "../src/workspace/places";
 import {
   hasSnapshot,
   restoreSnapshot,

@@ -16,7 +16,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { archiveTask } from "../src/workspace/archive";
 import { ArchiveClient } from "../src/workspace/client";
 import { cleanup } from "../src/workspace/cleanup";
-import { claudeProjectName, taskPaths, type WorkspaceRoots } from "../src/workspace/layout";
+import { claudeProjectName, taskPaths, type WorkspaceRoots } from "../src/workspace/places";
 import { restoreTask } from "../src/workspace/restore";
 import { extractTar } from "../src/workspace/tar";
 

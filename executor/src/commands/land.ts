@@ -14,9 +14,9 @@ import { accessSync, constants, statSync } from "node:fs";
 import { realpath } from "node:fs/promises";
 import { delimiter, isAbsolute, join, sep } from "node:path";
 import type { GitLandRefusal, GitLandResult, GitLandStatus } from "@wegent/protocol";
-import { taskBranch } from "../local/worktrees";
-import { git } from "./git";
-import { spawnCapture } from "./spawn";
+import { taskBranch } from "../workspace/places";
+import { git } from "../system/git";
+import { spawnCapture } from "../system/spawn";
 
 export interface LandContext {
   taskId: string;

@@ -2,7 +2,7 @@
 // owner's, the args must match its schema, the working directory must be inside a project or a
 // task workspace) and runs it. Refuses anything else, whatever the platform sent.
 import { realpath } from "node:fs/promises";
-import { join, sep } from "node:path";
+import { sep } from "node:path";
 import {
   BUILTIN_COMMANDS,
   type BuiltinCommandKey,
@@ -15,20 +15,20 @@ import {
   isBuiltinCommand,
 } from "@wegent/protocol";
 import { CREDENTIAL_VARIABLES } from "../runtime/claude-env";
-import { CommandError } from "./git";
+import { CommandError } from "../system/git";
 import { land, type LandContext, landStatus } from "./land";
 import type { OwnerCommand } from "./owner-commands";
 import { runtimeInfo } from "./runtime-info";
 import { linkSkill, listSkills } from "./skills";
-import { runArgv } from "./spawn";
-import { commandStateDir } from "./task-workspaces";
+import { runArgv } from "../system/spawn";
+import { commandStateDir, scratchDir, worktreesRoot } from "../workspace/places";
 import {
   type TaskWorkspace,
   workspaceDiff,
   workspaceFile,
   workspaceRevert,
   workspaceStatus,
-} from "./workspace";
+} from "../workspace/changes";
 
 export type RefusalCode =
   "command_unknown" | "invalid_args" | "task_not_found" | "path_outside" | "busy";
@@ -133,7 +133,7 @@ export class CommandRunner {
     const stateDir = commandStateDir(this.options.homeDir, taskId);
     const found = this.options.resolveTask
       ? await this.options.resolveTask(taskId)
-      : { dir: join(this.options.workspaceRoot, taskId) };
+      : { dir: scratchDir(this.options, taskId) };
     if (!found)
       throw new CommandError("task_not_found", "that task has no workspace on this device");
     await this.assertAllowedCwd(found.dir);
@@ -153,7 +153,7 @@ export class CommandRunner {
     return {
       taskId: id,
       dir: workspace.dir,
-      worktreesRoot: join(this.options.homeDir, "worktrees"),
+      worktreesRoot: worktreesRoot(this.options),
       baseBranch: (await this.options.baseBranch?.(id)) ?? null,
       assertAllowed: (dir) => this.assertAllowedCwd(dir),
       env: commandEnv(this.options.baseEnv ?? process.env),
@@ -256,7 +256,7 @@ export class CommandRunner {
       throw new CommandError("path_outside", `working directory ${cwd} does not exist`);
     });
     // Inside (not at) the roots that hold task workspaces; in or at a project folder.
-    const containers = [this.options.workspaceRoot, join(this.options.homeDir, "worktrees")];
+    const containers = [this.options.workspaceRoot, worktreesRoot(this.options)];
     const projects = this.options.projectDirs?.() ?? [];
     for (const [root, mayBeRoot] of [
       ...containers.map((r) => [r, false] as const),

@@ -2,9 +2,9 @@
 import { statfs } from "node:fs/promises";
 import type { RuntimeInfo } from "@wegent/protocol";
 import { findClaudeExecutable } from "../runtime/claude-preflight";
-import { gitEnv } from "./git";
-import { gitPath } from "./git-bin";
-import { runArgv } from "./spawn";
+import { gitEnv } from "../system/git";
+import { gitPath } from "../system/git-bin";
+import { runArgv } from "../system/spawn";
 
 async function versionOf(argv: string[]): Promise<string | null> {
   const result = await runArgv({

@@ -15,7 +15,7 @@ import {
 import { join, resolve } from "node:path";
 import type { SkillEntry, SkillsLink, SkillsList } from "@wegent/protocol";
 import { SKILL_FOLDERS, SkillName } from "@wegent/protocol";
-import { CommandError } from "./git";
+import { CommandError } from "../system/git";
 
 type Folder = (typeof SKILL_FOLDERS)[number];
 const CANONICAL: Folder = "~/.agents/skills";

@@ -1,13 +1,13 @@
 // Local mode in one place: the owner's projects, the task workspaces in them, and the answers
 // about Claude Code sessions already on this machine.
-import { join } from "node:path";
 import type { Project } from "@wegent/protocol";
-import type { DeviceHandlers } from "../device-rpc";
+import type { DeviceHandlers } from "../connection/device-rpc";
 import type { Logger } from "../log";
 import { claudeConfigDir } from "./credentials";
 import type { Env } from "./environment";
 import { ProjectRegistry, type ProjectSettings } from "./projects";
 import { listSessions, readSession } from "./sessions";
+import { worktreesRoot } from "../workspace/places";
 import { LocalWorkspaces } from "./worktrees";
 
 export class LocalWork {
@@ -28,7 +28,7 @@ export class LocalWork {
     this.configDir = claudeConfigDir(options.userEnv);
     this.projects = new ProjectRegistry(options.deviceId, options.settings, options.log);
     this.workspaces = new LocalWorkspaces(this.projects, {
-      worktreesRoot: join(options.homeDir, "worktrees"),
+      worktreesRoot: worktreesRoot(options),
       claudeConfigDir: this.configDir,
       log: options.log,
     });

@@ -2,17 +2,14 @@
 // repository up to two levels below `--projects-root DIR`. Only ids travel to the platform and
 // back; paths stay here, and a project whose path now leads elsewhere (a symlink swapped in,
 // an entry below the root pointing outside it) is refused.
-import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { lstat, readdir, realpath, stat } from "node:fs/promises";
 import { basename, join, sep } from "node:path";
 import { MAX_PROJECTS, type Project } from "@wegent/protocol";
-import { GIT_HARDENING } from "../commands/git";
-import { gitArgv } from "../commands/git-bin";
+import { gitOut } from "../system/git";
 import type { Logger } from "../log";
 
-const GIT_TIMEOUT_MS = 5_000;
 const SKIPPED_DIRS = new Set(["node_modules"]);
 
 export interface ProjectSettings {
@@ -34,26 +31,6 @@ export type ProjectLookup =
 export function projectId(deviceId: string, path: string): string {
   const hash = createHash("sha256").update(`wegent-project:${deviceId}\0${path}`).digest("hex");
   return `p_${hash.slice(0, 20)}`;
-}
-
-/** Runs git without touching the user's index (no optional locks) and without prompts. */
-export function git(args: string[], cwd: string): Promise<{ ok: boolean; out: string }> {
-  return new Promise((resolve) => {
-    // Worktrees are the agent's folders: nothing of their git config may run here.
-    const [file, ...argv] = gitArgv([...GIT_HARDENING, ...args]);
-    execFile(
-      file as string,
-      argv,
-      {
-        cwd,
-        timeout: GIT_TIMEOUT_MS,
-        maxBuffer: 4 * 1024 * 1024,
-        env: { ...process.env, GIT_OPTIONAL_LOCKS: "0", GIT_TERMINAL_PROMPT: "0" },
-      },
-      (error, stdout, stderr) =>
-        resolve({ ok: !error, out: error ? String(stderr || error.message) : String(stdout) }),
-    );
-  });
 }
 
 function inside(root: string, path: string): boolean {
@@ -149,12 +126,12 @@ export class ProjectRegistry {
 
   private async describe(path: string): Promise<Omit<Project, "id">> {
     const name = basename(path) || path;
-    const top = await git(["rev-parse", "--show-toplevel"], path);
+    const top = await gitOut(["rev-parse", "--show-toplevel"], path);
     const topReal = top.ok ? await realDirectory(top.out.trim()) : null;
     if (topReal !== path) return { name, path, git: false, branch: null, dirty: false };
     const [branch, status] = await Promise.all([
-      git(["symbolic-ref", "--short", "-q", "HEAD"], path),
-      git(["status", "--porcelain", "--untracked-files=normal"], path),
+      gitOut(["symbolic-ref", "--short", "-q", "HEAD"], path),
+      gitOut(["status", "--porcelain", "--untracked-files=normal"], path),
     ]);
     return {
       name,

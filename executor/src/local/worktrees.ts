@@ -7,7 +7,9 @@ import { lstat, mkdir, realpath } from "node:fs/promises";
 import { join } from "node:path";
 import type { FailureCode, Project } from "@wegent/protocol";
 import type { Logger } from "../log";
-import { git, type ProjectRegistry } from "./projects";
+import { gitOut } from "../system/git";
+import { taskBranch, taskWorktree } from "../workspace/places";
+import type { ProjectRegistry } from "./projects";
 import { sessionFile } from "./sessions";
 
 export interface Workspace {
@@ -25,8 +27,6 @@ export interface WorkspaceRequest {
   projectId: string;
   resumeSessionId: string | null;
 }
-
-export const taskBranch = (taskId: string) => `wegent/${taskId.slice(0, 8)}`;
 
 /** One holder at a time per key; waiters in arrival order; waiting can be aborted. */
 class Locks {
@@ -121,7 +121,7 @@ export class LocalWorkspaces {
     signal: AbortSignal,
   ): Promise<WorkspaceResult> {
     const branch = taskBranch(request.taskId);
-    const dir = join(this.options.worktreesRoot, project.id, request.taskId.slice(0, 8));
+    const dir = taskWorktree(this.options.worktreesRoot, project.id, request.taskId);
     const release = await this.gitOps.acquire(`git:${project.id}`, signal, () => undefined);
     if (!release) return { ok: false, code: "cancelled", message: "Cancelled while waiting." };
     try {
@@ -131,7 +131,7 @@ export class LocalWorkspaces {
       }
       if (entry) {
         // A follow-up: the task's worktree is there already, if it still is one of this repo.
-        const top = await git(["rev-parse", "--show-toplevel"], dir);
+        const top = await gitOut(["rev-parse", "--show-toplevel"], dir);
         const real = await realpath(dir).catch(() => null);
         if (top.ok && real !== null && top.out.trim() === real) {
           return { ok: true, workspace: { dir: real, branch, release: () => undefined } };
@@ -143,13 +143,13 @@ export class LocalWorkspaces {
         };
       }
       await mkdir(join(this.options.worktreesRoot, project.id), { recursive: true });
-      const exists = await git(
+      const exists = await gitOut(
         ["rev-parse", "--verify", "-q", `refs/heads/${branch}`],
         project.path,
       );
       const added = exists.ok
-        ? await git(["worktree", "add", dir, branch], project.path)
-        : await git(["worktree", "add", "-b", branch, dir, "HEAD"], project.path);
+        ? await gitOut(["worktree", "add", dir, branch], project.path)
+        : await gitOut(["worktree", "add", "-b", branch, dir, "HEAD"], project.path);
       if (!added.ok) {
         return {
           ok: false,

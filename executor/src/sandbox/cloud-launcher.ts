@@ -4,7 +4,7 @@
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { mkdir, readdir, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { commandStateDir } from "../commands/task-workspaces";
+import { commandStateDir, perTaskRoots } from "../workspace/places";
 import type { Logger } from "../log";
 import type { AgentLauncher } from "../runtime/launcher";
 import {
@@ -204,7 +204,7 @@ export async function removeLeftoverTaskFolders(
   workspaceRoot: string,
 ): Promise<number> {
   let removed = 0;
-  for (const root of [join(homeDir, "tasks"), workspaceRoot, join(homeDir, "command-state")]) {
+  for (const root of perTaskRoots({ homeDir, workspaceRoot })) {
     let entries: string[];
     try {
       entries = await readdir(root);

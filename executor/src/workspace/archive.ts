@@ -5,17 +5,11 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGzip } from "node:zlib";
 import { type ArchiveInfo, LocalSessionId } from "@wegent/protocol";
-import { git } from "../local/projects";
+import { gitOut } from "../system/git";
 import { type ArchiveClient, PART_SIZE } from "./client";
 import { gitKeptFiles } from "./git-files";
-import {
-  claudeProjectName,
-  MANIFEST,
-  SESSION_PREFIX,
-  taskPaths,
-  WORKSPACE_PREFIX,
-  type WorkspaceRoots,
-} from "./layout";
+import { MANIFEST, SESSION_PREFIX, WORKSPACE_PREFIX } from "./layout";
+import { claudeProjectName, taskPaths, type WorkspaceRoots } from "./places";
 import type { RestoreManifest } from "./manifest";
 import { type TaskPlace, worktreeProject } from "./places";
 import { type TarSource, tarStream } from "./tar";
@@ -93,7 +87,7 @@ export async function archiveSources(place: TaskPlace, context: ArchiveContext) 
 }
 
 async function isCheckoutTop(dir: string): Promise<boolean> {
-  const top = await git(["rev-parse", "--show-toplevel"], dir);
+  const top = await gitOut(["rev-parse", "--show-toplevel"], dir);
   const real = await realpath(dir).catch(() => null);
   return top.ok && top.out.trim() === real;
 }

@@ -1,10 +1,11 @@
 import { lstat, readdir, realpath, rm } from "node:fs/promises";
 import type { CleanupEntry, CleanupReport } from "@wegent/protocol";
 import { join } from "node:path";
-import { removeCommandState } from "../commands/task-workspaces";
-import { git } from "../local/projects";
+import { removeCommandState } from "./places";
+import { gitOut } from "../system/git";
 import { archiveSources } from "./archive";
-import { claudeProjectName, TASK_ID, type WorkspaceRoots, taskPaths } from "./layout";
+import { TASK_ID } from "./layout";
+import { claudeProjectName, type WorkspaceRoots, taskPaths } from "./places";
 import { locateTask, recordedTasks, type TaskPlace, worktreeProject } from "./places";
 import { measure } from "./walk";
 
@@ -156,7 +157,7 @@ async function remove(
     const project = await worktreeProject(place.dir);
     const real = await realpath(place.dir).catch(() => null);
     if (!project || !real || real === project) return "it is not a task worktree.";
-    const done = await git(["worktree", "remove", "--force", real], project);
+    const done = await gitOut(["worktree", "remove", "--force", real], project);
     if (!done.ok) return done.out.trim().slice(0, 500);
   } else {
     return "project checkout";

@@ -4,9 +4,9 @@
 // never be read from outside the checkout (a `notes -> ~/.ssh` link is not followed).
 import { lstat, realpath } from "node:fs/promises";
 import { dirname, join, sep } from "node:path";
-import { spawnCapture } from "../commands/spawn";
-import { GIT_HARDENING, gitEnv } from "../commands/git";
-import { gitArgv } from "../commands/git-bin";
+import { spawnCapture } from "../system/spawn";
+import { GIT_HARDENING, gitEnv } from "../system/git";
+import { gitArgv } from "../system/git-bin";
 import { SKIPPED_NAMES } from "./layout";
 import { addFile, empty, type Listing } from "./walk";
 

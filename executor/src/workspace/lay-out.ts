@@ -15,9 +15,10 @@ import {
   writeFile,
 } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { git } from "../local/projects";
-import { taskBranch } from "../local/worktrees";
-import { claudeProjectName, SESSION_PREFIX, taskPaths, WORKSPACE_PREFIX } from "./layout";
+import { gitOut } from "../system/git";
+import { taskBranch } from "./places";
+import { SESSION_PREFIX, WORKSPACE_PREFIX } from "./layout";
+import { claudeProjectName, taskPaths } from "./places";
 import { worktreeProject, worktreesRoot } from "./places";
 import { type RestoreContext, RestoreError, type RestoreManifest } from "./manifest";
 
@@ -46,13 +47,13 @@ export async function restoreWorktree(
   if (entry?.isSymbolicLink()) throw new Error(`${dir} is a symlink; not restored.`);
   if (!entry) {
     await mkdir(dirname(dir), { recursive: true });
-    await git(["worktree", "prune"], wanted);
+    await gitOut(["worktree", "prune"], wanted);
     const branch = taskBranch(context.taskId);
-    const has = await git(["rev-parse", "--verify", "-q", `refs/heads/${branch}`], wanted);
+    const has = await gitOut(["rev-parse", "--verify", "-q", `refs/heads/${branch}`], wanted);
     const base = manifest.base ?? "HEAD";
     const added = has.ok
-      ? await git(["worktree", "add", dir, branch], wanted)
-      : await git(["worktree", "add", "-b", branch, dir, base], wanted);
+      ? await gitOut(["worktree", "add", dir, branch], wanted)
+      : await gitOut(["worktree", "add", "-b", branch, dir, base], wanted);
     if (!added.ok) {
       throw new Error(`Could not recreate the task's worktree: ${added.out.trim().slice(0, 500)}`);
     }
@@ -101,7 +102,7 @@ async function commitFiles(dir: string, manifest: RestoreManifest): Promise<void
       `The task's files, restored from its archive (${manifest.kind === "worktree" ? `branch ${branch}` : "project folder"})`,
     ],
   ];
-  for (const step of steps) if (!(await git(step, dir)).ok) return;
+  for (const step of steps) if (!(await gitOut(step, dir)).ok) return;
 }
 
 /**

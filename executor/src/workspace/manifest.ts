@@ -1,7 +1,7 @@
 // What a project task's archive says of itself (`wegent-workspace.json`), and what a restore
 // needs to know about this device.
 import { z } from "zod";
-import type { WorkspaceRoots } from "./layout";
+import { type WorkspaceRoots } from "./places";
 
 export class RestoreError extends Error {
   readonly code = "archive_corrupt";

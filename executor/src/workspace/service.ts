@@ -4,7 +4,7 @@ import type { Logger } from "../log";
 import { type ArchiveContext, ArchiveError, archiveTask } from "./archive";
 import { ArchiveClient, ArchiveHttpError } from "./client";
 import { cleanup } from "./cleanup";
-import type { WorkspaceRoots } from "./layout";
+import { type WorkspaceRoots } from "./places";
 import { locateTask } from "./places";
 import { RestoreError, restoreTask } from "./restore";
 import { hasSnapshot, restoreSnapshot, SnapshotError, snapshotTask } from "./snapshot";

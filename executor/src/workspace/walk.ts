@@ -3,8 +3,8 @@ import type { Stats } from "node:fs";
 import { lstat, readdir } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { promisify } from "node:util";
-import { GIT_HARDENING, gitEnv } from "../commands/git";
-import { gitArgv } from "../commands/git-bin";
+import { GIT_HARDENING, gitEnv } from "../system/git";
+import { gitArgv } from "../system/git-bin";
 import { SKIPPED_NAMES } from "./layout";
 import type { TarSource } from "./tar";
 

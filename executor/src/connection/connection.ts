@@ -11,7 +11,7 @@ import {
   type ExecutorFrame,
 } from "@wegent/protocol";
 import { reconnectDelay } from "@wegent/protocol";
-import type { Logger } from "./log";
+import type { Logger } from "../log";
 
 export interface ConnectionTimings {
   /** How often to send the `ping` text; the hub's runtime answers `pong` without waking it. */

@@ -1,4 +1,7 @@
-// git as a child process (argv, no shell), for the workspace commands.
+// The executor's one git runner: git as a child process (argv, no shell, its own process group,
+// a timeout and output caps), hardened against a planted hook or fsmonitor. Two answers: `git`
+// throws a CommandError on failure (the workspace commands), `gitOut` answers `{ ok, out }`
+// (the owner's projects and the task worktrees, run with the owner's own git environment).
 import { gitArgv } from "./git-bin";
 import { spawnCapture } from "./spawn";
 
@@ -64,22 +67,37 @@ export interface GitOptions {
   isolated?: boolean;
 }
 
+interface GitRun {
+  args: readonly string[];
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  timeoutMs: number;
+  maxBytes: number;
+  input?: Buffer;
+}
+
+/** Every git the executor runs goes through here: hooks and fsmonitor off, no shell. */
+function runGit(run: GitRun) {
+  return spawnCapture({
+    argv: gitArgv([...GIT_HARDENING, ...run.args]),
+    cwd: run.cwd,
+    env: run.env,
+    timeoutMs: run.timeoutMs,
+    maxOutputBytes: run.maxBytes,
+    input: run.input,
+  });
+}
+
 export async function git(
   args: string[],
   options: GitOptions,
 ): Promise<{ code: number; stdout: Buffer; truncated: boolean }> {
-  const result = await spawnCapture({
-    argv: gitArgv([
-      "-c",
-      "core.quotepath=off",
-      ...GIT_HARDENING,
-      ...(options.isolated ? ISOLATED_CONFIG : []),
-      ...args,
-    ]),
+  const result = await runGit({
+    args: ["-c", "core.quotepath=off", ...(options.isolated ? ISOLATED_CONFIG : []), ...args],
     cwd: options.cwd,
     env: gitEnv({ ...options.env, ...(options.isolated ? ISOLATED_ENV : {}) }),
     timeoutMs: GIT_TIMEOUT_MS,
-    maxOutputBytes: options.maxBytes ?? 16 * 1024 * 1024,
+    maxBytes: options.maxBytes ?? 16 * 1024 * 1024,
     input: options.input,
   });
   const code = result.exitCode ?? -1;
@@ -88,4 +106,29 @@ export async function git(
     throw new CommandError("failed", `git ${args[0] ?? ""} failed: ${why.slice(0, 500)}`);
   }
   return { code, stdout: result.stdout, truncated: result.truncated };
+}
+
+const GIT_OUT_TIMEOUT_MS = 5_000;
+
+/**
+ * git in the owner's projects and the tasks' worktrees, without touching the user's index (no
+ * optional locks) and without prompts, with the owner's own git environment and configuration
+ * (their system config and GIT_* variables kept). Never rejects: `ok` false and `out` says why.
+ */
+export async function gitOut(args: string[], cwd: string): Promise<{ ok: boolean; out: string }> {
+  const result = await runGit({
+    args,
+    cwd,
+    env: { ...process.env, GIT_OPTIONAL_LOCKS: "0", GIT_TERMINAL_PROMPT: "0" },
+    timeoutMs: GIT_OUT_TIMEOUT_MS,
+    maxBytes: 4 * 1024 * 1024,
+  });
+  const ok = result.exitCode === 0 && !result.timedOut && !result.truncated;
+  if (ok) return { ok, out: result.stdout.toString("utf8") };
+  const why = result.timedOut
+    ? "timed out"
+    : result.truncated
+      ? "output too large"
+      : `exit code ${result.exitCode ?? "none"}`;
+  return { ok, out: result.stderr.toString("utf8") || why };
 }

@@ -9,7 +9,7 @@ import { lstat, mkdir, readdir, realpath, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { ChangedFile, WorkspaceDiff, WorkspaceFile, WorkspaceStatus } from "@wegent/protocol";
 import { WORKSPACE_FILE_MAX_BYTES } from "@wegent/protocol";
-import { CommandError, type GitOptions, git } from "./git";
+import { CommandError, type GitOptions, git } from "../system/git";
 import {
   addPathspecs,
   COMPARE_MAX_BYTES,
@@ -18,8 +18,14 @@ import {
   largeFiles,
   readLargeBase,
   writeLargeBase,
-} from "./large-files";
-import { components, type Entry, readPinned, removePinned, writePinned } from "./pinned-path";
+} from "../system/large-files";
+import {
+  components,
+  type Entry,
+  readPinned,
+  removePinned,
+  writePinned,
+} from "../system/pinned-path";
 
 /** Where a task works, as the executor knows it. */
 export interface TaskWorkspace {
