@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import type { LiveFrame } from "@wegent/protocol";
-import { findClaudeExecutable } from "../executor/src/runtime/claude-preflight";
+import { findClaudeExecutable } from "../executor/src/runtime/claude/preflight";
 import { startFakeModel, text, type FakeModel } from "../e2e/fake-model/server";
 import { api, startExecutor, startPlatform } from "../e2e/harness";
 import { openTimedLive } from "./lib/live";

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { LiveFrame } from "@wegent/protocol";
-import { createClaudeRuntime } from "../../executor/src/runtime/claude";
+import { createClaudeRuntime } from "../../executor/src/runtime/claude/runtime";
 import { type FakeModel, text } from "../../e2e/fake-model/server";
 import { api, startExecutor } from "../../e2e/harness";
 import { openTimedLive } from "../lib/live";

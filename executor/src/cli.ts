@@ -12,7 +12,7 @@ import { LocalWork } from "./local/local-work";
 import { loadOwnerCommands, type OwnerCommand } from "./commands/owner-commands";
 import { createLogger, maskToken } from "./log";
 import { batchLimitsFromEnv } from "./connection/outbox";
-import { createClaudeRuntime } from "./runtime/claude";
+import { createClaudeRuntime } from "./runtime/claude/runtime";
 import type { AgentLauncher } from "./runtime/launcher";
 import { setUpCloud } from "./sandbox/cloud-setup";
 import { startRun } from "./security/leftovers";
@@ -182,16 +182,18 @@ async function main(): Promise<number> {
     preExecuteHook: config.preExecuteHook,
     mcpPolicy: managedMcp,
     ...(sandbox ? { sandbox } : {}),
-    runtime: createClaudeRuntime({
-      launcher,
-      clientApp: `wegent-executor/${VERSION}`,
-      permissionMode: config.permissionMode,
-      ...(userEnv ? { userEnv } : {}),
-      maxSessions: config.maxSlots,
-      // A cloud task's sandbox ends with its reply (docs/security.md).
-      ...(config.mode === "cloud" ? { keepWarm: false } : {}),
-      onOffers: (offers) => executor.reportOffers(offers),
-    }),
+    runtimes: [
+      createClaudeRuntime({
+        launcher,
+        clientApp: `wegent-executor/${VERSION}`,
+        permissionMode: config.permissionMode,
+        ...(userEnv ? { userEnv } : {}),
+        maxSessions: config.maxSlots,
+        // A cloud task's sandbox ends with its reply (docs/security.md).
+        ...(config.mode === "cloud" ? { keepWarm: false } : {}),
+        onOffers: (offers) => executor.reportOffers(offers),
+      }),
+    ],
     ...(local ? { local } : {}),
     ownerCommands,
     ...(userEnv?.HOME ? { userHome: userEnv.HOME } : {}),

@@ -59,7 +59,8 @@ export interface ExecutorOptions {
   homeDir: string;
   /** On a graceful stop, how long running tasks may go on before they are aborted. */
   stopTimeoutMs: number;
-  runtime: AgentRuntime;
+  /** The agent runtimes this device runs (Claude Code, Codex); a task names its own. */
+  runtimes: AgentRuntime[];
   /** Local mode: the owner's projects, their workspaces and local sessions. */
   local?: LocalWork;
   /** The owner's command keys (device-config.json `commands`). */

@@ -2,7 +2,7 @@ import { join } from "node:path";
 import type {
   DeviceRegistered,
   DeviceRequest,
-  DeviceRuntime,
+  RuntimeId,
   RuntimeOffers,
   ExecutorFrame,
   HubFrame,
@@ -16,6 +16,7 @@ import { TaskWorkspaces } from "./workspace/places";
 import { silentLogger, type Logger } from "./log";
 import { Outbox } from "./connection/outbox";
 import { TaskManager } from "./task-manager";
+import { RuntimeRegistry } from "./runtime/registry";
 import {
   DEFAULT_TIMINGS,
   type ExecutorExit,
@@ -48,15 +49,11 @@ export class Executor {
   private readonly workspaces: WorkspaceService;
   private isRegistered = false;
   private hasRegisteredBefore = false;
-  private runtimeReady = false;
-  /** What the device found of its runtime (`runtimes` on the device), once described. */
-  private runtimeInfo: DeviceRuntime[] | undefined;
+  /** The runtimes of this device, what they found of themselves and which are ready. */
+  private readonly runtimes: RuntimeRegistry;
+  /** `runtimeInfo` changed since it was last sent. */
   private runtimeInfoChanged = false;
   private heartbeatTimer: NodeJS.Timeout | null = null;
-  /** What the runtime last said of itself (before the learned offers are added). */
-  private described: DeviceRuntime | undefined;
-  /** What Claude Code offers (models, commands), once a session told us. */
-  private offers: RuntimeOffers | null = null;
   private refreshingProjects = false;
   private projectsChanged = false;
   private stopping: Promise<void> | null = null;
@@ -98,8 +95,9 @@ export class Executor {
       // Report at once, not at the next heartbeat: the UI shows "synced" in a moment.
       onApplied: () => this.heartbeat(),
     });
+    this.runtimes = new RuntimeRegistry(options.runtimes);
     this.tasks = new TaskManager({
-      runtime: options.runtime,
+      runtimes: this.runtimes,
       outbox: this.outbox,
       maxSlots: options.maxSlots,
       workspaceRoot: options.workspaceRoot,
@@ -112,8 +110,8 @@ export class Executor {
       capabilities:
         options.deviceType === "local" ? () => this.capabilities.forNextRun() : undefined,
       preExecuteHook: options.preExecuteHook ?? null,
-      onPreflight: (ready) => {
-        this.runtimeReady = ready;
+      onPreflight: (runtime, ready) => {
+        this.runtimes.setReady(runtime, ready);
         // The owner sees a fixed (or new) problem without waiting for a restart.
         void this.describeRuntime();
       },
@@ -169,10 +167,8 @@ export class Executor {
       });
     }
     await this.capabilities.load();
-    const problem = await this.options.runtime.preflight();
-    this.runtimeReady = problem === null;
-    if (problem) {
-      this.log.warn(`runtime not ready: ${problem.message}`, { code: problem.code });
+    for (const problem of await this.runtimes.preflightAll()) {
+      this.log.warn(`runtime ${problem.id} not ready: ${problem.message}`, { code: problem.code });
     }
     await this.describeRuntime();
     if (!this.stopping && !this.finished) this.connection.start();
@@ -247,7 +243,7 @@ export class Executor {
     if (this.finished) return;
     this.finished = true;
     // Warm Claude Code sessions (no reply running) end with the executor.
-    await this.options.runtime.closeAll?.();
+    await this.runtimes.closeAll();
     this.isRegistered = false;
     this.stopHeartbeat();
     await this.connection.close(code, reason);
@@ -255,6 +251,7 @@ export class Executor {
   }
 
   private register(): void {
+    const runtimeInfo = this.runtimes.report();
     this.connection.send({
       type: "device:register",
       deviceId: this.options.deviceId,
@@ -263,52 +260,37 @@ export class Executor {
       executorVersion: this.options.version,
       maxSlots: this.options.maxSlots,
       deviceType: this.options.deviceType,
-      runtimes: this.runtimeReady ? [this.options.runtime.name] : [],
+      runtimes: this.runtimes.readyIds(),
       runningTaskIds: this.reportedTaskIds(),
       projects: this.options.local?.list() ?? [],
       commands: this.commands.ownerKeys(),
       capabilities: this.capabilities.applied(),
       ...(this.options.sandbox ? { sandbox: this.options.sandbox } : {}),
-      ...(this.runtimeInfo ? { runtimeInfo: this.runtimeInfo } : {}),
+      ...(runtimeInfo ? { runtimeInfo } : {}),
     });
     this.runtimeInfoChanged = false;
   }
 
-  /** Describes the runtime again; a change goes to the hub at once (in a heartbeat). */
+  /** Describes the runtimes again; a change goes to the hub at once (in a heartbeat). */
   private async describeRuntime(): Promise<void> {
-    try {
-      const described = await this.options.runtime.describe?.();
-      if (!described) return;
-      this.described = described;
-      this.updateRuntimeInfo();
-    } catch (error) {
-      this.log.debug("could not describe the runtime", { error: String(error) });
-    }
+    const changed = await this.runtimes.describeAll((id, error) => {
+      this.log.debug("could not describe the runtime", { runtime: id, error: String(error) });
+    });
+    if (changed) this.runtimeInfoUpdated();
   }
 
   /**
-   * What this device's Claude Code offers (models, commands), learned from a live session: it
-   * fills the claude-code entry of `runtimeInfo`, reported at once (heartbeat) when it changed.
+   * What a runtime on this device offers (models, commands), learned from a live session: it
+   * fills that runtime's entry of `runtimeInfo`, reported at once (heartbeat) when it changed.
    */
-  reportOffers(offers: RuntimeOffers): void {
-    this.offers = offers;
-    this.updateRuntimeInfo();
+  reportOffers(offers: RuntimeOffers, runtime: RuntimeId = "claude-code"): void {
+    if (this.runtimes.learnOffers(runtime, offers)) this.runtimeInfoUpdated();
   }
 
-  /** `runtimeInfo` from the last description and the learned offers; a change is reported. */
-  private updateRuntimeInfo(): void {
-    const described = this.described;
-    if (!described) return;
-    const entry =
-      this.offers && described.id === "claude-code"
-        ? { ...described, models: this.offers.models, commands: this.offers.commands }
-        : described;
-    const next = [entry];
-    if (JSON.stringify(next) === JSON.stringify(this.runtimeInfo)) return;
-    const first = this.runtimeInfo === undefined;
-    this.runtimeInfo = next;
+  /** `runtimeInfo` changed: sent in a heartbeat now (the register frame carries the first). */
+  private runtimeInfoUpdated(): void {
     this.runtimeInfoChanged = true;
-    if (!first || this.isRegistered) this.heartbeat();
+    if (this.isRegistered) this.heartbeat();
   }
 
   /** Answers one device RPC request; every request gets exactly one response. */
@@ -414,12 +396,13 @@ export class Executor {
 
   private heartbeat(): void {
     const local = this.options.local;
+    const runtimeInfo = this.runtimes.report();
     const sent = this.send({
       type: "device:heartbeat",
       runningTaskIds: this.reportedTaskIds(),
       capabilities: this.capabilities.applied(),
       ...(this.projectsChanged && local ? { projects: local.list() } : {}),
-      ...(this.runtimeInfoChanged && this.runtimeInfo ? { runtimeInfo: this.runtimeInfo } : {}),
+      ...(this.runtimeInfoChanged && runtimeInfo ? { runtimeInfo } : {}),
     });
     if (sent) {
       this.projectsChanged = false;

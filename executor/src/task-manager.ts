@@ -13,6 +13,7 @@ import type { Logger } from "./log";
 import type { Outbox } from "./connection/outbox";
 import { RecentIds } from "./connection/recent-ids";
 import { InputRequests } from "./input-requests";
+import type { RuntimeRegistry } from "./runtime/registry";
 import type {
   AgentRuntime,
   InputQuestion,
@@ -30,7 +31,8 @@ export { fitText } from "./connection/frame-fit";
 const MAX_FAILURE_MESSAGE = 4000;
 
 export interface TaskManagerOptions {
-  runtime: AgentRuntime;
+  /** The runtimes of this device; each message runs on its task's runtime. */
+  runtimes: RuntimeRegistry;
   outbox: Outbox;
   maxSlots: number;
   workspaceRoot: string;
@@ -45,7 +47,7 @@ export interface TaskManagerOptions {
   /** Sends a request for the user's input (re-sent after each registration until answered). */
   sendInputRequest?: (frame: TaskInputRequest) => void;
   /** Told after every preflight, so registration can say whether the runtime is ready. */
-  onPreflight?: (ready: boolean) => void;
+  onPreflight?: (runtime: AgentRuntime["name"], ready: boolean) => void;
   now?: () => number;
   /** The managed capabilities applied now; read once per message. */
   capabilities?: () => Promise<RunCapabilities>;
@@ -57,6 +59,8 @@ interface RunningMessage {
   taskId: string;
   messageId: string;
   controller: AbortController;
+  /** The runtime it runs on, once known. */
+  runtime: AgentRuntime | undefined;
 }
 
 /**
@@ -132,7 +136,7 @@ export class TaskManager {
         (frame.messageId === null || run.messageId === frame.messageId),
     );
     // A warm idle session of the task goes too: the owner stopped it (or it was deleted).
-    if (targets.length === 0) void this.options.runtime.closeTask?.(frame.taskId);
+    if (targets.length === 0) void this.options.runtimes.closeTask(frame.taskId);
     if (targets.length === 0) {
       if (frame.messageId !== null && this.options.outbox.has(frame.messageId)) return; // already ended
       this.earlyCancels.add(
@@ -154,14 +158,14 @@ export class TaskManager {
   }
 
   /**
-   * A message the owner sent while a reply of the task runs: held for the running Claude
-   * session (see runtime/claude-session.ts). Null (404 at the hub): that reply does not run
+   * A message the owner sent while a reply of the task runs: held for the running session of
+   * the task's runtime (see runtime/claude/session.ts). Null (404 at the hub): that reply does not run
    * here (any more), so the Worker sends the message as a new one.
    */
   queueMessage(params: QueuedMessage): { state: "queued" } | null {
     const run = this.running.get(params.messageId);
     if (!run || run.taskId !== params.taskId || run.controller.signal.aborted) return null;
-    const state = this.options.runtime.queueMessage?.(params) ?? "not_running";
+    const state = run.runtime?.queueMessage?.(params) ?? "not_running";
     if (state === "full") throw new Error("This reply already holds 10 messages.");
     if (state === "not_running") return null;
     this.options.log.info("message queued into the running reply", {
@@ -174,7 +178,7 @@ export class TaskManager {
 
   /** Takes a held message back; false once it went into the session. */
   withdrawMessage(taskId: string, userMessageId: string): boolean {
-    return this.options.runtime.withdrawMessage?.(taskId, userMessageId) ?? false;
+    return this.options.runtimes.withdrawMessage(taskId, userMessageId);
   }
 
   /** Stops a run whose output the hub no longer wants; its frames are already dropped. */
@@ -207,7 +211,7 @@ export class TaskManager {
   abortAll(code: FailureCode): void {
     for (const run of this.running.values()) run.controller.abort(code);
     // Warm sessions hold no slot, but their processes end with the executor.
-    void this.options.runtime.closeAll?.();
+    void this.options.runtimes.closeAll();
   }
 
   /** Resolves when nothing runs, or after `timeoutMs`; true when idle. */
@@ -232,10 +236,11 @@ export class TaskManager {
       taskId: frame.taskId,
       messageId: frame.messageId,
       controller,
+      runtime: undefined,
     };
     this.running.set(frame.messageId, run);
     this.options.log.info("task started", { taskId: frame.taskId, messageId: frame.messageId });
-    void this.runMessage(frame, controller.signal)
+    void this.runMessage(frame, run)
       .catch((error: unknown) => {
         this.options.log.error("task crashed in the executor", {
           taskId: frame.taskId,
@@ -253,10 +258,23 @@ export class TaskManager {
       });
   }
 
-  private async runMessage(frame: TaskExecute, signal: AbortSignal): Promise<void> {
+  private async runMessage(frame: TaskExecute, run: RunningMessage): Promise<void> {
     const { log } = this.options;
     const { taskId, messageId } = frame;
-    // Per task, not per message: a follow-up resumes the Claude session stored under HOME.
+    const signal = run.controller.signal;
+    const runtime = this.options.runtimes.get(frame.runtime);
+    if (!runtime) {
+      const offered = this.options.runtimes.all().map((r) => r.name);
+      log.warn("runtime not on this device", { taskId, runtime: frame.runtime });
+      this.fail(
+        frame,
+        "runtime_missing",
+        `This device does not run ${frame.runtime}; it runs ${offered.join(", ") || "no agent"}.`,
+      );
+      return;
+    }
+    run.runtime = runtime;
+    // Per task, not per message: a follow-up resumes the session the runtime keeps under HOME.
     const taskHome = join(this.options.homeDir, "tasks", taskId);
     const request: RunRequest = {
       taskId,
@@ -305,17 +323,22 @@ export class TaskManager {
       await this.options.onWorkspace?.(taskId, request.workspaceDir).catch((error: unknown) => {
         log.warn("could not record the task's workspace", { taskId, error: String(error) });
       });
-      await this.runIn(frame, request, signal);
+      await this.runIn(frame, request, runtime, signal);
     } finally {
       release();
     }
   }
 
-  private async runIn(frame: TaskExecute, request: RunRequest, signal: AbortSignal): Promise<void> {
-    const { runtime, outbox, log } = this.options;
+  private async runIn(
+    frame: TaskExecute,
+    request: RunRequest,
+    runtime: AgentRuntime,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const { outbox, log } = this.options;
     const { taskId, messageId } = frame;
     const problem = await runtime.preflight(request.workspaceDir);
-    this.options.onPreflight?.(problem === null);
+    this.options.onPreflight?.(runtime.name, problem === null);
     if (problem) {
       log.warn("runtime not ready", { taskId, code: problem.code, message: problem.message });
       this.fail(frame, problem.code, problem.message);

@@ -13,7 +13,7 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { MAX_PLAN_BYTES, readLatestPlan } from "../src/runtime/claude-plan";
+import { MAX_PLAN_BYTES, readLatestPlan } from "../src/runtime/claude/plan";
 
 const homes: string[] = [];
 function home(): { home: string; plans: string } {

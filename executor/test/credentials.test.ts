@@ -11,7 +11,7 @@ import {
   findCredentials,
   keychainHasLogin,
 } from "../src/local/credentials";
-import { rootRefusal } from "../src/runtime/claude-preflight";
+import { rootRefusal } from "../src/runtime/claude/preflight";
 
 const dirs: string[] = [];
 afterEach(() => {

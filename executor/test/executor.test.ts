@@ -54,7 +54,7 @@ async function setup(
     workspaceRoot: join(home, "workspaces"),
     homeDir: home,
     stopTimeoutMs: 200,
-    runtime,
+    runtimes: [runtime],
     log,
     timings: {
       pingIntervalMs: 40,
@@ -659,5 +659,38 @@ describe("managed capabilities", () => {
     await h.hub.until(() => h.runtime.runs.has(task.messageId), "run started");
     expect(h.runtime.get(task.messageId).request.capabilities).toBeUndefined();
     expect(existsSync(join(h.home, "capabilities", "state.json"))).toBe(false);
+  });
+});
+
+describe("executor runtimes", () => {
+  it("runs each task on the runtime it names, and reports every ready runtime", async () => {
+    const claude = new ScriptedRuntime("claude-code");
+    const codex = new ScriptedRuntime("codex");
+    const h = await setup({ runtimes: [claude, codex] });
+    await registered(h);
+    expect(h.hub.framesOf("device:register")[0]?.runtimes).toEqual(["claude-code", "codex"]);
+    const onCodex = { ...execute(), runtime: "codex" as const };
+    const onClaude = execute();
+    h.hub.send(onCodex);
+    h.hub.send(onClaude);
+    await h.hub.until(() => codex.runs.has(onCodex.messageId), "codex run started");
+    await h.hub.until(() => claude.runs.has(onClaude.messageId), "claude run started");
+    expect(claude.runs.has(onCodex.messageId)).toBe(false);
+    expect(codex.runs.has(onClaude.messageId)).toBe(false);
+  });
+
+  it("fails a task naming a runtime the device lacks with runtime_missing, naming what it has", async () => {
+    const codex = new ScriptedRuntime("codex");
+    const h = await setup({ runtimes: [codex] });
+    await registered(h);
+    expect(h.hub.framesOf("device:register")[0]?.runtimes).toEqual(["codex"]);
+    const frame = execute();
+    h.hub.send(frame);
+    await h.hub.until(() => h.hub.framesOf("task:failed").length === 1, "failed");
+    expect(h.hub.framesOf("task:failed")[0]).toMatchObject({
+      code: "runtime_missing",
+      message: "This device does not run claude-code; it runs codex.",
+    });
+    expect(codex.runs.size).toBe(0);
   });
 });

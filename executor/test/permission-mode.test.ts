@@ -2,7 +2,7 @@
 // flag; a device that asks is never made to skip checks.
 import { describe, expect, it } from "vitest";
 import { DEFAULT_RUNTIME_SETTINGS, type PermissionMode } from "@wegent/protocol";
-import { runMode } from "../src/runtime/claude-permissions";
+import { runMode } from "../src/runtime/claude/permissions";
 
 const caps = (permissionMode: PermissionMode | null) => ({
   pluginDir: null,

@@ -3,7 +3,7 @@
 import type { SDKMessage, SDKResultMessage } from "@anthropic-ai/claude-agent-sdk";
 import type { ProgressEvent } from "@wegent/protocol";
 import { describe, expect, it } from "vitest";
-import { RunFacts } from "../src/runtime/claude-watch";
+import { RunFacts } from "../src/runtime/claude/watch";
 
 const sdk = (m: unknown) => m as SDKMessage;
 

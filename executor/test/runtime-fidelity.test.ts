@@ -13,7 +13,7 @@ import {
   TOOL_RESULT,
   type FakeModel,
 } from "../../e2e/fake-model/server";
-import { createClaudeRuntime } from "../src/runtime/claude";
+import { createClaudeRuntime } from "../src/runtime/claude/runtime";
 import type { InputQuestion } from "../src/runtime/types";
 import {
   cleanUp,

@@ -5,8 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomUUID } from "node:crypto";
 import type { ProgressEvent } from "@wegent/protocol";
-import { createClaudeRuntime } from "../src/runtime/claude";
-import type { ClaudeRuntimeOptions } from "../src/runtime/claude";
+import { createClaudeRuntime } from "../src/runtime/claude/runtime";
+import type { ClaudeRuntimeOptions } from "../src/runtime/claude/runtime";
 import type { AgentRuntime, RunOutcome, RunRequest } from "../src/runtime/types";
 
 export const DEVICE_TOKEN = "wegent-device-token-must-not-leak-0123456789";

@@ -1,5 +1,5 @@
 // An AgentRuntime the test drives by hand: it emits what the test says, ends when told or aborted.
-import type { DeviceRuntime, FailureCode, ProgressEvent } from "@wegent/protocol";
+import type { DeviceRuntime, FailureCode, ProgressEvent, RuntimeId } from "@wegent/protocol";
 import type { AgentRuntime, RunOutcome, RunRequest } from "../src/runtime/types";
 
 export interface ScriptedRun {
@@ -10,7 +10,7 @@ export interface ScriptedRun {
 }
 
 export class ScriptedRuntime implements AgentRuntime {
-  readonly name = "claude-code" as const;
+  constructor(readonly name: RuntimeId = "claude-code") {}
   preflightProblem: { code: FailureCode; message: string } | null = null;
   readonly runs = new Map<string, ScriptedRun>();
   readonly started: RunRequest[] = [];

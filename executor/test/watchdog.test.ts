@@ -1,7 +1,7 @@
 // The run watchdog on a clock of its own: silence ends a run (agent_stalled), so does running
 // too long (run_time_exceeded); time waiting for the owner counts for neither.
 import { describe, expect, it } from "vitest";
-import { type Stop, Watchdog } from "../src/runtime/claude-watch";
+import { type Stop, Watchdog } from "../src/runtime/claude/watch";
 
 function clocked(limits: { stallMs: number; maxRunMs: number | null }) {
   let t = 1_000_000;

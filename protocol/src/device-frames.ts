@@ -15,7 +15,7 @@ import { OwnerCommands } from "./commands";
 import { DeviceRequest, DeviceResponse, ProjectId, Projects } from "./local-work";
 import { InputRequestFields, MAX_ANSWER_MESSAGE, PermissionMode } from "./conversation";
 import { AppliedCapabilities, DeviceCapabilitiesFrame } from "./capabilities";
-import { DeviceRuntimes } from "./runtimes";
+import { DeviceRuntimes, RuntimeId } from "./runtimes";
 import {
   WorkspaceArchive,
   WorkspaceCleanup,
@@ -202,7 +202,8 @@ export const TaskExecute = z.object({
   prompt: z.string(),
   /** Claude session to resume for a follow-up message of the same task. */
   resumeSessionId: z.string().max(200).nullable(),
-  runtime: z.literal("claude-code"),
+  /** Which agent runs it; a task keeps its runtime for every message. */
+  runtime: RuntimeId.default("claude-code"),
   /** 1 for the first send, 2 for the single re-send after an unanswered dispatch. */
   attempt: z.number().int().min(1).max(2),
   /**

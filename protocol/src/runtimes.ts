@@ -62,8 +62,12 @@ export const RuntimeProblem = z.object({
 });
 export type RuntimeProblem = z.infer<typeof RuntimeProblem>;
 
+/** The agent runtimes a device may run a task with. */
+export const RuntimeId = z.enum(["claude-code", "codex"]);
+export type RuntimeId = z.infer<typeof RuntimeId>;
+
 export const DeviceRuntime = z.object({
-  id: z.literal("claude-code"),
+  id: RuntimeId,
   /** Claude Code's version, or null when it could not be told. */
   version: z.string().max(100).nullable(),
   auth: RuntimeAuth,

@@ -16,7 +16,7 @@ import { toTask } from "./rows";
 
 // Messages the owner sends while a reply runs: they wait in that reply (the executor holds
 // them and the running Claude session takes them at its next turn boundary, see
-// executor/src/runtime/claude-session.ts), so the owner can type while the agent works.
+// executor/src/runtime/claude/session.ts), so the owner can type while the agent works.
 
 type TaskRow = typeof schema.tasks.$inferSelect;
 type MessageRow = typeof schema.messages.$inferSelect;

@@ -1,6 +1,6 @@
 // Turns the managed capabilities into Claude Agent SDK options for one run.
 import type { McpServerConfig, Options } from "@anthropic-ai/claude-agent-sdk";
-import type { BaseEnv } from "../runtime/claude-env";
+import type { BaseEnv } from "../runtime/agent-env";
 import type { RunCapabilities } from "./manager";
 
 import { MCP_PREFIX } from "./mcp-names";

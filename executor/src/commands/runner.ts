@@ -14,7 +14,7 @@ import {
   checkCommandArgs,
   isBuiltinCommand,
 } from "@wegent/protocol";
-import { CREDENTIAL_VARIABLES } from "../runtime/claude-env";
+import { CREDENTIAL_VARIABLES } from "../runtime/agent-env";
 import { CommandError } from "../system/git";
 import { land, type LandContext, landStatus } from "./land";
 import type { OwnerCommand } from "./owner-commands";

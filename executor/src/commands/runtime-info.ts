@@ -1,7 +1,7 @@
 // runtime.info: versions of the executor, Node, git and Claude Code, and free disk.
 import { statfs } from "node:fs/promises";
 import type { RuntimeInfo } from "@wegent/protocol";
-import { findClaudeExecutable } from "../runtime/claude-preflight";
+import { findClaudeExecutable } from "../runtime/registry";
 import { gitEnv } from "../system/git";
 import { gitPath } from "../system/git-bin";
 import { runArgv } from "../system/spawn";

@@ -236,7 +236,7 @@ export const LOCAL_CREDENTIALS_MISSING =
 
 /**
  * Cloud mode: the agent is sealed off the machine's files and gets only its model variables
- * (see claude-env.ts), so only those count.
+ * (see runtime/claude/env.ts), so only those count.
  */
 export function cloudCredentials(env: Env): CredentialSource | null {
   return findCredentials(

@@ -7,7 +7,7 @@ import type { RunRequest } from "./types";
 export interface LaunchPlan {
   /**
    * Starts the agent. `env` is the agent's environment as the SDK passes it on (built by
-   * claude-env.ts); the launcher may add to it (a run marker) or replace parts (cloud mode).
+   * runtime/claude/env.ts); the launcher may add to it (a run marker) or replace parts (cloud mode).
    */
   spawn(
     command: string,

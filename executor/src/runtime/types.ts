@@ -4,6 +4,7 @@ import type {
   InputKind,
   PermissionMode,
   ProgressEvent,
+  RuntimeId,
   Question,
   Usage,
 } from "@wegent/protocol";
@@ -52,7 +53,7 @@ export interface RunRequest {
   model?: string | null;
 }
 
-/** A message the owner sent while a reply of the task runs (see runtime/claude-session.ts). */
+/** A message the owner sent while a reply of the task runs (see runtime/claude/session.ts). */
 export interface QueuedMessage {
   taskId: string;
   /** The running reply (assistant message) it goes into. */
@@ -81,7 +82,7 @@ export type RunOutcome =
     };
 
 export interface AgentRuntime {
-  readonly name: "claude-code";
+  readonly name: RuntimeId;
   /**
    * Checks that the runtime is installed and has model credentials on this machine. Returns a
    * failure (with a message that says how to fix it on this device) or null when ready.

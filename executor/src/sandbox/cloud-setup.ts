@@ -1,6 +1,6 @@
 // `--mode cloud` starts only when the sandbox works: probe bubblewrap, start the model proxy.
-import type { BaseEnv } from "../runtime/claude-env";
-import { findClaudeExecutable } from "../runtime/claude-preflight";
+import type { BaseEnv } from "../runtime/agent-env";
+import { findClaudeExecutable } from "../runtime/registry";
 import type { Logger } from "../log";
 import { findBwrap, installDirOf, isRoot, probeSandbox } from "./bwrap";
 import { delegatedCgroup, type LimitPlan, limitsFromEnv, planLimits, rlimitArgs } from "./limits";

@@ -14,7 +14,7 @@ import {
   type Server,
 } from "node:http";
 import { request as httpsRequest } from "node:https";
-import type { BaseEnv } from "../runtime/claude-env";
+import type { BaseEnv } from "../runtime/agent-env";
 
 /** Which credential the operator configured, and the dummy the agent gets in its place. */
 export interface UpstreamCredential {

@@ -3,8 +3,8 @@ import { accessSync, constants } from "node:fs";
 import { createRequire } from "node:module";
 import type { PermissionMode } from "@anthropic-ai/claude-agent-sdk";
 import type { FailureCode } from "@wegent/protocol";
-import { CREDENTIAL_VARIABLES, hasCredentials } from "./claude-env";
-import type { BaseEnv } from "./claude-env";
+import { CREDENTIAL_VARIABLES, hasCredentials } from "./env";
+import type { BaseEnv } from "./env";
 
 const NATIVE_PACKAGE = "@anthropic-ai/claude-agent-sdk";
 

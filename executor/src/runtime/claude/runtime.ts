@@ -1,7 +1,7 @@
 // The Claude Code runtime: runs one message through the Claude Agent SDK, streams its output
 // as ProgressEvents, and stops it (with every process it started) when asked. A task's session
-// lives on between messages (claude-session.ts); each reply is watched on its own (stall and
-// run-time limits, claude-watch.ts): a warm session idle between replies is not a run.
+// lives on between messages (session.ts); each reply is watched on its own (stall and
+// run-time limits, watch.ts): a warm session idle between replies is not a run.
 import type {
   PermissionMode,
   SDKResultMessage,
@@ -15,27 +15,27 @@ import {
   credentialsInvalidMessage,
   findCredentials,
   LOCAL_CREDENTIALS_MISSING,
-} from "../local/credentials";
-import { localAgentEnvironment, type Env } from "../local/environment";
-import type { Logger } from "../log";
-import { agentEnvironment } from "./claude-env";
-import { agentExtraEnv, capabilityOptions, claudeCodePrompt } from "../capabilities/sdk-options";
-import type { BaseEnv } from "./claude-env";
-import { askOptions, runMode } from "./claude-permissions";
-import { checkClaude, findClaudeExecutable } from "./claude-preflight";
-import { LiveSession, Reply } from "./claude-session";
-import { learnOffers, sessionKey } from "./claude-offers";
-import { readLatestPlan } from "./claude-plan";
-import { type AgentLauncher, directLauncher } from "./launcher";
-import { killTree } from "./process-tree";
-import { eitherSignal, RunFacts, type Stop, Watchdog, type WatchLimits } from "./claude-watch";
-import { describeClaude } from "./claude-describe";
-import type { AgentRuntime, RunOutcome, RunRequest } from "./types";
+} from "../../local/credentials";
+import { localAgentEnvironment, type Env } from "../../local/environment";
+import type { Logger } from "../../log";
+import { agentEnvironment } from "./env";
+import { agentExtraEnv, capabilityOptions, claudeCodePrompt } from "../../capabilities/sdk-options";
+import type { BaseEnv } from "./env";
+import { askOptions, runMode } from "./permissions";
+import { checkClaude, findClaudeExecutable } from "./preflight";
+import { LiveSession, Reply } from "./session";
+import { learnOffers, sessionKey } from "./offers";
+import { readLatestPlan } from "./plan";
+import { type AgentLauncher, directLauncher } from "../launcher";
+import { killTree } from "../process-tree";
+import { eitherSignal, RunFacts, type Stop, Watchdog, type WatchLimits } from "./watch";
+import { describeClaude } from "./describe";
+import type { AgentRuntime, RunOutcome, RunRequest } from "../types";
 
 export interface ClaudeRuntimeOptions {
   /**
    * This machine's environment (default `process.env`). Only PATH, LANG and model settings
-   * are taken from it; see claude-env.ts.
+   * are taken from it; see env.ts.
    */
   baseEnv?: BaseEnv;
   /**

@@ -16,10 +16,10 @@ import type {
   SDKUserMessage,
 } from "@anthropic-ai/claude-agent-sdk";
 import type { ProgressEvent, Usage } from "@wegent/protocol";
-import { ReplyStream } from "./claude-events";
-import type { LaunchPlan } from "./launcher";
-import { killTree, listDescendants, processRef } from "./process-tree";
-import type { RunRequest } from "./types";
+import { ReplyStream } from "./events";
+import type { LaunchPlan } from "../launcher";
+import { killTree, listDescendants, processRef } from "../process-tree";
+import type { RunRequest } from "../types";
 
 /** Most messages one reply holds (the API refuses the next with 429 `queue_full`). */
 export const MAX_HELD_MESSAGES = 10;

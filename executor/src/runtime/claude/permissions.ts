@@ -3,7 +3,7 @@
 import type { CanUseTool, PermissionMode, PermissionResult } from "@anthropic-ai/claude-agent-sdk";
 import { Question } from "@wegent/protocol";
 import { z } from "zod";
-import type { RunRequest } from "./types";
+import type { RunRequest } from "../types";
 
 const Questions = z.array(Question).min(1).max(10);
 

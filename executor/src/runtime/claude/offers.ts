@@ -6,8 +6,8 @@
 // resolves them.
 import type { PermissionMode, Query } from "@anthropic-ai/claude-agent-sdk";
 import { MAX_RUNTIME_COMMANDS, MAX_RUNTIME_MODELS, type RuntimeOffers } from "@wegent/protocol";
-import type { Logger } from "../log";
-import type { RunRequest } from "./types";
+import type { Logger } from "../../log";
+import type { RunRequest } from "../types";
 
 /** Everything fixed when Claude Code starts that a message may ask to be different. */
 export function sessionKey(

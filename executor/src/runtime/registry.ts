@@ -1,0 +1,102 @@
+// The agent runtimes this device runs, by id. The task manager asks the registry for a task's
+// runtime and never knows which one it runs; the executor asks it what to report (`runtimes`
+// and `runtimeInfo` on device:register / heartbeat).
+import type { DeviceRuntime, FailureCode, RuntimeId, RuntimeOffers } from "@wegent/protocol";
+import type { AgentRuntime } from "./types";
+
+export { findClaudeExecutable } from "./claude/preflight";
+
+export class RuntimeRegistry {
+  private readonly byId = new Map<RuntimeId, AgentRuntime>();
+  private readonly ready = new Set<RuntimeId>();
+  private readonly described = new Map<RuntimeId, DeviceRuntime>();
+  private readonly offers = new Map<RuntimeId, RuntimeOffers>();
+
+  constructor(runtimes: readonly AgentRuntime[]) {
+    for (const runtime of runtimes) {
+      if (this.byId.has(runtime.name)) throw new Error(`runtime ${runtime.name} given twice`);
+      this.byId.set(runtime.name, runtime);
+    }
+  }
+
+  get(id: RuntimeId): AgentRuntime | undefined {
+    return this.byId.get(id);
+  }
+
+  all(): AgentRuntime[] {
+    return [...this.byId.values()];
+  }
+
+  /** The runtimes whose last preflight passed (`runtimes` in device:register). */
+  readyIds(): RuntimeId[] {
+    return [...this.byId.keys()].filter((id) => this.ready.has(id));
+  }
+
+  /** Records a preflight's result; true when it changed. */
+  setReady(id: RuntimeId, ready: boolean): boolean {
+    if (this.ready.has(id) === ready) return false;
+    if (ready) this.ready.add(id);
+    else this.ready.delete(id);
+    return true;
+  }
+
+  /** Checks every runtime; the problems found, by runtime. */
+  async preflightAll(): Promise<{ id: RuntimeId; code: FailureCode; message: string }[]> {
+    const problems = await Promise.all(
+      this.all().map(async (runtime) => {
+        const problem = await runtime.preflight().catch((error: unknown) => ({
+          code: "runtime_missing" as const,
+          message: String(error),
+        }));
+        this.setReady(runtime.name, problem === null);
+        return problem ? { id: runtime.name, ...problem } : null;
+      }),
+    );
+    return problems.filter((p) => p !== null);
+  }
+
+  /** Describes every runtime again; true when what the device reports changed. */
+  async describeAll(onError: (id: RuntimeId, error: unknown) => void): Promise<boolean> {
+    const before = JSON.stringify(this.report());
+    await Promise.all(
+      this.all().map(async (runtime) => {
+        try {
+          const described = await runtime.describe?.();
+          if (described) this.described.set(runtime.name, described);
+        } catch (error) {
+          onError(runtime.name, error);
+        }
+      }),
+    );
+    return JSON.stringify(this.report()) !== before;
+  }
+
+  /** What a live session taught of a runtime's models and commands; true when it changed. */
+  learnOffers(id: RuntimeId, offers: RuntimeOffers): boolean {
+    const before = JSON.stringify(this.report());
+    this.offers.set(id, offers);
+    return JSON.stringify(this.report()) !== before;
+  }
+
+  /** `runtimeInfo`: each described runtime with what its sessions offered; undefined before any. */
+  report(): DeviceRuntime[] | undefined {
+    if (this.described.size === 0) return undefined;
+    return [...this.described.values()].map((entry) => {
+      const offers = this.offers.get(entry.id);
+      return offers ? { ...entry, models: offers.models, commands: offers.commands } : entry;
+    });
+  }
+
+  /** Takes a held message back from whichever runtime holds it. */
+  withdrawMessage(taskId: string, userMessageId: string): boolean {
+    return this.all().some((runtime) => runtime.withdrawMessage?.(taskId, userMessageId) ?? false);
+  }
+
+  async closeTask(taskId: string): Promise<void> {
+    await Promise.all(this.all().map((runtime) => runtime.closeTask?.(taskId)));
+  }
+
+  async closeAll(): Promise<void> {
+    await Promise.all(this.all().map((runtime) => runtime.closeAll?.()));
+  }
+}
