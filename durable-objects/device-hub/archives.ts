@@ -1,64 +1,30 @@
-import type {
-  WorkspaceArchive,
-  WorkspaceCleanup,
-  WorkspaceRestore,
-  WorkspaceRestoreSnapshot,
-  WorkspaceResult,
-} from "@wegent/protocol";
-import { sendFrame } from "./socket";
+import type { DeviceParams, WorkspaceOutcome } from "@wegent/protocol";
+import type { DeviceAnswer } from "./requests";
 
-// Workspace requests the Worker relays to the executor (archive, restore, cleanup): the hub
-// sends the frame and holds the Worker's RPC call open until `workspace:result` names the same
-// requestId, the socket goes away, or the timeout passes. Pending calls live in memory only:
-// an in-flight RPC call keeps the object awake, and a lost one simply times out at the Worker.
+// Workspace requests the Worker relays to the executor (archive, restore, cleanup) are methods
+// of the generic device RPC (`workspace.*`, requests.ts): this only names them and reads their
+// answer as the Worker expects it.
 
-type Without<T> = T extends unknown ? Omit<T, "requestId"> : never;
-export type WorkspaceAsk = Without<
-  WorkspaceArchive | WorkspaceRestore | WorkspaceRestoreSnapshot | WorkspaceCleanup
->;
+export type WorkspaceMethod =
+  "workspace.archive" | "workspace.restore" | "workspace.restore_snapshot" | "workspace.cleanup";
+
+export type WorkspaceAsk = {
+  [M in WorkspaceMethod]: { method: M } & DeviceParams<M>;
+}[WorkspaceMethod];
+
 export type WorkspaceAnswer =
-  | WorkspaceResult["outcome"]
-  | { kind: "offline"; message: string }
-  | { kind: "timeout"; message: string };
+  WorkspaceOutcome | { kind: "offline"; message: string } | { kind: "timeout"; message: string };
 
-interface Pending {
-  resolve(answer: WorkspaceAnswer): void;
-  timer: ReturnType<typeof setTimeout>;
-}
-
-export class WorkspaceRequests {
-  private readonly pending = new Map<string, Pending>();
-
-  ask(ws: WebSocket | null, ask: WorkspaceAsk, timeoutMs: number): Promise<WorkspaceAnswer> {
-    if (!ws) {
-      return Promise.resolve({ kind: "offline", message: "The device is offline." });
-    }
-    const requestId = crypto.randomUUID();
-    return new Promise<WorkspaceAnswer>((resolve) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(requestId);
-        resolve({ kind: "timeout", message: "The device did not answer in time." });
-      }, timeoutMs);
-      this.pending.set(requestId, { resolve, timer });
-      sendFrame(ws, { ...ask, requestId } as Parameters<typeof sendFrame>[1]);
-    });
-  }
-
-  /** The executor's answer; an unknown or late requestId is ignored. */
-  settle(frame: WorkspaceResult): void {
-    const pending = this.pending.get(frame.requestId);
-    if (!pending) return;
-    this.pending.delete(frame.requestId);
-    clearTimeout(pending.timer);
-    pending.resolve(frame.outcome);
-  }
-
-  /** The socket went away: nothing pending will be answered. */
-  dropAll(): void {
-    for (const [id, pending] of this.pending) {
-      clearTimeout(pending.timer);
-      pending.resolve({ kind: "offline", message: "The device disconnected." });
-      this.pending.delete(id);
-    }
+/** A device RPC answer as a workspace answer: the device's outcome, or why there was none. */
+export function workspaceAnswer(answer: DeviceAnswer): WorkspaceAnswer {
+  if (answer.ok) return answer.result as WorkspaceOutcome;
+  switch (answer.code) {
+    case "device_offline":
+      return { kind: "offline", message: answer.message };
+    case "timeout":
+      return { kind: "timeout", message: answer.message };
+    default:
+      // An executor that cannot answer the method, or whose answer failed its schema.
+      return { kind: "error", code: "internal_error", message: answer.message };
   }
 }

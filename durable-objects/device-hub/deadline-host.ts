@@ -3,6 +3,7 @@ import type { DeadlineHost } from "./deadlines";
 import { timings } from "./deadlines";
 import type { InputDesk } from "./input-desk";
 import type { Presence } from "./presence";
+import type { PendingRequests } from "./requests";
 import type { Slots } from "./slots";
 import { type ExecutorSocket, linkTo } from "./socket";
 import type { HubStore } from "./store";
@@ -23,6 +24,8 @@ export interface DeadlineParts {
   /** When a kept D1 write is due again, and how to retry the due ones. */
   retryAt: number | null;
   retryWrites: () => Promise<void>;
+  /** Device RPC requests in flight (their timeouts are rows of the table). */
+  requests: PendingRequests;
 }
 
 /** The hub's state and actions as the one deadline table reads them. */
@@ -71,6 +74,8 @@ export function deadlineHost(p: DeadlineParts): DeadlineHost {
     inputExpired: () => p.inputs.expire(),
     retryAt: p.retryAt,
     retryWrites: p.retryWrites,
+    requestExpiry: p.requests.nextExpiry(),
+    requestsExpired: () => Promise.resolve(p.requests.expire()),
     queueTimedOut: (w) => {
       const message = `Device ${slots.deviceName()} stayed offline; the task waited too long in its queue.`;
       return slots.finish(w, failed("queue_timeout", message));

@@ -60,6 +60,10 @@ export interface DeadlineHost {
   retryAt: number | null;
   /** Tries the due kept writes again; each is dropped or moved into the future. */
   retryWrites(): Promise<void>;
+  /** The earliest expiry of a device RPC request in flight (requests.ts), if any. */
+  requestExpiry: number | null;
+  /** Ends every due device RPC request with `timeout`. */
+  requestsExpired(): Promise<void>;
 }
 
 export interface Deadline {
@@ -72,7 +76,8 @@ export interface Deadline {
     | "cancel"
     | "queue"
     | "input"
-    | "d1_retry";
+    | "d1_retry"
+    | "request";
   at: number;
   fire: () => Promise<void>;
 }
@@ -129,6 +134,9 @@ export function deadlineTable(h: DeadlineHost): Deadline[] {
   }
   if (h.retryAt !== null) {
     table.push({ name: "d1_retry", at: h.retryAt, fire: () => h.retryWrites() });
+  }
+  if (h.requestExpiry !== null) {
+    table.push({ name: "request", at: h.requestExpiry, fire: () => h.requestsExpired() });
   }
   return table;
 }

@@ -1,6 +1,5 @@
 import { assertNever, type ExecutorFrame } from "@wegent/protocol";
 import type { Meter } from "../meters";
-import type { WorkspaceRequests } from "./archives";
 import type { InputDesk } from "./input-desk";
 import type { Presence } from "./presence";
 import type { PendingRequests } from "./requests";
@@ -16,7 +15,6 @@ export interface FrameHost {
   inputs: InputDesk;
   meter: Meter;
   requests: PendingRequests;
-  workspaceRequests: WorkspaceRequests;
   scheduleAlarm: () => Promise<void>;
 }
 
@@ -67,14 +65,12 @@ export async function executorFrame(
       return;
     }
     case "device:response":
-      h.requests.settle(frame);
+      // Answered: its timeout leaves the deadline table (the alarm moves to the next row).
+      if (h.requests.settle(frame)) return h.scheduleAlarm();
       return;
     case "task:input-request":
       for (const reply of await h.inputs.request(frame)) sendFrame(ws, reply);
       return h.scheduleAlarm();
-    case "workspace:result":
-      h.workspaceRequests.settle(frame);
-      return;
     default:
       return assertNever(frame);
   }

@@ -13,7 +13,7 @@ import { log } from "../../edge/log";
 import { isWebSocketUpgrade } from "../../edge/websocket";
 import { type HubPartial, HUB_HEADERS, type SubmitRequest, type SubmitResult } from "../contract";
 import { LiveOutbox } from "../live-outbox";
-import { type WorkspaceAnswer, type WorkspaceAsk, WorkspaceRequests } from "./archives";
+import { type WorkspaceAnswer, type WorkspaceAsk, workspaceAnswer } from "./archives";
 import { finishMessage, setMessageStatus, takeUserMessage } from "./catalogue";
 import { deadlineHost } from "./deadline-host";
 import { executorFrame } from "./frames";
@@ -69,7 +69,6 @@ export class DeviceHub extends Server<Env> {
   private lastFrameAt = 0;
   /** Device RPC requests waiting for their answer (memory only; see requests.ts). */
   private readonly requests = new PendingRequests();
-  private readonly workspaceRequests = new WorkspaceRequests();
 
   constructor(ctx: DurableObjectState, unmetered: Env) {
     // With BENCH_METERS=1 (the bench) D1 and SQLite work is counted; otherwise as it is.
@@ -214,7 +213,6 @@ export class DeviceHub extends Server<Env> {
         inputs: this.inputs,
         meter: this.meter,
         requests: this.requests,
-        workspaceRequests: this.workspaceRequests,
         scheduleAlarm: () => this.scheduleAlarm(),
       },
       ws,
@@ -248,7 +246,6 @@ export class DeviceHub extends Server<Env> {
   /** The socket is gone: nobody will answer the requests in flight; presence takes over. */
   private lost(reason: string): Promise<boolean> {
     this.requests.failAll(`Device ${this.slots.deviceName()} disconnected.`);
-    this.workspaceRequests.dropAll();
     return this.presence.socketGone(reason);
   }
 
@@ -323,6 +320,8 @@ export class DeviceHub extends Server<Env> {
       Math.min(Math.max(timeoutMs, 100), MAX_DEVICE_REQUEST_MS),
     );
     sendFrame(ws, { type: "device:request", requestId, method, params });
+    // Its timeout is a row of the deadline table: the alarm ends it if no answer came.
+    await this.scheduleAlarm();
     return answer;
   }
 
@@ -340,9 +339,8 @@ export class DeviceHub extends Server<Env> {
 
   /** Relays a workspace request (archive / restore / cleanup) to the executor and awaits it. */
   async workspace(ask: WorkspaceAsk, timeoutMs: number): Promise<WorkspaceAnswer> {
-    const meta = this.store.getMeta();
-    const ws = meta.registered ? this.currentSocket() : null;
-    return this.workspaceRequests.ask(ws, ask, timeoutMs);
+    const { method, ...params } = ask;
+    return workspaceAnswer(await this.request(method, params as never, timeoutMs));
   }
 
   async rename(displayName: string): Promise<void> {
@@ -426,6 +424,7 @@ export class DeviceHub extends Server<Env> {
       lost: (reason) => this.lost(reason),
       retryAt: this.pending.nextAt(),
       retryWrites: () => this.retryWrites(),
+      requests: this.requests,
     });
   }
 

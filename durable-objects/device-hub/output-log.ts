@@ -1,4 +1,4 @@
-import type { ProgressEvent, SequencedEvent } from "@wegent/protocol";
+import type { SequencedEvent } from "@wegent/protocol";
 import type { Sql } from "./store";
 
 /** Runs `fn` as one SQLite transaction (the Durable Object's `transactionSync`). */
@@ -9,8 +9,9 @@ export type Transaction = <T>(fn: () => T) => T;
  * A frame's events are one row (`output_batches`, keyed by its first seq, WITHOUT ROWID): rows
  * written — what SQLite storage is billed by — grow with frames, not with events. Only events
  * are written (the reply text is assembled on demand), so a frame costs the same at the end of
- * a long reply as at its start. A message's output goes when its work ends. Rows of the older
- * one-row-per-event table (`output`, from hubs that ran before batching) are still read.
+ * a long reply as at its start. A message's output goes when its work ends. The older
+ * one-row-per-event table (`output`, from hubs that ran before batching, never written since)
+ * is dropped.
  */
 export class OutputLog {
   constructor(
@@ -19,12 +20,7 @@ export class OutputLog {
     readonly transaction: Transaction = (fn) => fn(),
   ) {
     sql.exec(`
-      CREATE TABLE IF NOT EXISTS output (
-        message_id TEXT NOT NULL,
-        seq INTEGER NOT NULL,
-        event TEXT NOT NULL,
-        PRIMARY KEY (message_id, seq)
-      );
+      DROP TABLE IF EXISTS output;
       CREATE TABLE IF NOT EXISTS output_batches (
         message_id TEXT NOT NULL,
         first_seq INTEGER NOT NULL,
@@ -54,29 +50,18 @@ export class OutputLog {
   }
 
   after(messageId: string, afterSeq: number): SequencedEvent[] {
-    const legacy = this.sql
-      .exec(
-        "SELECT seq, event FROM output WHERE message_id = ? AND seq > ? ORDER BY seq",
-        messageId,
-        afterSeq,
-      )
-      .toArray()
-      .map((r) => ({ seq: Number(r.seq), event: JSON.parse(String(r.event)) as ProgressEvent }));
-    const batched = this.sql
+    return this.sql
       .exec("SELECT events FROM output_batches WHERE message_id = ? ORDER BY first_seq", messageId)
       .toArray()
       .flatMap((r) => JSON.parse(String(r.events)) as SequencedEvent[])
       .filter((e) => e.seq > afterSeq);
-    return legacy.length === 0 ? batched : [...legacy, ...batched].sort((a, b) => a.seq - b.seq);
   }
 
   remove(messageId: string): void {
-    this.sql.exec("DELETE FROM output WHERE message_id = ?", messageId);
     this.sql.exec("DELETE FROM output_batches WHERE message_id = ?", messageId);
   }
 
   clear(): void {
-    this.sql.exec("DELETE FROM output");
     this.sql.exec("DELETE FROM output_batches");
   }
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { type DeadlineHost, deadlineTable, nextAlarm, timings } from "../device-hub/deadlines";
+import { PendingRequests } from "../device-hub/requests";
 import { HubStore, type Work } from "../device-hub/store";
 import { nodeSql } from "./node-sql";
 
@@ -27,6 +28,8 @@ function host(patch: Partial<DeadlineHost>): DeadlineHost {
     inputExpired: noop,
     retryAt: null,
     retryWrites: noop,
+    requestExpiry: null,
+    requestsExpired: noop,
     ...patch,
   };
 }
@@ -102,5 +105,29 @@ describe("the deadline table (one list for scheduling and firing)", () => {
     const table = deadlineTable(host({ meta: { ...base, connId: "gone" } }));
     expect(table.map((d) => d.name)).toEqual(["vanished"]);
     expect(nextAlarm(table, 100)).toBe(110);
+  });
+
+  it("ends a device request that got no answer by the alarm, not by a timer of its own", async () => {
+    const requests = new PendingRequests();
+    const answer = requests.wait("r1", 30_000, 1_000);
+    requests.wait("r2", 60_000, 1_000).catch(() => {});
+    const table = () =>
+      deadlineTable(
+        host({
+          requestExpiry: requests.nextExpiry(),
+          requestsExpired: () => Promise.resolve(requests.expire(31_000)),
+        }),
+      );
+    expect(table().map((d) => [d.name, d.at])).toEqual([["request", 31_000]]);
+    await table()[0]!.fire();
+    expect(await answer).toEqual({
+      ok: false,
+      code: "timeout",
+      message: "The device did not answer within 30 s.",
+    });
+    // The other one waits on; once answered it leaves the table.
+    expect(table().map((d) => [d.name, d.at])).toEqual([["request", 61_000]]);
+    requests.settle({ type: "device:response", requestId: "r2", ok: true, result: 1 });
+    expect(table()).toEqual([]);
   });
 });

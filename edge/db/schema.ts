@@ -213,14 +213,6 @@ export const presets = sqliteTable(
   (t) => [index("presets_owner").on(t.ownerId, t.createdAt)],
 );
 
-export const auditEvents = sqliteTable("audit_events", {
-  id: integer("id").primaryKey({ autoIncrement: true }),
-  userId: text("user_id"),
-  event: text("event").notNull(),
-  detail: text("detail", { mode: "json" }),
-  createdAt: createdAt(),
-});
-
 /**
  * Every command run on a device through the command RPC: who, when, which device and key, a
  * digest of the args (not the args), and what came back. Rows with outcome `running` and an

@@ -107,7 +107,7 @@ function upward(plan: Plan): string[] {
     if (own === -1) found.push(`${from} is on no floor`);
     for (const to of targets) {
       const arrow = `${from} → ${to}`;
-      if (floorOf(plan, to) === -1) found.push(`${arrow} (outside ${plan.src})`);
+      if (floorOf(plan, to) === -1) found.push(`${arrow} (on no floor)`);
       else if (floorOf(plan, to) > own && !plan.allowed?.[arrow]) found.push(arrow);
     }
   }

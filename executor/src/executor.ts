@@ -131,7 +131,6 @@ export class Executor {
         : {}),
       log: this.log,
       running: (taskId) => this.tasks.runningTaskIds().includes(taskId),
-      send: (frame) => this.send(frame),
     });
     this.connection = new HubConnection(
       {
@@ -297,6 +296,7 @@ export class Executor {
   private async answer(frame: DeviceRequest): Promise<void> {
     const response = await answerDeviceRequest(frame, {
       ...this.options.local?.handlers(),
+      ...this.workspaces.handlers(),
       "command.run": (params) => this.commands.run(params),
       "task.message": (params) => Promise.resolve(this.tasks.queueMessage(params)),
       "task.withdraw": (params) =>
@@ -340,12 +340,6 @@ export class Executor {
           return;
         }
         void this.capabilities.apply(frame);
-        return;
-      case "workspace:archive":
-      case "workspace:restore":
-      case "workspace:restore_snapshot":
-      case "workspace:cleanup":
-        this.workspaces.handle(frame);
         return;
       case "error":
         this.log.warn(`backend error: ${frame.message}`, { code: frame.code });

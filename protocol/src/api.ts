@@ -4,7 +4,8 @@ import { DeviceSandbox } from "./device-frames";
 import { DeviceRuntimes } from "./runtimes";
 import { DeviceStatus, DeviceType, DisplayName, FailureCode, Usage } from "./common";
 import { OwnerCommands } from "./commands";
-import { LocalSessionId, Project, ProjectId } from "./local-work";
+import { LocalSessionId } from "./common";
+import { Project, ProjectId } from "./local-work";
 import { Block, PermissionMode } from "./conversation";
 
 /** Every HTTP error body. */

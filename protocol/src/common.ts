@@ -161,3 +161,10 @@ export const FailureCode = z.enum([
   "run_time_exceeded",
 ]);
 export type FailureCode = z.infer<typeof FailureCode>;
+
+/** A Claude Code session id (a UUID in practice); never used as a path by anyone but its device. */
+export const LocalSessionId = z
+  .string()
+  .min(1)
+  .max(100)
+  .regex(/^[A-Za-z0-9-]+$/, "session id may contain letters, digits and '-' only");

@@ -16,13 +16,6 @@ import { DeviceRequest, DeviceResponse, ProjectId, Projects } from "./local-work
 import { InputRequestFields, MAX_ANSWER_MESSAGE, PermissionMode } from "./conversation";
 import { AppliedCapabilities, DeviceCapabilitiesFrame } from "./capabilities";
 import { DeviceRuntimes, RuntimeId } from "./runtimes";
-import {
-  WorkspaceArchive,
-  WorkspaceCleanup,
-  WorkspaceRestore,
-  WorkspaceRestoreSnapshot,
-  WorkspaceResult,
-} from "./workspace-frames";
 
 // ---------------------------------------------------------------------------------------------
 // Executor → hub
@@ -174,7 +167,6 @@ export const ExecutorFrame = z.discriminatedUnion("type", [
   TaskFailed,
   DeviceResponse,
   TaskInputRequest,
-  WorkspaceResult,
 ]);
 export type ExecutorFrame = z.infer<typeof ExecutorFrame>;
 
@@ -269,9 +261,5 @@ export const HubFrame = z.discriminatedUnion("type", [
   TaskInputAnswer,
   DeviceCapabilitiesFrame,
   ErrorFrame,
-  WorkspaceArchive,
-  WorkspaceRestore,
-  WorkspaceRestoreSnapshot,
-  WorkspaceCleanup,
 ]);
 export type HubFrame = z.infer<typeof HubFrame>;

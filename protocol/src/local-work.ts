@@ -1,5 +1,13 @@
 import { z } from "zod";
+import { LocalSessionId } from "./common";
 import { CommandRequest, CommandRunAnswer } from "./commands";
+import {
+  WorkspaceArchiveParams,
+  WorkspaceCleanupParams,
+  WorkspaceOutcome,
+  WorkspaceRestoreParams,
+  WorkspaceRestoreSnapshotParams,
+} from "./workspace-frames";
 
 // Local work: the projects a device advertises, the Claude Code sessions already on it, and the
 // generic device RPC (a request/response frame pair through the DeviceHub) used to read them.
@@ -11,13 +19,6 @@ export const ProjectId = z
   .max(64)
   .regex(/^p_[A-Za-z0-9_-]+$/, "project id looks like p_<letters and digits>");
 export type ProjectId = z.infer<typeof ProjectId>;
-
-/** A Claude Code session id (a UUID in practice); never used as a path by anyone but its device. */
-export const LocalSessionId = z
-  .string()
-  .min(1)
-  .max(100)
-  .regex(/^[A-Za-z0-9-]+$/, "session id may contain letters, digits and '-' only");
 
 export const MAX_PROJECTS = 100;
 
@@ -103,6 +104,17 @@ export const DEVICE_METHODS = {
     params: z.object({ taskId: z.string().uuid(), userMessageId: z.string().uuid() }),
     result: z.object({ withdrawn: z.literal(true) }),
   },
+  /** Pack the task's workspace (+ its Claude session files) and upload it through the Worker. */
+  "workspace.archive": { params: WorkspaceArchiveParams, result: WorkspaceOutcome },
+  /** Download the task's last archive, verify its checksum, and unpack it as the workspace. */
+  "workspace.restore": { params: WorkspaceRestoreParams, result: WorkspaceOutcome },
+  /** Lay the task's workspace out again from the snapshot a cleanup kept on this device. */
+  "workspace.restore_snapshot": {
+    params: WorkspaceRestoreSnapshotParams,
+    result: WorkspaceOutcome,
+  },
+  /** List (dry run) or remove workspaces idle longer than `olderThanHours`, keeping each first. */
+  "workspace.cleanup": { params: WorkspaceCleanupParams, result: WorkspaceOutcome },
 } as const;
 
 export type DeviceMethod = keyof typeof DEVICE_METHODS;

@@ -1,9 +1,9 @@
 import { z } from "zod";
-import { Id } from "./common";
-import { LocalSessionId } from "./local-work";
+import { Id, LocalSessionId } from "./common";
 
-// Workspace archive frames (issue #13). The hub asks, the executor answers once with
-// `workspace:result` naming the same requestId. Every request carries a short-lived upload/
+// Workspace archives (issue #13): the params and the outcome of the `workspace.*` methods of
+// the device RPC (DEVICE_METHODS in local-work.ts; the hub asks with `device:request`, the
+// executor answers once with `device:response`). Every request carries a short-lived upload/
 // download grant the Worker minted for this device; the Worker checks on every archive call
 // that the device still holds the task.
 
@@ -11,9 +11,7 @@ const Sha256 = z.string().regex(/^[0-9a-f]{64}$/, "a hex SHA-256");
 const Grant = z.string().min(1).max(1000);
 
 /** Pack the task's workspace (+ its Claude session files) and upload it through the Worker. */
-export const WorkspaceArchive = z.object({
-  type: z.literal("workspace:archive"),
-  requestId: Id,
+export const WorkspaceArchiveParams = z.object({
   taskId: Id,
   grant: Grant,
   /** Compressed size cap; larger fails with `archive_too_large`, never truncated. */
@@ -25,36 +23,30 @@ export const WorkspaceArchive = z.object({
    */
   sessionIds: z.array(LocalSessionId).max(100).optional(),
 });
-export type WorkspaceArchive = z.infer<typeof WorkspaceArchive>;
+export type WorkspaceArchiveParams = z.infer<typeof WorkspaceArchiveParams>;
 
 /** Download the task's last archive, verify its checksum, and unpack it as the workspace. */
-export const WorkspaceRestore = z.object({
-  type: z.literal("workspace:restore"),
-  requestId: Id,
+export const WorkspaceRestoreParams = z.object({
   taskId: Id,
   grant: Grant,
   sha256: Sha256,
   size: z.number().int().nonnegative(),
 });
-export type WorkspaceRestore = z.infer<typeof WorkspaceRestore>;
+export type WorkspaceRestoreParams = z.infer<typeof WorkspaceRestoreParams>;
 
 /**
  * Lay the task's workspace out again from the snapshot a cleanup kept on this device (its git
  * worktree on its branch with the uncommitted and untracked files, or its scratch folder, and
  * its Claude session). Nothing is downloaded.
  */
-export const WorkspaceRestoreSnapshot = z.object({
-  type: z.literal("workspace:restore_snapshot"),
-  requestId: Id,
+export const WorkspaceRestoreSnapshotParams = z.object({
   taskId: Id,
   grant: Grant,
 });
-export type WorkspaceRestoreSnapshot = z.infer<typeof WorkspaceRestoreSnapshot>;
+export type WorkspaceRestoreSnapshotParams = z.infer<typeof WorkspaceRestoreSnapshotParams>;
 
 /** List (dry run) or remove workspaces idle longer than `olderThanHours`, archiving each first. */
-export const WorkspaceCleanup = z.object({
-  type: z.literal("workspace:cleanup"),
-  requestId: Id,
+export const WorkspaceCleanupParams = z.object({
   grant: Grant,
   olderThanHours: z
     .number()
@@ -70,7 +62,7 @@ export const WorkspaceCleanup = z.object({
    */
   keep: z.enum(["cloud", "device"]).optional(),
 });
-export type WorkspaceCleanup = z.infer<typeof WorkspaceCleanup>;
+export type WorkspaceCleanupParams = z.infer<typeof WorkspaceCleanupParams>;
 
 export const ArchiveInfo = z.object({
   size: z.number().int().nonnegative(),
@@ -100,43 +92,37 @@ export const CleanupReport = z.object({
 });
 export type CleanupReport = z.infer<typeof CleanupReport>;
 
-export const WorkspaceResult = z.object({
-  type: z.literal("workspace:result"),
-  requestId: Id,
-  outcome: z.discriminatedUnion("kind", [
-    z.object({ kind: z.literal("archived"), archive: ArchiveInfo }),
-    z.object({
-      kind: z.literal("restored"),
-      files: z.number().int().nonnegative(),
-      /**
-       * worktree: the task's git worktree was recreated on its branch (same device);
-       * folder: the files were laid out as a scratch workspace (another device, or no project).
-       */
-      place: z.enum(["worktree", "folder"]).optional(),
-    }),
-    z.object({ kind: z.literal("cleanup"), report: CleanupReport }),
-    z.object({
-      kind: z.literal("error"),
-      code: z.enum([
-        "workspace_missing",
-        "archive_too_large",
-        "archive_corrupt",
-        "upload_failed",
-        "download_failed",
-        "quota_exceeded",
-        "task_running",
-        "snapshot_missing",
-        "internal_error",
-      ]),
-      message: z.string().max(2000),
-    }),
-  ]),
-});
-export type WorkspaceResult = z.infer<typeof WorkspaceResult>;
-export type WorkspaceErrorCode = Extract<WorkspaceResult["outcome"], { kind: "error" }>["code"];
-
-export type WorkspaceCommand =
-  WorkspaceArchive | WorkspaceRestore | WorkspaceRestoreSnapshot | WorkspaceCleanup;
+/** What a `workspace.*` method answers (a failure the device explains is an `error` outcome). */
+export const WorkspaceOutcome = z.discriminatedUnion("kind", [
+  z.object({ kind: z.literal("archived"), archive: ArchiveInfo }),
+  z.object({
+    kind: z.literal("restored"),
+    files: z.number().int().nonnegative(),
+    /**
+     * worktree: the task's git worktree was recreated on its branch (same device);
+     * folder: the files were laid out as a scratch workspace (another device, or no project).
+     */
+    place: z.enum(["worktree", "folder"]).optional(),
+  }),
+  z.object({ kind: z.literal("cleanup"), report: CleanupReport }),
+  z.object({
+    kind: z.literal("error"),
+    code: z.enum([
+      "workspace_missing",
+      "archive_too_large",
+      "archive_corrupt",
+      "upload_failed",
+      "download_failed",
+      "quota_exceeded",
+      "task_running",
+      "snapshot_missing",
+      "internal_error",
+    ]),
+    message: z.string().max(2000),
+  }),
+]);
+export type WorkspaceOutcome = z.infer<typeof WorkspaceOutcome>;
+export type WorkspaceErrorCode = Extract<WorkspaceOutcome, { kind: "error" }>["code"];
 
 // --- HTTP shapes --------------------------------------------------------------------------------
 

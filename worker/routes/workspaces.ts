@@ -53,7 +53,7 @@ workspaceTaskRoutes.post("/:id/archive", requireUser(), async (c) => {
   }
   const device = { ownerId: task.deviceOwnerId, deviceId: task.deviceId };
   await askDevice(c.env, device, {
-    type: "workspace:archive",
+    method: "workspace.archive",
     taskId: id,
     maxBytes: archiveSettings(c.env).maxBytes,
     sessionIds: await taskSessionIds(c.env, id, device),
@@ -98,7 +98,7 @@ workspaceDeviceRoutes.post("/:id/cleanup", requireUser(), async (c) => {
   const answer = await askDevice(
     c.env,
     { ownerId: user.id, deviceId: id },
-    { type: "workspace:cleanup", ...body, maxBytes: archiveSettings(c.env).maxBytes, keep },
+    { method: "workspace.cleanup", ...body, maxBytes: archiveSettings(c.env).maxBytes, keep },
   );
   if (answer.kind !== "cleanup") throw new ApiError(502, "bad_answer", "Unexpected device answer.");
   await recordKept(c.env, { ownerId: user.id, deviceId: id }, answer.report.entries);

@@ -2,6 +2,8 @@ import { SELF } from "cloudflare:test";
 import { expect } from "vitest";
 import {
   expandDeltas,
+  type DeviceMethod,
+  type DeviceParams,
   type HubFrame,
   HubFrame as HubFrameSchema,
   type LiveFrame,
@@ -189,4 +191,26 @@ export async function reply(socket: DeviceSocket, e: Execute, text: string, sess
     "task:ack",
     (f) => f.type === "task:ack" && f.messageId === e.messageId && f.seq === 2,
   );
+}
+
+/** A device RPC request as the executor reads it: its id and its params. */
+export type DeviceAsk<M extends DeviceMethod> = { requestId: string } & DeviceParams<M>;
+
+/** The next device RPC request for `method` (the executor's side of the RPC). */
+export async function nextAsk<M extends DeviceMethod>(
+  socket: DeviceSocket,
+  method: M,
+  ms?: number,
+): Promise<DeviceAsk<M>> {
+  const frame = (await socket.next(
+    "device:request",
+    (f) => "method" in f && f.method === method,
+    ms,
+  )) as Extract<HubFrame, { type: "device:request" }>;
+  return { requestId: frame.requestId, ...(frame.params as DeviceParams<M>) };
+}
+
+/** The executor's answer to a device RPC request. */
+export function answerAsk(socket: DeviceSocket, requestId: string, result: unknown): void {
+  socket.send({ type: "device:response", requestId, ok: true, result });
 }

@@ -2,7 +2,7 @@ import { env, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { HubFrame } from "@wegent/protocol";
 import { call, createToken, expectError, signUp } from "./helpers";
-import { newDeviceId, registerDevice, reply } from "./device-client";
+import { type DeviceAsk, newDeviceId, nextAsk, registerDevice, reply } from "./device-client";
 import { cleanupIdleWorkspaces } from "../workspaces/scheduled";
 
 // Local stays local (issue #26): a device's `cloudBackup` (PATCH/GET), where a cleanup keeps a
@@ -10,7 +10,7 @@ import { cleanupIdleWorkspaces } from "../workspaces/scheduled";
 // restore from the device's own snapshot, and a move that needs the origin device.
 
 type Execute = Extract<HubFrame, { type: "task:execute" }>;
-type Cleanup = Extract<HubFrame, { type: "workspace:cleanup" }>;
+type Cleanup = DeviceAsk<"workspace.cleanup">;
 const BASE = "http://wegent.test";
 
 async function taskOnDevice() {
@@ -101,7 +101,7 @@ describe("cloud backup of a device's workspaces", () => {
       cookie: user.cookie,
       body: { olderThanHours: 0, dryRun: false },
     });
-    const frame = (await socket.next("workspace:cleanup")) as Cleanup;
+    const frame = (await nextAsk(socket, "workspace.cleanup")) as Cleanup;
     expect(frame.keep).toBe("device");
     // Even an executor that ignored `keep` could not put anything in R2 with this grant.
     const refused = await startUpload(frame.grant, taskId);
@@ -111,9 +111,10 @@ describe("cloud backup of a device's workspaces", () => {
     );
     const entry = { taskId, bytes: 10, idleHours: 30, outcome: "removed", reason: null };
     socket.send({
-      type: "workspace:result",
+      type: "device:response",
       requestId: frame.requestId,
-      outcome: {
+      ok: true,
+      result: {
         kind: "cleanup",
         report: { totalBytes: 10, workspaces: 1, entries: [{ ...entry, snapshot: true }] },
       },
@@ -130,12 +131,13 @@ describe("cloud backup of a device's workspaces", () => {
       cookie: user.cookie,
       body: { message: "and now?" },
     });
-    const restore = await socket.next("workspace:restore_snapshot");
+    const restore = await nextAsk(socket, "workspace.restore_snapshot");
     expect(restore).toMatchObject({ taskId });
     socket.send({
-      type: "workspace:result",
+      type: "device:response",
       requestId: (restore as { requestId: string }).requestId,
-      outcome: { kind: "restored", files: 3, place: "worktree" },
+      ok: true,
+      result: { kind: "restored", files: 3, place: "worktree" },
     });
     const e = (await socket.next("task:execute")) as Execute;
     expect(e.resumeSessionId ?? null).toBe("session-1");
@@ -151,12 +153,13 @@ describe("cloud backup of a device's workspaces", () => {
       cookie: user.cookie,
       body: { olderThanHours: 0, dryRun: false },
     });
-    const frame = (await socket.next("workspace:cleanup")) as Cleanup;
+    const frame = (await nextAsk(socket, "workspace.cleanup")) as Cleanup;
     const entry = { taskId, bytes: 1, idleHours: 30, outcome: "removed", reason: null };
     socket.send({
-      type: "workspace:result",
+      type: "device:response",
       requestId: frame.requestId,
-      outcome: {
+      ok: true,
+      result: {
         kind: "cleanup",
         report: { totalBytes: 1, workspaces: 1, entries: [{ ...entry, snapshot: true }] },
       },
@@ -184,13 +187,14 @@ describe("cloud backup of a device's workspaces", () => {
       cookie: user2.user.cookie,
       body: { olderThanHours: 0, dryRun: false },
     });
-    const withBackup = (await user2.socket.next("workspace:cleanup")) as Cleanup;
+    const withBackup = (await nextAsk(user2.socket, "workspace.cleanup")) as Cleanup;
     expect(withBackup.keep).toBe("cloud");
     expect((await startUpload(withBackup.grant, user2.taskId)).status).toBe(201);
     user2.socket.send({
-      type: "workspace:result",
+      type: "device:response",
       requestId: withBackup.requestId,
-      outcome: { kind: "cleanup", report: { totalBytes: 0, workspaces: 0, entries: [] } },
+      ok: true,
+      result: { kind: "cleanup", report: { totalBytes: 0, workspaces: 0, entries: [] } },
     });
     expect((await again).status).toBe(200);
   });
@@ -198,12 +202,13 @@ describe("cloud backup of a device's workspaces", () => {
   it("the hourly trigger asks a local device without backup to keep its workspaces on the device", async () => {
     const { socket } = await taskOnDevice();
     const ran = cleanupIdleWorkspaces(env, { timeoutMs: 2_000 });
-    const frame = (await socket.next("workspace:cleanup", undefined, 10_000)) as Cleanup;
+    const frame = (await nextAsk(socket, "workspace.cleanup", 10_000)) as Cleanup;
     expect(frame).toMatchObject({ dryRun: false, keep: "device" });
     socket.send({
-      type: "workspace:result",
+      type: "device:response",
       requestId: frame.requestId,
-      outcome: { kind: "cleanup", report: { totalBytes: 0, workspaces: 0, entries: [] } },
+      ok: true,
+      result: { kind: "cleanup", report: { totalBytes: 0, workspaces: 0, entries: [] } },
     });
     await ran;
   }, 15_000);

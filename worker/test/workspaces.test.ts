@@ -2,13 +2,13 @@ import { env, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { HubFrame } from "@wegent/protocol";
 import { call, createToken, expectError, signUp } from "./helpers";
-import { newDeviceId, registerDevice, reply } from "./device-client";
+import { type DeviceAsk, newDeviceId, nextAsk, registerDevice, reply } from "./device-client";
 import { mintGrant } from "../workspaces/grant";
 import worker from "../index";
 import { cleanupIdleWorkspaces } from "../workspaces/scheduled";
 
 type Execute = Extract<HubFrame, { type: "task:execute" }>;
-type ArchiveAsk = Extract<HubFrame, { type: "workspace:archive" }>;
+type ArchiveAsk = DeviceAsk<"workspace.archive">;
 const BASE = "http://wegent.test";
 
 async function sha256Hex(bytes: Uint8Array): Promise<string> {
@@ -67,7 +67,7 @@ describe("workspace archives", () => {
     expect(before.body).toMatchObject({ state: "on_device", archive: null });
 
     const asked = call("POST", `/api/tasks/${taskId}/archive`, { cookie: user.cookie });
-    const frame = (await socket.next("workspace:archive")) as ArchiveAsk;
+    const frame = (await nextAsk(socket, "workspace.archive")) as ArchiveAsk;
     expect(frame.taskId).toBe(taskId);
     // The task's own sessions: a task run in a project directory archives only these.
     expect(frame.sessionIds).toEqual(["session-1"]);
@@ -76,9 +76,10 @@ describe("workspace archives", () => {
     expect(done.status).toBe(200);
     const archive = (await done.json()) as { sha256: string; size: number; createdAt: string };
     socket.send({
-      type: "workspace:result",
+      type: "device:response",
       requestId: frame.requestId,
-      outcome: { kind: "archived", archive },
+      ok: true,
+      result: { kind: "archived", archive },
     });
     const res = await asked;
     expect(res.status).toBe(200);
@@ -158,11 +159,12 @@ describe("workspace archives", () => {
 
     // The device's own answer maps to the same 413 on the archive route.
     const asked = call("POST", `/api/tasks/${taskId}/archive`, { cookie: user.cookie });
-    const frame = (await socket.next("workspace:archive")) as ArchiveAsk;
+    const frame = (await nextAsk(socket, "workspace.archive")) as ArchiveAsk;
     socket.send({
-      type: "workspace:result",
+      type: "device:response",
       requestId: frame.requestId,
-      outcome: { kind: "error", code: "quota_exceeded", message: "Archive storage is full." },
+      ok: true,
+      result: { kind: "error", code: "quota_exceeded", message: "Archive storage is full." },
     });
     expectError(await asked, 413, "quota_exceeded");
   });
@@ -180,7 +182,7 @@ describe("workspace archives", () => {
       cookie: user.cookie,
       body: { olderThanHours: 24, dryRun: true },
     });
-    const frame = await socket.next("workspace:cleanup");
+    const frame = await nextAsk(socket, "workspace.cleanup");
     expect(frame).toMatchObject({ olderThanHours: 24, dryRun: true });
     const kept = {
       taskId,
@@ -191,9 +193,10 @@ describe("workspace archives", () => {
     };
     const report = { totalBytes: 10, workspaces: 1, entries: [kept] };
     socket.send({
-      type: "workspace:result",
-      requestId: (frame as { requestId: string }).requestId,
-      outcome: { kind: "cleanup", report },
+      type: "device:response",
+      requestId: frame.requestId,
+      ok: true,
+      result: { kind: "cleanup", report },
     });
     const res = await asked;
     expect(res.status).toBe(200);
@@ -219,12 +222,13 @@ describe("workspace archives", () => {
     expect(typeof worker.scheduled).toBe("function");
     // Devices of the other tests stay connected and never answer: they time out, in parallel.
     const ran = cleanupIdleWorkspaces(env, { timeoutMs: 2_000 });
-    const frame = await socket.next("workspace:cleanup", undefined, 10_000);
+    const frame = await nextAsk(socket, "workspace.cleanup", 10_000);
     expect(frame).toMatchObject({ olderThanHours: 24, dryRun: false });
     socket.send({
-      type: "workspace:result",
-      requestId: (frame as { requestId: string }).requestId,
-      outcome: { kind: "cleanup", report: { totalBytes: 0, workspaces: 0, entries: [] } },
+      type: "device:response",
+      requestId: frame.requestId,
+      ok: true,
+      result: { kind: "cleanup", report: { totalBytes: 0, workspaces: 0, entries: [] } },
     });
     await ran;
   }, 15_000);
@@ -241,16 +245,17 @@ describe("workspace archives", () => {
     // Within the presence grace the device still looks online: the old device archives first.
     const first = await Promise.race([
       asked.then((res) => ({ res })),
-      socket.next("workspace:archive").then((frame) => ({ frame: frame as ArchiveAsk })),
+      nextAsk(socket, "workspace.archive").then((frame) => ({ frame: frame as ArchiveAsk })),
     ]);
     if ("frame" in first) {
       const bytes = new TextEncoder().encode("archive ".repeat(100));
       const done = await upload(first.frame.grant, taskId, bytes);
       const archive = (await done.json()) as { sha256: string; size: number; createdAt: string };
       socket.send({
-        type: "workspace:result",
+        type: "device:response",
         requestId: first.frame.requestId,
-        outcome: { kind: "archived", archive },
+        ok: true,
+        result: { kind: "archived", archive },
       });
     }
     const res = await asked;

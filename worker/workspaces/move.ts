@@ -78,7 +78,7 @@ export async function prepareWorkspace(
         env,
         from,
         {
-          type: "workspace:archive",
+          method: "workspace.archive",
           taskId: task.id,
           maxBytes: archiveSettings(env).maxBytes,
           sessionIds: await taskSessionIds(env, task.id, from),
@@ -181,7 +181,7 @@ async function restoreSnapshotOn(
     await askDevice(
       env,
       target,
-      { type: "workspace:restore_snapshot", taskId: task.id },
+      { method: "workspace.restore_snapshot", taskId: task.id },
       DEVICE_WAIT_MS,
     );
   } catch (error) {
@@ -213,7 +213,7 @@ async function restoreOn(
     answer = await askDevice(
       env,
       target,
-      { type: "workspace:restore", taskId: task.id, sha256, size },
+      { method: "workspace.restore", taskId: task.id, sha256, size },
       DEVICE_WAIT_MS,
     );
   } catch (error) {

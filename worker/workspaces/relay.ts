@@ -25,7 +25,8 @@ export async function askDevice(
   // Only an archive (asked by the owner: Archive, a move) or a cleanup with cloud backup may
   // write to R2; a restore only reads the task's archive.
   const upload =
-    ask.type === "workspace:archive" || (ask.type === "workspace:cleanup" && ask.keep === "cloud");
+    ask.method === "workspace.archive" ||
+    (ask.method === "workspace.cleanup" && ask.keep === "cloud");
   const grant = await mintGrant(env, {
     deviceOwnerId: device.ownerId,
     deviceId: device.deviceId,

@@ -37,7 +37,7 @@ export async function cleanupIdleWorkspaces(
         env,
         device,
         {
-          type: "workspace:cleanup",
+          method: "workspace.cleanup",
           olderThanHours: idleHours,
           dryRun: false,
           maxBytes,

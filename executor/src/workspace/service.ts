@@ -1,5 +1,13 @@
 import { lstat } from "node:fs/promises";
-import type { ExecutorFrame, WorkspaceCommand, WorkspaceResult } from "@wegent/protocol";
+import type {
+  DeviceParams,
+  WorkspaceArchiveParams,
+  WorkspaceCleanupParams,
+  WorkspaceOutcome,
+  WorkspaceRestoreParams,
+  WorkspaceRestoreSnapshotParams,
+} from "@wegent/protocol";
+import type { DeviceHandlers } from "../connection/device-rpc";
 import type { Logger } from "../log";
 import { type ArchiveContext, ArchiveError, archiveTask } from "./archive";
 import { ArchiveClient, ArchiveHttpError } from "./client";
@@ -21,21 +29,40 @@ export interface WorkspaceServiceOptions extends WorkspaceRoots {
   local?: boolean;
   log: Logger;
   running(taskId: string): boolean;
-  send(frame: ExecutorFrame): boolean;
 }
 
-type Outcome = WorkspaceResult["outcome"];
+type Outcome = WorkspaceOutcome;
 
-/** Answers the hub's workspace:archive / restore / cleanup requests, one at a time per task. */
+/** One workspace request, by the device RPC method that asked it. */
+type WorkspaceCommand =
+  | ({ type: "workspace.archive" } & WorkspaceArchiveParams)
+  | ({ type: "workspace.restore" } & WorkspaceRestoreParams)
+  | ({ type: "workspace.restore_snapshot" } & WorkspaceRestoreSnapshotParams)
+  | ({ type: "workspace.cleanup" } & WorkspaceCleanupParams);
+
+type WorkspaceMethod = WorkspaceCommand["type"];
+
+/**
+ * Answers the hub's `workspace.*` device RPC methods (archive / restore / cleanup), one at a
+ * time per task. A failure the device can explain is an `error` outcome, not an RPC error.
+ */
 export class WorkspaceService {
   private readonly busy = new Set<string>();
 
   constructor(private readonly options: WorkspaceServiceOptions) {}
 
-  handle(frame: WorkspaceCommand): void {
-    void this.run(frame).then((outcome) => {
-      this.options.send({ type: "workspace:result", requestId: frame.requestId, outcome });
-    });
+  /** The `workspace.*` methods' handlers for the device RPC. */
+  handlers(): Pick<DeviceHandlers, WorkspaceMethod> {
+    const answer =
+      <M extends WorkspaceMethod>(type: M) =>
+      (params: DeviceParams<M>) =>
+        this.run({ type, ...params } as WorkspaceCommand);
+    return {
+      "workspace.archive": answer("workspace.archive"),
+      "workspace.restore": answer("workspace.restore"),
+      "workspace.restore_snapshot": answer("workspace.restore_snapshot"),
+      "workspace.cleanup": answer("workspace.cleanup"),
+    };
   }
 
   private client(grant: string, taskId: string) {
@@ -71,14 +98,14 @@ export class WorkspaceService {
 
   private async run(frame: WorkspaceCommand): Promise<Outcome> {
     const { log } = this.options;
-    const key = frame.type === "workspace:cleanup" ? "*cleanup" : frame.taskId;
+    const key = frame.type === "workspace.cleanup" ? "*cleanup" : frame.taskId;
     if (this.busy.has(key) || (key !== "*cleanup" && this.options.running(key))) {
       return error("task_running", "The task is running or its workspace is busy; try again.");
     }
     this.busy.add(key);
     try {
       switch (frame.type) {
-        case "workspace:archive": {
+        case "workspace.archive": {
           // The owner asked for an archive (or a move) of a task kept as a snapshot here: lay
           // it out again first, then pack what is on the device.
           await this.unsnapshotIfGone(frame.taskId);
@@ -96,7 +123,7 @@ export class WorkspaceService {
           });
           return { kind: "archived", archive };
         }
-        case "workspace:restore": {
+        case "workspace.restore": {
           const client = this.client(frame.grant, frame.taskId);
           let body;
           try {
@@ -112,7 +139,7 @@ export class WorkspaceService {
           log.info("workspace restored", { taskId: frame.taskId, files, place });
           return { kind: "restored", files, place };
         }
-        case "workspace:restore_snapshot": {
+        case "workspace.restore_snapshot": {
           const { files, place } = await restoreSnapshot(this.restoreContext(frame.taskId));
           log.info("workspace restored from its local snapshot", {
             taskId: frame.taskId,
@@ -121,7 +148,7 @@ export class WorkspaceService {
           });
           return { kind: "restored", files, place };
         }
-        case "workspace:cleanup": {
+        case "workspace.cleanup": {
           const keep = frame.keep ?? (this.options.local ? "device" : "cloud");
           const report = await cleanup(
             this.options,
