@@ -121,6 +121,8 @@ export class DeviceHub extends Server<Env> {
         writes.then(() => setMessageStatus(env, w.taskId, w.messageId, status)),
       push: live.push.bind(live),
       timeoutMs: () => timings(env).inputTimeoutMs,
+      recordAnswer: (messageId, block) =>
+        this.output.recordAnswer(messageId, this.store.work(messageId)?.lastSeq ?? 0, block),
     });
     this.presence = new Presence(
       env,
