@@ -1,4 +1,5 @@
 import {
+  availabilityText,
   CloseCode,
   type TaskStatus,
   type DeviceMethod,
@@ -313,7 +314,7 @@ export class DeviceHub extends Server<Env> {
       return {
         ok: false,
         code: "device_offline",
-        message: `Device ${this.slots.deviceName()} is offline. Start wegent-executor on it.`,
+        message: `Device ${availabilityText(this.slots.deviceName(), this.slots.status() === "reconnecting" ? "reconnecting" : "offline")}`,
       };
     }
     if (this.requests.size >= MAX_PENDING_REQUESTS) {
