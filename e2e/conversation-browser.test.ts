@@ -1,6 +1,7 @@
 // The permission card in a real browser, in two tabs of one user, with a real executor running
 // the real Claude Code: the card shows the command, Allow in one tab closes it in the other, the
-// title counts what waits, and after a reload the tool call is shown from the stored transcript.
+// title counts what waits, the Allow is recorded in the reply (live, after a reload, in the
+// export), and after a reload the tool call is shown from the stored transcript.
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { launchChromium, screenshot, UI_WAIT_MS, BOOT_WAIT_MS, UI_TEST_MS } from "./browser";
@@ -87,6 +88,14 @@ describe("the permission card in two tabs", () => {
     await second.getByTestId("allow-once").click();
     await first.getByTestId("permission-card").waitFor({ state: "detached" });
     await second.getByTestId("permission-card").waitFor({ state: "detached" });
+    // The answer is recorded in the reply, live in both tabs: what, who and when.
+    for (const page of [first, second]) {
+      const answered = page.getByTestId("answer-row");
+      await answered.waitFor();
+      await expect(answered.textContent()).resolves.toMatch(
+        /Allowed once · Bash · printf report > report\.txt · by two_tabs/,
+      );
+    }
     const reply = first.getByTestId("assistant-message").last();
     await reply.and(first.locator('[data-status="completed"]')).waitFor({ timeout: 60_000 });
     await expect(reply.getByTestId("assistant-content").textContent()).resolves.toContain("Done:");
@@ -99,6 +108,18 @@ describe("the permission card in two tabs", () => {
     await reloaded.and(second.locator('[data-status="completed"]')).waitFor();
     await expect(reloaded.getByTestId("tool-use").allTextContents()).resolves.toEqual(live);
     expect(live.join(" ")).toContain("Bash");
+    // …and the answer, after the call it allowed; the export has it too.
+    await expect(reloaded.getByTestId("answer-row").textContent()).resolves.toContain(
+      "Allowed once",
+    );
+    const taskId = url.split("#/tasks/")[1]!.split(/[/?]/)[0]!;
+    const md = await api<string>(platform!.origin, "GET", `/api/tasks/${taskId}/export?format=md`, {
+      cookie,
+    });
+    expect(md.body).toMatch(
+      /\*\*Allowed once\*\* · Bash `printf report > report\.txt` · by two_tabs/,
+    );
+    expect(md.body.indexOf("Allowed once")).toBeLessThan(md.body.indexOf("Done:"));
     expect(pageErrors).toEqual([]);
   });
 

@@ -370,11 +370,25 @@ describe("in the browser", () => {
       const session = byTestId(`local-session-${terminalSessionId}`);
       await session.waitFor();
       expect(await session.textContent()).toContain("terminal session hello");
+      // Its title opens its preview: the terminal conversation, read from the device.
+      await byTestId(`preview-${terminalSessionId}`).click();
+      await expect
+        .poll(() => session.getByTestId("earlier-entry").allTextContents())
+        .toEqual([
+          expect.stringContaining("terminal session hello"),
+          expect.stringContaining("Hello from the terminal."),
+        ]);
       await screenshot(page, "local-sessions-1280");
       await byTestId(`continue-${terminalSessionId}`).click();
       await byTestId("composer-continuing").waitFor();
       expect(await byTestId("device-selector").inputValue()).toBe(`device:${main.deviceId}`);
       expect(await byTestId("project-selector").inputValue()).toBe(alphaProject.id);
+      // Said truthfully: it runs in the project folder, on its current branch.
+      const note = (await byTestId("project-note").textContent()) ?? "";
+      expect(note).toContain(
+        `Runs in the project folder ${alphaProject.path}, on its current branch main`,
+      );
+      expect(note).not.toContain("not touched");
       await byTestId("composer").fill("continue from the browser");
       await byTestId("send-button").click();
       await page.waitForURL(/#\/tasks\//);
@@ -383,6 +397,26 @@ describe("in the browser", () => {
       expect((await settled(continuedId)).task.status).toBe("completed");
       const request = s.fake.requests.find((r) => r.prompt === "continue from the browser");
       expect(JSON.stringify(request?.body)).toContain("Hello from the terminal.");
+      // The earlier terminal conversation is shown above the new messages, also after a reload.
+      for (const reload of [false, true]) {
+        if (reload) await page.reload();
+        const earlier = byTestId("message-list").getByTestId("earlier-conversation");
+        await expect.poll(() => earlier.textContent()).toContain("Hello from the terminal.");
+        await expect
+          .poll(() => earlier.getByTestId("earlier-entry").allTextContents())
+          .toEqual([
+            expect.stringContaining("terminal session hello"),
+            expect.stringContaining("Hello from the terminal."),
+          ]);
+        const above = await page.evaluate(() => {
+          const earlierBox = document.querySelector('[data-testid="earlier-conversation"]');
+          const first = document.querySelector('[data-testid="message-list"] .message.user');
+          if (!earlierBox || !first) return null;
+          return earlierBox.compareDocumentPosition(first) & Node.DOCUMENT_POSITION_FOLLOWING;
+        });
+        expect(above).toBeTruthy();
+      }
+      await screenshot(page, "continued-session-1280");
 
       // A new chat: device, then project; the task header shows device · project · branch.
       await byTestId("new-chat").click();

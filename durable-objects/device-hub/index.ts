@@ -1,4 +1,5 @@
 import {
+  availabilityText,
   CloseCode,
   type TaskStatus,
   type DeviceMethod,
@@ -120,6 +121,8 @@ export class DeviceHub extends Server<Env> {
         writes.then(() => setMessageStatus(env, w.taskId, w.messageId, status)),
       push: live.push.bind(live),
       timeoutMs: () => timings(env).inputTimeoutMs,
+      recordAnswer: (messageId, block) =>
+        this.output.recordAnswer(messageId, this.store.work(messageId)?.lastSeq ?? 0, block),
     });
     this.presence = new Presence(
       env,
@@ -308,7 +311,7 @@ export class DeviceHub extends Server<Env> {
       return {
         ok: false,
         code: "device_offline",
-        message: `Device ${this.slots.deviceName()} is offline. Start wegent-executor on it.`,
+        message: `Device ${availabilityText(this.slots.deviceName(), this.slots.status() === "reconnecting" ? "reconnecting" : "offline")}`,
       };
     }
     if (this.requests.size >= MAX_PENDING_REQUESTS) {

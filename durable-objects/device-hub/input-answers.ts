@@ -14,6 +14,8 @@ export interface AnswerTarget {
   messageId: string;
   requestId: string;
   answer: InputAnswer;
+  /** Who answered (their username), recorded with the answer in the transcript. */
+  answeredBy?: string;
 }
 
 export function checkAnswer(row: InputRow | null, target: AnswerTarget): AnswerCheck {

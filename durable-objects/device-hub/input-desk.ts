@@ -1,4 +1,5 @@
 import type {
+  AnswerBlock,
   HubFrame,
   InputOutcome,
   LiveEvent,
@@ -7,6 +8,7 @@ import type {
   TaskStatus,
 } from "@wegent/protocol";
 import { log } from "../../edge/log";
+import { answerBlock } from "./answer-record";
 import { type AnswerCheck, type AnswerTarget, checkAnswer, expiredAnswer } from "./input-answers";
 import { InputStore, MAX_REQUESTS_PER_MESSAGE, type InputRow, toPending } from "./input-store";
 import type { ExecutorLink } from "./slot-types";
@@ -19,6 +21,8 @@ export interface DeskEffects {
   setMessageStatus(w: Work, status: TaskStatus): Promise<void>;
   push(userId: string, event: LiveEvent): void;
   timeoutMs(): number;
+  /** Keeps the answer in the reply's transcript, where the reply is now. */
+  recordAnswer(messageId: string, block: AnswerBlock): void;
 }
 
 /**
@@ -97,7 +101,9 @@ export class InputDesk {
     const row = this.store.get(target.requestId);
     const check = checkAnswer(row, target);
     if (!check.ok || !row) return check;
-    await this.resolve(row, "answered", check.frame, check.outcome);
+    const by = target.answeredBy ?? null;
+    const record = answerBlock(row, check.outcome, target.answer, by, Date.now());
+    await this.resolve(row, "answered", check.frame, check.outcome, record);
     return check;
   }
 
@@ -109,6 +115,7 @@ export class InputDesk {
         "expired",
         expiredAnswer(row, row.expiresAt - row.createdAt),
         "expired",
+        answerBlock(row, "expired", null, null, now),
       );
     }
   }
@@ -122,8 +129,10 @@ export class InputDesk {
     state: "answered" | "expired",
     frame: Extract<HubFrame, { type: "task:input-answer" }>,
     outcome: InputOutcome,
+    record: AnswerBlock,
   ): Promise<void> {
     if (!this.store.resolve(row.requestId, state, frame)) return;
+    this.effects.recordAnswer(row.messageId, record);
     // Sent now if the executor is here; otherwise after its next registration (`resend`).
     this.effects.executor()?.send(frame);
     log({ event: "task.input_resolved", taskId: row.taskId, messageId: row.messageId, outcome });
@@ -133,6 +142,7 @@ export class InputDesk {
       messageId: row.messageId,
       requestId: row.requestId,
       outcome,
+      answer: record,
     });
     const w = this.effects.work(row.messageId);
     if (w && this.store.openFor(row.messageId).length === 0 && w.state !== "cancelling") {

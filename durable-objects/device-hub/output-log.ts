@@ -1,4 +1,4 @@
-import type { SequencedEvent } from "@wegent/protocol";
+import { AnswerBlock, type SequencedEvent } from "@wegent/protocol";
 import type { Sql } from "./store";
 
 /** Runs `fn` as one SQLite transaction (the Durable Object's `transactionSync`). */
@@ -27,6 +27,12 @@ export class OutputLog {
         events TEXT NOT NULL,
         PRIMARY KEY (message_id, first_seq)
       ) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS output_answers (
+        request_id TEXT PRIMARY KEY,
+        message_id TEXT NOT NULL,
+        after_seq INTEGER NOT NULL,
+        block TEXT NOT NULL
+      );
     `);
   }
 
@@ -57,11 +63,38 @@ export class OutputLog {
       .filter((e) => e.seq > afterSeq);
   }
 
+  /** Records a person's answer (or an expiry) at its place: after the output seen so far. */
+  recordAnswer(messageId: string, afterSeq: number, block: AnswerBlock): void {
+    this.sql.exec(
+      "INSERT OR IGNORE INTO output_answers (request_id, message_id, after_seq, block) VALUES (?, ?, ?, ?)",
+      block.requestId,
+      messageId,
+      afterSeq,
+      JSON.stringify(block),
+    );
+  }
+
+  /** A message's recorded answers, in the order they came. */
+  answers(messageId: string): { afterSeq: number; block: AnswerBlock }[] {
+    return this.sql
+      .exec(
+        "SELECT after_seq, block FROM output_answers WHERE message_id = ? ORDER BY after_seq, rowid",
+        messageId,
+      )
+      .toArray()
+      .map((r) => ({
+        afterSeq: Number(r.after_seq),
+        block: AnswerBlock.parse(JSON.parse(String(r.block))),
+      }));
+  }
+
   remove(messageId: string): void {
     this.sql.exec("DELETE FROM output_batches WHERE message_id = ?", messageId);
+    this.sql.exec("DELETE FROM output_answers WHERE message_id = ?", messageId);
   }
 
   clear(): void {
     this.sql.exec("DELETE FROM output_batches");
+    this.sql.exec("DELETE FROM output_answers");
   }
 }

@@ -1,4 +1,10 @@
-import { blocksOf, boundBlocks, type Block } from "@wegent/protocol";
+import {
+  type AnsweredEvent,
+  blocksOf,
+  boundBlocks,
+  type Block,
+  type ProgressEvent,
+} from "@wegent/protocol";
 import type { OutputLog } from "./output-log";
 import { projectBusyReason } from "./project-queue";
 import type { HubStore } from "./store";
@@ -14,9 +20,19 @@ export interface ReplySoFar {
   blocks: Block[];
 }
 
-/** The transcript so far, bounded for its row in D1. */
+/** The transcript so far, with the answers given in it at their places, bounded for D1. */
 export function transcript(output: OutputLog, messageId: string): Block[] {
-  return boundBlocks(blocksOf(output.after(messageId, 0).map((o) => o.event)));
+  const answers = output.answers(messageId);
+  const events: (ProgressEvent | AnsweredEvent)[] = [];
+  let next = 0;
+  for (const { seq, event } of output.after(messageId, 0)) {
+    for (; next < answers.length && answers[next]!.afterSeq < seq; next++) {
+      events.push({ kind: "answered", block: answers[next]!.block });
+    }
+    events.push(event);
+  }
+  for (const { block } of answers.slice(next)) events.push({ kind: "answered", block });
+  return boundBlocks(blocksOf(events));
 }
 
 /** The reply so far of a message this hub holds (the final one is in D1), or null. */

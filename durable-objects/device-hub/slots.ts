@@ -1,4 +1,5 @@
 import {
+  availabilityText,
   type Device,
   type FailureCode,
   type HubFrame,
@@ -69,7 +70,8 @@ export class Slots {
       return {
         ok: false,
         code: "device_offline",
-        message: `Device ${this.deviceName()} is offline. Start wegent-executor on it, or choose another device.`,
+        // Said as the device list says it (a stopping executor is still "reconnecting" there).
+        message: `Device ${availabilityText(this.deviceName(), this.status() === "reconnecting" ? "reconnecting" : "offline")}`,
       };
     }
     if (!this.store.work(request.messageId)) {

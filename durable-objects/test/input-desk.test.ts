@@ -1,6 +1,12 @@
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import type { HubFrame, LiveEvent, TaskInputRequest, TaskStatus } from "@wegent/protocol";
+import type {
+  AnswerBlock,
+  HubFrame,
+  LiveEvent,
+  TaskInputRequest,
+  TaskStatus,
+} from "@wegent/protocol";
 import { InputDesk } from "../device-hub/input-desk";
 import { HubStore } from "../device-hub/store";
 import { nodeSql } from "./node-sql";
@@ -29,14 +35,16 @@ function setup(sql = nodeSql(), connected = { value: true }) {
   const sent: HubFrame[] = [];
   const statuses: TaskStatus[] = [];
   const pushed: LiveEvent[] = [];
+  const recorded: AnswerBlock[] = [];
   const desk = new InputDesk(sql, {
     executor: () => (connected.value ? { send: (f) => sent.push(f) } : null),
     work: (id) => store.work(id),
     setMessageStatus: async (_w, s) => void statuses.push(s),
     push: (_user, event) => pushed.push(event),
     timeoutMs: () => 60_000,
+    recordAnswer: (_messageId, block) => recorded.push(block),
   });
-  return { sql, store, desk, sent, statuses, pushed, connected };
+  return { sql, store, desk, sent, statuses, pushed, connected, recorded };
 }
 
 const bash = (requestId = randomUUID()): TaskInputRequest => ({
@@ -78,6 +86,33 @@ describe("InputDesk (on Node)", () => {
     const again = await h.desk.answer(target(frame.requestId, { behavior: "deny" }));
     expect(again).toMatchObject({ ok: false, status: 409, code: "input_answered" });
     expect(h.sent).toHaveLength(1);
+  });
+
+  it("records who answered what and when, and an expiry as nobody's answer", async () => {
+    const h = setup();
+    const allowed = bash();
+    await h.desk.request(allowed, 1_000);
+    await h.desk.answer(
+      target(allowed.requestId, { behavior: "allow", remember: "task" }, { answeredBy: "alice" }),
+    );
+    expect(h.recorded[0]).toMatchObject({
+      type: "input_answer",
+      requestId: allowed.requestId,
+      tool: "Bash",
+      subject: "rm -rf build",
+      outcome: "allowed",
+      remember: "task",
+      by: "alice",
+    });
+    expect(Date.parse(h.recorded[0]!.at)).toBeGreaterThan(0);
+    expect(h.pushed.at(-2)).toMatchObject({ type: "input:resolved", answer: h.recorded[0] });
+    const expiring = bash();
+    await h.desk.request(expiring, 2_000);
+    await h.desk.expire(62_000);
+    expect(h.recorded[1]).toMatchObject({ outcome: "expired", by: null, subject: "rm -rf build" });
+    // A refused answer records nothing.
+    await h.desk.answer(target(allowed.requestId, { behavior: "deny" }, { answeredBy: "alice" }));
+    expect(h.recorded).toHaveLength(2);
   });
 
   it("refuses a foreign or mismatched answer without changing anything", async () => {

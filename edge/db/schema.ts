@@ -154,6 +154,8 @@ export const tasks = sqliteTable(
     status: text("status").notNull(),
     createdAt: createdAt(),
     updatedAt: text("updated_at").notNull(),
+    /** The terminal (Claude Code) session this task continued, read from the device on demand. */
+    continuedSessionId: text("continued_session_id"),
   },
   (t) => [index("tasks_owner_created").on(t.ownerId, t.createdAt)],
 );

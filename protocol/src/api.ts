@@ -251,5 +251,7 @@ export const Task = z.object({
   status: TaskStatus,
   createdAt: z.string(),
   updatedAt: z.string(),
+  /** The terminal session it continued: its earlier conversation is read from the device. */
+  continuedSessionId: LocalSessionId.optional(),
 });
 export type Task = z.infer<typeof Task>;

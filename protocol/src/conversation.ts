@@ -11,6 +11,64 @@ export const DEFAULT_PERMISSION_MODE: PermissionMode = "bypassPermissions";
 
 // --- transcript blocks -------------------------------------------------------------------------
 
+/** `plan`: plan mode's ExitPlanMode — approve the plan (the run goes on) or keep planning. */
+export const InputKind = z.enum(["permission", "question", "plan"]);
+export type InputKind = z.infer<typeof InputKind>;
+
+/** How a request ended. */
+export const InputOutcome = z.enum(["allowed", "denied", "answered", "expired", "ended"]);
+export type InputOutcome = z.infer<typeof InputOutcome>;
+
+/**
+ * A request of the agent as it was answered, recorded by the DeviceHub in the reply's blocks at
+ * the point of the reply where it was answered: who answered, when, and what they chose.
+ */
+export const AnswerBlock = z.object({
+  type: z.literal("input_answer"),
+  requestId: z.string(),
+  kind: InputKind,
+  tool: z.string(),
+  /** What was asked about, in one line: the command, the file, the question. */
+  subject: z.string(),
+  outcome: InputOutcome,
+  /** Allowed for the rest of the task, not only once. */
+  remember: z.literal("task").optional(),
+  /** A question's answers: question → the chosen label(s). */
+  answers: z.record(z.string(), z.string()).optional(),
+  /** The reason the person gave with a Deny. */
+  note: z.string().optional(),
+  /** Who answered (the account's username); `null` when nobody did (it expired). */
+  by: z.string().nullable(),
+  at: z.string(),
+});
+export type AnswerBlock = z.infer<typeof AnswerBlock>;
+
+/** "Allowed once", "Allowed for this task", "Denied", "Answered", "Plan approved"… */
+export function answerVerdict(block: Pick<AnswerBlock, "kind" | "outcome" | "remember">): string {
+  if (block.kind === "plan") {
+    if (block.outcome === "allowed") return "Plan approved";
+    if (block.outcome === "denied") return "Plan not approved (keep planning)";
+  }
+  switch (block.outcome) {
+    case "allowed":
+      return block.remember === "task" ? "Allowed for this task" : "Allowed once";
+    case "denied":
+      return block.kind === "question" ? "Declined to answer" : "Denied";
+    case "answered":
+      return "Answered";
+    case "expired":
+      return "Expired unanswered (denied)";
+    case "ended":
+      return "Closed with the reply";
+  }
+}
+
+/** An answer's place in a run of events (built by the hub, never sent by an executor). */
+export interface AnsweredEvent {
+  kind: "answered";
+  block: AnswerBlock;
+}
+
 export const Block = z.discriminatedUnion("type", [
   z.object({ type: z.literal("text"), text: z.string() }),
   z.object({ type: z.literal("thinking"), text: z.string() }),
@@ -31,6 +89,7 @@ export const Block = z.discriminatedUnion("type", [
   z.object({ type: z.literal("rate_limit"), limit: RateLimit }),
   /** A message the owner sent while the agent worked, where the running reply took it. */
   z.object({ type: z.literal("user_message"), userMessageId: z.string(), text: z.string() }),
+  AnswerBlock,
 ]);
 export type Block = z.infer<typeof Block>;
 
@@ -40,7 +99,11 @@ export type Block = z.infer<typeof Block>;
  * reply, so a replayed delta changes nothing. The live view and the stored transcript are both
  * built with this one function, so they show the same thing.
  */
-export function appendBlock(blocks: Block[], event: ProgressEvent, replyLength: number): Block[] {
+export function appendBlock(
+  blocks: Block[],
+  event: ProgressEvent | AnsweredEvent,
+  replyLength: number,
+): Block[] {
   const last = blocks[blocks.length - 1];
   switch (event.kind) {
     case "text": {
@@ -94,11 +157,16 @@ export function appendBlock(blocks: Block[], event: ProgressEvent, replyLength: 
         ...blocks,
         { type: "user_message", userMessageId: event.userMessageId, text: event.text },
       ];
+    case "answered":
+      if (blocks.some((b) => b.type === "input_answer" && b.requestId === event.block.requestId)) {
+        return blocks;
+      }
+      return [...blocks, event.block];
   }
 }
 
 /** The blocks of a whole run of events, in order. */
-export function blocksOf(events: Iterable<ProgressEvent>): Block[] {
+export function blocksOf(events: Iterable<ProgressEvent | AnsweredEvent>): Block[] {
   // Mutating build (the immutable appendBlock is for the UI): long replies stay linear.
   const blocks: Block[] = [];
   let reply = 0;
@@ -165,10 +233,6 @@ export function boundBlocks(blocks: Block[], maxBytes = 512 * 1024): Block[] {
 
 // --- requests for the user's input ---------------------------------------------------------------
 
-/** `plan`: plan mode's ExitPlanMode — approve the plan (the run goes on) or keep planning. */
-export const InputKind = z.enum(["permission", "question", "plan"]);
-export type InputKind = z.infer<typeof InputKind>;
-
 /** One question of Claude Code's AskUserQuestion tool. */
 export const Question = z.object({
   question: z.string().min(1).max(2000),
@@ -231,10 +295,6 @@ export const InputAnswer = z.union([
   }),
 ]);
 export type InputAnswer = z.infer<typeof InputAnswer>;
-
-/** How a request ended. */
-export const InputOutcome = z.enum(["allowed", "denied", "answered", "expired", "ended"]);
-export type InputOutcome = z.infer<typeof InputOutcome>;
 
 // --- presets and settings --------------------------------------------------------------------------
 

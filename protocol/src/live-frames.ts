@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { FailureCode, Id, MAX_BATCH_EVENTS, ProgressEvent, SequencedEvent } from "./common";
 import { Device, TaskStatus } from "./api";
-import { InputOutcome, PendingInput } from "./conversation";
+import { AnswerBlock, InputOutcome, PendingInput } from "./conversation";
 
 // Frames the live channel pushes to the browser. Each carries `liveSeq`, a per-user sequence;
 // a browser that reconnects with `?after=<liveSeq>` gets everything it missed, in order.
@@ -87,6 +87,8 @@ export const LiveInputResolved = z.object({
   messageId: Id,
   requestId: z.string(),
   outcome: InputOutcome,
+  /** The answer as the reply's transcript records it (absent when the message ended). */
+  answer: AnswerBlock.optional(),
 });
 
 export const LiveFrame = z.discriminatedUnion("type", [

@@ -17,6 +17,11 @@ export const CloudStatus = z.object({
   executors: z.number().int(),
   slotsUsed: z.number().int(),
   maxSlots: z.number().int(),
+  /**
+   * Why Cloud cannot run a task for this user now (no executor whose runtime is ready and whose
+   * sandbox is in place), in the user's words; null when it can.
+   */
+  problem: z.string().nullable().optional(),
 });
 export type CloudStatus = z.infer<typeof CloudStatus>;
 

@@ -1,6 +1,6 @@
 import { act, cleanup, fireEvent, render, screen, within } from "@testing-library/react";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import type { Device } from "@wegent/protocol";
+import { availabilityText, type Device } from "@wegent/protocol";
 import { DeviceSelector } from "../src/components/DeviceSelector";
 import { ChatPage } from "../src/components/ChatPage";
 import { StoreProvider } from "../src/state/store";
@@ -79,6 +79,66 @@ describe("DeviceSelector", () => {
       />,
     );
     expect(screen.getByTestId("selection-note").textContent).toMatch(/busy \(5\/5 slots\).*queue/);
+  });
+});
+
+describe("truthful states in the selector", () => {
+  const runtime = {
+    id: "claude-code" as const,
+    version: "2.1.0",
+    auth: { kind: "none" as const, label: "No model credentials" },
+    models: [],
+    commands: [],
+    problem: { code: "credentials_missing", message: "Sign in to Claude Code on this computer." },
+  };
+
+  it("offers Cloud only when the pool can run a task, else disabled with the reason", () => {
+    const refused = { ...cloud, problem: "Cloud cannot run tasks now: (no_credentials)." };
+    const { rerender } = render(
+      <DeviceSelector devices={[]} cloud={refused} value="cloud" onChange={() => {}} />,
+    );
+    expect(option("target-option-cloud").disabled).toBe(true);
+    expect(option("target-option-cloud").textContent).toContain("not available");
+    expect(screen.getByTestId("selection-note").textContent).toContain("no_credentials");
+    rerender(
+      <DeviceSelector
+        devices={[]}
+        cloud={{ ...cloud, problem: null }}
+        value="cloud"
+        onChange={() => {}}
+      />,
+    );
+    expect(option("target-option-cloud").disabled).toBe(false);
+  });
+
+  it("says a connected device that cannot run needs attention, with the reason", () => {
+    const broken = device({ id: "device-broken", name: "Studio", runtimes: [runtime] });
+    render(
+      <DeviceSelector
+        devices={[broken]}
+        cloud={cloud}
+        value="device:device-broken"
+        onChange={() => {}}
+      />,
+    );
+    expect(option("target-option-device-broken").textContent).toContain("needs attention");
+    expect(option("target-option-device-broken").textContent).not.toContain("online");
+    expect(screen.getByTestId("selection-note").textContent).toContain(
+      "Studio needs attention: Sign in to Claude Code on this computer.",
+    );
+  });
+
+  it("words reconnecting and offline as the send error does (one helper)", () => {
+    for (const status of ["reconnecting", "offline"] as const) {
+      const d = device({ id: `device-${status}`, name: "Train", status });
+      render(
+        <DeviceSelector devices={[d]} cloud={cloud} value={`device:${d.id}`} onChange={() => {}} />,
+      );
+      expect(screen.getByTestId("selection-note").textContent?.trim()).toBe(
+        availabilityText("Train", status),
+      );
+      cleanup();
+    }
   });
 });
 

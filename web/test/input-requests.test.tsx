@@ -1,6 +1,8 @@
-import { describe, expect, it } from "vitest";
+import { cleanup, render, screen } from "@testing-library/react";
+import { afterEach, describe, expect, it } from "vitest";
 import type { LiveFrame, PendingInput } from "@wegent/protocol";
 import { diffLines } from "../src/components/DiffPreview";
+import { AssistantMessage } from "../src/components/MessageView";
 import { applyFrame, initialState, reducer } from "../src/state/reducer";
 import { message, task, TASK_ID } from "./helpers";
 
@@ -21,6 +23,8 @@ const asked = (requestId: string): LiveFrame => ({
   messageId: MESSAGE,
   request: pending(requestId),
 });
+
+afterEach(cleanup);
 
 describe("requests in the state (every tab the same)", () => {
   it("adds a request once, removes it when resolved (answered elsewhere) or when its message ends", () => {
@@ -51,6 +55,53 @@ describe("requests in the state (every tab the same)", () => {
       content: "",
     });
     expect(state.pendingInput[TASK_ID]).toEqual([]);
+  });
+
+  it("an answer joins the reply's transcript where it came, with who answered (live)", () => {
+    let state = reducer(initialState, {
+      type: "messages:loaded",
+      task: task(),
+      messages: [
+        message({
+          id: MESSAGE,
+          status: "running",
+          content: "Cleaning.",
+          blocks: [
+            { type: "text", text: "Cleaning." },
+            { type: "tool_use", toolUseId: "t1", name: "Bash", input: { command: "make" } },
+          ],
+        }),
+      ],
+      pendingInput: [pending("r1")],
+    });
+    const resolved: LiveFrame = {
+      type: "input:resolved",
+      liveSeq: 2,
+      taskId: TASK_ID,
+      messageId: MESSAGE,
+      requestId: "r1",
+      outcome: "allowed",
+      answer: {
+        type: "input_answer",
+        requestId: "r1",
+        kind: "permission",
+        tool: "Bash",
+        subject: "make",
+        outcome: "allowed",
+        by: "alice",
+        at: "2026-11-29T20:01:00.000Z",
+      },
+    };
+    state = applyFrame(state, resolved);
+    state = applyFrame(state, resolved); // a replay adds nothing
+    const view = state.messages[TASK_ID]![0]!;
+    expect(view.blocks.map((b) => b.type)).toEqual(["text", "tool_use", "input_answer"]);
+    render(<AssistantMessage message={view} deviceName={null} onRetry={null} />);
+    const rows = screen.getAllByTestId("answer-row");
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.textContent).toContain("Allowed once");
+    expect(rows[0]!.textContent).toContain("make");
+    expect(rows[0]!.textContent).toContain("by alice");
   });
 
   it("previews an edit as removed and added lines around what stays", () => {

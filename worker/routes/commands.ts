@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import {
+  availabilityText,
   BUILTIN_COMMANDS,
   builtinTimeoutSec,
   COMMAND_ANSWER_TIMEOUT_MS,
@@ -87,7 +88,7 @@ commandRoutes.post("/:id/commands", async (c) => {
   }
   const label = device.custom_name ?? device.name;
   if (device.status === "offline" || device.status === "reconnecting") {
-    throw new ApiError(409, "device_offline", `Device ${label} is ${device.status}.`);
+    throw new ApiError(409, "device_offline", `Device ${availabilityText(label, device.status)}`);
   }
   const timeoutSec = isBuiltinCommand(body.key)
     ? builtinTimeoutSec(body.key)
@@ -134,7 +135,7 @@ commandRoutes.post("/:id/commands", async (c) => {
     case "refused":
       throw refusal(answer.code, answer.message);
     case "offline":
-      throw new ApiError(409, "device_offline", `Device ${label} is offline.`);
+      throw new ApiError(409, "device_offline", `Device ${availabilityText(label, "offline")}`);
     case "timeout":
       throw new ApiError(
         504,

@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { and, count, desc, eq, inArray, ne, sql } from "drizzle-orm";
+import { and, desc, eq, inArray, ne, sql } from "drizzle-orm";
 import { z } from "zod";
 import {
   type DeviceBody,
@@ -36,6 +36,7 @@ import { readBody, readParams, readQuery, readText } from "../lib/validate";
 import { deviceHub, HUB_HEADERS, toDevice, userHub } from "../../durable-objects/contract";
 import { isWebSocketUpgrade } from "../../edge/websocket";
 import { callDevice } from "../devices/rpc";
+import { cloudStatus } from "../devices/cloud-status";
 
 export const deviceRoutes = new Hono<AppEnv>();
 
@@ -215,9 +216,10 @@ deviceRoutes.get("/", async (c) => {
       .orderBy(desc(devices.isDefault), sql`COALESCE(${devices.customName}, ${devices.name})`),
     db
       .select({
-        executors: count(),
-        used: sql<number>`COALESCE(SUM(${devices.slotsUsed}), 0)`,
-        max: sql<number>`COALESCE(SUM(${devices.maxSlots}), 0)`,
+        slotsUsed: devices.slotsUsed,
+        maxSlots: devices.maxSlots,
+        runtimes: devices.runtimes,
+        sandbox: devices.sandbox,
       })
       .from(devices)
       .where(and(eq(devices.type, "cloud"), inArray(devices.status, ["online", "busy"]))),
@@ -238,16 +240,10 @@ deviceRoutes.get("/", async (c) => {
       )
       .groupBy(messages.deviceId),
   ]);
-  const pool = pools[0];
   const spent = new Map(costs.map((row) => [row.deviceId, row.cost]));
   return c.json({
     devices: rows.map((row) => ({ ...toDevice(row), costTodayUsd: spent.get(row.deviceId) ?? 0 })),
-    cloud: {
-      online: (pool?.executors ?? 0) > 0,
-      executors: pool?.executors ?? 0,
-      slotsUsed: pool?.used ?? 0,
-      maxSlots: pool?.max ?? 0,
-    },
+    cloud: cloudStatus(pools),
   } satisfies DevicesBody);
 });
 

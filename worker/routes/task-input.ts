@@ -42,6 +42,7 @@ taskInputRoutes.post("/:id/input/:requestId", personOnly("input.answer"), async 
       messageId: m.id,
       requestId,
       answer,
+      answeredBy: user.username,
     });
     if (result.ok) return c.json({ ok: true, outcome: result.outcome } satisfies InputAnswered);
     if (result.code !== "input_not_found") {

@@ -158,7 +158,15 @@ taskRoutes.post("/", async (c) => {
     body.message,
     target,
     continueSessionId,
-    { title, branch, createdAt: nowIso(), isNew: true, permissionMode, model: body.model ?? null },
+    {
+      title,
+      branch,
+      createdAt: nowIso(),
+      isNew: true,
+      permissionMode,
+      model: body.model ?? null,
+      continuedSessionId: continueSessionId,
+    },
   );
   return c.json(result, 201);
 });

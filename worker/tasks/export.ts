@@ -1,4 +1,5 @@
 import type { Block, Message, TaskWithMessages } from "@wegent/protocol";
+import { answerMarkdown } from "./export-answer";
 
 // A whole task, downloadable: JSON (the API's own shape) or Markdown for reading.
 
@@ -34,6 +35,8 @@ function blockMarkdown(block: Block): string {
       return "";
     case "user_message":
       return `**You (while it worked)**\n\n${quote(block.text.trim())}`;
+    case "input_answer":
+      return answerMarkdown(block);
   }
 }
 

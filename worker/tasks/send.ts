@@ -1,5 +1,6 @@
 import { eq, or } from "drizzle-orm";
 import {
+  availabilityText,
   DEFAULT_PERMISSION_MODE,
   type Message,
   PermissionMode,
@@ -39,6 +40,8 @@ export interface TaskInfo {
   permissionMode: PermissionMode;
   /** The model the owner picked (checked against the device's list), or none. */
   model?: string | null;
+  /** A new task that continues a terminal session: that session's id. */
+  continuedSessionId?: string | null;
 }
 
 interface Rows {
@@ -60,11 +63,7 @@ function newRows(): Rows {
 }
 
 function offline(name: string): ApiError {
-  return new ApiError(
-    409,
-    "device_offline",
-    `Device ${name} is offline. Start wegent-executor on it, or choose another device.`,
-  );
+  return new ApiError(409, "device_offline", `Device ${availabilityText(name, "offline")}`);
 }
 
 /**
@@ -179,6 +178,7 @@ export async function sendToDevice(
         status: "pending",
         createdAt: r.now,
         updatedAt: r.now,
+        continuedSessionId: task.continuedSessionId ?? null,
         ...device,
       }),
       ...writes,
@@ -285,6 +285,7 @@ async function submit(
     status,
     createdAt: info.createdAt,
     updatedAt: r.now,
+    ...(info.continuedSessionId ? { continuedSessionId: info.continuedSessionId } : {}),
   };
   return { task, messages, pendingInput: [] };
 }

@@ -1,5 +1,5 @@
 import { and, asc, desc, eq, inArray, sql } from "drizzle-orm";
-import type { Project, Target } from "@wegent/protocol";
+import { availabilityText, type Project, type Target } from "@wegent/protocol";
 import { database, schema } from "../../edge/db";
 import { ApiError } from "../lib/errors";
 import { deviceProjects } from "../../durable-objects/contract";
@@ -35,11 +35,7 @@ export async function resolveTarget(
     if (!row) throw new ApiError(404, "not_found", "device not found");
     if (row.status === "offline") {
       const name = row.customName ?? row.name;
-      throw new ApiError(
-        409,
-        "device_offline",
-        `Device ${name} is offline. Start wegent-executor on it, or choose another device.`,
-      );
+      throw new ApiError(409, "device_offline", `Device ${availabilityText(name, "offline")}`);
     }
     let project: Project | null = null;
     if (target.projectId !== undefined) {

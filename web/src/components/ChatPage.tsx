@@ -1,11 +1,13 @@
-import { useEffect, useLayoutEffect, useRef, useState } from "react";
-import type { PermissionMode, Task } from "@wegent/protocol";
+import { type ReactNode, useEffect, useLayoutEffect, useRef, useState } from "react";
+import type { Device, PermissionMode, Task } from "@wegent/protocol";
 import { errorText } from "../api";
 import { href, navigate } from "../lib/route";
 import { isTerminal, type MessageView } from "../state/messages";
 import { type SendExtra, useStore } from "../state/store";
+import { deviceProblem, stateWord, unreachableText } from "../state/target";
 import { ChangesPanel } from "./ChangesPanel";
 import { Composer } from "./Composer";
+import { EarlierConversation } from "./EarlierConversation";
 import { AssistantMessage, UserMessage } from "./MessageView";
 import { InputCard } from "./InputCard";
 import { NotificationOffer } from "./NotificationOffer";
@@ -109,6 +111,16 @@ export function ChatPage(props: { taskId: string | null }) {
             loading={taskId !== null && !loaded && !error}
             running={running}
             retry={retry}
+            earlier={
+              task?.continuedSessionId && task.deviceId ? (
+                <EarlierConversation
+                  deviceId={task.deviceId}
+                  sessionId={task.continuedSessionId}
+                  heading="Earlier, in the terminal"
+                  until={messages?.find((m) => m.role === "user")?.content}
+                />
+              ) : null
+            }
             onPreset={(text) => setFill((held) => ({ text, n: (held?.n ?? 0) + 1 }))}
           />
         )}
@@ -174,6 +186,11 @@ function TaskHeader(props: { task: Task; onDeleted: () => void }) {
       <p className="task-where muted" data-testid="task-where" title={where.join(" · ")}>
         {where.join(" · ")}
       </p>
+      {device && (unreachableText(device) ?? deviceAttention(device)) && (
+        <p className="hint warn task-device-state" data-testid="task-device-state">
+          {unreachableText(device) ?? deviceAttention(device)}
+        </p>
+      )}
       <div className="task-extras" id={`task-extras-${task.id}`}>
         <span className="export" aria-label="Export">
           <a href={`/api/tasks/${props.task.id}/export?format=md`} download data-testid="export-md">
@@ -246,6 +263,8 @@ function MessageList(props: {
   running: boolean;
   retry: (failed: MessageView) => (() => void) | null;
   onPreset: (text: string) => void;
+  /** A continued terminal session's conversation, above the new messages. */
+  earlier?: ReactNode;
 }) {
   const { state, removeQueued } = useStore();
   const [removeError, setRemoveError] = useState<string | null>(null);
@@ -299,6 +318,7 @@ function MessageList(props: {
           {removeError}
         </p>
       )}
+      {props.earlier}
       {props.messages.map((message) =>
         message.role === "user" ? (
           // A message a reply took is shown inside that reply, where it was taken.
@@ -327,4 +347,11 @@ function MessageList(props: {
       )}
     </div>
   );
+}
+
+/** "Studio needs attention: …" when the task's device is connected but cannot run, else null. */
+function deviceAttention(device: Device): string | null {
+  return stateWord(device) === "needs attention"
+    ? `${device.name} needs attention: ${deviceProblem(device)}`
+    : null;
 }

@@ -153,6 +153,7 @@ export function Composer(props: {
             device={device}
             value={store.newChatProject}
             onChange={store.chooseProject}
+            continuing={continuing !== null && continuing.projectId === store.newChatProject}
           />
         )}
         <label className="mode-select">

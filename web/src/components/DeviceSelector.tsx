@@ -3,6 +3,10 @@ import type { Device } from "@wegent/protocol";
 import type { CloudStatus } from "@wegent/protocol";
 import {
   cloudLabel,
+  cloudProblem,
+  deviceProblem,
+  stateWord,
+  unreachableText,
   deviceChoice,
   deviceLabel,
   isChoosable,
@@ -43,11 +47,17 @@ export function DeviceSelector(props: DeviceSelectorProps) {
           const choice = parseChoice(event.target.value);
           // A disabled option cannot be picked by hand, but scripts and old browsers can.
           const device = devices.find((d) => deviceChoice(d.id) === choice);
+          if (choice === "cloud" && cloudProblem(props.cloud)) return;
           if (choice && (!device || isChoosable(device))) props.onChange(choice);
         }}
       >
         {value === null && <option value="">Loading devices…</option>}
-        <option value="cloud" data-testid="target-option-cloud">
+        <option
+          value="cloud"
+          data-testid="target-option-cloud"
+          disabled={cloudProblem(props.cloud) !== null}
+          title={cloudProblem(props.cloud) ?? undefined}
+        >
           {cloudLabel(props.cloud)}
         </option>
         {devices.map((device) => (
@@ -67,13 +77,28 @@ export function DeviceSelector(props: DeviceSelectorProps) {
           </option>
         )}
       </select>
-      <SelectionNote device={chosen} missing={missing} />
+      <SelectionNote
+        device={chosen}
+        missing={missing}
+        cloudProblem={value === "cloud" ? cloudProblem(props.cloud) : null}
+      />
     </div>
   );
 }
 
-function SelectionNote(props: { device: Device | undefined; missing: boolean }) {
+function SelectionNote(props: {
+  device: Device | undefined;
+  missing: boolean;
+  cloudProblem: string | null;
+}) {
   const { device } = props;
+  if (props.cloudProblem) {
+    return (
+      <p className="hint warn" data-testid="selection-note">
+        <span className="mark device-offline" aria-hidden="true" /> {props.cloudProblem}
+      </p>
+    );
+  }
   if (props.missing) {
     return (
       <p className="hint warn" data-testid="selection-note">
@@ -83,17 +108,23 @@ function SelectionNote(props: { device: Device | undefined; missing: boolean }) 
   }
   if (!device) return null;
   const slots = slotsText(device.slotsUsed, device.maxSlots);
+  const problem = deviceProblem(device);
+  const attention = stateWord(device) === "needs attention";
   const text =
-    device.status === "offline"
-      ? `${device.name} is offline. Start its executor or pick another device.`
+    unreachableText(device) ??
+    (attention
+      ? `${device.name} needs attention: ${problem}`
       : device.status === "busy"
         ? `${device.name} is busy (${slots}): your message will wait in its queue.`
-        : device.status === "reconnecting"
-          ? `${device.name} is reconnecting (${slots}).`
-          : `${slots} in use.`;
+        : `${slots} in use.`);
+  const warn = device.status === "offline" || attention;
   return (
-    <p className={`hint ${device.status === "offline" ? "warn" : ""}`} data-testid="selection-note">
-      <span className={`mark device-${device.status}`} aria-hidden="true" /> {text}
+    <p className={`hint ${warn ? "warn" : ""}`} data-testid="selection-note">
+      <span
+        className={`mark device-${attention ? "attention" : device.status}`}
+        aria-hidden="true"
+      />{" "}
+      {text}
     </p>
   );
 }

@@ -4,7 +4,7 @@ import { api, errorText } from "../api";
 import { fromNow, fullDate, useNow } from "../lib/time";
 import { DeviceBody, Ok } from "@wegent/protocol";
 import { useStore } from "../state/store";
-import { slotsText } from "../state/target";
+import { slotsText, stateWord, unreachableText } from "../state/target";
 import { href } from "../lib/route";
 import { AddDevicePanel } from "./AddDevicePanel";
 import { projectLabel } from "./ProjectSelector";
@@ -127,8 +127,17 @@ function DeviceCard(props: { device: Device }) {
         </button>
         <h2 data-testid="device-name">{device.name}</h2>
         <span className="device-status" data-testid="device-status">
-          <span className={`mark device-${device.status}`} aria-hidden="true" /> {device.status}
+          <span
+            className={`mark device-${stateWord(device) === "needs attention" ? "attention" : device.status}`}
+            aria-hidden="true"
+          />{" "}
+          {stateWord(device)}
         </span>
+        {unreachableText(device) && (
+          <p className="hint muted device-reach" data-testid="device-reach">
+            {unreachableText(device)}
+          </p>
+        )}
       </div>
       {device.securityEvent && (
         <p className="error" role="alert" data-testid="device-security-event">

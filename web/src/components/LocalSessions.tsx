@@ -4,6 +4,7 @@ import { api, errorText } from "../api";
 import { href, navigate } from "../lib/route";
 import { fromNow, useNow } from "../lib/time";
 import { useStore } from "../state/store";
+import { EarlierConversation } from "./EarlierConversation";
 
 /**
  * "On this device": Claude Code sessions already on the user's machines (started in a
@@ -31,6 +32,8 @@ function DeviceSessions(props: { device: Device; showName: boolean }) {
   const now = useNow();
   const [sessions, setSessions] = useState<LocalSession[] | null>(null);
   const [error, setError] = useState<string | null>(null);
+  /** The session whose preview is open (its title was clicked). */
+  const [previewed, setPreviewed] = useState<string | null>(null);
   const load = useCallback(() => {
     setError(null);
     api("GET", `/api/devices/${encodeURIComponent(device.id)}/sessions`, LocalSessionsBody)
@@ -63,7 +66,17 @@ function DeviceSessions(props: { device: Device; showName: boolean }) {
             <ul>
               {own.map((session) => (
                 <li key={session.id} data-testid={`local-session-${session.id}`}>
-                  <span className="task-title">{session.title}</span>
+                  <button
+                    type="button"
+                    className="task-title link-like"
+                    aria-expanded={previewed === session.id}
+                    data-testid={`preview-${session.id}`}
+                    onClick={() =>
+                      setPreviewed((open) => (open === session.id ? null : session.id))
+                    }
+                  >
+                    {session.title}
+                  </button>
                   <span className="task-meta muted">
                     {session.messageCount} messages · {fromNow(session.updatedAt, now)}
                   </span>
@@ -82,6 +95,9 @@ function DeviceSessions(props: { device: Device; showName: boolean }) {
                   >
                     Continue
                   </button>
+                  {previewed === session.id && (
+                    <EarlierConversation deviceId={device.id} sessionId={session.id} />
+                  )}
                 </li>
               ))}
             </ul>

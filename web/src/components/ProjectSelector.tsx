@@ -12,6 +12,8 @@ export function ProjectSelector(props: {
   device: Device;
   value: string | null;
   onChange: (projectId: string | null) => void;
+  /** A terminal session is continued: it runs in the folder itself, not a worktree. */
+  continuing?: boolean;
 }) {
   const id = useId();
   const { device, value } = props;
@@ -34,11 +36,23 @@ export function ProjectSelector(props: {
       </select>
       {chosen && (
         <p className="hint" data-testid="project-note">
-          {chosen.git
-            ? "Works on its own branch in a separate worktree; your checkout is not touched."
-            : "Not a git repository: works in the folder itself, one task at a time."}
+          {props.continuing
+            ? continuingNote(chosen)
+            : chosen.git
+              ? "Works on its own branch in a separate worktree; your checkout is not touched."
+              : "Not a git repository: works in the folder itself, one task at a time."}
         </p>
       )}
     </div>
   );
+}
+
+/** Where a continued terminal session runs, truthfully: the project folder, on its branch. */
+export function continuingNote(project: Device["projects"][number]): string {
+  const where = `Runs in the project folder ${project.path}`;
+  if (!project.git) return `${where}: its changes are made there, in your files.`;
+  const branch = project.branch
+    ? `on its current branch ${project.branch}`
+    : "on its detached HEAD";
+  return `${where}, ${branch}: its changes are made in your checkout, as in the terminal.`;
 }

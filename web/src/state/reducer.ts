@@ -7,7 +7,7 @@ import type {
   Task,
 } from "@wegent/protocol";
 import type { CloudStatus } from "@wegent/protocol";
-import { assertNever } from "@wegent/protocol";
+import { appendBlock, assertNever } from "@wegent/protocol";
 import { applyDelta, isTerminal, mergeFetched, type MessageView } from "./messages";
 
 export interface AppState {
@@ -175,8 +175,16 @@ export function applyFrame(state: AppState, frame: LiveFrame): AppState {
         pendingInput: { ...state.pendingInput, [frame.taskId]: [...held, frame.request] },
       };
     }
-    case "input:resolved":
-      return withoutRequest(state, frame.taskId, (r) => r.requestId === frame.requestId);
+    case "input:resolved": {
+      const closed = withoutRequest(state, frame.taskId, (r) => r.requestId === frame.requestId);
+      const { answer } = frame;
+      if (!answer) return closed;
+      // The answer joins the reply's transcript where it is now (the hub records the same).
+      return updateMessage(closed, frame, (view) => ({
+        ...view,
+        blocks: appendBlock(view.blocks, { kind: "answered", block: answer }, view.content.length),
+      }));
+    }
     case "message:done": {
       const tasks = state.tasks.map((task) =>
         task.id === frame.taskId ? { ...task, status: frame.status } : task,

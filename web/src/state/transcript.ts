@@ -1,4 +1,4 @@
-import type { Block } from "@wegent/protocol";
+import type { AnswerBlock, Block } from "@wegent/protocol";
 import type { ToolCall } from "../lib/tool-summary";
 
 /** One thing the reply shows, in the order it happened. */
@@ -7,7 +7,9 @@ export type TranscriptItem =
   | { kind: "thinking"; key: string; text: string }
   | { kind: "tool"; key: string; call: ToolCall }
   /** A message the owner sent while the agent worked, where the reply took it. */
-  | { kind: "taken"; key: string; text: string };
+  | { kind: "taken"; key: string; text: string }
+  /** The owner's answer to a request of the agent (Allow, Deny, a question), where it came. */
+  | { kind: "answer"; key: string; answer: AnswerBlock };
 
 /**
  * A message's stored (or streamed) blocks as the conversation shows them: text, reasoning and
@@ -60,6 +62,9 @@ export function transcriptOf(blocks: readonly Block[], content: string): Transcr
       }
       case "user_message":
         items.push({ kind: "taken", key: `u${block.userMessageId}`, text: block.text });
+        break;
+      case "input_answer":
+        items.push({ kind: "answer", key: `a${block.requestId}`, answer: block });
         break;
     }
   });

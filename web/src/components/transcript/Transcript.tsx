@@ -4,6 +4,7 @@ import { renderMarkdown } from "../../lib/markdown";
 import { activityOf, formatElapsed, toolState, workspaceRootOf } from "../../lib/tool-summary";
 import { callsOf, transcriptOf, type TranscriptItem } from "../../state/transcript";
 import type { MessageView } from "../../state/messages";
+import { AnswerRow } from "./AnswerRow";
 import { startedAt, ToolRow, useElapsed } from "./ToolRow";
 
 type RowContext = Parameters<typeof toolState>[1];
@@ -65,6 +66,8 @@ function Item(props: { item: TranscriptItem; context: RowContext; root: string |
           <span className="muted">You, while it worked:</span> {item.text}
         </blockquote>
       );
+    case "answer":
+      return <AnswerRow answer={item.answer} root={props.root} />;
   }
 }
 

@@ -1,0 +1,1 @@
+ALTER TABLE `tasks` ADD `continued_session_id` text;
