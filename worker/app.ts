@@ -22,6 +22,7 @@ import { deviceSlotRoutes } from "./routes/device-slots";
 import { archiveRoutes } from "./routes/archives";
 import { workspaceDeviceRoutes, workspaceTaskRoutes } from "./routes/workspaces";
 import { accountAuditRoutes } from "./routes/account-audit";
+import { pushRoutes } from "./routes/push";
 
 export const app = new Hono<AppEnv>();
 
@@ -51,6 +52,7 @@ app.route("/api/mcp-servers", mcpServerRoutes);
 app.route("/api/settings/runtime", runtimeSettingsRoutes);
 app.route("/api/settings", settingsRoutes);
 app.route("/api/audit", accountAuditRoutes);
+app.route("/api/push", pushRoutes);
 
 app.all("/api/*", (c) =>
   c.json(

@@ -16,3 +16,4 @@ export * from "./pairing";
 export * from "./security-headers";
 export * from "./account-audit";
 export * from "./runtimes";
+export * from "./push";
