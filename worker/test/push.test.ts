@@ -325,4 +325,19 @@ describe("pushes on transitions", () => {
     live.sendRaw(JSON.stringify({ type: "live:focus", visible: "yes" }));
     await eventually(() => live.closed, 2_000, "live socket closed");
   });
+
+  it("a device with a running task goes offline → one device_offline push, no failed push", async () => {
+    const { user, socket } = await deviceUser();
+    const keys = await browserKeys();
+    const sub = `ok-${crypto.randomUUID()}`;
+    await subscribe(user, sub, keys);
+    const { taskId } = await startTask(user, socket);
+    socket.close();
+    // DEVICE_GRACE_SECONDS is 1 in tests: then the task fails with device_disconnected.
+    const first = await eventually(async () => (await arrived(sub))[0], 8_000, "offline push");
+    const { payload } = await open(keys, first);
+    expect(payload).toMatchObject({ kind: "device_offline", taskId });
+    await settle();
+    expect(await arrived(sub)).toHaveLength(1);
+  });
 });
