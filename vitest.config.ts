@@ -1,6 +1,7 @@
 import { defineConfig } from "vitest/config";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import react from "@vitejs/plugin-react";
+import { fakePushOutbound } from "./e2e/fake-push/outbound";
 
 // Four kinds of test, one command:
 // - workers: the real Worker and Durable Objects inside workerd, real D1/R2, real migrations;
@@ -28,7 +29,14 @@ export default defineConfig(async () => {
                   QUEUE_TIMEOUT_SECONDS: "2",
                   DISPATCH_TIMEOUT_SECONDS: "1",
                   DEVICE_REQUEST_TIMEOUT_SECONDS: "1",
+                  // Web Push: a test-only VAPID key pair; pushes go to the fake push service.
+                  VAPID_PUBLIC_KEY:
+                    "BEFYeLs8MjKEmt9VmJaz1lirAfgEhnT81Bz-pCqdUG8_Qe-PgygvKMVNjxr3JdMSAACW8EnELsBqTPo4AEh_leo",
+                  VAPID_PRIVATE_KEY: "RQDBWKcXOtZJjQKd5BUauWQYKK6BcDDqA5r6o7kQBak",
+                  VAPID_SUBJECT: "mailto:tests@wegent-edge.invalid",
+                  PUSH_ALLOW_LOOPBACK: "1",
                 },
+                outboundService: fakePushOutbound,
               },
             }),
           ],

@@ -23,6 +23,7 @@ import { hostileSkills } from "./gauntlet/skills";
 import { pairingScenarios } from "./gauntlet/pairing-takeover";
 import { personOnlyScenarios } from "./gauntlet/person-only";
 import { stalledRun } from "./gauntlet/stalled-run";
+import { pushInternalEndpoint } from "./gauntlet/push-endpoints";
 import { type Outcome, runScenario } from "./gauntlet/runner";
 import { reliabilityDoc } from "./gauntlet/doc";
 import { machine } from "./lib/machine";
@@ -51,6 +52,7 @@ const scenarios = [
   ...pairingScenarios,
   ...personOnlyScenarios,
   stalledRun,
+  pushInternalEndpoint,
 ].filter((s) => !values.only || values.only.split(",").some((part) => s.name.includes(part)));
 
 const started = Date.now();

@@ -1,14 +1,29 @@
-import { CloseCode, type LiveEvent, type LiveFrame, PING, PONG } from "@wegent/protocol";
+import {
+  CloseCode,
+  type LiveEvent,
+  LiveFocus,
+  type LiveFrame,
+  parseFrame,
+  PING,
+  PONG,
+} from "@wegent/protocol";
 import { type Connection, type ConnectionContext, Server } from "partyserver";
 import { isWebSocketUpgrade } from "../edge/websocket";
 import { LIVE_HEADERS } from "./contract";
 import { coalesce } from "./coalesce";
 import { type HubMeters, Meter } from "./meters";
+import { pushNotices, type TabFocus, watched } from "./push-notices";
+import { sendPush } from "../edge/push/send";
+import { log } from "../edge/log";
 
-/** Per tab: when the session or token that opened it expires (epoch ms). */
+/** Per tab: when the session or token that opened it expires (epoch ms), and what it shows. */
 interface LiveState {
   expiresAt: number | null;
+  focus?: TabFocus;
 }
+
+/** How long a push's key is kept against a repeat (a replay comes within minutes). */
+const KEEP_PUSH_KEYS_MS = 7 * 24 * 60 * 60 * 1000;
 
 // How much history a reconnecting tab can resume from. Older gaps get `reset: true`.
 const KEEP_EVENTS = 5_000;
@@ -35,6 +50,10 @@ export class UserHub extends Server<Env> {
     this.db = meter.sql(ctx.storage.sql);
     this.db.exec(
       "CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY, frame TEXT NOT NULL)",
+    );
+    // The pushes sent (or held back) per (message or request, event): each happens once.
+    this.db.exec(
+      "CREATE TABLE IF NOT EXISTS push_keys (key TEXT PRIMARY KEY, at INTEGER NOT NULL)",
     );
     // Tabs keep the socket alive with pings the runtime answers without waking the object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
@@ -123,7 +142,48 @@ export class UserHub extends Server<Env> {
         // closing; the browser resumes from its last liveSeq
       }
     }
+    this.notify(events);
     return seq;
+  }
+
+  /** The user's id (the hub's name), learnt from the first tab or publish. */
+  private userId(): string {
+    return this.name;
+  }
+
+  /**
+   * Web Push for the events worth one, each once, sent behind the publish (never delaying or
+   * failing it); held back only while a tab is visible, focused and on that very task.
+   */
+  private notify(events: LiveEvent[]): void {
+    const now = Date.now();
+    for (const event of events) {
+      for (const notice of pushNotices(event)) {
+        // A failure caused by the device going offline was already pushed as device_offline.
+        const cause = notice.eventKey.replace(/^failed:/, "device_offline:");
+        if (notice.kind === "failed" && this.pushKeySeen(cause)) continue;
+        if (this.pushKeySeen(notice.eventKey)) continue;
+        this.db.exec("INSERT INTO push_keys (key, at) VALUES (?, ?)", notice.eventKey, now);
+        const tabs = [...this.getConnections<LiveState>("browser")].map((c) => c.state?.focus);
+        if (watched(tabs, notice.taskId)) {
+          log({
+            event: "push.suppressed",
+            ownerId: this.userId(),
+            taskId: notice.taskId,
+            kind: notice.kind,
+          });
+          continue;
+        }
+        this.ctx.waitUntil(sendPush(this.env, this.userId(), notice));
+      }
+    }
+    if (Math.random() < 0.01) {
+      this.db.exec("DELETE FROM push_keys WHERE at < ?", now - KEEP_PUSH_KEYS_MS);
+    }
+  }
+
+  private pushKeySeen(key: string): boolean {
+    return this.db.exec("SELECT 1 FROM push_keys WHERE key = ?", key).toArray().length > 0;
   }
 
   /** What this hub did (BENCH_METERS=1 only; zeros otherwise). */
@@ -163,9 +223,19 @@ export class UserHub extends Server<Env> {
     await this.scheduleExpiry();
   }
 
-  override onMessage(connection: Connection): void {
+  override onMessage(connection: Connection<LiveState>, message: string | ArrayBuffer): void {
     this.meter.wsIn();
-    // The channel is one-way: anything but the auto-answered ping is refused by closing.
-    connection.close(CloseCode.protocolAbuse, "The live channel is read-only.");
+    // The channel carries news one way; the tab only says what it shows (`live:focus`), so a
+    // push is held back while the user looks at that task. Anything else closes the socket.
+    const parsed = parseFrame(LiveFocus, message);
+    if (!parsed.ok) {
+      connection.close(CloseCode.protocolAbuse, "The live channel only accepts live:focus.");
+      return;
+    }
+    const { visible, focused, taskId } = parsed.frame;
+    connection.setState({
+      expiresAt: connection.state?.expiresAt ?? null,
+      focus: { visible, focused, taskId },
+    });
   }
 }

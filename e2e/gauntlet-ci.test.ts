@@ -24,6 +24,7 @@ import { runScenario } from "../bench/gauntlet/runner";
 import { mcpHeaderExfiltration, scriptTokenPaths } from "../bench/gauntlet/person-only";
 import type { Scenario } from "../bench/gauntlet/context";
 import { sandboxIt } from "../executor/test/needs-sandbox";
+import { pushInternalEndpoint } from "../bench/gauntlet/push-endpoints";
 
 let platform: Platform;
 let fake: FakeModel;
@@ -45,6 +46,8 @@ async function pass(scenario: Scenario) {
 }
 
 describe("reliability gauntlet (CI subset)", () => {
+  it("refuses a push endpoint that points at an internal address", () =>
+    pass(pushInternalEndpoint));
   it("keeps a reply byte-identical when the executor's socket is cut within the grace", () =>
     pass(socketCut));
   it("hides the token and credential from a local agent walking /proc", () =>

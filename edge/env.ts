@@ -7,12 +7,23 @@ declare global {
     JWT_SECRET: string;
     /** "1" (the bench only): D1 round-trip counts and hub work counters are exposed. */
     BENCH_METERS?: string;
+    /** Web Push VAPID keys (base64url: the 65-byte public key, the private scalar `d`). Secrets. */
+    VAPID_PUBLIC_KEY?: string;
+    VAPID_PRIVATE_KEY?: string;
+    /** VAPID `sub`: a `mailto:` or `https:` contact for the push services. */
+    VAPID_SUBJECT?: string;
+    /** "1" (`npm start` and tests only): also accept https push endpoints on loopback. */
+    PUSH_ALLOW_LOOPBACK?: string;
   }
   // eslint-disable-next-line @typescript-eslint/no-namespace
   namespace Cloudflare {
     interface Env {
       JWT_SECRET: string;
       BENCH_METERS?: string;
+      VAPID_PUBLIC_KEY?: string;
+      VAPID_PRIVATE_KEY?: string;
+      VAPID_SUBJECT?: string;
+      PUSH_ALLOW_LOOPBACK?: string;
     }
   }
 }

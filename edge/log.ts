@@ -94,7 +94,18 @@ export type LogEvent =
   | { event: "workspace.snapshot_restored"; ownerId: string; taskId: string }
   | { event: "archive.upload_refused"; taskId: string; deviceId: string }
   | { event: "device.cloud_backup"; ownerId: string; deviceId: string; cloudBackup: boolean }
-  | { event: "workspace.auto_cleanup_failed"; ownerId: string; deviceId: string; message: string };
+  | { event: "workspace.auto_cleanup_failed"; ownerId: string; deviceId: string; message: string }
+  | {
+      event: "push.sent";
+      ownerId: string;
+      subscriptionId: string;
+      kind: string;
+      status: number;
+      ms: number;
+    }
+  | { event: "push.suppressed"; ownerId: string; taskId: string; kind: string }
+  | { event: "push.removed"; ownerId: string; subscriptionId: string; status: number }
+  | { event: "push.failed"; ownerId: string; kind: string; message: string };
 
 export function log(entry: LogEvent, level: "info" | "warn" | "error" = "info"): void {
   const line = JSON.stringify({ level, time: new Date().toISOString(), ...entry });

@@ -3,7 +3,7 @@
 // built and served; a local admin account is created on first start and its sign-in printed;
 // and (unless --no-executors) this machine joins as a local device and as a cloud executor.
 import { spawn, spawnSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { createECDH, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
@@ -107,6 +107,20 @@ mkdirSync(stateDir, { recursive: true });
 const devVars = join(root, ".dev.vars");
 if (!existsSync(devVars)) {
   writeFileSync(devVars, `JWT_SECRET=${randomBytes(32).toString("hex")}\n`, { mode: 0o600 });
+}
+// Web Push: a local VAPID key pair (production: `wrangler secret put VAPID_PUBLIC_KEY` and
+// `VAPID_PRIVATE_KEY`, see README), and loopback push endpoints allowed for local testing only.
+const vars = readFileSync(devVars, "utf8");
+if (!/^VAPID_PRIVATE_KEY=/m.test(vars)) {
+  const ecdh = createECDH("prime256v1");
+  ecdh.generateKeys();
+  const lines = [
+    `VAPID_PUBLIC_KEY=${ecdh.getPublicKey().toString("base64url")}`,
+    `VAPID_PRIVATE_KEY=${ecdh.getPrivateKey().toString("base64url")}`,
+    `VAPID_SUBJECT=mailto:admin@localhost`,
+    `PUSH_ALLOW_LOOPBACK=1`,
+  ];
+  writeFileSync(devVars, `${vars.replace(/\n?$/, "\n")}${lines.join("\n")}\n`, { mode: 0o600 });
 }
 
 step("applying D1 migrations (local)", "npx", [

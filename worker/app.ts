@@ -22,6 +22,8 @@ import { deviceSlotRoutes } from "./routes/device-slots";
 import { archiveRoutes } from "./routes/archives";
 import { workspaceDeviceRoutes, workspaceTaskRoutes } from "./routes/workspaces";
 import { accountAuditRoutes } from "./routes/account-audit";
+import { pushRoutes } from "./routes/push";
+import { attentionRoutes, taskSeenRoutes } from "./routes/attention";
 
 export const app = new Hono<AppEnv>();
 
@@ -42,6 +44,7 @@ app.route("/api/pairings", pairingRoutes);
 app.route("/api/devices", deviceSlotRoutes);
 app.route("/api/live", liveRoutes);
 app.route("/api/tasks", taskInputRoutes);
+app.route("/api/tasks", taskSeenRoutes);
 app.route("/api/tasks", taskRoutes);
 app.route("/api/presets", presetRoutes);
 // The signed device download goes first: it answers without a user session.
@@ -51,6 +54,8 @@ app.route("/api/mcp-servers", mcpServerRoutes);
 app.route("/api/settings/runtime", runtimeSettingsRoutes);
 app.route("/api/settings", settingsRoutes);
 app.route("/api/audit", accountAuditRoutes);
+app.route("/api/push", pushRoutes);
+app.route("/api/attention", attentionRoutes);
 
 app.all("/api/*", (c) =>
   c.json(

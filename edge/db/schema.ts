@@ -412,3 +412,80 @@ export const taskWorkspaces = sqliteTable(
   },
   (t) => [index("task_workspaces_owner").on(t.ownerId)],
 );
+
+/** A browser's Web Push subscription (per user; the endpoint is on a known push service). */
+export const pushSubscriptions = sqliteTable(
+  "push_subscriptions",
+  {
+    id: text("id").primaryKey(),
+    ownerId: text("owner_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    endpoint: text("endpoint").notNull(),
+    p256dh: text("p256dh").notNull(),
+    auth: text("auth").notNull(),
+    label: text("label"),
+    createdAt: createdAt(),
+    /** The last delivery: when, its HTTP status (0: the push service was unreachable). */
+    lastSentAt: text("last_sent_at"),
+    lastStatus: integer("last_status"),
+    /** A 429's Retry-After: no send to this endpoint before then. */
+    retryAfter: text("retry_after"),
+  },
+  (t) => [
+    // Per user: one user's subscription never touches another's, even for the same browser.
+    uniqueIndex("push_subscriptions_owner_endpoint").on(t.ownerId, t.endpoint),
+  ],
+);
+
+/** Which events a user wants pushed (no row: all of them). */
+export const pushPreferences = sqliteTable("push_preferences", {
+  userId: text("user_id")
+    .primaryKey()
+    .references(() => users.id, { onDelete: "cascade" }),
+  needsInput: integer("needs_input", { mode: "boolean" }).notNull(),
+  finished: integer("finished", { mode: "boolean" }).notNull(),
+  failed: integer("failed", { mode: "boolean" }).notNull(),
+  deviceOffline: integer("device_offline", { mode: "boolean" }).notNull(),
+  updatedAt: text("updated_at").notNull(),
+});
+
+/**
+ * One push per (message or request, event): the unique key is the deduplication; the row is
+ * the record of each send (endpoint id, status, time).
+ */
+export const pushSends = sqliteTable(
+  "push_sends",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    ownerId: text("owner_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    /** `<kind>:<messageId or requestId>`: a second event with the same key sends nothing. */
+    eventKey: text("event_key").notNull(),
+    taskId: text("task_id").notNull(),
+    subscriptionId: text("subscription_id").notNull(),
+    /** HTTP status of the push service (0: unreachable). */
+    status: integer("status").notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex("push_sends_event").on(t.ownerId, t.eventKey, t.subscriptionId),
+    index("push_sends_task").on(t.ownerId, t.taskId),
+  ],
+);
+
+/** When the user last looked at a task's reply (the inbox hides finished work seen since). */
+export const taskSeen = sqliteTable(
+  "task_seen",
+  {
+    ownerId: text("owner_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    taskId: text("task_id")
+      .notNull()
+      .references(() => tasks.id, { onDelete: "cascade" }),
+    seenAt: text("seen_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.ownerId, t.taskId] })],
+);

@@ -17,3 +17,4 @@ export * from "./security-headers";
 export * from "./account-audit";
 export * from "./runtimes";
 export * from "./availability";
+export * from "./push";

@@ -6,6 +6,9 @@ import { StoreProvider } from "../state/store";
 import { AuthScreen } from "./AuthScreen";
 import { Shell } from "./Shell";
 
+const OFFLINE_TEXT =
+  "You are offline: Wegent Edge opened from this device's copy. Your tasks and sign-in need the connection; reload when you are back online.";
+
 type Session = { kind: "checking" } | { kind: "signedOut" } | { kind: "signedIn"; user: User };
 
 export function App() {
@@ -18,7 +21,10 @@ export function App() {
     api("GET", "/api/auth/me", UserBody)
       .then((body) => setSession({ kind: "signedIn", user: body.user }))
       .catch((error: unknown) => {
-        if (!(error instanceof ApiFailure) || error.status !== 401) {
+        if (error instanceof ApiFailure && error.status === 0) {
+          // Opened from the service worker's copy of the app shell with no connection.
+          setBootError(OFFLINE_TEXT);
+        } else if (!(error instanceof ApiFailure) || error.status !== 401) {
           setBootError(error instanceof Error ? error.message : String(error));
         }
         setSession({ kind: "signedOut" });

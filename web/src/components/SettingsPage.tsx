@@ -1,4 +1,5 @@
 import { AccountAudit } from "./AccountAudit";
+import { NotificationsSection } from "./NotificationsSection";
 import { McpServersSection } from "./McpServersSection";
 import { PresetsSection } from "./PresetsSection";
 import { RuntimeSettingsSection } from "./RuntimeSettingsSection";
@@ -17,6 +18,7 @@ export function SettingsPage() {
         the executor's own, next to (never over) what you set up by hand. A device that is offline
         catches up when it comes back; the Devices page shows whether each one is in sync.
       </p>
+      <NotificationsSection />
       <RuntimeSettingsSection />
       <SkillsSection />
       <McpServersSection />

@@ -10,10 +10,12 @@ import { SkillsPage } from "./SkillsPage";
 import { TokenBanner } from "./TokenBanner";
 import { TokensPage } from "./TokensPage";
 import { SettingsPage } from "./SettingsPage";
+import { InboxPage, useMarkSeen } from "./InboxPage";
 
 export function Shell(props: { user: User; onSignedOut: () => void }) {
   const route = useRoute();
   const [error, setError] = useState<string | null>(null);
+  useMarkSeen(route.page === "chat" ? route.taskId : null);
 
   async function signOut() {
     try {
@@ -26,6 +28,7 @@ export function Shell(props: { user: User; onSignedOut: () => void }) {
 
   const links = [
     { to: href.newChat, label: "Chat", active: route.page === "chat" },
+    { to: href.inbox, label: "Inbox", active: route.page === "inbox" },
     {
       to: href.devices,
       label: "Devices",
@@ -68,6 +71,7 @@ export function Shell(props: { user: User; onSignedOut: () => void }) {
       {route.page === "skills" && <SkillsPage deviceId={route.deviceId} />}
       {route.page === "tokens" && <TokensPage />}
       {route.page === "settings" && <SettingsPage />}
+      {route.page === "inbox" && <InboxPage />}
     </div>
   );
 }

@@ -1,6 +1,7 @@
 import { useEffect, useState } from "react";
 import type { LiveFrame } from "@wegent/protocol";
 import { href, navigate } from "./route";
+import { setAppBadge } from "./push";
 
 // Getting the user's attention when the agent needs them or is done while the tab is hidden:
 // a browser notification (only once the user allowed it, from a button that says why) and a
@@ -15,6 +16,7 @@ const listeners = new Set<() => void>();
 function render(): void {
   const count = unseen + waiting;
   document.title = count > 0 ? `(${count}) ${BASE_TITLE}` : BASE_TITLE;
+  setAppBadge(count);
   for (const listener of listeners) listener();
 }
 

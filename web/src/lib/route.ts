@@ -6,7 +6,8 @@ export type Route =
   | { page: "devices" }
   | { page: "skills"; deviceId: string }
   | { page: "tokens" }
-  | { page: "settings" };
+  | { page: "settings" }
+  | { page: "inbox" };
 
 export function parseRoute(hash: string): Route {
   const path = hash.replace(/^#/, "");
@@ -15,6 +16,7 @@ export function parseRoute(hash: string): Route {
   const skills = /^\/devices\/([\w-]+)\/skills$/.exec(path);
   if (skills?.[1]) return { page: "skills", deviceId: skills[1] };
   if (path === "/settings") return { page: "settings" };
+  if (path === "/inbox") return { page: "inbox" };
   const task = /^\/tasks\/([\w-]+)$/.exec(path);
   return { page: "chat", taskId: task?.[1] ?? null };
 }
@@ -26,6 +28,7 @@ export const href = {
   skills: (deviceId: string) => `#/devices/${deviceId}/skills`,
   tokens: "#/settings/tokens",
   settings: "#/settings",
+  inbox: "#/inbox",
 };
 
 export function navigate(to: string): void {

@@ -1,4 +1,4 @@
-import { CloseCode, LiveFrame, parseFrame, PING, PONG } from "@wegent/protocol";
+import { CloseCode, type LiveFocus, LiveFrame, parseFrame, PING, PONG } from "@wegent/protocol";
 import ReconnectingWebSocket from "partysocket/ws";
 
 export interface LiveHandlers {
@@ -43,6 +43,8 @@ export class LiveConnection {
   private readonly WebSocketClass: typeof WebSocket | undefined;
   private readonly random: () => number;
   private readonly pingIntervalMs: number;
+  /** What this tab shows, told to the channel on every (re)connect and change (push hold-back). */
+  private focus: LiveFocus | null = null;
 
   constructor(
     private readonly origin: string,
@@ -82,6 +84,12 @@ export class LiveConnection {
     });
   }
 
+  /** Tells the channel what the tab shows now (and again after each reconnect). */
+  reportFocus(focus: LiveFocus): void {
+    this.focus = focus;
+    if (this.socket?.readyState === 1) this.socket.send(JSON.stringify(focus));
+  }
+
   stop(): void {
     this.stopPing();
     const socket = this.socket;
@@ -101,6 +109,7 @@ export class LiveConnection {
       const first = this.lastSeq === null;
       this.startPing();
       this.handlers.onOpenChange(true);
+      if (this.focus) this.socket?.send(JSON.stringify(this.focus));
       // After a reset the channel's numbering is the truth again, even if it went backwards.
       if (frame.reset || first) this.lastSeq = frame.liveSeq;
       if (frame.reset || first) this.handlers.onResync();

@@ -1,3 +1,4 @@
+import { watchFocus } from "../live/focus";
 import {
   createContext,
   useCallback,
@@ -186,7 +187,11 @@ export function StoreProvider(props: { children: ReactNode; onSignedOut: () => v
       onUnauthorized: onSignedOut,
     });
     connection.start();
-    return () => connection.stop();
+    const stopFocus = watchFocus((focus) => connection.reportFocus(focus));
+    return () => {
+      stopFocus();
+      connection.stop();
+    };
   }, [onFrame, resync, onSignedOut]);
 
   // The first choice is made once, when the device list first arrives; later updates never
