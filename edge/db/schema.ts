@@ -154,6 +154,10 @@ export const tasks = sqliteTable(
     status: text("status").notNull(),
     createdAt: createdAt(),
     updatedAt: text("updated_at").notNull(),
+    /** The agent runtime every message of the task runs on. */
+    runtime: text("runtime", { enum: ["claude-code", "codex"] })
+      .notNull()
+      .default("claude-code"),
   },
   (t) => [index("tasks_owner_created").on(t.ownerId, t.createdAt)],
 );
@@ -193,6 +197,8 @@ export const userSettings = sqliteTable("user_settings", {
     .references(() => users.id, { onDelete: "cascade" }),
   defaultPermissionMode: text("default_permission_mode").notNull(),
   updatedAt: text("updated_at").notNull(),
+  /** The runtime a new task runs on when it names none; null: claude-code. */
+  defaultRuntime: text("default_runtime"),
 });
 
 /** Saved prompts shown as cards on an empty chat (at most 50 per user). */

@@ -117,12 +117,14 @@ taskRoutes.post("/", async (c) => {
       await createOnDevice(c.env, user.id, plain.deviceId, body.message, {
         title,
         permissionMode: body.permissionMode ?? null,
+        runtime: body.runtime ?? null,
       }),
       201,
     );
   }
-  const permissionMode =
-    body.permissionMode ?? (await userSettings(c.env, user.id)).defaultPermissionMode;
+  const settings = await userSettings(c.env, user.id);
+  const permissionMode = body.permissionMode ?? settings.defaultPermissionMode;
+  const runtime = body.runtime ?? settings.defaultRuntime;
   const target = await resolveTarget(c.env, user.id, body.target);
   if (body.model) await checkModel(c.env, target.ownerId, target.deviceId, body.model);
   const taskId = crypto.randomUUID();
@@ -158,7 +160,15 @@ taskRoutes.post("/", async (c) => {
     body.message,
     target,
     continueSessionId,
-    { title, branch, createdAt: nowIso(), isNew: true, permissionMode, model: body.model ?? null },
+    {
+      title,
+      branch,
+      createdAt: nowIso(),
+      isNew: true,
+      permissionMode,
+      model: body.model ?? null,
+      runtime,
+    },
   );
   return c.json(result, 201);
 });
@@ -169,6 +179,13 @@ taskRoutes.post("/:id/messages", async (c) => {
   await checkMessageMode(c, body.permissionMode);
   const user = c.get("user");
   const { task, messages } = await ownTaskWithMessages(c.env, user.id, id);
+  if (body.runtime && body.runtime !== task.runtime) {
+    throw new ApiError(
+      409,
+      "runtime_mismatch",
+      `This task runs on ${task.runtime}: a task keeps its runtime. Start a new task to use ${body.runtime}.`,
+    );
+  }
   const answering = messages.find((m) => m.role === "assistant" && !isTerminal(m.status));
   if (answering) {
     if (
@@ -244,6 +261,7 @@ taskRoutes.post("/:id/messages", async (c) => {
       permissionMode:
         body.permissionMode ?? (await userSettings(c.env, user.id)).defaultPermissionMode,
       model: body.model ?? null,
+      runtime: task.runtime,
     },
   );
   return c.json(result, 201);

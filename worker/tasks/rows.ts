@@ -24,6 +24,7 @@ export function toTask(row: TaskRow): Task {
     status: row.status as TaskStatus,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
+    runtime: row.runtime,
   };
 }
 
