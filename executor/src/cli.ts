@@ -13,6 +13,7 @@ import { loadOwnerCommands, type OwnerCommand } from "./commands/owner-commands"
 import { createLogger, maskToken } from "./log";
 import { batchLimitsFromEnv } from "./outbox";
 import { createClaudeRuntime } from "./runtime/claude/runtime";
+import { codexRuntimeIfInstalled } from "./runtime/registry";
 import type { AgentLauncher } from "./runtime/launcher";
 import { setUpCloud } from "./sandbox/cloud-setup";
 import { startRun } from "./security/leftovers";
@@ -193,6 +194,17 @@ async function main(): Promise<number> {
         ...(config.mode === "cloud" ? { keepWarm: false } : {}),
         onOffers: (offers) => executor.reportOffers(offers),
       }),
+      // Codex where the owner has it (local mode; the cloud pool offers Claude Code only).
+      ...(config.mode === "local"
+        ? codexRuntimeIfInstalled({
+            ...(config.codexPath ? { executable: config.codexPath } : {}),
+            launcher,
+            permissionMode: config.permissionMode,
+            ...(userEnv ? { userEnv } : {}),
+            clientVersion: VERSION,
+            log,
+          })
+        : []),
     ],
     ...(local ? { local } : {}),
     ownerCommands,

@@ -3,8 +3,21 @@
 // and `runtimeInfo` on device:register / heartbeat).
 import type { DeviceRuntime, FailureCode, RuntimeId, RuntimeOffers } from "@wegent/protocol";
 import type { AgentRuntime } from "./types";
+import { type CodexRuntimeOptions, createCodexRuntime } from "./codex/runtime";
+import { findCodexExecutable } from "./codex/locate";
 
 export { findClaudeExecutable } from "./claude/preflight";
+
+/**
+ * The Codex runtime when a `codex` binary is there (the one named, else on the login PATH);
+ * none otherwise, so the device does not offer Codex. A named binary that is missing is still
+ * added: its preflight tells the owner what is wrong.
+ */
+export function codexRuntimeIfInstalled(options: CodexRuntimeOptions): AgentRuntime[] {
+  if (options.executable) return [createCodexRuntime(options)];
+  const found = findCodexExecutable(undefined, options.userEnv?.PATH ?? process.env.PATH);
+  return found ? [createCodexRuntime({ ...options, executable: found })] : [];
+}
 
 export class RuntimeRegistry {
   private readonly byId = new Map<RuntimeId, AgentRuntime>();
