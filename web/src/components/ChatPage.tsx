@@ -5,7 +5,7 @@ import { href, navigate } from "../lib/route";
 import { isTerminal, type MessageView } from "../state/messages";
 import { type SendExtra, useStore } from "../state/store";
 import { ChangesPanel } from "./ChangesPanel";
-import { Composer } from "./Composer";
+import { Composer, RUNTIME_LABEL } from "./Composer";
 import { AssistantMessage, UserMessage } from "./MessageView";
 import { InputCard } from "./InputCard";
 import { NotificationOffer } from "./NotificationOffer";
@@ -161,6 +161,9 @@ function TaskHeader(props: { task: Task; onDeleted: () => void }) {
         {task.title || "Untitled"}
       </h1>
       <StatusBadge status={task.status} />
+      <span className="task-runtime muted" data-testid="task-runtime" title="The agent">
+        {RUNTIME_LABEL[task.runtime]}
+      </span>
       <button
         type="button"
         className="quiet task-more-toggle"
