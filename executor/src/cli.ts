@@ -13,7 +13,7 @@ import { loadOwnerCommands, type OwnerCommand } from "./commands/owner-commands"
 import { createLogger, maskToken } from "./log";
 import { batchLimitsFromEnv } from "./outbox";
 import { createClaudeRuntime } from "./runtime/claude/runtime";
-import { codexRuntimeIfInstalled } from "./runtime/registry";
+import { codexRuntimeIfInstalled, codexThreadLister } from "./runtime/registry";
 import type { AgentLauncher } from "./runtime/launcher";
 import { setUpCloud } from "./sandbox/cloud-setup";
 import { startRun } from "./security/leftovers";
@@ -105,6 +105,10 @@ async function main(): Promise<number> {
       homeDir: config.homeDir,
       userEnv,
       log,
+      otherSessions: codexThreadLister({
+        ...(config.codexPath ? { executable: config.codexPath } : {}),
+        userEnv,
+      }),
     });
   }
 
