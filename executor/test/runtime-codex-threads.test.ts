@@ -58,7 +58,7 @@ describe("Codex threads on this device", () => {
     expect(code).toBe(0);
     expect(fake.requests.length).toBeGreaterThan(0);
 
-    const listed = await listCodexThreads(CODEX, env, [project("p-mine", mine)]);
+    const listed = await listCodexThreads(CODEX, env, [project("p-mine", mine)], 30_000);
     expect(listed).toHaveLength(1);
     expect(listed[0]).toMatchObject({
       projectId: "p-mine",
@@ -66,6 +66,6 @@ describe("Codex threads on this device", () => {
       title: "Hello from codex exec",
     });
     expect(listed[0]?.id).toMatch(/^[0-9a-f-]{36}$/);
-    expect(await listCodexThreads(CODEX, env, [project("p-other", other)])).toEqual([]);
+    expect(await listCodexThreads(CODEX, env, [project("p-other", other)], 30_000)).toEqual([]);
   }, 90_000);
 });

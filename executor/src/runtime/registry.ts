@@ -121,7 +121,12 @@ export class RuntimeRegistry {
   /** `runtimeInfo`: each described runtime with what its sessions offered; undefined before any. */
   report(): DeviceRuntime[] | undefined {
     if (this.described.size === 0) return undefined;
-    return [...this.described.values()].map((entry) => {
+    // In the registry's order (Claude Code first), whichever answered first.
+    const entries = [...this.byId.keys()].flatMap((id) => {
+      const entry = this.described.get(id);
+      return entry ? [entry] : [];
+    });
+    return entries.map((entry) => {
       const offers = this.offers.get(entry.id);
       return offers ? { ...entry, models: offers.models, commands: offers.commands } : entry;
     });

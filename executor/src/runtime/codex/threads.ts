@@ -30,12 +30,15 @@ function titleOf(name: string | null | undefined, preview: string): string {
   return line.slice(0, 300);
 }
 
-/** Newest first, at most MAX_LISTED_SESSIONS; throws when Codex does not answer in time. */
+/**
+ * Newest first, at most MAX_LISTED_SESSIONS; throws when Codex does not answer in time (well
+ * within the hub's 10 s for a device request, so Claude's sessions still arrive).
+ */
 export async function listCodexThreads(
   exe: string,
   env: Record<string, string | undefined>,
   projects: readonly Project[],
-  timeoutMs = 15_000,
+  timeoutMs = 5_000,
 ): Promise<LocalSession[]> {
   if (projects.length === 0) return [];
   const child = spawn(exe, ["app-server", ...featureOverrides()], {
