@@ -92,6 +92,21 @@ describe("Codex runtime (real codex app-server, fake Responses API)", () => {
     expect(processesOfTask(d.homeDir)).toEqual([]);
   }, 60_000);
 
+  it("gives Codex and its commands an environment without the device token", async () => {
+    const d = task();
+    const rec = await runAndRecord(runtime(), {
+      ...request(d, "run: env"),
+      permissionMode: "bypassPermissions",
+    });
+    expect(rec.outcome, JSON.stringify(rec.outcome)).toMatchObject({ ok: true });
+    const output = rec.events.find((e) => e.kind === "tool_result");
+    if (output?.kind !== "tool_result") throw new Error("no command output");
+    expect(output.summary).toContain(`HOME=${d.homeDir}`);
+    expect(output.summary).toContain(`CODEX_HOME=${join(d.homeDir, ".codex")}`);
+    expect(output.summary).not.toContain(DEVICE_TOKEN);
+    expect(output.summary).not.toContain("WEGENT_");
+  }, 60_000);
+
   it("runs a shell command after Allow, and not after Deny", async () => {
     const d = task();
     const asked: InputQuestion[] = [];
