@@ -90,3 +90,26 @@ describe("the agent runtime in the composer and the task header", () => {
     expect((await screen.findByTestId("task-runtime")).textContent).toBe("Codex");
   });
 });
+
+describe("the default agent in Settings", () => {
+  it("shows the user's default and saves another with the permission mode kept", async () => {
+    const { SettingsPage } = await import("../src/components/SettingsPage");
+    const settings = { defaultPermissionMode: "default", defaultRuntime: "claude-code" };
+    const calls = mockFetch((method, url, body) => {
+      if (url === "/api/settings" && method === "GET") return { body: { settings } };
+      if (url === "/api/settings" && method === "PUT") return { body: { settings: body } };
+      return undefined;
+    });
+    render(<SettingsPage />);
+    const select = (await screen.findByTestId("default-runtime")) as HTMLSelectElement;
+    await vi.waitFor(() => expect(select.value).toBe("claude-code"));
+    fireEvent.change(select, { target: { value: "codex" } });
+    await vi.waitFor(() =>
+      expect(calls.find((c) => c.method === "PUT" && c.url === "/api/settings")?.body).toEqual({
+        defaultPermissionMode: "default",
+        defaultRuntime: "codex",
+      }),
+    );
+    await vi.waitFor(() => expect(select.value).toBe("codex"));
+  });
+});

@@ -1,4 +1,5 @@
 import { AccountAudit } from "./AccountAudit";
+import { DefaultAgentSection } from "./DefaultAgentSection";
 import { McpServersSection } from "./McpServersSection";
 import { PresetsSection } from "./PresetsSection";
 import { RuntimeSettingsSection } from "./RuntimeSettingsSection";
@@ -18,6 +19,7 @@ export function SettingsPage() {
         catches up when it comes back; the Devices page shows whether each one is in sync.
       </p>
       <RuntimeSettingsSection />
+      <DefaultAgentSection />
       <SkillsSection />
       <McpServersSection />
       <PresetsSection />
