@@ -10,6 +10,7 @@ import {
   writeDeviceRuntimes,
 } from "./catalogue";
 import { sendCapabilities, storeApplied } from "./capability-sync";
+import { deviceRuntimeIds } from "./runtimes";
 import type { Slots } from "./slots";
 import { linkTo, sendFrame } from "./socket";
 import type { HubStore } from "./store";
@@ -60,6 +61,7 @@ export class Presence {
       disconnectedAt: null,
       offlineSince: null,
       lastSeenAt: Date.now(),
+      runtimes: deviceRuntimeIds(frame),
     });
     // One round trip keeps the row, its commands, projects and applied capabilities; the owner
     // sees the device from the row it returns (no second write unless the figures move).
@@ -156,7 +158,9 @@ export class Presence {
 
   /** What the device found of its runtimes (a heartbeat carries it when it changed). */
   async saveRuntimes(runtimes: DeviceRuntime[]): Promise<void> {
-    const meta = this.store.setMeta({ lastPublished: null });
+    const had = this.store.getMeta().runtimes ?? [];
+    const described = deviceRuntimeIds({ runtimes: had, runtimeInfo: runtimes });
+    const meta = this.store.setMeta({ lastPublished: null, runtimes: described });
     await writeDeviceRuntimes(this.env, meta, runtimes);
   }
 

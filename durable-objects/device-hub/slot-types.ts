@@ -4,6 +4,7 @@ import type {
   HubFrame,
   LiveEvent,
   PermissionMode,
+  RuntimeId,
   TaskStatus,
   Usage,
 } from "@wegent/protocol";
@@ -23,11 +24,13 @@ export interface SubmitRequest {
   permissionMode: PermissionMode;
   /** The model the owner picked (one the device offers), or null. */
   model?: string | null;
+  /** The task's runtime; default claude-code. */
+  runtime?: RuntimeId;
 }
 
 export type SubmitResult =
   | { ok: true; status: "running" | "queued"; queuePosition: number | null }
-  | { ok: false; code: "device_offline"; message: string };
+  | { ok: false; code: "device_offline" | "runtime_unavailable"; message: string };
 
 /** How a message ends: its one final write to D1. */
 export interface MessageEnd {

@@ -11,6 +11,7 @@ import {
 } from "@wegent/protocol";
 import { log } from "../../edge/log";
 import { projectBusyReason } from "./project-queue";
+import { runtimeName } from "./runtimes";
 import type { OutputLog } from "./output-log";
 import { partialReply, type ReplySoFar, transcript } from "./partial";
 import { capReply, finalWrite } from "./reply-cap";
@@ -74,6 +75,15 @@ export class Slots {
         message: `Device ${availabilityText(this.deviceName(), this.status() === "reconnecting" ? "reconnecting" : "offline")}`,
       };
     }
+    const runtime = request.runtime ?? "claude-code";
+    const has = meta.runtimes ?? null;
+    if (has !== null && has.length > 0 && !has.includes(runtime)) {
+      return {
+        ok: false,
+        code: "runtime_unavailable",
+        message: `Device ${this.deviceName()} has no ${runtimeName(runtime)}; it runs ${has.map(runtimeName).join(", ")}.`,
+      };
+    }
     if (!this.store.work(request.messageId)) {
       this.store.addWork({ ...request, state: "queued", queuedAt: Date.now() });
     }
@@ -116,7 +126,7 @@ export class Slots {
       messageId: w.messageId,
       prompt: w.prompt,
       resumeSessionId: w.resumeSessionId,
-      runtime: "claude-code",
+      runtime: w.runtime ?? "claude-code",
       attempt: Math.min(2, Math.max(1, attempt)),
       projectId: w.projectId,
       permissionMode: w.permissionMode,

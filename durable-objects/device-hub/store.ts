@@ -1,4 +1,4 @@
-import { DEFAULT_PERMISSION_MODE, PermissionMode, type Project } from "@wegent/protocol";
+import { DEFAULT_PERMISSION_MODE, PermissionMode, type Project, RuntimeId } from "@wegent/protocol";
 
 /**
  * The DeviceHub's own SQLite (meta and work; the output is in OutputLog): the truth about a device *now*. Everything the hub needs after
@@ -21,6 +21,8 @@ export interface Work {
   permissionMode: PermissionMode;
   /** The model the owner picked for this message, or null (the device's setting). */
   model?: string | null;
+  /** The task's runtime (sent with task:execute); default claude-code. */
+  runtime?: RuntimeId;
   state: WorkState;
   queuedAt: number;
   dispatchedAt: number | null;
@@ -60,6 +62,11 @@ export interface DeviceMeta {
   lastWrittenAt: number | null;
   /** The projects the executor advertised (local devices). */
   projects: Project[];
+  /**
+   * The runtimes the executor has (ready or described) at its last registration; null: it did
+   * not say (then the executor itself refuses a runtime it lacks).
+   */
+  runtimes?: RuntimeId[] | null;
 }
 
 const DEFAULT_META: DeviceMeta = {
@@ -117,7 +124,7 @@ export class HubStore {
     `);
     // Added after the first release: hubs created before them get the columns here.
     const columns = sql.exec("PRAGMA table_info(work)").toArray();
-    for (const column of ["project_id", "permission_mode", "model"]) {
+    for (const column of ["project_id", "permission_mode", "model", "runtime"]) {
       if (!columns.some((c) => c.name === column)) {
         sql.exec(`ALTER TABLE work ADD COLUMN ${column} TEXT`);
       }
@@ -164,6 +171,7 @@ export class HubStore {
       lastSeq: Number(row.last_seq),
       permissionMode: PermissionMode.catch(DEFAULT_PERMISSION_MODE).parse(row.permission_mode),
       model: typeof row.model === "string" ? row.model : null,
+      runtime: RuntimeId.catch("claude-code").parse(row.runtime ?? "claude-code"),
     };
   }
 
@@ -190,8 +198,8 @@ export class HubStore {
 
   addWork(w: Omit<Work, "lastSeq" | "attempt" | "dispatchedAt" | "cancelRequestedAt">): void {
     this.sql.exec(
-      `INSERT INTO work (message_id, task_id, owner_id, prompt, resume_session_id, project_id, state, queued_at, permission_mode, model, position)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(position), 0) + 1 FROM work))`,
+      `INSERT INTO work (message_id, task_id, owner_id, prompt, resume_session_id, project_id, state, queued_at, permission_mode, model, runtime, position)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(position), 0) + 1 FROM work))`,
       w.messageId,
       w.taskId,
       w.ownerId,
@@ -202,6 +210,7 @@ export class HubStore {
       w.queuedAt,
       w.permissionMode,
       w.model ?? null,
+      w.runtime ?? "claude-code",
     );
   }
 

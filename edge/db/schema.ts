@@ -156,6 +156,10 @@ export const tasks = sqliteTable(
     updatedAt: text("updated_at").notNull(),
     /** The terminal (Claude Code) session this task continued, read from the device on demand. */
     continuedSessionId: text("continued_session_id"),
+    /** The agent runtime every message of the task runs on. */
+    runtime: text("runtime", { enum: ["claude-code", "codex"] })
+      .notNull()
+      .default("claude-code"),
   },
   (t) => [index("tasks_owner_created").on(t.ownerId, t.createdAt)],
 );
@@ -195,6 +199,8 @@ export const userSettings = sqliteTable("user_settings", {
     .references(() => users.id, { onDelete: "cascade" }),
   defaultPermissionMode: text("default_permission_mode").notNull(),
   updatedAt: text("updated_at").notNull(),
+  /** The runtime a new task runs on when it names none; null: claude-code. */
+  defaultRuntime: text("default_runtime"),
 });
 
 /** Saved prompts shown as cards on an empty chat (at most 50 per user). */

@@ -13,6 +13,7 @@ import { loadOwnerCommands, type OwnerCommand } from "./commands/owner-commands"
 import { createLogger, maskToken } from "./log";
 import { batchLimitsFromEnv } from "./connection/outbox";
 import { createClaudeRuntime } from "./runtime/claude/runtime";
+import { codexRuntimeIfInstalled, codexThreadLister } from "./runtime/registry";
 import type { AgentLauncher } from "./runtime/launcher";
 import { setUpCloud } from "./sandbox/cloud-setup";
 import { startRun } from "./security/leftovers";
@@ -104,6 +105,10 @@ async function main(): Promise<number> {
       homeDir: config.homeDir,
       userEnv,
       log,
+      otherSessions: codexThreadLister({
+        ...(config.codexPath ? { executable: config.codexPath } : {}),
+        userEnv,
+      }),
     });
   }
 
@@ -193,6 +198,17 @@ async function main(): Promise<number> {
         ...(config.mode === "cloud" ? { keepWarm: false } : {}),
         onOffers: (offers) => executor.reportOffers(offers),
       }),
+      // Codex where the owner has it (local mode; the cloud pool offers Claude Code only).
+      ...(config.mode === "local"
+        ? codexRuntimeIfInstalled({
+            ...(config.codexPath ? { executable: config.codexPath } : {}),
+            launcher,
+            permissionMode: config.permissionMode,
+            ...(userEnv ? { userEnv } : {}),
+            clientVersion: VERSION,
+            log,
+          })
+        : []),
     ],
     ...(local ? { local } : {}),
     ownerCommands,

@@ -74,6 +74,8 @@ export const ExecutorConfig = z.object({
    * stdio servers on a device that asks, and the environment variables they may read.
    */
   managedMcp: ManagedMcpConfig,
+  /** Local mode: the `codex` binary to run Codex tasks with; null: `codex` on the login PATH. */
+  codexPath: z.string().min(1).nullable().default(null),
 });
 export type ExecutorConfig = z.infer<typeof ExecutorConfig>;
 
@@ -94,11 +96,12 @@ const ConfigFile = z.object({
   deviceId: z.string().optional(),
   preExecuteHook: PreExecuteHook.optional(),
   managedMcp: ManagedMcpConfig.optional(),
+  codex: z.string().optional(),
 });
 
 export const HELP_TEXT = `Usage: wegent-executor --mode local [--token <token>] [options]
 
-Runs AI coding agents (Claude Code) on this machine for Wegent Edge.
+Runs AI coding agents (Claude Code, Codex) on this machine for Wegent Edge.
 
 Options:
   --mode <local|cloud>     local: your own machine; cloud: an operator-run pool executor (default local)
@@ -115,6 +118,7 @@ Options:
   --project <dir>          local: offer this directory as a project (repeatable)
   --projects-root <dir>    local: offer every git repository up to two levels below <dir>
   --device-id <id>         use this device id instead of the machine's (or env WEGENT_DEVICE_ID)
+  --codex <path>           local: the codex binary for Codex tasks (default: codex on your PATH)
   --help                   show this help
   --version                show the version
 
@@ -191,6 +195,7 @@ export function loadConfig(sources: ConfigSources): ConfigResult {
         project: { type: "string", multiple: true },
         "projects-root": { type: "string" },
         "device-id": { type: "string" },
+        codex: { type: "string" },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean", short: "v" },
       },
@@ -274,6 +279,7 @@ export function loadConfig(sources: ConfigSources): ConfigResult {
     deviceId: flags["device-id"] ?? nonEmpty(env.WEGENT_DEVICE_ID) ?? file.deviceId ?? null,
     preExecuteHook: file.preExecuteHook ?? null,
     managedMcp: file.managedMcp ?? NO_MANAGED_MCP_CONFIG,
+    codexPath: flags.codex !== undefined ? resolve(flags.codex) : (file.codex ?? null),
   };
   const parsed = ExecutorConfig.safeParse(candidate);
   if (!parsed.success) return { kind: "error", message: describeIssue(parsed.error) };

@@ -206,3 +206,15 @@ describe("local work settings", () => {
     );
   });
 });
+
+describe("config: Codex", () => {
+  it("takes the codex binary from --codex, else device-config.json, else none (PATH)", () => {
+    expect(config(load(["--token", "t"])).codexPath).toBeNull();
+    expect(config(load(["--token", "t", "--codex", "/opt/codex/bin/codex"])).codexPath).toBe(
+      "/opt/codex/bin/codex",
+    );
+    expect(config(load(["--token", "t"], {}, { codex: "/usr/local/bin/codex" })).codexPath).toBe(
+      "/usr/local/bin/codex",
+    );
+  });
+});

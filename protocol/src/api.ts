@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { DeviceCapabilities } from "./capabilities";
 import { DeviceSandbox } from "./device-frames";
-import { DeviceRuntimes } from "./runtimes";
+import { DeviceRuntimes, RuntimeId } from "./runtimes";
 import { DeviceStatus, DeviceType, DisplayName, FailureCode, Usage } from "./common";
 import { OwnerCommands } from "./commands";
 import { LocalSessionId } from "./common";
@@ -189,6 +189,8 @@ export const CreateTask = z.object({
   permissionMode: PermissionMode.optional(),
   /** One of the models the device's Claude Code offers (`GET /api/devices` → the claude-code entry of `runtimes`). */
   model: ModelName.optional(),
+  /** The agent that runs the task (kept for every follow-up); default: the user's setting. */
+  runtime: RuntimeId.optional(),
 });
 export type CreateTask = z.infer<typeof CreateTask>;
 
@@ -210,6 +212,8 @@ export const SendMessage = z.object({
   interrupt: z.boolean().optional(),
   /** One of the models the device's Claude Code offers (`GET /api/devices` → the claude-code entry of `runtimes`). */
   model: ModelName.optional(),
+  /** Must be the task's own runtime when given (a task keeps its runtime; else 409). */
+  runtime: RuntimeId.optional(),
 });
 export type SendMessage = z.infer<typeof SendMessage>;
 
@@ -253,5 +257,7 @@ export const Task = z.object({
   updatedAt: z.string(),
   /** The terminal session it continued: its earlier conversation is read from the device. */
   continuedSessionId: LocalSessionId.optional(),
+  /** The agent runtime the task runs on. */
+  runtime: RuntimeId.default("claude-code"),
 });
 export type Task = z.infer<typeof Task>;

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { DisplayName, type ProgressEvent, RateLimit } from "./common";
+import { RuntimeId } from "./runtimes";
 
 // The conversation as a record: the ordered blocks of an assistant message, the requests the
 // agent makes of the user (a permission, a question), presets and the user's settings.
@@ -326,9 +327,17 @@ export type PresetsBody = z.infer<typeof PresetsBody>;
 export const PresetBody = z.object({ preset: Preset });
 export type PresetBody = z.infer<typeof PresetBody>;
 
-export const Settings = z.object({ defaultPermissionMode: PermissionMode });
+export const Settings = z.object({
+  defaultPermissionMode: PermissionMode,
+  /** The runtime a new task runs on when it names none. */
+  defaultRuntime: RuntimeId.default("claude-code"),
+});
 export type Settings = z.infer<typeof Settings>;
-export const UpdateSettings = z.strictObject({ defaultPermissionMode: PermissionMode });
+export const UpdateSettings = z.strictObject({
+  defaultPermissionMode: PermissionMode,
+  /** Absent: unchanged. */
+  defaultRuntime: RuntimeId.optional(),
+});
 export const SettingsBody = z.object({ settings: Settings });
 export type SettingsBody = z.infer<typeof SettingsBody>;
 

@@ -8,6 +8,7 @@ import {
   WorkspaceRestoreParams,
   WorkspaceRestoreSnapshotParams,
 } from "./workspace-frames";
+import { RuntimeId } from "./runtimes";
 
 // Local work: the projects a device advertises, the Claude Code sessions already on it, and the
 // generic device RPC (a request/response frame pair through the DeviceHub) used to read them.
@@ -44,6 +45,8 @@ export const LocalSession = z.object({
   title: z.string().max(300),
   updatedAt: z.string(),
   messageCount: z.number().int().nonnegative(),
+  /** Which agent made it (a Claude Code session or a Codex thread). */
+  runtime: RuntimeId.default("claude-code"),
 });
 export type LocalSession = z.infer<typeof LocalSession>;
 

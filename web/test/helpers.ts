@@ -42,6 +42,7 @@ export function task(overrides: Partial<Task> = {}): Task {
     status: "running",
     createdAt: AT,
     updatedAt: AT,
+    runtime: "claude-code",
     ...overrides,
   };
 }

@@ -3,6 +3,7 @@ import { eq } from "drizzle-orm";
 import {
   DEFAULT_PERMISSION_MODE,
   PermissionMode,
+  RuntimeId,
   type Settings,
   type SettingsBody,
   UpdateSettings,
@@ -25,7 +26,11 @@ export async function userSettings(env: Env, userId: string): Promise<Settings> 
     .where(eq(schema.userSettings.userId, userId))
     .get();
   const mode = PermissionMode.safeParse(row?.defaultPermissionMode);
-  return { defaultPermissionMode: mode.success ? mode.data : DEFAULT_PERMISSION_MODE };
+  const runtime = RuntimeId.safeParse(row?.defaultRuntime);
+  return {
+    defaultPermissionMode: mode.success ? mode.data : DEFAULT_PERMISSION_MODE,
+    defaultRuntime: runtime.success ? runtime.data : "claude-code",
+  };
 }
 
 settingsRoutes.get("/", async (c) => {
@@ -35,15 +40,25 @@ settingsRoutes.get("/", async (c) => {
 
 settingsRoutes.put("/", personOnly("settings.update"), async (c) => {
   const body = await readBody(c, UpdateSettings);
-  auditNote(c, null, `default permission mode ${body.defaultPermissionMode}`);
+  auditNote(
+    c,
+    null,
+    `default permission mode ${body.defaultPermissionMode}${body.defaultRuntime ? `, runtime ${body.defaultRuntime}` : ""}`,
+  );
+  const runtime = body.defaultRuntime ? { defaultRuntime: body.defaultRuntime } : {};
   const userId = c.get("user").id;
   const now = nowIso();
   await database(c.env.DB)
     .insert(schema.userSettings)
-    .values({ userId, defaultPermissionMode: body.defaultPermissionMode, updatedAt: now })
+    .values({
+      userId,
+      defaultPermissionMode: body.defaultPermissionMode,
+      updatedAt: now,
+      ...runtime,
+    })
     .onConflictDoUpdate({
       target: schema.userSettings.userId,
-      set: { defaultPermissionMode: body.defaultPermissionMode, updatedAt: now },
+      set: { defaultPermissionMode: body.defaultPermissionMode, updatedAt: now, ...runtime },
     })
     .run();
   // The same value is the runtime settings' permissionMode, sent with the devices' capabilities.

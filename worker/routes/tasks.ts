@@ -117,12 +117,14 @@ taskRoutes.post("/", async (c) => {
       await createOnDevice(c.env, user.id, plain.deviceId, body.message, {
         title,
         permissionMode: body.permissionMode ?? null,
+        runtime: body.runtime ?? null,
       }),
       201,
     );
   }
-  const permissionMode =
-    body.permissionMode ?? (await userSettings(c.env, user.id)).defaultPermissionMode;
+  const settings = await userSettings(c.env, user.id);
+  const permissionMode = body.permissionMode ?? settings.defaultPermissionMode;
+  const runtime = body.runtime ?? settings.defaultRuntime;
   const target = await resolveTarget(c.env, user.id, body.target);
   if (body.model) await checkModel(c.env, target.ownerId, target.deviceId, body.model);
   const taskId = crypto.randomUUID();
@@ -166,6 +168,7 @@ taskRoutes.post("/", async (c) => {
       permissionMode,
       model: body.model ?? null,
       continuedSessionId: continueSessionId,
+      runtime,
     },
   );
   return c.json(result, 201);
@@ -177,6 +180,13 @@ taskRoutes.post("/:id/messages", async (c) => {
   await checkMessageMode(c, body.permissionMode);
   const user = c.get("user");
   const { task, messages } = await ownTaskWithMessages(c.env, user.id, id);
+  if (body.runtime && body.runtime !== task.runtime) {
+    throw new ApiError(
+      409,
+      "runtime_mismatch",
+      `This task runs on ${task.runtime}: a task keeps its runtime. Start a new task to use ${body.runtime}.`,
+    );
+  }
   const answering = messages.find((m) => m.role === "assistant" && !isTerminal(m.status));
   if (answering) {
     if (
@@ -252,6 +262,7 @@ taskRoutes.post("/:id/messages", async (c) => {
       permissionMode:
         body.permissionMode ?? (await userSettings(c.env, user.id)).defaultPermissionMode,
       model: body.model ?? null,
+      runtime: task.runtime,
     },
   );
   return c.json(result, 201);

@@ -25,6 +25,7 @@ export function toTask(row: TaskRow): Task {
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
     ...(row.continuedSessionId ? { continuedSessionId: row.continuedSessionId } : {}),
+    runtime: row.runtime,
   };
 }
 

@@ -4,6 +4,7 @@ import {
   DEFAULT_PERMISSION_MODE,
   type Message,
   PermissionMode,
+  RuntimeId,
   type Task,
   type TaskStatus,
   type TaskWithMessages,
@@ -42,6 +43,8 @@ export interface TaskInfo {
   model?: string | null;
   /** A new task that continues a terminal session: that session's id. */
   continuedSessionId?: string | null;
+  /** The task's runtime (a new task's choice, or the task's own). */
+  runtime: RuntimeId;
 }
 
 interface Rows {
@@ -76,7 +79,7 @@ export async function createOnDevice(
   userId: string,
   deviceId: string,
   text: string,
-  info: { title: string; permissionMode: PermissionMode | null },
+  info: { title: string; permissionMode: PermissionMode | null; runtime: RuntimeId | null },
 ): Promise<TaskWithMessages> {
   const { title } = info;
   const taskId = crypto.randomUUID();
@@ -86,14 +89,17 @@ export async function createOnDevice(
   // a mode we know), else ours. Only our own constants are spliced into the SQL.
   const known = PermissionMode.options.map((m) => `'${m}'`).join(", ");
   const mode = `COALESCE(?, (SELECT CASE WHEN default_permission_mode IN (${known}) THEN default_permission_mode END FROM user_settings WHERE user_id = ?), '${DEFAULT_PERMISSION_MODE}')`;
-  const [device] = await env.DB.batch<DeviceRow & { permission_mode: string }>([
+  // The task's runtime likewise: the one asked for, else the user's default, else claude-code.
+  const runtimes = RuntimeId.options.map((m) => `'${m}'`).join(", ");
+  const runtime = `COALESCE(?, (SELECT CASE WHEN default_runtime IN (${runtimes}) THEN default_runtime END FROM user_settings WHERE user_id = ?), 'claude-code')`;
+  const [device] = await env.DB.batch<DeviceRow & { permission_mode: string; runtime: string }>([
     env.DB.prepare(
-      `SELECT *, ${mode} AS permission_mode FROM devices WHERE owner_id = ? AND device_id = ?`,
-    ).bind(info.permissionMode, userId, userId, deviceId),
+      `SELECT *, ${mode} AS permission_mode, ${runtime} AS runtime FROM devices WHERE owner_id = ? AND device_id = ?`,
+    ).bind(info.permissionMode, userId, info.runtime, userId, userId, deviceId),
     env.DB.prepare(
-      `INSERT INTO tasks (id, owner_id, title, target, status, created_at, updated_at, device_owner_id, device_id)
-       SELECT ?, ?, ?, CASE WHEN type = 'cloud' THEN 'cloud' ELSE 'device' END, 'pending', ?, ?, owner_id, device_id ${available}`,
-    ).bind(taskId, userId, title, r.now, r.now, userId, deviceId),
+      `INSERT INTO tasks (id, owner_id, title, target, status, created_at, updated_at, device_owner_id, device_id, runtime)
+       SELECT ?, ?, ?, CASE WHEN type = 'cloud' THEN 'cloud' ELSE 'device' END, 'pending', ?, ?, owner_id, device_id, ${runtime} ${available}`,
+    ).bind(taskId, userId, title, r.now, r.now, info.runtime, userId, userId, deviceId),
     env.DB.prepare(
       `INSERT INTO messages (id, task_id, role, content, status, created_at, device_owner_id, device_id)
        SELECT ?, ?, 'user', ?, 'completed', ?, owner_id, device_id ${available}`,
@@ -107,6 +113,7 @@ export async function createOnDevice(
   if (!row) throw new ApiError(404, "not_found", "device not found");
   const parsed = PermissionMode.safeParse(row.permission_mode);
   const permissionMode = parsed.success ? parsed.data : DEFAULT_PERMISSION_MODE;
+  const taskRuntime = RuntimeId.catch("claude-code").parse(row.runtime);
   if (row.status === "offline") throw offline(row.custom_name ?? row.name);
   const target: ResolvedTarget = {
     kind: row.type === "cloud" ? "cloud" : "device",
@@ -122,7 +129,7 @@ export async function createOnDevice(
     text,
     target,
     null,
-    { title, branch: null, createdAt: r.now, isNew: true, permissionMode },
+    { title, branch: null, createdAt: r.now, isNew: true, permissionMode, runtime: taskRuntime },
     r,
   );
 }
@@ -179,6 +186,7 @@ export async function sendToDevice(
         createdAt: r.now,
         updatedAt: r.now,
         continuedSessionId: task.continuedSessionId ?? null,
+        runtime: task.runtime,
         ...device,
       }),
       ...writes,
@@ -214,6 +222,7 @@ async function submit(
     projectId: target.project?.id ?? null,
     permissionMode: info.permissionMode,
     model: info.model ?? null,
+    runtime: info.runtime,
   });
   if (!result.ok) {
     const db = database(env.DB);
@@ -286,6 +295,7 @@ async function submit(
     createdAt: info.createdAt,
     updatedAt: r.now,
     ...(info.continuedSessionId ? { continuedSessionId: info.continuedSessionId } : {}),
+    runtime: info.runtime,
   };
   return { task, messages, pendingInput: [] };
 }

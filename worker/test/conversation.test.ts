@@ -215,7 +215,7 @@ describe("settings and presets", () => {
   it("the default permission mode is a setting used by new messages", async () => {
     const { user, socket } = await deviceUser();
     expect((await call("GET", "/api/settings", { cookie: user.cookie })).body).toEqual({
-      settings: { defaultPermissionMode: "bypassPermissions" },
+      settings: { defaultPermissionMode: "bypassPermissions", defaultRuntime: "claude-code" },
     });
     expectError(
       await call("PUT", "/api/settings", {

@@ -1,6 +1,7 @@
 // Local mode in one place: the owner's projects, the task workspaces in them, and the answers
 // about Claude Code sessions already on this machine.
-import type { Project } from "@wegent/protocol";
+import { join } from "node:path";
+import { type LocalSession, MAX_LISTED_SESSIONS, type Project } from "@wegent/protocol";
 import type { DeviceHandlers } from "../connection/device-rpc";
 import type { Logger } from "../log";
 import { claudeConfigDir } from "./credentials";
@@ -15,6 +16,9 @@ export class LocalWork {
   readonly workspaces: LocalWorkspaces;
   /** Claude Code's config folder of the owner (sessions live under its projects/). */
   readonly configDir: string;
+  private readonly otherSessions:
+    ((projects: readonly Project[]) => Promise<LocalSession[]>) | undefined;
+  private readonly log: Logger | undefined;
 
   constructor(options: {
     deviceId: string;
@@ -24,7 +28,11 @@ export class LocalWork {
     /** The user's environment (for Claude Code's config folder). */
     userEnv: Env;
     log?: Logger;
+    /** Sessions of other runtimes in these projects (Codex threads), listed beside Claude's. */
+    otherSessions?: (projects: readonly Project[]) => Promise<LocalSession[]>;
   }) {
+    this.otherSessions = options.otherSessions;
+    this.log = options.log;
     this.configDir = claudeConfigDir(options.userEnv);
     this.projects = new ProjectRegistry(options.deviceId, options.settings, options.log);
     this.workspaces = new LocalWorkspaces(this.projects, {
@@ -45,7 +53,18 @@ export class LocalWork {
         const all = this.projects.list();
         const chosen = projectId === null ? all : all.filter((p) => p.id === projectId);
         if (projectId !== null && chosen.length === 0) return null;
-        return listSessions(this.configDir, chosen);
+        const [claude, other] = await Promise.all([
+          listSessions(this.configDir, chosen),
+          this.otherSessions?.(chosen).catch((error: unknown) => {
+            // Claude's sessions are still worth showing when Codex does not answer.
+            this.log?.warn("could not list Codex threads", { error: String(error) });
+            return [];
+          }) ?? [],
+        ]);
+        const sessions = [...claude.sessions, ...other]
+          .sort((a, b) => b.updatedAt.localeCompare(a.updatedAt))
+          .slice(0, MAX_LISTED_SESSIONS);
+        return { sessions };
       },
       "sessions.get": ({ sessionId }) =>
         readSession(this.configDir, this.projects.list(), sessionId),

@@ -137,6 +137,7 @@ function summaryOf(c: Candidate, parsed: Parsed): LocalSession {
     title: parsed.title,
     updatedAt: new Date(c.mtime).toISOString(),
     messageCount: parsed.entries.length,
+    runtime: "claude-code",
   };
 }
 

@@ -1,10 +1,50 @@
 // The agent runtimes this device runs, by id. The task manager asks the registry for a task's
 // runtime and never knows which one it runs; the executor asks it what to report (`runtimes`
 // and `runtimeInfo` on device:register / heartbeat).
-import type { DeviceRuntime, FailureCode, RuntimeId, RuntimeOffers } from "@wegent/protocol";
+import type {
+  DeviceRuntime,
+  FailureCode,
+  LocalSession,
+  Project,
+  RuntimeId,
+  RuntimeOffers,
+} from "@wegent/protocol";
+import type { BaseEnv } from "./agent-env";
+import { listCodexThreads } from "./codex/threads";
 import type { AgentRuntime } from "./types";
+import { type CodexRuntimeOptions, createCodexRuntime } from "./codex/runtime";
+import { findCodexExecutable } from "./codex/locate";
 
 export { findClaudeExecutable } from "./claude/preflight";
+
+/**
+ * Lists the owner's Codex threads in the offered projects ("On this device"), or undefined
+ * when this machine has no `codex`. Runs with the owner's environment (their ~/.codex), less
+ * the executor's own variables.
+ */
+export function codexThreadLister(options: {
+  executable?: string;
+  userEnv?: BaseEnv;
+}): ((projects: readonly Project[]) => Promise<LocalSession[]>) | undefined {
+  const base = options.userEnv ?? process.env;
+  const exe = findCodexExecutable(options.executable, base.PATH);
+  if (!exe) return undefined;
+  const env = Object.fromEntries(
+    Object.entries(base).filter(([name]) => !name.startsWith("WEGENT_")),
+  );
+  return (projects) => listCodexThreads(exe, env, projects);
+}
+
+/**
+ * The Codex runtime when a `codex` binary is there (the one named, else on the login PATH);
+ * none otherwise, so the device does not offer Codex. A named binary that is missing is still
+ * added: its preflight tells the owner what is wrong.
+ */
+export function codexRuntimeIfInstalled(options: CodexRuntimeOptions): AgentRuntime[] {
+  if (options.executable) return [createCodexRuntime(options)];
+  const found = findCodexExecutable(undefined, options.userEnv?.PATH ?? process.env.PATH);
+  return found ? [createCodexRuntime({ ...options, executable: found })] : [];
+}
 
 export class RuntimeRegistry {
   private readonly byId = new Map<RuntimeId, AgentRuntime>();
@@ -81,7 +121,12 @@ export class RuntimeRegistry {
   /** `runtimeInfo`: each described runtime with what its sessions offered; undefined before any. */
   report(): DeviceRuntime[] | undefined {
     if (this.described.size === 0) return undefined;
-    return [...this.described.values()].map((entry) => {
+    // In the registry's order (Claude Code first), whichever answered first.
+    const entries = [...this.byId.keys()].flatMap((id) => {
+      const entry = this.described.get(id);
+      return entry ? [entry] : [];
+    });
+    return entries.map((entry) => {
       const offers = this.offers.get(entry.id);
       return offers ? { ...entry, models: offers.models, commands: offers.commands } : entry;
     });

@@ -6,7 +6,7 @@ import { isTerminal, type MessageView } from "../state/messages";
 import { type SendExtra, useStore } from "../state/store";
 import { deviceProblem, stateWord, unreachableText } from "../state/target";
 import { ChangesPanel } from "./ChangesPanel";
-import { Composer } from "./Composer";
+import { Composer, RUNTIME_LABEL } from "./Composer";
 import { EarlierConversation } from "./EarlierConversation";
 import { AssistantMessage, UserMessage } from "./MessageView";
 import { InputCard } from "./InputCard";
@@ -173,6 +173,9 @@ function TaskHeader(props: { task: Task; onDeleted: () => void }) {
         {task.title || "Untitled"}
       </h1>
       <StatusBadge status={task.status} />
+      <span className="task-runtime muted" data-testid="task-runtime" title="The agent">
+        {RUNTIME_LABEL[task.runtime]}
+      </span>
       <button
         type="button"
         className="quiet task-more-toggle"

@@ -1,5 +1,5 @@
 import { useId, useState, type FormEvent, type KeyboardEvent } from "react";
-import { PermissionMode, type Task } from "@wegent/protocol";
+import { PermissionMode, type RuntimeId, type Task } from "@wegent/protocol";
 import { errorText } from "../api";
 import type { MessageView } from "../state/messages";
 import { type SendExtra, useStore } from "../state/store";
@@ -24,6 +24,7 @@ export function Composer(props: {
   const [picked, setMode] = useState<PermissionMode | "" | null>(null);
   const mode = picked ?? latestReply?.permissionMode ?? "";
   const [model, setModel] = useState("");
+  const [runtime, setRuntime] = useState<RuntimeId | "">("");
   const [sending, setSending] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const id = useId();
@@ -47,10 +48,17 @@ export function Composer(props: {
               : (store.state.devices.find((d) => `device:${d.id}` === choice)?.name ?? "there"),
         }
       : null;
+  // A new task on a device that runs more than one agent: which one (default: my setting).
+  const runtimes = device?.runtimes.filter((r) => r.problem === null).map((r) => r.id) ?? [];
+  const taskRuntime = task?.runtime ?? (runtime === "" ? null : runtime);
   // What Claude Code on the task's device offers (models, slash commands), once it told us.
-  const offers = (
-    task?.deviceId ? store.state.devices.find((d) => d.id === task.deviceId) : device
-  )?.runtimes.find((r) => r.id === "claude-code");
+  const offers =
+    taskRuntime === "codex"
+      ? undefined
+      : (task?.deviceId
+          ? store.state.devices.find((d) => d.id === task.deviceId)
+          : device
+        )?.runtimes.find((r) => r.id === "claude-code");
   const commandPrefix = /^\/([^\s]*)$/.exec(draft)?.[1];
   const completions =
     commandPrefix === undefined || !offers
@@ -67,6 +75,7 @@ export function Composer(props: {
     try {
       await props.onSend(draft.trim(), mode === "" ? undefined : mode, {
         ...(model && !props.running ? { model } : {}),
+        ...(!task && runtime !== "" ? { runtime } : {}),
         ...(interrupt && props.running ? { interrupt: true } : {}),
       });
       setDraft("");
@@ -172,6 +181,24 @@ export function Composer(props: {
             ))}
           </select>
         </label>
+        {!task && runtimes.length > 1 && (
+          <label className="mode-select">
+            <span className="visually-hidden">Agent</span>
+            <select
+              data-testid="runtime-select"
+              value={runtime}
+              onChange={(e) => setRuntime(e.target.value as RuntimeId | "")}
+              title="The agent that runs this task"
+            >
+              <option value="">Agent: my default</option>
+              {runtimes.map((option) => (
+                <option key={option} value={option}>
+                  {RUNTIME_LABEL[option]}
+                </option>
+              ))}
+            </select>
+          </label>
+        )}
         {offers && offers.models.length > 0 && !props.running && (
           <label className="mode-select">
             <span className="visually-hidden">Model</span>
@@ -237,4 +264,10 @@ export const MODE_LABEL: Record<PermissionMode, string> = {
   acceptEdits: "Accept edits, ask for the rest",
   bypassPermissions: "Never ask",
   plan: "Plan only",
+};
+
+/** The agent runtimes in the owner's words. */
+export const RUNTIME_LABEL: Record<RuntimeId, string> = {
+  "claude-code": "Claude Code",
+  codex: "Codex",
 };

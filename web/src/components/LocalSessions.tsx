@@ -77,25 +77,33 @@ function DeviceSessions(props: { device: Device; showName: boolean }) {
                   >
                     {session.title}
                   </button>
-                  <span className="task-meta muted">
-                    {session.messageCount} messages · {fromNow(session.updatedAt, now)}
-                  </span>
-                  <button
-                    type="button"
-                    data-testid={`continue-${session.id}`}
-                    onClick={() => {
-                      continueSession({
-                        deviceId: device.id,
-                        projectId: project.id,
-                        sessionId: session.id,
-                        title: session.title,
-                      });
-                      navigate(href.newChat);
-                    }}
+                  <span
+                    className="task-meta muted"
+                    data-testid={`local-session-meta-${session.id}`}
                   >
-                    Continue
-                  </button>
-                  {previewed === session.id && (
+                    {session.runtime === "codex"
+                      ? `Codex · ${fromNow(session.updatedAt, now)}`
+                      : `${session.messageCount} messages · ${fromNow(session.updatedAt, now)}`}
+                  </span>
+                  {/* Continuing a Codex thread from here is not offered yet (docs/runtimes.md). */}
+                  {session.runtime !== "codex" && (
+                    <button
+                      type="button"
+                      data-testid={`continue-${session.id}`}
+                      onClick={() => {
+                        continueSession({
+                          deviceId: device.id,
+                          projectId: project.id,
+                          sessionId: session.id,
+                          title: session.title,
+                        });
+                        navigate(href.newChat);
+                      }}
+                    >
+                      Continue
+                    </button>
+                  )}
+                  {previewed === session.id && session.runtime !== "codex" && (
                     <EarlierConversation deviceId={device.id} sessionId={session.id} />
                   )}
                 </li>

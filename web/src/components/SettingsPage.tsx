@@ -1,4 +1,5 @@
 import { AccountAudit } from "./AccountAudit";
+import { DefaultAgentSection } from "./DefaultAgentSection";
 import { NotificationsSection } from "./NotificationsSection";
 import { McpServersSection } from "./McpServersSection";
 import { PresetsSection } from "./PresetsSection";
@@ -20,6 +21,7 @@ export function SettingsPage() {
       </p>
       <NotificationsSection />
       <RuntimeSettingsSection />
+      <DefaultAgentSection />
       <SkillsSection />
       <McpServersSection />
       <PresetsSection />

@@ -10,7 +10,7 @@ import {
   useState,
   type ReactNode,
 } from "react";
-import type { LiveFrame, PermissionMode, Task } from "@wegent/protocol";
+import type { LiveFrame, PermissionMode, RuntimeId, Task } from "@wegent/protocol";
 import { api } from "../api";
 import { LiveConnection } from "../live/connection";
 import { noticeFrame, setWaitingCount } from "../lib/attention";
@@ -24,6 +24,8 @@ const PAGE_SIZE = 30;
 export interface SendExtra {
   model?: string;
   interrupt?: boolean;
+  /** A new task's agent runtime (a task keeps its own). */
+  runtime?: RuntimeId;
 }
 
 export interface Store {
@@ -252,6 +254,7 @@ export function StoreProvider(props: { children: ReactNode; onSignedOut: () => v
           message,
           target: target !== "cloud" && projectId ? { ...target, projectId } : target,
           ...(session ? { continueSessionId: session.sessionId } : {}),
+          ...(extra.runtime ? { runtime: extra.runtime } : {}),
           ...mode,
         });
         setContinuing(null);

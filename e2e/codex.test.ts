@@ -1,0 +1,110 @@
+// Codex end to end: a real platform (wrangler dev), a real wegent-executor with `--codex` (the
+// @openai/codex devDependency) whose Codex reaches the fake Responses API on loopback through
+// CODEX_HOME, a task with runtime "codex": the reply, a follow-up that resumes the thread, and
+// the device's runtimes. A device without Codex refuses runtime "codex" with 409.
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Device, TaskWithMessages } from "@wegent/protocol";
+import { type FakeResponses, startFakeResponses } from "./fake-model/responses";
+import { taskCodexHome } from "../executor/src/runtime/codex/home";
+import { startExecutor, until } from "./harness";
+import { scene } from "./scene";
+
+const s = scene("e2e_codex");
+const CODEX = join(import.meta.dirname, "../node_modules/.bin/codex");
+let responses: FakeResponses;
+
+beforeAll(async () => {
+  responses = await startFakeResponses();
+});
+afterAll(async () => {
+  await responses.close();
+});
+
+async function launch(withCodex: boolean) {
+  const codexHome = await taskCodexHome(mkdtempSync(join(tmpdir(), "wegent-e2e-codex-")), {
+    name: "fake",
+    baseUrl: responses.url,
+    model: "fake-model",
+    envKey: "CODEX_FAKE_KEY",
+  });
+  const ex = startExecutor({
+    origin: s.platform.origin,
+    token: s.token,
+    modelUrl: s.fake.url,
+    ...(withCodex
+      ? {
+          args: ["--codex", CODEX],
+          env: { CODEX_HOME: codexHome, CODEX_FAKE_KEY: "e2e-key" },
+        }
+      : // No codex anywhere on its PATH.
+        { env: { PATH: "/usr/local/bin:/usr/bin:/bin" } }),
+  });
+  s.executors.push(ex);
+  await ex.waitFor("registered");
+  return ex;
+}
+
+describe("a device running Codex", () => {
+  it("runs a task with runtime codex and a follow-up that sees the earlier turn", async () => {
+    const ex = await launch(true);
+    const device = await until(
+      async () =>
+        (await s.get<{ devices: Device[] }>("/api/devices")).devices.find(
+          (d) => d.id === ex.deviceId && d.runtimes.some((r) => r.id === "codex"),
+        ),
+      30_000,
+      "the device to report Codex",
+    );
+    expect(device.runtimes.find((r) => r.id === "codex")).toMatchObject({
+      version: "0.171.0",
+      problem: null,
+    });
+
+    const created = await s.post<TaskWithMessages>("/api/tasks", {
+      message: "Hello from the platform",
+      target: { deviceId: ex.deviceId },
+      runtime: "codex",
+      permissionMode: "bypassPermissions",
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    expect(created.body.task.runtime).toBe("codex");
+    const taskId = created.body.task.id;
+    const first = await s.settled(taskId, 2);
+    expect(first.messages[1], JSON.stringify(first.messages[1])).toMatchObject({
+      status: "completed",
+      content: "Echo: Hello from the platform",
+    });
+
+    const follow = await s.post<TaskWithMessages>(`/api/tasks/${taskId}/messages`, {
+      message: "recall please",
+    });
+    expect(follow.status, JSON.stringify(follow.body)).toBe(201);
+    const second = await s.settled(taskId, 4);
+    expect(second.task.runtime).toBe("codex");
+    expect(second.messages[3]?.content).toContain("Hello from the platform");
+    expect(responses.requests.length).toBeGreaterThanOrEqual(2);
+  }, 180_000);
+
+  it("a device without Codex refuses runtime codex with 409 runtime_unavailable", async () => {
+    const ex = await launch(false);
+    await until(
+      async () =>
+        (await s.get<{ devices: Device[] }>("/api/devices")).devices.find(
+          (d) => d.id === ex.deviceId && d.runtimes.length > 0,
+        ),
+      30_000,
+      "the device's runtimes",
+    );
+    const refused = await s.post<{ error: { code: string; message: string } }>("/api/tasks", {
+      message: "Hello",
+      target: { deviceId: ex.deviceId },
+      runtime: "codex",
+    });
+    expect(refused.status).toBe(409);
+    expect(refused.body.error.code).toBe("runtime_unavailable");
+    expect(refused.body.error.message).toContain("Claude Code");
+  }, 120_000);
+});

@@ -1,0 +1,63 @@
+// Where Codex keeps its config, auth and threads (CODEX_HOME). Local mode: the owner's own
+// (~/.codex, or their CODEX_HOME), as ~/.claude is for Claude. With a model provider given
+// (tests, a cloud pool), each task gets its own CODEX_HOME under its HOME with a config.toml
+// that names that provider and turns off everything that reaches for the network on start.
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+
+export interface CodexProvider {
+  /** `[model_providers.<name>]`. */
+  name: string;
+  /** The Responses API base URL (ends in /v1). */
+  baseUrl: string;
+  model: string;
+  /** The variable that holds the key (passed to the child by name). */
+  envKey?: string;
+}
+
+/** Features that sync plugins or apps from github.com / chatgpt.com on every start. */
+export const NETWORK_FEATURES = [
+  "plugins",
+  "remote_plugin",
+  "apps",
+  "plugin_sharing",
+  "tool_suggest",
+  "unbounded_connection_retries",
+] as const;
+
+function toml(value: string): string {
+  return JSON.stringify(value);
+}
+
+export function providerConfig(provider: CodexProvider): string {
+  const lines = [
+    `model = ${toml(provider.model)}`,
+    `model_provider = ${toml(provider.name)}`,
+    "",
+    `[model_providers.${provider.name}]`,
+    `name = ${toml(provider.name)}`,
+    `base_url = ${toml(provider.baseUrl)}`,
+    'wire_api = "responses"',
+    ...(provider.envKey ? [`env_key = ${toml(provider.envKey)}`] : []),
+    "request_max_retries = 0",
+    "stream_max_retries = 0",
+    "",
+    "[features]",
+    ...NETWORK_FEATURES.map((feature) => `${feature} = false`),
+    "",
+  ];
+  return lines.join("\n");
+}
+
+/** The task's own CODEX_HOME with the provider's config.toml; created private. */
+export async function taskCodexHome(homeDir: string, provider: CodexProvider): Promise<string> {
+  const dir = join(homeDir, ".codex");
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await writeFile(join(dir, "config.toml"), providerConfig(provider), { mode: 0o600 });
+  return dir;
+}
+
+/** `-c` overrides that keep the owner's config.toml as it is (never edited in place). */
+export function featureOverrides(): string[] {
+  return NETWORK_FEATURES.flatMap((feature) => ["-c", `features.${feature}=false`]);
+}

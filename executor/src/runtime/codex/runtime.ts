@@ -1,0 +1,246 @@
+// The Codex runtime: one `codex app-server` process per running message, spoken to in JSON-RPC
+// over stdio (rpc.ts). A new task starts a thread; a follow-up resumes it (`thread/resume`,
+// the thread id is the task's session id). A message typed while it works goes in with
+// `turn/steer`; a cancel interrupts the turn, then the process tree goes within 1 s.
+import { homedir } from "node:os";
+import { join } from "node:path";
+import type { DeviceRuntime, FailureCode, PermissionMode, ProgressEvent } from "@wegent/protocol";
+import type { Logger } from "../../log";
+import { type BaseEnv, baseAgentEnvironment } from "../agent-env";
+import { type AgentLauncher, directLauncher } from "../launcher";
+import { killTree } from "../process-tree";
+import type { AgentRuntime, QueuedMessage, RunOutcome, RunRequest } from "../types";
+import type {
+  InitializeParams,
+  ThreadResumeParams,
+  ThreadStartParams,
+  TurnInterruptParams,
+  TurnStartParams,
+  TurnSteerParams,
+} from "./app-server-protocol";
+import { answerApproval, codexPolicy } from "./approvals";
+import { CodexReply, type TurnEnd } from "./events";
+import { type CodexProvider, featureOverrides, taskCodexHome } from "./home";
+import { findCodexExecutable } from "./locate";
+import { AppServerRpc } from "./rpc";
+import { describeCodex } from "./describe";
+import { z } from "zod";
+
+const CODEX_SETTINGS = {
+  names: ["OPENAI_API_KEY", "CODEX_API_KEY", "OPENAI_BASE_URL", "RUST_LOG"],
+  prefixes: ["CODEX_"],
+};
+
+export interface CodexRuntimeOptions {
+  /** `--codex PATH` / device-config.json; else `codex` on PATH. */
+  executable?: string;
+  launcher?: AgentLauncher;
+  /** The environment the agent starts from (local mode: the login shell's). */
+  userEnv?: BaseEnv;
+  /** A model provider of its own (tests, cloud): a CODEX_HOME per task with its config. */
+  provider?: CodexProvider;
+  /** Extra variables for the child (e.g. the provider's key). */
+  extraEnv?: Record<string, string>;
+  permissionMode?: PermissionMode;
+  clientVersion?: string;
+  log?: Logger;
+}
+
+const ThreadResult = z.looseObject({ thread: z.looseObject({ id: z.string() }) });
+const TurnResult = z.looseObject({ turn: z.looseObject({ id: z.string() }) });
+
+interface Running {
+  taskId: string;
+  messageId: string;
+  threadId: string;
+  turnId: string;
+  rpc: AppServerRpc;
+  onEvent: (event: ProgressEvent) => void;
+}
+
+export function createCodexRuntime(options: CodexRuntimeOptions = {}): AgentRuntime {
+  const base = options.userEnv ?? process.env;
+  const launcher = options.launcher ?? directLauncher;
+  const running = new Map<string, Running>();
+  const executable = (): string | null => findCodexExecutable(options.executable, base.PATH);
+
+  async function run(
+    request: RunRequest,
+    onEvent: (event: ProgressEvent) => void,
+    signal: AbortSignal,
+  ): Promise<RunOutcome> {
+    const exe = executable();
+    const reply = new CodexReply(onEvent);
+    const fail = (code: FailureCode, message: string, sessionId: string | null): RunOutcome => ({
+      ok: false,
+      code,
+      message,
+      text: reply.text,
+      sessionId,
+    });
+    if (!exe) return fail("runtime_missing", missingMessage(), request.resumeSessionId);
+    const codexHome = options.provider
+      ? await taskCodexHome(request.homeDir, options.provider)
+      : (base.CODEX_HOME ?? join(base.HOME ?? homedir(), ".codex"));
+    const env = {
+      ...baseAgentEnvironment(base, request, CODEX_SETTINGS),
+      ...options.extraEnv,
+      CODEX_HOME: codexHome,
+    };
+    const plan = await launcher.prepare(request);
+    const child = plan.spawn(exe, ["app-server", ...featureOverrides()], request.workspaceDir, env);
+    const pid = child.pid;
+    let stderr = "";
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderr = (stderr + chunk.toString("utf8")).slice(-4000);
+    });
+    let end: (value: TurnEnd) => void = () => undefined;
+    const ended = new Promise<TurnEnd>((resolve) => (end = resolve));
+    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    void exited.then(() =>
+      end({ ok: false, code: "agent_error", message: exitMessage(stderr), interrupted: false }),
+    );
+    const rpc = new AppServerRpc(
+      child,
+      {
+        notification: (method, params) => {
+          const turnEnd = reply.take(method, params);
+          if (turnEnd) end(turnEnd);
+        },
+        request: (method, params) => answerApproval(method, params, request.ask, signal),
+      },
+      (line) => options.log?.debug("codex: unreadable line", { line: line.slice(0, 200) }),
+    );
+    let threadId = request.resumeSessionId;
+    const stop = async (): Promise<void> => {
+      if (pid !== undefined) await killTree(pid).catch(() => undefined);
+    };
+    const onAbort = (): void => {
+      const current = running.get(request.messageId);
+      if (current?.turnId) {
+        const params: TurnInterruptParams = { threadId: current.threadId, turnId: current.turnId };
+        void rpc.request("turn/interrupt", params).catch(() => undefined);
+      }
+      // The turn gets a moment to end on its own; the process tree goes anyway.
+      setTimeout(() => void stop(), 300).unref();
+      end({ ok: false, code: abortCode(signal), message: abortMessage(signal), interrupted: true });
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    try {
+      const init: InitializeParams = {
+        clientInfo: { name: "wegent", title: "Wegent", version: options.clientVersion ?? "0" },
+        capabilities: { experimentalApi: true },
+      } as InitializeParams;
+      await rpc.request("initialize", init);
+      rpc.notify("initialized");
+      const policy = codexPolicy(request.permissionMode ?? options.permissionMode ?? "default");
+      const model = request.model ?? null;
+      const thread = threadId
+        ? await rpc.request<unknown>("thread/resume", {
+            threadId,
+            cwd: request.workspaceDir,
+            ...policy,
+            ...(model ? { model } : {}),
+          } satisfies ThreadResumeParams)
+        : await rpc.request<unknown>("thread/start", {
+            cwd: request.workspaceDir,
+            ...policy,
+            ...(model ? { model } : {}),
+          } satisfies ThreadStartParams);
+      threadId = ThreadResult.parse(thread).thread.id;
+      if (signal.aborted) return fail(abortCode(signal), abortMessage(signal), threadId);
+      const turnParams: TurnStartParams = {
+        threadId,
+        input: [{ type: "text", text: request.prompt, text_elements: [] }],
+      };
+      const turn = TurnResult.parse(await rpc.request("turn/start", turnParams));
+      running.set(request.messageId, {
+        taskId: request.taskId,
+        messageId: request.messageId,
+        threadId,
+        turnId: turn.turn.id,
+        rpc,
+        onEvent,
+      });
+      if (signal.aborted) onAbort();
+      const result = await ended;
+      if (result.ok) {
+        return {
+          ok: true,
+          text: reply.text,
+          sessionId: threadId,
+          usage: reply.usage,
+          costUsd: null,
+        };
+      }
+      if (result.interrupted) return fail(abortCode(signal), abortMessage(signal), threadId);
+      return fail(result.code, result.message, threadId);
+    } catch (error) {
+      if (signal.aborted) return fail(abortCode(signal), abortMessage(signal), threadId);
+      return fail("agent_error", `Codex failed: ${String(error)}${stderrTail(stderr)}`, threadId);
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+      running.delete(request.messageId);
+      child.stdin.end();
+      await stop();
+      await plan.dispose();
+    }
+  }
+
+  function queueMessage(message: QueuedMessage): "queued" | "full" | "not_running" {
+    const current = running.get(message.messageId);
+    if (!current || current.taskId !== message.taskId) return "not_running";
+    const params: TurnSteerParams = {
+      threadId: current.threadId,
+      expectedTurnId: current.turnId,
+      clientUserMessageId: message.userMessageId,
+      input: [{ type: "text", text: message.text, text_elements: [] }],
+    };
+    current.rpc.request("turn/steer", params).then(
+      () =>
+        current.onEvent({
+          kind: "user_message",
+          userMessageId: message.userMessageId,
+          text: message.text,
+        }),
+      (error: unknown) => options.log?.warn("codex: turn/steer refused", { error: String(error) }),
+    );
+    return "queued";
+  }
+
+  return {
+    name: "codex",
+    preflight: () =>
+      Promise.resolve(executable() ? null : { code: "runtime_missing", message: missingMessage() }),
+    describe: (): Promise<DeviceRuntime> => describeCodex(executable(), base),
+    run,
+    queueMessage,
+    // A steered message goes in at once: there is nothing held to take back.
+    withdrawMessage: () => false,
+    closeTask: () => Promise.resolve(),
+    closeAll: () => Promise.resolve(),
+  };
+}
+
+function missingMessage(): string {
+  return "Codex is not installed on this device: no `codex` on the PATH of your login shell. Install it (`npm install -g @openai/codex`) or start wegent-executor with --codex PATH.";
+}
+
+function stderrTail(stderr: string): string {
+  const tail = stderr.trim().split("\n").slice(-3).join("\n");
+  return tail ? `\n${tail}` : "";
+}
+
+function exitMessage(stderr: string): string {
+  return `codex app-server ended before the turn did.${stderrTail(stderr)}`;
+}
+
+function abortCode(signal: AbortSignal): FailureCode {
+  return signal.reason === "executor_stopped" ? "executor_stopped" : "cancelled";
+}
+
+function abortMessage(signal: AbortSignal): string {
+  return abortCode(signal) === "executor_stopped"
+    ? "The executor on this device stopped."
+    : "Cancelled.";
+}

@@ -1,0 +1,71 @@
+// "On this device" lists Codex threads beside Claude sessions: a thread made by `codex exec`
+// (the real binary, against the fake Responses API) before anything of ours started is
+// listed with runtime "codex" in its project, and not in another.
+import { execFile } from "node:child_process";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Project } from "@wegent/protocol";
+import { type FakeResponses, startFakeResponses } from "../../e2e/fake-model/responses";
+import { taskCodexHome } from "../src/runtime/codex/home";
+import { listCodexThreads } from "../src/runtime/codex/threads";
+import { type TaskDirs, taskDirs } from "./runtime-helpers";
+
+const CODEX = join(import.meta.dirname, "../../node_modules/.bin/codex");
+let fake: FakeResponses;
+let d: TaskDirs;
+
+beforeAll(async () => {
+  fake = await startFakeResponses();
+  d = taskDirs();
+});
+afterAll(async () => {
+  await fake.close();
+  d.remove();
+});
+
+function project(id: string, path: string): Project {
+  return { id, name: id, path, git: false, branch: null, dirty: false };
+}
+
+describe("Codex threads on this device", () => {
+  it("lists a thread made by codex exec in its project, with runtime codex", async () => {
+    const codexHome = await taskCodexHome(d.homeDir, {
+      name: "fake",
+      baseUrl: fake.url,
+      model: "fake-model",
+      envKey: "FAKE_OPENAI_KEY",
+    });
+    const env = {
+      PATH: process.env.PATH,
+      HOME: d.homeDir,
+      TMPDIR: d.tmpDir,
+      CODEX_HOME: codexHome,
+      FAKE_OPENAI_KEY: "test-key",
+    };
+    const mine = join(d.root, "mine");
+    const other = join(d.root, "other");
+    mkdirSync(mine);
+    mkdirSync(other);
+    // stdin closed: `codex exec` would wait for more prompt on an open pipe.
+    const child = execFile(CODEX, ["exec", "--skip-git-repo-check", "Hello from codex exec"], {
+      cwd: mine,
+      env,
+      timeout: 60_000,
+    });
+    child.stdin?.end();
+    const code = await new Promise((resolve) => child.once("exit", resolve));
+    expect(code).toBe(0);
+    expect(fake.requests.length).toBeGreaterThan(0);
+
+    const listed = await listCodexThreads(CODEX, env, [project("p-mine", mine)], 30_000);
+    expect(listed).toHaveLength(1);
+    expect(listed[0]).toMatchObject({
+      projectId: "p-mine",
+      runtime: "codex",
+      title: "Hello from codex exec",
+    });
+    expect(listed[0]?.id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(await listCodexThreads(CODEX, env, [project("p-other", other)], 30_000)).toEqual([]);
+  }, 90_000);
+});
