@@ -7,12 +7,26 @@ declare global {
     JWT_SECRET: string;
     /** "1" (the bench only): D1 round-trip counts and hub work counters are exposed. */
     BENCH_METERS?: string;
+    /** OpenTelemetry (docs/observability.md): unset endpoint = tracing off. */
+    OTEL_EXPORTER_OTLP_ENDPOINT?: string;
+    /** `k=v,k2=v2` headers for the OTLP endpoint (an API key): a secret. */
+    OTEL_EXPORTER_OTLP_HEADERS?: string;
+    OTEL_SERVICE_NAME?: string;
+    OTEL_TRACES_SAMPLER?: string;
+    OTEL_TRACES_SAMPLER_ARG?: string;
   }
   // eslint-disable-next-line @typescript-eslint/no-namespace
   namespace Cloudflare {
     interface Env {
       JWT_SECRET: string;
       BENCH_METERS?: string;
+      /** OpenTelemetry (docs/observability.md): unset endpoint = tracing off. */
+      OTEL_EXPORTER_OTLP_ENDPOINT?: string;
+      /** `k=v,k2=v2` headers for the OTLP endpoint (an API key): a secret. */
+      OTEL_EXPORTER_OTLP_HEADERS?: string;
+      OTEL_SERVICE_NAME?: string;
+      OTEL_TRACES_SAMPLER?: string;
+      OTEL_TRACES_SAMPLER_ARG?: string;
     }
   }
 }

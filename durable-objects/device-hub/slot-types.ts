@@ -8,6 +8,7 @@ import type {
   Usage,
 } from "@wegent/protocol";
 import type { Work } from "./store";
+import type { Tracer } from "../../edge/telemetry/tracer";
 
 // The shapes around the slots: what the Worker submits, how a message ends, and what the slots
 // need from the outside. Kept apart so the rules in slots.ts read on their own.
@@ -23,6 +24,8 @@ export interface SubmitRequest {
   permissionMode: PermissionMode;
   /** The model the owner picked (one the device offers), or null. */
   model?: string | null;
+  /** The Worker's request span (RPC carries no trace context by itself). */
+  traceparent?: string | undefined;
 }
 
 export type SubmitResult =
@@ -62,6 +65,8 @@ export interface SlotEffects {
   publishStatus(): void;
   /** The message ended: whatever waited on it (requests for the user's input) ends too. */
   messageEnded(w: Work): void;
+  /** The hub's spans (docs/observability.md); absent or disabled: none. */
+  tracer?: Tracer;
 }
 
 export type Ending = Partial<Omit<MessageEnd, "blocks">> & Pick<MessageEnd, "status">;

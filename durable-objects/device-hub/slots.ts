@@ -14,6 +14,7 @@ import type { OutputLog } from "./output-log";
 import { partialReply, type ReplySoFar, transcript } from "./partial";
 import { capReply, finalWrite } from "./reply-cap";
 import type { HubStore, Work } from "./store";
+import { HubSpans } from "./hub-spans";
 import type {
   Ending,
   ExecutorLink,
@@ -34,12 +35,15 @@ export class Slots {
    * or a second ending would otherwise queue a status behind the final one.
    */
   private readonly ending = new Set<string>();
+  private readonly spans: HubSpans;
 
   constructor(
     private readonly store: HubStore,
     private readonly output: OutputLog,
     private readonly effects: SlotEffects,
-  ) {}
+  ) {
+    this.spans = new HubSpans(effects.tracer, store);
+  }
 
   status(): Device["status"] {
     const meta = this.store.getMeta();
@@ -72,8 +76,10 @@ export class Slots {
         message: `Device ${this.deviceName()} is offline. Start wegent-executor on it, or choose another device.`,
       };
     }
+    const span = this.spans.submit(request);
     if (!this.store.work(request.messageId)) {
       this.store.addWork({ ...request, state: "queued", queuedAt: Date.now() });
+      this.spans.keep(span, request.messageId);
     }
     await this.pump();
     const work = this.store.work(request.messageId);
@@ -83,6 +89,7 @@ export class Slots {
       await this.publishQueuePositions();
     }
     this.effects.publishStatus();
+    span?.end({ "wegent.status": work?.state ?? "running", "wegent.queue_position": position + 1 });
     return position >= 0
       ? { ok: true, status: "queued", queuePosition: position + 1 }
       : { ok: true, status: "running", queuePosition: null };
@@ -108,6 +115,7 @@ export class Slots {
 
   dispatch(executor: ExecutorLink, w: Work, attempt: number): void {
     this.store.markDispatched(w.messageId, Date.now(), attempt);
+    const traceparent = this.spans.dispatched(w, attempt);
     executor.send({
       type: "task:execute",
       taskId: w.taskId,
@@ -119,6 +127,7 @@ export class Slots {
       projectId: w.projectId,
       permissionMode: w.permissionMode,
       model: w.model ?? null,
+      ...(traceparent ? { traceparent } : {}),
     });
     log({
       event: "task.dispatched",
@@ -177,6 +186,7 @@ export class Slots {
   async receive(
     frame: TaskProgress | TaskProgressBatch | TaskComplete | TaskFailed,
   ): Promise<HubFrame[]> {
+    const startMs = Date.now();
     const w = this.store.work(frame.messageId);
     if (!w || w.taskId !== frame.taskId || w.state === "queued") {
       return [
@@ -220,6 +230,7 @@ export class Slots {
         this.output.appendMany(w.messageId, events);
         this.store.outputStored(w.messageId, last);
       });
+      this.spans.outputStored(w, frame.traceparent, events.length, startMs);
       for (const { event } of events) {
         if (event.kind === "user_message") this.effects.messageTaken(w, event.userMessageId);
       }
@@ -250,6 +261,7 @@ export class Slots {
           };
     this.store.setLastSeq(w.messageId, frame.seq);
     await this.finish(w, end);
+    this.spans.completion(w, frame.traceparent, startMs)(end.status, end.errorCode ?? null);
     return [ack(frame.seq)];
   }
 

@@ -28,6 +28,8 @@ export interface Work {
   cancelRequestedAt: number | null;
   /** Highest contiguous output sequence stored. */
   lastSeq: number;
+  /** The hub's submit span (docs/observability.md), or null when tracing is off. */
+  traceparent?: string | null;
 }
 
 export interface DeviceMeta {
@@ -117,7 +119,7 @@ export class HubStore {
     `);
     // Added after the first release: hubs created before them get the columns here.
     const columns = sql.exec("PRAGMA table_info(work)").toArray();
-    for (const column of ["project_id", "permission_mode", "model"]) {
+    for (const column of ["project_id", "permission_mode", "model", "traceparent"]) {
       if (!columns.some((c) => c.name === column)) {
         sql.exec(`ALTER TABLE work ADD COLUMN ${column} TEXT`);
       }
@@ -164,6 +166,7 @@ export class HubStore {
       lastSeq: Number(row.last_seq),
       permissionMode: PermissionMode.catch(DEFAULT_PERMISSION_MODE).parse(row.permission_mode),
       model: typeof row.model === "string" ? row.model : null,
+      traceparent: typeof row.traceparent === "string" ? row.traceparent : null,
     };
   }
 
@@ -203,6 +206,11 @@ export class HubStore {
       w.permissionMode,
       w.model ?? null,
     );
+  }
+
+  /** The trace context the message's later spans continue (tracing on only). */
+  setTraceparent(messageId: string, traceparent: string): void {
+    this.sql.exec("UPDATE work SET traceparent = ? WHERE message_id = ?", traceparent, messageId);
   }
 
   markDispatched(messageId: string, at: number, attempt: number): void {

@@ -16,3 +16,5 @@ export * from "./pairing";
 export * from "./security-headers";
 export * from "./account-audit";
 export * from "./runtimes";
+export * from "./trace";
+export * from "./trace-config";

@@ -9,6 +9,7 @@ import {
 } from "@wegent/protocol";
 import { database, schema } from "../../edge/db";
 import { log } from "../../edge/log";
+import { currentTraceparent } from "../telemetry/request";
 import { nowIso } from "../../edge/time";
 import { ApiError } from "../lib/errors";
 import { deviceHub } from "../../durable-objects/contract";
@@ -214,6 +215,7 @@ async function submit(
     projectId: target.project?.id ?? null,
     permissionMode: info.permissionMode,
     model: info.model ?? null,
+    traceparent: currentTraceparent(),
   });
   if (!result.ok) {
     const db = database(env.DB);
