@@ -8,7 +8,7 @@ import { safeAttributes } from "@wegent/protocol";
 export const keepAllowed: PostProcessorFn = (spans) => {
   for (const span of spans) {
     const attributes = span.attributes as Record<string, unknown>;
-    const kept = attributes;
+    const kept = safeAttributes(attributes);
     for (const key of Object.keys(attributes)) delete attributes[key];
     Object.assign(attributes, kept);
   }
