@@ -22,6 +22,8 @@ import type {
 } from "./runtime/types";
 import type { RunCapabilities } from "./capabilities/manager";
 import { type PreExecuteHook, runPreExecuteHook } from "./hooks";
+import { type MessageTrace, tracing } from "./telemetry";
+import { NO_MESSAGE_TRACE } from "./telemetry/types";
 import { boundEvent, fitText } from "./frame-fit";
 
 export { fitText } from "./frame-fit";
@@ -70,6 +72,8 @@ export class TaskManager {
   private accepting = true;
   private idleWaiters: (() => void)[] = [];
   private readonly inputs: InputRequests;
+  /** Each running message's spans (telemetry/; no-ops when tracing is off). */
+  private readonly traces = new Map<string, MessageTrace>();
 
   constructor(private readonly options: TaskManagerOptions) {
     this.earlyCancels = new RecentIds(1000, 10 * 60_000, options.now);
@@ -234,6 +238,7 @@ export class TaskManager {
       controller,
     };
     this.running.set(frame.messageId, run);
+    this.traces.set(frame.messageId, tracing().message(frame));
     this.options.log.info("task started", { taskId: frame.taskId, messageId: frame.messageId });
     void this.runMessage(frame, controller.signal)
       .catch((error: unknown) => {
@@ -245,6 +250,7 @@ export class TaskManager {
       })
       .finally(() => {
         this.running.delete(frame.messageId);
+        this.traces.delete(frame.messageId);
         if (this.running.size === 0) {
           const waiters = this.idleWaiters;
           this.idleWaiters = [];
@@ -256,6 +262,9 @@ export class TaskManager {
   private async runMessage(frame: TaskExecute, signal: AbortSignal): Promise<void> {
     const { log } = this.options;
     const { taskId, messageId } = frame;
+    const trace = this.traceOf(messageId);
+    const preparing = trace.step("executor workspace preparation");
+    const capabilities = this.options.capabilities;
     // Per task, not per message: a follow-up resumes the Claude session stored under HOME.
     const taskHome = join(this.options.homeDir, "tasks", taskId);
     const request: RunRequest = {
@@ -271,11 +280,20 @@ export class TaskManager {
       ...(this.options.sendInputRequest
         ? {
             // Ends with the tool call (Claude's signal) or with the run (cancel, stop).
-            ask: (question: InputQuestion, s: AbortSignal) =>
-              this.inputs.ask(frame.taskId, frame.messageId, question, eitherSignal(s, signal)),
+            ask: async (question: InputQuestion, s: AbortSignal) => {
+              const waiting = trace.step("executor input answer", {
+                "wegent.input_kind": question.kind,
+              });
+              const ask = this.inputs.ask(taskId, messageId, question, eitherSignal(s, signal));
+              const decision = await ask;
+              waiting.end({ "wegent.input_answer": decision.behavior });
+              return decision;
+            },
           }
         : {}),
-      capabilities: await this.options.capabilities?.(),
+      capabilities: capabilities
+        ? await this.traced(trace, "executor capability sync", capabilities)
+        : undefined,
     };
     await Promise.all(
       [request.homeDir, request.tmpDir].map((dir) => mkdir(dir, { recursive: true, mode: 0o700 })),
@@ -283,13 +301,17 @@ export class TaskManager {
     let release = (): void => undefined;
     if (frame.projectId !== null) {
       // Only an id the executor advertised maps to a directory; never a path from the hub.
-      const workspace = this.options.workspaces
-        ? await this.options.workspaces.acquire({ ...frame, projectId: frame.projectId }, signal)
+      const workspaces = this.options.workspaces;
+      const workspace = workspaces
+        ? await this.traced(trace, "executor worktree", () =>
+            workspaces.acquire({ ...frame, projectId: frame.projectId! }, signal),
+          )
         : ({
             ok: false,
             code: "project_unavailable",
             message: "This device offers no projects.",
           } as const);
+      preparing.end({ "wegent.workspace_kind": "project", "wegent.ok": workspace.ok });
       if (!workspace.ok) {
         log.warn("project refused", { taskId, code: workspace.code, message: workspace.message });
         this.fail(frame, workspace.code, workspace.message);
@@ -300,6 +322,7 @@ export class TaskManager {
     } else {
       // Private: a --workspace outside the executor home may be listable by other users.
       await mkdir(request.workspaceDir, { recursive: true, mode: 0o700 });
+      preparing.end({ "wegent.workspace_kind": "scratch" });
     }
     try {
       await this.options.onWorkspace?.(taskId, request.workspaceDir).catch((error: unknown) => {
@@ -314,6 +337,7 @@ export class TaskManager {
   private async runIn(frame: TaskExecute, request: RunRequest, signal: AbortSignal): Promise<void> {
     const { runtime, outbox, log } = this.options;
     const { taskId, messageId } = frame;
+    const trace = this.traceOf(messageId);
     const problem = await runtime.preflight(request.workspaceDir);
     this.options.onPreflight?.(problem === null);
     if (problem) {
@@ -327,10 +351,12 @@ export class TaskManager {
     }
     const hook = this.options.preExecuteHook;
     if (hook) {
-      const result = await runPreExecuteHook(
-        hook,
-        { taskId, workspaceDir: request.workspaceDir, project: frame.projectId ?? null },
-        signal,
+      const result = await this.traced(trace, "executor pre-execute hook", () =>
+        runPreExecuteHook(
+          hook,
+          { taskId, workspaceDir: request.workspaceDir, project: frame.projectId ?? null },
+          signal,
+        ),
       );
       if (signal.aborted) {
         this.fail(frame, abortCode(signal), abortMessage(abortCode(signal)));
@@ -343,10 +369,19 @@ export class TaskManager {
       }
     }
 
+    trace.agentStarting();
+    const traceparent = trace.traceparent ? { traceparent: trace.traceparent } : {};
     const outcome: RunOutcome = await runtime.run(
       request,
       (event) => {
-        outbox.push({ type: "task:progress", taskId, messageId, event: boundEvent(event) });
+        trace.event(event);
+        outbox.push({
+          type: "task:progress",
+          taskId,
+          messageId,
+          event: boundEvent(event),
+          ...traceparent,
+        });
       },
       signal,
     );
@@ -360,7 +395,9 @@ export class TaskManager {
         sessionId: outcome.sessionId,
         usage: outcome.usage,
         costUsd: outcome.costUsd,
+        ...traceparent,
       });
+      trace.end("completed");
     } else {
       log.info("task failed", { taskId, messageId, code: outcome.code });
       outbox.push({
@@ -371,11 +408,32 @@ export class TaskManager {
         message: outcome.message.slice(0, MAX_FAILURE_MESSAGE),
         text: fitText(outcome.text),
         sessionId: outcome.sessionId,
+        ...traceparent,
       });
+      trace.end("failed", outcome.code);
+    }
+  }
+
+  private traceOf(messageId: string): MessageTrace {
+    return this.traces.get(messageId) ?? NO_MESSAGE_TRACE;
+  }
+
+  /** Runs one step of a message inside its span. */
+  private async traced<T>(trace: MessageTrace, name: string, step: () => Promise<T>): Promise<T> {
+    const span = trace.step(name);
+    try {
+      const result = await step();
+      span.end();
+      return result;
+    } catch (error) {
+      span.end({}, true);
+      throw error;
     }
   }
 
   private fail(frame: TaskExecute, code: FailureCode, message: string): void {
+    const trace = this.traceOf(frame.messageId);
+    trace.end("failed", code);
     this.options.outbox.push({
       type: "task:failed",
       taskId: frame.taskId,
@@ -384,6 +442,7 @@ export class TaskManager {
       message: message.slice(0, MAX_FAILURE_MESSAGE),
       text: "",
       sessionId: null,
+      ...(trace.traceparent ? { traceparent: trace.traceparent } : {}),
     });
   }
 }
