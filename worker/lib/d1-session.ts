@@ -39,7 +39,7 @@ export function d1Session(): MiddlewareHandler<AppEnv> {
     c.env = { ...c.env, DB: db };
     await next();
     if (tracing) {
-      tagRequest({ "http.route": routePath(c, -1), "wegent.d1_round_trips": count.roundTrips });
+      tagRequest({ "http.route": routePath(c), "wegent.d1_round_trips": count.roundTrips });
     }
     if (c.env.BENCH_METERS === "1") c.res.headers.set(ROUND_TRIPS_HEADER, String(count.roundTrips));
     const latest = session?.getBookmark();

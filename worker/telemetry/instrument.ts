@@ -5,7 +5,7 @@ import {
 } from "@microlabs/otel-cf-workers";
 import { type OtelConfig, otelConfig } from "@wegent/protocol";
 import { EDGE_SERVICE } from "../../edge/telemetry/tracer";
-import { keepAllowed } from "./privacy";
+import { privateExporter } from "./privacy";
 
 // The Worker's request spans: @microlabs/otel-cf-workers (it runs in workerd under `wrangler dev`
 // and deployed, continues an incoming `traceparent`, exports OTLP/HTTP). The handler is wrapped
@@ -29,11 +29,10 @@ const resolve: ResolveConfigFn = (env: unknown) => {
   if (!config) throw new Error("OTEL_EXPORTER_OTLP_ENDPOINT is not set.");
   return {
     service: { name: config.serviceName },
-    exporter: { url: config.tracesUrl, headers: config.headers },
+    exporter: privateExporter({ url: config.tracesUrl, headers: config.headers }),
     sampling: { headSampler: samplingOf(config) },
     // The spans are ours to shape: no global fetch/cache patching, only the allow-listed attributes.
     instrumentation: { instrumentGlobalFetch: false, instrumentGlobalCache: false },
-    postProcessor: keepAllowed,
   };
 };
 
