@@ -39,7 +39,14 @@ beforeAll(async () => {
     OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
     OTEL_EXPORTER_OTLP_HEADERS: `x-otlp-key=${OTLP_KEY}`,
   };
-  platform = await startPlatform({ vars: otel });
+  // As `npm start` does: the OTEL_* of the environment wrangler-dev.mjs runs in become the
+  // Worker's bindings (not arguments: the headers are a secret).
+  Object.assign(process.env, otel);
+  try {
+    platform = await startPlatform();
+  } finally {
+    for (const name of Object.keys(otel)) delete process.env[name];
+  }
   fake = await startFakeModel();
   user = await signUp(platform.origin, "traced_user");
   token = (await createToken(platform.origin, user)).token;
