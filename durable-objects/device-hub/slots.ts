@@ -36,6 +36,8 @@ export class Slots {
    */
   private readonly ending = new Set<string>();
   private readonly spans: HubSpans;
+  /** The executor's span that reported a message's end (the completion span's parent). */
+  private readonly endParents = new Map<string, string>();
 
   constructor(
     private readonly store: HubStore,
@@ -260,8 +262,8 @@ export class Slots {
             sessionId: frame.sessionId,
           };
     this.store.setLastSeq(w.messageId, frame.seq);
+    if (frame.traceparent) this.endParents.set(w.messageId, frame.traceparent);
     await this.finish(w, end);
-    this.spans.completion(w, frame.traceparent, startMs)(end.status, end.errorCode ?? null);
     return [ack(frame.seq)];
   }
 
@@ -278,10 +280,12 @@ export class Slots {
       await this.end(w, end);
     } finally {
       this.ending.delete(w.messageId);
+      this.endParents.delete(w.messageId);
     }
   }
 
   private async end(w: Work, end: Ending): Promise<void> {
+    const startMs = Date.now();
     const full: MessageEnd = {
       content: end.content ?? this.output.replyText(w.messageId),
       errorCode: end.errorCode ?? null,
@@ -304,6 +308,12 @@ export class Slots {
       status: stored.status,
       code: stored.errorCode,
     });
+    // Every ending: reported by the executor, or by a deadline, a cancel, a lost device.
+    this.spans.completion(
+      w,
+      this.endParents.get(w.messageId),
+      startMs,
+    )(stored.status, stored.errorCode);
     this.announce(w, stored.status, {
       errorCode: stored.errorCode,
       errorMessage: stored.errorMessage,

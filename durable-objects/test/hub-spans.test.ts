@@ -42,7 +42,7 @@ function setup(env: Record<string, string>) {
     await Promise.all(work);
     return bodies.flatMap(spansOf);
   };
-  return { slots, sent, bodies, spans };
+  return { slots, sent, bodies, spans, store };
 }
 
 const submit = (slots: Slots, n: number, traceparent?: string) =>
@@ -114,6 +114,25 @@ describe("DeviceHub spans", () => {
     expect(s.sent.filter((f) => f.type === "task:execute").length).toBe(2);
 
     expect(privacyViolations(spans, [PROMPT, REPLY, "sk-ant-123", "secret-plan"])).toEqual([]);
+  });
+
+  it("end with a completion span for an ending no frame reported (a deadline, a cancel)", async () => {
+    const s = setup({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:4318" });
+    await submit(
+      s.slots,
+      1,
+      formatTraceparent({ traceId: TRACE, spanId: WORKER_SPAN, sampled: true }),
+    );
+    const work = s.store.work("msg-1")!;
+    await s.slots.finish(work, { status: "failed", errorCode: "dispatch_timeout" });
+    const spans = await s.spans();
+    const submitted = spans.find((x) => x.name === "DeviceHub submit")!;
+    const done = spans.find((x) => x.name === "DeviceHub completion")!;
+    expect(done.parentSpanId).toBe(submitted.spanId);
+    expect(done.attributes).toMatchObject({
+      "wegent.status": "failed",
+      "wegent.failure_code": "dispatch_timeout",
+    });
   });
 
   it("are off and free with no endpoint: no traceparent on frames, nothing exported", async () => {
