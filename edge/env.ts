@@ -14,6 +14,13 @@ declare global {
     VAPID_SUBJECT?: string;
     /** "1" (`npm start` and tests only): also accept https push endpoints on loopback. */
     PUSH_ALLOW_LOOPBACK?: string;
+    /** OpenTelemetry (docs/observability.md): unset endpoint = tracing off. */
+    OTEL_EXPORTER_OTLP_ENDPOINT?: string;
+    /** `k=v,k2=v2` headers for the OTLP endpoint (an API key): a secret. */
+    OTEL_EXPORTER_OTLP_HEADERS?: string;
+    OTEL_SERVICE_NAME?: string;
+    OTEL_TRACES_SAMPLER?: string;
+    OTEL_TRACES_SAMPLER_ARG?: string;
   }
   // eslint-disable-next-line @typescript-eslint/no-namespace
   namespace Cloudflare {
@@ -24,6 +31,13 @@ declare global {
       VAPID_PRIVATE_KEY?: string;
       VAPID_SUBJECT?: string;
       PUSH_ALLOW_LOOPBACK?: string;
+      /** OpenTelemetry (docs/observability.md): unset endpoint = tracing off. */
+      OTEL_EXPORTER_OTLP_ENDPOINT?: string;
+      /** `k=v,k2=v2` headers for the OTLP endpoint (an API key): a secret. */
+      OTEL_EXPORTER_OTLP_HEADERS?: string;
+      OTEL_SERVICE_NAME?: string;
+      OTEL_TRACES_SAMPLER?: string;
+      OTEL_TRACES_SAMPLER_ARG?: string;
     }
   }
 }

@@ -4,6 +4,7 @@
  */
 export type LogEvent =
   | { event: "auth.signup"; userId: string; isAdmin: boolean }
+  | { event: "otel.export_failed"; status: number }
   | { event: "auth.login"; userId: string }
   | { event: "auth.login_failed"; username: string; attempts: number }
   | { event: "auth.login_limited"; username: string; scope: string; retryAfter: number }

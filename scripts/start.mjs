@@ -11,6 +11,7 @@ const root = new URL("..", import.meta.url).pathname;
 const port = Number(process.env.PORT ?? 8787);
 const origin = `http://127.0.0.1:${port}`;
 const withExecutors = !process.argv.includes("--no-executors");
+// OTEL_* of this environment reach the Worker (scripts/wrangler-dev.mjs) and the executors.
 const env = { ...process.env, WRANGLER_SEND_METRICS: "false" };
 const stateDir = join(root, ".wrangler");
 const adminFile = join(stateDir, "local-admin.json");

@@ -24,6 +24,26 @@ for (const pair of values.var) {
   bindings[pair.slice(0, at)] = { type: "plain_text", value: pair.slice(at + 1) };
 }
 
+// OpenTelemetry (docs/observability.md): the OTEL_* variables of this process's environment
+// become the Worker's, so `npm start` traces when its own environment says so. They travel as
+// bindings, never as arguments (the OTLP headers are a secret: `ps` shows arguments).
+const OTEL = [
+  "OTEL_EXPORTER_OTLP_ENDPOINT",
+  "OTEL_EXPORTER_OTLP_HEADERS",
+  "OTEL_SERVICE_NAME",
+  "OTEL_TRACES_SAMPLER",
+  "OTEL_TRACES_SAMPLER_ARG",
+];
+for (const name of OTEL) {
+  const value = process.env[name];
+  if (value && !(name in bindings)) {
+    bindings[name] = {
+      type: name === "OTEL_EXPORTER_OTLP_HEADERS" ? "secret_text" : "plain_text",
+      value,
+    };
+  }
+}
+
 const worker = await unstable_startWorker({
   config: join(root, "wrangler.toml"),
   bindings,

@@ -42,6 +42,7 @@ import { type Kept, WriteBehind } from "./write-behind";
 import { pendingKey, type PendingWrite, PendingWrites } from "./pending-writes";
 import type { AnswerTarget } from "./input-answers";
 import { type HubMeters, Meter } from "../meters";
+import { tracerFor } from "../../edge/telemetry/tracer";
 
 const MAX_STRIKES = 10;
 
@@ -112,6 +113,7 @@ export class DeviceHub extends Server<Env> {
       push: live.push.bind(live),
       publishStatus: () => this.presence.publishBehind(),
       messageEnded: (w) => this.inputs.ended(w),
+      tracer: tracerFor(unmetered, keepAlive),
     });
     this.inputs = new InputDesk(sql, {
       executor,

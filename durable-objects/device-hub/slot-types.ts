@@ -9,6 +9,7 @@ import type {
   Usage,
 } from "@wegent/protocol";
 import type { Work } from "./store";
+import type { Tracer } from "../../edge/telemetry/tracer";
 
 // The shapes around the slots: what the Worker submits, how a message ends, and what the slots
 // need from the outside. Kept apart so the rules in slots.ts read on their own.
@@ -26,6 +27,8 @@ export interface SubmitRequest {
   model?: string | null;
   /** The task's runtime; default claude-code. */
   runtime?: RuntimeId;
+  /** The Worker's request span (RPC carries no trace context by itself). */
+  traceparent?: string | undefined;
 }
 
 export type SubmitResult =
@@ -65,6 +68,8 @@ export interface SlotEffects {
   publishStatus(): void;
   /** The message ended: whatever waited on it (requests for the user's input) ends too. */
   messageEnded(w: Work): void;
+  /** The hub's spans (docs/observability.md); absent or disabled: none. */
+  tracer?: Tracer;
 }
 
 export type Ending = Partial<Omit<MessageEnd, "blocks">> & Pick<MessageEnd, "status">;

@@ -16,6 +16,7 @@ import type { OutputLog } from "./output-log";
 import { partialReply, type ReplySoFar, transcript } from "./partial";
 import { capReply, finalWrite } from "./reply-cap";
 import type { HubStore, Work } from "./store";
+import { HubSpans } from "./hub-spans";
 import type {
   Ending,
   ExecutorLink,
@@ -36,12 +37,17 @@ export class Slots {
    * or a second ending would otherwise queue a status behind the final one.
    */
   private readonly ending = new Set<string>();
+  private readonly spans: HubSpans;
+  /** The executor's span that reported a message's end (the completion span's parent). */
+  private readonly endParents = new Map<string, string>();
 
   constructor(
     private readonly store: HubStore,
     private readonly output: OutputLog,
     private readonly effects: SlotEffects,
-  ) {}
+  ) {
+    this.spans = new HubSpans(effects.tracer, store);
+  }
 
   status(): Device["status"] {
     const meta = this.store.getMeta();
@@ -84,8 +90,10 @@ export class Slots {
         message: `Device ${this.deviceName()} has no ${runtimeName(runtime)}; it runs ${has.map(runtimeName).join(", ")}.`,
       };
     }
+    const span = this.spans.submit(request);
     if (!this.store.work(request.messageId)) {
       this.store.addWork({ ...request, state: "queued", queuedAt: Date.now() });
+      this.spans.keep(span, request.messageId);
     }
     await this.pump();
     const work = this.store.work(request.messageId);
@@ -95,6 +103,7 @@ export class Slots {
       await this.publishQueuePositions();
     }
     this.effects.publishStatus();
+    span?.end({ "wegent.status": work?.state ?? "running", "wegent.queue_position": position + 1 });
     return position >= 0
       ? { ok: true, status: "queued", queuePosition: position + 1 }
       : { ok: true, status: "running", queuePosition: null };
@@ -120,6 +129,7 @@ export class Slots {
 
   dispatch(executor: ExecutorLink, w: Work, attempt: number): void {
     this.store.markDispatched(w.messageId, Date.now(), attempt);
+    const traceparent = this.spans.dispatched(w, attempt);
     executor.send({
       type: "task:execute",
       taskId: w.taskId,
@@ -131,6 +141,7 @@ export class Slots {
       projectId: w.projectId,
       permissionMode: w.permissionMode,
       model: w.model ?? null,
+      ...(traceparent ? { traceparent } : {}),
     });
     log({
       event: "task.dispatched",
@@ -189,6 +200,7 @@ export class Slots {
   async receive(
     frame: TaskProgress | TaskProgressBatch | TaskComplete | TaskFailed,
   ): Promise<HubFrame[]> {
+    const startMs = Date.now();
     const w = this.store.work(frame.messageId);
     if (!w || w.taskId !== frame.taskId || w.state === "queued") {
       return [
@@ -232,6 +244,7 @@ export class Slots {
         this.output.appendMany(w.messageId, events);
         this.store.outputStored(w.messageId, last);
       });
+      this.spans.outputStored(w, frame.traceparent, events.length, startMs);
       for (const { event } of events) {
         if (event.kind === "user_message") this.effects.messageTaken(w, event.userMessageId);
       }
@@ -261,6 +274,7 @@ export class Slots {
             sessionId: frame.sessionId,
           };
     this.store.setLastSeq(w.messageId, frame.seq);
+    if (frame.traceparent) this.endParents.set(w.messageId, frame.traceparent);
     await this.finish(w, end);
     return [ack(frame.seq)];
   }
@@ -278,10 +292,12 @@ export class Slots {
       await this.end(w, end);
     } finally {
       this.ending.delete(w.messageId);
+      this.endParents.delete(w.messageId);
     }
   }
 
   private async end(w: Work, end: Ending): Promise<void> {
+    const startMs = Date.now();
     const full: MessageEnd = {
       content: end.content ?? this.output.replyText(w.messageId),
       errorCode: end.errorCode ?? null,
@@ -304,6 +320,12 @@ export class Slots {
       status: stored.status,
       code: stored.errorCode,
     });
+    // Every ending: reported by the executor, or by a deadline, a cancel, a lost device.
+    this.spans.completion(
+      w,
+      this.endParents.get(w.messageId),
+      startMs,
+    )(stored.status, stored.errorCode);
     this.announce(w, stored.status, {
       errorCode: stored.errorCode,
       errorMessage: stored.errorMessage,

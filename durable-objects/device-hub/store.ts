@@ -30,6 +30,8 @@ export interface Work {
   cancelRequestedAt: number | null;
   /** Highest contiguous output sequence stored. */
   lastSeq: number;
+  /** The hub's submit span (docs/observability.md), or null when tracing is off. */
+  traceparent?: string | null;
 }
 
 export interface DeviceMeta {
@@ -124,7 +126,7 @@ export class HubStore {
     `);
     // Added after the first release: hubs created before them get the columns here.
     const columns = sql.exec("PRAGMA table_info(work)").toArray();
-    for (const column of ["project_id", "permission_mode", "model", "runtime"]) {
+    for (const column of ["project_id", "permission_mode", "model", "runtime", "traceparent"]) {
       if (!columns.some((c) => c.name === column)) {
         sql.exec(`ALTER TABLE work ADD COLUMN ${column} TEXT`);
       }
@@ -172,6 +174,7 @@ export class HubStore {
       permissionMode: PermissionMode.catch(DEFAULT_PERMISSION_MODE).parse(row.permission_mode),
       model: typeof row.model === "string" ? row.model : null,
       runtime: RuntimeId.catch("claude-code").parse(row.runtime ?? "claude-code"),
+      traceparent: typeof row.traceparent === "string" ? row.traceparent : null,
     };
   }
 
@@ -212,6 +215,11 @@ export class HubStore {
       w.model ?? null,
       w.runtime ?? "claude-code",
     );
+  }
+
+  /** The trace context the message's later spans continue (tracing on only). */
+  setTraceparent(messageId: string, traceparent: string): void {
+    this.sql.exec("UPDATE work SET traceparent = ? WHERE message_id = ?", traceparent, messageId);
   }
 
   markDispatched(messageId: string, at: number, attempt: number): void {

@@ -12,6 +12,7 @@ import { LocalWork } from "./local/local-work";
 import { loadOwnerCommands, type OwnerCommand } from "./commands/owner-commands";
 import { createLogger, maskToken } from "./log";
 import { batchLimitsFromEnv } from "./connection/outbox";
+import { startTracing } from "./telemetry";
 import { createClaudeRuntime } from "./runtime/claude/runtime";
 import { codexRuntimeIfInstalled, codexThreadLister } from "./runtime/registry";
 import type { AgentLauncher } from "./runtime/launcher";
@@ -217,6 +218,13 @@ async function main(): Promise<number> {
     log,
   });
 
+  // OpenTelemetry: loaded only when OTEL_EXPORTER_OTLP_ENDPOINT is set (docs/observability.md).
+  const traces = await startTracing(process.env).catch((error: unknown) => {
+    log.warn(`tracing is off: ${error instanceof Error ? error.message : String(error)}`);
+    return null;
+  });
+  if (traces?.enabled) log.info("tracing on: spans go to the OTLP endpoint");
+
   let interrupted = false;
   const onSignal = (signal: NodeJS.Signals): void => {
     if (interrupted) {
@@ -232,6 +240,7 @@ async function main(): Promise<number> {
   process.on("SIGTERM", onSignal);
 
   const exit = await executor.run();
+  await traces?.shutdown().catch(() => undefined);
   await cleanUp();
   if (exit.exitCode === 0) log.info("stopped");
   return exit.exitCode;

@@ -23,6 +23,8 @@ import type {
 } from "./runtime/types";
 import type { RunCapabilities } from "./capabilities/manager";
 import { type PreExecuteHook, runPreExecuteHook } from "./hooks";
+import { type MessageTrace, tracing } from "./telemetry";
+import { NO_MESSAGE_TRACE } from "./telemetry/types";
 import { boundEvent, fitText } from "./connection/frame-fit";
 
 export { fitText } from "./connection/frame-fit";
@@ -74,6 +76,8 @@ export class TaskManager {
   private accepting = true;
   private idleWaiters: (() => void)[] = [];
   private readonly inputs: InputRequests;
+  /** Each running message's spans (telemetry/; no-ops when tracing is off). */
+  private readonly traces = new Map<string, MessageTrace>();
 
   constructor(private readonly options: TaskManagerOptions) {
     this.earlyCancels = new RecentIds(1000, 10 * 60_000, options.now);
@@ -239,6 +243,7 @@ export class TaskManager {
       runtime: undefined,
     };
     this.running.set(frame.messageId, run);
+    this.traces.set(frame.messageId, tracing().message(frame));
     this.options.log.info("task started", { taskId: frame.taskId, messageId: frame.messageId });
     void this.runMessage(frame, run)
       .catch((error: unknown) => {
@@ -250,6 +255,7 @@ export class TaskManager {
       })
       .finally(() => {
         this.running.delete(frame.messageId);
+        this.traces.delete(frame.messageId);
         if (this.running.size === 0) {
           const waiters = this.idleWaiters;
           this.idleWaiters = [];
@@ -274,6 +280,9 @@ export class TaskManager {
       return;
     }
     run.runtime = runtime;
+    const trace = this.traceOf(messageId);
+    const preparing = trace.step("executor workspace preparation");
+    const capabilities = this.options.capabilities;
     // Per task, not per message: a follow-up resumes the session the runtime keeps under HOME.
     const taskHome = join(this.options.homeDir, "tasks", taskId);
     const request: RunRequest = {
@@ -289,11 +298,20 @@ export class TaskManager {
       ...(this.options.sendInputRequest
         ? {
             // Ends with the tool call (Claude's signal) or with the run (cancel, stop).
-            ask: (question: InputQuestion, s: AbortSignal) =>
-              this.inputs.ask(frame.taskId, frame.messageId, question, eitherSignal(s, signal)),
+            ask: async (question: InputQuestion, s: AbortSignal) => {
+              const waiting = trace.step("executor input answer", {
+                "wegent.input_kind": question.kind,
+              });
+              const ask = this.inputs.ask(taskId, messageId, question, eitherSignal(s, signal));
+              const decision = await ask;
+              waiting.end({ "wegent.input_answer": decision.behavior });
+              return decision;
+            },
           }
         : {}),
-      capabilities: await this.options.capabilities?.(),
+      capabilities: capabilities
+        ? await this.traced(trace, "executor capability sync", capabilities)
+        : undefined,
     };
     await Promise.all(
       [request.homeDir, request.tmpDir].map((dir) => mkdir(dir, { recursive: true, mode: 0o700 })),
@@ -301,13 +319,17 @@ export class TaskManager {
     let release = (): void => undefined;
     if (frame.projectId !== null) {
       // Only an id the executor advertised maps to a directory; never a path from the hub.
-      const workspace = this.options.workspaces
-        ? await this.options.workspaces.acquire({ ...frame, projectId: frame.projectId }, signal)
+      const workspaces = this.options.workspaces;
+      const workspace = workspaces
+        ? await this.traced(trace, "executor worktree", () =>
+            workspaces.acquire({ ...frame, projectId: frame.projectId! }, signal),
+          )
         : ({
             ok: false,
             code: "project_unavailable",
             message: "This device offers no projects.",
           } as const);
+      preparing.end({ "wegent.workspace_kind": "project", "wegent.ok": workspace.ok });
       if (!workspace.ok) {
         log.warn("project refused", { taskId, code: workspace.code, message: workspace.message });
         this.fail(frame, workspace.code, workspace.message);
@@ -318,6 +340,7 @@ export class TaskManager {
     } else {
       // Private: a --workspace outside the executor home may be listable by other users.
       await mkdir(request.workspaceDir, { recursive: true, mode: 0o700 });
+      preparing.end({ "wegent.workspace_kind": "scratch" });
     }
     try {
       await this.options.onWorkspace?.(taskId, request.workspaceDir).catch((error: unknown) => {
@@ -337,6 +360,7 @@ export class TaskManager {
   ): Promise<void> {
     const { outbox, log } = this.options;
     const { taskId, messageId } = frame;
+    const trace = this.traceOf(messageId);
     const problem = await runtime.preflight(request.workspaceDir);
     this.options.onPreflight?.(runtime.name, problem === null);
     if (problem) {
@@ -350,10 +374,12 @@ export class TaskManager {
     }
     const hook = this.options.preExecuteHook;
     if (hook) {
-      const result = await runPreExecuteHook(
-        hook,
-        { taskId, workspaceDir: request.workspaceDir, project: frame.projectId ?? null },
-        signal,
+      const result = await this.traced(trace, "executor pre-execute hook", () =>
+        runPreExecuteHook(
+          hook,
+          { taskId, workspaceDir: request.workspaceDir, project: frame.projectId ?? null },
+          signal,
+        ),
       );
       if (signal.aborted) {
         this.fail(frame, abortCode(signal), abortMessage(abortCode(signal)));
@@ -366,10 +392,19 @@ export class TaskManager {
       }
     }
 
+    trace.agentStarting();
+    const traceparent = trace.traceparent ? { traceparent: trace.traceparent } : {};
     const outcome: RunOutcome = await runtime.run(
       request,
       (event) => {
-        outbox.push({ type: "task:progress", taskId, messageId, event: boundEvent(event) });
+        trace.event(event);
+        outbox.push({
+          type: "task:progress",
+          taskId,
+          messageId,
+          event: boundEvent(event),
+          ...traceparent,
+        });
       },
       signal,
     );
@@ -383,7 +418,9 @@ export class TaskManager {
         sessionId: outcome.sessionId,
         usage: outcome.usage,
         costUsd: outcome.costUsd,
+        ...traceparent,
       });
+      trace.end("completed");
     } else {
       log.info("task failed", { taskId, messageId, code: outcome.code });
       outbox.push({
@@ -394,11 +431,32 @@ export class TaskManager {
         message: outcome.message.slice(0, MAX_FAILURE_MESSAGE),
         text: fitText(outcome.text),
         sessionId: outcome.sessionId,
+        ...traceparent,
       });
+      trace.end("failed", outcome.code);
+    }
+  }
+
+  private traceOf(messageId: string): MessageTrace {
+    return this.traces.get(messageId) ?? NO_MESSAGE_TRACE;
+  }
+
+  /** Runs one step of a message inside its span. */
+  private async traced<T>(trace: MessageTrace, name: string, step: () => Promise<T>): Promise<T> {
+    const span = trace.step(name);
+    try {
+      const result = await step();
+      span.end();
+      return result;
+    } catch (error) {
+      span.end({}, true);
+      throw error;
     }
   }
 
   private fail(frame: TaskExecute, code: FailureCode, message: string): void {
+    const trace = this.traceOf(frame.messageId);
+    trace.end("failed", code);
     this.options.outbox.push({
       type: "task:failed",
       taskId: frame.taskId,
@@ -407,6 +465,7 @@ export class TaskManager {
       message: message.slice(0, MAX_FAILURE_MESSAGE),
       text: "",
       sessionId: null,
+      ...(trace.traceparent ? { traceparent: trace.traceparent } : {}),
     });
   }
 }

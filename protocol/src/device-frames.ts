@@ -11,6 +11,7 @@ import {
   SequencedEvent,
   Usage,
 } from "./common";
+import { Traceparent } from "./trace";
 import { OwnerCommands } from "./commands";
 import { DeviceRequest, DeviceResponse, ProjectId, Projects } from "./local-work";
 import { InputRequestFields, MAX_ANSWER_MESSAGE, PermissionMode } from "./conversation";
@@ -77,6 +78,8 @@ export type DeviceGoodbye = z.infer<typeof DeviceGoodbye>;
 
 export const TaskAccepted = z.object({
   type: z.literal("task:accepted"),
+  /** W3C trace context of the sender's span (optional; docs/observability.md). */
+  traceparent: Traceparent.optional(),
   taskId: Id,
   messageId: Id,
 });
@@ -90,6 +93,8 @@ export type TaskAccepted = z.infer<typeof TaskAccepted>;
  */
 export const TaskProgress = z.object({
   type: z.literal("task:progress"),
+  /** W3C trace context of the sender's span (optional; docs/observability.md). */
+  traceparent: Traceparent.optional(),
   taskId: Id,
   messageId: Id,
   seq: z.number().int().positive(),
@@ -106,6 +111,8 @@ export type TaskProgress = z.infer<typeof TaskProgress>;
  */
 export const TaskProgressBatch = z.object({
   type: z.literal("task:progress-batch"),
+  /** W3C trace context of the sender's span (optional; docs/observability.md). */
+  traceparent: Traceparent.optional(),
   taskId: Id,
   messageId: Id,
   events: z
@@ -120,6 +127,8 @@ export type TaskProgressBatch = z.infer<typeof TaskProgressBatch>;
 
 export const TaskComplete = z.object({
   type: z.literal("task:complete"),
+  /** W3C trace context of the sender's span (optional; docs/observability.md). */
+  traceparent: Traceparent.optional(),
   taskId: Id,
   messageId: Id,
   seq: z.number().int().positive(),
@@ -132,6 +141,8 @@ export type TaskComplete = z.infer<typeof TaskComplete>;
 
 export const TaskFailed = z.object({
   type: z.literal("task:failed"),
+  /** W3C trace context of the sender's span (optional; docs/observability.md). */
+  traceparent: Traceparent.optional(),
   taskId: Id,
   messageId: Id,
   seq: z.number().int().positive(),
@@ -150,6 +161,8 @@ export type TaskFailed = z.infer<typeof TaskFailed>;
  */
 export const TaskInputRequest = z.object({
   type: z.literal("task:input-request"),
+  /** W3C trace context of the sender's span (optional; docs/observability.md). */
+  traceparent: Traceparent.optional(),
   taskId: Id,
   messageId: Id,
   ...InputRequestFields,
@@ -189,6 +202,8 @@ export type DeviceRegistered = z.infer<typeof DeviceRegistered>;
 
 export const TaskExecute = z.object({
   type: z.literal("task:execute"),
+  /** W3C trace context of the sender's span (optional; docs/observability.md). */
+  traceparent: Traceparent.optional(),
   taskId: Id,
   messageId: Id,
   prompt: z.string(),

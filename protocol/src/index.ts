@@ -18,3 +18,5 @@ export * from "./account-audit";
 export * from "./runtimes";
 export * from "./availability";
 export * from "./push";
+export * from "./trace";
+export * from "./trace-config";

@@ -2,6 +2,8 @@ import type { MiddlewareHandler } from "hono";
 import { getCookie, setCookie } from "hono/cookie";
 import type { AppEnv } from "../auth/identity";
 import { countingD1, type D1Count, newD1Count } from "../../edge/d1-count";
+import { routePath } from "hono/route";
+import { tagRequest } from "../telemetry/request";
 
 // D1 read replication: every API request runs in a D1 session that starts from the bookmark
 // of the user's previous request (cookie for browsers, header for API clients), so a read
@@ -31,9 +33,14 @@ export function d1Session(): MiddlewareHandler<AppEnv> {
     }
     let db = (session ?? root) as unknown as D1Database;
     const count: D1Count = newD1Count();
-    if (c.env.BENCH_METERS === "1") db = countingD1(db, count);
+    // Counted for the bench, and for the request span when tracing is on.
+    const tracing = Boolean(c.env.OTEL_EXPORTER_OTLP_ENDPOINT);
+    if (c.env.BENCH_METERS === "1" || tracing) db = countingD1(db, count);
     c.env = { ...c.env, DB: db };
     await next();
+    if (tracing) {
+      tagRequest({ "http.route": routePath(c), "wegent.d1_round_trips": count.roundTrips });
+    }
     if (c.env.BENCH_METERS === "1") c.res.headers.set(ROUND_TRIPS_HEADER, String(count.roundTrips));
     const latest = session?.getBookmark();
     if (latest && latest !== bookmark) {

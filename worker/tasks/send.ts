@@ -11,6 +11,7 @@ import {
 } from "@wegent/protocol";
 import { database, schema } from "../../edge/db";
 import { log } from "../../edge/log";
+import { currentTraceparent } from "../telemetry/request";
 import { nowIso } from "../../edge/time";
 import { ApiError } from "../lib/errors";
 import { deviceHub } from "../../durable-objects/contract";
@@ -223,6 +224,7 @@ async function submit(
     permissionMode: info.permissionMode,
     model: info.model ?? null,
     runtime: info.runtime,
+    traceparent: currentTraceparent(),
   });
   if (!result.ok) {
     const db = database(env.DB);

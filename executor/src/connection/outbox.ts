@@ -259,6 +259,7 @@ export class Outbox {
               taskId: message.taskId,
               messageId: message.messageId,
               events: batch.map((p) => ({ seq: p.seq, event: p.event })),
+              ...(first.frame.traceparent ? { traceparent: first.frame.traceparent } : {}),
             };
       if (!this.trySend(frame)) return stopped(i);
       message.sentSeq = batch[batch.length - 1]!.seq;

@@ -1,6 +1,5 @@
 // Local mode in one place: the owner's projects, the task workspaces in them, and the answers
 // about Claude Code sessions already on this machine.
-import { join } from "node:path";
 import { type LocalSession, MAX_LISTED_SESSIONS, type Project } from "@wegent/protocol";
 import type { DeviceHandlers } from "../connection/device-rpc";
 import type { Logger } from "../log";

@@ -19,6 +19,7 @@ import {
 import { localAgentEnvironment, type Env } from "../../local/environment";
 import type { Logger } from "../../log";
 import { agentEnvironment } from "./env";
+import { claudeTelemetryEnv } from "../../telemetry/claude-env";
 import { agentExtraEnv, capabilityOptions, claudeCodePrompt } from "../../capabilities/sdk-options";
 import type { BaseEnv } from "./env";
 import { askOptions, runMode } from "./permissions";
@@ -347,7 +348,11 @@ export function createClaudeRuntime(options: ClaudeRuntimeOptions = {}): AgentRu
                 clientApp,
                 request.tmpDir,
               )
-            : { ...agentExtraEnv(caps, baseEnv), ...agentEnvironment(baseEnv, request, clientApp) },
+            : {
+                ...agentExtraEnv(caps, baseEnv),
+                ...agentEnvironment(baseEnv, request, clientApp),
+                ...claudeTelemetryEnv(baseEnv, request.taskId),
+              },
           includePartialMessages: true,
           permissionMode: mode,
           allowDangerouslySkipPermissions: mode === "bypassPermissions",
