@@ -41,6 +41,7 @@ import { type Kept, WriteBehind } from "./write-behind";
 import { pendingKey, type PendingWrite, PendingWrites } from "./pending-writes";
 import type { AnswerTarget } from "./input-answers";
 import { type HubMeters, Meter } from "../meters";
+import { deviceSays } from "../../edge/messages";
 
 const MAX_STRIKES = 10;
 
@@ -245,7 +246,7 @@ export class DeviceHub extends Server<Env> {
 
   /** The socket is gone: nobody will answer the requests in flight; presence takes over. */
   private lost(reason: string): Promise<boolean> {
-    this.requests.failAll(`Device ${this.slots.deviceName()} disconnected.`);
+    this.requests.failAll(deviceSays.disconnected(this.slots.deviceName()));
     return this.presence.socketGone(reason);
   }
 
@@ -308,7 +309,7 @@ export class DeviceHub extends Server<Env> {
       return {
         ok: false,
         code: "device_offline",
-        message: `Device ${this.slots.deviceName()} is offline. Start wegent-executor on it.`,
+        message: deviceSays.offlineForRequest(this.slots.deviceName()),
       };
     }
     if (this.requests.size >= MAX_PENDING_REQUESTS) {

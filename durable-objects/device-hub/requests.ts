@@ -1,4 +1,5 @@
 import type { DeviceRequestErrorCode, DeviceResponse } from "@wegent/protocol";
+import { deviceSays } from "../../edge/messages";
 
 /** What a DeviceHub answers for one device request. */
 export type DeviceAnswer =
@@ -55,7 +56,7 @@ export class PendingRequests {
       this.end(requestId, {
         ok: false,
         code: "timeout",
-        message: `The device did not answer within ${Math.round(w.timeoutMs / 1000)} s.`,
+        message: deviceSays.noAnswerUnnamed(w.timeoutMs),
       });
     }
   }

@@ -22,6 +22,7 @@ import type {
   SubmitRequest,
   SubmitResult,
 } from "./slot-types";
+import { deviceSays } from "../../edge/messages";
 
 /**
  * Slots, queue and dispatch of one device: a plain class over the hub's store (no Durable Object
@@ -69,7 +70,7 @@ export class Slots {
       return {
         ok: false,
         code: "device_offline",
-        message: `Device ${this.deviceName()} is offline. Start wegent-executor on it, or choose another device.`,
+        message: deviceSays.offline(this.deviceName()),
       };
     }
     if (!this.store.work(request.messageId)) {

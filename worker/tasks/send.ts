@@ -13,6 +13,7 @@ import { nowIso } from "../../edge/time";
 import { ApiError } from "../lib/errors";
 import { deviceHub } from "../../durable-objects/contract";
 import type { ResolvedTarget } from "./target";
+import { deviceSays } from "../../edge/messages";
 
 /** The columns of a `devices` row this module reads (raw SQL, so D1's own names). */
 interface DeviceRow {
@@ -60,11 +61,7 @@ function newRows(): Rows {
 }
 
 function offline(name: string): ApiError {
-  return new ApiError(
-    409,
-    "device_offline",
-    `Device ${name} is offline. Start wegent-executor on it, or choose another device.`,
-  );
+  return new ApiError(409, "device_offline", deviceSays.offline(name));
 }
 
 /**
@@ -87,6 +84,8 @@ export async function createOnDevice(
   // a mode we know), else ours. Only our own constants are spliced into the SQL.
   const known = PermissionMode.options.map((m) => `'${m}'`).join(", ");
   const mode = `COALESCE(?, (SELECT CASE WHEN default_permission_mode IN (${known}) THEN default_permission_mode END FROM user_settings WHERE user_id = ?), '${DEFAULT_PERMISSION_MODE}')`;
+  // Raw SQL on purpose: the device check and the three conditional INSERT … SELECT … FROM devices run
+  // in one D1 batch (a refused device writes nothing), with the permission mode computed in SQL.
   const [device] = await env.DB.batch<DeviceRow & { permission_mode: string }>([
     env.DB.prepare(
       `SELECT *, ${mode} AS permission_mode FROM devices WHERE owner_id = ? AND device_id = ?`,
