@@ -41,7 +41,6 @@ import { type Kept, WriteBehind } from "./write-behind";
 import { pendingKey, type PendingWrite, PendingWrites } from "./pending-writes";
 import type { AnswerTarget } from "./input-answers";
 import { type HubMeters, Meter } from "../meters";
-import { deviceSays } from "../../edge/messages";
 
 const MAX_STRIKES = 10;
 
@@ -246,7 +245,7 @@ export class DeviceHub extends Server<Env> {
 
   /** The socket is gone: nobody will answer the requests in flight; presence takes over. */
   private lost(reason: string): Promise<boolean> {
-    this.requests.failAll(deviceSays.disconnected(this.slots.deviceName()));
+    this.requests.failAll(`Device ${this.slots.deviceName()} disconnected.`);
     return this.presence.socketGone(reason);
   }
 
@@ -309,7 +308,7 @@ export class DeviceHub extends Server<Env> {
       return {
         ok: false,
         code: "device_offline",
-        message: deviceSays.offlineForRequest(this.slots.deviceName()),
+        message: `Device ${this.slots.deviceName()} is offline. Start wegent-executor on it.`,
       };
     }
     if (this.requests.size >= MAX_PENDING_REQUESTS) {

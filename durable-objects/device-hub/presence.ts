@@ -14,7 +14,6 @@ import type { Slots } from "./slots";
 import { linkTo, sendFrame } from "./socket";
 import type { HubStore } from "./store";
 import type { Kept, WriteBehind } from "./write-behind";
-import { deviceSays } from "../../edge/messages";
 
 const DEVICE_ROW_REFRESH_MS = 5 * 60_000;
 
@@ -176,7 +175,7 @@ export class Presence {
       await this.slots.finish(w, {
         status: w.state === "cancelling" ? "cancelled" : "failed",
         errorCode: "device_disconnected",
-        errorMessage: deviceSays.disconnected(this.slots.deviceName()),
+        errorMessage: `Device ${this.slots.deviceName()} disconnected.`,
       });
     }
     this.store.setMeta({ disconnectedAt: null, offlineSince: Date.now() });

@@ -1,5 +1,4 @@
 import type { DeviceRequestErrorCode, DeviceResponse } from "@wegent/protocol";
-import { deviceSays } from "../../edge/messages";
 
 /** What a DeviceHub answers for one device request. */
 export type DeviceAnswer =
@@ -56,7 +55,7 @@ export class PendingRequests {
       this.end(requestId, {
         ok: false,
         code: "timeout",
-        message: deviceSays.noAnswerUnnamed(w.timeoutMs),
+        message: `The device did not answer within ${Math.round(w.timeoutMs / 1000)} s.`,
       });
     }
   }

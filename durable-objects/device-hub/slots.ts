@@ -22,7 +22,6 @@ import type {
   SubmitRequest,
   SubmitResult,
 } from "./slot-types";
-import { deviceSays } from "../../edge/messages";
 
 /**
  * Slots, queue and dispatch of one device: a plain class over the hub's store (no Durable Object
@@ -70,7 +69,7 @@ export class Slots {
       return {
         ok: false,
         code: "device_offline",
-        message: deviceSays.offline(this.deviceName()),
+        message: `Device ${this.deviceName()} is offline. Start wegent-executor on it, or choose another device.`,
       };
     }
     if (!this.store.work(request.messageId)) {

@@ -20,7 +20,6 @@ import { ownRow } from "../lib/own-row";
 import { readBody, readParams, readQuery } from "../lib/validate";
 import { argsDigest, finishCommand, listAudit, startCommand } from "../devices/command-audit";
 import { sendCommand } from "../devices/command-transport";
-import { deviceSays } from "../../edge/messages";
 
 // The command RPC: `POST /api/devices/:id/commands` runs one named command on an online device
 // and answers with its result; `GET /api/devices/:id/audit` pages through what was run.
@@ -137,9 +136,13 @@ commandRoutes.post("/:id/commands", async (c) => {
     case "refused":
       throw refusal(answer.code, answer.message);
     case "offline":
-      throw new ApiError(409, "device_offline", deviceSays.offlineShort(label));
+      throw new ApiError(409, "device_offline", `Device ${label} is offline.`);
     case "timeout":
-      throw new ApiError(504, "device_timeout", deviceSays.noAnswer(label, waitMs));
+      throw new ApiError(
+        504,
+        "device_timeout",
+        `Device ${label} did not answer within ${Math.round(waitMs / 1000)} s.`,
+      );
     default:
       throw new ApiError(502, "device_error", `Device ${label} could not run the command.`);
   }

@@ -13,7 +13,6 @@ import { nowIso } from "../../edge/time";
 import { ApiError } from "../lib/errors";
 import { deviceHub } from "../../durable-objects/contract";
 import type { ResolvedTarget } from "./target";
-import { deviceSays } from "../../edge/messages";
 
 /** The columns of a `devices` row this module reads (raw SQL, so D1's own names). */
 interface DeviceRow {
@@ -61,7 +60,11 @@ function newRows(): Rows {
 }
 
 function offline(name: string): ApiError {
-  return new ApiError(409, "device_offline", deviceSays.offline(name));
+  return new ApiError(
+    409,
+    "device_offline",
+    `Device ${name} is offline. Start wegent-executor on it, or choose another device.`,
+  );
 }
 
 /**

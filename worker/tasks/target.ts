@@ -3,7 +3,6 @@ import type { Project, Target } from "@wegent/protocol";
 import { database, schema } from "../../edge/db";
 import { ApiError } from "../lib/errors";
 import { deviceProjects } from "../../durable-objects/contract";
-import { deviceSays } from "../../edge/messages";
 
 export interface ResolvedTarget {
   kind: "device" | "cloud";
@@ -36,7 +35,11 @@ export async function resolveTarget(
     if (!row) throw new ApiError(404, "not_found", "device not found");
     if (row.status === "offline") {
       const name = row.customName ?? row.name;
-      throw new ApiError(409, "device_offline", deviceSays.offline(name));
+      throw new ApiError(
+        409,
+        "device_offline",
+        `Device ${name} is offline. Start wegent-executor on it, or choose another device.`,
+      );
     }
     let project: Project | null = null;
     if (target.projectId !== undefined) {

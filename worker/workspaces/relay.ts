@@ -2,7 +2,6 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { deviceHub, type WorkspaceAnswer, type WorkspaceAsk } from "../../durable-objects/contract";
 import { ApiError } from "../lib/errors";
 import { mintGrant } from "./grant";
-import { deviceSays } from "../../edge/messages";
 
 type Ask = WorkspaceAsk extends infer T ? (T extends unknown ? Omit<T, "grant"> : never) : never;
 type Success = Exclude<WorkspaceAnswer, { kind: "error" | "offline" | "timeout" }>;
@@ -39,7 +38,7 @@ export async function askDevice(
   );
   switch (answer.kind) {
     case "offline":
-      throw new ApiError(409, "device_offline", deviceSays.offlineShort(device.deviceId));
+      throw new ApiError(409, "device_offline", `Device ${device.deviceId} is offline.`);
     case "timeout":
       throw new ApiError(504, "device_timeout", answer.message);
     case "error":
