@@ -77,6 +77,8 @@ interface SettingsRow {
   mode: string | null;
 }
 
+// Raw SQL on purpose: a SELECT with no FROM of two scalar subqueries (one row even when the user has
+// neither row), which drizzle cannot write; it rides in the same D1 batch as the two lists.
 function runtimeSettingsQuery(env: CapabilityEnv, ownerId: string) {
   return env.DB.prepare(
     `SELECT (SELECT settings FROM runtime_settings WHERE user_id = ?1) AS settings,
@@ -119,6 +121,8 @@ export async function desiredCapabilities(
   ownerId: string,
 ): Promise<DeviceCapabilitiesFrame> {
   // One round trip for the three reads.
+  // Raw SQL on purpose: one D1 batch with the settings read above (a raw statement; a drizzle batch
+  // takes only drizzle queries), so the two list reads are raw too.
   const [skillRows, serverRows, settingsRows] = await env.DB.batch<Record<string, unknown>>([
     env.DB.prepare(
       "SELECT id, name, sha256 FROM skills WHERE owner_id = ? AND enabled = 1 ORDER BY name",
@@ -171,6 +175,8 @@ export async function desiredCapabilities(
 
 /** Records the new desired digest on every device of the owner (one statement). */
 export async function recordDesiredDigest(env: CapabilityEnv, ownerId: string, digest: string) {
+  // Raw SQL on purpose: one statement on every local device of the owner that keeps a device's
+  // error only while its desired digest stays the same (CASE on the old value in the same row).
   await env.DB.prepare(
     `UPDATE devices SET capabilities_desired = ?1,
        capabilities_error = CASE WHEN capabilities_desired IS ?1 THEN capabilities_error ELSE NULL END

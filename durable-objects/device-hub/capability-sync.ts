@@ -22,6 +22,7 @@ export async function sendCapabilities(
 ): Promise<void> {
   const frame = await desiredCapabilities(env, ownerId);
   if (recorded === frame.digest) return send(frame);
+  // Raw SQL on purpose: the same compare-and-set as recordDesiredDigest (capabilities.ts), one row.
   await env.DB.prepare(
     `UPDATE devices SET capabilities_desired = ?1,
        capabilities_error = CASE WHEN capabilities_desired IS ?1 THEN capabilities_error ELSE NULL END
@@ -41,6 +42,8 @@ export async function storeApplied(
 ): Promise<boolean> {
   // An executor older than the MCP policy reports none: what the row holds stays.
   const policy = applied.policy ? JSON.stringify(applied.policy) : null;
+  // Raw SQL on purpose: one conditional UPDATE that writes only when something moved, and whose
+  // `changes` says whether it did (the hub publishes only then); IS NOT compares NULLs.
   const result = await env.DB.prepare(
     `UPDATE devices SET capabilities_applied = ?1, capabilities_error = ?2,
        capabilities_policy = COALESCE(?5, capabilities_policy)

@@ -24,6 +24,8 @@ const clip = (s: string | null) => (s === null ? null : s.slice(0, MAX_TEXT));
 
 /** A token's refusals are kept once a minute per token and action: a loop cannot flood it. */
 async function record(db: D1Database, row: AuditRow): Promise<void> {
+  // Raw SQL on purpose: INSERT … SELECT … WHERE NOT EXISTS (a token's refusal kept once a minute),
+  // one statement so two refusals at once cannot both pass the check.
   await db
     .prepare(
       `INSERT INTO account_audit (owner_id, via, via_id, action, target, detail, outcome)
@@ -162,6 +164,8 @@ export async function listAccountAudit(
   before: number | null,
   limit: number,
 ): Promise<{ entries: AccountAuditEntry[]; nextCursor: string | null }> {
+  // Raw SQL on purpose: a LEFT JOIN whose ON carries the via/owner conditions, read with D1's column
+  // names into the page as it is.
   const rows = await db
     .prepare(
       `SELECT a.id, a.created_at, a.action, a.via, a.via_id, a.target, a.detail, a.outcome,

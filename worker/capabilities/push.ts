@@ -1,3 +1,5 @@
+import { and, eq, ne } from "drizzle-orm";
+import { database, schema } from "../../edge/db";
 import { deviceHub } from "../../durable-objects/contract";
 import { desiredCapabilities, recordDesiredDigest } from "../../durable-objects/capabilities";
 
@@ -9,14 +11,15 @@ import { desiredCapabilities, recordDesiredDigest } from "../../durable-objects/
 export async function capabilitiesChanged(env: Env, ownerId: string): Promise<void> {
   const desired = await desiredCapabilities(env, ownerId);
   await recordDesiredDigest(env, ownerId, desired.digest);
-  const online = await env.DB.prepare(
-    "SELECT device_id FROM devices WHERE owner_id = ? AND type = 'local' AND status != 'offline'",
-  )
-    .bind(ownerId)
-    .all<{ device_id: string }>();
+  const d = schema.devices;
+  const online = await database(env.DB)
+    .select({ deviceId: d.deviceId })
+    .from(d)
+    .where(and(eq(d.ownerId, ownerId), eq(d.type, "local"), ne(d.status, "offline")))
+    .all();
   await Promise.all(
-    online.results.map((d) =>
-      deviceHub(env, ownerId, d.device_id)
+    online.map((row) =>
+      deviceHub(env, ownerId, row.deviceId)
         .pushCapabilities()
         .catch(() => undefined),
     ),

@@ -1,3 +1,5 @@
+import { and, desc, eq, getTableColumns, lt } from "drizzle-orm";
+import { database, schema } from "../../edge/db";
 import {
   type CommandAuditEntry,
   type CommandResult,
@@ -49,6 +51,9 @@ export const AUDIT_KEEP_DAYS = 90;
 export async function startCommand(db: D1Database, start: AuditStart): Promise<number | null> {
   const now = Date.now();
   const cutoff = new Date(now - AUDIT_KEEP_DAYS * 24 * 60 * 60 * 1000).toISOString();
+  // Raw SQL on purpose: the prune deletes by an OFFSET subquery on the same table and the insert
+  // is conditional on a COUNT (INSERT … SELECT … WHERE … RETURNING): one statement each, in one
+  // batch, so the limit check and the insert cannot interleave with another request's.
   const prune = db
     .prepare(
       `DELETE FROM command_audit WHERE owner_id = ?1 AND device_id = ?2 AND (created_at < ?3
@@ -92,27 +97,16 @@ export async function finishCommand(
   const bytes = result
     ? encoder.encode(result.stdout).length + encoder.encode(result.stderr).length
     : null;
-  await db
-    .prepare(
-      "UPDATE command_audit SET outcome = ?, exit_code = ?, duration_ms = ?, bytes = ? WHERE id = ?",
-    )
-    .bind(outcome, result?.exitCode ?? null, result?.durationMs ?? durationMs, bytes, id)
+  await database(db)
+    .update(schema.commandAudit)
+    .set({
+      outcome,
+      exitCode: result?.exitCode ?? null,
+      durationMs: result?.durationMs ?? durationMs,
+      bytes,
+    })
+    .where(eq(schema.commandAudit.id, id))
     .run();
-}
-
-interface AuditRow {
-  id: number;
-  created_at: string;
-  user_id: string;
-  username: string | null;
-  device_id: string;
-  key: string;
-  task_id: string | null;
-  args_digest: string;
-  outcome: string;
-  exit_code: number | null;
-  duration_ms: number | null;
-  bytes: number | null;
 }
 
 /** Newest first; `before` is the id the previous page ended at. */
@@ -123,31 +117,38 @@ export async function listAudit(
   before: number | null,
   limit: number,
 ): Promise<{ entries: CommandAuditEntry[]; nextCursor: string | null }> {
-  const rows = await db
-    .prepare(
-      `SELECT a.*, u.username FROM command_audit a LEFT JOIN users u ON u.id = a.user_id
-       WHERE a.owner_id = ? AND a.device_id = ? AND a.id < ?
-       ORDER BY a.id DESC LIMIT ?`,
+  const a = schema.commandAudit;
+  const rows = await database(db)
+    .select({ ...getTableColumns(a), username: schema.users.username })
+    .from(a)
+    .leftJoin(schema.users, eq(schema.users.id, a.userId))
+    .where(
+      and(
+        eq(a.ownerId, ownerId),
+        eq(a.deviceId, deviceId),
+        lt(a.id, before ?? Number.MAX_SAFE_INTEGER),
+      ),
     )
-    .bind(ownerId, deviceId, before ?? Number.MAX_SAFE_INTEGER, limit + 1)
-    .all<AuditRow>();
-  const page = rows.results.slice(0, limit);
+    .orderBy(desc(a.id))
+    .limit(limit + 1)
+    .all();
+  const page = rows.slice(0, limit);
   const last = page.at(-1);
   return {
     entries: page.map((r) => ({
       id: r.id,
-      at: r.created_at,
-      userId: r.user_id,
+      at: r.createdAt,
+      userId: r.userId,
       username: r.username,
-      deviceId: r.device_id,
+      deviceId: r.deviceId,
       key: r.key,
-      taskId: r.task_id,
-      argsDigest: r.args_digest,
+      taskId: r.taskId,
+      argsDigest: r.argsDigest,
       outcome: r.outcome,
-      exitCode: r.exit_code,
-      durationMs: r.duration_ms,
+      exitCode: r.exitCode,
+      durationMs: r.durationMs,
       bytes: r.bytes,
     })),
-    nextCursor: rows.results.length > limit && last ? String(last.id) : null,
+    nextCursor: rows.length > limit && last ? String(last.id) : null,
   };
 }

@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { and, eq, sql } from "drizzle-orm";
 import { z } from "zod";
 import {
   availabilityText,
@@ -13,8 +14,10 @@ import {
   checkCommandArgs,
   isBuiltinCommand,
 } from "@wegent/protocol";
+import { database, schema } from "../../edge/db";
 import { type AppEnv, requireUser } from "../auth/identity";
 import { ApiError, notFound } from "../lib/errors";
+import { ownRow } from "../lib/own-row";
 import { readBody, readParams, readQuery } from "../lib/validate";
 import { argsDigest, finishCommand, listAudit, startCommand } from "../devices/command-audit";
 import { sendCommand } from "../devices/command-transport";
@@ -29,25 +32,16 @@ commandRoutes.use("/:id/audit", requireUser());
 
 const DevicePath = z.object({ id: DeviceId });
 
-interface DeviceCommandRow {
-  status: string;
-  name: string;
-  custom_name: string | null;
-  commands: string | null;
-}
-
-async function ownDevice(env: AppEnv["Bindings"], ownerId: string, deviceId: string) {
-  const row = await env.DB.prepare(
-    "SELECT status, name, custom_name, commands FROM devices WHERE owner_id = ? AND device_id = ?",
-  )
-    .bind(ownerId, deviceId)
-    .first<DeviceCommandRow>();
-  if (!row) throw notFound("device");
-  return row;
-}
+const ownDevice = (env: AppEnv["Bindings"], ownerId: string, deviceId: string) =>
+  ownRow(env.DB, "device", schema.devices, {
+    key: schema.devices.deviceId,
+    id: deviceId,
+    owner: schema.devices.ownerId,
+    ownerId,
+  });
 
 /** The owner's keys the device advertised when it registered. */
-function ownerCommands(row: DeviceCommandRow) {
+function ownerCommands(row: { commands: string | null }) {
   if (!row.commands) return [];
   const parsed = OwnerCommands.safeParse(JSON.parse(row.commands));
   return parsed.success ? parsed.data : [];
@@ -79,14 +73,22 @@ commandRoutes.post("/:id/commands", async (c) => {
     throw new ApiError(400, "invalid_args", `invalid args: taskId: ${body.key} needs a task`);
   }
   if (body.taskId) {
-    const task = await c.env.DB.prepare(
-      "SELECT 1 AS found FROM tasks WHERE id = ? AND owner_id = ? AND device_id = ? AND device_owner_id = ?",
-    )
-      .bind(body.taskId, user.id, id, user.id)
-      .first();
+    const t = schema.tasks;
+    const task = await database(c.env.DB)
+      .select({ found: sql<number>`1` })
+      .from(t)
+      .where(
+        and(
+          eq(t.id, body.taskId),
+          eq(t.ownerId, user.id),
+          eq(t.deviceId, id),
+          eq(t.deviceOwnerId, user.id),
+        ),
+      )
+      .get();
     if (!task) throw notFound("task");
   }
-  const label = device.custom_name ?? device.name;
+  const label = device.customName ?? device.name;
   if (device.status === "offline" || device.status === "reconnecting") {
     throw new ApiError(409, "device_offline", `Device ${availabilityText(label, device.status)}`);
   }

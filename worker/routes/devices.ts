@@ -32,6 +32,7 @@ import {
 } from "../auth/credentials";
 import { log } from "../../edge/log";
 import { ApiError, notFound } from "../lib/errors";
+import { ownRow } from "../lib/own-row";
 import { readBody, readParams, readQuery, readText } from "../lib/validate";
 import { deviceHub, HUB_HEADERS, toDevice, userHub } from "../../durable-objects/contract";
 import { isWebSocketUpgrade } from "../../edge/websocket";
@@ -176,14 +177,13 @@ deviceRoutes.use("*", requireUser());
 
 const DevicePath = z.object({ id: DeviceId });
 
-async function ownDevice(c: { env: AppEnv["Bindings"] }, ownerId: string, deviceId: string) {
-  const row = await database(c.env.DB)
-    .select()
-    .from(schema.devices)
-    .where(and(eq(schema.devices.ownerId, ownerId), eq(schema.devices.deviceId, deviceId)))
-    .get();
-  if (!row) throw notFound("device");
-  return row;
+function ownDevice(c: { env: AppEnv["Bindings"] }, ownerId: string, deviceId: string) {
+  return ownRow(c.env.DB, "device", schema.devices, {
+    key: schema.devices.deviceId,
+    id: deviceId,
+    owner: schema.devices.ownerId,
+    ownerId,
+  });
 }
 
 /** Updates one of the user's devices (scoped by owner in the WHERE, not only by the check). */

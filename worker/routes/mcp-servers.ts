@@ -12,7 +12,8 @@ import {
 } from "@wegent/protocol";
 import { database, schema } from "../../edge/db";
 import { type AppEnv, requireUser } from "../auth/identity";
-import { ApiError, notFound } from "../lib/errors";
+import { ApiError } from "../lib/errors";
+import { ownRow } from "../lib/own-row";
 import { nowIso } from "../../edge/time";
 import { readBody, readParams } from "../lib/validate";
 import { capabilitiesChanged } from "../capabilities/push";
@@ -94,14 +95,13 @@ mcpServerRoutes.post("/", personOnly("mcp_server.create"), async (c) => {
   return c.json({ mcpServer: toMcpServer(row) } satisfies McpServerBody, 201);
 });
 
-async function ownServer(env: AppEnv["Bindings"], ownerId: string, id: string) {
-  const row = await database(env.DB)
-    .select()
-    .from(schema.mcpServers)
-    .where(and(eq(schema.mcpServers.id, id), eq(schema.mcpServers.ownerId, ownerId)))
-    .get();
-  if (!row) throw notFound("MCP server");
-  return row;
+function ownServer(env: AppEnv["Bindings"], ownerId: string, id: string) {
+  return ownRow(env.DB, "MCP server", schema.mcpServers, {
+    key: schema.mcpServers.id,
+    id,
+    owner: schema.mcpServers.ownerId,
+    ownerId,
+  });
 }
 
 mcpServerRoutes.patch("/:id", personOnly("mcp_server.update"), async (c) => {

@@ -11,7 +11,8 @@ import {
 } from "@wegent/protocol";
 import { database, schema } from "../../edge/db";
 import { type AppEnv, requireUser } from "../auth/identity";
-import { ApiError, notFound } from "../lib/errors";
+import { ApiError } from "../lib/errors";
+import { ownRow } from "../lib/own-row";
 import { nowIso } from "../../edge/time";
 import { readBody, readParams } from "../lib/validate";
 
@@ -33,15 +34,13 @@ function toPreset(row: PresetRow): Preset {
   };
 }
 
-async function ownPreset(db: ReturnType<typeof database>, ownerId: string, id: string) {
-  const row = await db
-    .select()
-    .from(schema.presets)
-    .where(and(eq(schema.presets.id, id), eq(schema.presets.ownerId, ownerId)))
-    .get();
-  // Another user's preset is "not found": never confirm it exists.
-  if (!row) throw notFound("preset");
-  return row;
+function ownPreset(d1: D1Database, ownerId: string, id: string) {
+  return ownRow(d1, "preset", schema.presets, {
+    key: schema.presets.id,
+    id,
+    owner: schema.presets.ownerId,
+    ownerId,
+  });
 }
 
 presetRoutes.get("/", async (c) => {
@@ -57,10 +56,10 @@ presetRoutes.get("/", async (c) => {
 presetRoutes.post("/", async (c) => {
   const body = await readBody(c, CreatePreset);
   const ownerId = c.get("user").id;
-  const db = database(c.env.DB);
   const id = crypto.randomUUID();
   const now = nowIso();
-  // One statement: the count and the insert cannot be split by a concurrent create.
+  // Raw on purpose: one INSERT … SELECT … WHERE count < max, so the count and the insert cannot
+  // be split by a concurrent create (drizzle would make it a read, then a write).
   const inserted = await c.env.DB.prepare(
     `INSERT INTO presets (id, owner_id, title, text, device_id, project, created_at, updated_at)
      SELECT ?, ?, ?, ?, ?, ?, ?, ?
@@ -86,7 +85,10 @@ presetRoutes.post("/", async (c) => {
       `You can keep at most ${MAX_PRESETS} presets. Delete one first.`,
     );
   }
-  return c.json({ preset: toPreset(await ownPreset(db, ownerId, id)) } satisfies PresetBody, 201);
+  return c.json(
+    { preset: toPreset(await ownPreset(c.env.DB, ownerId, id)) } satisfies PresetBody,
+    201,
+  );
 });
 
 presetRoutes.patch("/:id", async (c) => {
@@ -94,20 +96,20 @@ presetRoutes.patch("/:id", async (c) => {
   const body = await readBody(c, UpdatePreset);
   const ownerId = c.get("user").id;
   const db = database(c.env.DB);
-  await ownPreset(db, ownerId, id);
+  await ownPreset(c.env.DB, ownerId, id);
   await db
     .update(schema.presets)
     .set({ ...body, updatedAt: nowIso() })
     .where(and(eq(schema.presets.id, id), eq(schema.presets.ownerId, ownerId)))
     .run();
-  return c.json({ preset: toPreset(await ownPreset(db, ownerId, id)) } satisfies PresetBody);
+  return c.json({ preset: toPreset(await ownPreset(c.env.DB, ownerId, id)) } satisfies PresetBody);
 });
 
 presetRoutes.delete("/:id", async (c) => {
   const { id } = readParams(c, PresetPath);
   const ownerId = c.get("user").id;
   const db = database(c.env.DB);
-  await ownPreset(db, ownerId, id);
+  await ownPreset(c.env.DB, ownerId, id);
   await db
     .delete(schema.presets)
     .where(and(eq(schema.presets.id, id), eq(schema.presets.ownerId, ownerId)))

@@ -13,6 +13,7 @@ import { database, schema } from "../../edge/db";
 import { type AppEnv, bearerToken, requireUser } from "../auth/identity";
 import { auditNote, personOnly } from "../auth/person";
 import { ApiError, notFound } from "../lib/errors";
+import { ownRow } from "../lib/own-row";
 import { nowIso } from "../../edge/time";
 import { readBody, readParams } from "../lib/validate";
 import { parseSkillZip, toBundle } from "../capabilities/skill-archive";
@@ -177,15 +178,13 @@ skillRoutes.post("/", personOnly("skill.upload"), async (c) => {
   return c.json({ skill: toSkill(row) } satisfies SkillBody, existing ? 200 : 201);
 });
 
-async function ownSkill(env: AppEnv["Bindings"], ownerId: string, id: string) {
-  const row = await database(env.DB)
-    .select()
-    .from(schema.skills)
-    .where(and(eq(schema.skills.id, id), eq(schema.skills.ownerId, ownerId)))
-    .get();
-  // Another user's skill is "not found": never confirm it exists.
-  if (!row) throw notFound("skill");
-  return row;
+function ownSkill(env: AppEnv["Bindings"], ownerId: string, id: string) {
+  return ownRow(env.DB, "skill", schema.skills, {
+    key: schema.skills.id,
+    id,
+    owner: schema.skills.ownerId,
+    ownerId,
+  });
 }
 
 skillRoutes.patch("/:id", personOnly("skill.update"), async (c) => {

@@ -14,6 +14,7 @@ import {
 import { database, schema } from "../../edge/db";
 import { type AppEnv, requireUser } from "../auth/identity";
 import { ApiError, notFound } from "../lib/errors";
+import { ownRow } from "../lib/own-row";
 import { nowIso } from "../../edge/time";
 import { readBody, readParams, readQuery } from "../lib/validate";
 import { deviceHub } from "../../durable-objects/contract";
@@ -41,15 +42,13 @@ const ListQuery = z.object({
 
 const isTerminal = (status: string) => TERMINAL_STATUSES.has(status as TaskStatus);
 
-export async function ownTask(env: Env, userId: string, taskId: string) {
-  const task = await database(env.DB)
-    .select()
-    .from(schema.tasks)
-    .where(and(eq(schema.tasks.id, taskId), eq(schema.tasks.ownerId, userId)))
-    .get();
-  // Another user's task is "not found": never confirm it exists.
-  if (!task) throw notFound("task");
-  return task;
+export function ownTask(env: Env, userId: string, taskId: string) {
+  return ownRow(env.DB, "task", schema.tasks, {
+    key: schema.tasks.id,
+    id: taskId,
+    owner: schema.tasks.ownerId,
+    ownerId: userId,
+  });
 }
 
 /** The task (if it is the user's) and its messages, in one round trip to D1. */

@@ -1,11 +1,11 @@
 import { Hono } from "hono";
-import { and, eq } from "drizzle-orm";
 import { z } from "zod";
 import { CleanupRequest, DeviceId, TERMINAL_STATUSES, type TaskStatus } from "@wegent/protocol";
-import { database, schema } from "../../edge/db";
+import { schema } from "../../edge/db";
 import { log } from "../../edge/log";
 import { type AppEnv, requireUser } from "../auth/identity";
-import { ApiError, notFound } from "../lib/errors";
+import { ApiError } from "../lib/errors";
+import { ownRow } from "../lib/own-row";
 import { readBody, readParams } from "../lib/validate";
 import { askDevice } from "../workspaces/relay";
 import {
@@ -26,16 +26,14 @@ export const workspaceDeviceRoutes = new Hono<AppEnv>();
 const TaskPath = z.object({ id: z.string().uuid("task id must be a UUID") });
 const DevicePath = z.object({ id: DeviceId });
 
-async function ownTask(env: Env, userId: string, taskId: string) {
-  const task = await database(env.DB)
-    .select()
-    .from(schema.tasks)
-    .where(and(eq(schema.tasks.id, taskId), eq(schema.tasks.ownerId, userId)))
-    .get();
-  // Another user's task (and so its archive) is "not found": never confirm it exists.
-  if (!task) throw notFound("task");
-  return task;
-}
+// Another user's task (and so its archive) is "not found": never confirm it exists.
+const ownTask = (env: Env, userId: string, taskId: string) =>
+  ownRow(env.DB, "task", schema.tasks, {
+    key: schema.tasks.id,
+    id: taskId,
+    owner: schema.tasks.ownerId,
+    ownerId: userId,
+  });
 
 workspaceTaskRoutes.post("/:id/archive", requireUser(), async (c) => {
   const { id } = readParams(c, TaskPath);
@@ -88,12 +86,12 @@ workspaceDeviceRoutes.post("/:id/cleanup", requireUser(), async (c) => {
   const { id } = readParams(c, DevicePath);
   const body = await readBody(c, CleanupRequest);
   const user = c.get("user");
-  const device = await database(c.env.DB)
-    .select()
-    .from(schema.devices)
-    .where(and(eq(schema.devices.ownerId, user.id), eq(schema.devices.deviceId, id)))
-    .get();
-  if (!device) throw notFound("device");
+  const device = await ownRow(c.env.DB, "device", schema.devices, {
+    key: schema.devices.deviceId,
+    id,
+    owner: schema.devices.ownerId,
+    ownerId: user.id,
+  });
   const keep = keepFor(device);
   const answer = await askDevice(
     c.env,

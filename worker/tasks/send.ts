@@ -90,6 +90,8 @@ export async function createOnDevice(
   // a mode we know), else ours. Only our own constants are spliced into the SQL.
   const known = PermissionMode.options.map((m) => `'${m}'`).join(", ");
   const mode = `COALESCE(?, (SELECT CASE WHEN default_permission_mode IN (${known}) THEN default_permission_mode END FROM user_settings WHERE user_id = ?), '${DEFAULT_PERMISSION_MODE}')`;
+  // Raw SQL on purpose: the device check and the three conditional INSERT … SELECT … FROM devices run
+  // in one D1 batch (a refused device writes nothing), with the permission mode computed in SQL.
   // The task's runtime likewise: the one asked for, else the user's default, else claude-code.
   const runtimes = RuntimeId.options.map((m) => `'${m}'`).join(", ");
   const runtime = `COALESCE(?, (SELECT CASE WHEN default_runtime IN (${runtimes}) THEN default_runtime END FROM user_settings WHERE user_id = ?), 'claude-code')`;

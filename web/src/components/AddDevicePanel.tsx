@@ -1,5 +1,6 @@
 import { useId, useState } from "react";
-import { api, errorText } from "../api";
+import { api } from "../api";
+import { useAction } from "../lib/action";
 import { CreatedTokenBody } from "@wegent/protocol";
 import { CopyButton } from "./CopyButton";
 
@@ -30,14 +31,11 @@ export function AddDevicePanel(props: { origin?: string }) {
   const origin = props.origin ?? window.location.origin;
   const [token, setToken] = useState<string | null>(null);
   const [expiresAt, setExpiresAt] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const { busy, error, run } = useAction();
   const id = useId();
 
-  async function createToken() {
-    setBusy(true);
-    setError(null);
-    try {
+  function createToken() {
+    return run(async () => {
       // Connect-only, bound to the first device that uses it: worth one device if it leaks.
       const created = await api("POST", "/api/tokens", CreatedTokenBody, {
         name: `Device token ${new Date().toISOString().slice(0, 10)}`,
@@ -46,11 +44,7 @@ export function AddDevicePanel(props: { origin?: string }) {
       });
       setToken(created.token);
       setExpiresAt(created.expiresAt);
-    } catch (failure) {
-      setError(errorText(failure));
-    } finally {
-      setBusy(false);
-    }
+    });
   }
 
   const pair = pairCommand(origin);

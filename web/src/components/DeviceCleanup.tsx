@@ -1,6 +1,7 @@
 import { useEffect, useId, useState } from "react";
 import { CleanupReport, type Device } from "@wegent/protocol";
-import { api, errorText } from "../api";
+import { api } from "../api";
+import { useAction } from "../lib/action";
 import { formatBytes } from "./WorkspacePanel";
 
 /**
@@ -15,8 +16,7 @@ export function DeviceCleanup(props: { device: Device }) {
   const [hours, setHours] = useState(24);
   const [preview, setPreview] = useState<CleanupReport | null>(null);
   const [done, setDone] = useState<CleanupReport | null>(null);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const { busy, error, run: act } = useAction();
   const id = useId();
 
   useEffect(() => {
@@ -27,21 +27,15 @@ export function DeviceCleanup(props: { device: Device }) {
       .catch(() => setUsage(null));
   }, [path, online, done]);
 
-  async function run(dryRun: boolean) {
-    setBusy(true);
-    setError(null);
-    try {
+  function run(dryRun: boolean) {
+    return act(async () => {
       const report = await api("POST", path, CleanupReport, { olderThanHours: hours, dryRun });
       if (dryRun) setPreview(report);
       else {
         setPreview(null);
         setDone(report);
       }
-    } catch (failure) {
-      setError(errorText(failure));
-    } finally {
-      setBusy(false);
-    }
+    });
   }
 
   if (!online) return null;

@@ -1,11 +1,12 @@
 import { useId, useState, type FormEvent } from "react";
 import type { Device, DeviceMcpPolicy } from "@wegent/protocol";
-import { api, errorText } from "../api";
+import { api } from "../api";
 import { fromNow, fullDate, useNow } from "../lib/time";
 import { DeviceBody, Ok } from "@wegent/protocol";
 import { useStore } from "../state/store";
 import { slotsText, stateWord, unreachableText } from "../state/target";
 import { href } from "../lib/route";
+import { useAction } from "../lib/action";
 import { AddDevicePanel } from "./AddDevicePanel";
 import { projectLabel } from "./ProjectSelector";
 import { CommandAudit } from "./CommandAudit";
@@ -57,21 +58,15 @@ function DeviceCard(props: { device: Device }) {
   const now = useNow();
   const [mode, setMode] = useState<"view" | "rename" | "delete">("view");
   const [showAudit, setShowAudit] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const action = useAction();
+  const { busy, error } = action;
   const path = `/api/devices/${encodeURIComponent(device.id)}`;
 
-  async function run(work: () => Promise<void>) {
-    setBusy(true);
-    setError(null);
-    try {
+  function run(work: () => Promise<void>) {
+    return action.run(async () => {
       await work();
       setMode("view");
-    } catch (failure) {
-      setError(errorText(failure));
-    } finally {
-      setBusy(false);
-    }
+    });
   }
 
   const toggleDefault = () =>

@@ -7,13 +7,13 @@ import {
   RuntimeSettingsBody,
 } from "@wegent/protocol";
 import { api, errorText } from "../api";
+import { useAction } from "../lib/action";
 import { MODE_LABEL } from "./Composer";
 
 export function RuntimeSettingsSection() {
   const [settings, setSettings] = useState<RuntimeSettings | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const { busy, error, setError, run } = useAction();
   const [saved, setSaved] = useState(false);
-  const [busy, setBusy] = useState(false);
   const [agentEnv, setAgentEnv] = useState("");
   const id = useId();
 
@@ -38,21 +38,15 @@ export function RuntimeSettingsSection() {
   async function submit(event: FormEvent) {
     event.preventDefault();
     if (!settings) return;
-    setBusy(true);
-    setError(null);
     setSaved(false);
-    try {
+    await run(async () => {
       const body = await api("PUT", "/api/settings/runtime", RuntimeSettingsBody, {
         ...settings,
         agentEnv: agentEnv.split(/[\s,]+/).filter((w) => w !== ""),
       });
       setSettings(body.runtime);
       setSaved(true);
-    } catch (failure) {
-      setError(errorText(failure));
-    } finally {
-      setBusy(false);
-    }
+    });
   }
 
   const update = (patch: Partial<RuntimeSettings>) => {

@@ -21,6 +21,7 @@ const SCOPE_HELP: Record<TokenScope, string> = {
 
 const RevokedBody = z.object({ token: ApiToken });
 import { CopyButton } from "./CopyButton";
+import { useAction } from "../lib/action";
 
 export function TokensPage() {
   const [tokens, setTokens] = useState<ApiToken[] | null>(null);
@@ -72,15 +73,12 @@ function CreateTokenForm(props: { onCreated: (token: CreatedToken) => void }) {
   const [name, setName] = useState("");
   const [days, setDays] = useState(7);
   const [scope, setScope] = useState<TokenScope>("device");
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const { busy, error, run } = useAction();
   const id = useId();
 
   async function submit(event: FormEvent) {
     event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
+    await run(async () => {
       const token = await api("POST", "/api/tokens", CreatedTokenBody, {
         name: name.trim(),
         scope,
@@ -88,11 +86,7 @@ function CreateTokenForm(props: { onCreated: (token: CreatedToken) => void }) {
       });
       setName("");
       props.onCreated(token);
-    } catch (failure) {
-      setError(errorText(failure));
-    } finally {
-      setBusy(false);
-    }
+    });
   }
 
   return (

@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useState } from "react";
 import { type Task, WorkspaceState } from "@wegent/protocol";
-import { api, errorText } from "../api";
+import { api } from "../api";
+import { useAction } from "../lib/action";
 import { fullDate } from "../lib/time";
 
 export function formatBytes(bytes: number): string {
@@ -21,9 +22,8 @@ export function formatBytes(bytes: number): string {
 export function WorkspacePanel(props: { task: Task; deviceName: string | null }) {
   const { task } = props;
   const [state, setState] = useState<WorkspaceState | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run } = useAction();
   const [confirming, setConfirming] = useState(false);
-  const [error, setError] = useState<string | null>(null);
   const path = `/api/tasks/${task.id}/workspace`;
   const load = useCallback(() => {
     api("GET", path, WorkspaceState)
@@ -43,17 +43,11 @@ export function WorkspacePanel(props: { task: Task; deviceName: string | null })
         : state.state === "archived"
           ? "archived in the cloud (not on any device)"
           : "none";
-  async function archiveNow() {
-    setBusy(true);
+  function archiveNow() {
     setConfirming(false);
-    setError(null);
-    try {
+    return run(async () => {
       setState(await api("POST", `/api/tasks/${task.id}/archive`, WorkspaceState));
-    } catch (failure) {
-      setError(errorText(failure));
-    } finally {
-      setBusy(false);
-    }
+    });
   }
   const canArchive = state.state === "on_device" || state.state === "snapshot";
   return (

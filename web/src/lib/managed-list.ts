@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useState } from "react";
 import { errorText } from "../api";
+import { useAction } from "./action";
 
 /**
  * A list the user manages on a settings page: loaded once, reloaded after each change, with
@@ -7,8 +8,8 @@ import { errorText } from "../api";
  */
 export function useManagedList<T>(fetchList: () => Promise<T[]>) {
   const [items, setItems] = useState<T[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const action = useAction();
+  const { setError } = action;
 
   const load = useCallback(async () => {
     try {
@@ -21,20 +22,11 @@ export function useManagedList<T>(fetchList: () => Promise<T[]>) {
     void load();
   }, [load]);
 
-  async function run(work: () => Promise<unknown>): Promise<boolean> {
-    setBusy(true);
-    setError(null);
-    try {
+  const run = (work: () => Promise<unknown>): Promise<boolean> =>
+    action.run(async () => {
       await work();
       await load();
-      return true;
-    } catch (failure) {
-      setError(errorText(failure));
-      return false;
-    } finally {
-      setBusy(false);
-    }
-  }
+    });
 
-  return { items, error, busy, run };
+  return { items, error: action.error, busy: action.busy, run };
 }
