@@ -13,6 +13,7 @@ import { InputCard } from "./InputCard";
 import { NotificationOffer } from "./NotificationOffer";
 import { PresetCards } from "./PresetCards";
 import { StatusBadge } from "./StatusBadge";
+import { pageScrolls, scrollPageToEnd, usePagePinned, useStickToEnd } from "./stick-to-end";
 import { TaskList } from "./TaskList";
 import { RateLimitBanner, TaskUsage } from "./Usage";
 import { WorkspacePanel } from "./WorkspacePanel";
@@ -45,7 +46,12 @@ export function ChatPage(props: { taskId: string | null }) {
   const pagePinned = usePagePinned();
   const newest = pending.at(-1)?.requestId;
   useEffect(() => {
-    if (newest && pagePinned.current) requests.current?.scrollIntoView?.({ block: "nearest" });
+    // Only the phone's page scrolls to it: on desktop the card sits between the list and the
+    // composer, always in view, and scrolling there would move the clipped column itself.
+    const list = document.querySelector('[data-testid="message-list"]');
+    if (newest && pagePinned.current && pageScrolls(list)) {
+      requests.current?.scrollIntoView?.({ block: "nearest" });
+    }
   }, [newest, pagePinned]);
 
   const latestReply = messages?.findLast((m) => m.role === "assistant");
@@ -241,25 +247,6 @@ function TaskHeader(props: { task: Task; onDeleted: () => void }) {
   );
 }
 
-/** Whether the page (the phone layout's scroll area) is at its end, kept as the user scrolls. */
-function usePagePinned() {
-  const pinned = useRef(true);
-  useEffect(() => {
-    const onScroll = () => {
-      const root = document.documentElement;
-      pinned.current = root.scrollHeight - window.scrollY - window.innerHeight < 80;
-    };
-    window.addEventListener("scroll", onScroll, { passive: true });
-    return () => window.removeEventListener("scroll", onScroll);
-  }, []);
-  return pinned;
-}
-
-function scrollPageToEnd() {
-  const root = document.documentElement;
-  if (root.scrollHeight > window.innerHeight) window.scrollTo(0, root.scrollHeight);
-}
-
 function MessageList(props: {
   messages: MessageView[];
   loading: boolean;
@@ -284,8 +271,9 @@ function MessageList(props: {
     const first = !opened.current && props.messages.length > 0;
     if (first) opened.current = true;
     if (first || pinned.current) element.scrollTop = element.scrollHeight;
-    if (first || pagePinned.current) scrollPageToEnd();
+    if ((first || pagePinned.current) && pageScrolls(element)) scrollPageToEnd();
   }, [props.messages, pagePinned]);
+  useStickToEnd(list, pinned, pagePinned);
 
   const taken = new Set(
     props.messages.flatMap((m) =>
