@@ -1,7 +1,7 @@
 import { defineConfig } from "vitest/config";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import react from "@vitejs/plugin-react";
-import { fakePushOutbound } from "./e2e/fake-push/outbound";
+import { fakePushOutbound } from "./e2e/fake-push/outbound.ts";
 
 // Four kinds of test, one command:
 // - workers: the real Worker and Durable Objects inside workerd, real D1/R2, real migrations;

@@ -18,8 +18,8 @@ interface Plan {
 const EXECUTOR: Plan = {
   src: "executor/src",
   floors: [
-    // Processes, git, paths pinned against swaps, the log: imports nothing of the executor above.
-    ["system/", "log.ts"],
+    // Processes, git, paths pinned against swaps, the log, tracing: imports nothing above.
+    ["system/", "telemetry/", "log.ts"],
     // The socket to the hub, the outbox, the device RPC's answering side.
     ["connection/"],
     // The parts a task uses: its places and archives, the owner's projects, the agent runtime,
