@@ -1,6 +1,7 @@
 import type {
   Block,
   FailureCode,
+  MessageStages,
   HubFrame,
   LiveEvent,
   PermissionMode,
@@ -46,6 +47,8 @@ export interface MessageEnd {
   costUsd: number | null;
   /** The transcript: what the agent did, in order. */
   blocks: Block[];
+  /** Where its time went (the task page's stage line). */
+  stages?: MessageStages | null;
 }
 
 /** The executor's socket as the slots see it: somewhere to send frames. */
