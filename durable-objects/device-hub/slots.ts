@@ -18,6 +18,7 @@ import { capReply, finalWrite } from "./reply-cap";
 import type { HubStore, Work } from "./store";
 import { HubSpans } from "./hub-spans";
 import { messageStages } from "./stages";
+import { reportEnded, reportFigures } from "./hub-metrics";
 import type {
   Ending,
   ExecutorLink,
@@ -104,6 +105,7 @@ export class Slots {
       await this.publishQueuePositions();
     }
     this.effects.publishStatus();
+    this.reportFigures();
     span?.end({ "wegent.status": work?.state ?? "running", "wegent.queue_position": position + 1 });
     return position >= 0
       ? { ok: true, status: "queued", queuePosition: position + 1 }
@@ -349,6 +351,15 @@ export class Slots {
     if (wasQueued) await this.publishQueuePositions();
     else await this.pump();
     this.effects.publishStatus();
+    reportEnded(this.effects.metrics, stored.status, stored.errorCode, stored.stages);
+    this.reportFigures();
+  }
+
+  private reportFigures(): void {
+    reportFigures(this.effects.metrics, {
+      deviceId: this.store.getMeta().deviceId,
+      ...this.figures(),
+    });
   }
 
   /** Cancels a message of `ownerId`: a queued one at once, a running one on the device. */
