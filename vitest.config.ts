@@ -58,6 +58,7 @@ export default defineConfig(async () => {
               // The hubs' plain classes (slots, deadlines) and the layering rule, without workerd.
               "durable-objects/test/**/*.test.ts",
               "edge/test/**/*.test.ts",
+              "bench/test/**/*.test.ts",
             ],
           },
         },

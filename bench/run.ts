@@ -1,14 +1,15 @@
 // `npm run bench`: measures the platform on loopback and rewrites docs/benchmarks.md.
-// Flags: --quick (< 2 min), --devices N (scale, up to 4000), --dispatches N, --only a,b,…,j,
-// --no-docs, --fleet-auth credential|token ((e)'s devices). Every loop is bounded; the run stops
+// Flags: --quick (< 2 min), --devices N (scale, up to 4000), --dispatches N, --only a,b,…,j,w
+// (w: the waterfall from traces; `--only w` rewrites only its section of the docs), --no-docs, --fleet-auth credential|token ((e)'s devices). Every loop is bounded; the run stops
 // by itself.
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { startFakeModel } from "../e2e/fake-model/server";
 import { ROOT, startPlatform } from "../e2e/harness";
 import { connectDevice } from "./lib/device";
-import { machine } from "./lib/machine";
+import { machine, machineLine } from "./lib/machine";
+import { loadavg } from "node:os";
 import { newUser, runtimeOrigin } from "./lib/platform";
 import { type BenchResults, benchmarksDoc, table } from "./measure/report";
 import { measureArchive } from "./measure/archive";
@@ -23,13 +24,15 @@ import { measureStreams } from "./measure/streams";
 import { measureIdle } from "./measure/idle";
 import { measureStream } from "./measure/stream";
 import { measureRoundTrips } from "./measure/round-trips";
+import { measureWaterfall } from "./measure/waterfall";
+import { waterfallDoc, waterfallText, withWaterfall } from "./measure/waterfall-report";
 
 const { values } = parseArgs({
   options: {
     quick: { type: "boolean", default: false },
     devices: { type: "string" },
     dispatches: { type: "string" },
-    only: { type: "string", default: "a,b,c,d,e,f,g,h,i,j" },
+    only: { type: "string", default: "a,b,c,d,e,f,g,h,i,j,w" },
     "no-docs": { type: "boolean", default: false },
     /** (e) the fleet connects as wegent-executor (credential) or with the bare token. */
     "fleet-auth": { type: "string", default: "credential" },
@@ -58,6 +61,7 @@ const settings = {
   liveTasks: 5,
   liveRate: 200,
   liveSeconds: quick ? 5 : 10,
+  waterfallRuns: quick ? 5 : 15,
 };
 const only = new Set(values.only.split(","));
 const started = Date.now();
@@ -212,11 +216,25 @@ try {
   await fake.close();
   await platform.stop();
 }
+if (only.has("w")) {
+  // Its own platform with tracing on, after the other one stopped (their figures stay untraced).
+  await guard("w", async () => {
+    step(`(w) where a message's time goes: ${settings.waterfallRuns} traced messages`);
+    results.waterfall = await measureWaterfall(settings.waterfallRuns);
+    console.log(`\n${waterfallText(results.waterfall)}`);
+  });
+}
 results.seconds = (Date.now() - started) / 1000;
 results.errors = errors;
 console.log(`\n${table(results)}\n`);
-if (!values["no-docs"]) {
-  writeFileSync(join(ROOT, "docs/benchmarks.md"), benchmarksDoc(results));
+const docPath = join(ROOT, "docs/benchmarks.md");
+if (!values["no-docs"] && only.size === 1 && results.waterfall) {
+  const when = `${machineLine(results.machine)} · load average ${loadavg()[0]!.toFixed(1)}.`;
+  const section = waterfallDoc(results.waterfall, when);
+  writeFileSync(docPath, withWaterfall(readFileSync(docPath, "utf8"), section));
+  console.log("wrote the waterfall section of docs/benchmarks.md");
+} else if (!values["no-docs"]) {
+  writeFileSync(docPath, benchmarksDoc(results));
   console.log("wrote docs/benchmarks.md");
 }
 console.log(`bench done in ${results.seconds.toFixed(0)} s`);

@@ -139,5 +139,26 @@ describe("traces of one message", () => {
         token,
       ]),
     ).toEqual([]);
+    // The hub's metrics reached the same receiver: slots in use and the message's duration.
+    const metricNames = await until(
+      () => {
+        const names = new Set(
+          receiver.exports
+            .filter((e) => e.path === "/v1/metrics")
+            .flatMap((e) => JSON.stringify(e.body).match(/"name":"wegent\.[a-z_.]+"/g) ?? []),
+        );
+        return names.has('"name":"wegent.task.duration"') ? names : undefined;
+      },
+      15_000,
+      "the hub's metrics",
+    );
+    expect(metricNames).toContain('"name":"wegent.device.slots_in_use"');
+    expect(metricNames).toContain('"name":"wegent.task.time_to_first_token"');
+    const metricsText = JSON.stringify(
+      receiver.exports.filter((e) => e.path === "/v1/metrics").map((e) => e.body),
+    );
+    for (const secret of [PROMPT, REPLY, COMMAND, OTLP_KEY, token]) {
+      expect(metricsText).not.toContain(secret);
+    }
   });
 });

@@ -15,6 +15,7 @@ import type { StreamsResult } from "./streams";
 import { scaleRows, streamsRows } from "./storm-report";
 import type { RoundTrips } from "./round-trips";
 import { type IdleResult, idleRows, PRICES, streamRows } from "./stream-report";
+import { type WaterfallResult, waterfallDoc } from "./waterfall-report";
 
 export interface BenchResults {
   settings: Record<string, number | number[]>;
@@ -34,6 +35,7 @@ export interface BenchResults {
   idle?: IdleResult;
   archive?: ArchiveResult;
   direct?: DirectResult;
+  waterfall?: WaterfallResult;
 }
 
 export function rows(r: BenchResults): Row[] {
@@ -248,6 +250,12 @@ ${machineLine(r.machine)} · ${f(r.seconds ?? 0, 0)} s · settings \`${JSON.stri
 | --- | --- | --- | --- |
 ${body}
 ${r.errors?.length ? `\nSections that did not finish:\n\n${r.errors.map((e) => `- ${e}`).join("\n")}\n` : ""}
+${
+  r.waterfall
+    ? `${waterfallDoc(r.waterfall, "Measured in the run above.")}
+`
+    : ""
+}
 ## Where the round-trip targets stand, and why
 
 The (a′)–(c′) rows repeat (a)–(c) on the Worker's own address inside \`wrangler dev\`

@@ -163,6 +163,7 @@ export async function finishMessage(
         usage: end.usage,
         costUsd: end.costUsd,
         blocks: end.blocks,
+        stages: end.stages ?? null,
         endedAt: now,
       })
       .where(eq(messages.id, messageId)),

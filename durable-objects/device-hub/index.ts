@@ -43,6 +43,7 @@ import { pendingKey, type PendingWrite, PendingWrites } from "./pending-writes";
 import type { AnswerTarget } from "./input-answers";
 import { type HubMeters, Meter } from "../meters";
 import { tracerFor } from "../../edge/telemetry/tracer";
+import { metricsFor } from "../../edge/telemetry/metrics";
 
 const MAX_STRIKES = 10;
 
@@ -114,6 +115,7 @@ export class DeviceHub extends Server<Env> {
       publishStatus: () => this.presence.publishBehind(),
       messageEnded: (w) => this.inputs.ended(w),
       tracer: tracerFor(unmetered, keepAlive),
+      metrics: metricsFor(unmetered, keepAlive),
     });
     this.inputs = new InputDesk(sql, {
       executor,

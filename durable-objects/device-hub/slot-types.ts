@@ -1,6 +1,7 @@
 import type {
   Block,
   FailureCode,
+  MessageStages,
   HubFrame,
   LiveEvent,
   PermissionMode,
@@ -10,6 +11,7 @@ import type {
 } from "@wegent/protocol";
 import type { Work } from "./store";
 import type { Tracer } from "../../edge/telemetry/tracer";
+import type { HubMetrics } from "../../edge/telemetry/metrics";
 
 // The shapes around the slots: what the Worker submits, how a message ends, and what the slots
 // need from the outside. Kept apart so the rules in slots.ts read on their own.
@@ -46,6 +48,8 @@ export interface MessageEnd {
   costUsd: number | null;
   /** The transcript: what the agent did, in order. */
   blocks: Block[];
+  /** Where its time went (the task page's stage line). */
+  stages?: MessageStages | null;
 }
 
 /** The executor's socket as the slots see it: somewhere to send frames. */
@@ -70,6 +74,8 @@ export interface SlotEffects {
   messageEnded(w: Work): void;
   /** The hub's spans (docs/observability.md); absent or disabled: none. */
   tracer?: Tracer;
+  /** The hub's metrics (docs/observability.md); absent or disabled: none. */
+  metrics?: HubMetrics;
 }
 
 export type Ending = Partial<Omit<MessageEnd, "blocks">> & Pick<MessageEnd, "status">;

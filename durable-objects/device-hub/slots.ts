@@ -17,6 +17,8 @@ import { partialReply, type ReplySoFar, transcript } from "./partial";
 import { capReply, finalWrite } from "./reply-cap";
 import type { HubStore, Work } from "./store";
 import { HubSpans } from "./hub-spans";
+import { messageStages } from "./stages";
+import { reportEnded, reportFigures } from "./hub-metrics";
 import type {
   Ending,
   ExecutorLink,
@@ -103,6 +105,7 @@ export class Slots {
       await this.publishQueuePositions();
     }
     this.effects.publishStatus();
+    this.reportFigures();
     span?.end({ "wegent.status": work?.state ?? "running", "wegent.queue_position": position + 1 });
     return position >= 0
       ? { ok: true, status: "queued", queuePosition: position + 1 }
@@ -190,6 +193,7 @@ export class Slots {
     const w = this.store.work(messageId);
     if (!w || w.taskId !== taskId || w.state === "queued") return false;
     if (w.state === "dispatched") this.store.setState(messageId, "running");
+    this.store.markAccepted(messageId, Date.now());
     return true;
   }
 
@@ -243,6 +247,11 @@ export class Slots {
       this.output.transaction(() => {
         this.output.appendMany(w.messageId, events);
         this.store.outputStored(w.messageId, last);
+        // Output proves the device took it, even if its task:accepted was lost.
+        this.store.markAccepted(w.messageId, startMs);
+        if (events.some(({ event }) => event.kind === "text" || event.kind === "thinking")) {
+          this.store.markFirstToken(w.messageId, startMs);
+        }
       });
       this.spans.outputStored(w, frame.traceparent, events.length, startMs);
       for (const { event } of events) {
@@ -307,6 +316,7 @@ export class Slots {
       costUsd: end.costUsd ?? null,
       status: end.status,
       blocks: transcript(this.output, w.messageId),
+      stages: messageStages(this.store.work(w.messageId) ?? w, startMs),
     };
     const stored = await finalWrite((e) => this.effects.finishMessage(w, e), w.messageId, full);
     this.effects.messageEnded(w);
@@ -336,10 +346,20 @@ export class Slots {
       messageId: w.messageId,
       status: stored.status,
       content: capReply(stored.content).text,
+      ...(stored.stages ? { stages: stored.stages } : {}),
     });
     if (wasQueued) await this.publishQueuePositions();
     else await this.pump();
     this.effects.publishStatus();
+    reportEnded(this.effects.metrics, stored.status, stored.errorCode, stored.stages);
+    this.reportFigures();
+  }
+
+  private reportFigures(): void {
+    reportFigures(this.effects.metrics, {
+      deviceId: this.store.getMeta().deviceId,
+      ...this.figures(),
+    });
   }
 
   /** Cancels a message of `ownerId`: a queued one at once, a running one on the device. */

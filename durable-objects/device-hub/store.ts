@@ -32,6 +32,9 @@ export interface Work {
   lastSeq: number;
   /** The hub's submit span (docs/observability.md), or null when tracing is off. */
   traceparent?: string | null;
+  /** When the device took it (`task:accepted`) and its first text/thinking was stored (ms). */
+  acceptedAt?: number | null;
+  firstTokenAt?: number | null;
 }
 
 export interface DeviceMeta {
@@ -131,6 +134,11 @@ export class HubStore {
         sql.exec(`ALTER TABLE work ADD COLUMN ${column} TEXT`);
       }
     }
+    for (const column of ["accepted_at", "first_token_at"]) {
+      if (!columns.some((c) => c.name === column)) {
+        sql.exec(`ALTER TABLE work ADD COLUMN ${column} INTEGER`);
+      }
+    }
   }
 
   // --- meta ---------------------------------------------------------------------------------
@@ -175,6 +183,8 @@ export class HubStore {
       model: typeof row.model === "string" ? row.model : null,
       runtime: RuntimeId.catch("claude-code").parse(row.runtime ?? "claude-code"),
       traceparent: typeof row.traceparent === "string" ? row.traceparent : null,
+      acceptedAt: typeof row.accepted_at === "number" ? row.accepted_at : null,
+      firstTokenAt: typeof row.first_token_at === "number" ? row.first_token_at : null,
     };
   }
 
@@ -227,6 +237,23 @@ export class HubStore {
       "UPDATE work SET state = 'dispatched', dispatched_at = ?, attempt = ? WHERE message_id = ?",
       at,
       attempt,
+      messageId,
+    );
+  }
+
+  /** The first time the device took it / its first text or thinking (later ones keep it). */
+  markAccepted(messageId: string, at: number): void {
+    this.sql.exec(
+      "UPDATE work SET accepted_at = COALESCE(accepted_at, ?) WHERE message_id = ?",
+      at,
+      messageId,
+    );
+  }
+
+  markFirstToken(messageId: string, at: number): void {
+    this.sql.exec(
+      "UPDATE work SET first_token_at = COALESCE(first_token_at, ?) WHERE message_id = ?",
+      at,
       messageId,
     );
   }

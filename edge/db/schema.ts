@@ -188,6 +188,8 @@ export const messages = sqliteTable(
     blocks: text("blocks", { mode: "json" }),
     /** How the agent could use tools for this message. */
     permissionMode: text("permission_mode"),
+    /** Where an ended message's time went (protocol `MessageStages`, JSON), written when it ends. */
+    stages: text("stages", { mode: "json" }),
   },
   (t) => [index("messages_task").on(t.taskId, t.createdAt)],
 );

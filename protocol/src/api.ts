@@ -7,6 +7,7 @@ import { OwnerCommands } from "./commands";
 import { LocalSessionId } from "./common";
 import { Project, ProjectId } from "./local-work";
 import { Block, PermissionMode } from "./conversation";
+import { MessageStages } from "./stages";
 
 /** Every HTTP error body. */
 export const ApiError = z.object({
@@ -239,6 +240,8 @@ export const Message = z.object({
   /** For a running message: the last output `seq` its content and blocks include. */
   lastSeq: z.number().int().nonnegative().default(0),
   permissionMode: PermissionMode.nullable().default(null),
+  /** Where an ended assistant message's time went (docs/observability.md); null: not known. */
+  stages: MessageStages.nullable().default(null),
 });
 export type Message = z.infer<typeof Message>;
 

@@ -20,3 +20,4 @@ export * from "./availability";
 export * from "./push";
 export * from "./trace";
 export * from "./trace-config";
+export * from "./stages";

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { FailureCode, Id, MAX_BATCH_EVENTS, ProgressEvent, SequencedEvent } from "./common";
 import { Device, TaskStatus } from "./api";
 import { AnswerBlock, InputOutcome, PendingInput } from "./conversation";
+import { MessageStages } from "./stages";
 
 // Frames the live channel pushes to the browser. Each carries `liveSeq`, a per-user sequence;
 // a browser that reconnects with `?after=<liveSeq>` gets everything it missed, in order.
@@ -68,6 +69,8 @@ export const LiveMessageDone = z.object({
   messageId: Id,
   status: TaskStatus,
   content: z.string(),
+  /** Where its time went (the task page's stage line); absent from older hubs. */
+  stages: MessageStages.optional(),
 });
 
 /** The agent asks the user something; every open tab shows the card. */

@@ -62,6 +62,7 @@ export function message(overrides: Partial<Message> & { id: string }): Message {
     blocks: [],
     permissionMode: null,
     lastSeq: 0,
+    stages: null,
     usage: null,
     costUsd: null,
     createdAt: AT,

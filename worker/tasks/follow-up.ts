@@ -112,6 +112,7 @@ export async function queueIntoReply(
     createdAt: now,
     blocks: [],
     lastSeq: 0,
+    stages: null,
     permissionMode: null,
   };
   return { task: toTask(task), messages: [message], pendingInput: [] };

@@ -1,5 +1,6 @@
 import {
   Block,
+  MessageStages,
   PermissionMode,
   type Message,
   type Task,
@@ -59,7 +60,14 @@ export function toMessage(
     blocks: live?.blocks ?? storedBlocks(row.blocks),
     lastSeq: live?.lastSeq ?? 0,
     permissionMode: mode.success ? mode.data : null,
+    stages: storedStages(row.stages),
   };
+}
+
+/** Stages as stored in D1 (JSON); anything unreadable is "not known". */
+function storedStages(value: unknown): MessageStages | null {
+  const parsed = MessageStages.safeParse(value);
+  return parsed.success ? parsed.data : null;
 }
 
 const Blocks = z.array(Block);

@@ -254,6 +254,7 @@ async function submit(
     deviceId: target.deviceId,
     blocks: [],
     lastSeq: 0,
+    stages: null,
   };
   const messages: Message[] = [
     {

@@ -16,6 +16,7 @@ import { StatusBadge } from "./StatusBadge";
 import { pageScrolls, scrollPageToEnd, usePagePinned, useStickToEnd } from "./stick-to-end";
 import { TaskList } from "./TaskList";
 import { RateLimitBanner, TaskUsage } from "./Usage";
+import { StageLine } from "./StageLine";
 import { WorkspacePanel } from "./WorkspacePanel";
 
 export function ChatPage(props: { taskId: string | null }) {
@@ -92,6 +93,7 @@ export function ChatPage(props: { taskId: string | null }) {
       <main className={`conversation ${task ? "has-task" : ""}`} aria-label="Conversation">
         {task && <TaskHeader task={task} onDeleted={() => navigate(href.newChat)} />}
         {task && <TaskUsage messages={messages ?? []} />}
+        {task && <StageLine messages={messages ?? []} />}
         <RateLimitBanner messages={messages ?? []} />
         {task?.target === "device" && (
           <div className="task-tabs" role="tablist" aria-label="Task view">

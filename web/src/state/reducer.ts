@@ -202,6 +202,7 @@ export function applyFrame(state: AppState, frame: LiveFrame): AppState {
         status: frame.status,
         queuePosition: null,
         stale: false,
+        ...(frame.stages ? { stages: frame.stages } : {}),
       }));
     }
     default:

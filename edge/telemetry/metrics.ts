@@ -1,0 +1,161 @@
+import {
+  otelConfig,
+  type OtelConfig,
+  safeAttributes,
+  type TraceAttributes,
+} from "@wegent/protocol";
+import { log } from "../log";
+import { keyValues, resource } from "./otlp-json";
+import { EDGE_SERVICE } from "./tracer";
+
+// The hubs' metrics as OTLP/HTTP JSON (docs/observability.md): gauges of a device's figures,
+// delta histograms of each message's duration and time to first token, a delta count of
+// failures by code. Sent like the spans, at the end of the turn (no timer in a Durable Object);
+// with no endpoint every call is a no-op. Attributes pass the same allow-list as spans.
+
+/** Histogram bounds in ms: 50 ms … 10 min. */
+export const MS_BOUNDS = [
+  50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 30_000, 60_000, 120_000, 300_000, 600_000,
+];
+
+type Point =
+  | { kind: "gauge"; name: string; unit: string; value: number; at: number; attrs: TraceAttributes }
+  | {
+      kind: "histogram";
+      name: string;
+      unit: string;
+      value: number;
+      at: number;
+      attrs: TraceAttributes;
+    }
+  | {
+      kind: "count";
+      name: string;
+      unit: string;
+      value: number;
+      at: number;
+      attrs: TraceAttributes;
+    };
+
+const nanos = (ms: number) => (BigInt(Math.round(ms)) * 1_000_000n).toString();
+
+function metricOf(p: Point) {
+  const base = { attributes: keyValues(p.attrs), timeUnixNano: nanos(p.at) };
+  if (p.kind === "gauge") {
+    return {
+      name: p.name,
+      unit: p.unit,
+      gauge: { dataPoints: [{ ...base, asInt: String(p.value) }] },
+    };
+  }
+  if (p.kind === "count") {
+    return {
+      name: p.name,
+      unit: p.unit,
+      sum: {
+        aggregationTemporality: 1, // delta: one point per event
+        isMonotonic: true,
+        dataPoints: [{ ...base, startTimeUnixNano: nanos(p.at), asInt: String(p.value) }],
+      },
+    };
+  }
+  const bucketCounts = [...MS_BOUNDS, Infinity].map((bound, i) =>
+    String(p.value <= bound && (i === 0 || p.value > MS_BOUNDS[i - 1]!) ? 1 : 0),
+  );
+  return {
+    name: p.name,
+    unit: p.unit,
+    histogram: {
+      aggregationTemporality: 1,
+      dataPoints: [
+        {
+          ...base,
+          startTimeUnixNano: nanos(p.at),
+          count: "1",
+          sum: p.value,
+          min: p.value,
+          max: p.value,
+          bucketCounts,
+          explicitBounds: MS_BOUNDS,
+        },
+      ],
+    },
+  };
+}
+
+export function metricsBody(serviceName: string, points: Point[]) {
+  return {
+    resourceMetrics: [
+      {
+        resource: resource(serviceName),
+        scopeMetrics: [{ scope: { name: serviceName }, metrics: points.map(metricOf) }],
+      },
+    ],
+  };
+}
+
+export class HubMetrics {
+  private pending: Point[] = [];
+  private flushing = false;
+
+  constructor(
+    private readonly config: OtelConfig | null,
+    private readonly keepAlive: (work: Promise<unknown>) => void,
+    private readonly send: typeof fetch = (input, init) => fetch(input, init),
+  ) {}
+
+  get enabled(): boolean {
+    return this.config !== null;
+  }
+
+  gauge(name: string, unit: string, value: number, attrs: Record<string, unknown>): void {
+    this.add({ kind: "gauge", name, unit, value, at: Date.now(), attrs: safeAttributes(attrs) });
+  }
+
+  histogram(name: string, unit: string, value: number, attrs: Record<string, unknown>): void {
+    this.add({
+      kind: "histogram",
+      name,
+      unit,
+      value,
+      at: Date.now(),
+      attrs: safeAttributes(attrs),
+    });
+  }
+
+  count(name: string, unit: string, attrs: Record<string, unknown>): void {
+    this.add({ kind: "count", name, unit, value: 1, at: Date.now(), attrs: safeAttributes(attrs) });
+  }
+
+  private add(point: Point): void {
+    if (!this.config) return;
+    this.pending.push(point);
+    if (this.flushing) return;
+    this.flushing = true;
+    this.keepAlive(Promise.resolve().then(() => this.flush()));
+  }
+
+  /** Sends what was recorded this turn; a failure is logged and dropped, never thrown. */
+  async flush(): Promise<void> {
+    this.flushing = false;
+    const config = this.config;
+    const points = this.pending.splice(0);
+    if (!config || points.length === 0) return;
+    try {
+      const response = await this.send(config.metricsUrl, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...config.headers },
+        body: JSON.stringify(metricsBody(config.serviceName, points)),
+      });
+      await response.body?.cancel();
+      if (!response.ok) log({ event: "otel.export_failed", status: response.status }, "warn");
+    } catch {
+      log({ event: "otel.export_failed", status: 0 }, "warn");
+    }
+  }
+}
+
+/** The metrics of a Durable Object environment (no-op when no endpoint is set). */
+export function metricsFor(env: unknown, keepAlive: (work: Promise<unknown>) => void): HubMetrics {
+  return new HubMetrics(otelConfig(env, EDGE_SERVICE), keepAlive);
+}
