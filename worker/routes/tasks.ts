@@ -125,7 +125,7 @@ taskRoutes.post("/", async (c) => {
   const permissionMode = body.permissionMode ?? settings.defaultPermissionMode;
   const runtime = body.runtime ?? settings.defaultRuntime;
   const target = await resolveTarget(c.env, user.id, body.target);
-  if (body.model) await checkModel(c.env, target.ownerId, target.deviceId, body.model);
+  if (body.model) await checkModel(c.env, target.ownerId, target.deviceId, body.model, runtime);
   const taskId = crypto.randomUUID();
   const project = target.project;
   const continueSessionId = body.continueSessionId ?? null;
@@ -232,7 +232,9 @@ taskRoutes.post("/:id/messages", async (c) => {
       ...(task.projectId ? { projectId: task.projectId } : {}),
     });
   }
-  if (body.model) await checkModel(c.env, target.ownerId, target.deviceId, body.model);
+  if (body.model) {
+    await checkModel(c.env, target.ownerId, target.deviceId, body.model, task.runtime);
+  }
   const previous = [...messages].reverse().find((m) => m.role === "assistant" && m.sessionId);
   const sameDevice =
     previous && previous.deviceId === target.deviceId && previous.deviceOwnerId === target.ownerId;
