@@ -9,7 +9,7 @@ import type { Logger } from "../../log";
 import { type BaseEnv, baseAgentEnvironment } from "../agent-env";
 import { type AgentLauncher, directLauncher } from "../launcher";
 import { killTree } from "../process-tree";
-import type { AgentRuntime, QueuedMessage, RunOutcome, RunRequest } from "../types";
+import type { AgentRuntime, QueuedMessage, QueueState, RunOutcome, RunRequest } from "../types";
 import { eitherSignal, type Stop, Watchdog, type WatchLimits } from "../watchdog";
 import type {
   InitializeParams,
@@ -251,7 +251,12 @@ export function createCodexRuntime(options: CodexRuntimeOptions = {}): AgentRunt
     }
   }
 
-  function queueMessage(message: QueuedMessage): "queued" | "full" | "not_running" {
+  /**
+   * `turn/steer` before the answer: only a message Codex took is "queued" (and at once shown as
+   * taken). One it refuses (the turn just ended, or the process went) is `not_running`, so the
+   * Worker sends it as an ordinary follow-up instead of leaving it marked waiting.
+   */
+  async function queueMessage(message: QueuedMessage): Promise<QueueState> {
     const current = running.get(message.messageId);
     if (!current || current.taskId !== message.taskId) return "not_running";
     const params: TurnSteerParams = {
@@ -260,15 +265,36 @@ export function createCodexRuntime(options: CodexRuntimeOptions = {}): AgentRunt
       clientUserMessageId: message.userMessageId,
       input: [{ type: "text", text: message.text, text_elements: [] }],
     };
-    current.rpc.request("turn/steer", params).then(
-      () =>
-        current.onEvent({
-          kind: "user_message",
-          userMessageId: message.userMessageId,
-          text: message.text,
-        }),
-      (error: unknown) => options.log?.warn("codex: turn/steer refused", { error: String(error) }),
-    );
+    const taken = (): void =>
+      current.onEvent({
+        kind: "user_message",
+        userMessageId: message.userMessageId,
+        text: message.text,
+      });
+    const refused = (error: unknown): void =>
+      options.log?.warn("codex: turn/steer refused", {
+        taskId: message.taskId,
+        error: String(error),
+      });
+    const steer = current.rpc.request("turn/steer", params);
+    const answer = await Promise.race([
+      steer.then(
+        () => "taken" as const,
+        (error: unknown) => {
+          refused(error);
+          return "refused" as const;
+        },
+      ),
+      new Promise<"late">((resolve) => setTimeout(() => resolve("late"), STEER_WAIT_MS).unref()),
+    ]);
+    if (answer === "refused") return "not_running";
+    if (answer === "taken") {
+      taken();
+      return "queued";
+    }
+    // No answer in time (Codex is busy or stuck): the message waits, shown as such; taken when
+    // Codex says so, else it ends `cancelled` with the reply.
+    steer.then(taken, () => undefined);
     return "queued";
   }
 
@@ -285,6 +311,9 @@ export function createCodexRuntime(options: CodexRuntimeOptions = {}): AgentRunt
     closeAll: () => Promise.resolve(),
   };
 }
+
+/** How long a steered message waits for Codex's answer; well within the hub's 10 s. */
+const STEER_WAIT_MS = 5_000;
 
 function missingMessage(): string {
   return "Codex is not installed on this device: no `codex` on the PATH of your login shell. Install it (`npm install -g @openai/codex`) or start wegent-executor with --codex PATH.";
