@@ -23,6 +23,8 @@ export interface OtherSessions {
     projects: readonly Project[],
     sessionId: string,
   ): Promise<{ session: LocalSession; entries: TranscriptEntry[] } | null>;
+  /** The folder the session was made in, or null when unknown. */
+  dirOf(sessionId: string): Promise<string | null>;
 }
 
 export class LocalWork {
@@ -51,6 +53,7 @@ export class LocalWork {
     this.workspaces = new LocalWorkspaces(this.projects, {
       worktreesRoot: worktreesRoot(options),
       claudeConfigDir: this.configDir,
+      ...(options.otherSessions ? { codexThreadDir: options.otherSessions.dirOf } : {}),
       log: options.log,
     });
   }

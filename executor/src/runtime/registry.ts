@@ -11,7 +11,7 @@ import type {
 } from "@wegent/protocol";
 import type { BaseEnv } from "./agent-env";
 import { listCodexThreads } from "./codex/threads";
-import { type CodexThread, readCodexThread } from "./codex/transcript";
+import { type CodexThread, codexThreadDir, readCodexThread } from "./codex/transcript";
 import type { AgentRuntime } from "./types";
 import { type CodexRuntimeOptions, createCodexRuntime } from "./codex/runtime";
 import { findCodexExecutable } from "./codex/locate";
@@ -27,6 +27,7 @@ export function codexThreadLister(options: { executable?: string; userEnv?: Base
   | {
       list: (projects: readonly Project[]) => Promise<LocalSession[]>;
       read: (projects: readonly Project[], threadId: string) => Promise<CodexThread | null>;
+      dirOf: (threadId: string) => Promise<string | null>;
     }
   | undefined {
   const base = options.userEnv ?? process.env;
@@ -38,6 +39,7 @@ export function codexThreadLister(options: { executable?: string; userEnv?: Base
   return {
     list: (projects) => listCodexThreads(exe, env, projects),
     read: (projects, threadId) => readCodexThread(exe, env, projects, threadId),
+    dirOf: (threadId) => codexThreadDir(exe, env, threadId),
   };
 }
 

@@ -75,7 +75,8 @@ export function Composer(props: {
     try {
       await props.onSend(draft.trim(), mode === "" ? undefined : mode, {
         ...(model && !props.running ? { model } : {}),
-        ...(!task && runtime !== "" ? { runtime } : {}),
+        // A continued session goes on with the agent that made it (the Worker knows which).
+        ...(!task && !continuing && runtime !== "" ? { runtime } : {}),
         ...(interrupt && props.running ? { interrupt: true } : {}),
       });
       setDraft("");
@@ -181,7 +182,7 @@ export function Composer(props: {
             ))}
           </select>
         </label>
-        {!task && runtimes.length > 1 && (
+        {!task && !continuing && runtimes.length > 1 && (
           <label className="mode-select">
             <span className="visually-hidden">Agent</span>
             <select

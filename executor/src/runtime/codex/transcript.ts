@@ -92,3 +92,18 @@ export async function readCodexThread(
     };
   });
 }
+
+/** The folder a thread was made in (its `cwd`), or null when Codex does not know it. */
+export async function codexThreadDir(
+  exe: string,
+  env: Record<string, string | undefined>,
+  threadId: string,
+  timeoutMs = 8_000,
+): Promise<string | null> {
+  return withAppServer(exe, env, timeoutMs, async (rpc) => {
+    const params: ThreadReadParams = { threadId, includeTurns: false };
+    const answer = await rpc.request("thread/read", params).catch(() => null);
+    const read = Read.safeParse(answer);
+    return read.success && read.data.thread.id === threadId ? read.data.thread.cwd : null;
+  });
+}
