@@ -79,14 +79,19 @@ describe("a device running Codex", () => {
       content: "Echo: Hello from the platform",
     });
 
+    // A model Codex offers (model/list) is accepted for a Codex task, and reaches the model.
+    const codexModel = device.runtimes.find((r) => r.id === "codex")?.models[0]?.value;
+    expect(codexModel).toBeTruthy();
     const follow = await s.post<TaskWithMessages>(`/api/tasks/${taskId}/messages`, {
       message: "recall please",
+      model: codexModel,
     });
     expect(follow.status, JSON.stringify(follow.body)).toBe(201);
     const second = await s.settled(taskId, 4);
     expect(second.task.runtime).toBe("codex");
     expect(second.messages[3]?.content).toContain("Hello from the platform");
     expect(responses.requests.length).toBeGreaterThanOrEqual(2);
+    expect(responses.requests.at(-1)?.model).toBe(codexModel);
   }, 180_000);
 
   it("a device without Codex refuses runtime codex with 409 runtime_unavailable", async () => {

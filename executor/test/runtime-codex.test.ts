@@ -198,6 +198,13 @@ describe("Codex runtime (real codex app-server, fake Responses API)", () => {
     }
   }, 90_000);
 
+  it("reports its version and the models Codex offers (model/list)", async () => {
+    const described = await runtime().describe?.();
+    expect(described).toMatchObject({ id: "codex", version: "0.171.0", problem: null });
+    expect(described?.models.length).toBeGreaterThan(0);
+    expect(described?.models[0]?.value).toMatch(/\S/);
+  }, 60_000);
+
   it("a follow-up resumes the thread and the model sees the earlier turn", async () => {
     const d = task();
     const rt = runtime();
