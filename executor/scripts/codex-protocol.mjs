@@ -22,6 +22,8 @@ const ROOTS = [
   "v2/ThreadResumeResponse",
   "v2/ThreadListParams",
   "v2/ThreadListResponse",
+  "v2/ThreadReadParams",
+  "v2/ThreadReadResponse",
   "v2/TurnStartParams",
   "v2/TurnStartResponse",
   "v2/TurnSteerParams",

@@ -298,7 +298,7 @@ export class Executor {
       ...this.options.local?.handlers(),
       ...this.workspaces.handlers(),
       "command.run": (params) => this.commands.run(params),
-      "task.message": (params) => Promise.resolve(this.tasks.queueMessage(params)),
+      "task.message": (params) => this.tasks.queueMessage(params),
       "task.withdraw": (params) =>
         Promise.resolve(
           this.tasks.withdrawMessage(params.taskId, params.userMessageId)

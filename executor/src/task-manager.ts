@@ -166,10 +166,10 @@ export class TaskManager {
    * the task's runtime (see runtime/claude/session.ts). Null (404 at the hub): that reply does not run
    * here (any more), so the Worker sends the message as a new one.
    */
-  queueMessage(params: QueuedMessage): { state: "queued" } | null {
+  async queueMessage(params: QueuedMessage): Promise<{ state: "queued" } | null> {
     const run = this.running.get(params.messageId);
     if (!run || run.taskId !== params.taskId || run.controller.signal.aborted) return null;
-    const state = run.runtime?.queueMessage?.(params) ?? "not_running";
+    const state = (await run.runtime?.queueMessage?.(params)) ?? "not_running";
     if (state === "full") throw new Error("This reply already holds 10 messages.");
     if (state === "not_running") return null;
     this.options.log.info("message queued into the running reply", {

@@ -9,6 +9,7 @@ import type { Project } from "@wegent/protocol";
 import { type FakeResponses, startFakeResponses } from "../../e2e/fake-model/responses";
 import { taskCodexHome } from "../src/runtime/codex/home";
 import { listCodexThreads } from "../src/runtime/codex/threads";
+import { readCodexThread } from "../src/runtime/codex/transcript";
 import { type TaskDirs, taskDirs } from "./runtime-helpers";
 
 const CODEX = join(import.meta.dirname, "../../node_modules/.bin/codex");
@@ -67,5 +68,20 @@ describe("Codex threads on this device", () => {
     });
     expect(listed[0]?.id).toMatch(/^[0-9a-f-]{36}$/);
     expect(await listCodexThreads(CODEX, env, [project("p-other", other)], 30_000)).toEqual([]);
+
+    // Reading it: its messages, oldest first; not from another project; unknown ids are null.
+    const id = listed[0]!.id;
+    const read = await readCodexThread(CODEX, env, [project("p-mine", mine)], id, 30_000);
+    expect(read?.session).toMatchObject({ id, projectId: "p-mine", runtime: "codex" });
+    expect(read?.entries.map((e) => [e.role, e.text])).toEqual([
+      ["user", "Hello from codex exec"],
+      ["assistant", "Echo: Hello from codex exec"],
+    ]);
+    expect(read?.entries[0]?.at).toMatch(/^\d{4}-/);
+    expect(await readCodexThread(CODEX, env, [project("p-other", other)], id, 30_000)).toBeNull();
+    const unknown = "00000000-0000-4000-8000-000000000000";
+    expect(
+      await readCodexThread(CODEX, env, [project("p-mine", mine)], unknown, 30_000),
+    ).toBeNull();
   }, 90_000);
 });

@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type FakeResponses, startFakeResponses } from "../../e2e/fake-model/responses";
-import { createCodexRuntime } from "../src/runtime/codex/runtime";
+import { type CodexRuntimeOptions, createCodexRuntime } from "../src/runtime/codex/runtime";
 import type { AgentRuntime, InputQuestion, RunRequest } from "../src/runtime/types";
 import {
   DEVICE_TOKEN,
@@ -33,8 +33,9 @@ afterEach(() => {
   for (const d of dirs.splice(0)) d.remove();
 });
 
-function runtime(): AgentRuntime {
+function runtime(watchLimits?: CodexRuntimeOptions["watchLimits"]): AgentRuntime {
   return createCodexRuntime({
+    ...(watchLimits ? { watchLimits } : {}),
     executable: CODEX,
     provider: { name: "fake", baseUrl: fake.url, model: "fake-model", envKey: "FAKE_OPENAI_KEY" },
     extraEnv: { FAKE_OPENAI_KEY: "test-key" },
@@ -168,6 +169,40 @@ describe("Codex runtime (real codex app-server, fake Responses API)", () => {
     await new Promise((r) => setTimeout(r, 50));
     expect(processesOfTask(d.homeDir)).toEqual([]);
     expect(Date.now() - t0).toBeLessThan(1000);
+  }, 60_000);
+
+  it("the watchdog stops a run whose model goes silent (agent_stalled) or runs too long (run_time_exceeded)", async () => {
+    for (const [limits, code] of [
+      [{ stallMs: 2500 }, "agent_stalled"],
+      [{ stallMs: 120_000, maxRunMs: 4000 }, "run_time_exceeded"],
+    ] as const) {
+      const d = task();
+      const t0 = Date.now();
+      const outcome = await runtime(limits).run(
+        { ...request(d, "hang please"), permissionMode: "bypassPermissions" },
+        () => undefined,
+        new AbortController().signal,
+      );
+      const took = Date.now() - t0;
+      expect(outcome, code).toMatchObject({ ok: false, code, text: "Working" });
+      if (!outcome.ok) {
+        expect(outcome.message).toContain(
+          code === "agent_stalled" ? "stallSeconds" : "maxRunMinutes",
+        );
+        expect(outcome.sessionId).toBeTruthy();
+      }
+      // Stopped at the limit (plus a watchdog tick and the process tree), not when the test ends.
+      expect(took).toBeLessThan(("maxRunMs" in limits ? limits.maxRunMs : limits.stallMs) + 5000);
+      await new Promise((r) => setTimeout(r, 400));
+      expect(processesOfTask(d.homeDir)).toEqual([]);
+    }
+  }, 90_000);
+
+  it("reports its version and the models Codex offers (model/list)", async () => {
+    const described = await runtime().describe?.();
+    expect(described).toMatchObject({ id: "codex", version: "0.171.0", problem: null });
+    expect(described?.models.length).toBeGreaterThan(0);
+    expect(described?.models[0]?.value).toMatch(/\S/);
   }, 60_000);
 
   it("a follow-up resumes the thread and the model sees the earlier turn", async () => {

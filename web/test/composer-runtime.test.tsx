@@ -75,6 +75,28 @@ describe("the agent runtime in the composer and the task header", () => {
     );
   });
 
+  it("offers the picked agent's own models", async () => {
+    const model = (value: string) => ({ value, displayName: value, description: "" });
+    renderChat([
+      device({
+        id: "device-a",
+        isDefault: true,
+        runtimes: [
+          { ...runtime("claude-code"), models: [model("sonnet")] },
+          { ...runtime("codex"), models: [model("gpt-6.2-sol")] },
+        ],
+      }),
+    ]);
+    const options = () =>
+      within(screen.getByTestId("model-select"))
+        .getAllByRole("option")
+        .map((o) => (o as HTMLOptionElement).value);
+    const picker = await screen.findByTestId("runtime-select");
+    expect(options()).toEqual(["", "sonnet"]);
+    fireEvent.change(picker, { target: { value: "codex" } });
+    expect(options()).toEqual(["", "gpt-6.2-sol"]);
+  });
+
   it("offers no picker on a device with one runtime", async () => {
     renderChat([device({ id: "device-a", isDefault: true, runtimes: [runtime("claude-code")] })]);
     await screen.findByTestId("target-option-device-a");

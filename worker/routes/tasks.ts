@@ -123,9 +123,8 @@ taskRoutes.post("/", async (c) => {
   }
   const settings = await userSettings(c.env, user.id);
   const permissionMode = body.permissionMode ?? settings.defaultPermissionMode;
-  const runtime = body.runtime ?? settings.defaultRuntime;
+  let runtime = body.runtime ?? settings.defaultRuntime;
   const target = await resolveTarget(c.env, user.id, body.target);
-  if (body.model) await checkModel(c.env, target.ownerId, target.deviceId, body.model);
   const taskId = crypto.randomUUID();
   const project = target.project;
   const continueSessionId = body.continueSessionId ?? null;
@@ -150,8 +149,18 @@ taskRoutes.post("/", async (c) => {
     if (found.session.projectId !== project.id) {
       throw new ApiError(404, "session_not_found", "session not found in this project");
     }
+    // A continued session goes on with the agent that made it (a Codex thread on Codex).
+    if (body.runtime && body.runtime !== found.session.runtime) {
+      throw new ApiError(
+        409,
+        "runtime_mismatch",
+        `This session was made by ${found.session.runtime}: it is continued with it, not ${body.runtime}.`,
+      );
+    }
+    runtime = found.session.runtime;
     branch = project.git ? project.branch : null;
   }
+  if (body.model) await checkModel(c.env, target.ownerId, target.deviceId, body.model, runtime);
   const result = await sendToDevice(
     c.env,
     user.id,
@@ -232,7 +241,9 @@ taskRoutes.post("/:id/messages", async (c) => {
       ...(task.projectId ? { projectId: task.projectId } : {}),
     });
   }
-  if (body.model) await checkModel(c.env, target.ownerId, target.deviceId, body.model);
+  if (body.model) {
+    await checkModel(c.env, target.ownerId, target.deviceId, body.model, task.runtime);
+  }
   const previous = [...messages].reverse().find((m) => m.role === "assistant" && m.sessionId);
   const sameDevice =
     previous && previous.deviceId === target.deviceId && previous.deviceOwnerId === target.ownerId;

@@ -3,6 +3,7 @@ import {
   MAX_QUEUED_MESSAGE_BYTES,
   MAX_QUEUED_MESSAGES,
   type Message,
+  type RuntimeId,
   type TaskWithMessages,
   utf8Bytes,
 } from "@wegent/protocol";
@@ -10,6 +11,7 @@ import { database, schema } from "../../edge/db";
 import { log } from "../../edge/log";
 import { nowIso } from "../../edge/time";
 import { toDevice } from "../../durable-objects/contract";
+import { runtimeName } from "../../durable-objects/device-hub/runtimes";
 import { ApiError } from "../lib/errors";
 import { callDevice } from "../devices/rpc";
 import { toTask } from "./rows";
@@ -180,26 +182,32 @@ export async function cancelQueued(env: Env, taskId: string): Promise<void> {
     .run();
 }
 
-/** 400 `unknown_model` unless the device's Claude Code offers `model`, with the list. */
+/**
+ * 400 `unknown_model` unless the task's runtime on the device offers `model`, with the list.
+ * Each runtime is checked against its own models (a Codex task never against Claude's).
+ */
 export async function checkModel(
   env: Env,
   ownerId: string,
   deviceId: string,
   model: string,
+  runtime: RuntimeId,
 ): Promise<void> {
   const row = await database(env.DB)
     .select()
     .from(schema.devices)
     .where(and(eq(schema.devices.ownerId, ownerId), eq(schema.devices.deviceId, deviceId)))
     .get();
-  const claudeCode = row ? toDevice(row).runtimes.find((r) => r.id === "claude-code") : undefined;
-  // Models are learned from a live session: an empty list means not reported yet.
-  const offered = claudeCode?.models.length ? claudeCode.models : null;
+  const agent = row ? toDevice(row).runtimes.find((r) => r.id === runtime) : undefined;
+  const name = runtimeName(runtime);
+  // Models are reported by the device (Claude Code's learned from a live session): an empty
+  // list means none to choose from (yet), so no model can be named.
+  const offered = agent?.models.length ? agent.models : null;
   if (offered === null) {
     throw new ApiError(
       400,
       "unknown_model",
-      "This device has not reported its models yet. Send without a model, or once it has run a task.",
+      `${name} on this device has not reported any models to choose from. Send without a model to use the device's own setting.`,
     );
   }
   if (!offered.some((m) => m.value === model)) {
@@ -207,7 +215,7 @@ export async function checkModel(
     throw new ApiError(
       400,
       "unknown_model",
-      `Claude Code on this device does not offer the model "${model}". Choose one of: ${list}.`,
+      `${name} on this device does not offer the model "${model}". Choose one of: ${list}.`,
     );
   }
 }

@@ -17,7 +17,7 @@ function project(id: string, git: boolean): Project {
   };
 }
 
-async function device(token: string, projects: Project[]) {
+async function device(token: string, projects: Project[], runtimes = ["claude-code"]) {
   const deviceId = newDeviceId();
   const { socket } = await openDevice(token, deviceId);
   const s = socket!;
@@ -29,7 +29,7 @@ async function device(token: string, projects: Project[]) {
     executorVersion: "0.1.0",
     maxSlots: 5,
     deviceType: "local",
-    runtimes: ["claude-code"],
+    runtimes,
     runningTaskIds: [],
     projects,
   });
@@ -38,7 +38,10 @@ async function device(token: string, projects: Project[]) {
 }
 
 /** Answers every device:request the way the real executor's session store would. */
-function answerSessions(s: DeviceSocket, sessions: { id: string; projectId: string }[]) {
+function answerSessions(
+  s: DeviceSocket,
+  sessions: { id: string; projectId: string; runtime?: string }[],
+) {
   s.ws.addEventListener("message", (event) => {
     const frame = JSON.parse(String(event.data)) as HubFrame;
     if (frame.type !== "device:request") return;
@@ -228,5 +231,39 @@ describe("local work on the platform", () => {
       409,
       "device_offline",
     );
+  });
+
+  it("continues a Codex thread on Codex, refusing another runtime", async () => {
+    const user = await signUp();
+    const { token } = await createToken(user);
+    const git = project("p_eeeeeeeeeeee", true);
+    const a = await device(token, [git], ["claude-code", "codex"]);
+    const threadId = "0199a0b1-0000-7000-8000-000000000001";
+    answerSessions(a.socket, [{ id: threadId, projectId: git.id, runtime: "codex" }]);
+    const body = {
+      message: "go on",
+      target: { deviceId: a.deviceId, projectId: git.id },
+      continueSessionId: threadId,
+    };
+    expectError(
+      await call("POST", "/api/tasks", {
+        cookie: user.cookie,
+        body: { ...body, runtime: "claude-code" },
+      }),
+      409,
+      "runtime_mismatch",
+    );
+    const continued = await call("POST", "/api/tasks", { cookie: user.cookie, body });
+    expect(continued.status, JSON.stringify(continued.body)).toBe(201);
+    expect((continued.body as TaskWithMessages).task).toMatchObject({
+      runtime: "codex",
+      branch: "main",
+    });
+    const execute = (await a.socket.next("task:execute")) as Execute;
+    expect(execute).toMatchObject({
+      runtime: "codex",
+      resumeSessionId: threadId,
+      projectId: git.id,
+    });
   });
 });

@@ -2,7 +2,7 @@
 // else claude-code), kept by every follow-up, sent with task:execute, refused with 409
 // `runtime_unavailable` on a device that lacks it (nothing is written then).
 import { describe, expect, it } from "vitest";
-import type { HubFrame, TaskWithMessages } from "@wegent/protocol";
+import type { Device, HubFrame, TaskWithMessages } from "@wegent/protocol";
 import { call, createToken, expectError, signUp } from "./helpers";
 import { newDeviceId, registerDevice, reply } from "./device-client";
 
@@ -101,5 +101,84 @@ describe("the task's runtime", () => {
       body: { defaultPermissionMode: "default", defaultRuntime: "gemini" },
     });
     expectError(put, 400);
+  });
+  it("checks a model named on a Codex task against Codex's own models, not Claude Code's", async () => {
+    const { user, socket, deviceId } = await deviceWith(["claude-code", "codex"]);
+    const agents = (codexModels: string[]) => [
+      {
+        id: "claude-code" as const,
+        version: "2.0.0",
+        auth: { kind: "api_key" as const, label: "API key" },
+        models: [{ value: "sonnet", displayName: "Sonnet", description: "" }],
+        commands: [],
+        problem: null,
+      },
+      {
+        id: "codex" as const,
+        version: "0.171.0",
+        auth: { kind: "login" as const, label: "Codex login" },
+        models: codexModels.map((value) => ({ value, displayName: value, description: "" })),
+        commands: [],
+        problem: null,
+      },
+    ];
+    const reported = async (count: number) =>
+      expect
+        .poll(async () => {
+          const list = await call("GET", "/api/devices", { cookie: user.cookie });
+          const devices = (list.body as { devices: Device[] }).devices;
+          return devices[0]?.runtimes.find((r) => r.id === "codex")?.models.length;
+        })
+        .toBe(count);
+    socket.send({ type: "device:heartbeat", runningTaskIds: [], runtimeInfo: agents([]) });
+    await reported(0);
+    const create = (model: string) =>
+      call("POST", "/api/tasks", {
+        cookie: user.cookie,
+        body: { message: "Hello Codex", target: { deviceId }, runtime: "codex", model },
+      });
+    // Claude Code's model is no Codex model; Codex reporting none accepts none.
+    const claudes = await create("sonnet");
+    expectError(claudes, 400, "unknown_model");
+    expect((claudes.body as { error: { message: string } }).error.message).toContain("Codex");
+
+    socket.send({
+      type: "device:heartbeat",
+      runningTaskIds: [],
+      runtimeInfo: agents(["gpt-5.1-codex"]),
+    });
+    await reported(1);
+    const wrong = await create("sonnet");
+    expectError(wrong, 400, "unknown_model");
+    expect((wrong.body as { error: { message: string } }).error.message).toContain("gpt-5.1-codex");
+    const list = await call("GET", "/api/tasks", { cookie: user.cookie });
+    expect((list.body as { tasks: unknown[] }).tasks).toEqual([]);
+
+    const ok = await create("gpt-5.1-codex");
+    expect(ok.status, JSON.stringify(ok.body)).toBe(201);
+    const first = (await socket.next("task:execute")) as Execute;
+    expect(first).toMatchObject({ runtime: "codex", model: "gpt-5.1-codex" });
+    await reply(socket, first, "Hi", "thread-1");
+    const taskId = (ok.body as TaskWithMessages).task.id;
+    await expect
+      .poll(async () => {
+        const detail = await call("GET", `/api/tasks/${taskId}`, { cookie: user.cookie });
+        return (detail.body as TaskWithMessages).messages.at(-1)?.status;
+      })
+      .toBe("completed");
+    // Follow-ups of the Codex task are checked against Codex's models too.
+    const followWrong = await call("POST", `/api/tasks/${taskId}/messages`, {
+      cookie: user.cookie,
+      body: { message: "again", model: "sonnet" },
+    });
+    expectError(followWrong, 400, "unknown_model");
+    const follow = await call("POST", `/api/tasks/${taskId}/messages`, {
+      cookie: user.cookie,
+      body: { message: "again", model: "gpt-5.1-codex" },
+    });
+    expect(follow.status, JSON.stringify(follow.body)).toBe(201);
+    expect((await socket.next("task:execute")) as Execute).toMatchObject({
+      model: "gpt-5.1-codex",
+    });
   });
 });

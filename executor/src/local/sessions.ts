@@ -167,10 +167,18 @@ export async function readSession(
   const found = (await candidates(configDir, projects)).find((c) => c.id === sessionId);
   if (!found) return null;
   const parsed = parseTranscript(await readCapped(found.path, true));
+  return { session: summaryOf(found, parsed), ...capTranscript(parsed.entries) };
+}
+
+/** The newest entries within MAX_TRANSCRIPT_ENTRIES and MAX_TRANSCRIPT_BYTES, oldest first. */
+export function capTranscript(entries: readonly TranscriptEntry[]): {
+  messages: TranscriptEntry[];
+  truncated: boolean;
+} {
   const kept: TranscriptEntry[] = [];
   let bytes = 0;
-  for (let i = parsed.entries.length - 1; i >= 0 && kept.length < MAX_TRANSCRIPT_ENTRIES; i--) {
-    const entry = parsed.entries[i]!;
+  for (let i = entries.length - 1; i >= 0 && kept.length < MAX_TRANSCRIPT_ENTRIES; i--) {
+    const entry = entries[i]!;
     // As it travels: JSON escapes (control characters take 6 bytes) count against the cap.
     const size = Buffer.byteLength(JSON.stringify(entry.text), "utf8");
     if (bytes + size > MAX_TRANSCRIPT_BYTES) {
@@ -184,11 +192,7 @@ export async function readSession(
     kept.push(entry);
   }
   kept.reverse();
-  return {
-    session: summaryOf(found, parsed),
-    messages: kept,
-    truncated: kept.length < parsed.entries.length,
-  };
+  return { messages: kept, truncated: kept.length < entries.length };
 }
 
 function truncateBytes(text: string, maxBytes: number): string {

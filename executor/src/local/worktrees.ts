@@ -5,7 +5,7 @@
 import { existsSync } from "node:fs";
 import { lstat, mkdir, realpath } from "node:fs/promises";
 import { join } from "node:path";
-import type { FailureCode, Project } from "@wegent/protocol";
+import type { FailureCode, Project, RuntimeId } from "@wegent/protocol";
 import type { Logger } from "../log";
 import { gitOut } from "../system/git";
 import { taskBranch, taskWorktree } from "../workspace/places";
@@ -26,6 +26,8 @@ export interface WorkspaceRequest {
   taskId: string;
   projectId: string;
   resumeSessionId: string | null;
+  /** The task's agent (a Codex thread is found through Codex, not Claude's files). */
+  runtime?: RuntimeId;
 }
 
 /** One holder at a time per key; waiters in arrival order; waiting can be aborted. */
@@ -85,6 +87,8 @@ export class LocalWorkspaces {
       worktreesRoot: string;
       /** Claude Code's config folder of the user (where its sessions are). */
       claudeConfigDir: string;
+      /** The folder a Codex thread was made in (the owner's CODEX_HOME), or null. */
+      codexThreadDir?: (threadId: string) => Promise<string | null>;
       log?: Logger;
     },
   ) {}
@@ -95,9 +99,22 @@ export class LocalWorkspaces {
     const project = found.project;
     const continuesHere =
       request.resumeSessionId !== null &&
-      existsSync(sessionFile(this.options.claudeConfigDir, project.path, request.resumeSessionId));
+      (await this.madeHere(project, request.runtime ?? "claude-code", request.resumeSessionId));
     if (!project.git || continuesHere) return this.inPlace(project, request, signal);
     return this.worktree(project, request, signal);
+  }
+
+  /**
+   * A session made in the project directory itself (a terminal session being continued), not
+   * in a task's worktree: it goes on there. Claude's: its file under the directory's folder;
+   * Codex's: the thread's own folder is the project directory.
+   */
+  private async madeHere(project: Project, runtime: RuntimeId, sessionId: string) {
+    if (runtime === "codex") {
+      const dir = await this.options.codexThreadDir?.(sessionId).catch(() => null);
+      return dir === project.path;
+    }
+    return existsSync(sessionFile(this.options.claudeConfigDir, project.path, sessionId));
   }
 
   private async inPlace(

@@ -11,6 +11,7 @@ import type {
 } from "@wegent/protocol";
 import type { BaseEnv } from "./agent-env";
 import { listCodexThreads } from "./codex/threads";
+import { type CodexThread, codexThreadDir, readCodexThread } from "./codex/transcript";
 import type { AgentRuntime } from "./types";
 import { type CodexRuntimeOptions, createCodexRuntime } from "./codex/runtime";
 import { findCodexExecutable } from "./codex/locate";
@@ -18,21 +19,28 @@ import { findCodexExecutable } from "./codex/locate";
 export { findClaudeExecutable } from "./claude/preflight";
 
 /**
- * Lists the owner's Codex threads in the offered projects ("On this device"), or undefined
- * when this machine has no `codex`. Runs with the owner's environment (their ~/.codex), less
+ * Lists and reads the owner's Codex threads in the offered projects ("On this device"), or
+ * undefined when this machine has no `codex`. Runs with the owner's environment (their ~/.codex), less
  * the executor's own variables.
  */
-export function codexThreadLister(options: {
-  executable?: string;
-  userEnv?: BaseEnv;
-}): ((projects: readonly Project[]) => Promise<LocalSession[]>) | undefined {
+export function codexThreadLister(options: { executable?: string; userEnv?: BaseEnv }):
+  | {
+      list: (projects: readonly Project[]) => Promise<LocalSession[]>;
+      read: (projects: readonly Project[], threadId: string) => Promise<CodexThread | null>;
+      dirOf: (threadId: string) => Promise<string | null>;
+    }
+  | undefined {
   const base = options.userEnv ?? process.env;
   const exe = findCodexExecutable(options.executable, base.PATH);
   if (!exe) return undefined;
   const env = Object.fromEntries(
     Object.entries(base).filter(([name]) => !name.startsWith("WEGENT_")),
   );
-  return (projects) => listCodexThreads(exe, env, projects);
+  return {
+    list: (projects) => listCodexThreads(exe, env, projects),
+    read: (projects, threadId) => readCodexThread(exe, env, projects, threadId),
+    dirOf: (threadId) => codexThreadDir(exe, env, threadId),
+  };
 }
 
 /**

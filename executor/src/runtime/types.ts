@@ -81,6 +81,9 @@ export type RunOutcome =
       sessionId: string | null;
     };
 
+/** What became of a message typed while a reply runs (see `AgentRuntime.queueMessage`). */
+export type QueueState = "queued" | "full" | "not_running";
+
 export interface AgentRuntime {
   readonly name: RuntimeId;
   /**
@@ -108,7 +111,7 @@ export interface AgentRuntime {
    * Holds a message for the reply running for `messageId`, taken at its next turn boundary.
    * `not_running`: that reply is not running here (any more); `full`: it holds 10 already.
    */
-  queueMessage?(message: QueuedMessage): "queued" | "full" | "not_running";
+  queueMessage?(message: QueuedMessage): QueueState | Promise<QueueState>;
   /** Takes a held message back; false once it was taken (or it is unknown). */
   withdrawMessage?(taskId: string, userMessageId: string): boolean;
   /** Closes the task's warm session, if it is idle (the task was cancelled or deleted). */

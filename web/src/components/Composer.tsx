@@ -51,14 +51,10 @@ export function Composer(props: {
   // A new task on a device that runs more than one agent: which one (default: my setting).
   const runtimes = device?.runtimes.filter((r) => r.problem === null).map((r) => r.id) ?? [];
   const taskRuntime = task?.runtime ?? (runtime === "" ? null : runtime);
-  // What Claude Code on the task's device offers (models, slash commands), once it told us.
-  const offers =
-    taskRuntime === "codex"
-      ? undefined
-      : (task?.deviceId
-          ? store.state.devices.find((d) => d.id === task.deviceId)
-          : device
-        )?.runtimes.find((r) => r.id === "claude-code");
+  // What the task's agent on its device offers (models, slash commands), once it told us.
+  const offers = (
+    task?.deviceId ? store.state.devices.find((d) => d.id === task.deviceId) : device
+  )?.runtimes.find((r) => r.id === (taskRuntime ?? "claude-code"));
   const commandPrefix = /^\/([^\s]*)$/.exec(draft)?.[1];
   const completions =
     commandPrefix === undefined || !offers
@@ -75,7 +71,8 @@ export function Composer(props: {
     try {
       await props.onSend(draft.trim(), mode === "" ? undefined : mode, {
         ...(model && !props.running ? { model } : {}),
-        ...(!task && runtime !== "" ? { runtime } : {}),
+        // A continued session goes on with the agent that made it (the Worker knows which).
+        ...(!task && !continuing && runtime !== "" ? { runtime } : {}),
         ...(interrupt && props.running ? { interrupt: true } : {}),
       });
       setDraft("");
@@ -181,7 +178,7 @@ export function Composer(props: {
             ))}
           </select>
         </label>
-        {!task && runtimes.length > 1 && (
+        {!task && !continuing && runtimes.length > 1 && (
           <label className="mode-select">
             <span className="visually-hidden">Agent</span>
             <select

@@ -7,8 +7,9 @@ import { useStore } from "../state/store";
 import { EarlierConversation } from "./EarlierConversation";
 
 /**
- * "On this device": Claude Code sessions already on the user's machines (started in a
- * terminal), grouped by project, each with a Continue button. Read from the device on demand.
+ * "On this device": Claude Code sessions and Codex threads already on the user's machines
+ * (started in a terminal), grouped by project, each with a Continue button (it goes on with
+ * the agent that made it). Read from the device on demand.
  */
 export function LocalSessions() {
   const { state } = useStore();
@@ -56,7 +57,9 @@ function DeviceSessions(props: { device: Device; showName: boolean }) {
         </p>
       )}
       {sessions === null && !error && <p className="muted">Loading sessions…</p>}
-      {sessions?.length === 0 && <p className="muted">No Claude Code sessions in its projects.</p>}
+      {sessions?.length === 0 && (
+        <p className="muted">No Claude Code sessions or Codex threads in its projects.</p>
+      )}
       {device.projects.map((project) => {
         const own = sessions?.filter((s) => s.projectId === project.id) ?? [];
         if (own.length === 0) return null;
@@ -85,25 +88,22 @@ function DeviceSessions(props: { device: Device; showName: boolean }) {
                       ? `Codex · ${fromNow(session.updatedAt, now)}`
                       : `${session.messageCount} messages · ${fromNow(session.updatedAt, now)}`}
                   </span>
-                  {/* Continuing a Codex thread from here is not offered yet (docs/runtimes.md). */}
-                  {session.runtime !== "codex" && (
-                    <button
-                      type="button"
-                      data-testid={`continue-${session.id}`}
-                      onClick={() => {
-                        continueSession({
-                          deviceId: device.id,
-                          projectId: project.id,
-                          sessionId: session.id,
-                          title: session.title,
-                        });
-                        navigate(href.newChat);
-                      }}
-                    >
-                      Continue
-                    </button>
-                  )}
-                  {previewed === session.id && session.runtime !== "codex" && (
+                  <button
+                    type="button"
+                    data-testid={`continue-${session.id}`}
+                    onClick={() => {
+                      continueSession({
+                        deviceId: device.id,
+                        projectId: project.id,
+                        sessionId: session.id,
+                        title: session.title,
+                      });
+                      navigate(href.newChat);
+                    }}
+                  >
+                    Continue
+                  </button>
+                  {previewed === session.id && (
                     <EarlierConversation deviceId={device.id} sessionId={session.id} />
                   )}
                 </li>

@@ -1,108 +1,12 @@
 // What the Claude runtime watches while a run goes on, apart from the reply itself:
-// - the watchdog: a run with no output of any kind for `stallSeconds` (while not waiting for
-//   the owner) is stopped as `agent_stalled`; one past `maxRunMinutes` as `run_time_exceeded`;
+// - the watchdog (../watchdog.ts, shared with the other runtimes);
 // - the model refusing the credentials (401/403) → `credentials_invalid`;
 // - Claude Code's rate-limit events, passed on as `rate_limit` progress events;
 // - how full the context is after the message (the last main-thread model call's prompt).
 import type { SDKMessage, SDKResultMessage } from "@anthropic-ai/claude-agent-sdk";
-import type { FailureCode, ProgressEvent, RateLimit, Usage } from "@wegent/protocol";
+import type { ProgressEvent, RateLimit, Usage } from "@wegent/protocol";
 
-export interface WatchLimits {
-  /** No output for this long (not waiting for the owner) stops the run. */
-  stallMs: number;
-  /** Running (not waiting) for longer than this stops the run; null = no limit. */
-  maxRunMs: number | null;
-}
-
-export interface Stop {
-  code: Extract<FailureCode, "agent_stalled" | "run_time_exceeded">;
-  message: string;
-}
-
-const TICK_MS = 1000;
-
-function seconds(ms: number): string {
-  const s = Math.round(ms / 1000);
-  if (s < 120) return `${s} s`;
-  const m = Math.round(s / 60);
-  return m < 120 ? `${m} min` : `${(m / 60).toFixed(1)} h`;
-}
-
-/**
- * The watchdog of one run. `output()` on every sign of life, `waiting(true/false)` around a
- * question to the owner; `onStop` is called once when a limit is passed.
- */
-export class Watchdog {
-  private lastOutput: number;
-  private activeMs = 0;
-  private activeSince: number | null;
-  private waits = 0;
-  private timer: NodeJS.Timeout | null = null;
-  private stopped = false;
-
-  constructor(
-    private readonly limits: WatchLimits,
-    private readonly onStop: (stop: Stop) => void,
-    private readonly now: () => number = Date.now,
-    tickMs = Math.min(TICK_MS, Math.max(50, Math.floor(limits.stallMs / 10))),
-  ) {
-    this.lastOutput = now();
-    this.activeSince = now();
-    this.timer = setInterval(() => this.check(), tickMs);
-    this.timer.unref?.();
-  }
-
-  output(): void {
-    this.lastOutput = this.now();
-  }
-
-  /** The run waits for the owner (true) or goes on (false); waiting time never counts. */
-  waiting(on: boolean): void {
-    const now = this.now();
-    if (on) {
-      if (this.waits++ === 0 && this.activeSince !== null) {
-        this.activeMs += now - this.activeSince;
-        this.activeSince = null;
-      }
-    } else if (this.waits > 0 && --this.waits === 0) {
-      this.activeSince = now;
-      // Silence while the owner thought it over is not the agent's.
-      this.lastOutput = now;
-    }
-  }
-
-  /** Checks the limits now (the timer does it every tick). */
-  check(): void {
-    if (this.stopped || this.waits > 0) return;
-    const now = this.now();
-    const silent = now - this.lastOutput;
-    if (silent >= this.limits.stallMs) {
-      this.stop({
-        code: "agent_stalled",
-        message: `The agent produced no output for ${seconds(silent)} (the limit is ${seconds(this.limits.stallMs)}, the stallSeconds runtime setting), so it was stopped. Send a message to continue where it stopped.`,
-      });
-      return;
-    }
-    const active = this.activeMs + (this.activeSince === null ? 0 : now - this.activeSince);
-    if (this.limits.maxRunMs !== null && active >= this.limits.maxRunMs) {
-      this.stop({
-        code: "run_time_exceeded",
-        message: `The run went on for ${seconds(active)} (not counting time waiting for you), past the limit of ${seconds(this.limits.maxRunMs)} (the maxRunMinutes runtime setting), so it was stopped. Send a message to continue where it stopped.`,
-      });
-    }
-  }
-
-  private stop(stop: Stop): void {
-    this.stopped = true;
-    this.dispose();
-    this.onStop(stop);
-  }
-
-  dispose(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-  }
-}
+export { eitherSignal, type Stop, Watchdog, type WatchLimits } from "../watchdog";
 
 /** Claude Code's rate-limit event as the protocol carries it. */
 function rateLimitOf(info: {
@@ -188,15 +92,4 @@ export class RunFacts {
       ...(windows.length > 0 ? { contextWindow: Math.max(...windows) } : {}),
     };
   }
-}
-
-/** Aborts when either does, with that one's reason. */
-export function eitherSignal(a: AbortSignal, b: AbortSignal): AbortSignal {
-  if (a.aborted) return a;
-  if (b.aborted) return b;
-  const both = new AbortController();
-  const abort = (from: AbortSignal) => () => both.abort(from.reason);
-  a.addEventListener("abort", abort(a), { once: true });
-  b.addEventListener("abort", abort(b), { once: true });
-  return both.signal;
 }

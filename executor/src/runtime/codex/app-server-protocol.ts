@@ -1458,6 +1458,17 @@ export type ThreadProjectUpdatedNotification = { threadId: string, projectId: st
 
 export type ThreadQueueChangedNotification = { threadId: string, };
 
+export type ThreadReadParams = { threadId: string,
+/**
+ * When true, include turns and their items from rollout history.
+ * Full-history hydration is deprecated for paginated threads; prefer a
+ * metadata-only read and page with `thread/turns/list` and
+ * `thread/items/list`.
+ */
+includeTurns?: boolean, };
+
+export type ThreadReadResponse = {thread: Thread};
+
 /**
  * The first unread position in a durable local thread. A null position means read.
  * The opaque revision guards edits against activity or marks the caller has not seen.

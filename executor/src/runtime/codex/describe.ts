@@ -3,8 +3,51 @@ import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import type { DeviceRuntime, RuntimeAuth } from "@wegent/protocol";
+import {
+  type DeviceRuntime,
+  MAX_RUNTIME_MODELS,
+  type RuntimeAuth,
+  type RuntimeModel,
+} from "@wegent/protocol";
+import { z } from "zod";
 import type { BaseEnv } from "../agent-env";
+import { withAppServer } from "./threads";
+
+const ModelList = z.looseObject({
+  data: z.array(
+    z.looseObject({
+      model: z.string().min(1).max(200),
+      displayName: z.string().max(200).optional(),
+      description: z.string().optional(),
+      hidden: z.boolean().optional(),
+    }),
+  ),
+});
+
+/** What Codex offers (`model/list`), once per binary; a failure is tried again next time. */
+const modelsOf = new Map<string, Promise<RuntimeModel[]>>();
+
+function models(exe: string, base: BaseEnv): Promise<RuntimeModel[]> {
+  const known = modelsOf.get(exe);
+  if (known) return known;
+  const env = Object.fromEntries(
+    Object.entries(base).filter(([name]) => !name.startsWith("WEGENT_")),
+  );
+  const listed = withAppServer(exe, env, 8_000, async (rpc) => {
+    const answer = ModelList.parse(await rpc.request("model/list", {}));
+    return answer.data
+      .filter((m) => m.hidden !== true)
+      .slice(0, MAX_RUNTIME_MODELS)
+      .map((m) => ({
+        value: m.model,
+        displayName: m.displayName ?? m.model,
+        description: (m.description ?? "").slice(0, 1000),
+      }));
+  });
+  modelsOf.set(exe, listed);
+  listed.catch(() => modelsOf.delete(exe));
+  return listed;
+}
 
 function version(exe: string): Promise<string | null> {
   return new Promise((resolve) => {
@@ -40,7 +83,7 @@ export async function describeCodex(exe: string | null, base: BaseEnv): Promise<
     id: "codex",
     version: await version(exe),
     auth: auth(base),
-    models: [],
+    models: await models(exe, base).catch(() => []),
     commands: [],
     problem: null,
   };

@@ -9,7 +9,8 @@ import type { Logger } from "../../log";
 import { type BaseEnv, baseAgentEnvironment } from "../agent-env";
 import { type AgentLauncher, directLauncher } from "../launcher";
 import { killTree } from "../process-tree";
-import type { AgentRuntime, QueuedMessage, RunOutcome, RunRequest } from "../types";
+import type { AgentRuntime, QueuedMessage, QueueState, RunOutcome, RunRequest } from "../types";
+import { eitherSignal, type Stop, Watchdog, type WatchLimits } from "../watchdog";
 import type {
   InitializeParams,
   ThreadResumeParams,
@@ -43,6 +44,11 @@ export interface CodexRuntimeOptions {
   extraEnv?: Record<string, string>;
   permissionMode?: PermissionMode;
   clientVersion?: string;
+  /**
+   * Tests only (the CLI never sets it): watchdog limits instead of the owner's stallSeconds /
+   * maxRunMinutes, so a stalled run can be checked in seconds.
+   */
+  watchLimits?: Partial<WatchLimits>;
   log?: Logger;
 }
 
@@ -64,11 +70,67 @@ export function createCodexRuntime(options: CodexRuntimeOptions = {}): AgentRunt
   const running = new Map<string, Running>();
   const executable = (): string | null => findCodexExecutable(options.executable, base.PATH);
 
+  /**
+   * One reply under the watchdog (stallSeconds / maxRunMinutes, as for Claude Code): from the
+   * start of `codex app-server` to the end of the turn; waiting for the owner's answer pauses
+   * it. A stop ends the run like a cancel, with `agent_stalled` / `run_time_exceeded`.
+   */
   async function run(
     request: RunRequest,
     onEvent: (event: ProgressEvent) => void,
     signal: AbortSignal,
   ): Promise<RunOutcome> {
+    const settings = request.capabilities?.runtime;
+    let stop: Stop | null = null;
+    const watchStop = new AbortController();
+    const watch = new Watchdog(
+      {
+        stallMs: options.watchLimits?.stallMs ?? (settings?.stallSeconds ?? 600) * 1000,
+        maxRunMs:
+          options.watchLimits?.maxRunMs ??
+          (settings?.maxRunMinutes ? settings.maxRunMinutes * 60_000 : null),
+      },
+      (s) => {
+        stop = s;
+        options.log?.warn("codex run stopped by the watchdog", {
+          taskId: request.taskId,
+          code: s.code,
+        });
+        watchStop.abort(s.code);
+      },
+    );
+    const ask = request.ask;
+    const watched: RunRequest = ask
+      ? {
+          ...request,
+          ask: (question, askSignal) => {
+            watch.waiting(true);
+            return ask(question, askSignal).finally(() => watch.waiting(false));
+          },
+        }
+      : request;
+    try {
+      return await runTurn(
+        watched,
+        (event) => {
+          watch.output();
+          onEvent(event);
+        },
+        eitherSignal(signal, watchStop.signal),
+        { watch, stopMessage: () => stop?.message ?? null },
+      );
+    } finally {
+      watch.dispose();
+    }
+  }
+
+  async function runTurn(
+    request: RunRequest,
+    onEvent: (event: ProgressEvent) => void,
+    signal: AbortSignal,
+    watching: { watch: Watchdog; stopMessage: () => string | null },
+  ): Promise<RunOutcome> {
+    const aborted = (): string => watching.stopMessage() ?? abortMessage(signal);
     const exe = executable();
     const reply = new CodexReply(onEvent);
     const fail = (code: FailureCode, message: string, sessionId: string | null): RunOutcome => ({
@@ -104,6 +166,8 @@ export function createCodexRuntime(options: CodexRuntimeOptions = {}): AgentRunt
       child,
       {
         notification: (method, params) => {
+          // Any word from Codex is a sign of life (the watchdog's stall clock).
+          watching.watch.output();
           const turnEnd = reply.take(method, params);
           if (turnEnd) end(turnEnd);
         },
@@ -123,7 +187,7 @@ export function createCodexRuntime(options: CodexRuntimeOptions = {}): AgentRunt
       }
       // The turn gets a moment to end on its own; the process tree goes anyway.
       setTimeout(() => void stop(), 300).unref();
-      end({ ok: false, code: abortCode(signal), message: abortMessage(signal), interrupted: true });
+      end({ ok: false, code: abortCode(signal), message: aborted(), interrupted: true });
     };
     signal.addEventListener("abort", onAbort, { once: true });
     try {
@@ -148,7 +212,7 @@ export function createCodexRuntime(options: CodexRuntimeOptions = {}): AgentRunt
             ...(model ? { model } : {}),
           } satisfies ThreadStartParams);
       threadId = ThreadResult.parse(thread).thread.id;
-      if (signal.aborted) return fail(abortCode(signal), abortMessage(signal), threadId);
+      if (signal.aborted) return fail(abortCode(signal), aborted(), threadId);
       const turnParams: TurnStartParams = {
         threadId,
         input: [{ type: "text", text: request.prompt, text_elements: [] }],
@@ -173,10 +237,10 @@ export function createCodexRuntime(options: CodexRuntimeOptions = {}): AgentRunt
           costUsd: null,
         };
       }
-      if (result.interrupted) return fail(abortCode(signal), abortMessage(signal), threadId);
+      if (result.interrupted) return fail(abortCode(signal), aborted(), threadId);
       return fail(result.code, result.message, threadId);
     } catch (error) {
-      if (signal.aborted) return fail(abortCode(signal), abortMessage(signal), threadId);
+      if (signal.aborted) return fail(abortCode(signal), aborted(), threadId);
       return fail("agent_error", `Codex failed: ${String(error)}${stderrTail(stderr)}`, threadId);
     } finally {
       signal.removeEventListener("abort", onAbort);
@@ -187,7 +251,12 @@ export function createCodexRuntime(options: CodexRuntimeOptions = {}): AgentRunt
     }
   }
 
-  function queueMessage(message: QueuedMessage): "queued" | "full" | "not_running" {
+  /**
+   * `turn/steer` before the answer: only a message Codex took is "queued" (and at once shown as
+   * taken). One it refuses (the turn just ended, or the process went) is `not_running`, so the
+   * Worker sends it as an ordinary follow-up instead of leaving it marked waiting.
+   */
+  async function queueMessage(message: QueuedMessage): Promise<QueueState> {
     const current = running.get(message.messageId);
     if (!current || current.taskId !== message.taskId) return "not_running";
     const params: TurnSteerParams = {
@@ -196,15 +265,36 @@ export function createCodexRuntime(options: CodexRuntimeOptions = {}): AgentRunt
       clientUserMessageId: message.userMessageId,
       input: [{ type: "text", text: message.text, text_elements: [] }],
     };
-    current.rpc.request("turn/steer", params).then(
-      () =>
-        current.onEvent({
-          kind: "user_message",
-          userMessageId: message.userMessageId,
-          text: message.text,
-        }),
-      (error: unknown) => options.log?.warn("codex: turn/steer refused", { error: String(error) }),
-    );
+    const taken = (): void =>
+      current.onEvent({
+        kind: "user_message",
+        userMessageId: message.userMessageId,
+        text: message.text,
+      });
+    const refused = (error: unknown): void =>
+      options.log?.warn("codex: turn/steer refused", {
+        taskId: message.taskId,
+        error: String(error),
+      });
+    const steer = current.rpc.request("turn/steer", params);
+    const answer = await Promise.race([
+      steer.then(
+        () => "taken" as const,
+        (error: unknown) => {
+          refused(error);
+          return "refused" as const;
+        },
+      ),
+      new Promise<"late">((resolve) => setTimeout(() => resolve("late"), STEER_WAIT_MS).unref()),
+    ]);
+    if (answer === "refused") return "not_running";
+    if (answer === "taken") {
+      taken();
+      return "queued";
+    }
+    // No answer in time (Codex is busy or stuck): the message waits, shown as such; taken when
+    // Codex says so, else it ends `cancelled` with the reply.
+    steer.then(taken, () => undefined);
     return "queued";
   }
 
@@ -222,6 +312,9 @@ export function createCodexRuntime(options: CodexRuntimeOptions = {}): AgentRunt
   };
 }
 
+/** How long a steered message waits for Codex's answer; well within the hub's 10 s. */
+const STEER_WAIT_MS = 5_000;
+
 function missingMessage(): string {
   return "Codex is not installed on this device: no `codex` on the PATH of your login shell. Install it (`npm install -g @openai/codex`) or start wegent-executor with --codex PATH.";
 }
@@ -236,7 +329,10 @@ function exitMessage(stderr: string): string {
 }
 
 function abortCode(signal: AbortSignal): FailureCode {
-  return signal.reason === "executor_stopped" ? "executor_stopped" : "cancelled";
+  const reason: unknown = signal.reason;
+  if (reason === "executor_stopped" || reason === "agent_stalled") return reason;
+  if (reason === "run_time_exceeded") return reason;
+  return "cancelled";
 }
 
 function abortMessage(signal: AbortSignal): string {

@@ -21,11 +21,11 @@ const Listed = z.looseObject({
   ),
 });
 
-function projectOf(cwd: string, projects: readonly Project[]): Project | undefined {
+export function projectOf(cwd: string, projects: readonly Project[]): Project | undefined {
   return projects.find((p) => cwd === p.path || cwd.startsWith(`${p.path}${sep}`));
 }
 
-function titleOf(name: string | null | undefined, preview: string): string {
+export function titleOf(name: string | null | undefined, preview: string): string {
   const line = (name ?? "").trim() || preview.trim().split("\n")[0] || "Untitled";
   return line.slice(0, 300);
 }
@@ -41,23 +41,7 @@ export async function listCodexThreads(
   timeoutMs = 5_000,
 ): Promise<LocalSession[]> {
   if (projects.length === 0) return [];
-  const child = spawn(exe, ["app-server", ...featureOverrides()], {
-    env,
-    stdio: ["pipe", "pipe", "pipe"],
-  });
-  child.stderr.resume();
-  const rpc = new AppServerRpc(
-    child,
-    { notification: () => undefined, request: () => Promise.resolve({ decision: "decline" }) },
-    () => undefined,
-  );
-  const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-  try {
-    await rpc.request("initialize", {
-      clientInfo: { name: "wegent", title: "Wegent", version: "0" },
-      capabilities: { experimentalApi: true },
-    });
-    rpc.notify("initialized");
+  return withAppServer(exe, env, timeoutMs, async (rpc) => {
     const params: ThreadListParams = {
       cwd: projects.map((p) => p.path),
       limit: MAX_LISTED_SESSIONS,
@@ -79,6 +63,37 @@ export async function listCodexThreads(
       });
     }
     return sessions.sort((a, b) => b.updatedAt.localeCompare(a.updatedAt));
+  });
+}
+
+/**
+ * A short-lived `codex app-server` over the owner's CODEX_HOME, initialized, for `use`;
+ * killed after it, or after `timeoutMs` (then `use` fails).
+ */
+export async function withAppServer<T>(
+  exe: string,
+  env: Record<string, string | undefined>,
+  timeoutMs: number,
+  use: (rpc: AppServerRpc) => Promise<T>,
+): Promise<T> {
+  const child = spawn(exe, ["app-server", ...featureOverrides()], {
+    env,
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+  child.stderr.resume();
+  const rpc = new AppServerRpc(
+    child,
+    { notification: () => undefined, request: () => Promise.resolve({ decision: "decline" }) },
+    () => undefined,
+  );
+  const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+  try {
+    await rpc.request("initialize", {
+      clientInfo: { name: "wegent", title: "Wegent", version: "0" },
+      capabilities: { experimentalApi: true },
+    });
+    rpc.notify("initialized");
+    return await use(rpc);
   } finally {
     clearTimeout(timer);
     child.stdin.end();
