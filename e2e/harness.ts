@@ -339,7 +339,9 @@ export function startExecutor(options: {
       if (child.exitCode !== null) return child.exitCode;
       await stopGroup(child, exitPromise, signal, 8000);
       const code = await exitPromise;
-      rmSync(home, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
+      // Up to 5 s: a Claude Code process the executor was stopping may still be writing its
+      // session file into this HOME as it goes (ENOTEMPTY under load).
+      rmSync(home, { recursive: true, force: true, maxRetries: 25, retryDelay: 200 });
       return code;
     },
   };
