@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { LiveFocus } from "@wegent/protocol";
 import { browserLabel, iosNeedsHomeScreen } from "../src/lib/push";
-import { currentFocus } from "../src/live/focus";
+import { currentFocus } from "../src/state/focus";
 import { parseRoute } from "../src/lib/route";
 
 const IPHONE =

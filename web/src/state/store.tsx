@@ -1,4 +1,4 @@
-import { watchFocus } from "../live/focus";
+import { watchFocus } from "./focus";
 import {
   createContext,
   useCallback,
