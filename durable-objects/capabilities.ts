@@ -1,6 +1,6 @@
 // The desired capabilities of a user (skills, MCP servers, runtime settings) as the
 // `device:capabilities` frame a device gets, with its digest. Used by the DeviceHub on register
-// and by the Worker after every change; plain SQL on D1 so it sits below the Worker.
+// and by the Worker after every change; drizzle on D1 (edge/db) so it sits below the Worker.
 import {
   DEFAULT_RUNTIME_SETTINGS,
   type DeviceCapabilitiesFrame,
@@ -8,6 +8,8 @@ import {
   PermissionMode,
   RuntimeSettings,
 } from "@wegent/protocol";
+import { and, asc, eq, sql } from "drizzle-orm";
+import { database, schema } from "../edge/db";
 
 /** How long a skill download token in a `device:capabilities` frame stays valid. */
 export const SKILL_LINK_SECONDS = 60 * 60;
@@ -69,33 +71,40 @@ export async function checkSkillLinkToken(
  * in the same query; no row there means none set (null).
  */
 export async function runtimeSettingsOf(env: CapabilityEnv, ownerId: string) {
-  return parseRuntimeSettings(await runtimeSettingsQuery(env, ownerId).first<SettingsRow>());
+  const db = database(env.DB);
+  const [settings, mode] = await db.batch(runtimeSettingsReads(db, ownerId));
+  return parseRuntimeSettings(settings[0], mode[0]);
 }
 
-interface SettingsRow {
-  settings: string | null;
-  mode: string | null;
+/**
+ * The two reads of the runtime settings (each row may be missing), for one D1 batch: the stored
+ * JSON as its text (one that does not parse means the defaults, not an error) and the default
+ * permission mode.
+ */
+function runtimeSettingsReads(db: ReturnType<typeof database>, ownerId: string) {
+  const { runtimeSettings: r, userSettings: u } = schema;
+  return [
+    db
+      .select({ settings: sql<string>`${r.settings}` })
+      .from(r)
+      .where(eq(r.userId, ownerId)),
+    db.select({ mode: u.defaultPermissionMode }).from(u).where(eq(u.userId, ownerId)),
+  ] as const;
 }
 
-// Raw SQL on purpose: a SELECT with no FROM of two scalar subqueries (one row even when the user has
-// neither row), which drizzle cannot write; it rides in the same D1 batch as the two lists.
-function runtimeSettingsQuery(env: CapabilityEnv, ownerId: string) {
-  return env.DB.prepare(
-    `SELECT (SELECT settings FROM runtime_settings WHERE user_id = ?1) AS settings,
-            (SELECT default_permission_mode FROM user_settings WHERE user_id = ?1) AS mode`,
-  ).bind(ownerId);
-}
-
-function parseRuntimeSettings(row: SettingsRow | null | undefined) {
+function parseRuntimeSettings(
+  stored: { settings: string } | undefined,
+  chosen: { mode: string } | undefined,
+) {
   let json: unknown;
   try {
-    json = row?.settings ? JSON.parse(row.settings) : {};
+    json = stored?.settings ? JSON.parse(stored.settings) : {};
   } catch {
     json = {};
   }
   const parsed = RuntimeSettings.safeParse(json);
   const runtime = parsed.success ? parsed.data : DEFAULT_RUNTIME_SETTINGS;
-  const mode = PermissionMode.safeParse(row?.mode);
+  const mode = PermissionMode.safeParse(chosen?.mode);
   return { ...runtime, permissionMode: mode.success ? mode.data : null };
 }
 
@@ -120,25 +129,26 @@ export async function desiredCapabilities(
   env: CapabilityEnv,
   ownerId: string,
 ): Promise<DeviceCapabilitiesFrame> {
-  // One round trip for the three reads.
-  // Raw SQL on purpose: one D1 batch with the settings read above (a raw statement; a drizzle batch
-  // takes only drizzle queries), so the two list reads are raw too.
-  const [skillRows, serverRows, settingsRows] = await env.DB.batch<Record<string, unknown>>([
-    env.DB.prepare(
-      "SELECT id, name, sha256 FROM skills WHERE owner_id = ? AND enabled = 1 ORDER BY name",
-    ).bind(ownerId),
-    env.DB.prepare(
-      "SELECT name, definition FROM mcp_servers WHERE owner_id = ? AND enabled = 1 ORDER BY name",
-    ).bind(ownerId),
-    runtimeSettingsQuery(env, ownerId),
+  // One round trip (one D1 batch) for the four reads.
+  const db = database(env.DB);
+  const { skills: k, mcpServers: m } = schema;
+  const [skillRows, serverRows, settings, mode] = await db.batch([
+    db
+      .select({ id: k.id, name: k.name, sha256: k.sha256 })
+      .from(k)
+      .where(and(eq(k.ownerId, ownerId), eq(k.enabled, true)))
+      .orderBy(asc(k.name)),
+    // The definition as its stored text: one that does not parse is skipped below, not fatal.
+    db
+      .select({ name: m.name, definition: sql<string>`${m.definition}` })
+      .from(m)
+      .where(and(eq(m.ownerId, ownerId), eq(m.enabled, true)))
+      .orderBy(asc(m.name)),
+    ...runtimeSettingsReads(db, ownerId),
   ]);
-  const skills = {
-    results: (skillRows?.results ?? []) as { id: string; name: string; sha256: string }[],
-  };
-  const servers = {
-    results: (serverRows?.results ?? []) as { name: string; definition: string }[],
-  };
-  const runtime = parseRuntimeSettings(settingsRows?.results[0] as SettingsRow | undefined);
+  const skills = { results: skillRows };
+  const servers = { results: serverRows };
+  const runtime = parseRuntimeSettings(settings[0], mode[0]);
   const mcpServers = servers.results.flatMap((row) => {
     let json: unknown;
     try {
@@ -173,15 +183,26 @@ export async function desiredCapabilities(
   return { type: "device:capabilities", digest, skills: links, mcpServers, runtime };
 }
 
-/** Records the new desired digest on every device of the owner (one statement). */
+/**
+ * The new desired digest for a device row: a device's error is kept only while its desired
+ * digest stays the same (SQLite's SET reads the row as it was, so this is one compare-and-set).
+ */
+export function desiredDigestUpdate(digest: string) {
+  const d = schema.devices;
+  return {
+    capabilitiesDesired: digest,
+    capabilitiesError: sql<
+      string | null
+    >`CASE WHEN ${d.capabilitiesDesired} IS ${digest} THEN ${d.capabilitiesError} ELSE NULL END`,
+  };
+}
+
+/** Records the new desired digest on every local device of the owner (one statement). */
 export async function recordDesiredDigest(env: CapabilityEnv, ownerId: string, digest: string) {
-  // Raw SQL on purpose: one statement on every local device of the owner that keeps a device's
-  // error only while its desired digest stays the same (CASE on the old value in the same row).
-  await env.DB.prepare(
-    `UPDATE devices SET capabilities_desired = ?1,
-       capabilities_error = CASE WHEN capabilities_desired IS ?1 THEN capabilities_error ELSE NULL END
-     WHERE owner_id = ?2 AND type = 'local'`,
-  )
-    .bind(digest, ownerId)
+  const d = schema.devices;
+  await database(env.DB)
+    .update(d)
+    .set(desiredDigestUpdate(digest))
+    .where(and(eq(d.ownerId, ownerId), eq(d.type, "local")))
     .run();
 }

@@ -22,8 +22,9 @@ const KEY = "bench-meters";
 /**
  * Counters of a hub's billable work, kept only when the deployment sets BENCH_METERS=1 (the
  * bench does); otherwise every method is a no-op and nothing is wrapped. They survive
- * hibernation in the object's key-value storage (saved a second after counted work, at most once
- * a second, and not counted themselves).
+ * hibernation in the object's key-value storage: saved a second after counted work, at most once
+ * a second, by the hub's one alarm (`saveAt` is a row of its deadlines; no timer of its own), and
+ * not counted themselves.
  */
 export class Meter {
   readonly on: boolean;
@@ -37,16 +38,25 @@ export class Meter {
   private readonly d1: D1Count = newD1Count();
   private cursors: SqlStorageCursor<Record<string, SqlStorageValue>>[] = [];
   private storage: SyncKvStorage | null = null;
-  private saving: ReturnType<typeof setTimeout> | null = null;
+  /** When the counts are to be saved (epoch ms); null: nothing unsaved (or not metering). */
+  private due: number | null = null;
+  /** Tells the hub to set its alarm again (a save became due). */
+  private reschedule: () => void = () => undefined;
+  /** While set, SQLite work is the meters' own upkeep and is not counted. */
+  private quiet = false;
 
   constructor(env: Env) {
     this.on = env.BENCH_METERS === "1";
   }
 
-  /** Carries the counts over hibernation: restores them now, saves them as they change. */
-  persistIn(storage: DurableObjectStorage): void {
+  /**
+   * Carries the counts over hibernation: restores them now, saves them as they change (when the
+   * hub's alarm reaches `saveAt`; `reschedule` sets the alarm again when a save becomes due).
+   */
+  persistIn(storage: DurableObjectStorage, reschedule: () => void): void {
     if (!this.on) return;
     this.storage = storage.kv;
+    this.reschedule = reschedule;
     const saved = storage.kv.get<HubMeters>(KEY);
     if (!saved) return;
     const { d1RoundTrips, d1RowsRead, d1RowsWritten, ...counts } = saved;
@@ -60,22 +70,43 @@ export class Meter {
 
   request(): void {
     if (this.on) this.counts.requests += 1;
-    this.save();
+    this.dirty();
   }
   wsIn(): void {
     if (this.on) this.counts.wsIn += 1;
-    this.save();
+    this.dirty();
   }
   wsOut(n = 1): void {
     if (this.on) this.counts.wsOut += n;
   }
 
-  private save(): void {
-    if (!this.storage || this.saving) return;
-    this.saving = setTimeout(() => {
-      this.saving = null;
-      this.storage?.put(KEY, this.snapshot());
-    }, SAVE_AFTER_MS);
+  /** Counted work happened: the counts are due to be saved a second later (once pending). */
+  private dirty(): void {
+    if (!this.storage || this.due !== null) return;
+    this.due = Date.now() + SAVE_AFTER_MS;
+    this.reschedule();
+  }
+
+  /** When the counts are due to be saved (null: nothing to save): a row of the hub's alarm. */
+  get saveAt(): number | null {
+    return this.due;
+  }
+
+  /** Saves the counts now (the alarm calls it when `saveAt` is due). */
+  save(): void {
+    this.due = null;
+    this.storage?.put(KEY, this.snapshot());
+  }
+
+  /** Runs `fn` without counting its SQLite work (the meters' own upkeep, bench only). */
+  uncounted<T>(fn: () => T): T {
+    const was = this.quiet;
+    this.quiet = true;
+    try {
+      return fn();
+    } finally {
+      this.quiet = was;
+    }
   }
 
   /** The env to use: with a counting D1 when metering. */
@@ -91,6 +122,7 @@ export class Meter {
         if (prop === "exec")
           return (query: string, ...bindings: unknown[]) => {
             const cursor = target.exec(query, ...bindings);
+            if (this.quiet) return cursor;
             this.counts.sqlRowsWritten += cursor.rowsWritten;
             this.cursors.push(cursor);
             if (this.cursors.length > MAX_PENDING_CURSORS) this.foldCursors();

@@ -46,7 +46,8 @@ export class UserHub extends Server<Env> {
     const meter = new Meter(env);
     super(ctx, meter.env(env));
     this.meter = meter;
-    meter.persistIn(ctx.storage);
+    // Saved by the alarm (with the tabs' expiries), never by a timer.
+    meter.persistIn(ctx.storage, () => void this.scheduleExpiry());
     this.db = meter.sql(ctx.storage.sql);
     this.db.exec(
       "CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY, frame TEXT NOT NULL)",
@@ -198,11 +199,13 @@ export class UserHub extends Server<Env> {
     }
   }
 
+  /** Sets the alarm to the next tab expiry or meters save (bench only), whichever is first. */
   private async scheduleExpiry(): Promise<void> {
     const times: number[] = [];
     for (const c of this.getConnections<LiveState>("browser")) {
       if (c.state?.expiresAt != null) times.push(c.state.expiresAt);
     }
+    if (this.meter.saveAt !== null) times.push(this.meter.saveAt);
     if (times.length === 0) await this.ctx.storage.deleteAlarm();
     else await this.ctx.storage.setAlarm(Math.max(Math.min(...times), Date.now() + 10));
   }
@@ -210,6 +213,8 @@ export class UserHub extends Server<Env> {
   /** Closes the tabs whose session or token expired, then waits for the next expiry. */
   override async onAlarm(): Promise<void> {
     const now = Date.now();
+    const saveAt = this.meter.saveAt;
+    if (saveAt !== null && saveAt <= now) this.meter.save();
     for (const c of this.getConnections<LiveState>("browser")) {
       const expiresAt = c.state?.expiresAt ?? null;
       if (expiresAt !== null && expiresAt <= now) {

@@ -2,7 +2,9 @@
 // (on register, and when the Worker says they changed) and keep what the device reports it
 // applied on its D1 row, where listings read it.
 import type { AppliedCapabilities, DeviceCapabilitiesFrame } from "@wegent/protocol";
-import { desiredCapabilities } from "../capabilities";
+import { and, eq, or, sql } from "drizzle-orm";
+import { database, schema } from "../../edge/db";
+import { desiredCapabilities, desiredDigestUpdate } from "../capabilities";
 
 interface SyncEnv {
   DB: D1Database;
@@ -22,13 +24,11 @@ export async function sendCapabilities(
 ): Promise<void> {
   const frame = await desiredCapabilities(env, ownerId);
   if (recorded === frame.digest) return send(frame);
-  // Raw SQL on purpose: the same compare-and-set as recordDesiredDigest (capabilities.ts), one row.
-  await env.DB.prepare(
-    `UPDATE devices SET capabilities_desired = ?1,
-       capabilities_error = CASE WHEN capabilities_desired IS ?1 THEN capabilities_error ELSE NULL END
-     WHERE owner_id = ?2 AND device_id = ?3`,
-  )
-    .bind(frame.digest, ownerId, deviceId)
+  const d = schema.devices;
+  await database(env.DB)
+    .update(d)
+    .set(desiredDigestUpdate(frame.digest))
+    .where(and(eq(d.ownerId, ownerId), eq(d.deviceId, deviceId)))
     .run();
   send(frame);
 }
@@ -42,16 +42,27 @@ export async function storeApplied(
 ): Promise<boolean> {
   // An executor older than the MCP policy reports none: what the row holds stays.
   const policy = applied.policy ? JSON.stringify(applied.policy) : null;
-  // Raw SQL on purpose: one conditional UPDATE that writes only when something moved, and whose
-  // `changes` says whether it did (the hub publishes only then); IS NOT compares NULLs.
-  const result = await env.DB.prepare(
-    `UPDATE devices SET capabilities_applied = ?1, capabilities_error = ?2,
-       capabilities_policy = COALESCE(?5, capabilities_policy)
-     WHERE owner_id = ?3 AND device_id = ?4
-       AND (capabilities_applied IS NOT ?1 OR capabilities_error IS NOT ?2
-            OR (?5 IS NOT NULL AND capabilities_policy IS NOT ?5))`,
-  )
-    .bind(applied.digest, applied.error, ownerId, deviceId, policy)
+  // One conditional UPDATE that writes only when something moved, and whose `changes` says
+  // whether it did (the hub publishes only then); IS NOT compares NULLs.
+  const d = schema.devices;
+  const result = await database(env.DB)
+    .update(d)
+    .set({
+      capabilitiesApplied: applied.digest,
+      capabilitiesError: applied.error,
+      capabilitiesPolicy: sql<string | null>`COALESCE(${policy}, ${d.capabilitiesPolicy})`,
+    })
+    .where(
+      and(
+        eq(d.ownerId, ownerId),
+        eq(d.deviceId, deviceId),
+        or(
+          sql`${d.capabilitiesApplied} IS NOT ${applied.digest}`,
+          sql`${d.capabilitiesError} IS NOT ${applied.error}`,
+          policy === null ? undefined : sql`${d.capabilitiesPolicy} IS NOT ${policy}`,
+        ),
+      ),
+    )
     .run();
   return (result.meta.changes ?? 0) > 0;
 }

@@ -1,4 +1,5 @@
 import { CloseCode } from "@wegent/protocol";
+import type { Meter } from "../meters";
 import type { DeadlineHost } from "./deadlines";
 import { timings } from "./deadlines";
 import type { InputDesk } from "./input-desk";
@@ -26,6 +27,8 @@ export interface DeadlineParts {
   retryWrites: () => Promise<void>;
   /** Device RPC requests in flight (their timeouts are rows of the table). */
   requests: PendingRequests;
+  /** The bench's meters (their save is a row of the table). */
+  meter: Meter;
 }
 
 /** The hub's state and actions as the one deadline table reads them. */
@@ -76,6 +79,8 @@ export function deadlineHost(p: DeadlineParts): DeadlineHost {
     retryWrites: p.retryWrites,
     requestExpiry: p.requests.nextExpiry(),
     requestsExpired: () => Promise.resolve(p.requests.expire()),
+    metersSaveAt: p.meter.saveAt,
+    saveMeters: () => Promise.resolve(p.meter.save()),
     queueTimedOut: (w) => {
       const message = `Device ${slots.deviceName()} stayed offline; the task waited too long in its queue.`;
       return slots.finish(w, failed("queue_timeout", message));

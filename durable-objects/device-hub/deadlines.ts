@@ -64,6 +64,9 @@ export interface DeadlineHost {
   requestExpiry: number | null;
   /** Ends every due device RPC request with `timeout`. */
   requestsExpired(): Promise<void>;
+  /** When the bench's meters are due to be saved (meters.ts; null: not metering, or saved). */
+  metersSaveAt: number | null;
+  saveMeters(): Promise<void>;
 }
 
 export interface Deadline {
@@ -77,7 +80,8 @@ export interface Deadline {
     | "queue"
     | "input"
     | "d1_retry"
-    | "request";
+    | "request"
+    | "meters";
   at: number;
   fire: () => Promise<void>;
 }
@@ -137,6 +141,9 @@ export function deadlineTable(h: DeadlineHost): Deadline[] {
   }
   if (h.requestExpiry !== null) {
     table.push({ name: "request", at: h.requestExpiry, fire: () => h.requestsExpired() });
+  }
+  if (h.metersSaveAt !== null) {
+    table.push({ name: "meters", at: h.metersSaveAt, fire: () => h.saveMeters() });
   }
   return table;
 }

@@ -30,6 +30,8 @@ function host(patch: Partial<DeadlineHost>): DeadlineHost {
     retryWrites: noop,
     requestExpiry: null,
     requestsExpired: noop,
+    metersSaveAt: null,
+    saveMeters: noop,
     ...patch,
   };
 }
@@ -128,6 +130,24 @@ describe("the deadline table (one list for scheduling and firing)", () => {
     // The other one waits on; once answered it leaves the table.
     expect(table().map((d) => [d.name, d.at])).toEqual([["request", 61_000]]);
     requests.settle({ type: "device:response", requestId: "r2", ok: true, result: 1 });
+    expect(table()).toEqual([]);
+  });
+
+  it("saves the bench's meters by the alarm, a row like any other (no timer)", async () => {
+    let saveAt: number | null = 4_000;
+    const table = () =>
+      deadlineTable(
+        host({
+          metersSaveAt: saveAt,
+          saveMeters: () => {
+            saveAt = null;
+            return Promise.resolve();
+          },
+        }),
+      );
+    expect(table().map((d) => [d.name, d.at])).toEqual([["meters", 4_000]]);
+    expect(nextAlarm(table(), 0)).toBe(4_000);
+    await table()[0]!.fire();
     expect(table()).toEqual([]);
   });
 });

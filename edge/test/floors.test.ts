@@ -18,8 +18,9 @@ interface Plan {
 const EXECUTOR: Plan = {
   src: "executor/src",
   floors: [
-    // Processes, git, paths pinned against swaps, the log, tracing: imports nothing above.
-    ["system/", "telemetry/", "log.ts"],
+    // Processes, git, paths pinned against swaps, the log and traces: imports nothing of the
+    // executor above.
+    ["system/", "log.ts", "telemetry/"],
     // The socket to the hub, the outbox, the device RPC's answering side.
     ["connection/"],
     // The parts a task uses: its places and archives, the owner's projects, the agent runtime,
@@ -41,10 +42,6 @@ const EXECUTOR: Plan = {
     // What puts it together: the task manager, the executor, the CLI.
     ["task-manager.ts", "executor.ts", "executor-options.ts", "cli.ts"],
   ],
-  allowed: {
-    // The process-tree killer belongs to system/; it moves there with the runtime's restructure.
-    "executor/src/system/spawn.ts → executor/src/runtime/process-tree.ts": "runtime/ is moving",
-  },
 };
 
 const WEB: Plan = {

@@ -3,7 +3,7 @@
 // its own process group; a non-zero exit or the timeout stops the message with `hook_failed`.
 import { spawn } from "node:child_process";
 import { z } from "zod";
-import { killTree } from "./runtime/process-tree";
+import { killTree } from "./system/process-tree";
 
 export const PreExecuteHook = z.object({
   argv: z.array(z.string().min(1).max(4000)).min(1, "preExecuteHook.argv needs a program").max(100),

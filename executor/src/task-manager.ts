@@ -1,5 +1,4 @@
 import { mkdir } from "node:fs/promises";
-import { join } from "node:path";
 import {
   type FailureCode,
   type TaskAccepted,
@@ -12,6 +11,7 @@ import type { LocalWorkspaces } from "./local/worktrees";
 import type { Logger } from "./log";
 import type { Outbox } from "./connection/outbox";
 import { RecentIds } from "./connection/recent-ids";
+import { taskPaths } from "./workspace/places";
 import { InputRequests } from "./input-requests";
 import type { RuntimeRegistry } from "./runtime/registry";
 import type {
@@ -284,15 +284,18 @@ export class TaskManager {
     const preparing = trace.step("executor workspace preparation");
     const capabilities = this.options.capabilities;
     // Per task, not per message: a follow-up resumes the session the runtime keeps under HOME.
-    const taskHome = join(this.options.homeDir, "tasks", taskId);
+    const places = taskPaths(
+      { homeDir: this.options.homeDir, workspaceRoot: this.options.workspaceRoot },
+      taskId,
+    );
     const request: RunRequest = {
       taskId,
       messageId,
       prompt: frame.prompt,
       resumeSessionId: frame.resumeSessionId,
-      workspaceDir: join(this.options.workspaceRoot, taskId),
-      homeDir: join(taskHome, "home"),
-      tmpDir: join(taskHome, "tmp"),
+      workspaceDir: places.workspaceDir,
+      homeDir: places.agentHome,
+      tmpDir: places.tmpDir,
       permissionMode: frame.permissionMode,
       model: frame.model ?? null,
       ...(this.options.sendInputRequest

@@ -25,7 +25,7 @@ import {
   WorkspaceFile,
   WorkspaceStatus,
 } from "@wegent/protocol";
-import { isAlive } from "../src/runtime/process-tree";
+import { isAlive } from "../src/system/process-tree";
 import { CommandRunner, type RunnerOutcome } from "../src/commands/runner";
 import { parseOwnerCommands } from "../src/commands/owner-commands";
 import { commandStateDir, TaskWorkspaces } from "../src/workspace/places";

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { PreExecuteHook, runPreExecuteHook } from "../src/hooks";
-import { isAlive } from "../src/runtime/process-tree";
+import { isAlive } from "../src/system/process-tree";
 
 const workspace = () => mkdtempSync(join(tmpdir(), "wegent-hook-"));
 const hook = (script: string, timeoutSec = 10) =>

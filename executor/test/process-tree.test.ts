@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { accessSync, constants, readFileSync, writeFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
-import { isAlive, killTree, listDescendants } from "../src/runtime/process-tree";
+import { isAlive, killTree, listDescendants } from "../src/system/process-tree";
 
 // A pid is only a number: between listing a tree and signalling it (claude.ts waits seconds for
 // a graceful interrupt in between) a listed process may end and the kernel may give its pid to

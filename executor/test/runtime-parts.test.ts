@@ -9,7 +9,7 @@ import { agentEnvironment } from "../src/runtime/claude/env";
 import { createClaudeRuntime } from "../src/runtime/claude/runtime";
 import { ReplyStream, truncateSummary } from "../src/runtime/claude/events";
 import { findClaudeExecutable } from "../src/runtime/claude/preflight";
-import { isAlive, killTree, listDescendants } from "../src/runtime/process-tree";
+import { isAlive, killTree, listDescendants } from "../src/system/process-tree";
 import type { ProgressEvent } from "@wegent/protocol";
 import { DEVICE_TOKEN, fakeMachineEnv, request, taskDirs, waitFor } from "./runtime-helpers";
 

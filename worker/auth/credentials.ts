@@ -83,6 +83,7 @@ export async function startFamily(
 
 /** Statements that make `row` (pending) the family's current and retire everything older. */
 function promote(env: Env, row: CredentialRow): D1PreparedStatement[] {
+  // Raw on purpose: they ride in rotate()'s D1 batch with its INSERT … SELECT (raw, see there).
   return [
     env.DB.prepare(
       `UPDATE device_credentials SET state = 'retired'
@@ -216,6 +217,8 @@ export async function rotate(env: Env, presented: string, deviceId: string) {
   const id = crypto.randomUUID();
   const secret = await newSecret(id);
   const statements = row.state === "pending" ? promote(env, row) : [];
+  // Raw on purpose: the next generation is computed and inserted in one INSERT … SELECT, only
+  // from a row still `current`, in one batch with the retirements (drizzle's batch takes no raw).
   statements.push(
     env.DB.prepare(
       "UPDATE device_credentials SET state = 'retired' WHERE family_id = ? AND state = 'pending'",

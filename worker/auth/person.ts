@@ -1,5 +1,7 @@
 import type { MiddlewareHandler } from "hono";
 import type { AccountAction, AccountAuditEntry } from "@wegent/protocol";
+import { and, desc, eq, lt } from "drizzle-orm";
+import { database, schema } from "../../edge/db";
 import { log } from "../../edge/log";
 import { ApiError } from "../lib/errors";
 import { type AppContext, type AppEnv, type AuditNote, sessionRequired } from "./identity";
@@ -145,18 +147,6 @@ export function auditNote(
   c.set("audit", { target, detail });
 }
 
-interface ListedRow {
-  id: number;
-  created_at: string;
-  action: AccountAction;
-  via: "session" | "token";
-  via_id: string;
-  token_name: string | null;
-  target: string | null;
-  detail: string | null;
-  outcome: string;
-}
-
 /** Newest first; `before` is the id the previous page ended at. Owner-scoped in the WHERE. */
 export async function listAccountAudit(
   db: D1Database,
@@ -164,33 +154,41 @@ export async function listAccountAudit(
   before: number | null,
   limit: number,
 ): Promise<{ entries: AccountAuditEntry[]; nextCursor: string | null }> {
-  // Raw SQL on purpose: a LEFT JOIN whose ON carries the via/owner conditions, read with D1's column
-  // names into the page as it is.
-  const rows = await db
-    .prepare(
-      `SELECT a.id, a.created_at, a.action, a.via, a.via_id, a.target, a.detail, a.outcome,
-              t.name AS token_name
-       FROM account_audit a
-       LEFT JOIN api_tokens t ON a.via = 'token' AND t.id = a.via_id AND t.user_id = a.owner_id
-       WHERE a.owner_id = ? AND a.id < ?
-       ORDER BY a.id DESC LIMIT ?`,
-    )
-    .bind(ownerId, before ?? Number.MAX_SAFE_INTEGER, limit + 1)
-    .all<ListedRow>();
-  const page = rows.results.slice(0, limit);
+  const { accountAudit: a, apiTokens: t } = schema;
+  const rows = await database(db)
+    .select({
+      id: a.id,
+      createdAt: a.createdAt,
+      action: a.action,
+      via: a.via,
+      viaId: a.viaId,
+      target: a.target,
+      detail: a.detail,
+      outcome: a.outcome,
+      tokenName: t.name,
+    })
+    .from(a)
+    // The token's name only for a token's row, and only the owner's own token.
+    .leftJoin(t, and(eq(a.via, "token"), eq(t.id, a.viaId), eq(t.userId, a.ownerId)))
+    .where(and(eq(a.ownerId, ownerId), lt(a.id, before ?? Number.MAX_SAFE_INTEGER)))
+    .orderBy(desc(a.id))
+    .limit(limit + 1)
+    .all();
+  const page = rows.slice(0, limit);
   const last = page.at(-1);
   return {
     entries: page.map((r) => ({
       id: r.id,
-      at: r.created_at,
-      action: r.action,
+      at: r.createdAt,
+      // Written only by record() above, from an AccountAction.
+      action: r.action as AccountAction,
       via: r.via,
-      viaId: r.via_id,
-      viaName: r.token_name,
+      viaId: r.viaId,
+      viaName: r.tokenName,
       target: r.target,
       detail: r.detail,
       outcome: r.outcome,
     })),
-    nextCursor: rows.results.length > limit && last ? String(last.id) : null,
+    nextCursor: rows.length > limit && last ? String(last.id) : null,
   };
 }

@@ -1,4 +1,6 @@
+import { and, eq, gt, sql } from "drizzle-orm";
 import type { Context } from "hono";
+import { database, schema } from "../../edge/db";
 import { ApiError } from "../lib/errors";
 
 // Fixed-window counters in D1, each bumped by ONE statement (`INSERT … ON CONFLICT DO UPDATE …
@@ -24,6 +26,7 @@ export interface Counted {
 }
 
 function statement(db: D1Database, limit: Limit, now: number): D1PreparedStatement {
+  // Raw on purpose: one upsert with CASE + RETURNING whose count is the answer (see above).
   return db
     .prepare(
       `INSERT INTO login_throttle (key, failures, window_started_at) VALUES (?1, 1, ?2)
@@ -76,16 +79,16 @@ export async function refundAttempt(
   key: string,
   windowStartedAt: number,
 ): Promise<void> {
-  await db
-    .prepare(
-      "UPDATE login_throttle SET failures = failures - 1 WHERE key = ? AND window_started_at = ? AND failures > 0",
-    )
-    .bind(key, windowStartedAt)
+  const t = schema.loginThrottle;
+  await database(db)
+    .update(t)
+    .set({ failures: sql`${t.failures} - 1` })
+    .where(and(eq(t.key, key), eq(t.windowStartedAt, windowStartedAt), gt(t.failures, 0)))
     .run();
 }
 
 export async function clearCounter(db: D1Database, key: string): Promise<void> {
-  await db.prepare("DELETE FROM login_throttle WHERE key = ?").bind(key).run();
+  await database(db).delete(schema.loginThrottle).where(eq(schema.loginThrottle.key, key)).run();
 }
 
 /** The client's address as Cloudflare saw it (the header cannot be set by the client there). */

@@ -10,6 +10,7 @@ import {
   type TaskWithMessages,
 } from "@wegent/protocol";
 import { database, schema } from "../../edge/db";
+import type { RawRow } from "../../edge/db/raw-row";
 import { log } from "../../edge/log";
 import { currentTraceparent } from "../telemetry/request";
 import { nowIso } from "../../edge/time";
@@ -18,14 +19,10 @@ import { deviceHub } from "../../durable-objects/contract";
 import type { ResolvedTarget } from "./target";
 
 /** The columns of a `devices` row this module reads (raw SQL, so D1's own names). */
-interface DeviceRow {
-  owner_id: string;
-  device_id: string;
-  name: string;
-  custom_name: string | null;
-  type: string;
-  status: string;
-}
+type DeviceRow = Pick<
+  RawRow<typeof schema.devices>,
+  "owner_id" | "device_id" | "name" | "custom_name" | "type" | "status"
+>;
 
 // Sending a message to a device costs as few D1 round trips as it can: the rows are written in
 // one batch (for a new task on a named device, together with the device check), and the answer

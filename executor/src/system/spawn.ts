@@ -2,7 +2,7 @@
 // output caps. The result is what the command RPC answers with.
 import { spawn } from "node:child_process";
 import type { CommandResult } from "@wegent/protocol";
-import { killTree } from "../runtime/process-tree";
+import { killTree } from "./process-tree";
 
 export interface SpawnLimits {
   timeoutMs: number;

@@ -1,6 +1,7 @@
 import { useId, useState, type FormEvent } from "react";
 import { Credentials, type User } from "@wegent/protocol";
-import { api, errorText } from "../api";
+import { api } from "../api";
+import { useAction } from "../lib/action";
 import { UserBody } from "@wegent/protocol";
 
 type Mode = "login" | "signup";
@@ -9,8 +10,11 @@ export function AuthScreen(props: { notice?: string | null; onSignedIn: (user: U
   const [mode, setMode] = useState<Mode>("login");
   const [username, setUsername] = useState("");
   const [password, setPassword] = useState("");
-  const [error, setError] = useState<string | null>(props.notice ?? null);
-  const [busy, setBusy] = useState(false);
+  // Signed in: this screen goes away; it stays busy until then.
+  const { busy, error, setError, run } = useAction({
+    doneWhenSucceeded: true,
+    initialError: props.notice ?? null,
+  });
   const id = useId();
 
   async function submit(event: FormEvent) {
@@ -25,14 +29,10 @@ export function AuthScreen(props: { notice?: string | null; onSignedIn: (user: U
         return;
       }
     }
-    setBusy(true);
-    try {
+    await run(async () => {
       const body = await api("POST", `/api/auth/${mode}`, UserBody, { username, password });
       props.onSignedIn(body.user);
-    } catch (failure) {
-      setError(errorText(failure));
-      setBusy(false);
-    }
+    });
   }
 
   const title = mode === "login" ? "Sign in" : "Create an account";

@@ -1,6 +1,7 @@
 import { useState, type FormEvent } from "react";
 import { InputAnswered, type PendingInput, type Question } from "@wegent/protocol";
-import { api, errorText } from "../api";
+import { api } from "../api";
+import { useAction } from "../lib/action";
 import { useStore } from "../state/store";
 import { DiffPreview } from "./DiffPreview";
 import { renderMarkdown } from "../lib/markdown";
@@ -82,18 +83,13 @@ function PlanCard(props: { taskId: string; request: PendingInput }) {
 
 function useAnswer(taskId: string, requestId: string) {
   const { dispatch } = useStore();
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  // Answered: the card goes away; it stays busy until then, so it cannot be answered twice.
+  const { busy, error, run } = useAction({ doneWhenSucceeded: true });
   async function answer(body: unknown) {
-    setBusy(true);
-    setError(null);
-    try {
+    await run(async () => {
       await api("POST", `/api/tasks/${taskId}/input/${requestId}`, InputAnswered, body);
       dispatch({ type: "input:answered", taskId, requestId });
-    } catch (failure) {
-      setError(errorText(failure));
-      setBusy(false);
-    }
+    });
   }
   return { busy, error, answer };
 }

@@ -1,6 +1,7 @@
 import { useEffect, useId, useState, type FormEvent } from "react";
 import { PairingApproved, PairingCode, PairingDetails } from "@wegent/protocol";
 import { api, errorText } from "../api";
+import { useAction } from "../lib/action";
 import { fromNow, fullDate, useNow } from "../lib/time";
 
 /**
@@ -12,8 +13,7 @@ import { fromNow, fullDate, useNow } from "../lib/time";
  */
 export function PairingForm(props: { initialCode?: string | null }) {
   const [code, setCode] = useState(props.initialCode ?? "");
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const { busy, error, setError, run } = useAction();
   const [approved, setApproved] = useState<PairingApproved | null>(null);
   const [details, setDetails] = useState<PairingDetails | null>(null);
   const [lookup, setLookup] = useState<"idle" | "loading" | "failed">("idle");
@@ -57,21 +57,15 @@ export function PairingForm(props: { initialCode?: string | null }) {
   async function submit(event: FormEvent) {
     event.preventDefault();
     if (!details || !canApprove) return;
-    setBusy(true);
-    setError(null);
     setApproved(null);
-    try {
+    await run(async () => {
       const body = await api("POST", "/api/pairings", PairingApproved, {
         code: code.trim(),
         ...(existing ? { replaceDevice: true } : {}),
       });
       setApproved(body);
       setCode("");
-    } catch (failure) {
-      setError(errorText(failure));
-    } finally {
-      setBusy(false);
-    }
+    });
   }
 
   return (

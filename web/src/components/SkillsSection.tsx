@@ -1,7 +1,8 @@
-import { useId, type ChangeEvent } from "react";
+import type { ChangeEvent } from "react";
 import { ApiError, type Skill, SkillBody, SkillsBody, Ok } from "@wegent/protocol";
 import { api, ApiFailure } from "../api";
 import { useManagedList } from "../lib/managed-list";
+import { ListSection } from "./ListSection";
 
 /** Uploads the zip as the raw body (the API takes no multipart). */
 async function uploadSkill(file: File): Promise<Skill> {
@@ -30,7 +31,6 @@ const fetchSkills = async () => (await api("GET", "/api/skills", SkillsBody)).sk
 
 export function SkillsSection() {
   const { items: skills, error, busy, run } = useManagedList(fetchSkills);
-  const id = useId();
 
   function onFile(event: ChangeEvent<HTMLInputElement>) {
     const file = event.target.files?.[0];
@@ -39,72 +39,74 @@ export function SkillsSection() {
   }
 
   return (
-    <section className="card stack" aria-labelledby={`${id}-title`} data-testid="skills">
-      <h2 id={`${id}-title`}>Skills</h2>
-      <p className="muted">
-        A zip with a <code>SKILL.md</code> (front matter with <code>name</code> and{" "}
-        <code>description</code>) at its root or in its one folder; up to 1 MiB, regular files only.
-        Uploading a skill with the same name replaces it. The agent sees it as{" "}
-        <code>wegent:&lt;name&gt;</code>.
-      </p>
-      <label htmlFor={`${id}-file`}>Upload a skill (.zip)</label>
-      <input
-        id={`${id}-file`}
-        type="file"
-        accept=".zip,application/zip"
-        onChange={onFile}
-        disabled={busy}
-        data-testid="skill-upload"
-      />
-      {error && (
-        <p className="error" role="alert" data-testid="skill-error">
-          {error}
-        </p>
+    <ListSection
+      title="Skills"
+      testId="skills"
+      intro={
+        <>
+          A zip with a <code>SKILL.md</code> (front matter with <code>name</code> and{" "}
+          <code>description</code>) at its root or in its one folder; up to 1 MiB, regular files
+          only. Uploading a skill with the same name replaces it. The agent sees it as{" "}
+          <code>wegent:&lt;name&gt;</code>.
+        </>
+      }
+      error={error}
+      errorTestId="skill-error"
+      items={skills}
+      loading={<p className="muted">Loading…</p>}
+      empty={<p className="muted">No skills yet.</p>}
+      keyOf={(skill) => skill.id}
+      itemTestId={(skill) => `skill-${skill.name}`}
+      renderItem={(skill) => (
+        <>
+          <div className="token-head">
+            <strong>{skill.name}</strong>
+            <span className="badge">{skill.enabled ? "on" : "off"}</span>
+          </div>
+          <p className="muted">{skill.description}</p>
+          <div className="row">
+            <label>
+              <input
+                type="checkbox"
+                checked={skill.enabled}
+                disabled={busy}
+                onChange={(e) =>
+                  void run(() =>
+                    api("PATCH", `/api/skills/${skill.id}`, SkillBody, {
+                      enabled: e.target.checked,
+                    }),
+                  )
+                }
+                data-testid="skill-enabled"
+              />{" "}
+              Enabled
+            </label>
+            <button
+              type="button"
+              className="danger"
+              disabled={busy}
+              onClick={() => void run(() => api("DELETE", `/api/skills/${skill.id}`, Ok))}
+              data-testid="skill-delete"
+            >
+              Delete
+            </button>
+          </div>
+        </>
       )}
-      {skills === null ? (
-        <p className="muted">Loading…</p>
-      ) : skills.length === 0 ? (
-        <p className="muted">No skills yet.</p>
-      ) : (
-        <ul className="token-list">
-          {skills.map((skill) => (
-            <li key={skill.id} className="card" data-testid={`skill-${skill.name}`}>
-              <div className="token-head">
-                <strong>{skill.name}</strong>
-                <span className="badge">{skill.enabled ? "on" : "off"}</span>
-              </div>
-              <p className="muted">{skill.description}</p>
-              <div className="row">
-                <label>
-                  <input
-                    type="checkbox"
-                    checked={skill.enabled}
-                    disabled={busy}
-                    onChange={(e) =>
-                      void run(() =>
-                        api("PATCH", `/api/skills/${skill.id}`, SkillBody, {
-                          enabled: e.target.checked,
-                        }),
-                      )
-                    }
-                    data-testid="skill-enabled"
-                  />{" "}
-                  Enabled
-                </label>
-                <button
-                  type="button"
-                  className="danger"
-                  disabled={busy}
-                  onClick={() => void run(() => api("DELETE", `/api/skills/${skill.id}`, Ok))}
-                  data-testid="skill-delete"
-                >
-                  Delete
-                </button>
-              </div>
-            </li>
-          ))}
-        </ul>
+    >
+      {({ id }) => (
+        <>
+          <label htmlFor={`${id}-file`}>Upload a skill (.zip)</label>
+          <input
+            id={`${id}-file`}
+            type="file"
+            accept=".zip,application/zip"
+            onChange={onFile}
+            disabled={busy}
+            data-testid="skill-upload"
+          />
+        </>
       )}
-    </section>
+    </ListSection>
   );
 }

@@ -28,7 +28,7 @@ import { LiveSession, Reply } from "./session";
 import { learnOffers, sessionKey } from "./offers";
 import { readLatestPlan } from "./plan";
 import { type AgentLauncher, directLauncher } from "../launcher";
-import { killTree } from "../process-tree";
+import { killTree } from "../../system/process-tree";
 import { eitherSignal, RunFacts, type Stop, Watchdog, type WatchLimits } from "./watch";
 import { describeClaude } from "./describe";
 import type { AgentRuntime, RunOutcome, RunRequest } from "../types";

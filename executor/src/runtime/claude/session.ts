@@ -18,7 +18,7 @@ import type {
 import type { ProgressEvent, Usage } from "@wegent/protocol";
 import { ReplyStream } from "./events";
 import type { LaunchPlan } from "../launcher";
-import { killTree, listDescendants, processRef } from "../process-tree";
+import { killTree, listDescendants, processRef } from "../../system/process-tree";
 import type { RunRequest } from "../types";
 
 /** Most messages one reply holds (the API refuses the next with 429 `queue_full`). */

@@ -8,7 +8,7 @@ import type { DeviceRuntime, FailureCode, PermissionMode, ProgressEvent } from "
 import type { Logger } from "../../log";
 import { type BaseEnv, baseAgentEnvironment } from "../agent-env";
 import { type AgentLauncher, directLauncher } from "../launcher";
-import { killTree } from "../process-tree";
+import { killTree } from "../../system/process-tree";
 import type { AgentRuntime, QueuedMessage, QueueState, RunOutcome, RunRequest } from "../types";
 import { eitherSignal, type Stop, Watchdog, type WatchLimits } from "../watchdog";
 import type {
