@@ -4,7 +4,7 @@ import {
   safeAttributes,
   type TraceAttributes,
 } from "@wegent/protocol";
-import { log } from "../log";
+import { OtlpBatch } from "./otlp-batch";
 import { keyValues, resource } from "./otlp-json";
 import { EDGE_SERVICE } from "./tracer";
 
@@ -95,14 +95,23 @@ export function metricsBody(serviceName: string, points: Point[]) {
 }
 
 export class HubMetrics {
-  private pending: Point[] = [];
-  private flushing = false;
+  private readonly batch: OtlpBatch<Point> | null;
 
   constructor(
     private readonly config: OtelConfig | null,
-    private readonly keepAlive: (work: Promise<unknown>) => void,
-    private readonly send: typeof fetch = (input, init) => fetch(input, init),
-  ) {}
+    keepAlive: (work: Promise<unknown>) => void,
+    send: typeof fetch = (input, init) => fetch(input, init),
+  ) {
+    this.batch = config
+      ? new OtlpBatch(
+          config.metricsUrl,
+          config.headers,
+          (points) => metricsBody(config.serviceName, points),
+          keepAlive,
+          send,
+        )
+      : null;
+  }
 
   get enabled(): boolean {
     return this.config !== null;
@@ -128,30 +137,12 @@ export class HubMetrics {
   }
 
   private add(point: Point): void {
-    if (!this.config) return;
-    this.pending.push(point);
-    if (this.flushing) return;
-    this.flushing = true;
-    this.keepAlive(Promise.resolve().then(() => this.flush()));
+    this.batch?.add(point);
   }
 
   /** Sends what was recorded this turn; a failure is logged and dropped, never thrown. */
   async flush(): Promise<void> {
-    this.flushing = false;
-    const config = this.config;
-    const points = this.pending.splice(0);
-    if (!config || points.length === 0) return;
-    try {
-      const response = await this.send(config.metricsUrl, {
-        method: "POST",
-        headers: { "content-type": "application/json", ...config.headers },
-        body: JSON.stringify(metricsBody(config.serviceName, points)),
-      });
-      await response.body?.cancel();
-      if (!response.ok) log({ event: "otel.export_failed", status: response.status }, "warn");
-    } catch {
-      log({ event: "otel.export_failed", status: 0 }, "warn");
-    }
+    await this.batch?.flush();
   }
 }
 

@@ -7,7 +7,7 @@ import {
   sampled,
   type TraceContext,
 } from "@wegent/protocol";
-import { log } from "../log";
+import { OtlpBatch } from "./otlp-batch";
 import { type FinishedSpan, tracesBody } from "./otlp-json";
 
 // Spans made by hand where no library sees a context: Durable Object RPC methods and hibernated
@@ -38,15 +38,24 @@ export interface SpanOptions {
 }
 
 export class Tracer {
-  private pending: FinishedSpan[] = [];
-  private flushing = false;
+  private readonly batch: OtlpBatch<FinishedSpan> | null;
 
   constructor(
     private readonly config: OtelConfig | null,
     /** Keeps the object alive until the export is done (`ctx.waitUntil`). */
-    private readonly keepAlive: (work: Promise<unknown>) => void,
-    private readonly send: typeof fetch = (input, init) => fetch(input, init),
-  ) {}
+    keepAlive: (work: Promise<unknown>) => void,
+    send: typeof fetch = (input, init) => fetch(input, init),
+  ) {
+    this.batch = config
+      ? new OtlpBatch(
+          config.tracesUrl,
+          config.headers,
+          (spans) => tracesBody(config.serviceName, spans),
+          keepAlive,
+          send,
+        )
+      : null;
+  }
 
   get enabled(): boolean {
     return this.config !== null;
@@ -89,30 +98,13 @@ export class Tracer {
   }
 
   private record(span: FinishedSpan): void {
-    this.pending.push(span);
-    if (this.flushing) return;
-    this.flushing = true;
     // Spans ended in the same turn leave together.
-    this.keepAlive(Promise.resolve().then(() => this.flush()));
+    this.batch?.add(span);
   }
 
   /** Sends what has ended; an export failure is logged and dropped, never thrown. */
   async flush(): Promise<void> {
-    this.flushing = false;
-    const config = this.config;
-    const spans = this.pending.splice(0);
-    if (!config || spans.length === 0) return;
-    try {
-      const response = await this.send(config.tracesUrl, {
-        method: "POST",
-        headers: { "content-type": "application/json", ...config.headers },
-        body: JSON.stringify(tracesBody(config.serviceName, spans)),
-      });
-      await response.body?.cancel();
-      if (!response.ok) log({ event: "otel.export_failed", status: response.status }, "warn");
-    } catch {
-      log({ event: "otel.export_failed", status: 0 }, "warn");
-    }
+    await this.batch?.flush();
   }
 }
 
