@@ -2,6 +2,7 @@
 // `stallSeconds` (while not waiting for the owner) is stopped as `agent_stalled`; one past
 // `maxRunMinutes` (not counting time waiting for the owner) as `run_time_exceeded`.
 import type { FailureCode } from "@wegent/protocol";
+import type { RunRequest } from "./types";
 
 export interface WatchLimits {
   /** No output for this long (not waiting for the owner) stops the run. */
@@ -109,4 +110,17 @@ export function eitherSignal(a: AbortSignal, b: AbortSignal): AbortSignal {
   a.addEventListener("abort", abort(a), { once: true });
   b.addEventListener("abort", abort(b), { once: true });
   return both.signal;
+}
+
+/** The request with its `ask` wrapped so time waiting for the owner does not count. */
+export function watchedAsks(request: RunRequest, watch: Watchdog): RunRequest {
+  const ask = request.ask;
+  if (!ask) return request;
+  return {
+    ...request,
+    ask: (question, askSignal) => {
+      watch.waiting(true);
+      return ask(question, askSignal).finally(() => watch.waiting(false));
+    },
+  };
 }

@@ -30,6 +30,7 @@ import { readLatestPlan } from "./plan";
 import { type AgentLauncher, directLauncher } from "../launcher";
 import { killTree } from "../../system/process-tree";
 import { eitherSignal, RunFacts, type Stop, Watchdog, type WatchLimits } from "./watch";
+import { watchedAsks } from "../watchdog";
 import { describeClaude } from "./describe";
 import type { AgentRuntime, RunOutcome, RunRequest } from "../types";
 
@@ -209,16 +210,7 @@ export function createClaudeRuntime(options: ClaudeRuntimeOptions = {}): AgentRu
         watchStop.abort(s.code);
       },
     );
-    const ask = request.ask;
-    const watched: RunRequest = ask
-      ? {
-          ...request,
-          ask: (question, askSignal) => {
-            watch.waiting(true);
-            return ask(question, askSignal).finally(() => watch.waiting(false));
-          },
-        }
-      : request;
+    const watched = watchedAsks(request, watch);
     try {
       return await runSession(watched, onEvent, eitherSignal(signal, watchStop.signal), {
         watch,

@@ -10,7 +10,7 @@ import { type BaseEnv, baseAgentEnvironment } from "../agent-env";
 import { type AgentLauncher, directLauncher } from "../launcher";
 import { killTree } from "../../system/process-tree";
 import type { AgentRuntime, QueuedMessage, QueueState, RunOutcome, RunRequest } from "../types";
-import { eitherSignal, type Stop, Watchdog, type WatchLimits } from "../watchdog";
+import { eitherSignal, type Stop, Watchdog, watchedAsks, type WatchLimits } from "../watchdog";
 import type {
   InitializeParams,
   ThreadResumeParams,
@@ -99,16 +99,7 @@ export function createCodexRuntime(options: CodexRuntimeOptions = {}): AgentRunt
         watchStop.abort(s.code);
       },
     );
-    const ask = request.ask;
-    const watched: RunRequest = ask
-      ? {
-          ...request,
-          ask: (question, askSignal) => {
-            watch.waiting(true);
-            return ask(question, askSignal).finally(() => watch.waiting(false));
-          },
-        }
-      : request;
+    const watched = watchedAsks(request, watch);
     try {
       return await runTurn(
         watched,
