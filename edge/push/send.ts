@@ -1,4 +1,4 @@
-import { and, eq } from "drizzle-orm";
+import { and, eq, lt } from "drizzle-orm";
 import { buildPushPayload } from "@block65/webcrypto-web-push";
 import {
   MAX_PUSH_PAYLOAD_BYTES,
@@ -10,6 +10,9 @@ import {
 import { database, schema } from "../db";
 import { log } from "../log";
 import { pushEndpointProblem } from "./endpoints";
+
+/** How long each send stays recorded (Settings shows the last result of each browser). */
+export const PUSH_SENDS_KEEP_DAYS = 30;
 
 /** One event worth a push, as the live channel saw it. */
 export interface PushNotice {
@@ -196,6 +199,18 @@ async function sendPushOrThrow(env: Env, ownerId: string, notice: PushNotice): P
           createdAt: sentAt,
         })
         .onConflictDoNothing();
+      // The record of sends is kept for PUSH_SENDS_KEEP_DAYS (the hub's own dedup keys, 7 days).
+      const prune = db
+        .delete(schema.pushSends)
+        .where(
+          and(
+            eq(schema.pushSends.ownerId, ownerId),
+            lt(
+              schema.pushSends.createdAt,
+              new Date(now - PUSH_SENDS_KEEP_DAYS * 24 * 60 * 60 * 1000).toISOString(),
+            ),
+          ),
+        );
       const mine = and(
         eq(schema.pushSubscriptions.id, sub.id),
         eq(schema.pushSubscriptions.ownerId, ownerId),
@@ -203,11 +218,12 @@ async function sendPushOrThrow(env: Env, ownerId: string, notice: PushNotice): P
       if (status === 404 || status === 410) {
         // The browser unsubscribed or the subscription expired: it will never work again.
         log({ event: "push.removed", ownerId, subscriptionId: sub.id, status });
-        await db.batch([record, db.delete(schema.pushSubscriptions).where(mine)]);
+        await db.batch([record, prune, db.delete(schema.pushSubscriptions).where(mine)]);
         return;
       }
       await db.batch([
         record,
+        prune,
         db
           .update(schema.pushSubscriptions)
           .set({ lastSentAt: sentAt, lastStatus: status, retryAfter })

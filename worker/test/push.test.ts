@@ -211,6 +211,12 @@ describe("pushes on transitions", () => {
     const sub = `ok-${crypto.randomUUID()}`;
     const subscriptionId = await subscribe(user, sub, keys);
     const { taskId, e } = await startTask(user, socket);
+    // A send recorded longer ago than the record is kept: pruned by the next send.
+    await env.DB.prepare(
+      "INSERT INTO push_sends (owner_id, event_key, task_id, subscription_id, status, created_at) VALUES (?, 'finished:old', ?, ?, 201, ?)",
+    )
+      .bind(user.id, taskId, subscriptionId, new Date(Date.now() - 40 * 86_400_000).toISOString())
+      .run();
     const requestId = crypto.randomUUID();
     const askedAt = Date.now();
     ask(socket, e, requestId);
