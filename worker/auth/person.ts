@@ -24,11 +24,27 @@ interface AuditRow {
 const MAX_TEXT = 500;
 const clip = (s: string | null) => (s === null ? null : s.slice(0, MAX_TEXT));
 
+/** The audit kept per account: the newest rows, none older than the days. */
+export const ACCOUNT_AUDIT_KEEP_ROWS = 1000;
+export const ACCOUNT_AUDIT_KEEP_DAYS = 90;
+
 /** A token's refusals are kept once a minute per token and action: a loop cannot flood it. */
 async function record(db: D1Database, row: AuditRow): Promise<void> {
   // Raw SQL on purpose: INSERT … SELECT … WHERE NOT EXISTS (a token's refusal kept once a minute),
-  // one statement so two refusals at once cannot both pass the check.
-  await db
+  // one statement so two refusals at once cannot both pass the check; the prune deletes by an
+  // OFFSET subquery on the same table (as the command audit's).
+  const prune = db
+    .prepare(
+      `DELETE FROM account_audit WHERE owner_id = ?1 AND (created_at < ?2
+         OR id <= (SELECT id FROM account_audit WHERE owner_id = ?1
+                   ORDER BY id DESC LIMIT 1 OFFSET ?3))`,
+    )
+    .bind(
+      row.ownerId,
+      new Date(Date.now() - ACCOUNT_AUDIT_KEEP_DAYS * 86_400_000).toISOString(),
+      ACCOUNT_AUDIT_KEEP_ROWS,
+    );
+  const insert = db
     .prepare(
       `INSERT INTO account_audit (owner_id, via, via_id, action, target, detail, outcome)
        SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7
@@ -44,8 +60,8 @@ async function record(db: D1Database, row: AuditRow): Promise<void> {
       clip(row.target),
       clip(row.detail),
       row.outcome,
-    )
-    .run();
+    );
+  await db.batch([insert, prune]);
 }
 
 /** Modes that let the agent act without asking: a person's choice, never a script's. */

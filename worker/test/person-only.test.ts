@@ -1,4 +1,4 @@
-import { SELF } from "cloudflare:test";
+import { env, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { AccountAuditPage, HubFrame, TaskWithMessages } from "@wegent/protocol";
 import { call, createToken, expectError, signUp, type TestUser } from "./helpers";
@@ -207,6 +207,22 @@ describe("what only a person may do", () => {
     expect((await audit(stranger)).entries).toEqual([]);
     expectError(await call("GET", "/api/audit"), 401);
     expectError(await call("GET", "/api/audit?cursor=abc", { cookie: user.cookie }), 400);
+  });
+
+  it("keeps an account's audit to its newest rows and 90 days", async () => {
+    const user = await signUp();
+    const old = new Date(Date.now() - 100 * 86_400_000).toISOString();
+    await env.DB.prepare(
+      "INSERT INTO account_audit (owner_id, via, via_id, action, outcome, created_at) VALUES (?, 'session', 's', 'settings.update', 'ok', ?)",
+    )
+      .bind(user.id, old)
+      .run();
+    expect((await audit(user)).entries).toHaveLength(1);
+    const created = await call("POST", "/api/mcp-servers", { cookie: user.cookie, body: STDIO });
+    expect(created.status).toBe(201);
+    const entries = (await audit(user)).entries;
+    expect(entries).toHaveLength(1);
+    expect(entries[0]).toMatchObject({ action: "mcp_server.create" });
   });
 
   it("a script that starts a task cannot answer Allow to its own agent; the person can", async () => {
