@@ -1,6 +1,7 @@
 // End-to-end harness: the real platform (`wrangler dev` on loopback, fresh local state), real
 // wegent-executor processes, and the fake model API. Every process it starts is stopped by
 // `stop()`; every wait is bounded.
+import { removeTree } from "./remove-tree";
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
 import { createServer } from "node:net";
@@ -339,9 +340,8 @@ export function startExecutor(options: {
       if (child.exitCode !== null) return child.exitCode;
       await stopGroup(child, exitPromise, signal, 8000);
       const code = await exitPromise;
-      // Up to 5 s: a Claude Code process the executor was stopping may still be writing its
-      // session file into this HOME as it goes (ENOTEMPTY under load).
-      rmSync(home, { recursive: true, force: true, maxRetries: 25, retryDelay: 200 });
+      // A Claude Code process the executor was stopping may still write into this HOME.
+      removeTree(home);
       return code;
     },
   };

@@ -1,6 +1,6 @@
 // Shared pieces of the Claude runtime tests: a task's folders, a runtime pointed at the fake
 // model API, and a look at the processes a task left behind.
-import { mkdtempSync, readdirSync, readFileSync, rmSync, mkdirSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomUUID } from "node:crypto";
@@ -8,6 +8,7 @@ import type { ProgressEvent } from "@wegent/protocol";
 import { createClaudeRuntime } from "../src/runtime/claude/runtime";
 import type { ClaudeRuntimeOptions } from "../src/runtime/claude/runtime";
 import type { AgentRuntime, RunOutcome, RunRequest } from "../src/runtime/types";
+import { removeTree } from "../../e2e/remove-tree";
 
 export const DEVICE_TOKEN = "wegent-device-token-must-not-leak-0123456789";
 
@@ -67,7 +68,7 @@ export function taskDirs(): TaskDirs {
     workspaceDir: join(root, "workspace"),
     homeDir: join(root, "home"),
     tmpDir: join(root, "tmp"),
-    remove: () => rmSync(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 }),
+    remove: () => removeTree(root),
   };
   for (const dir of [dirs.workspaceDir, dirs.homeDir, dirs.tmpDir]) mkdirSync(dir);
   return dirs;
