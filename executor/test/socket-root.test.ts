@@ -1,7 +1,7 @@
 // Model socket folders left by a crashed cloud executor are swept at the next start; a live
 // executor's folder (this process, or another running one) is kept.
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -33,9 +33,16 @@ describe("model socket folders", () => {
     mkdirSync(noOwner);
     const unrelated = join(tmp, "something-else");
     mkdirSync(unrelated);
+    // A link named like ours, to a dead executor's folder elsewhere: neither is swept.
+    const elsewhere = mkdtempSync(join(tmpdir(), "wegent-sweep-target-"));
+    dirs.push(elsewhere);
+    writeFileSync(join(elsewhere, "executor.pid"), String(await deadPid()));
+    const link = join(tmp, "wegent-model-link");
+    symlinkSync(elsewhere, link);
 
     expect(sweepSocketRoots(tmp)).toBe(1);
     expect(existsSync(crashed)).toBe(false);
-    for (const kept of [mine, otherLive, noOwner, unrelated]) expect(existsSync(kept)).toBe(true);
+    for (const kept of [mine, otherLive, noOwner, unrelated, link, elsewhere])
+      expect(existsSync(kept)).toBe(true);
   });
 });

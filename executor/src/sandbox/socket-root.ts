@@ -1,7 +1,7 @@
 // The folder holding each cloud task's model socket (`$TMPDIR/wegent-model-*`). Removed when
 // the executor stops; one left by an executor that crashed is swept at the next start. Each
 // folder names its executor's pid, so a second cloud executor's live folder is never touched.
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -32,7 +32,8 @@ export function sweepSocketRoots(dir = tmpdir()): number {
     if (!name.startsWith(PREFIX)) continue;
     const root = join(dir, name);
     try {
-      const stat = statSync(root);
+      // Not followed: a link another local user put in a shared TMPDIR is never ours to sweep.
+      const stat = lstatSync(root);
       if (!stat.isDirectory() || (uid !== undefined && stat.uid !== uid)) continue;
       const pid = Number(readFileSync(join(root, OWNER_FILE), "utf8"));
       if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid || alive(pid)) continue;
