@@ -13,6 +13,7 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { removeTree } from "../../e2e/remove-tree";
 import { MAX_PLAN_BYTES, readLatestPlan } from "../src/runtime/claude/plan";
 
 const homes: string[] = [];
@@ -24,7 +25,7 @@ function home(): { home: string; plans: string } {
   return { home: h, plans };
 }
 afterEach(() => {
-  for (const h of homes.splice(0)) rmSync(h, { recursive: true, force: true });
+  for (const h of homes.splice(0)) removeTree(h);
 });
 
 describe("readLatestPlan", () => {
@@ -78,8 +79,11 @@ describe("readLatestPlan", () => {
           "-c",
           "while :; do rm -f p.tmp; mkfifo p.tmp && mv -f p.tmp plan.md; echo 1. plan > f.tmp && mv -f f.tmp plan.md; done",
         ],
-        { cwd: plans, stdio: "ignore" },
+        // Its own process group, so the `mv` or `echo` running at the kill dies with it and
+        // writes nothing into the folder being removed.
+        { cwd: plans, stdio: "ignore", detached: true },
       );
+      const exited = new Promise((resolve) => swapper.once("exit", resolve));
       try {
         const end = Date.now() + 3000;
         let calls = 0;
@@ -93,7 +97,12 @@ describe("readLatestPlan", () => {
         }
         expect(calls).toBeGreaterThan(10);
       } finally {
-        swapper.kill("SIGKILL");
+        try {
+          if (swapper.pid !== undefined) process.kill(-swapper.pid, "SIGKILL");
+        } catch {
+          // Already gone.
+        }
+        await exited;
       }
     },
     20_000,
