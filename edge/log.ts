@@ -106,6 +106,14 @@ export type LogEvent =
     }
   | { event: "push.suppressed"; ownerId: string; taskId: string; kind: string }
   | { event: "push.removed"; ownerId: string; subscriptionId: string; status: number }
+  | {
+      event: "push.retry_kept";
+      ownerId: string;
+      taskId: string;
+      kind: string;
+      subscriptions: number;
+      tries: number;
+    }
   | { event: "push.failed"; ownerId: string; kind: string; message: string };
 
 export function log(entry: LogEvent, level: "info" | "warn" | "error" = "info"): void {

@@ -357,6 +357,36 @@ describe("pushes on transitions", () => {
     expect(await arrived(busy)).toHaveLength(1);
   });
 
+  it("a push the service rate-limited (429) is sent again by the hub's alarm after Retry-After", async () => {
+    const { user, socket } = await deviceUser();
+    const keys = await browserKeys();
+    const flaky = `flaky-${crypto.randomUUID()}`;
+    const flakyId = await subscribe(user, flaky, keys);
+    const { e } = await startTask(user, socket);
+    const requestId = crypto.randomUUID();
+    ask(socket, e, requestId);
+    // 429 with Retry-After: 1 the first time; the alarm sends it again after that second.
+    const both = await eventually(
+      async () => {
+        const got = await arrived(flaky);
+        return got.length === 2 ? got : null;
+      },
+      8_000,
+      "the retried push",
+    );
+    expect(both[1]!.at - both[0]!.at).toBeGreaterThanOrEqual(900);
+    const { payload } = await open(keys, both[1]!);
+    expect(payload).toMatchObject({ kind: "needs_input", requestId });
+    const sends = await env.DB.prepare(
+      "SELECT event_key, status FROM push_sends WHERE subscription_id = ?",
+    )
+      .bind(flakyId)
+      .all();
+    expect(sends.results).toEqual([{ event_key: `needs_input:${requestId}`, status: 201 }]);
+    await settle();
+    expect(await arrived(flaky)).toHaveLength(2);
+  }, 20_000);
+
   it("held back only while a tab is visible, focused and on that task", async () => {
     const { user, socket } = await deviceUser();
     const keys = await browserKeys();
