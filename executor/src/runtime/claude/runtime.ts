@@ -331,7 +331,11 @@ export function createClaudeRuntime(options: ClaudeRuntimeOptions = {}): AgentRu
           const plan =
             typeof given === "string" && given.trim() !== ""
               ? given
-              : await readLatestPlan(userEnv?.HOME ?? request.homeDir, session.replyStartedAt);
+              : await readLatestPlan(
+                  userEnv?.HOME ?? request.homeDir,
+                  session.replyStartedAt,
+                  session.planFile,
+                );
           return current(
             { ...question, kind: "plan", input: { ...question.input, plan: plan ?? "" } },
             s,
