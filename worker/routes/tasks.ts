@@ -212,6 +212,19 @@ taskRoutes.post("/:id/messages", async (c) => {
       );
     }
     await checkQueuedMode(c, answering.permissionMode);
+    // A message joins the running reply in the reply's mode: one asking for another is refused,
+    // never silently run under the reply's (perhaps less careful) mode.
+    if (
+      body.permissionMode &&
+      answering.permissionMode &&
+      body.permissionMode !== answering.permissionMode
+    ) {
+      throw new ApiError(
+        409,
+        "mode_busy",
+        `This reply runs in ${answering.permissionMode}: a message sent while it works joins it in that mode. Send it without a mode, stop the reply, or send it in ${body.permissionMode} once the reply has ended.`,
+      );
+    }
     const queued = await queueIntoReply(
       c.env,
       user.id,
