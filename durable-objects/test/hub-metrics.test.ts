@@ -202,9 +202,9 @@ describe("DeviceHub metrics", () => {
     await presence.graceExpired();
     await s.settle();
     const afterGrace = receiver.exports.slice(mid).flatMap((e) => pointsOf(e.body));
-    expect(afterGrace.filter((p) => p.name === "wegent.device.online").map((p) => p.value)).toEqual([
-      0,
-    ]);
+    expect(afterGrace.filter((p) => p.name === "wegent.device.online").map((p) => p.value)).toEqual(
+      [0],
+    );
     expect(afterGrace.find((p) => p.name === "wegent.device.slots_in_use")?.value).toBe(0);
   });
 });
