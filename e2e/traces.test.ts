@@ -222,6 +222,13 @@ describe("traces of one message", () => {
       .filter((kv) => kv.key === "http.route")
       .map((kv) => Object.values(kv.value)[0]);
     expect(routes).toContain("/api/tasks");
+    // The hub's presence gauge: sent when the device registered, not only at the message's
+    // submit and end (three or more, each 1).
+    const online = got
+      .filter((m) => m.name === "wegent.device.online")
+      .flatMap((m) => m.points as { asInt?: string }[]);
+    expect(online.length).toBeGreaterThanOrEqual(3);
+    expect(online.every((p) => p.asInt === "1")).toBe(true);
     const text = JSON.stringify(
       receiver.exports.filter((e) => e.path === "/v1/metrics").map((e) => e.body),
     );
