@@ -25,6 +25,7 @@ import { type CodexProvider, featureOverrides, taskCodexHome } from "./home";
 import { findCodexExecutable } from "./locate";
 import { AppServerRpc } from "./rpc";
 import { describeCodex } from "./describe";
+import { type CodexCapabilities, codexCapabilities } from "./capabilities";
 import { z } from "zod";
 
 const CODEX_SETTINGS = {
@@ -135,13 +136,20 @@ export function createCodexRuntime(options: CodexRuntimeOptions = {}): AgentRunt
     const codexHome = options.provider
       ? await taskCodexHome(request.homeDir, options.provider)
       : (base.CODEX_HOME ?? join(base.HOME ?? homedir(), ".codex"));
+    const caps = await managedCapabilities(request);
     const env = {
       ...baseAgentEnvironment(base, request, CODEX_SETTINGS),
       ...options.extraEnv,
+      ...caps.env,
       CODEX_HOME: codexHome,
     };
     const plan = await launcher.prepare(request);
-    const child = plan.spawn(exe, ["app-server", ...featureOverrides()], request.workspaceDir, env);
+    const child = plan.spawn(
+      exe,
+      ["app-server", ...featureOverrides(), ...caps.args],
+      request.workspaceDir,
+      env,
+    );
     const pid = child.pid;
     let stderr = "";
     child.stderr.on("data", (chunk: Buffer) => {
@@ -239,6 +247,20 @@ export function createCodexRuntime(options: CodexRuntimeOptions = {}): AgentRunt
       child.stdin.end();
       await stop();
       await plan.dispose();
+      await caps.dispose().catch(() => undefined);
+    }
+  }
+
+  /** Managed skills and MCP servers as `-c` overrides; a failure runs without them (logged). */
+  async function managedCapabilities(request: RunRequest): Promise<CodexCapabilities> {
+    try {
+      return await codexCapabilities(request.capabilities, base, request.homeDir);
+    } catch (error) {
+      options.log?.warn("codex: managed skills and MCP servers not applied to this run", {
+        taskId: request.taskId,
+        error: String(error),
+      });
+      return { args: [], env: {}, dispose: () => Promise.resolve() };
     }
   }
 

@@ -1,0 +1,255 @@
+// Managed skills and MCP servers from Settings reach Codex (the real binary, against the fake
+// Responses API), through `-c` overrides and the task's own HOME, with the owner's CODEX_HOME
+// (its config.toml) left byte for byte as it was. The capabilities go through the real
+// CapabilityManager (download, policy), as on a device.
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import {
+  DEFAULT_RUNTIME_SETTINGS,
+  type DeviceCapabilitiesFrame,
+  type PermissionMode,
+} from "@wegent/protocol";
+import { type FakeResponses, startFakeResponses } from "../../e2e/fake-model/responses";
+import { CapabilityManager } from "../src/capabilities/manager";
+import { mcpPolicy } from "../src/capabilities/mcp-policy";
+import { silentLogger } from "../src/log";
+import { providerConfig } from "../src/runtime/codex/home";
+import { createCodexRuntime } from "../src/runtime/codex/runtime";
+import type { AgentRuntime } from "../src/runtime/types";
+import { request, runAndRecord, type TaskDirs, taskDirs } from "./runtime-helpers";
+
+const CODEX = join(import.meta.dirname, "../../node_modules/.bin/codex");
+const SECRET = "mcp-secret-value-7f3a9c-must-stay-off-command-lines";
+const HEADER_SECRET = "header-secret-value-51d2e8-off-command-lines";
+
+/**
+ * A stdio MCP server with one tool, `shout`: it answers with the text upper-cased, the secret
+ * variable it got, and whether the secret is in its own or its parent's (codex app-server's)
+ * command line or in its parent's environment.
+ */
+const MCP_SERVER = `
+import { readFileSync } from "node:fs";
+import { createInterface } from "node:readline";
+const send = (m) => process.stdout.write(JSON.stringify(m) + "\\n");
+const has = (path) => { try { return readFileSync(path, "utf8").includes(process.env.ECHO_SECRET ?? "\\0none"); } catch { return "unreadable"; } };
+createInterface({ input: process.stdin }).on("line", (line) => {
+  const msg = JSON.parse(line);
+  if (msg.id === undefined) return;
+  const result = (result) => send({ jsonrpc: "2.0", id: msg.id, result });
+  if (msg.method === "initialize") return result({ protocolVersion: msg.params.protocolVersion, capabilities: { tools: {} }, serverInfo: { name: "echo", version: "1.0.0" } });
+  if (msg.method === "tools/list") return result({ tools: [{ name: "shout", description: "Shouts the text back", inputSchema: { type: "object", properties: { text: { type: "string" } }, required: ["text"] } }] });
+  if (msg.method === "tools/call") {
+    const facts = [
+      String(msg.params.arguments?.text ?? "").toUpperCase(),
+      "secret=" + (process.env.ECHO_SECRET ?? "none"),
+      "ownCmdline=" + has("/proc/self/cmdline"),
+      "codexCmdline=" + has("/proc/" + process.ppid + "/cmdline"),
+      "codexEnviron=" + has("/proc/" + process.ppid + "/environ"),
+    ];
+    return result({ content: [{ type: "text", text: facts.join(" ") }] });
+  }
+  send({ jsonrpc: "2.0", id: msg.id, error: { code: -32601, message: "no such method" } });
+});
+`;
+
+const SKILL_MD =
+  "---\nname: release-notes\ndescription: Writes release notes in the team's house style.\n---\n\nUse short lines.\n";
+
+let fake: FakeResponses;
+const dirs: TaskDirs[] = [];
+
+beforeAll(async () => {
+  fake = await startFakeResponses();
+});
+afterAll(async () => {
+  await fake.close();
+});
+afterEach(() => {
+  for (const d of dirs.splice(0)) d.remove();
+});
+
+/** A task, and an owner's CODEX_HOME (config.toml naming the fake provider, a skill of theirs). */
+function setup() {
+  const d = taskDirs();
+  dirs.push(d);
+  const owner = join(d.root, "owner-codex");
+  mkdirSync(join(owner, "skills", "own-skill"), { recursive: true });
+  writeFileSync(
+    join(owner, "config.toml"),
+    providerConfig({ name: "fake", baseUrl: fake.url, model: "fake-model", envKey: "FAKE_KEY" }) +
+      '\n# the owner\'s own comment\n[mcp_servers.owners-own]\ncommand = "true"\nenabled = false\n',
+  );
+  writeFileSync(
+    join(owner, "skills", "own-skill", "SKILL.md"),
+    "---\nname: own-skill\ndescription: The owner's hand-made skill.\n---\n",
+  );
+  const server = join(d.root, "mcp-echo.mjs");
+  writeFileSync(server, MCP_SERVER);
+  return { d, owner, server, configBefore: readFileSync(join(owner, "config.toml")) };
+}
+
+/** The executor's CapabilityManager with `frame` applied (skills "downloaded" from a fake backend). */
+async function managed(
+  d: TaskDirs,
+  frame: Omit<DeviceCapabilitiesFrame, "type" | "digest" | "runtime">,
+  permissionMode: PermissionMode = "bypassPermissions",
+) {
+  const home = join(d.root, "executor-home");
+  mkdirSync(home, { recursive: true });
+  const manager = new CapabilityManager({
+    homeDir: home,
+    backendUrl: "ws://127.0.0.1:1",
+    log: silentLogger,
+    mcpPolicy: mcpPolicy(
+      { allowStdio: false, allowEnv: ["ECHO_SECRET", "HEADER_SECRET"] },
+      permissionMode,
+    ),
+    fetch: (() =>
+      Promise.resolve(
+        Response.json({
+          name: "release-notes",
+          files: [
+            {
+              path: "SKILL.md",
+              executable: false,
+              dataBase64: Buffer.from(SKILL_MD).toString("base64"),
+            },
+          ],
+        }),
+      )) as unknown as typeof fetch,
+  });
+  await manager.apply({
+    type: "device:capabilities",
+    digest: "a".repeat(64),
+    runtime: DEFAULT_RUNTIME_SETTINGS,
+    ...frame,
+  });
+  expect(manager.applied().error).toBeNull();
+  return manager.forRun();
+}
+
+function runtime(owner: string): AgentRuntime {
+  return createCodexRuntime({
+    executable: CODEX,
+    extraEnv: { FAKE_KEY: "test-key" },
+    // Local mode: the owner's own CODEX_HOME; the device's variables the definitions name.
+    userEnv: {
+      PATH: process.env.PATH,
+      LANG: "C.UTF-8",
+      CODEX_HOME: owner,
+      ECHO_SECRET: SECRET,
+      HEADER_SECRET: HEADER_SECRET,
+    },
+  });
+}
+
+type Tool = { type?: string; name?: string; tools?: Array<{ name?: string }> };
+const toolsOf = (i: number) => (fake.requests[i]?.tools ?? []) as Tool[];
+const instructionsOf = (i: number) => JSON.stringify(fake.requests[i]?.input ?? []);
+
+describe("Codex with managed skills and MCP servers", () => {
+  it("offers and calls a managed stdio MCP server; its variable never on a command line or in Codex's commands", async () => {
+    const { d, owner, server, configBefore } = setup();
+    const caps = await managed(d, {
+      skills: [],
+      mcpServers: [
+        {
+          name: "echo",
+          transport: "stdio",
+          command: process.execPath,
+          args: [server],
+          env: ["ECHO_SECRET"],
+        },
+      ],
+    });
+    const rt = runtime(owner);
+    const first = fake.requests.length;
+    const rec = await runAndRecord(rt, {
+      ...request(d, 'tool: mcp__wegent_echo.shout {"text":"hello mcp"}'),
+      permissionMode: "bypassPermissions",
+      capabilities: caps,
+    });
+    expect(rec.outcome, JSON.stringify(rec.outcome)).toMatchObject({ ok: true });
+    // The model was offered the server's tool, under the managed name.
+    const namespace = toolsOf(first).find((t) => t.name === "mcp__wegent_echo");
+    expect(namespace?.tools?.map((t) => t.name)).toEqual(["shout"]);
+    // It ran, with the device's variable, which is on no command line and not in Codex's env.
+    expect(rec.streamedText).toContain(
+      `HELLO MCP secret=${SECRET} ownCmdline=false codexCmdline=false codexEnviron=false`,
+    );
+
+    // The commands the model runs do not see it either.
+    const env = await runAndRecord(rt, {
+      ...request(d, "run: env"),
+      permissionMode: "bypassPermissions",
+      capabilities: caps,
+    });
+    const output = env.events.find((e) => e.kind === "tool_result");
+    if (output?.kind !== "tool_result") throw new Error("no command output");
+    expect(output.summary).toContain("PATH=");
+    expect(output.summary).not.toContain(SECRET);
+    // The run's secret file went with the run.
+    expect(existsSync(join(d.root, "codex-mcp"))).toBe(false);
+    expect(readFileSync(join(owner, "config.toml")).equals(configBefore)).toBe(true);
+  }, 90_000);
+
+  it("shows a managed skill to Codex for the task only; the owner's config.toml and skills stay as they were", async () => {
+    const { d, owner, server, configBefore } = setup();
+    // A device whose permission floor asks, without managedMcp.allowStdio: no stdio server.
+    const caps = await managed(
+      d,
+      {
+        skills: [
+          {
+            name: "release-notes",
+            sha256: "b".repeat(64),
+            url: "/api/skills/x/bundle",
+            token: "t",
+          },
+        ],
+        mcpServers: [
+          { name: "echo", transport: "stdio", command: process.execPath, args: [server], env: [] },
+        ],
+      },
+      "default",
+    );
+    expect(caps.pluginDir).not.toBeNull();
+    const rt = runtime(owner);
+    const first = fake.requests.length;
+    const rec = await runAndRecord(rt, {
+      ...request(d, "Hello with skills"),
+      permissionMode: "bypassPermissions",
+      capabilities: caps,
+    });
+    expect(rec.outcome, JSON.stringify(rec.outcome)).toMatchObject({ ok: true });
+    const instructions = instructionsOf(first);
+    // Listed with its description, from the task's own HOME; the owner's skill still there.
+    expect(instructions).toContain(
+      "release-notes: Writes release notes in the team's house style.",
+    );
+    expect(instructions).toContain(join(d.homeDir, ".agents", "skills"));
+    expect(instructions).toContain("own-skill: The owner's hand-made skill.");
+    expect(
+      readFileSync(join(d.homeDir, ".agents/skills/wegent/release-notes/SKILL.md"), "utf8"),
+    ).toBe(SKILL_MD);
+    // The device's policy refused the stdio server: not offered.
+    expect(toolsOf(first).some((t) => t.name?.startsWith("mcp__wegent"))).toBe(false);
+    // Nothing of ours in the owner's CODEX_HOME; its config.toml byte for byte the same.
+    expect(readFileSync(join(owner, "config.toml")).equals(configBefore)).toBe(true);
+    expect(readdirSync(join(owner, "skills")).filter((n) => !n.startsWith("."))).toEqual([
+      "own-skill",
+    ]);
+
+    // A run without managed skills: the task's copy goes, so Codex no longer lists it.
+    const next = fake.requests.length;
+    const again = await runAndRecord(rt, {
+      ...request(d, "Hello without skills"),
+      permissionMode: "bypassPermissions",
+      capabilities: { ...caps, pluginDir: null, mcpServers: [] },
+    });
+    expect(again.outcome.ok).toBe(true);
+    expect(instructionsOf(next)).not.toContain("release-notes");
+    expect(existsSync(join(d.homeDir, ".agents/skills/wegent"))).toBe(false);
+  }, 90_000);
+});
