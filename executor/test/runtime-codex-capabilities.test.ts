@@ -2,6 +2,8 @@
 // Responses API), through `-c` overrides and the task's own HOME, with the owner's CODEX_HOME
 // (its config.toml) left byte for byte as it was. The capabilities go through the real
 // CapabilityManager (download, policy), as on a device.
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -17,7 +19,7 @@ import { silentLogger } from "../src/log";
 import { providerConfig } from "../src/runtime/codex/home";
 import { createCodexRuntime } from "../src/runtime/codex/runtime";
 import type { AgentRuntime } from "../src/runtime/types";
-import { request, runAndRecord, type TaskDirs, taskDirs } from "./runtime-helpers";
+import { processesOfTask, request, runAndRecord, type TaskDirs, taskDirs } from "./runtime-helpers";
 
 const CODEX = join(import.meta.dirname, "../../node_modules/.bin/codex");
 const SECRET = "mcp-secret-value-7f3a9c-must-stay-off-command-lines";
@@ -144,6 +146,72 @@ function runtime(owner: string): AgentRuntime {
   });
 }
 
+/**
+ * A streamable-HTTP MCP server on loopback with one tool, `lookup`. It records the `x-api-key`
+ * header of every request and, when the tool is called, whether the header's value is on the
+ * command line of any process of the task (codex app-server among them).
+ */
+async function startHttpMcp(homeDir: () => string) {
+  const seen = { keys: [] as string[], onCommandLine: [] as string[] };
+  const server = createServer((req, res) => {
+    const key = req.headers["x-api-key"];
+    if (typeof key === "string") seen.keys.push(key);
+    if (req.method !== "POST") {
+      res.writeHead(req.method === "GET" ? 405 : 404).end();
+      return;
+    }
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      const msg = JSON.parse(Buffer.concat(chunks).toString("utf8")) as {
+        id?: number;
+        method: string;
+        params?: { protocolVersion?: string };
+      };
+      if (msg.id === undefined) {
+        res.writeHead(202).end();
+        return;
+      }
+      const reply = (result: unknown) => {
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify({ jsonrpc: "2.0", id: msg.id, result }));
+      };
+      if (msg.method === "initialize") {
+        reply({
+          protocolVersion: msg.params?.protocolVersion,
+          capabilities: { tools: {} },
+          serverInfo: { name: "web", version: "1.0.0" },
+        });
+      } else if (msg.method === "tools/list") {
+        reply({
+          tools: [{ name: "lookup", description: "Looks it up", inputSchema: { type: "object" } }],
+        });
+      } else if (msg.method === "tools/call") {
+        for (const p of processesOfTask(homeDir())) {
+          if (p.cmd.includes(HEADER_SECRET)) seen.onCommandLine.push(p.cmd);
+        }
+        reply({ content: [{ type: "text", text: "looked up" }] });
+      } else {
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(
+          JSON.stringify({ jsonrpc: "2.0", id: msg.id, error: { code: -32601, message: "no" } }),
+        );
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/mcp`,
+    seen,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
 type Tool = { type?: string; name?: string; tools?: Array<{ name?: string }> };
 const toolsOf = (i: number) => (fake.requests[i]?.tools ?? []) as Tool[];
 const instructionsOf = (i: number) => JSON.stringify(fake.requests[i]?.input ?? []);
@@ -251,5 +319,44 @@ describe("Codex with managed skills and MCP servers", () => {
     expect(again.outcome.ok).toBe(true);
     expect(instructionsOf(next)).not.toContain("release-notes");
     expect(existsSync(join(d.homeDir, ".agents/skills/wegent"))).toBe(false);
+  }, 90_000);
+
+  it("sends a managed HTTP server's header from the device's variable, never on a command line", async () => {
+    const { d, owner, configBefore } = setup();
+    const http = await startHttpMcp(() => d.homeDir);
+    try {
+      const caps = await managed(
+        d,
+        {
+          skills: [],
+          mcpServers: [
+            {
+              name: "web",
+              transport: "http",
+              url: http.url,
+              headers: [{ name: "X-Api-Key", env: "HEADER_SECRET" }],
+            },
+          ],
+        },
+        "default",
+      );
+      const first = fake.requests.length;
+      const rec = await runAndRecord(runtime(owner), {
+        ...request(d, 'tool: mcp__wegent_web.lookup {"q":"x"}'),
+        permissionMode: "bypassPermissions",
+        capabilities: caps,
+      });
+      expect(rec.outcome, JSON.stringify(rec.outcome)).toMatchObject({ ok: true });
+      expect(toolsOf(first).find((t) => t.name === "mcp__wegent_web")?.tools?.[0]?.name).toBe(
+        "lookup",
+      );
+      expect(rec.streamedText).toContain("looked up");
+      expect(http.seen.keys.length).toBeGreaterThan(0);
+      expect(new Set(http.seen.keys)).toEqual(new Set([HEADER_SECRET]));
+      expect(http.seen.onCommandLine).toEqual([]);
+      expect(readFileSync(join(owner, "config.toml")).equals(configBefore)).toBe(true);
+    } finally {
+      await http.close();
+    }
   }, 90_000);
 });
