@@ -17,8 +17,9 @@ import { CapabilityManager } from "../src/capabilities/manager";
 import { mcpPolicy } from "../src/capabilities/mcp-policy";
 import { silentLogger } from "../src/log";
 import { providerConfig } from "../src/runtime/codex/home";
+import { answerMcpApproval } from "../src/runtime/codex/mcp-approval";
 import { createCodexRuntime } from "../src/runtime/codex/runtime";
-import type { AgentRuntime } from "../src/runtime/types";
+import type { AgentRuntime, InputQuestion } from "../src/runtime/types";
 import { processesOfTask, request, runAndRecord, type TaskDirs, taskDirs } from "./runtime-helpers";
 
 const CODEX = join(import.meta.dirname, "../../node_modules/.bin/codex");
@@ -96,6 +97,7 @@ async function managed(
   d: TaskDirs,
   frame: Omit<DeviceCapabilitiesFrame, "type" | "digest" | "runtime">,
   permissionMode: PermissionMode = "bypassPermissions",
+  allowStdio = false,
 ) {
   const home = join(d.root, "executor-home");
   mkdirSync(home, { recursive: true });
@@ -104,7 +106,7 @@ async function managed(
     backendUrl: "ws://127.0.0.1:1",
     log: silentLogger,
     mcpPolicy: mcpPolicy(
-      { allowStdio: false, allowEnv: ["ECHO_SECRET", "HEADER_SECRET"] },
+      { allowStdio, allowEnv: ["ECHO_SECRET", "HEADER_SECRET"] },
       permissionMode,
     ),
     fetch: (() =>
@@ -359,4 +361,74 @@ describe("Codex with managed skills and MCP servers", () => {
       await http.close();
     }
   }, 90_000);
+
+  it("asks before a managed MCP tool call in default mode: Allow runs it, Deny does not", async () => {
+    const { d, owner, server } = setup();
+    // A device that asks, whose device-config.json lets managed stdio servers start.
+    const caps = await managed(
+      d,
+      {
+        skills: [],
+        mcpServers: [
+          { name: "echo", transport: "stdio", command: process.execPath, args: [server], env: [] },
+        ],
+      },
+      "default",
+      true,
+    );
+    const rt = runtime(owner);
+    for (const behavior of ["allow", "deny"] as const) {
+      const asked: InputQuestion[] = [];
+      const rec = await runAndRecord(rt, {
+        ...request(d, `tool: mcp__wegent_echo.shout {"text":"${behavior} me"}`),
+        permissionMode: "default",
+        capabilities: caps,
+        ask: (question) => {
+          asked.push(question);
+          return Promise.resolve({ behavior });
+        },
+      });
+      expect(rec.outcome, JSON.stringify(rec.outcome)).toMatchObject({ ok: true });
+      expect(asked).toEqual([
+        { kind: "permission", tool: "mcp__wegent-echo__shout", input: { text: `${behavior} me` } },
+      ]);
+      if (behavior === "allow") expect(rec.streamedText).toContain("ALLOW ME secret=none");
+      else {
+        expect(rec.streamedText).not.toContain("DENY ME");
+        expect(rec.streamedText).toContain("rejected");
+      }
+    }
+  }, 90_000);
+
+  it("answers Codex's MCP approval: Allow for this task persists for the session; other elicitations are declined unasked", async () => {
+    const signal = new AbortController().signal;
+    const params = {
+      serverName: "wegent-echo",
+      mode: "form",
+      message: "Allow?",
+      requestedSchema: { type: "object", properties: {} },
+      _meta: {
+        codex_approval_kind: "mcp_tool_call",
+        persist: ["session", "always"],
+        tool_name: "shout",
+        tool_params: { text: "x" },
+      },
+    };
+    const allowTask = () =>
+      Promise.resolve({ behavior: "allow" as const, remember: "task" as const });
+    expect(await answerMcpApproval(params, allowTask, signal)).toEqual({
+      action: "accept",
+      content: {},
+      _meta: { persist: "session" },
+    });
+    let asked = 0;
+    const count = () => {
+      asked += 1;
+      return Promise.resolve({ behavior: "allow" as const });
+    };
+    const form = { ...params, _meta: null, message: "Your password?" };
+    expect(await answerMcpApproval(form, count, signal)).toMatchObject({ action: "decline" });
+    expect(await answerMcpApproval(params, undefined, signal)).toMatchObject({ action: "decline" });
+    expect(asked).toBe(0);
+  });
 });

@@ -26,6 +26,7 @@ import { findCodexExecutable } from "./locate";
 import { AppServerRpc } from "./rpc";
 import { describeCodex } from "./describe";
 import { type CodexCapabilities, codexCapabilities } from "./capabilities";
+import { answerMcpApproval, MCP_ELICITATION } from "./mcp-approval";
 import { z } from "zod";
 
 const CODEX_SETTINGS = {
@@ -170,7 +171,10 @@ export function createCodexRuntime(options: CodexRuntimeOptions = {}): AgentRunt
           const turnEnd = reply.take(method, params);
           if (turnEnd) end(turnEnd);
         },
-        request: (method, params) => answerApproval(method, params, request.ask, signal),
+        request: (method, params) =>
+          method === MCP_ELICITATION
+            ? answerMcpApproval(params, request.ask, signal)
+            : answerApproval(method, params, request.ask, signal),
       },
       (line) => options.log?.debug("codex: unreadable line", { line: line.slice(0, 200) }),
     );
