@@ -248,6 +248,15 @@ describe("Codex with managed skills and MCP servers", () => {
     expect(rec.streamedText).toContain(
       `HELLO MCP secret=${SECRET} ownCmdline=false codexCmdline=false codexEnviron=false`,
     );
+    // The transcript shows the call and its result, as Claude Code's MCP calls.
+    const use = rec.events.find((e) => e.kind === "tool_use");
+    expect(use).toMatchObject({ name: "mcp__wegent-echo__shout", input: { text: "hello mcp" } });
+    const result = rec.events.find((e) => e.kind === "tool_result");
+    expect(result).toMatchObject({
+      toolUseId: use?.kind === "tool_use" ? use.toolUseId : "?",
+      isError: false,
+    });
+    if (result?.kind === "tool_result") expect(result.summary).toMatch(/^HELLO MCP secret=/);
 
     // The commands the model runs do not see it either.
     const env = await runAndRecord(rt, {
@@ -392,10 +401,14 @@ describe("Codex with managed skills and MCP servers", () => {
       expect(asked).toEqual([
         { kind: "permission", tool: "mcp__wegent-echo__shout", input: { text: `${behavior} me` } },
       ]);
-      if (behavior === "allow") expect(rec.streamedText).toContain("ALLOW ME secret=none");
-      else {
+      const result = rec.events.find((e) => e.kind === "tool_result");
+      if (behavior === "allow") {
+        expect(rec.streamedText).toContain("ALLOW ME secret=none");
+        expect(result).toMatchObject({ isError: false });
+      } else {
         expect(rec.streamedText).not.toContain("DENY ME");
         expect(rec.streamedText).toContain("rejected");
+        expect(result).toMatchObject({ isError: true });
       }
     }
   }, 90_000);
