@@ -4,7 +4,15 @@
 // CapabilityManager (download, policy), as on a device.
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import {
+  existsSync,
+  symlinkSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -17,6 +25,7 @@ import { CapabilityManager } from "../src/capabilities/manager";
 import { mcpPolicy } from "../src/capabilities/mcp-policy";
 import { silentLogger } from "../src/log";
 import { providerConfig } from "../src/runtime/codex/home";
+import { codexCapabilities, placeManagedSkills } from "../src/runtime/codex/capabilities";
 import { answerMcpApproval } from "../src/runtime/codex/mcp-approval";
 import { createCodexRuntime } from "../src/runtime/codex/runtime";
 import type { AgentRuntime, InputQuestion } from "../src/runtime/types";
@@ -443,5 +452,86 @@ describe("Codex with managed skills and MCP servers", () => {
     expect(await answerMcpApproval(form, count, signal)).toMatchObject({ action: "decline" });
     expect(await answerMcpApproval(params, undefined, signal)).toMatchObject({ action: "decline" });
     expect(asked).toBe(0);
+  });
+
+  it("carries awkward arguments and secret values exactly (Codex's own TOML reading, the shell's)", async () => {
+    const { d, owner } = setup();
+    const nasty = ['a"b', "c'd", "e\\f", "new\nline", "del\u007f", "ü€", '"}, command = "evil'];
+    const secret = 'it\'s "quoted" $HOME `id` \\n\nnext line';
+    const caps = await codexCapabilities(
+      {
+        pluginDir: null,
+        runtime: DEFAULT_RUNTIME_SETTINGS,
+        mcpServers: [
+          {
+            name: "odd_1",
+            transport: "stdio",
+            command: "/opt/my tools/server",
+            args: nasty,
+            env: ["ODD"],
+          },
+        ],
+      },
+      { ODD: secret },
+      d.homeDir,
+    );
+    try {
+      const out = execFileSync(CODEX, ["mcp", "get", "wegent-odd_1", "--json", ...caps.args], {
+        env: { PATH: process.env.PATH, HOME: d.homeDir, TMPDIR: d.tmpDir, CODEX_HOME: owner },
+        encoding: "utf8",
+      });
+      const transport = (JSON.parse(out) as { transport: { command: string; args: string[] } })
+        .transport;
+      expect(transport.command).toBe("/bin/sh");
+      const file = transport.args[2]!;
+      expect(transport.args).toEqual([
+        "-c",
+        '. "$0" && exec "$@"',
+        file,
+        "/opt/my tools/server",
+        ...nasty,
+      ]);
+      expect(caps.args.join(" ")).not.toContain(secret);
+      // The wrapper, with printf as the "server": the value arrives exactly.
+      const printed = execFileSync(
+        "/bin/sh",
+        ["-c", '. "$0" && exec "$@"', file, "printenv", "ODD"],
+        {
+          env: { PATH: process.env.PATH },
+          encoding: "utf8",
+        },
+      );
+      expect(printed).toBe(`${secret}\n`);
+    } finally {
+      await caps.dispose();
+    }
+    expect(existsSync(join(d.root, "codex-mcp"))).toBe(false);
+  });
+
+  it("never follows a link the agent planted at ~/.agents or ~/.agents/skills", async () => {
+    const { d } = setup();
+    const plugin = join(d.root, "plugin");
+    mkdirSync(join(plugin, "skills", "release-notes"), { recursive: true });
+    writeFileSync(join(plugin, "skills", "release-notes", "SKILL.md"), SKILL_MD);
+    // The owner's real folders, which a link in the task's HOME points at.
+    const victim = join(d.root, "owners-agents");
+    mkdirSync(join(victim, "skills", "wegent", "precious"), { recursive: true });
+    writeFileSync(join(victim, "skills", "wegent", "precious", "SKILL.md"), "mine");
+    for (const [link, target] of [
+      [join(d.homeDir, ".agents"), victim],
+      [join(d.homeDir, ".agents", "skills"), join(victim, "skills")],
+    ] as const) {
+      mkdirSync(join(link, ".."), { recursive: true });
+      symlinkSync(target, link);
+      await placeManagedSkills(d.homeDir, plugin);
+      expect(readFileSync(join(victim, "skills", "wegent", "precious", "SKILL.md"), "utf8")).toBe(
+        "mine",
+      );
+      expect(existsSync(join(victim, "skills", "wegent", "release-notes"))).toBe(false);
+      expect(
+        readFileSync(join(d.homeDir, ".agents/skills/wegent/release-notes/SKILL.md"), "utf8"),
+      ).toBe(SKILL_MD);
+      execFileSync("rm", ["-rf", join(d.homeDir, ".agents")]);
+    }
   });
 });
