@@ -153,6 +153,7 @@ function runtime(owner: string): AgentRuntime {
       CODEX_HOME: owner,
       ECHO_SECRET: SECRET,
       HEADER_SECRET: HEADER_SECRET,
+      WEGENT_TOKEN: "device-token-never-for-the-agent",
     },
   });
 }
@@ -267,16 +268,23 @@ describe("Codex with managed skills and MCP servers", () => {
     });
     if (result?.kind === "tool_result") expect(result.summary).toMatch(/^HELLO MCP secret=/);
 
-    // The commands the model runs do not see it either.
+    // The commands the model runs do not see it either; the agent variables of Settings
+    // (agentEnv) they do, without replacing the task's HOME.
     const env = await runAndRecord(rt, {
       ...request(d, "run: env"),
       permissionMode: "bypassPermissions",
-      capabilities: caps,
+      capabilities: {
+        ...caps,
+        runtime: { ...caps.runtime, agentEnv: ["HEADER_SECRET", "HOME", "WEGENT_TOKEN"] },
+      },
     });
     const output = env.events.find((e) => e.kind === "tool_result");
     if (output?.kind !== "tool_result") throw new Error("no command output");
     expect(output.summary).toContain("PATH=");
     expect(output.summary).not.toContain(SECRET);
+    expect(output.summary).toContain(`HEADER_SECRET=${HEADER_SECRET}`);
+    expect(output.summary).toContain(`HOME=${d.homeDir}`);
+    expect(output.summary).not.toContain("WEGENT_");
     // The run's secret file went with the run.
     expect(existsSync(join(d.root, "codex-mcp"))).toBe(false);
     expect(readFileSync(join(owner, "config.toml")).equals(configBefore)).toBe(true);

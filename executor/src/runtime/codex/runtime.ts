@@ -25,6 +25,7 @@ import { type CodexProvider, featureOverrides, taskCodexHome } from "./home";
 import { findCodexExecutable } from "./locate";
 import { AppServerRpc } from "./rpc";
 import { describeCodex } from "./describe";
+import { agentExtraEnv } from "../../capabilities/sdk-options";
 import { type CodexCapabilities, codexCapabilities } from "./capabilities";
 import { answerMcpApproval, MCP_ELICITATION } from "./mcp-approval";
 import { z } from "zod";
@@ -139,6 +140,8 @@ export function createCodexRuntime(options: CodexRuntimeOptions = {}): AgentRunt
       : (base.CODEX_HOME ?? join(base.HOME ?? homedir(), ".codex"));
     const caps = await managedCapabilities(request);
     const env = {
+      // The variables the owner lists in Settings (agentEnv); never over HOME, TMPDIR or PATH.
+      ...agentExtraEnv(request.capabilities, base),
       ...baseAgentEnvironment(base, request, CODEX_SETTINGS),
       ...options.extraEnv,
       ...caps.env,
