@@ -75,7 +75,8 @@ export async function placeManagedSkills(homeDir: string, pluginDir: string | nu
   const target = join(skills, MANAGED_SKILLS_FOLDER);
   await rm(target, { recursive: true, force: true });
   if (!pluginDir) return;
-  await mkdir(skills, { recursive: true, mode: 0o700 });
+  // Readable by the agent when it runs as another user (cloud); the task's HOME itself is private.
+  await mkdir(skills, { recursive: true, mode: 0o755 });
   await cp(join(pluginDir, "skills"), target, {
     recursive: true,
     errorOnExist: true,
