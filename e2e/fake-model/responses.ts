@@ -2,6 +2,8 @@
 // Codex binary (`codex app-server`). It answers from the conversation it is sent:
 //   - the last input item is a tool's output → "Tool said: <output>" (the turn ends);
 //   - the user's last message has "run: <command>" → an `exec_command` call of that command;
+//   - "tool: <namespace>.<name> {json}" → a call of that tool (MCP tools come in a namespace,
+//     `mcp__<server>`) with those arguments;
 //   - "patch: <file>: <line>" → an `exec_command` call of `apply_patch` adding <file> with <line>;
 //   - "hang" → one delta, then nothing until the request goes away (cancel tests);
 //   - "recall" → every earlier user message of the conversation, joined by " | ";

@@ -147,7 +147,10 @@ export function createCodexRuntime(options: CodexRuntimeOptions = {}): AgentRunt
       ...caps.env,
       CODEX_HOME: codexHome,
     };
-    const plan = await launcher.prepare(request);
+    const plan = await launcher.prepare(request).catch(async (error: unknown) => {
+      await caps.dispose().catch(() => undefined);
+      throw error;
+    });
     const child = plan.spawn(
       exe,
       ["app-server", ...featureOverrides(), ...caps.args],
