@@ -2,6 +2,8 @@
 // Codex binary (`codex app-server`). It answers from the conversation it is sent:
 //   - the last input item is a tool's output → "Tool said: <output>" (the turn ends);
 //   - the user's last message has "run: <command>" → an `exec_command` call of that command;
+//   - "tool: <namespace>.<name> {json}" → a call of that tool (MCP tools come in a namespace,
+//     `mcp__<server>`) with those arguments;
 //   - "patch: <file>: <line>" → an `exec_command` call of `apply_patch` adding <file> with <line>;
 //   - "hang" → one delta, then nothing until the request goes away (cancel tests);
 //   - "recall" → every earlier user message of the conversation, joined by " | ";
@@ -45,7 +47,11 @@ function userMessages(input: InputItem[]): string[] {
     .filter((t) => !t.trimStart().startsWith("<"));
 }
 
-type Reply = { kind: "text"; deltas: string[] } | { kind: "call"; cmd: string } | { kind: "hang" };
+type Reply =
+  | { kind: "text"; deltas: string[] }
+  | { kind: "call"; cmd: string }
+  | { kind: "tool"; namespace: string; name: string; args: string }
+  | { kind: "hang" };
 
 function decide(input: InputItem[]): Reply {
   const last = input[input.length - 1];
@@ -57,6 +63,10 @@ function decide(input: InputItem[]): Reply {
   const message = users[users.length - 1] ?? "";
   const run = /run: (.+)/.exec(message);
   if (run?.[1]) return { kind: "call", cmd: run[1].trim() };
+  const tool = /tool: ([\w-]+)\.([\w-]+) (\{.*\})/.exec(message);
+  if (tool?.[1] && tool[2] && tool[3]) {
+    return { kind: "tool", namespace: tool[1], name: tool[2], args: tool[3] };
+  }
   const patch = /patch: ([\w./-]+): (.+)/.exec(message);
   if (patch?.[1] && patch[2]) {
     const body = `*** Begin Patch\n*** Add File: ${patch[1]}\n+${patch[2]}\n*** End Patch`;
@@ -80,13 +90,14 @@ function answer(res: ServerResponse, reply: Reply): void {
   const id = `resp_${sequence}`;
   res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
   sse(res, "response.created", { response: { id } });
-  if (reply.kind === "call") {
+  if (reply.kind === "call" || reply.kind === "tool") {
     const item = {
       type: "function_call",
       id: `fc_${sequence}`,
       call_id: `call_${sequence}`,
-      name: "exec_command",
-      arguments: JSON.stringify({ cmd: reply.cmd }),
+      ...(reply.kind === "call"
+        ? { name: "exec_command", arguments: JSON.stringify({ cmd: reply.cmd }) }
+        : { name: reply.name, namespace: reply.namespace, arguments: reply.args }),
     };
     sse(res, "response.output_item.added", { output_index: 0, item });
     sse(res, "response.output_item.done", { output_index: 0, item });

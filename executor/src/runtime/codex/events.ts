@@ -3,6 +3,7 @@
 // token usage, and the end of the turn. Checked with zod: only what is read is required.
 import type { FailureCode, ProgressEvent, Usage } from "@wegent/protocol";
 import { z } from "zod";
+import { mcpToolResult, mcpToolUse } from "./mcp-items";
 
 const MAX_SUMMARY = 16 * 1024;
 
@@ -101,6 +102,11 @@ export class CodexReply {
     const p = ItemEvent.safeParse(params);
     if (!p.success) return;
     const { item } = p.data;
+    const mcp = mcpToolUse(params);
+    if (mcp) {
+      this.started.set(item.id, this.now());
+      this.onEvent(mcp);
+    }
     if (item.type === "commandExecution") {
       this.started.set(item.id, this.now());
       this.onEvent({
@@ -128,6 +134,8 @@ export class CodexReply {
     if (startedAt === undefined) return;
     this.started.delete(item.id);
     const durationMs = Math.max(0, Math.round(this.now() - startedAt));
+    const mcp = mcpToolResult(params, durationMs);
+    if (mcp) this.onEvent(mcp);
     if (item.type === "commandExecution") {
       const failed = item.status !== "completed" || (item.exitCode ?? 0) !== 0;
       this.onEvent({
