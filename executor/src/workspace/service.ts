@@ -3,6 +3,7 @@ import type {
   DeviceParams,
   WorkspaceArchiveParams,
   WorkspaceCleanupParams,
+  WorkspaceForgetParams,
   WorkspaceOutcome,
   WorkspaceRestoreParams,
   WorkspaceRestoreSnapshotParams,
@@ -12,6 +13,7 @@ import type { Logger } from "../log";
 import { type ArchiveContext, ArchiveError, archiveTask } from "./archive";
 import { ArchiveClient, ArchiveHttpError } from "./client";
 import { cleanup } from "./cleanup";
+import { ForgetError, forgetTask } from "./forget";
 import { type WorkspaceRoots } from "./places";
 import { locateTask } from "./places";
 import { RestoreError, restoreTask } from "./restore";
@@ -38,7 +40,8 @@ type WorkspaceCommand =
   | ({ type: "workspace.archive" } & WorkspaceArchiveParams)
   | ({ type: "workspace.restore" } & WorkspaceRestoreParams)
   | ({ type: "workspace.restore_snapshot" } & WorkspaceRestoreSnapshotParams)
-  | ({ type: "workspace.cleanup" } & WorkspaceCleanupParams);
+  | ({ type: "workspace.cleanup" } & WorkspaceCleanupParams)
+  | ({ type: "workspace.forget" } & WorkspaceForgetParams);
 
 type WorkspaceMethod = WorkspaceCommand["type"];
 
@@ -62,6 +65,7 @@ export class WorkspaceService {
       "workspace.restore": answer("workspace.restore"),
       "workspace.restore_snapshot": answer("workspace.restore_snapshot"),
       "workspace.cleanup": answer("workspace.cleanup"),
+      "workspace.forget": answer("workspace.forget"),
     };
   }
 
@@ -171,10 +175,25 @@ export class WorkspaceService {
           });
           return { kind: "cleanup", report };
         }
+        case "workspace.forget": {
+          // The task was deleted: nothing of it stays here (its branch and an in-place
+          // project excepted).
+          const removed = await forgetTask(
+            { roots: this.options, projects: this.options.projects ?? (() => []) },
+            frame.taskId,
+          );
+          log.info("workspace forgotten (task deleted)", { taskId: frame.taskId, ...removed });
+          return { kind: "forgotten", removed };
+        }
       }
     } catch (e) {
       log.warn("workspace request failed", { type: frame.type, error: describe(e) });
-      if (e instanceof ArchiveError || e instanceof RestoreError || e instanceof SnapshotError) {
+      if (
+        e instanceof ArchiveError ||
+        e instanceof RestoreError ||
+        e instanceof SnapshotError ||
+        e instanceof ForgetError
+      ) {
         return error(e.code, e.message);
       }
       if (e instanceof ArchiveHttpError) {
