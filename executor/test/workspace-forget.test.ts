@@ -81,6 +81,7 @@ function service(m: Machine, running: (taskId: string) => boolean = () => false)
     local: true,
     log: silentLogger,
     running,
+    forgetWaitMs: 300,
   }).handlers()["workspace.forget"]!;
 }
 
@@ -140,7 +141,7 @@ describe("workspace.forget (a deleted task, executor)", () => {
     expect(hasRef(m)).toBe(false);
   }, 60_000);
 
-  it("refuses while the task runs, and removes nothing", async () => {
+  it("refuses while the task runs (after a short wait), and removes nothing; a run that ends within the wait is forgotten", async () => {
     const m = machine();
     await new TaskWorkspaces(m.roots.homeDir, m.roots.workspaceRoot).record(TASK, m.dir);
     const outcome = await service(m, (id) => id === TASK)({ taskId: TASK });
@@ -148,6 +149,11 @@ describe("workspace.forget (a deleted task, executor)", () => {
     expect(readFileSync(join(m.dir, "new.txt"), "utf8")).toBe("untracked\n");
     expect(existsSync(m.sessions)).toBe(true);
     expect(existsSync(join(m.roots.homeDir, "command-state", TASK, "workspace.json"))).toBe(true);
+    // A run that ends while the delete waits (its reply was just cancelled): forgotten.
+    let runs = true;
+    setTimeout(() => (runs = false), 100);
+    expect(await service(m, () => runs)({ taskId: TASK })).toMatchObject({ kind: "forgotten" });
+    expect(existsSync(m.dir)).toBe(false);
   }, 60_000);
 
   it("after a cleanup kept only the snapshot: the ref in the offered project, the pack and record go", async () => {

@@ -31,6 +31,11 @@ export interface WorkspaceServiceOptions extends WorkspaceRoots {
   local?: boolean;
   log: Logger;
   running(taskId: string): boolean;
+  /**
+   * How long `workspace.forget` waits for a task's run to end before refusing (a task deleted
+   * while it ran: the Worker cancelled its reply just before). Default 2 s.
+   */
+  forgetWaitMs?: number;
 }
 
 type Outcome = WorkspaceOutcome;
@@ -65,8 +70,19 @@ export class WorkspaceService {
       "workspace.restore": answer("workspace.restore"),
       "workspace.restore_snapshot": answer("workspace.restore_snapshot"),
       "workspace.cleanup": answer("workspace.cleanup"),
-      "workspace.forget": answer("workspace.forget"),
+      "workspace.forget": async (params) => {
+        await this.stopped(params.taskId, this.options.forgetWaitMs ?? 2_000);
+        return this.run({ type: "workspace.forget", ...params });
+      },
     };
+  }
+
+  /** Waits (at most `ms`) for the task's run to end; the caller then checks again. */
+  private async stopped(taskId: string, ms: number): Promise<void> {
+    const end = Date.now() + ms;
+    while (this.options.running(taskId) && Date.now() < end) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
   }
 
   private client(grant: string, taskId: string) {
