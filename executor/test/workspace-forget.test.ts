@@ -1,9 +1,18 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { answerDeviceRequest } from "../src/connection/device-rpc";
 import { silentLogger } from "../src/log";
+import { forgetTask } from "../src/workspace/forget";
 import { cleanup } from "../src/workspace/cleanup";
 import { claudeProjectName, TaskWorkspaces, type WorkspaceRoots } from "../src/workspace/places";
 import { hasSnapshot, snapshotRef, snapshotTask } from "../src/workspace/snapshot";
@@ -60,7 +69,15 @@ function machine() {
   const taskHome = join(roots.homeDir, "tasks", TASK, "tmp");
   mkdirSync(taskHome, { recursive: true });
   const projects = [{ id: "p_test", path: project, git: true }];
-  return { root, project, roots, dir, sessions, taskHome: join(roots.homeDir, "tasks", TASK), projects };
+  return {
+    root,
+    project,
+    roots,
+    dir,
+    sessions,
+    taskHome: join(roots.homeDir, "tasks", TASK),
+    projects,
+  };
 }
 
 type Machine = ReturnType<typeof machine>;
@@ -204,5 +221,39 @@ describe("workspace.forget (a deleted task, executor)", () => {
     expect(checkout(m.project)).toEqual(before);
     expect(existsSync(join(owners, "owner-session.jsonl"))).toBe(true);
     expect(existsSync(join(m.roots.homeDir, "command-state", IN_PLACE))).toBe(false);
+  }, 60_000);
+
+  it("takes no path from the wire: a task id that is not a UUID is refused before anything is touched", async () => {
+    const m = machine();
+    await new TaskWorkspaces(m.roots.homeDir, m.roots.workspaceRoot).record(TASK, m.dir);
+    const before = checkout(m.project);
+    const handlers = new WorkspaceService({
+      ...m.roots,
+      backendUrl: "http://127.0.0.1:9",
+      deviceId: "d1",
+      projects: () => m.projects,
+      local: true,
+      log: silentLogger,
+      running: () => false,
+    }).handlers();
+    for (const taskId of ["../../project", m.project, `${TASK}/..`, SHORT, ""]) {
+      const answer = await answerDeviceRequest(
+        {
+          type: "device:request",
+          requestId: "00000000-0000-4000-8000-000000000001",
+          method: "workspace.forget",
+          params: { taskId },
+        },
+        handlers,
+      );
+      expect(answer).toMatchObject({ ok: false, error: { code: "invalid_params" } });
+      // And the function itself, should anything call it without the schema.
+      await expect(
+        forgetTask({ roots: m.roots, projects: () => m.projects }, taskId),
+      ).rejects.toThrow("Not a task id");
+    }
+    expect(readFileSync(join(m.dir, "new.txt"), "utf8")).toBe("untracked\n");
+    expect(existsSync(m.sessions)).toBe(true);
+    expect(checkout(m.project)).toEqual(before);
   }, 60_000);
 });

@@ -1,7 +1,14 @@
 import { describe, expect, it } from "vitest";
 import type { HubFrame } from "@wegent/protocol";
 import { call, createToken, expectError, signUp } from "./helpers";
-import { answerAsk, eventually, newDeviceId, nextAsk, registerDevice, reply } from "./device-client";
+import {
+  answerAsk,
+  eventually,
+  newDeviceId,
+  nextAsk,
+  registerDevice,
+  reply,
+} from "./device-client";
 
 // Deleting a task tells the device that ran it to forget its files (`workspace.forget`), best
 // effort: a device offline or silent keeps them, and the delete succeeds anyway, quickly.
