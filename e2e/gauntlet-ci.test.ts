@@ -79,6 +79,8 @@ describe("reliability gauntlet (CI subset)", () => {
   );
   it("keeps a local device's idle workspace on the machine: its cleanup uploads nothing", () =>
     pass(executorSecurity.localStaysLocal));
+  it("leaves no file of a deleted task on its device (folder, snapshot, session)", () =>
+    pass(executorSecurity.deletedTaskForgotten));
   sandboxIt(
     "lets a cloud agent reach nothing on the host and holds its fork bomb and /tmp to the limits",
     () => pass(executorSecurity.cloudNetworkAndLimits),
