@@ -26,6 +26,8 @@ export interface TracedStack {
   user: Session;
   token: string;
   executor: ExecutorProcess;
+  /** The OTEL_* the Worker and the executor got (empty when off), for more executors. */
+  otelEnv: Record<string, string>;
   /** The `@opentelemetry/*` modules the executor process resolved (e2e/module-probe.mjs). */
   executorOtelModules(): string[];
   stop(): Promise<void>;
@@ -106,6 +108,7 @@ async function startRest(
     user,
     token,
     executor,
+    otelEnv: { ...otel },
     executorOtelModules() {
       let text = "";
       try {
