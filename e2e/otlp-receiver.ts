@@ -19,7 +19,11 @@ export interface OtlpReceiver {
   close(): Promise<void>;
 }
 
-export async function startOtlpReceiver(): Promise<OtlpReceiver> {
+/**
+ * Listens on `host:port` (default: a free port on 127.0.0.1). Port 4318 is the OTLP/HTTP
+ * default: a receiver there catches anything that would export without being configured.
+ */
+export async function startOtlpReceiver(port = 0, host = "127.0.0.1"): Promise<OtlpReceiver> {
   const exports: OtlpExport[] = [];
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -36,10 +40,16 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
       res.writeHead(200, { "content-type": "application/json" }).end("{}");
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const bound = (server.address() as AddressInfo).port;
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint: `http://${host.includes(":") ? `[${host}]` : host}:${bound}`,
     exports,
     spans: () => exports.filter((e) => e.path === "/v1/traces").flatMap((e) => spansOf(e.body)),
     close: () => new Promise((resolve) => server.close(() => resolve())),

@@ -4,19 +4,9 @@
 // reply, the tool's input or a secret. Spans go to a loopback OTLP/HTTP (JSON) receiver.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { TaskWithMessages } from "@wegent/protocol";
-import { type FakeModel, startFakeModel, text, toolUse } from "./fake-model/server";
-import {
-  api,
-  createToken,
-  type ExecutorProcess,
-  type Platform,
-  type Session,
-  signUp,
-  startExecutor,
-  startPlatform,
-  until,
-} from "./harness";
-import { type OtlpReceiver, startOtlpReceiver } from "./otlp-receiver";
+import { text, toolUse } from "./fake-model/server";
+import { api, until } from "./harness";
+import { spansOfTrace, startTracedStack, type TracedStack } from "./traced-stack";
 import { privacyViolations } from "../edge/telemetry/otlp-walk";
 
 const TRACE = "5f1e2d3c4b5a69788796a5b4c3d2e1f0";
@@ -26,50 +16,24 @@ const PROMPT = "Please write the traced greeting file";
 const COMMAND = "printf 'traced hello' > traced.txt";
 const REPLY = "Wrote traced.txt as asked.";
 
-let receiver: OtlpReceiver;
-let platform: Platform;
-let fake: FakeModel;
-let user: Session;
-let token: string;
-let executor: ExecutorProcess | null = null;
+let stack: TracedStack;
 
 beforeAll(async () => {
-  receiver = await startOtlpReceiver();
-  const otel = {
-    OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
-    OTEL_EXPORTER_OTLP_HEADERS: `x-otlp-key=${OTLP_KEY}`,
-  };
-  // As `npm start` does: the OTEL_* of the environment wrangler-dev.mjs runs in become the
-  // Worker's bindings (not arguments: the headers are a secret).
-  Object.assign(process.env, otel);
-  try {
-    platform = await startPlatform();
-  } finally {
-    for (const name of Object.keys(otel)) delete process.env[name];
-  }
-  fake = await startFakeModel();
-  user = await signUp(platform.origin, "traced_user");
-  token = (await createToken(platform.origin, user)).token;
-  // The executor's metrics every second (default 60 s), so the test sees them while it runs.
-  const executorOtel = { ...otel, OTEL_METRIC_EXPORT_INTERVAL: "1000" };
-  executor = startExecutor({
-    origin: platform.origin,
-    token,
-    modelUrl: fake.url,
-    env: executorOtel,
+  stack = await startTracedStack({
+    username: "traced_user",
+    otel: { OTEL_EXPORTER_OTLP_HEADERS: `x-otlp-key=${OTLP_KEY}` },
+    // The executor's metrics every second (default 60 s), so the test sees them while it runs.
+    executorEnv: { OTEL_METRIC_EXPORT_INTERVAL: "1000" },
   });
-  await executor.waitFor("registered");
 }, 180_000);
 
 afterAll(async () => {
-  await executor?.stop("SIGKILL");
-  await fake?.close();
-  await platform?.stop();
-  await receiver?.close();
+  await stack?.stop();
 });
 
 describe("traces of one message", () => {
   it("share the caller's trace id from the Worker through the DeviceHub to the executor, with correct parents and nothing private", async () => {
+    const { receiver, platform, fake, user, token } = stack;
     fake.on("traced greeting file", [
       {
         blocks: [text("Writing it."), toolUse("Bash", { command: COMMAND, description: "write" })],
@@ -105,14 +69,7 @@ describe("traces of one message", () => {
       "executor tool call",
     ];
     // The executor's batch processor sends within a second or two.
-    const spans = await until(
-      async () => {
-        const all = receiver.spans().filter((s) => s.traceId === TRACE);
-        return wanted.every((n) => all.some((s) => s.name === n)) ? all : undefined;
-      },
-      30_000,
-      "the spans of the message",
-    );
+    const spans = await spansOfTrace(receiver, TRACE, wanted);
     const one = (name: string) => spans.find((s) => s.name === name)!;
     const request = spans.find((s) => s.service === "wegent-edge" && s.parentSpanId === CALLER);
     expect(request, "the Worker's request span continues the caller's traceparent").toBeTruthy();
@@ -171,6 +128,7 @@ describe("traces of one message", () => {
 
   it("the executor's metrics and the Worker's D1 round trips per route reach the same receiver", async () => {
     // Runs after the message above: its duration, first token and stream lag as the device saw them.
+    const { receiver, token } = stack;
     type Dp = { attributes?: { key: string; value: Record<string, unknown> }[] };
     type Metric = { name: string } & Record<string, unknown>;
     const metrics = () =>

@@ -14,7 +14,12 @@ import { log } from "../../edge/log";
 import { isWebSocketUpgrade } from "../../edge/websocket";
 import { type HubPartial, HUB_HEADERS, type SubmitRequest, type SubmitResult } from "../contract";
 import { LiveOutbox } from "../live-outbox";
-import { type WorkspaceAnswer, type WorkspaceAsk, workspaceAnswer } from "./archives";
+import {
+  type WorkspaceAnswer,
+  type WorkspaceAsk,
+  workspaceAnswer,
+  workspaceSpan,
+} from "./archives";
 import { finishMessage, setMessageStatus, takeUserMessage } from "./catalogue";
 import { deadlineHost } from "./deadline-host";
 import { executorFrame } from "./frames";
@@ -42,7 +47,7 @@ import { type Kept, WriteBehind } from "./write-behind";
 import { pendingKey, type PendingWrite, PendingWrites } from "./pending-writes";
 import type { AnswerTarget } from "./input-answers";
 import { type HubMeters, Meter } from "../meters";
-import { tracerFor } from "../../edge/telemetry/tracer";
+import { type Tracer, tracerFor } from "../../edge/telemetry/tracer";
 import { metricsFor } from "../../edge/telemetry/metrics";
 
 const MAX_STRIKES = 10;
@@ -72,6 +77,7 @@ export class DeviceHub extends Server<Env> {
   private lastFrameAt = 0;
   /** Device RPC requests waiting for their answer (memory only; see requests.ts). */
   private readonly requests = new PendingRequests();
+  private readonly tracer: Tracer;
 
   constructor(ctx: DurableObjectState, unmetered: Env) {
     // With BENCH_METERS=1 (the bench) D1 and SQLite work is counted; otherwise as it is.
@@ -84,6 +90,7 @@ export class DeviceHub extends Server<Env> {
     const sql = meter.sql(ctx.storage.sql);
     this.store = new HubStore(sql);
     const keepAlive = (work: Promise<unknown>) => ctx.waitUntil(work);
+    this.tracer = tracerFor(unmetered, keepAlive);
     const live = new LiveOutbox(env, keepAlive);
     this.output = new OutputLog(sql, (fn) => ctx.storage.transactionSync(fn));
     const writes = new WriteBehind(keepAlive);
@@ -115,7 +122,7 @@ export class DeviceHub extends Server<Env> {
       push: live.push.bind(live),
       publishStatus: () => this.presence.publishBehind(),
       messageEnded: (w) => this.inputs.ended(w),
-      tracer: tracerFor(unmetered, keepAlive),
+      tracer: this.tracer,
       metrics: metricsFor(unmetered, keepAlive),
     });
     this.inputs = new InputDesk(sql, {
@@ -310,6 +317,7 @@ export class DeviceHub extends Server<Env> {
     method: M,
     params: DeviceParams<M>,
     timeoutMs: number,
+    traceparent?: string,
   ): Promise<DeviceAnswer> {
     const ws = this.currentSocket();
     if (!ws || !this.store.getMeta().registered) {
@@ -327,7 +335,13 @@ export class DeviceHub extends Server<Env> {
       requestId,
       Math.min(Math.max(timeoutMs, 100), MAX_DEVICE_REQUEST_MS),
     );
-    sendFrame(ws, { type: "device:request", requestId, method, params });
+    sendFrame(ws, {
+      type: "device:request",
+      requestId,
+      method,
+      params,
+      ...(traceparent ? { traceparent } : {}),
+    });
     // Its timeout is a row of the deadline table: the alarm ends it if no answer came.
     await this.scheduleAlarm();
     return answer;
@@ -345,10 +359,23 @@ export class DeviceHub extends Server<Env> {
     await this.scheduleAlarm();
   }
 
-  /** Relays a workspace request (archive / restore / cleanup) to the executor and awaits it. */
-  async workspace(ask: WorkspaceAsk, timeoutMs: number): Promise<WorkspaceAnswer> {
+  /**
+   * Relays a workspace request (archive / restore / cleanup) to the executor and awaits it;
+   * `traceparent`: the Worker's request span (an archive or restore is a span of the hub's,
+   * and its context rides on `device:request` to the executor's span).
+   */
+  async workspace(
+    ask: WorkspaceAsk,
+    timeoutMs: number,
+    traceparent?: string,
+  ): Promise<WorkspaceAnswer> {
     const { method, ...params } = ask;
-    return workspaceAnswer(await this.request(method, params as never, timeoutMs));
+    const span = workspaceSpan(this.tracer, ask, traceparent);
+    const answer = workspaceAnswer(
+      await this.request(method, params as never, timeoutMs, span?.traceparent),
+    );
+    span?.end(answer);
+    return answer;
   }
 
   async rename(displayName: string): Promise<void> {

@@ -10,6 +10,7 @@ import {
   WorkspaceRestoreSnapshotParams,
 } from "./workspace-frames";
 import { RuntimeId } from "./runtimes";
+import { Traceparent } from "./trace";
 
 // Local work: the projects a device advertises, the Claude Code sessions already on it, and the
 // generic device RPC (a request/response frame pair through the DeviceHub) used to read them.
@@ -145,6 +146,8 @@ export const DeviceRequest = z.object({
   requestId: z.string().uuid(),
   method: z.string().min(1).max(100),
   params: z.unknown(),
+  /** The hub's span for this request (workspace archive/restore), when tracing is on. */
+  traceparent: Traceparent.optional(),
 });
 export type DeviceRequest = z.infer<typeof DeviceRequest>;
 

@@ -1,5 +1,6 @@
 import { ApiError } from "@wegent/protocol";
 import type { z } from "zod";
+import { newTraceparent } from "./traceparent";
 
 /** A failed API call, carrying the server's own words so the UI can show them as they are. */
 export class ApiFailure extends Error {
@@ -38,7 +39,11 @@ export async function api<S extends z.ZodType>(
       method,
       credentials: "same-origin",
       // Every write is JSON from this origin: the server refuses anything else (cross_site).
-      headers: method === "GET" ? {} : { "content-type": "application/json" },
+      // Each request is the root of its own trace (web/src/traceparent.ts).
+      headers: {
+        traceparent: newTraceparent(),
+        ...(method === "GET" ? {} : { "content-type": "application/json" }),
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   } catch {

@@ -12,7 +12,14 @@ import { privateExporter } from "./privacy";
 // once, but a request only goes through the wrapper when an endpoint is configured: with none
 // set the plain handler answers, nothing is created and nothing is exported.
 
-/** The standard sampler names, as the library's parent/ratio sampler. */
+/**
+ * The standard sampler names, as the library's parent/ratio sampler. The Worker is the public
+ * edge: a caller's sampled flag (the browser's `01`, or anyone's) never decides here, or any
+ * client could force tracing on every request or switch it off (W3C Trace Context, security
+ * considerations). The caller's trace id and span id are kept (the browser stays the root) and
+ * the sampler's own rule decides by the trace id; the hubs and the executor behind the Worker
+ * follow the Worker's decision (parent based).
+ */
 export function samplingOf(config: OtelConfig): ParentRatioSamplingConfig {
   const ratio =
     config.sampler === "always_on" || config.sampler === "parentbased_always_on"
@@ -20,7 +27,7 @@ export function samplingOf(config: OtelConfig): ParentRatioSamplingConfig {
       : config.sampler === "always_off" || config.sampler === "parentbased_always_off"
         ? 0
         : config.ratio;
-  return { ratio, acceptRemote: config.sampler.startsWith("parentbased_") };
+  return { ratio, acceptRemote: false };
 }
 
 const resolve: ResolveConfigFn = (env: unknown) => {

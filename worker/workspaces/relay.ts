@@ -1,6 +1,7 @@
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { deviceHub, type WorkspaceAnswer, type WorkspaceAsk } from "../../durable-objects/contract";
 import { ApiError } from "../lib/errors";
+import { currentTraceparent } from "../telemetry/request";
 import { mintGrant } from "./grant";
 
 type Ask = WorkspaceAsk extends infer T ? (T extends unknown ? Omit<T, "grant"> : never) : never;
@@ -35,6 +36,7 @@ export async function askDevice(
   const answer = await deviceHub(env, device.ownerId, device.deviceId).workspace(
     { ...ask, grant } as WorkspaceAsk,
     timeoutMs,
+    currentTraceparent(),
   );
   switch (answer.kind) {
     case "offline":

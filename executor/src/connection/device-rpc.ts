@@ -11,7 +11,11 @@ import {
 } from "@wegent/protocol";
 
 export type DeviceHandlers = {
-  [M in DeviceMethod]?: (params: DeviceParams<M>) => Promise<DeviceResult<M> | null>;
+  [M in DeviceMethod]?: (
+    params: DeviceParams<M>,
+    /** The hub's span for this request, when it sent one (tracing on). */
+    traceparent?: string,
+  ) => Promise<DeviceResult<M> | null>;
 };
 
 function isMethod(name: string): name is DeviceMethod {
@@ -35,7 +39,10 @@ export async function answerDeviceRequest(
     return fail("invalid_params", params.error.issues[0]?.message ?? "invalid params");
   }
   try {
-    const result = await (handler as (p: unknown) => Promise<unknown>)(params.data);
+    const result = await (handler as (p: unknown, t?: string) => Promise<unknown>)(
+      params.data,
+      frame.traceparent,
+    );
     if (result === null) return fail("not_found", "Not found on this device.");
     const checked = spec.result.safeParse(result);
     if (!checked.success) return fail("internal_error", "The device built an invalid answer.");

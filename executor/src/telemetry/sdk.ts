@@ -75,6 +75,10 @@ export async function sdkTracing(config: OtelConfig): Promise<ExecutorTracing> {
   return {
     enabled: true,
     message: (frame) => messageTrace(factory, frame),
+    span(name, parent, attributes = {}) {
+      const span = factory.start(name, parent, attributes);
+      return { end: (more = {}, error = false) => span.end(more, Date.now(), error) };
+    },
     shutdown: () => provider.shutdown(),
   };
 }

@@ -40,6 +40,8 @@ export interface ExecutorTracing {
   }): MessageTrace;
   /** Sends what is buffered (at exit). */
   shutdown(): Promise<void>;
+  /** A span outside a message (a workspace archive or restore), under the hub's `traceparent`. */
+  span?(name: string, parent: string | undefined, attributes?: Record<string, unknown>): StepSpan;
 }
 
 const NOOP_STEP: StepSpan = { end() {} };

@@ -15,6 +15,7 @@ import { ArchiveClient, ArchiveHttpError } from "./client";
 import { cleanup } from "./cleanup";
 import { ForgetError, forgetTask } from "./forget";
 import { type WorkspaceRoots } from "./places";
+import { workspaceSpan } from "./spans";
 import { locateTask } from "./places";
 import { RestoreError, restoreTask } from "./restore";
 import { hasSnapshot, restoreSnapshot, SnapshotError, snapshotTask } from "./snapshot";
@@ -63,8 +64,8 @@ export class WorkspaceService {
   handlers(): Pick<DeviceHandlers, WorkspaceMethod> {
     const answer =
       <M extends WorkspaceMethod>(type: M) =>
-      (params: DeviceParams<M>) =>
-        this.run({ type, ...params } as WorkspaceCommand);
+      (params: DeviceParams<M>, traceparent?: string) =>
+        this.run({ type, ...params } as WorkspaceCommand, traceparent);
     return {
       "workspace.archive": answer("workspace.archive"),
       "workspace.restore": answer("workspace.restore"),
@@ -116,7 +117,15 @@ export class WorkspaceService {
     this.options.log.info("workspace restored from its local snapshot", { taskId });
   }
 
-  private async run(frame: WorkspaceCommand): Promise<Outcome> {
+  /** One request, as a span under the hub's (`executor archive`, `executor restore`, …). */
+  private async run(frame: WorkspaceCommand, traceparent?: string): Promise<Outcome> {
+    const span = workspaceSpan(frame, traceparent);
+    const outcome = await this.answer(frame);
+    span.end(outcome);
+    return outcome;
+  }
+
+  private async answer(frame: WorkspaceCommand): Promise<Outcome> {
     const { log } = this.options;
     const key = frame.type === "workspace.cleanup" ? "*cleanup" : frame.taskId;
     if (this.busy.has(key) || (key !== "*cleanup" && this.options.running(key))) {

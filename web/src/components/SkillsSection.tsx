@@ -1,6 +1,7 @@
 import type { ChangeEvent } from "react";
 import { ApiError, type Skill, SkillBody, SkillsBody, Ok } from "@wegent/protocol";
 import { api, ApiFailure } from "../api";
+import { newTraceparent } from "../traceparent";
 import { useManagedList } from "../lib/managed-list";
 import { ListSection } from "./ListSection";
 
@@ -11,7 +12,7 @@ async function uploadSkill(file: File): Promise<Skill> {
     response = await fetch("/api/skills", {
       method: "POST",
       credentials: "same-origin",
-      headers: { "content-type": "application/zip" },
+      headers: { "content-type": "application/zip", traceparent: newTraceparent() },
       body: file,
     });
   } catch {
