@@ -10,7 +10,8 @@ export interface CodexProvider {
   name: string;
   /** The Responses API base URL (ends in /v1). */
   baseUrl: string;
-  model: string;
+  /** The model; none: Codex's own default (or the one picked for the message). */
+  model?: string;
   /** The variable that holds the key (passed to the child by name). */
   envKey?: string;
 }
@@ -31,7 +32,7 @@ function toml(value: string): string {
 
 export function providerConfig(provider: CodexProvider): string {
   const lines = [
-    `model = ${toml(provider.model)}`,
+    ...(provider.model ? [`model = ${toml(provider.model)}`] : []),
     `model_provider = ${toml(provider.name)}`,
     "",
     `[model_providers.${provider.name}]`,

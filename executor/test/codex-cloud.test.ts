@@ -1,0 +1,233 @@
+// Codex in the cloud pool, for real: the real `codex` binary (@openai/codex) in the real
+// bubblewrap sandbox (cloud-launcher.ts), reaching the fake Responses API only through its
+// run's socket and the model proxy, which puts the operator's OpenAI key on the way out. The
+// agent itself (scripted by the fake model) hunts the key and tries the proxy for more than
+// inference, and a finished run's secret is tried again from another task.
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createServer, request as httpRequest, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { afterAll, beforeAll, describe, expect } from "vitest";
+import { type FakeResponses, startFakeResponses } from "../../e2e/fake-model/responses";
+import { type Logger, silentLogger } from "../src/log";
+import {
+  CODEX_SECRET_VARIABLE,
+  codexInstallDir,
+  codexModelAccess,
+  createCloudCodexRuntime,
+  nativeCodex,
+} from "../src/runtime/codex/cloud";
+import type { AgentRuntime, RunRequest } from "../src/runtime/types";
+import { findBwrap } from "../src/sandbox/bwrap";
+import { cloudLauncher } from "../src/sandbox/cloud-launcher";
+import { DEFAULT_LIMITS, planLimits } from "../src/sandbox/limits";
+import {
+  type ModelProxy,
+  OPENAI_RESPONSES_API,
+  openaiCredential,
+  startModelProxy,
+} from "../src/sandbox/model-proxy";
+import { sandboxIt } from "./needs-sandbox";
+import { runAndRecord } from "./runtime-helpers";
+
+const CODEX = join(import.meta.dirname, "../../node_modules/.bin/codex");
+const OPERATOR_KEY = `sk-proj-operator-${"9".repeat(24)}-never-inside`;
+
+const root = mkdtempSync(join(tmpdir(), "wegent-codex-cloud-"));
+let fake: FakeResponses;
+let upstream: Server;
+/** What reached "OpenAI" (the fake behind a recorder): method, path, Authorization. */
+const reached: { line: string; authorization: string }[] = [];
+/** What the proxy refused (its debug log). */
+const refused: string[] = [];
+let proxy: ModelProxy;
+let claudeProxy: ModelProxy;
+let runtime: AgentRuntime;
+let removeAll: () => Promise<void>;
+
+const recordingLog: Logger = {
+  ...silentLogger,
+  debug: (message, fields) => refused.push(`${message} ${JSON.stringify(fields)}`),
+};
+
+beforeAll(async () => {
+  fake = await startFakeResponses();
+  const fakeUrl = new URL(fake.url);
+  // "OpenAI": records each request, then passes it to the fake Responses API.
+  upstream = createServer((req, res) => {
+    reached.push({
+      line: `${req.method} ${req.url}`,
+      authorization: req.headers.authorization ?? "",
+    });
+    const out = httpRequest(
+      {
+        host: fakeUrl.hostname,
+        port: fakeUrl.port,
+        method: req.method,
+        path: req.url,
+        headers: { ...req.headers, host: fakeUrl.host },
+      },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
+    req.pipe(out);
+  });
+  await new Promise<void>((resolve) => upstream.listen(0, "127.0.0.1", resolve));
+  const credential = openaiCredential({ OPENAI_API_KEY: OPERATOR_KEY });
+  if (!credential) throw new Error("no credential");
+  proxy = await startModelProxy({
+    upstream: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/v1`,
+    credential,
+    api: OPENAI_RESPONSES_API,
+    log: recordingLog,
+  });
+  claudeProxy = await startModelProxy({
+    upstream: "http://127.0.0.1:9",
+    credential: { header: "x-api-key", value: "sk-ant-unused", agentVariable: "ANTHROPIC_API_KEY" },
+  });
+  const native = nativeCodex(CODEX);
+  if (!native) throw new Error(`no native codex behind ${CODEX}`);
+  const launcher = cloudLauncher({
+    bwrap: findBwrap() ?? "bwrap",
+    proxy: claudeProxy,
+    credential: { header: "x-api-key", value: "sk-ant-unused", agentVariable: "ANTHROPIC_API_KEY" },
+    nextMarker: () => "codex-cloud-test.1",
+    readOnly: [codexInstallDir(native)],
+    socketRoot: mkdtempSync(join(tmpdir(), "wegent-model-test-")),
+    node: process.execPath,
+    limits: planLimits(DEFAULT_LIMITS, {
+      prlimit: findBwrap(process.env.PATH, "prlimit"),
+      perTaskUid: process.getuid?.() === 0,
+      cgroup: { why: "not in this test" },
+    }),
+    // Kept after each run, so the test can read what the agent wrote.
+    keepIdleMs: 600_000,
+    log: silentLogger,
+  });
+  removeAll = () => launcher.removeAll();
+  runtime = createCloudCodexRuntime({
+    executable: native,
+    launcher: launcher.withModel(codexModelAccess(proxy)),
+    model: "fake-model",
+    permissionMode: "bypassPermissions",
+  });
+});
+
+afterAll(async () => {
+  await removeAll?.();
+  await proxy?.close();
+  await claudeProxy?.close();
+  await fake?.close();
+  upstream?.close();
+  rmSync(root, { recursive: true, force: true });
+});
+
+let count = 0;
+function task(prompt: string): RunRequest {
+  count += 1;
+  const taskId = `00000000-0000-4000-8000-${String(count).padStart(12, "0")}`;
+  const base = join(root, taskId);
+  const req: RunRequest = {
+    taskId,
+    messageId: `${taskId}-m`,
+    prompt,
+    resumeSessionId: null,
+    workspaceDir: join(base, "ws"),
+    homeDir: join(base, "task", "home"),
+    tmpDir: join(base, "task", "tmp"),
+    permissionMode: "bypassPermissions",
+  };
+  for (const dir of [req.workspaceDir, req.homeDir, req.tmpDir])
+    mkdirSync(dir, { recursive: true });
+  return req;
+}
+
+/** Node inside the sandbox (its install folder is mounted for the relay). */
+const NODE = process.execPath;
+const NODE_DIR = dirname(NODE);
+
+/** Tries the proxy (through the relay) with `secret` for `method path`; prints the status. */
+const tryProxy = (label: string, method: string, path: string, secret: string) =>
+  `${NODE} -e 'fetch("http://127.0.0.1:8377" + process.argv[2], {method: process.argv[1], headers: {authorization: "Bearer " + process.argv[3], "content-type": "application/json"}, ...(process.argv[1] === "GET" ? {} : {body: "{}"})}).then((r) => console.log("${label}", r.status)).catch((e) => console.log("${label}", "refused", e.cause?.code ?? e.message))' ${method} '${path}' "${secret}"`;
+
+describe("Codex in the cloud pool (real codex, real bubblewrap, model proxy)", () => {
+  sandboxIt(
+    "answers through the task's socket: only POST /v1/responses reaches OpenAI, with the operator's key the agent never had",
+    async () => {
+      const req = task("Hello from the pool");
+      const rec = await runAndRecord(runtime, req);
+      expect(rec.outcome, JSON.stringify(rec.outcome)).toMatchObject({
+        ok: true,
+        text: "Echo: Hello from the pool",
+      });
+      expect(rec.streamedText).toBe("Echo: Hello from the pool");
+      // What Codex asked of the model API for a turn, measured: the Responses endpoint only.
+      expect(reached.map((r) => r.line)).toEqual(["POST /v1/responses"]);
+      expect(reached[0]?.authorization).toBe(`Bearer ${OPERATOR_KEY}`);
+      expect(refused).toEqual([]);
+      // The task's own CODEX_HOME: the pool's provider at the relay, its key the run's secret.
+      const config = readFileSync(join(req.homeDir, ".codex", "config.toml"), "utf8");
+      expect(config).toContain('base_url = "http://127.0.0.1:8377/v1"');
+      expect(config).toContain(`env_key = "${CODEX_SECRET_VARIABLE}"`);
+      expect(config).toContain("plugins = false");
+      expect(config).not.toContain(OPERATOR_KEY);
+    },
+    90_000,
+  );
+
+  sandboxIt(
+    "keeps the OpenAI key out of a prompt-injected agent's reach and the proxy to inference; a finished run's secret opens nothing",
+    async () => {
+      const hunt = [
+        "{ env;",
+        "for p in /proc/[0-9]*; do tr '\\0' '\\n' < $p/environ; tr '\\0' ' ' < $p/cmdline; echo; done;",
+        // Every file it can see outside the read-only system, for the key's prefix.
+        `grep -rls "$(printf 'sk-%s' proj)" /workspace /home /tmp /run /etc ${NODE_DIR};`,
+        `echo "$${CODEX_SECRET_VARIABLE}" > /workspace/secret.txt;`,
+        tryProxy("RESPONSES_NO_SECRET", "POST", "/v1/responses", "") + ";",
+        tryProxy("RESPONSES_WRONG_SECRET", "POST", "/v1/responses", "0".repeat(64)) + ";",
+        tryProxy("MODELS", "GET", "/v1/models", `$${CODEX_SECRET_VARIABLE}`) + ";",
+        tryProxy("FILES", "GET", "/v1/files", `$${CODEX_SECRET_VARIABLE}`) + ";",
+        tryProxy("BATCHES", "POST", "/v1/batches", `$${CODEX_SECRET_VARIABLE}`) + ";",
+        tryProxy("ADMIN", "GET", "/v1/organization/admin_api_keys", `$${CODEX_SECRET_VARIABLE}`) +
+          ";",
+        tryProxy("TRAVERSAL", "POST", "/v1/responses/../files", `$${CODEX_SECRET_VARIABLE}`) + ";",
+        tryProxy("RESPONSE_GET", "GET", "/v1/responses/resp_1", `$${CODEX_SECRET_VARIABLE}`) + ";",
+        "} > /workspace/hunt.txt 2>&1; echo hunted",
+      ].join(" ");
+      reached.length = 0;
+      const first = task(`run: ${hunt}`);
+      const rec = await runAndRecord(runtime, first);
+      expect(rec.outcome, JSON.stringify(rec.outcome)).toMatchObject({ ok: true });
+      const seen = readFileSync(join(first.workspaceDir, "hunt.txt"), "utf8");
+      // The hunt ran (it saw the secret variable and Codex's own process).
+      expect(seen).toContain(`${CODEX_SECRET_VARIABLE}=`);
+      expect(seen).toMatch(/app-server/);
+      expect(seen).not.toContain(OPERATOR_KEY);
+      expect(seen).not.toContain("sk-proj");
+      const status = (label: string) => new RegExp(`^${label} (.*)$`, "m").exec(seen)?.[1];
+      expect(status("RESPONSES_NO_SECRET")).toBe("403");
+      expect(status("RESPONSES_WRONG_SECRET")).toBe("403");
+      for (const label of ["MODELS", "FILES", "BATCHES", "ADMIN", "TRAVERSAL", "RESPONSE_GET"])
+        expect(status(label), `${label}: ${seen.slice(-1500)}`).toBe("404");
+      // Only Codex's own turns reached OpenAI: the command call and the answer after it.
+      expect(reached.map((r) => r.line)).toEqual(["POST /v1/responses", "POST /v1/responses"]);
+
+      // The first run is over: its secret, from another task's sandbox, opens nothing.
+      const secret = readFileSync(join(first.workspaceDir, "secret.txt"), "utf8").trim();
+      expect(secret).toMatch(/^[a-f0-9]{64}$/);
+      const second = task(
+        `run: { ${tryProxy("OLD_SECRET", "POST", "/v1/responses", secret)}; } > /workspace/old.txt 2>&1`,
+      );
+      const rec2 = await runAndRecord(runtime, second);
+      expect(rec2.outcome, JSON.stringify(rec2.outcome)).toMatchObject({ ok: true });
+      const old = readFileSync(join(second.workspaceDir, "old.txt"), "utf8");
+      expect(old).toMatch(/^OLD_SECRET 403$/m);
+      expect(reached.filter((r) => r.authorization !== `Bearer ${OPERATOR_KEY}`)).toEqual([]);
+    },
+    120_000,
+  );
+});
