@@ -24,6 +24,7 @@ import { pairingScenarios } from "./gauntlet/pairing-takeover";
 import { personOnlyScenarios } from "./gauntlet/person-only";
 import { stalledRun } from "./gauntlet/stalled-run";
 import { pushInternalEndpoint } from "./gauntlet/push-endpoints";
+import { codexCloudKey } from "./gauntlet/codex-cloud";
 import { type Outcome, runScenario } from "./gauntlet/runner";
 import { reliabilityDoc } from "./gauntlet/doc";
 import { machine } from "./lib/machine";
@@ -53,6 +54,7 @@ const scenarios = [
   ...personOnlyScenarios,
   stalledRun,
   pushInternalEndpoint,
+  codexCloudKey,
 ].filter((s) => !values.only || values.only.split(",").some((part) => s.name.includes(part)));
 
 const started = Date.now();
