@@ -8,7 +8,7 @@ import { createServer, request as httpRequest, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { afterAll, beforeAll, describe, expect } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type FakeResponses, startFakeResponses } from "../../e2e/fake-model/responses";
 import { type Logger, silentLogger } from "../src/log";
 import {
@@ -153,6 +153,86 @@ const NODE_DIR = dirname(NODE);
 const tryProxy = (label: string, method: string, path: string, secret: string) =>
   `${NODE} -e 'fetch("http://127.0.0.1:8377" + process.argv[2], {method: process.argv[1], headers: {authorization: "Bearer " + process.argv[3], "content-type": "application/json"}, ...(process.argv[1] === "GET" ? {} : {body: "{}"})}).then((r) => console.log("${label}", r.status)).catch((e) => console.log("${label}", "refused", e.cause?.code ?? e.message))' ${method} '${path}' "${secret}"`;
 
+/** One request over a Unix socket (what the in-sandbox relay forwards to). */
+function viaSocket(
+  socketPath: string,
+  method: string,
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ socketPath, method, path, headers }, (res) => {
+      res.resume();
+      res.on("end", () => resolve(res.statusCode ?? 0));
+    });
+    req.on("error", reject);
+    req.end(method === "GET" ? undefined : "{}");
+  });
+}
+
+describe("model proxy for the Responses API", () => {
+  it("takes the run's secret as the bearer, sends the operator's key, organisation and project instead of the agent's, maps /v1 onto the base URL, and refuses other runs, other paths and revoked runs", async () => {
+    const got: { line: string; headers: Record<string, unknown> }[] = [];
+    const server = createServer((req, res) => {
+      got.push({ line: `${req.method} ${req.url}`, headers: req.headers });
+      req.resume();
+      res.end("{}");
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const credential = openaiCredential({
+      CODEX_API_KEY: "sk-codex-operator",
+      OPENAI_ORGANIZATION: "org-operator",
+      OPENAI_PROJECT: "proj-operator",
+    });
+    if (!credential) throw new Error("no credential");
+    const unit = await startModelProxy({
+      upstream: `http://127.0.0.1:${(server.address() as AddressInfo).port}/openai/v1`,
+      credential,
+      api: OPENAI_RESPONSES_API,
+    });
+    try {
+      const socket = join(root, "unit.sock");
+      const run = await unit.issue(socket);
+      const other = await unit.issue(join(root, "unit-other.sock"));
+      const bearer = (secret: string) => ({ authorization: `Bearer ${secret}` });
+      expect(
+        await viaSocket(socket, "POST", "/v1/responses", {
+          ...bearer(run.secret),
+          "openai-organization": "org-victim",
+          "OpenAI-Project": "proj-victim",
+        }),
+      ).toBe(200);
+      expect(got).toHaveLength(1);
+      expect(got[0]?.line).toBe("POST /openai/v1/responses");
+      expect(got[0]?.headers).toMatchObject({
+        authorization: "Bearer sk-codex-operator",
+        "openai-organization": "org-operator",
+        "openai-project": "proj-operator",
+      });
+      expect(await viaSocket(socket, "POST", "/v1/responses", bearer(other.secret))).toBe(403);
+      expect(await viaSocket(socket, "POST", "/v1/responses")).toBe(403);
+      expect(await viaSocket(socket, "POST", `/t/${run.secret}/v1/responses`)).toBe(403);
+      for (const [method, path] of [
+        ["GET", "/v1/models"],
+        ["POST", "/v1/files"],
+        ["POST", "/v1/responses/compact"],
+        ["POST", "/responses"],
+        ["POST", "/v1/responses/%2e%2e/files"],
+      ] as const)
+        expect(await viaSocket(socket, method, path, bearer(run.secret)), path).toBe(404);
+      unit.revoke(run.secret);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      await expect(
+        viaSocket(socket, "POST", "/v1/responses", bearer(run.secret)),
+      ).rejects.toThrow();
+      expect(got).toHaveLength(1);
+    } finally {
+      await unit.close();
+      server.close();
+    }
+  });
+});
+
 describe("Codex in the cloud pool (real codex, real bubblewrap, model proxy)", () => {
   sandboxIt(
     "answers through the task's socket: only POST /v1/responses reaches OpenAI, with the operator's key the agent never had",
@@ -174,6 +254,31 @@ describe("Codex in the cloud pool (real codex, real bubblewrap, model proxy)", (
       expect(config).toContain(`env_key = "${CODEX_SECRET_VARIABLE}"`);
       expect(config).toContain("plugins = false");
       expect(config).not.toContain(OPERATOR_KEY);
+
+      // A follow-up in the same task resumes the thread from its CODEX_HOME in the sandbox.
+      if (!rec.outcome.ok) throw new Error("failed");
+      const next = await runAndRecord(runtime, {
+        ...req,
+        messageId: `${req.taskId}-m2`,
+        prompt: "recall",
+        resumeSessionId: rec.outcome.sessionId,
+      });
+      expect(next.outcome, JSON.stringify(next.outcome)).toMatchObject({
+        ok: true,
+        text: "Earlier: Hello from the pool",
+        sessionId: rec.outcome.sessionId,
+      });
+
+      // Plan mode (Codex's read-only sandbox, inside ours): it still answers.
+      const plan = await runAndRecord(runtime, {
+        ...task("Plan from the pool"),
+        permissionMode: "plan",
+      });
+      expect(plan.outcome, JSON.stringify(plan.outcome)).toMatchObject({
+        ok: true,
+        text: "Echo: Plan from the pool",
+      });
+      expect(reached.map((r) => r.line)).toEqual(Array(3).fill("POST /v1/responses"));
     },
     90_000,
   );
