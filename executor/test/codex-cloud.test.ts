@@ -3,7 +3,16 @@
 // run's socket and the model proxy, which puts the operator's OpenAI key on the way out. The
 // agent itself (scripted by the fake model) hunts the key and tries the proxy for more than
 // inference, and a finished run's secret is tried again from another task.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import {
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { createServer, request as httpRequest, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -279,6 +288,47 @@ describe("Codex in the cloud pool (real codex, real bubblewrap, model proxy)", (
         text: "Echo: Plan from the pool",
       });
       expect(reached.map((r) => r.line)).toEqual(Array(3).fill("POST /v1/responses"));
+    },
+    90_000,
+  );
+
+  sandboxIt(
+    "never writes the task's CODEX_HOME through a link the agent left in its HOME (the executor is root there)",
+    async () => {
+      const victims = join(root, "victims");
+      mkdirSync(victims, { recursive: true });
+      const victimFile = join(victims, "crontab");
+      writeFileSync(victimFile, "victim file\n", { mode: 0o644 });
+      const victimDir = join(victims, "dir");
+      mkdirSync(victimDir);
+      const before = statSync(victimFile);
+      // Message 1 swaps its config.toml for a link to a host file (its path as if leaked).
+      const req = task(`run: ln -sf ${victimFile} /home/agent/.codex/config.toml && echo planted`);
+      const first = await runAndRecord(runtime, req);
+      expect(first.outcome, JSON.stringify(first.outcome)).toMatchObject({ ok: true });
+      expect(lstatSync(join(req.homeDir, ".codex", "config.toml")).isSymbolicLink()).toBe(true);
+      if (!first.outcome.ok) throw new Error("failed");
+      // Message 2 (a follow-up): the executor writes the config again, not through the link.
+      const second = await runAndRecord(runtime, {
+        ...req,
+        messageId: `${req.taskId}-m2`,
+        prompt: `run: cd /home/agent && mv .codex .codex-old && ln -s ${victimDir} .codex && echo planted`,
+        resumeSessionId: first.outcome.sessionId,
+      });
+      expect(readFileSync(victimFile, "utf8")).toBe("victim file\n");
+      expect(statSync(victimFile)).toMatchObject({ uid: before.uid, mode: before.mode });
+      expect(second.outcome, JSON.stringify(second.outcome)).toMatchObject({ ok: true });
+      expect(lstatSync(join(req.homeDir, ".codex")).isSymbolicLink()).toBe(true);
+      // Message 3: its CODEX_HOME is now a link out; refused, nothing written there.
+      const third = await runAndRecord(runtime, {
+        ...req,
+        messageId: `${req.taskId}-m3`,
+        prompt: "Hello again",
+        resumeSessionId: null,
+      });
+      expect(third.outcome.ok).toBe(false);
+      expect(readdirSync(victimDir)).toEqual([]);
+      expect(statSync(victimDir).uid).toBe(before.uid);
     },
     90_000,
   );

@@ -4,7 +4,7 @@
 // provider points at the sandbox's model relay (http://127.0.0.1:<relay port>/v1) and reads its
 // key from WEGENT_MODEL_SECRET — the run's per-task secret, which only that run's socket accepts,
 // and only for POST /v1/responses. The proxy puts the real key on the way out.
-import { chown, mkdtemp, rm, stat } from "node:fs/promises";
+import { lchown, mkdtemp, rm, stat } from "node:fs/promises";
 import { realpathSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
@@ -98,7 +98,7 @@ function handingCodexHome(launcher: AgentLauncher): AgentLauncher {
       const codexHome = join(request.homeDir, ".codex");
       if (uid !== process.getuid?.()) {
         for (const path of [codexHome, join(codexHome, "config.toml")])
-          await chown(path, uid, gid).catch(() => undefined);
+          await lchown(path, uid, gid).catch(() => undefined);
       }
       return plan;
     },

@@ -137,9 +137,20 @@ export function createCodexRuntime(options: CodexRuntimeOptions = {}): AgentRunt
       sessionId,
     });
     if (!exe) return fail("runtime_missing", missingMessage(), request.resumeSessionId);
-    const hostHome = options.provider
-      ? await taskCodexHome(request.homeDir, options.provider)
-      : (base.CODEX_HOME ?? join(base.HOME ?? homedir(), ".codex"));
+    let hostHome: string;
+    try {
+      hostHome = options.provider
+        ? await taskCodexHome(request.homeDir, options.provider)
+        : (base.CODEX_HOME ?? join(base.HOME ?? homedir(), ".codex"));
+    } catch (error) {
+      // E.g. the agent left its CODEX_HOME as a link out of its HOME (refused, home.ts).
+      const why = error instanceof Error ? error.message : String(error);
+      return fail(
+        "agent_error",
+        `Codex's home could not be prepared: ${why}`,
+        request.resumeSessionId,
+      );
+    }
     // The same folder, seen from inside the sandbox (taskCodexHome writes <HOME>/.codex).
     const codexHome = options.sandboxed ? join(options.sandboxed.homeDir, ".codex") : hostHome;
     const cwd = options.sandboxed?.workspaceDir ?? request.workspaceDir;
