@@ -162,6 +162,21 @@ const NODE_DIR = dirname(NODE);
 const tryProxy = (label: string, method: string, path: string, secret: string) =>
   `${NODE} -e 'fetch("http://127.0.0.1:8377" + process.argv[2], {method: process.argv[1], headers: {authorization: "Bearer " + process.argv[3], "content-type": "application/json"}, ...(process.argv[1] === "GET" ? {} : {body: "{}"})}).then((r) => console.log("${label}", r.status)).catch((e) => console.log("${label}", "refused", e.cause?.code ?? e.message))' ${method} '${path}' "${secret}"`;
 
+/** Processes of the sandboxes (the launcher's marker is in their environment). */
+function marked(marker: string): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/environ`, "utf8").includes(`WEGENT_AGENT=${marker}\0`))
+        found.push(Number(entry));
+    } catch {
+      // gone
+    }
+  }
+  return found;
+}
+
 /** One request over a Unix socket (what the in-sandbox relay forwards to). */
 function viaSocket(
   socketPath: string,
@@ -290,6 +305,34 @@ describe("Codex in the cloud pool (real codex, real bubblewrap, model proxy)", (
       expect(reached.map((r) => r.line)).toEqual(Array(3).fill("POST /v1/responses"));
     },
     90_000,
+  );
+
+  sandboxIt(
+    "a cancel mid-turn ends the sandboxed Codex and every process of its sandbox within 1 s",
+    async () => {
+      const controller = new AbortController();
+      const deltas: string[] = [];
+      const started = runtime.run(
+        task("hang in the pool"),
+        (e) => {
+          if (e.kind === "text") deltas.push(e.delta);
+        },
+        controller.signal,
+      );
+      const deadline = Date.now() + 30_000;
+      while (deltas.length === 0 && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 20));
+      expect(deltas).toEqual(["Working"]);
+      expect(marked("codex-cloud-test.1").length).toBeGreaterThan(0);
+      const t0 = Date.now();
+      controller.abort("cancelled");
+      const outcome = await started;
+      expect(outcome).toMatchObject({ ok: false, code: "cancelled", text: "Working" });
+      await new Promise((r) => setTimeout(r, 50));
+      expect(marked("codex-cloud-test.1")).toEqual([]);
+      expect(Date.now() - t0).toBeLessThan(1000);
+    },
+    60_000,
   );
 
   sandboxIt(
