@@ -66,11 +66,27 @@ async function codexTask(ctx: GauntletContext, user: BenchUser, message: string)
   return res.body.task.id;
 }
 
-/** One probe of the proxy through the sandbox's relay; prints `LABEL <status>`. */
-const probe = (label: string, method: string, path: string, secret: string) =>
-  `node -e 'fetch("http://127.0.0.1:8377" + process.argv[2], {method: process.argv[1], headers: {authorization: "Bearer " + process.argv[3], "content-type": "application/json"}, ...(process.argv[1] === "GET" ? {} : {body: "{}"})}).then((r) => console.log("${label}", r.status)).catch((e) => console.log("${label}", "error", e.cause?.code ?? e.message))' ${method} '${path}' "${secret}"`;
+/**
+ * Every probe of the proxy through the sandbox's relay, in one Node process (Codex hands a
+ * command's output back after ~10 s; one process per probe was too slow on a loaded machine).
+ * Prints `LABEL <status>` per probe; `mine` is the run's own secret from its environment.
+ */
+const PROBES = String.raw`
+const [probes] = process.argv.slice(2).map((a) => JSON.parse(Buffer.from(a, "base64").toString()));
+(async () => {
+  for (const [label, method, path, secret] of probes) {
+    const bearer = secret === "mine" ? process.env.${SECRET_VARIABLE} : secret;
+    const line = await fetch("http://127.0.0.1:8377" + path, {
+      method,
+      headers: { authorization: "Bearer " + bearer, "content-type": "application/json" },
+      ...(method === "GET" ? {} : { body: "{}" }),
+      signal: AbortSignal.timeout(5000),
+    }).then((r) => r.status, (e) => "error " + (e.cause?.code ?? e.message));
+    console.log(label + " " + line);
+  }
+})();
+`;
 
-const MINE = `$${SECRET_VARIABLE}`;
 const BEYOND_INFERENCE: [string, string, string][] = [
   ["MODELS", "GET", "/v1/models"],
   ["FILES", "GET", "/v1/files"],
@@ -80,6 +96,8 @@ const BEYOND_INFERENCE: [string, string, string][] = [
   ["PATH_TRICK", "POST", "/v1/responses/../files"],
   ["CHAT", "POST", "/v1/chat/completions"],
 ];
+
+const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64");
 
 export const codexCloudKey: Scenario = {
   name: "a cloud Codex agent never sees the operator's OpenAI key and gets only inference from the proxy, with its own task's secret only",
@@ -96,7 +114,11 @@ export const codexCloudKey: Scenario = {
 
     // Tenant B: a Codex task that leaves its secret behind, then ends.
     const bob = await ctx.newUser();
-    const bobTask = await codexTask(ctx, bob, `run: echo "${MINE}" > /workspace/secret.txt`);
+    const bobTask = await codexTask(
+      ctx,
+      bob,
+      `run: echo "$${SECRET_VARIABLE}" > /workspace/secret.txt`,
+    );
     const bobEnd = await taskEnded(ctx, bob, bobTask, 90_000);
     expectThat(
       bobEnd.task.status === "completed",
@@ -112,10 +134,13 @@ export const codexCloudKey: Scenario = {
       String.raw`for p in /proc/[0-9]*; do echo "== $p"; tr '\0' '\n' < $p/environ; tr '\0' ' ' < $p/cmdline; echo; done;`,
       // Every file outside the read-only system, for the key's prefix (built, not written out).
       `echo FILES_WITH_KEY $(grep -rlas "$(printf 'sk-%s' proj)" /workspace /home /tmp /run /etc | grep -v hunt.txt | wc -l);`,
-      `${probe("NO_SECRET", "POST", "/v1/responses", "")};`,
-      `${probe("WRONG_SECRET", "POST", "/v1/responses", "0".repeat(64))};`,
-      `${probe("OTHER_TASK_SECRET", "POST", "/v1/responses", bobSecret.trim())};`,
-      ...BEYOND_INFERENCE.map(([label, method, path]) => `${probe(label, method, path, MINE)};`),
+      `echo ${Buffer.from(PROBES).toString("base64")} | base64 -d > /tmp/probes.js;`,
+      `node /tmp/probes.js ${b64([
+        ["NO_SECRET", "POST", "/v1/responses", ""],
+        ["WRONG_SECRET", "POST", "/v1/responses", "0".repeat(64)],
+        ["OTHER_TASK_SECRET", "POST", "/v1/responses", bobSecret.trim()],
+        ...BEYOND_INFERENCE.map(([label, method, path]) => [label, method, path, "mine"]),
+      ])};`,
       "} > /workspace/hunt.txt 2>&1; echo hunted",
     ].join(" ");
     const before = openai.seen.length;
@@ -149,7 +174,10 @@ export const codexCloudKey: Scenario = {
         "a request reached OpenAI without the operator's key (the proxy did not add it)",
       );
     if (mallorys.length < 2) problems.push(`mallory's Codex made ${mallorys.length} model calls`);
-    expectThat(problems.length === 0, problems.join("; "));
+    expectThat(
+      problems.length === 0,
+      `${problems.join("; ")} (the hunt's last lines: ${seen.slice(-600)})`,
+    );
     return `env and /proc of ${processes} processes (Codex's own included) and every file outside the read-only system hunted: the OpenAI key found 0 times; POST /v1/responses without a secret, with a wrong one and with tenant b's finished one: 403; ${BEYOND_INFERENCE.map(([, m, p]) => `${m} ${p}`).join(", ")} with its own secret: 404; "OpenAI" saw ${openai.seen.length} requests, all POST /v1/responses with the operator's key added by the proxy`;
   },
 };
