@@ -158,9 +158,28 @@ function task(prompt: string): RunRequest {
 const NODE = process.execPath;
 const NODE_DIR = dirname(NODE);
 
-/** Tries the proxy (through the relay) with `secret` for `method path`; prints the status. */
-const tryProxy = (label: string, method: string, path: string, secret: string) =>
-  `${NODE} -e 'fetch("http://127.0.0.1:8377" + process.argv[2], {method: process.argv[1], headers: {authorization: "Bearer " + process.argv[3], "content-type": "application/json"}, ...(process.argv[1] === "GET" ? {} : {body: "{}"})}).then((r) => console.log("${label}", r.status)).catch((e) => console.log("${label}", "refused", e.cause?.code ?? e.message))' ${method} '${path}' "${secret}"`;
+/**
+ * Tries the proxy (through the relay) with each `[label, method, path, secret]` in one Node
+ * process (Codex hands a command back after ~10 s); prints `LABEL <status>` per probe. The
+ * secret "mine" is the run's own, from its environment.
+ */
+const PROBES = String.raw`
+const probes = JSON.parse(Buffer.from(process.argv[1], "base64").toString());
+(async () => {
+  for (const [label, method, path, secret] of probes) {
+    const bearer = secret === "mine" ? process.env.${CODEX_SECRET_VARIABLE} : secret;
+    const line = await fetch("http://127.0.0.1:8377" + path, {
+      method,
+      headers: { authorization: "Bearer " + bearer, "content-type": "application/json" },
+      ...(method === "GET" ? {} : { body: "{}" }),
+      signal: AbortSignal.timeout(5000),
+    }).then((r) => r.status, (e) => "refused " + (e.cause?.code ?? e.message));
+    console.log(label + " " + line);
+  }
+})();
+`;
+const tryProxy = (probes: [string, string, string, string][]) =>
+  `echo ${Buffer.from(PROBES).toString("base64")} | base64 -d > /tmp/probes.js; ${NODE} -e "$(cat /tmp/probes.js)" ${Buffer.from(JSON.stringify(probes)).toString("base64")}`;
 
 /** Processes of the sandboxes (the launcher's marker is in their environment). */
 function marked(marker: string): number[] {
@@ -385,15 +404,16 @@ describe("Codex in the cloud pool (real codex, real bubblewrap, model proxy)", (
         // Every file it can see outside the read-only system, for the key's prefix.
         `grep -rls "$(printf 'sk-%s' proj)" /workspace /home /tmp /run /etc ${NODE_DIR};`,
         `echo "$${CODEX_SECRET_VARIABLE}" > /workspace/secret.txt;`,
-        tryProxy("RESPONSES_NO_SECRET", "POST", "/v1/responses", "") + ";",
-        tryProxy("RESPONSES_WRONG_SECRET", "POST", "/v1/responses", "0".repeat(64)) + ";",
-        tryProxy("MODELS", "GET", "/v1/models", `$${CODEX_SECRET_VARIABLE}`) + ";",
-        tryProxy("FILES", "GET", "/v1/files", `$${CODEX_SECRET_VARIABLE}`) + ";",
-        tryProxy("BATCHES", "POST", "/v1/batches", `$${CODEX_SECRET_VARIABLE}`) + ";",
-        tryProxy("ADMIN", "GET", "/v1/organization/admin_api_keys", `$${CODEX_SECRET_VARIABLE}`) +
-          ";",
-        tryProxy("TRAVERSAL", "POST", "/v1/responses/../files", `$${CODEX_SECRET_VARIABLE}`) + ";",
-        tryProxy("RESPONSE_GET", "GET", "/v1/responses/resp_1", `$${CODEX_SECRET_VARIABLE}`) + ";",
+        tryProxy([
+          ["RESPONSES_NO_SECRET", "POST", "/v1/responses", ""],
+          ["RESPONSES_WRONG_SECRET", "POST", "/v1/responses", "0".repeat(64)],
+          ["MODELS", "GET", "/v1/models", "mine"],
+          ["FILES", "GET", "/v1/files", "mine"],
+          ["BATCHES", "POST", "/v1/batches", "mine"],
+          ["ADMIN", "GET", "/v1/organization/admin_api_keys", "mine"],
+          ["TRAVERSAL", "POST", "/v1/responses/../files", "mine"],
+          ["RESPONSE_GET", "GET", "/v1/responses/resp_1", "mine"],
+        ]) + ";",
         "} > /workspace/hunt.txt 2>&1; echo hunted",
       ].join(" ");
       reached.length = 0;
@@ -418,7 +438,7 @@ describe("Codex in the cloud pool (real codex, real bubblewrap, model proxy)", (
       const secret = readFileSync(join(first.workspaceDir, "secret.txt"), "utf8").trim();
       expect(secret).toMatch(/^[a-f0-9]{64}$/);
       const second = task(
-        `run: { ${tryProxy("OLD_SECRET", "POST", "/v1/responses", secret)}; } > /workspace/old.txt 2>&1`,
+        `run: { ${tryProxy([["OLD_SECRET", "POST", "/v1/responses", secret]])}; } > /workspace/old.txt 2>&1`,
       );
       const rec2 = await runAndRecord(runtime, second);
       expect(rec2.outcome, JSON.stringify(rec2.outcome)).toMatchObject({ ok: true });
