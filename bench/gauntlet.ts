@@ -25,6 +25,7 @@ import { personOnlyScenarios } from "./gauntlet/person-only";
 import { stalledRun } from "./gauntlet/stalled-run";
 import { pushInternalEndpoint } from "./gauntlet/push-endpoints";
 import { codexMcpSecrets } from "./gauntlet/codex-mcp";
+import { codexCloudKey } from "./gauntlet/codex-cloud";
 import { type Outcome, runScenario } from "./gauntlet/runner";
 import { reliabilityDoc } from "./gauntlet/doc";
 import { machine } from "./lib/machine";
@@ -55,6 +56,7 @@ const scenarios = [
   stalledRun,
   pushInternalEndpoint,
   codexMcpSecrets,
+  codexCloudKey,
 ].filter((s) => !values.only || values.only.split(",").some((part) => s.name.includes(part)));
 
 const started = Date.now();

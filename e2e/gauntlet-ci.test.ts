@@ -26,6 +26,7 @@ import type { Scenario } from "../bench/gauntlet/context";
 import { sandboxIt } from "../executor/test/needs-sandbox";
 import { pushInternalEndpoint } from "../bench/gauntlet/push-endpoints";
 import { codexMcpSecrets } from "../bench/gauntlet/codex-mcp";
+import { codexCloudKey } from "../bench/gauntlet/codex-cloud";
 
 let platform: Platform;
 let fake: FakeModel;
@@ -84,6 +85,10 @@ describe("reliability gauntlet (CI subset)", () => {
   sandboxIt(
     "lets a cloud agent reach nothing on the host and holds its fork bomb and /tmp to the limits",
     () => pass(executorSecurity.cloudNetworkAndLimits),
+  );
+  sandboxIt(
+    "keeps the OpenAI key out of a cloud Codex agent's reach and its proxy to inference",
+    () => pass(codexCloudKey),
   );
   it("answers 1,000 fuzzed frames with errors, closes abusers with 4008 and stays up", () =>
     pass(fuzzScenario(1000)));

@@ -16,7 +16,8 @@ import { startMetrics, startTracing } from "./telemetry";
 import { createClaudeRuntime } from "./runtime/claude/runtime";
 import { codexRuntimeIfInstalled, codexThreadLister } from "./runtime/registry";
 import type { AgentLauncher } from "./runtime/launcher";
-import { setUpCloud } from "./sandbox/cloud-setup";
+import { type CloudCodex, setUpCloud } from "./sandbox/cloud-setup";
+import { createCloudCodexRuntime } from "./runtime/codex/cloud";
 import { startRun } from "./security/leftovers";
 import { lifelineLauncher } from "./security/lifeline";
 import { ancestorsShowing } from "./security/scrub";
@@ -147,6 +148,7 @@ async function main(): Promise<number> {
   let launcher: AgentLauncher = lifelineLauncher(run.nextMarker);
   let cleanUp = async (): Promise<void> => {};
   let sandbox: DeviceSandbox | undefined;
+  let cloudCodex: CloudCodex | null = null;
   if (config.mode === "cloud") {
     const cloud = await setUpCloud({
       baseEnv: process.env,
@@ -154,12 +156,14 @@ async function main(): Promise<number> {
       workspaceRoot: config.workspaceRoot,
       nextMarker: run.nextMarker,
       log,
+      ...(config.codexPath ? { codexPath: config.codexPath } : {}),
     });
     if ("error" in cloud) {
       log.error(cloud.error);
       return 1;
     }
     launcher = cloud.launcher;
+    cloudCodex = cloud.codex;
     sandbox = {
       network: "none",
       limits: cloud.limits.applied.slice(0, 10).map((s) => s.slice(0, 200)),
@@ -168,6 +172,7 @@ async function main(): Promise<number> {
     cleanUp = async () => {
       await cloud.launcher.removeAll();
       await cloud.proxy.close();
+      await cloud.codex?.proxy.close();
     };
   }
 
@@ -199,7 +204,22 @@ async function main(): Promise<number> {
         ...(config.mode === "cloud" ? { keepWarm: false } : {}),
         onOffers: (offers) => executor.reportOffers(offers),
       }),
-      // Codex where the owner has it (local mode; the cloud pool offers Claude Code only).
+      // Codex where the owner has it (local mode), or where the operator offers it (cloud: an
+      // OpenAI key held outside the sandbox, runtime/codex/cloud.ts).
+      ...(cloudCodex
+        ? [
+            createCloudCodexRuntime({
+              executable: cloudCodex.executable,
+              launcher: cloudCodex.launcher,
+              ...(process.env.WEGENT_CLOUD_CODEX_MODEL?.trim()
+                ? { model: process.env.WEGENT_CLOUD_CODEX_MODEL.trim() }
+                : {}),
+              permissionMode: config.permissionMode,
+              clientVersion: VERSION,
+              log,
+            }),
+          ]
+        : []),
       ...(config.mode === "local"
         ? codexRuntimeIfInstalled({
             ...(config.codexPath ? { executable: config.codexPath } : {}),

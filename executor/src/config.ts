@@ -74,7 +74,7 @@ export const ExecutorConfig = z.object({
    * stdio servers on a device that asks, and the environment variables they may read.
    */
   managedMcp: ManagedMcpConfig,
-  /** Local mode: the `codex` binary to run Codex tasks with; null: `codex` on the login PATH. */
+  /** The `codex` binary to run Codex tasks with; null: `codex` on the (login) PATH. */
   codexPath: z.string().min(1).nullable().default(null),
 });
 export type ExecutorConfig = z.infer<typeof ExecutorConfig>;
@@ -118,7 +118,8 @@ Options:
   --project <dir>          local: offer this directory as a project (repeatable)
   --projects-root <dir>    local: offer every git repository up to two levels below <dir>
   --device-id <id>         use this device id instead of the machine's (or env WEGENT_DEVICE_ID)
-  --codex <path>           local: the codex binary for Codex tasks (default: codex on your PATH)
+  --codex <path>           the codex binary for Codex tasks (default: codex on your PATH; cloud:
+                           offered with OPENAI_API_KEY, the key held outside the sandbox)
   --help                   show this help
   --version                show the version
 

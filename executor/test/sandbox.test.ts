@@ -226,8 +226,7 @@ describe("cloud agent environment", () => {
         SOME_PASSWORD: "pw-never-inside",
         MAX_THINKING_TOKENS: "1024",
       },
-      "http://127.0.0.1:1/t/x",
-      { header: "x-api-key", value: "sk-op", agentVariable: "ANTHROPIC_API_KEY" },
+      { ANTHROPIC_BASE_URL: "http://127.0.0.1:1/t/x", ANTHROPIC_API_KEY: "dummy" },
       "run.1",
     );
     expect(JSON.stringify(env)).not.toMatch(/never-inside|sk-op/);

@@ -1,6 +1,9 @@
 // `--mode cloud` starts only when the sandbox works: probe bubblewrap, start the model proxy.
 import type { BaseEnv } from "../runtime/agent-env";
 import { findClaudeExecutable } from "../runtime/registry";
+import { findCodexExecutable } from "../runtime/codex/locate";
+import { codexInstallDir, codexModelAccess, nativeCodex } from "../runtime/codex/cloud";
+import type { AgentLauncher } from "../runtime/launcher";
 import type { Logger } from "../log";
 import { findBwrap, installDirOf, isRoot, probeSandbox } from "./bwrap";
 import { delegatedCgroup, type LimitPlan, limitsFromEnv, planLimits, rlimitArgs } from "./limits";
@@ -8,6 +11,8 @@ import { type CloudLauncher, cloudLauncher, removeLeftoverTaskFolders } from "./
 import { makeSocketRoot, sweepSocketRoots } from "./socket-root";
 import {
   type ModelProxy,
+  OPENAI_RESPONSES_API,
+  openaiCredential,
   startModelProxy,
   type UpstreamCredential,
   upstreamCredential,
@@ -32,13 +37,63 @@ const NO_CREDENTIAL: UpstreamCredential = {
   agentVariable: "ANTHROPIC_API_KEY",
 };
 
+/** What the pool needs to offer Codex: its binary, its sandboxes, its own model proxy. */
+export interface CloudCodex {
+  /** The native binary (mounted read-only in each Codex task's sandbox). */
+  executable: string;
+  launcher: AgentLauncher;
+  proxy: ModelProxy;
+}
+
+/**
+ * Codex in the pool when a `codex` binary is there (--codex PATH, else on PATH) and the operator
+ * gave an OpenAI key (OPENAI_API_KEY or CODEX_API_KEY; OPENAI_BASE_URL for another endpoint).
+ */
+async function setUpCodex(
+  baseEnv: BaseEnv,
+  codexPath: string | undefined,
+  log: Logger,
+): Promise<{ executable: string; proxy: ModelProxy } | null> {
+  const found = findCodexExecutable(codexPath, baseEnv.PATH);
+  const credential = openaiCredential(baseEnv);
+  if (!found) return null;
+  if (!credential) {
+    log.info(
+      "codex is installed but the executor has no OPENAI_API_KEY (or CODEX_API_KEY): the pool offers Claude Code only",
+    );
+    return null;
+  }
+  const executable = nativeCodex(found);
+  if (!executable) {
+    log.warn(
+      `cannot find the native codex binary behind ${found}: the pool offers Claude Code only`,
+    );
+    return null;
+  }
+  const proxy = await startModelProxy({
+    upstream: baseEnv.OPENAI_BASE_URL?.trim() || "https://api.openai.com/v1",
+    credential,
+    api: OPENAI_RESPONSES_API,
+    log,
+  });
+  log.info(
+    `codex: offered (${executable}); the OpenAI key stays in the executor, each task reaches POST /v1/responses through its own socket`,
+  );
+  return { executable, proxy };
+}
+
 export async function setUpCloud(options: {
   baseEnv: BaseEnv;
   homeDir: string;
   workspaceRoot: string;
   nextMarker: () => string;
   log: Logger;
-}): Promise<{ launcher: CloudLauncher; proxy: ModelProxy; limits: LimitPlan } | { error: string }> {
+  /** --codex PATH / device-config.json; else `codex` on the executor's PATH. */
+  codexPath?: string;
+}): Promise<
+  | { launcher: CloudLauncher; proxy: ModelProxy; limits: LimitPlan; codex: CloudCodex | null }
+  | { error: string }
+> {
   const { baseEnv, log } = options;
   const bwrap = findBwrap(baseEnv.PATH);
   const limits = planLimits(limitsFromEnv(baseEnv), {
@@ -77,6 +132,7 @@ export async function setUpCloud(options: {
     credential: credential ?? NO_CREDENTIAL,
   });
   const claude = findClaudeExecutable();
+  const codex = await setUpCodex(baseEnv, options.codexPath, log);
   const keepIdle = Number(baseEnv.WEGENT_CLOUD_KEEP_IDLE_SECONDS ?? DEFAULT_KEEP_IDLE_SECONDS);
   const launcher = cloudLauncher({
     bwrap: bwrap ?? "bwrap",
@@ -86,7 +142,10 @@ export async function setUpCloud(options: {
     socketRoot,
     node: process.execPath,
     limits,
-    readOnly: claude ? [installDirOf(claude)].filter((d): d is string => d !== null) : [],
+    readOnly: [
+      ...(claude ? [installDirOf(claude)] : []),
+      ...(codex ? [codexInstallDir(codex.executable)] : []),
+    ].filter((d): d is string => d !== null),
     keepIdleMs:
       Number.isFinite(keepIdle) && keepIdle >= 0
         ? keepIdle * 1000
@@ -97,5 +156,13 @@ export async function setUpCloud(options: {
     `sandbox: bubblewrap without network, ${isRoot() ? "a separate free uid per task (70000-71999)" : "the executor's uid (not root)"}; the model through a per-task Unix socket; limits: ${limits.applied.join(", ")}`,
   );
   for (const missing of limits.notApplied) log.warn(`sandbox limit not applied: ${missing}`);
-  return { launcher, proxy, limits };
+  return {
+    launcher,
+    proxy,
+    limits,
+    codex: codex && {
+      ...codex,
+      launcher: launcher.withModel(codexModelAccess(codex.proxy)),
+    },
+  };
 }

@@ -1,10 +1,12 @@
 // The operator's model key never enters a cloud agent's environment. The sandbox has no network
 // (its own network namespace): each run gets its own Unix socket, bind-mounted into that run's
-// sandbox only, and an in-sandbox relay (relay.ts) serves it as
-// `ANTHROPIC_BASE_URL=http://127.0.0.1:<relay port>/t/<secret>` with a dummy key. The socket
-// accepts only its run's secret, drops whatever credential the agent sent, adds the operator's
+// sandbox only, and an in-sandbox relay (relay.ts) serves it on the sandbox's own loopback.
+// Claude Code gets `ANTHROPIC_BASE_URL=http://127.0.0.1:<relay port>/t/<secret>` with a dummy
+// key (the secret in the path); Codex gets a provider whose `env_key` variable holds the secret
+// (sent as `Authorization: Bearer <secret>`). The socket accepts only its run's secret, forwards
+// only the API's inference paths, drops whatever credential the agent sent, adds the operator's
 // real one, and streams the answer back. Nothing listens on the host's network.
-import { randomBytes } from "node:crypto";
+import { randomBytes, timingSafeEqual } from "node:crypto";
 import { chmodSync, chownSync, rmSync } from "node:fs";
 import {
   createServer,
@@ -15,6 +17,7 @@ import {
 } from "node:http";
 import { request as httpsRequest } from "node:https";
 import type { BaseEnv } from "../runtime/agent-env";
+import type { Logger } from "../log";
 
 /** Which credential the operator configured, and the dummy the agent gets in its place. */
 export interface UpstreamCredential {
@@ -22,6 +25,29 @@ export interface UpstreamCredential {
   value: string;
   /** The variable the agent gets, with a dummy value, so Claude Code sends the right kind. */
   agentVariable: "ANTHROPIC_API_KEY" | "ANTHROPIC_AUTH_TOKEN" | "CLAUDE_CODE_OAUTH_TOKEN";
+  /** Headers the operator sets (e.g. OpenAI-Organization); the agent's own are dropped. */
+  extraHeaders?: Record<string, string>;
+}
+
+/**
+ * The operator's OpenAI key (OPENAI_API_KEY, else CODEX_API_KEY) for the Codex runtime, sent
+ * upstream as `Authorization: Bearer`; OPENAI_ORGANIZATION / OPENAI_PROJECT when set.
+ */
+export function openaiCredential(env: BaseEnv): UpstreamCredential | null {
+  const key = (env.OPENAI_API_KEY ?? "").trim() || (env.CODEX_API_KEY ?? "").trim();
+  if (!key) return null;
+  const extraHeaders: Record<string, string> = {};
+  const organization = env.OPENAI_ORGANIZATION?.trim();
+  const project = env.OPENAI_PROJECT?.trim();
+  if (organization) extraHeaders["openai-organization"] = organization;
+  if (project) extraHeaders["openai-project"] = project;
+  return {
+    header: "authorization",
+    value: `Bearer ${key}`,
+    // Unused for Codex (its agent gets the run's secret, runtime/codex/cloud.ts).
+    agentVariable: "ANTHROPIC_API_KEY",
+    extraHeaders,
+  };
 }
 
 export function upstreamCredential(env: BaseEnv): UpstreamCredential | null {
@@ -54,14 +80,73 @@ const DROPPED = new Set([
   "proxy-connection",
   "transfer-encoding",
   "upgrade",
+  // The agent may not pick which of the operator's organisations or projects pays.
+  "openai-organization",
+  "openai-project",
+  "anthropic-organization",
 ]);
 
+/** One model API as the proxy serves it. */
+export interface ModelApi {
+  /**
+   * What the agent needs of the API, matched exactly (method, raw path, query aside). The
+   * operator's key opens more — files, batches (other tenants' too), admin APIs — which no
+   * agent may reach through the proxy.
+   */
+  allowed: readonly string[];
+  /**
+   * How a run shows its secret: in the path (`/t/<secret>/…`, Claude Code's base URL) or as
+   * `Authorization: Bearer <secret>` (Codex's provider `env_key`).
+   */
+  secretIn: "path" | "bearer";
+  /**
+   * The agent's path prefix that stands for the upstream base URL: "" for Anthropic (its base
+   * URL has no /v1), "/v1" for OpenAI (base URLs end in /v1: `/v1/responses` → `<base>/responses`).
+   */
+  basePath: string;
+}
+
+/** Claude Code: POST /v1/messages and count_tokens; nothing else. */
+export const ANTHROPIC_MESSAGES_API: ModelApi = {
+  allowed: ["POST /v1/messages", "POST /v1/messages/count_tokens"],
+  secretIn: "path",
+  basePath: "",
+};
+
 /**
- * What Claude Code needs of the model API, matched exactly (method, raw path). The operator's
- * key opens more — the organisation's files and message batches (other tenants' too), its
- * admin API — which no agent may reach through the proxy.
+ * Codex (`wire_api = "responses"`): POST /v1/responses only — measured with codex 0.171 in the
+ * sandbox, nothing else is asked for a turn (executor/test/codex-cloud.test.ts).
  */
-const ALLOWED = new Set(["POST /v1/messages", "POST /v1/messages/count_tokens"]);
+export const OPENAI_RESPONSES_API: ModelApi = {
+  allowed: ["POST /v1/responses"],
+  secretIn: "bearer",
+  basePath: "/v1",
+};
+
+const SECRET = /^[a-f0-9]{64}$/;
+
+function sameSecret(given: string, secret: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(secret);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** The run's path (after the secret, for a path secret) when the request shows `secret`. */
+function authorised(
+  api: ModelApi,
+  url: string,
+  authorization: string | undefined,
+  secret: string,
+): string | null {
+  if (api.secretIn === "path") {
+    const match = /^\/t\/([a-f0-9]{64})(\/.*)?$/.exec(url);
+    if (!match?.[1] || !sameSecret(match[1], secret)) return null;
+    return match[2] ?? "/";
+  }
+  const bearer = /^Bearer (\S+)$/.exec(authorization ?? "")?.[1] ?? "";
+  if (!SECRET.test(bearer) || !sameSecret(bearer, secret) || !url.startsWith("/")) return null;
+  return url;
+}
 
 export interface ModelProxy {
   /**
@@ -86,33 +171,44 @@ function forbidden(
 export function startModelProxy(options: {
   upstream: string;
   credential: UpstreamCredential;
+  /** Default: Claude Code's Messages API. */
+  api?: ModelApi;
+  /** Each refused request (what was asked, never a secret), at debug level. */
+  log?: Logger;
 }): Promise<ModelProxy> {
   const upstream = new URL(options.upstream);
+  const api = options.api ?? ANTHROPIC_MESSAGES_API;
+  const allowed = new Set(api.allowed);
   const servers = new Map<string, { server: Server; path: string }>();
 
   const handler =
     (secret: string): RequestListener =>
     (req, res) => {
-      const match = /^\/t\/([a-f0-9]{64})(\/.*)?$/.exec(req.url ?? "");
-      if (!match || match[1] !== secret || !servers.has(secret)) {
+      const rest = authorised(api, req.url ?? "", req.headers.authorization, secret);
+      if (rest === null || !servers.has(secret)) {
+        options.log?.debug("model proxy: refused an unknown run", { method: req.method });
         forbidden(res, 403, "forbidden", "unknown run");
         req.resume();
         return;
       }
-      const rest = match[2] ?? "/";
       const target = new URL(upstream.toString());
       const [path = "/", query] = rest.split("?", 2);
-      if (!ALLOWED.has(`${req.method} ${path}`)) {
+      if (!allowed.has(`${req.method} ${path}`) || !path.startsWith(api.basePath)) {
+        options.log?.debug("model proxy: refused a path", {
+          method: req.method,
+          path: path.slice(0, 200),
+        });
         forbidden(res, 404, "not_found", "not a model endpoint");
         req.resume();
         return;
       }
-      target.pathname = upstream.pathname.replace(/\/+$/, "") + path;
+      target.pathname = upstream.pathname.replace(/\/+$/, "") + path.slice(api.basePath.length);
       target.search = query ? `?${query}` : "";
       const headers: Record<string, string | string[]> = {};
       for (const [name, value] of Object.entries(req.headers)) {
         if (value !== undefined && !DROPPED.has(name)) headers[name] = value;
       }
+      Object.assign(headers, options.credential.extraHeaders);
       headers[options.credential.header] = options.credential.value;
       const send = target.protocol === "https:" ? httpsRequest : httpRequest;
       const out = send(target, { method: req.method, headers }, (answer: IncomingMessage) => {

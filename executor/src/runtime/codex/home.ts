@@ -2,15 +2,16 @@
 // (~/.codex, or their CODEX_HOME), as ~/.claude is for Claude. With a model provider given
 // (tests, a cloud pool), each task gets its own CODEX_HOME under its HOME with a config.toml
 // that names that provider and turns off everything that reaches for the network on start.
-import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { writePinned } from "../../system/pinned-path";
 
 export interface CodexProvider {
   /** `[model_providers.<name>]`. */
   name: string;
   /** The Responses API base URL (ends in /v1). */
   baseUrl: string;
-  model: string;
+  /** The model; none: Codex's own default (or the one picked for the message). */
+  model?: string;
   /** The variable that holds the key (passed to the child by name). */
   envKey?: string;
 }
@@ -31,7 +32,7 @@ function toml(value: string): string {
 
 export function providerConfig(provider: CodexProvider): string {
   const lines = [
-    `model = ${toml(provider.model)}`,
+    ...(provider.model ? [`model = ${toml(provider.model)}`] : []),
     `model_provider = ${toml(provider.name)}`,
     "",
     `[model_providers.${provider.name}]`,
@@ -49,12 +50,18 @@ export function providerConfig(provider: CodexProvider): string {
   return lines.join("\n");
 }
 
-/** The task's own CODEX_HOME with the provider's config.toml; created private. */
+/**
+ * The task's own CODEX_HOME with the provider's config.toml (0600). Written never through a
+ * link: the HOME is the agent's, and a cloud executor writing it is root (a `config.toml` or
+ * `.codex` the agent swapped for a link to a host file is replaced, or refused).
+ */
 export async function taskCodexHome(homeDir: string, provider: CodexProvider): Promise<string> {
-  const dir = join(homeDir, ".codex");
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  await writeFile(join(dir, "config.toml"), providerConfig(provider), { mode: 0o600 });
-  return dir;
+  await writePinned(homeDir, ".codex/config.toml", {
+    kind: "file",
+    bytes: Buffer.from(providerConfig(provider)),
+    mode: 0o600,
+  });
+  return join(homeDir, ".codex");
 }
 
 /** `-c` overrides that keep the owner's config.toml as it is (never edited in place). */

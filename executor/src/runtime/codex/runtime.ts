@@ -45,6 +45,11 @@ export interface CodexRuntimeOptions {
   provider?: CodexProvider;
   /** Extra variables for the child (e.g. the provider's key). */
   extraEnv?: Record<string, string>;
+  /**
+   * Where the task's workspace and HOME are as Codex sees them, when the launcher runs it in a
+   * sandbox that mounts them elsewhere (cloud: /workspace, /home/agent; runtime/codex/cloud.ts).
+   */
+  sandboxed?: { workspaceDir: string; homeDir: string };
   permissionMode?: PermissionMode;
   clientVersion?: string;
   /**
@@ -135,9 +140,23 @@ export function createCodexRuntime(options: CodexRuntimeOptions = {}): AgentRunt
       sessionId,
     });
     if (!exe) return fail("runtime_missing", missingMessage(), request.resumeSessionId);
-    const codexHome = options.provider
-      ? await taskCodexHome(request.homeDir, options.provider)
-      : (base.CODEX_HOME ?? join(base.HOME ?? homedir(), ".codex"));
+    let hostHome: string;
+    try {
+      hostHome = options.provider
+        ? await taskCodexHome(request.homeDir, options.provider)
+        : (base.CODEX_HOME ?? join(base.HOME ?? homedir(), ".codex"));
+    } catch (error) {
+      // E.g. the agent left its CODEX_HOME as a link out of its HOME (refused, home.ts).
+      const why = error instanceof Error ? error.message : String(error);
+      return fail(
+        "agent_error",
+        `Codex's home could not be prepared: ${why}`,
+        request.resumeSessionId,
+      );
+    }
+    // The same folder, seen from inside the sandbox (taskCodexHome writes <HOME>/.codex).
+    const codexHome = options.sandboxed ? join(options.sandboxed.homeDir, ".codex") : hostHome;
+    const cwd = options.sandboxed?.workspaceDir ?? request.workspaceDir;
     const caps = await managedCapabilities(request);
     const env = {
       // The variables the owner lists in Settings (agentEnv); never over HOME, TMPDIR or PATH.
@@ -211,12 +230,12 @@ export function createCodexRuntime(options: CodexRuntimeOptions = {}): AgentRunt
       const thread = threadId
         ? await rpc.request<unknown>("thread/resume", {
             threadId,
-            cwd: request.workspaceDir,
+            cwd,
             ...policy,
             ...(model ? { model } : {}),
           } satisfies ThreadResumeParams)
         : await rpc.request<unknown>("thread/start", {
-            cwd: request.workspaceDir,
+            cwd,
             ...policy,
             ...(model ? { model } : {}),
           } satisfies ThreadStartParams);
