@@ -3,6 +3,7 @@
 //   - the last input item is a tool's output → "Tool said: <output>" (the turn ends);
 //   - the user's last message has "run: <command>" → an `exec_command` call of that command;
 //   - "patch: <file>: <line>" → an `exec_command` call of `apply_patch` adding <file> with <line>;
+//   - "ask: <question>" → a `request_user_input` call of that question (options Red, Blue);
 //   - "hang" → one delta, then nothing until the request goes away (cancel tests);
 //   - "recall" → every earlier user message of the conversation, joined by " | ";
 //   - else → "Echo: <message>" in three deltas.
@@ -45,7 +46,11 @@ function userMessages(input: InputItem[]): string[] {
     .filter((t) => !t.trimStart().startsWith("<"));
 }
 
-type Reply = { kind: "text"; deltas: string[] } | { kind: "call"; cmd: string } | { kind: "hang" };
+type Reply =
+  | { kind: "text"; deltas: string[] }
+  | { kind: "call"; cmd: string }
+  | { kind: "tool"; name: string; args: unknown }
+  | { kind: "hang" };
 
 function decide(input: InputItem[]): Reply {
   const last = input[input.length - 1];
@@ -57,6 +62,15 @@ function decide(input: InputItem[]): Reply {
   const message = users[users.length - 1] ?? "";
   const run = /run: (.+)/.exec(message);
   if (run?.[1]) return { kind: "call", cmd: run[1].trim() };
+  const ask = /ask: (.+)/.exec(message);
+  if (ask?.[1]) {
+    const options = [
+      { label: "Red", description: "warm" },
+      { label: "Blue", description: "cool" },
+    ];
+    const question = { id: "colour", header: "Colour", question: ask[1].trim(), options };
+    return { kind: "tool", name: "request_user_input", args: { questions: [question] } };
+  }
   const patch = /patch: ([\w./-]+): (.+)/.exec(message);
   if (patch?.[1] && patch[2]) {
     const body = `*** Begin Patch\n*** Add File: ${patch[1]}\n+${patch[2]}\n*** End Patch`;
@@ -80,13 +94,13 @@ function answer(res: ServerResponse, reply: Reply): void {
   const id = `resp_${sequence}`;
   res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
   sse(res, "response.created", { response: { id } });
-  if (reply.kind === "call") {
+  if (reply.kind === "call" || reply.kind === "tool") {
     const item = {
       type: "function_call",
       id: `fc_${sequence}`,
       call_id: `call_${sequence}`,
-      name: "exec_command",
-      arguments: JSON.stringify({ cmd: reply.cmd }),
+      name: reply.kind === "call" ? "exec_command" : reply.name,
+      arguments: JSON.stringify(reply.kind === "call" ? { cmd: reply.cmd } : reply.args),
     };
     sse(res, "response.output_item.added", { output_index: 0, item });
     sse(res, "response.output_item.done", { output_index: 0, item });
