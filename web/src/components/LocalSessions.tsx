@@ -95,6 +95,7 @@ function DeviceSessions(props: { device: Device; showName: boolean }) {
                         projectId: project.id,
                         sessionId: session.id,
                         title: session.title,
+                        runtime: session.runtime,
                       });
                       navigate(href.newChat);
                     }}
