@@ -4,6 +4,7 @@
 //   - the user's last message has "run: <command>" → an `exec_command` call of that command;
 //   - "patch: <file>: <line>" → an `exec_command` call of `apply_patch` adding <file> with <line>;
 //   - "ask: <question>" → a `request_user_input` call of that question (options Red, Blue);
+//   - "propose: <step>" → a reply with a `<proposed_plan>` block of that step (Plan mode);
 //   - "hang" → one delta, then nothing until the request goes away (cancel tests);
 //   - "recall" → every earlier user message of the conversation, joined by " | ";
 //   - else → "Echo: <message>" in three deltas.
@@ -70,6 +71,11 @@ function decide(input: InputItem[]): Reply {
     ];
     const question = { id: "colour", header: "Colour", question: ask[1].trim(), options };
     return { kind: "tool", name: "request_user_input", args: { questions: [question] } };
+  }
+  const propose = /propose: (.+)/.exec(message);
+  if (propose?.[1]) {
+    const plan = `<proposed_plan>\n# Plan\n\n1. ${propose[1].trim()}\n</proposed_plan>`;
+    return { kind: "text", deltas: ["Here is my plan.\n\n", plan] };
   }
   const patch = /patch: ([\w./-]+): (.+)/.exec(message);
   if (patch?.[1] && patch[2]) {

@@ -101,7 +101,9 @@ describe("Codex server requests", () => {
         settings: { model: "gpt-x", reasoning_effort: null, developer_instructions: null },
       },
     });
-    expect(collaborationFor("default", "gpt-x")).toEqual({});
+    expect(collaborationFor("default", "gpt-x")).toMatchObject({
+      collaborationMode: { mode: "default" },
+    });
     expect(collaborationFor("plan", null)).toEqual({});
   });
 });

@@ -187,6 +187,33 @@ describe("Codex runtime (real codex app-server, fake Responses API)", () => {
     expect(outside.outcome).toMatchObject({ ok: true });
   }, 90_000);
 
+  it("shows the plan Codex proposes in Plan mode; a follow-up in another mode leaves Plan mode", async () => {
+    const d = task();
+    const planned = await runAndRecord(runtime(), {
+      ...request(d, "propose: add a README"),
+      permissionMode: "plan",
+    });
+    // Codex moves the <proposed_plan> out of the message into a plan item: it is in the reply.
+    expect(planned.outcome).toMatchObject({ ok: true });
+    if (!planned.outcome.ok) throw new Error("failed");
+    expect(planned.outcome.text).toBe("Here is my plan.\n\n# Plan\n\n1. add a README");
+    expect(planned.streamedText).toBe(planned.outcome.text);
+
+    const asked: InputQuestion[] = [];
+    const after = await runAndRecord(runtime(), {
+      ...request(d, "ask: Which colour?"),
+      resumeSessionId: planned.outcome.sessionId,
+      permissionMode: "default",
+      ask: (q) => {
+        asked.push(q);
+        return Promise.resolve({ behavior: "allow" });
+      },
+    });
+    expect(after.outcome).toMatchObject({ ok: true });
+    expect(asked).toEqual([]);
+    if (after.outcome.ok) expect(after.outcome.text).toContain("unavailable in Default mode");
+  }, 90_000);
+
   it("edits a file through apply_patch, shown as a tool call with the diff", async () => {
     const d = task();
     const rec = await runAndRecord(runtime(), {

@@ -180,14 +180,16 @@ export interface CollaborationParams {
 
 /**
  * Plan mode is also Codex's Plan collaboration mode (its built-in planning instructions, and
- * `request_user_input` questions, which Codex offers only there). It needs the model's name;
- * without one the turn runs in the default mode (still read-only).
+ * `request_user_input` questions, which Codex offers only there; its proposed plan comes as a
+ * plan item, shown as the end of the reply). It needs the model's name; without one nothing is
+ * named and the thread keeps the mode it had.
  */
 export function collaborationFor(mode: PermissionMode, model: string | null): CollaborationParams {
-  if (mode !== "plan" || !model) return {};
+  if (!model) return {};
+  // Named on every turn: a follow-up in another mode leaves a thread's Plan mode.
   return {
     collaborationMode: {
-      mode: "plan",
+      mode: mode === "plan" ? "plan" : "default",
       settings: { model, reasoning_effort: null, developer_instructions: null },
     },
   };

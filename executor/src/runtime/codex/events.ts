@@ -11,6 +11,7 @@ const Delta = z.looseObject({ itemId: z.string(), delta: z.string() });
 export const ToolItem = z.looseObject({
   type: z.string(),
   id: z.string(),
+  text: z.string().optional(),
   command: z.string().optional(),
   cwd: z.string().optional(),
   aggregatedOutput: z.string().nullable().optional(),
@@ -122,6 +123,8 @@ export function toolResultOf(item: ToolItem, durationMs: number): ProgressEvent 
 
 export class CodexReply {
   text = "";
+  /** The plan the turn proposed (Plan mode), when it did. */
+  plan: string | null = null;
   usage: Usage | null = null;
   private readonly started = new Map<string, number>();
 
@@ -175,11 +178,28 @@ export class CodexReply {
     const p = ItemEvent.safeParse(params);
     if (!p.success) return;
     const { item } = p.data;
+    if (item.type === "plan") {
+      this.planCompleted(item.text ?? "");
+      return;
+    }
     const startedAt = this.started.get(item.id);
     if (startedAt === undefined) return;
     this.started.delete(item.id);
     const event = toolResultOf(item, Math.max(0, Math.round(this.now() - startedAt)));
     if (event) this.onEvent(event);
+  }
+
+  /**
+   * Plan mode: Codex takes the `<proposed_plan>` out of the agent's message into a plan item.
+   * It is the point of the turn, so it goes into the reply, after what the agent said.
+   */
+  private planCompleted(plan: string): void {
+    const text = plan.trim();
+    if (!text) return;
+    const delta = this.text.length > 0 && !this.text.endsWith("\n\n") ? `\n\n${text}` : text;
+    this.onEvent({ kind: "text", offset: this.text.length, delta });
+    this.text += delta;
+    this.plan = text;
   }
 
   private tokenUsage(params: unknown): void {

@@ -115,7 +115,8 @@ export function entriesOf(turns: readonly z.infer<typeof Turn>[]): TranscriptEnt
         continue;
       }
       reply ??= { at, events: [], text: "" };
-      if (item.type === "agentMessage") {
+      // A proposed plan (Plan mode) is part of the reply, as in a live task.
+      if (item.type === "agentMessage" || item.type === "plan") {
         const text = (item.text ?? "").trim();
         if (!text) continue;
         const delta = reply.text.length > 0 ? `${SEPARATOR}${text}` : text;
