@@ -2,7 +2,7 @@
 // Each scenario prints pass/fail with its figure; the run ends with `N passed, N failed`.
 // Flags: --only <substring>, --fuzz <frames>, --docs (rewrite docs/reliability.md from a full
 // run; without it the run leaves the checkout as it was).
-import { writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { startFakeModel } from "../e2e/fake-model/server";
@@ -24,6 +24,7 @@ import { pairingScenarios } from "./gauntlet/pairing-takeover";
 import { personOnlyScenarios } from "./gauntlet/person-only";
 import { stalledRun } from "./gauntlet/stalled-run";
 import { pushInternalEndpoint } from "./gauntlet/push-endpoints";
+import { codexMcpSecrets } from "./gauntlet/codex-mcp";
 import { type Outcome, runScenario } from "./gauntlet/runner";
 import { reliabilityDoc } from "./gauntlet/doc";
 import { machine } from "./lib/machine";
@@ -53,6 +54,7 @@ const scenarios = [
   ...personOnlyScenarios,
   stalledRun,
   pushInternalEndpoint,
+  codexMcpSecrets,
 ].filter((s) => !values.only || values.only.split(",").some((part) => s.name.includes(part)));
 
 const started = Date.now();
@@ -76,7 +78,9 @@ const passed = outcomes.filter((o) => o.passed).length;
 const failed = outcomes.length - passed;
 const seconds = (Date.now() - started) / 1000;
 if (values.docs && !values.only) {
-  writeFileSync(join(ROOT, "docs/reliability.md"), reliabilityDoc(outcomes, machine(), seconds));
+  const file = join(ROOT, "docs/reliability.md");
+  const current = existsSync(file) ? readFileSync(file, "utf8") : "";
+  writeFileSync(file, reliabilityDoc(outcomes, machine(), seconds, current));
   console.log("\nwrote docs/reliability.md");
 }
 console.log(`\n${passed} passed, ${failed} failed`);

@@ -13,7 +13,8 @@ import { LIVE_HEADERS } from "./contract";
 import { coalesce } from "./coalesce";
 import { type HubMeters, Meter } from "./meters";
 import { pushNotices, type TabFocus, watched } from "./push-notices";
-import { sendPush } from "../edge/push/send";
+import { type PushNotice, sendPush } from "../edge/push/send";
+import { PushRetries } from "./push-retries";
 import { log } from "../edge/log";
 
 /** Per tab: when the session or token that opened it expires (epoch ms), and what it shows. */
@@ -39,6 +40,7 @@ export class UserHub extends Server<Env> {
 
   private readonly db: SqlStorage;
   private readonly meter: Meter;
+  private readonly pushRetries: PushRetries;
   /** The last liveSeq stamped (memory; read from SQLite once per wake-up). */
   private last: number | null = null;
 
@@ -56,6 +58,7 @@ export class UserHub extends Server<Env> {
     this.db.exec(
       "CREATE TABLE IF NOT EXISTS push_keys (key TEXT PRIMARY KEY, at INTEGER NOT NULL)",
     );
+    this.pushRetries = new PushRetries(this.db);
     // Tabs keep the socket alive with pings the runtime answers without waking the object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
   }
@@ -165,6 +168,8 @@ export class UserHub extends Server<Env> {
         if (notice.kind === "failed" && this.pushKeySeen(cause)) continue;
         if (this.pushKeySeen(notice.eventKey)) continue;
         this.db.exec("INSERT INTO push_keys (key, at) VALUES (?, ?)", notice.eventKey, now);
+        // Newer news of the task replaces an older push still waiting to be retried.
+        this.pushRetries.dropTask(notice.taskId);
         const tabs = [...this.getConnections<LiveState>("browser")].map((c) => c.state?.focus);
         if (watched(tabs, notice.taskId)) {
           log({
@@ -175,12 +180,33 @@ export class UserHub extends Server<Env> {
           });
           continue;
         }
-        this.ctx.waitUntil(sendPush(this.env, this.userId(), notice));
+        this.ctx.waitUntil(this.push(notice, null, 0, now));
       }
     }
     if (Math.random() < 0.01) {
       this.db.exec("DELETE FROM push_keys WHERE at < ?", now - KEEP_PUSH_KEYS_MS);
     }
+  }
+
+  /** Sends a push (try `tries`), keeping what the service did not take for the alarm. */
+  private async push(
+    notice: PushNotice,
+    only: string[] | null,
+    tries: number,
+    since: number,
+  ): Promise<void> {
+    const retries = await sendPush(this.env, this.userId(), notice, only);
+    if (retries.length === 0) return;
+    this.pushRetries.keep(notice, retries, tries, since, Date.now());
+    log({
+      event: "push.retry_kept",
+      ownerId: this.userId(),
+      taskId: notice.taskId,
+      kind: notice.kind,
+      subscriptions: retries.length,
+      tries,
+    });
+    await this.scheduleExpiry();
   }
 
   private pushKeySeen(key: string): boolean {
@@ -199,9 +225,14 @@ export class UserHub extends Server<Env> {
     }
   }
 
-  /** Sets the alarm to the next tab expiry or meters save (bench only), whichever is first. */
+  /**
+   * Sets the alarm to the next tab expiry, push retry or meters save (bench only), whichever
+   * is first.
+   */
   private async scheduleExpiry(): Promise<void> {
     const times: number[] = [];
+    const retry = this.pushRetries.nextDue();
+    if (retry !== null) times.push(retry);
     for (const c of this.getConnections<LiveState>("browser")) {
       if (c.state?.expiresAt != null) times.push(c.state.expiresAt);
     }
@@ -210,9 +241,15 @@ export class UserHub extends Server<Env> {
     else await this.ctx.storage.setAlarm(Math.max(Math.min(...times), Date.now() + 10));
   }
 
-  /** Closes the tabs whose session or token expired, then waits for the next expiry. */
+  /**
+   * Closes the tabs whose session or token expired, tries again the pushes that are due, then
+   * waits for the next expiry.
+   */
   override async onAlarm(): Promise<void> {
     const now = Date.now();
+    for (const due of this.pushRetries.takeDue(now)) {
+      await this.push(due.notice, due.subscriptionIds, due.tries, due.since);
+    }
     const saveAt = this.meter.saveAt;
     if (saveAt !== null && saveAt <= now) this.meter.save();
     for (const c of this.getConnections<LiveState>("browser")) {

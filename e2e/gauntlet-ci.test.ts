@@ -25,6 +25,7 @@ import { mcpHeaderExfiltration, scriptTokenPaths } from "../bench/gauntlet/perso
 import type { Scenario } from "../bench/gauntlet/context";
 import { sandboxIt } from "../executor/test/needs-sandbox";
 import { pushInternalEndpoint } from "../bench/gauntlet/push-endpoints";
+import { codexMcpSecrets } from "../bench/gauntlet/codex-mcp";
 
 let platform: Platform;
 let fake: FakeModel;
@@ -48,6 +49,10 @@ async function pass(scenario: Scenario) {
 describe("reliability gauntlet (CI subset)", () => {
   it("refuses a push endpoint that points at an internal address", () =>
     pass(pushInternalEndpoint));
+
+  it("keeps a Codex task's managed MCP variable off every command line and out of Codex's env", () =>
+    pass(codexMcpSecrets));
+
   it("keeps a reply byte-identical when the executor's socket is cut within the grace", () =>
     pass(socketCut));
   it("hides the token and credential from a local agent walking /proc", () =>
@@ -74,6 +79,8 @@ describe("reliability gauntlet (CI subset)", () => {
   );
   it("keeps a local device's idle workspace on the machine: its cleanup uploads nothing", () =>
     pass(executorSecurity.localStaysLocal));
+  it("leaves no file of a deleted task on its device (folder, snapshot, session)", () =>
+    pass(executorSecurity.deletedTaskForgotten));
   sandboxIt(
     "lets a cloud agent reach nothing on the host and holds its fork bomb and /tmp to the limits",
     () => pass(executorSecurity.cloudNetworkAndLimits),

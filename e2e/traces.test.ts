@@ -50,7 +50,14 @@ beforeAll(async () => {
   fake = await startFakeModel();
   user = await signUp(platform.origin, "traced_user");
   token = (await createToken(platform.origin, user)).token;
-  executor = startExecutor({ origin: platform.origin, token, modelUrl: fake.url, env: otel });
+  // The executor's metrics every second (default 60 s), so the test sees them while it runs.
+  const executorOtel = { ...otel, OTEL_METRIC_EXPORT_INTERVAL: "1000" };
+  executor = startExecutor({
+    origin: platform.origin,
+    token,
+    modelUrl: fake.url,
+    env: executorOtel,
+  });
   await executor.waitFor("registered");
 }, 180_000);
 
@@ -159,6 +166,74 @@ describe("traces of one message", () => {
     );
     for (const secret of [PROMPT, REPLY, COMMAND, OTLP_KEY, token]) {
       expect(metricsText).not.toContain(secret);
+    }
+  });
+
+  it("the executor's metrics and the Worker's D1 round trips per route reach the same receiver", async () => {
+    // Runs after the message above: its duration, first token and stream lag as the device saw them.
+    type Dp = { attributes?: { key: string; value: Record<string, unknown> }[] };
+    type Metric = { name: string } & Record<string, unknown>;
+    const metrics = () =>
+      receiver.exports
+        .filter((e) => e.path === "/v1/metrics")
+        .flatMap((e) => {
+          const body = e.body as {
+            resourceMetrics?: {
+              resource?: Dp;
+              scopeMetrics?: { metrics?: Metric[] }[];
+            }[];
+          };
+          return (body.resourceMetrics ?? []).flatMap((rm) => {
+            const service = rm.resource?.attributes?.find((kv) => kv.key === "service.name");
+            return (rm.scopeMetrics ?? []).flatMap((sm) =>
+              (sm.metrics ?? []).map((m) => ({
+                service: service ? Object.values(service.value)[0] : undefined,
+                name: m.name,
+                points: ["gauge", "sum", "histogram"].flatMap(
+                  (kind) => (m[kind] as { dataPoints?: Dp[] } | undefined)?.dataPoints ?? [],
+                ),
+              })),
+            );
+          });
+        });
+    const wanted = [
+      "wegent.executor.task.duration",
+      "wegent.executor.task.time_to_first_token",
+      "wegent.executor.stream_lag",
+      "wegent.executor.slots_in_use",
+      "wegent.http.d1_round_trips",
+    ];
+    const got = await until(
+      () => {
+        const all = metrics();
+        const names = new Set(all.map((m) => m.name));
+        return wanted.every((name) => names.has(name)) ? all : undefined;
+      },
+      20_000,
+      "the executor's and the Worker's metrics",
+    );
+    for (const m of got.filter((m) => m.name.startsWith("wegent.executor."))) {
+      expect(m.service).toBe("wegent-executor");
+    }
+    const routes = got
+      .filter((m) => m.name === "wegent.http.d1_round_trips")
+      .flatMap((m) => m.points)
+      .flatMap((p) => p.attributes ?? [])
+      .filter((kv) => kv.key === "http.route")
+      .map((kv) => Object.values(kv.value)[0]);
+    expect(routes).toContain("/api/tasks");
+    // The hub's presence gauge: sent when the device registered, not only at the message's
+    // submit and end (three or more, each 1).
+    const online = got
+      .filter((m) => m.name === "wegent.device.online")
+      .flatMap((m) => m.points as { asInt?: string }[]);
+    expect(online.length).toBeGreaterThanOrEqual(3);
+    expect(online.every((p) => p.asInt === "1")).toBe(true);
+    const text = JSON.stringify(
+      receiver.exports.filter((e) => e.path === "/v1/metrics").map((e) => e.body),
+    );
+    for (const secret of [PROMPT, REPLY, COMMAND, "traced hello", OTLP_KEY, token]) {
+      expect(text).not.toContain(secret);
     }
   });
 });

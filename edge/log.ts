@@ -93,6 +93,14 @@ export type LogEvent =
       keep: "cloud" | "device";
     }
   | { event: "workspace.snapshot_restored"; ownerId: string; taskId: string }
+  | {
+      event: "workspace.forget";
+      ownerId: string;
+      taskId: string;
+      deviceId: string;
+      /** forgotten | offline | timeout | error code (the task was deleted either way) */
+      outcome: string;
+    }
   | { event: "archive.upload_refused"; taskId: string; deviceId: string }
   | { event: "device.cloud_backup"; ownerId: string; deviceId: string; cloudBackup: boolean }
   | { event: "workspace.auto_cleanup_failed"; ownerId: string; deviceId: string; message: string }
@@ -106,6 +114,14 @@ export type LogEvent =
     }
   | { event: "push.suppressed"; ownerId: string; taskId: string; kind: string }
   | { event: "push.removed"; ownerId: string; subscriptionId: string; status: number }
+  | {
+      event: "push.retry_kept";
+      ownerId: string;
+      taskId: string;
+      kind: string;
+      subscriptions: number;
+      tries: number;
+    }
   | { event: "push.failed"; ownerId: string; kind: string; message: string };
 
 export function log(entry: LogEvent, level: "info" | "warn" | "error" = "info"): void {

@@ -1,7 +1,22 @@
 import { type Machine, machineLine } from "../lib/machine";
 import type { Outcome } from "./runner";
 
-export function reliabilityDoc(outcomes: Outcome[], m: Machine, seconds: number): string {
+// Everything from this line on in docs/reliability.md is written by hand (the rows of issues
+// closed with their own tests) and kept as it is when `--docs` rewrites the file.
+export const HAND_WRITTEN = "<!-- written by hand below: kept by `npm run gauntlet -- --docs` -->";
+
+/** The hand-written part of the current file (from the marker on), or "" when there is none. */
+export function handWritten(current: string): string {
+  const at = current.indexOf(HAND_WRITTEN);
+  return at === -1 ? "" : `\n${current.slice(at)}`;
+}
+
+export function reliabilityDoc(
+  outcomes: Outcome[],
+  m: Machine,
+  seconds: number,
+  current = "",
+): string {
   const passed = outcomes.filter((o) => o.passed).length;
   const rows = outcomes
     .map(
@@ -65,5 +80,5 @@ ${rows}
   untouched), a forged \`X-Wegent-Owner\` header (ignored), and their live channel (nothing leaks).
 - **revoked token** — the device socket of a revoked token closes with \`4002\` within 5 s and
   the token cannot reconnect.
-`;
+${handWritten(current)}`;
 }

@@ -2,6 +2,7 @@
 import { cloudCredentialHunt, cloudCrossTenant, localCredentialHunt } from "./agent-hunt";
 import { cloudNetworkAndLimits } from "./cloud-network";
 import { copiedCredential } from "./copied-credential";
+import { deletedTaskForgotten } from "./deleted-task";
 import { localStaysLocal } from "./local-stays-local";
 import { killedExecutorOrphans } from "./orphans";
 import { plantedGitCloud, plantedGitConfig } from "./planted-git";
@@ -12,6 +13,7 @@ export {
   cloudNetworkAndLimits,
   cloudCrossTenant,
   copiedCredential,
+  deletedTaskForgotten,
   killedExecutorOrphans,
   localCredentialHunt,
   localStaysLocal,
@@ -31,4 +33,5 @@ export const executorSecurityScenarios = [
   swappedFolderCloud,
   localStaysLocal,
   cloudNetworkAndLimits,
+  deletedTaskForgotten,
 ];

@@ -105,6 +105,7 @@ export class Presence {
     }
     await this.syncCapabilities(ws, row.capabilitiesDesired);
     await this.slots.pump();
+    this.slots.reportFigures();
     await this.publishStatus();
   }
 
@@ -170,6 +171,7 @@ export class Presence {
     if (!meta.connId) return false;
     this.store.setMeta({ connId: null, registered: false, disconnectedAt: Date.now() });
     log({ event: "device.lost", ownerId: meta.ownerId, deviceId: meta.deviceId, reason });
+    this.slots.reportFigures();
     await this.publishStatus();
     return true;
   }
@@ -183,6 +185,7 @@ export class Presence {
       });
     }
     this.store.setMeta({ disconnectedAt: null, offlineSince: Date.now() });
+    this.slots.reportFigures();
     await this.publishStatus();
   }
 

@@ -355,7 +355,8 @@ export class Slots {
     this.reportFigures();
   }
 
-  private reportFigures(): void {
+  /** The device's gauges now (a message event, or presence: connected, reconnecting, offline). */
+  reportFigures(): void {
     reportFigures(this.effects.metrics, {
       deviceId: this.store.getMeta().deviceId,
       ...this.figures(),

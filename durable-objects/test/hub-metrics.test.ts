@@ -5,6 +5,16 @@ import { HubMetrics } from "../../edge/telemetry/metrics";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { registeredHub } from "./node-sql";
+import { WriteBehind } from "../device-hub/write-behind";
+
+// Presence takes the Worker's `Env` (a workerd type this Node project does not have), so it is
+// imported by a path the type checker does not follow; its D1 writes are not reached here.
+interface PresenceLike {
+  socketGone(reason: string): Promise<boolean>;
+  graceExpired(): Promise<void>;
+}
+type PresenceClass = new (...args: unknown[]) => PresenceLike;
+const PRESENCE: string = "../device-hub/presence";
 
 // The DeviceHub's metrics, on Node with a real SQLite, exported over real HTTP to a loopback
 // OTLP receiver (as e2e/otlp-receiver.ts, which this layer may not import): slots in use and queue length as gauges, each message's duration and time to
@@ -86,7 +96,7 @@ function setup(env: Record<string, string>) {
     messageEnded: () => undefined,
     metrics,
   });
-  return { slots, settle: () => Promise.all(work) };
+  return { slots, store, settle: () => Promise.all(work) };
 }
 
 const submit = (slots: Slots, n: number) =>
@@ -173,5 +183,31 @@ describe("DeviceHub metrics", () => {
     await submit(s.slots, 1);
     await s.settle();
     expect(receiver.exports.length).toBe(before);
+  });
+
+  it("sends the presence gauges when the device goes reconnecting and then offline, with no message event", async () => {
+    const s = setup({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint });
+    // Never registered on this hub's D1 (no platform): the D1 write of the figures is skipped,
+    // the metrics are not.
+    s.store.setMeta({ platform: "" });
+    const { Presence } = (await import(PRESENCE)) as { Presence: PresenceClass };
+    const live = { push: () => undefined };
+    const presence = new Presence({}, s.store, s.slots, live, new WriteBehind(() => undefined));
+    const before = receiver.exports.length;
+    await presence.socketGone("closed");
+    await s.settle();
+    const afterGone = receiver.exports.slice(before).flatMap((e) => pointsOf(e.body));
+    expect(afterGone.filter((p) => p.name === "wegent.device.online").map((p) => p.value)).toEqual([
+      0,
+    ]);
+    expect(afterGone.map((p) => p.attributes["wegent.device_id"])).toContain("dev-1");
+    const mid = receiver.exports.length;
+    await presence.graceExpired();
+    await s.settle();
+    const afterGrace = receiver.exports.slice(mid).flatMap((e) => pointsOf(e.body));
+    expect(afterGrace.filter((p) => p.name === "wegent.device.online").map((p) => p.value)).toEqual(
+      [0],
+    );
+    expect(afterGrace.find((p) => p.name === "wegent.device.slots_in_use")?.value).toBe(0);
   });
 });

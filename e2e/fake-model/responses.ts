@@ -2,6 +2,8 @@
 // Codex binary (`codex app-server`). It answers from the conversation it is sent:
 //   - the last input item is a tool's output → "Tool said: <output>" (the turn ends);
 //   - the user's last message has "run: <command>" → an `exec_command` call of that command;
+//   - "tool: <namespace>.<name> {json}" → a call of that tool (MCP tools come in a namespace,
+//     `mcp__<server>`) with those arguments;
 //   - "patch: <file>: <line>" → an `exec_command` call of `apply_patch` adding <file> with <line>;
 //   - "ask: <question>" → a `request_user_input` call of that question (options Red, Blue);
 //   - "propose: <step>" → a reply with a `<proposed_plan>` block of that step (Plan mode);
@@ -50,7 +52,7 @@ function userMessages(input: InputItem[]): string[] {
 type Reply =
   | { kind: "text"; deltas: string[] }
   | { kind: "call"; cmd: string }
-  | { kind: "tool"; name: string; args: unknown }
+  | { kind: "tool"; namespace?: string; name: string; args: string }
   | { kind: "hang" };
 
 function decide(input: InputItem[]): Reply {
@@ -70,12 +72,20 @@ function decide(input: InputItem[]): Reply {
       { label: "Blue", description: "cool" },
     ];
     const question = { id: "colour", header: "Colour", question: ask[1].trim(), options };
-    return { kind: "tool", name: "request_user_input", args: { questions: [question] } };
+    return {
+      kind: "tool",
+      name: "request_user_input",
+      args: JSON.stringify({ questions: [question] }),
+    };
   }
   const propose = /propose: (.+)/.exec(message);
   if (propose?.[1]) {
     const plan = `<proposed_plan>\n# Plan\n\n1. ${propose[1].trim()}\n</proposed_plan>`;
     return { kind: "text", deltas: ["Here is my plan.\n\n", plan] };
+  }
+  const tool = /tool: ([\w-]+)\.([\w-]+) (\{.*\})/.exec(message);
+  if (tool?.[1] && tool[2] && tool[3]) {
+    return { kind: "tool", namespace: tool[1], name: tool[2], args: tool[3] };
   }
   const patch = /patch: ([\w./-]+): (.+)/.exec(message);
   if (patch?.[1] && patch[2]) {
@@ -105,8 +115,13 @@ function answer(res: ServerResponse, reply: Reply): void {
       type: "function_call",
       id: `fc_${sequence}`,
       call_id: `call_${sequence}`,
-      name: reply.kind === "call" ? "exec_command" : reply.name,
-      arguments: JSON.stringify(reply.kind === "call" ? { cmd: reply.cmd } : reply.args),
+      ...(reply.kind === "call"
+        ? { name: "exec_command", arguments: JSON.stringify({ cmd: reply.cmd }) }
+        : {
+            name: reply.name,
+            ...(reply.namespace ? { namespace: reply.namespace } : {}),
+            arguments: reply.args,
+          }),
     };
     sse(res, "response.output_item.added", { output_index: 0, item });
     sse(res, "response.output_item.done", { output_index: 0, item });

@@ -22,6 +22,7 @@ const received = new Map<string, Received[]>();
 
 /**
  * Subscription ids choose the answer: `gone-…` → 410, `busy-…` → 429 with Retry-After: 120,
+ * `flaky-…` → 429 with Retry-After: 1 the first time and 201 after, `down-…` → 503 always,
  * anything else → 201 Created.
  */
 export async function fakePushOutbound(request: Request): Promise<Response> {
@@ -46,6 +47,10 @@ export async function fakePushOutbound(request: Request): Promise<Response> {
   list.push({ method: request.method, headers, body, at: Date.now() });
   received.set(id, list);
   if (id.startsWith("gone-")) return new Response("expired", { status: 410 });
+  if (id.startsWith("flaky-") && list.length === 1) {
+    return new Response("slow down", { status: 429, headers: { "Retry-After": "1" } });
+  }
+  if (id.startsWith("down-")) return new Response("unavailable", { status: 503 });
   if (id.startsWith("busy-")) {
     return new Response("slow down", { status: 429, headers: { "Retry-After": "120" } });
   }

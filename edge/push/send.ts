@@ -101,22 +101,48 @@ function retryAt(header: string | null, now: number): string {
 }
 
 /**
- * Sends one event's push to every subscription of the user (unless the user turned the kind
- * off), and records each send. Never throws: a push must not fail the task path.
+ * A subscription the push did not reach for a reason that may pass: the service said 429 (or
+ * an earlier 429's Retry-After has not passed), answered 5xx, or could not be reached. `at` is
+ * the earliest time to try again (epoch ms) when the service said, else null.
  */
-export async function sendPush(env: Env, ownerId: string, notice: PushNotice): Promise<void> {
+export interface PushRetry {
+  subscriptionId: string;
+  at: number | null;
+}
+
+/**
+ * Sends one event's push to every subscription of the user (unless the user turned the kind
+ * off), or only to `only` (a retry), and records each send. Returns the subscriptions worth
+ * another try. Never throws: a push must not fail the task path.
+ */
+export async function sendPush(
+  env: Env,
+  ownerId: string,
+  notice: PushNotice,
+  only: readonly string[] | null = null,
+): Promise<PushRetry[]> {
   try {
-    await sendPushOrThrow(env, ownerId, notice);
+    return await sendPushOrThrow(env, ownerId, notice, only);
   } catch (error) {
     log({ event: "push.failed", ownerId, kind: notice.kind, message: String(error) }, "error");
+    return [];
   }
 }
 
-async function sendPushOrThrow(env: Env, ownerId: string, notice: PushNotice): Promise<void> {
-  if (!env.VAPID_PUBLIC_KEY || !env.VAPID_PRIVATE_KEY) return; // push not configured
+/** Worth another try: rate limited, a server error, or not reached at all (0). */
+const retriable = (status: number) => status === 429 || status === 0 || status >= 500;
+
+async function sendPushOrThrow(
+  env: Env,
+  ownerId: string,
+  notice: PushNotice,
+  only: readonly string[] | null,
+): Promise<PushRetry[]> {
+  const retries: PushRetry[] = [];
+  if (!env.VAPID_PUBLIC_KEY || !env.VAPID_PRIVATE_KEY) return retries; // push not configured
   const db = database(env.DB);
   const preferences = await pushPreferences(env, ownerId);
-  if (!preferences[PREFERENCE[notice.kind]]) return;
+  if (!preferences[PREFERENCE[notice.kind]]) return retries;
   const [subscriptions, task] = await Promise.all([
     db
       .select()
@@ -129,7 +155,7 @@ async function sendPushOrThrow(env: Env, ownerId: string, notice: PushNotice): P
       .where(and(eq(schema.tasks.id, notice.taskId), eq(schema.tasks.ownerId, ownerId)))
       .get(),
   ]);
-  if (subscriptions.length === 0 || !task) return;
+  if (subscriptions.length === 0 || !task) return retries;
   const payload = pushPayload(notice, task.title);
   const allowLoopback = env.PUSH_ALLOW_LOOPBACK === "1";
   const vapid = {
@@ -139,8 +165,13 @@ async function sendPushOrThrow(env: Env, ownerId: string, notice: PushNotice): P
   };
   await Promise.all(
     subscriptions.map(async (sub) => {
+      if (only !== null && !only.includes(sub.id)) return;
       const now = Date.now();
-      if (sub.retryAfter && Date.parse(sub.retryAfter) > now) return;
+      if (sub.retryAfter && Date.parse(sub.retryAfter) > now) {
+        // The service asked to wait: this push goes when it may, not never.
+        retries.push({ subscriptionId: sub.id, at: Date.parse(sub.retryAfter) });
+        return;
+      }
       // Checked again at send time: a row written before a tighter list is not trusted.
       if (pushEndpointProblem(sub.endpoint, allowLoopback) !== null) return;
       const request = await buildPushPayload(
@@ -198,7 +229,15 @@ async function sendPushOrThrow(env: Env, ownerId: string, notice: PushNotice): P
           status,
           createdAt: sentAt,
         })
-        .onConflictDoNothing();
+        // A retry of the same event records its latest outcome.
+        .onConflictDoUpdate({
+          target: [
+            schema.pushSends.ownerId,
+            schema.pushSends.eventKey,
+            schema.pushSends.subscriptionId,
+          ],
+          set: { status, createdAt: sentAt },
+        });
       // The record of sends is kept for PUSH_SENDS_KEEP_DAYS (the hub's own dedup keys, 7 days).
       const prune = db
         .delete(schema.pushSends)
@@ -229,6 +268,10 @@ async function sendPushOrThrow(env: Env, ownerId: string, notice: PushNotice): P
           .set({ lastSentAt: sentAt, lastStatus: status, retryAfter })
           .where(mine),
       ]);
+      if (retriable(status)) {
+        retries.push({ subscriptionId: sub.id, at: retryAfter ? Date.parse(retryAfter) : null });
+      }
     }),
   );
+  return retries;
 }

@@ -18,6 +18,9 @@ export const MS_BOUNDS = [
   50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 30_000, 60_000, 120_000, 300_000, 600_000,
 ];
 
+/** D1 round trips of one API request: 0 … 50. */
+export const ROUND_TRIP_BOUNDS = [0, 1, 2, 3, 4, 5, 6, 8, 10, 15, 20, 30, 50];
+
 type Point =
   | { kind: "gauge"; name: string; unit: string; value: number; at: number; attrs: TraceAttributes }
   | {
@@ -27,6 +30,8 @@ type Point =
       value: number;
       at: number;
       attrs: TraceAttributes;
+      /** Bucket bounds; ms bounds (MS_BOUNDS) when not given. */
+      bounds?: number[];
     }
   | {
       kind: "count";
@@ -59,8 +64,9 @@ function metricOf(p: Point) {
       },
     };
   }
-  const bucketCounts = [...MS_BOUNDS, Infinity].map((bound, i) =>
-    String(p.value <= bound && (i === 0 || p.value > MS_BOUNDS[i - 1]!) ? 1 : 0),
+  const bounds = p.bounds ?? MS_BOUNDS;
+  const bucketCounts = [...bounds, Infinity].map((bound, i) =>
+    String(p.value <= bound && (i === 0 || p.value > bounds[i - 1]!) ? 1 : 0),
   );
   return {
     name: p.name,
@@ -76,7 +82,7 @@ function metricOf(p: Point) {
           min: p.value,
           max: p.value,
           bucketCounts,
-          explicitBounds: MS_BOUNDS,
+          explicitBounds: bounds,
         },
       ],
     },
@@ -121,7 +127,13 @@ export class HubMetrics {
     this.add({ kind: "gauge", name, unit, value, at: Date.now(), attrs: safeAttributes(attrs) });
   }
 
-  histogram(name: string, unit: string, value: number, attrs: Record<string, unknown>): void {
+  histogram(
+    name: string,
+    unit: string,
+    value: number,
+    attrs: Record<string, unknown>,
+    bounds?: number[],
+  ): void {
     this.add({
       kind: "histogram",
       name,
@@ -129,6 +141,7 @@ export class HubMetrics {
       value,
       at: Date.now(),
       attrs: safeAttributes(attrs),
+      ...(bounds ? { bounds } : {}),
     });
   }
 

@@ -12,7 +12,7 @@ import { LocalWork } from "./local/local-work";
 import { loadOwnerCommands, type OwnerCommand } from "./commands/owner-commands";
 import { createLogger, maskToken } from "./log";
 import { batchLimitsFromEnv } from "./connection/outbox";
-import { startTracing } from "./telemetry";
+import { startMetrics, startTracing } from "./telemetry";
 import { createClaudeRuntime } from "./runtime/claude/runtime";
 import { codexRuntimeIfInstalled, codexThreadLister } from "./runtime/registry";
 import type { AgentLauncher } from "./runtime/launcher";
@@ -224,6 +224,25 @@ async function main(): Promise<number> {
     return null;
   });
   if (traces?.enabled) log.info("tracing on: spans go to the OTLP endpoint");
+  let exportWarned = false;
+  const meters = await startMetrics(
+    process.env,
+    () => ({
+      deviceId,
+      slotsInUse: executor.runningMessages,
+      slots: config.maxSlots,
+      unackedFrames: executor.unackedFrames,
+    }),
+    (status) => {
+      // Once at warn (a collector that is down stays down); then quietly.
+      (exportWarned ? log.debug : log.warn).call(log, "metrics export failed", { status });
+      exportWarned = true;
+    },
+  ).catch((error: unknown) => {
+    log.warn(`metrics are off: ${error instanceof Error ? error.message : String(error)}`);
+    return null;
+  });
+  if (meters?.enabled) log.info("metrics on: sent to the OTLP endpoint");
 
   let interrupted = false;
   const onSignal = (signal: NodeJS.Signals): void => {
@@ -240,7 +259,10 @@ async function main(): Promise<number> {
   process.on("SIGTERM", onSignal);
 
   const exit = await executor.run();
-  await traces?.shutdown().catch(() => undefined);
+  await Promise.all([
+    traces?.shutdown().catch(() => undefined),
+    meters?.shutdown().catch(() => undefined),
+  ]);
   await cleanUp();
   if (exit.exitCode === 0) log.info("stopped");
   return exit.exitCode;

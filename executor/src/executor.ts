@@ -16,6 +16,7 @@ import { TaskWorkspaces } from "./workspace/places";
 import { silentLogger, type Logger } from "./log";
 import { Outbox } from "./connection/outbox";
 import { TaskManager } from "./task-manager";
+import { metrics } from "./telemetry";
 import { RuntimeRegistry } from "./runtime/registry";
 import {
   DEFAULT_TIMINGS,
@@ -86,6 +87,7 @@ export class Executor {
     this.outbox = new Outbox(
       (frame) => this.isRegistered && this.connection.send(frame),
       options.outputBatch,
+      (ms) => metrics().streamLag(ms),
     );
     this.capabilities = new CapabilityManager({
       homeDir: options.homeDir,
@@ -189,6 +191,11 @@ export class Executor {
    */
   private reportedTaskIds(): string[] {
     return [...new Set([...this.tasks.runningTaskIds(), ...this.outbox.taskIds])];
+  }
+
+  /** Messages running here now (the slots in use). */
+  get runningMessages(): number {
+    return this.tasks.runningCount;
   }
 
   get unackedFrames(): number {

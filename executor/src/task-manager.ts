@@ -23,7 +23,7 @@ import type {
 } from "./runtime/types";
 import type { RunCapabilities } from "./capabilities/manager";
 import { type PreExecuteHook, runPreExecuteHook } from "./hooks";
-import { type MessageTrace, tracing } from "./telemetry";
+import { type MessageTrace, measured, metrics, tracing } from "./telemetry";
 import { NO_MESSAGE_TRACE } from "./telemetry/types";
 import { boundEvent, fitText } from "./connection/frame-fit";
 
@@ -243,7 +243,7 @@ export class TaskManager {
       runtime: undefined,
     };
     this.running.set(frame.messageId, run);
-    this.traces.set(frame.messageId, tracing().message(frame));
+    this.traces.set(frame.messageId, measured(tracing().message(frame), metrics(), frame.runtime));
     this.options.log.info("task started", { taskId: frame.taskId, messageId: frame.messageId });
     void this.runMessage(frame, run)
       .catch((error: unknown) => {
@@ -460,6 +460,11 @@ export class TaskManager {
   private fail(frame: TaskExecute, code: FailureCode, message: string): void {
     const trace = this.traceOf(frame.messageId);
     trace.end("failed", code);
+    if (!this.traces.has(frame.messageId)) {
+      // Refused before it started (cancelled, stopping, no slot): counted, with no duration.
+      const ended = { status: "failed", code, durationMs: null, firstTokenMs: null };
+      metrics().messageEnded({ runtime: frame.runtime, ...ended });
+    }
     this.options.outbox.push({
       type: "task:failed",
       taskId: frame.taskId,

@@ -14,7 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { removeTree } from "../../e2e/remove-tree";
-import { MAX_PLAN_BYTES, readLatestPlan } from "../src/runtime/claude/plan";
+import { MAX_PLAN_BYTES, planFileWritten, readLatestPlan } from "../src/runtime/claude/plan";
 
 const homes: string[] = [];
 function home(): { home: string; plans: string } {
@@ -29,6 +29,33 @@ afterEach(() => {
 });
 
 describe("readLatestPlan", () => {
+  it("reads the session's own plan file, not another session's newer one", async () => {
+    const { home: h, plans } = home();
+    const start = Date.now();
+    writeFileSync(join(plans, "mine.md"), "1. my plan");
+    writeFileSync(join(plans, "theirs.md"), "1. another session's plan");
+    const later = new Date(start + 60_000);
+    utimesSync(join(plans, "theirs.md"), later, later);
+    expect(await readLatestPlan(h, start)).toBe("1. another session's plan");
+    expect(await readLatestPlan(h, start, "mine.md")).toBe("1. my plan");
+    // Its own file from before the reply (or gone): the newest since, as before.
+    expect(await readLatestPlan(h, start, "missing.md")).toBe("1. another session's plan");
+  });
+
+  it("learns the plan file's name from the session's Write of it, never a path", () => {
+    const write = (name: string, file_path: string) => ({
+      type: "assistant",
+      message: { content: [{ type: "tool_use", name, input: { file_path } }] },
+    });
+    expect(planFileWritten(write("Write", "/home/me/.claude/plans/brave-fox.md"))).toBe(
+      "brave-fox.md",
+    );
+    expect(planFileWritten(write("Edit", "/root/.claude/plans/a.md"))).toBe("a.md");
+    expect(planFileWritten(write("Write", "/home/me/project/plan.md"))).toBeNull();
+    expect(planFileWritten(write("Bash", "/home/me/.claude/plans/a.md"))).toBeNull();
+    expect(planFileWritten({ type: "user", message: { content: [] } })).toBeNull();
+  });
+
   it("reads the newest plan written since the reply started, not an older one", async () => {
     const { home: h, plans } = home();
     const start = Date.now();

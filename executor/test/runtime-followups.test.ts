@@ -2,7 +2,7 @@
 // a message sent while a slow reply streams goes into the same running session (same process)
 // and the reply covers it; `interrupt` steers; a follow-up after the reply goes into the warm
 // process; what Claude Code offers (models, the owner's commands) is reported.
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { randomUUID } from "node:crypto";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -253,6 +253,12 @@ describe("plan mode (real Claude Code, fake model API)", () => {
       { blocks: [toolUse("ExitPlanMode", {})] },
       { blocks: [text("Plan approved; implementing.")] },
     ]);
+    // Another session of the owner's writes its own plan meanwhile (newer): not this card's.
+    mkdirSync(join(d.homeDir, ".claude", "plans"), { recursive: true });
+    const theirs = join(d.homeDir, ".claude", "plans", "another-session.md");
+    writeFileSync(theirs, "1. Someone else's plan");
+    const later = new Date(Date.now() + 10 * 60_000);
+    utimesSync(theirs, later, later);
     const asked: InputQuestion[] = [];
     const req: RunRequest = {
       ...request(d, "plan the change"),

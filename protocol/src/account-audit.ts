@@ -2,7 +2,7 @@ import { z } from "zod";
 
 // The owner's audit of what only a person may do: define or change MCP servers and skills,
 // runtime settings and the default permission mode, approve a pairing, answer an agent's
-// request. Each attempt is one entry, including the ones refused because a token tried.
+// request, and where push notifications go. Each attempt is one entry, including the ones refused because a token tried.
 
 export const ACCOUNT_ACTIONS = [
   "mcp_server.create",
@@ -15,6 +15,10 @@ export const ACCOUNT_ACTIONS = [
   "settings.update",
   "pairing.approve",
   "input.answer",
+  /** A browser subscribed to push notifications, one removed, or which events are pushed. */
+  "push_subscription.create",
+  "push_subscription.delete",
+  "push_preferences.update",
   /** A message that asked for acceptEdits or bypassPermissions (refused for tokens). */
   "message.permission_mode",
 ] as const;

@@ -4,6 +4,7 @@ import { CommandRequest, CommandRunAnswer } from "./commands";
 import {
   WorkspaceArchiveParams,
   WorkspaceCleanupParams,
+  WorkspaceForgetParams,
   WorkspaceOutcome,
   WorkspaceRestoreParams,
   WorkspaceRestoreSnapshotParams,
@@ -132,6 +133,8 @@ export const DEVICE_METHODS = {
   },
   /** List (dry run) or remove workspaces idle longer than `olderThanHours`, keeping each first. */
   "workspace.cleanup": { params: WorkspaceCleanupParams, result: WorkspaceOutcome },
+  /** Remove what this device keeps of a deleted task (its project checkout stays untouched). */
+  "workspace.forget": { params: WorkspaceForgetParams, result: WorkspaceOutcome },
 } as const;
 
 export type DeviceMethod = keyof typeof DEVICE_METHODS;

@@ -56,6 +56,8 @@ export const TRACE_ATTRIBUTES: Readonly<Record<string, Kind>> = {
   "wegent.hook_outcome": "name",
   "wegent.archive_outcome": "name",
   "wegent.frame_type": "name",
+  "wegent.reconnect_reason": "name",
+  "wegent.status_class": "name",
   // counts, sizes, durations
   "http.response.status_code": "count",
   "wegent.d1_round_trips": "count",
@@ -67,6 +69,7 @@ export const TRACE_ATTRIBUTES: Readonly<Record<string, Kind>> = {
   "wegent.queue_length": "count",
   "wegent.tool_calls": "count",
   "wegent.files": "count",
+  "wegent.close_code": "count",
   "wegent.duration_ms": "ms",
   "wegent.queue_wait_ms": "ms",
   // flags

@@ -64,6 +64,25 @@ export const WorkspaceCleanupParams = z.object({
 });
 export type WorkspaceCleanupParams = z.infer<typeof WorkspaceCleanupParams>;
 
+/**
+ * Remove what this device keeps of a deleted task: its git worktree (never its branch, which may
+ * hold committed work) or scratch folder, the snapshot a cleanup kept (pack, record, hidden
+ * ref), its own folder and session folder. No grant: nothing goes to or comes from the Worker.
+ * A task that ran in a project directory itself leaves the project untouched.
+ */
+export const WorkspaceForgetParams = z.object({ taskId: Id });
+export type WorkspaceForgetParams = z.infer<typeof WorkspaceForgetParams>;
+
+/** What `workspace.forget` removed (each true when it was there and is gone). */
+export const ForgetReport = z.object({
+  worktree: z.boolean(),
+  folder: z.boolean(),
+  snapshot: z.boolean(),
+  ref: z.boolean(),
+  session: z.boolean(),
+});
+export type ForgetReport = z.infer<typeof ForgetReport>;
+
 export const ArchiveInfo = z.object({
   size: z.number().int().nonnegative(),
   sha256: Sha256,
@@ -105,6 +124,7 @@ export const WorkspaceOutcome = z.discriminatedUnion("kind", [
     place: z.enum(["worktree", "folder"]).optional(),
   }),
   z.object({ kind: z.literal("cleanup"), report: CleanupReport }),
+  z.object({ kind: z.literal("forgotten"), removed: ForgetReport }),
   z.object({
     kind: z.literal("error"),
     code: z.enum([

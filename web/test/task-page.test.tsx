@@ -64,6 +64,15 @@ describe("the task page", () => {
     expect(picker.value).toBe("acceptEdits");
   });
 
+  it("while the agent works, shows the running reply's mode and does not offer another", async () => {
+    open("running");
+    await screen.findByTestId("assistant-message");
+    const picker = screen.getByTestId("permission-mode") as HTMLSelectElement;
+    expect(picker.value).toBe("plan");
+    expect(picker.disabled).toBe(true);
+    expect(picker.title).toContain("running reply's mode");
+  });
+
   it("folds export and delete behind More, and offers notifications only while an agent works", async () => {
     open("completed");
     await screen.findByTestId("assistant-message");

@@ -4,6 +4,7 @@ import type { AppEnv } from "../auth/identity";
 import { countingD1, type D1Count, newD1Count } from "../../edge/d1-count";
 import { routePath } from "hono/route";
 import { tagRequest } from "../telemetry/request";
+import { reportRequest } from "../telemetry/request-metrics";
 
 // D1 read replication: every API request runs in a D1 session that starts from the bookmark
 // of the user's previous request (cookie for browsers, header for API clients), so a read
@@ -39,7 +40,17 @@ export function d1Session(): MiddlewareHandler<AppEnv> {
     c.env = { ...c.env, DB: db };
     await next();
     if (tracing) {
-      tagRequest({ "http.route": routePath(c), "wegent.d1_round_trips": count.roundTrips });
+      const route = routePath(c);
+      tagRequest({ "http.route": route, "wegent.d1_round_trips": count.roundTrips });
+      const keepAlive = (work: Promise<unknown>) => {
+        try {
+          c.executionCtx.waitUntil(work);
+        } catch {
+          void work; // no execution context (a direct app.fetch): it runs on its own
+        }
+      };
+      const { roundTrips } = count;
+      reportRequest(c.env, keepAlive, { route, status: c.res.status, roundTrips });
     }
     if (c.env.BENCH_METERS === "1") c.res.headers.set(ROUND_TRIPS_HEADER, String(count.roundTrips));
     const latest = session?.getBookmark();

@@ -16,6 +16,7 @@ import { nowIso } from "../../edge/time";
 import { pushEndpointProblem, pushService } from "../../edge/push/endpoints";
 import { pushPreferences } from "../../edge/push/send";
 import { type AppEnv, requireUser } from "../auth/identity";
+import { auditNote, personOnly } from "../auth/person";
 import { ApiError, notFound } from "../lib/errors";
 import { readBody, readParams } from "../lib/validate";
 
@@ -49,7 +50,9 @@ pushRoutes.get("/key", (c) => {
   return c.json({ publicKey } satisfies PushKeyBody);
 });
 
-pushRoutes.post("/subscriptions", async (c) => {
+// Where notifications go is the person's to choose: an API token (or an agent holding one)
+// cannot add a push endpoint that would receive the account's questions and titles.
+pushRoutes.post("/subscriptions", personOnly("push_subscription.create"), async (c) => {
   const body = await readBody(c, CreatePushSubscription);
   const problem = pushEndpointProblem(body.endpoint, c.env.PUSH_ALLOW_LOOPBACK === "1");
   if (problem) throw new ApiError(400, "push_endpoint_refused", problem);
@@ -95,6 +98,8 @@ pushRoutes.post("/subscriptions", async (c) => {
     })
     .returning()
     .get();
+  // The push service's name, never the endpoint URL (a capability to reach the browser).
+  auditNote(c, row.id, pushService(row.endpoint));
   return c.json({ subscription: view(row) } satisfies PushSubscriptionBody, 201);
 });
 
@@ -112,7 +117,7 @@ pushRoutes.get("/subscriptions", async (c) => {
   } satisfies PushSubscriptionsBody);
 });
 
-pushRoutes.delete("/subscriptions/:id", async (c) => {
+pushRoutes.delete("/subscriptions/:id", personOnly("push_subscription.delete"), async (c) => {
   const { id } = readParams(c, z.object({ id: z.string().uuid("subscription id must be a UUID") }));
   const deleted = await database(c.env.DB)
     .delete(schema.pushSubscriptions)
@@ -125,10 +130,11 @@ pushRoutes.delete("/subscriptions/:id", async (c) => {
     .returning({ id: schema.pushSubscriptions.id })
     .get();
   if (!deleted) throw notFound("Push subscription");
+  auditNote(c, id);
   return c.body(null, 204);
 });
 
-pushRoutes.put("/preferences", async (c) => {
+pushRoutes.put("/preferences", personOnly("push_preferences.update"), async (c) => {
   const body = await readBody(c, PushPreferences);
   const userId = c.get("user").id;
   const updatedAt = nowIso();
@@ -137,5 +143,6 @@ pushRoutes.put("/preferences", async (c) => {
     .values({ userId, ...body, updatedAt })
     .onConflictDoUpdate({ target: schema.pushPreferences.userId, set: { ...body, updatedAt } })
     .run();
+  auditNote(c, null, JSON.stringify(body));
   return c.json({ preferences: body } satisfies PushPreferencesBody);
 });

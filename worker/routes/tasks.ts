@@ -28,7 +28,8 @@ import { userSettings } from "./settings";
 import type { HubPartial } from "../../durable-objects/contract";
 import { chatNote, restoreFailure } from "../workspaces/chat";
 import { prepareWorkspace, RestoreFailed } from "../workspaces/move";
-import { deleteArchive } from "../workspaces/store";
+import { deleteArchive, workspaceRow } from "../workspaces/store";
+import { forgetOnDevices, type HeldBy } from "../workspaces/forget";
 import { checkMessageMode, checkQueuedMode } from "../auth/person";
 
 export const taskRoutes = new Hono<AppEnv>();
@@ -212,6 +213,19 @@ taskRoutes.post("/:id/messages", async (c) => {
       );
     }
     await checkQueuedMode(c, answering.permissionMode);
+    // A message joins the running reply in the reply's mode: one asking for another is refused,
+    // never silently run under the reply's (perhaps less careful) mode.
+    if (
+      body.permissionMode &&
+      answering.permissionMode &&
+      body.permissionMode !== answering.permissionMode
+    ) {
+      throw new ApiError(
+        409,
+        "mode_busy",
+        `This reply runs in ${answering.permissionMode}: a message sent while it works joins it in that mode. Send it without a mode, stop the reply, or send it in ${body.permissionMode} once the reply has ended.`,
+      );
+    }
     const queued = await queueIntoReply(
       c.env,
       user.id,
@@ -409,12 +423,22 @@ export async function taskRecord(
 taskRoutes.delete("/:id", async (c) => {
   const { id } = readParams(c, TaskPath);
   const user = c.get("user");
-  await ownTask(c.env, user.id, id);
+  const task = await ownTask(c.env, user.id, id);
+  // Every device that ran the task or holds its workspace is asked to forget its files.
+  const held: HeldBy[] = [];
+  const hold = (ownerId: string | null, deviceId: string | null) => {
+    if (ownerId && deviceId) held.push({ ownerId, deviceId });
+  };
+  hold(task.deviceOwnerId, task.deviceId);
   for (const m of await taskMessages(c.env, id)) {
+    hold(m.deviceOwnerId, m.deviceId);
     if (m.role === "assistant" && !isTerminal(m.status) && m.deviceOwnerId && m.deviceId) {
       await deviceHub(c.env, m.deviceOwnerId, m.deviceId).cancel(m.id, user.id);
     }
   }
+  const workspace = await workspaceRow(c.env, id);
+  hold(workspace?.deviceOwnerId ?? null, workspace?.deviceId ?? null);
+  await forgetOnDevices(c.env, user.id, id, held);
   await deleteArchive(c.env, id);
   await database(c.env.DB).delete(schema.tasks).where(eq(schema.tasks.id, id)).run();
   return c.json({ ok: true });

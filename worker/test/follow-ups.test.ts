@@ -314,4 +314,17 @@ describe("a script token and a running reply", () => {
     });
     expect((await pending).status).toBe(202);
   });
+
+  it("refuses a person's message that asks for another mode than the running reply's", async () => {
+    const { user, taskId } = await runningTask();
+    // The reply runs in bypassPermissions; the person asks for default ("ask me first").
+    const refused = await call("POST", `/api/tasks/${taskId}/messages`, {
+      cookie: user.cookie,
+      body: { message: "From now on, ask before each command", permissionMode: "default" },
+    });
+    expectError(refused, 409, "mode_busy");
+    expect(
+      (await messagesOf(user.cookie, taskId)).some((m) => m.content.includes("ask before")),
+    ).toBe(false);
+  });
 });

@@ -119,6 +119,55 @@ function complete(socket: DeviceSocket, e: Execute, seq: number) {
 const settle = () => new Promise((r) => setTimeout(r, 800));
 
 describe("push subscriptions API", () => {
+  it("lets only the person choose where notifications go: a token is refused and changes nothing", async () => {
+    const user = await signUp();
+    const { token } = await createToken(user, { name: "ci script" });
+    const keys = await browserKeys();
+    const id = await subscribe(user, `person-${crypto.randomUUID()}`, keys);
+    expectError(
+      await call("POST", "/api/push/subscriptions", {
+        token,
+        body: {
+          endpoint: `${PUSH_ORIGIN}/fcm/send/attacker-${crypto.randomUUID()}`,
+          keys: { p256dh: keys.p256dh, auth: keys.auth },
+        },
+      }),
+      403,
+      "session_required",
+    );
+    expectError(
+      await call("DELETE", `/api/push/subscriptions/${id}`, { token }),
+      403,
+      "session_required",
+    );
+    expectError(
+      await call("PUT", "/api/push/preferences", {
+        token,
+        body: { needsInput: false, finished: false, failed: false, deviceOffline: false },
+      }),
+      403,
+      "session_required",
+    );
+    // Reading is still fine for a token; nothing changed.
+    const list = (await call("GET", "/api/push/subscriptions", { token }))
+      .body as PushSubscriptionsBody;
+    expect(list.subscriptions.map((s) => s.id)).toEqual([id]);
+    expect(list.preferences.needsInput).toBe(true);
+    // The owner's audit has the three refusals and the person's subscription, no endpoint URL.
+    const audit = await call("GET", "/api/audit", { cookie: user.cookie });
+    const entries = (audit.body as { entries: { action: string; outcome: string }[] }).entries;
+    const outcomes = entries.map((e) => `${e.action} ${e.outcome}`);
+    expect(outcomes).toEqual(
+      expect.arrayContaining([
+        "push_subscription.create ok",
+        "push_subscription.create session_required",
+        "push_subscription.delete session_required",
+        "push_preferences.update session_required",
+      ]),
+    );
+    expect(JSON.stringify(audit.body)).not.toContain("/fcm/send/");
+  });
+
   it("gives the key, keeps subscriptions per user, refuses endpoints off the push services", async () => {
     const user = await signUp();
     const other = await signUp();
@@ -307,6 +356,36 @@ describe("pushes on transitions", () => {
     await settle();
     expect(await arrived(busy)).toHaveLength(1);
   });
+
+  it("a push the service rate-limited (429) is sent again by the hub's alarm after Retry-After", async () => {
+    const { user, socket } = await deviceUser();
+    const keys = await browserKeys();
+    const flaky = `flaky-${crypto.randomUUID()}`;
+    const flakyId = await subscribe(user, flaky, keys);
+    const { e } = await startTask(user, socket);
+    const requestId = crypto.randomUUID();
+    ask(socket, e, requestId);
+    // 429 with Retry-After: 1 the first time; the alarm sends it again after that second.
+    const both = await eventually(
+      async () => {
+        const got = await arrived(flaky);
+        return got.length === 2 ? got : null;
+      },
+      8_000,
+      "the retried push",
+    );
+    expect(both[1]!.at - both[0]!.at).toBeGreaterThanOrEqual(900);
+    const { payload } = await open(keys, both[1]!);
+    expect(payload).toMatchObject({ kind: "needs_input", requestId });
+    const sends = await env.DB.prepare(
+      "SELECT event_key, status FROM push_sends WHERE subscription_id = ?",
+    )
+      .bind(flakyId)
+      .all();
+    expect(sends.results).toEqual([{ event_key: `needs_input:${requestId}`, status: 201 }]);
+    await settle();
+    expect(await arrived(flaky)).toHaveLength(2);
+  }, 20_000);
 
   it("held back only while a tab is visible, focused and on that task", async () => {
     const { user, socket } = await deviceUser();

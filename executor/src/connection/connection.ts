@@ -12,6 +12,7 @@ import {
 } from "@wegent/protocol";
 import { reconnectDelay } from "@wegent/protocol";
 import type { Logger } from "../log";
+import { metrics } from "../telemetry";
 
 export interface ConnectionTimings {
   /** How often to send the `ping` text; the hub's runtime answers `pong` without waking it. */
@@ -271,6 +272,8 @@ export class HubConnection {
       },
     );
     this.attempt += 1;
+    // Close code 0: no socket was opened (the credential could not be had yet).
+    metrics().reconnect(opened ? "link_lost" : code === 0 ? "credential" : "unreachable", code);
     this.options.log.info(
       opened ? "disconnected; reconnecting" : "cannot reach the backend; retrying",
       { code, reason: reason || undefined, error, inMs: delay },

@@ -44,6 +44,8 @@ interface Kept {
   frame: OutputFrame;
   /** UTF-8 bytes of the event (progress) or the whole frame. */
   bytes: number;
+  /** When the agent produced it (the frame was written here). */
+  at: number;
 }
 
 interface MessageOutput {
@@ -88,6 +90,8 @@ export class Outbox {
     /** Sends a frame now if the device is registered; false when it cannot. */
     private readonly trySend: (frame: OutboundFrame) => boolean,
     limits: Partial<BatchLimits> = {},
+    /** Stream lag of each acknowledged frame: written here → the hub acknowledged it (metrics). */
+    private readonly observeLag?: (ms: number) => void,
   ) {
     this.limits = { ...DEFAULT_BATCH, ...limits };
     this.limits.maxEvents = Math.max(1, Math.min(MAX_BATCH_EVENTS, this.limits.maxEvents));
@@ -125,7 +129,7 @@ export class Outbox {
     const bytes = Buffer.byteLength(
       JSON.stringify(sequenced.type === "task:progress" ? sequenced.event : sequenced),
     );
-    message.unacked.push({ frame: sequenced, bytes });
+    message.unacked.push({ frame: sequenced, bytes, at: Date.now() });
     message.unsentBytes += bytes;
     if (sequenced.type !== "task:progress") {
       // The end of a reply is never held back: what gathered goes first, then the end.
@@ -153,6 +157,12 @@ export class Outbox {
     const message = this.messages.get(messageId);
     if (!message) return;
     message.ackedSeq = Math.max(message.ackedSeq, seq);
+    if (this.observeLag) {
+      const now = Date.now();
+      for (const kept of message.unacked) {
+        if (kept.frame.seq <= seq) this.observeLag(now - kept.at);
+      }
+    }
     message.unacked = message.unacked.filter((kept) => kept.frame.seq > seq);
     if (message.ended && message.unacked.length === 0) {
       this.forget(message);

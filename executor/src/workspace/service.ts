@@ -3,6 +3,7 @@ import type {
   DeviceParams,
   WorkspaceArchiveParams,
   WorkspaceCleanupParams,
+  WorkspaceForgetParams,
   WorkspaceOutcome,
   WorkspaceRestoreParams,
   WorkspaceRestoreSnapshotParams,
@@ -12,6 +13,7 @@ import type { Logger } from "../log";
 import { type ArchiveContext, ArchiveError, archiveTask } from "./archive";
 import { ArchiveClient, ArchiveHttpError } from "./client";
 import { cleanup } from "./cleanup";
+import { ForgetError, forgetTask } from "./forget";
 import { type WorkspaceRoots } from "./places";
 import { locateTask } from "./places";
 import { RestoreError, restoreTask } from "./restore";
@@ -29,6 +31,11 @@ export interface WorkspaceServiceOptions extends WorkspaceRoots {
   local?: boolean;
   log: Logger;
   running(taskId: string): boolean;
+  /**
+   * How long `workspace.forget` waits for a task's run to end before refusing (a task deleted
+   * while it ran: the Worker cancelled its reply just before). Default 2 s.
+   */
+  forgetWaitMs?: number;
 }
 
 type Outcome = WorkspaceOutcome;
@@ -38,7 +45,8 @@ type WorkspaceCommand =
   | ({ type: "workspace.archive" } & WorkspaceArchiveParams)
   | ({ type: "workspace.restore" } & WorkspaceRestoreParams)
   | ({ type: "workspace.restore_snapshot" } & WorkspaceRestoreSnapshotParams)
-  | ({ type: "workspace.cleanup" } & WorkspaceCleanupParams);
+  | ({ type: "workspace.cleanup" } & WorkspaceCleanupParams)
+  | ({ type: "workspace.forget" } & WorkspaceForgetParams);
 
 type WorkspaceMethod = WorkspaceCommand["type"];
 
@@ -62,7 +70,19 @@ export class WorkspaceService {
       "workspace.restore": answer("workspace.restore"),
       "workspace.restore_snapshot": answer("workspace.restore_snapshot"),
       "workspace.cleanup": answer("workspace.cleanup"),
+      "workspace.forget": async (params) => {
+        await this.stopped(params.taskId, this.options.forgetWaitMs ?? 2_000);
+        return this.run({ type: "workspace.forget", ...params });
+      },
     };
+  }
+
+  /** Waits (at most `ms`) for the task's run to end; the caller then checks again. */
+  private async stopped(taskId: string, ms: number): Promise<void> {
+    const end = Date.now() + ms;
+    while (this.options.running(taskId) && Date.now() < end) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
   }
 
   private client(grant: string, taskId: string) {
@@ -171,10 +191,25 @@ export class WorkspaceService {
           });
           return { kind: "cleanup", report };
         }
+        case "workspace.forget": {
+          // The task was deleted: nothing of it stays here (its branch and an in-place
+          // project excepted).
+          const removed = await forgetTask(
+            { roots: this.options, projects: this.options.projects ?? (() => []) },
+            frame.taskId,
+          );
+          log.info("workspace forgotten (task deleted)", { taskId: frame.taskId, ...removed });
+          return { kind: "forgotten", removed };
+        }
       }
     } catch (e) {
       log.warn("workspace request failed", { type: frame.type, error: describe(e) });
-      if (e instanceof ArchiveError || e instanceof RestoreError || e instanceof SnapshotError) {
+      if (
+        e instanceof ArchiveError ||
+        e instanceof RestoreError ||
+        e instanceof SnapshotError ||
+        e instanceof ForgetError
+      ) {
         return error(e.code, e.message);
       }
       if (e instanceof ArchiveHttpError) {

@@ -272,3 +272,36 @@ export async function applySnapshot(
     await rm(index, { force: true });
   }
 }
+
+/**
+ * Drops the task's snapshot for good (a deleted task, `workspace.forget`): its pack, its record
+ * and the hidden ref, in the task's worktree repository (`repo`, when it still is one) or the
+ * recorded project if this device still offers it. The task branch is never touched.
+ */
+export async function dropSnapshot(
+  roots: WorkspaceRoots,
+  taskId: string,
+  projects: () => readonly { path: string; git: boolean }[],
+  repo: string | null,
+): Promise<{ pack: boolean; ref: boolean }> {
+  const record = await readRecord(roots, taskId);
+  const repos = new Set<string>(repo ? [repo] : []);
+  const wanted = record?.projectDir ? await realpath(record.projectDir).catch(() => null) : null;
+  for (const p of wanted ? projects() : []) {
+    if (p.git && (await realpath(p.path).catch(() => null)) === wanted) repos.add(wanted!);
+  }
+  let ref = false;
+  for (const dir of repos) {
+    const held = await git(["rev-parse", "--verify", "-q", snapshotRef(taskId)], {
+      cwd: dir,
+      allow: [1],
+    }).catch(() => null);
+    if (held?.code !== 0) continue;
+    await git(["update-ref", "-d", snapshotRef(taskId)], { cwd: dir });
+    ref = true;
+  }
+  const pack = (await lstat(packPath(roots, taskId)).catch(() => null)) !== null;
+  await rm(packPath(roots, taskId), { force: true });
+  await rm(recordPath(roots, taskId), { force: true });
+  return { pack: pack || record !== null, ref };
+}

@@ -14,6 +14,9 @@ const ACTION_TEXT: Record<AccountAction, string> = {
   "pairing.approve": "Approved a pairing",
   "input.answer": "Answered an agent",
   "message.permission_mode": "Asked for a permission mode in a message",
+  "push_subscription.create": "Turned on notifications in a browser",
+  "push_subscription.delete": "Turned off notifications in a browser",
+  "push_preferences.update": "Changed which notifications are sent",
 };
 
 /**

@@ -76,7 +76,8 @@ export function Composer(props: {
     setSending(true);
     setError(null);
     try {
-      await props.onSend(draft.trim(), mode === "" ? undefined : mode, {
+      // A message typed while the agent works joins the running reply in its mode.
+      await props.onSend(draft.trim(), mode === "" || props.running ? undefined : mode, {
         ...(model && !props.running ? { model } : {}),
         // A continued session goes on with the agent that made it (the Worker knows which).
         ...(!task && !continuing && runtime !== "" ? { runtime } : {}),
@@ -173,9 +174,14 @@ export function Composer(props: {
           <span className="visually-hidden">Permissions</span>
           <select
             data-testid="permission-mode"
-            value={mode}
+            value={props.running ? (latestReply?.permissionMode ?? mode) : mode}
             onChange={(e) => setMode(e.target.value as PermissionMode | "")}
-            title="How the agent may use tools for this message"
+            disabled={props.running}
+            title={
+              props.running
+                ? "The running reply's mode: what you type now joins it. Change the mode once it ends (or stop it)."
+                : "How the agent may use tools for this message"
+            }
           >
             <option value="">Permissions: my default</option>
             {PermissionMode.options.map((option) => (

@@ -161,9 +161,19 @@ export function createClaudeRuntime(options: ClaudeRuntimeOptions = {}): AgentRu
   const maxSessions = Math.max(1, options.maxSessions ?? 5);
   /** Live sessions by task: running a reply, or idle and warm. */
   const sessions = new Map<string, LiveSession>();
+  /**
+   * Sessions taken out of `sessions` whose process may still be ending (closing with a grace):
+   * the executor stopping stops these too, so no Claude Code outlives it.
+   */
+  const ending = new Set<LiveSession>();
 
   function forget(session: LiveSession): void {
     if (sessions.get(session.taskId) === session) sessions.delete(session.taskId);
+    const child = session.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null || ending.has(session))
+      return;
+    ending.add(session);
+    child.once("exit", () => ending.delete(session));
   }
 
   /** Room for one more process: the oldest idle warm session beyond the slot count closes. */
@@ -321,7 +331,11 @@ export function createClaudeRuntime(options: ClaudeRuntimeOptions = {}): AgentRu
           const plan =
             typeof given === "string" && given.trim() !== ""
               ? given
-              : await readLatestPlan(userEnv?.HOME ?? request.homeDir, session.replyStartedAt);
+              : await readLatestPlan(
+                  userEnv?.HOME ?? request.homeDir,
+                  session.replyStartedAt,
+                  session.planFile,
+                );
           return current(
             { ...question, kind: "plan", input: { ...question.input, plan: plan ?? "" } },
             s,
@@ -529,8 +543,9 @@ export function createClaudeRuntime(options: ClaudeRuntimeOptions = {}): AgentRu
       await session.close(0);
     },
     closeAll: async () => {
-      const all = [...sessions.values()];
+      const all = [...sessions.values(), ...ending];
       sessions.clear();
+      ending.clear();
       await Promise.all(all.map((session) => session.stop(interruptGraceMs)));
     },
     run: (request, onEvent, signal) =>

@@ -17,6 +17,7 @@ import type {
 } from "@anthropic-ai/claude-agent-sdk";
 import type { ProgressEvent, Usage } from "@wegent/protocol";
 import { ReplyStream } from "./events";
+import { planFileWritten } from "./plan";
 import type { LaunchPlan } from "../launcher";
 import { killTree, listDescendants, processRef } from "../../system/process-tree";
 import type { RunRequest } from "../types";
@@ -211,6 +212,8 @@ export class LiveSession {
   child: ChildProcess | null = null;
   stderrTail = "";
   closed = false;
+  /** The plan file this session wrote (its name), for plan mode's card. */
+  planFile: string | null = null;
   /** When the current reply started (plan mode reads the plan written since). */
   replyStartedAt = 0;
   /** When it last finished a reply (for closing the oldest idle one first). */
@@ -242,6 +245,7 @@ export class LiveSession {
         if ("session_id" in message && typeof message.session_id === "string") {
           this.sessionId = message.session_id;
         }
+        this.planFile = planFileWritten(message) ?? this.planFile;
         const reply = this.reply;
         if (!reply) continue;
         if (message.type === "result") reply.result(message);

@@ -3,6 +3,7 @@
 // token usage, and the end of the turn. Checked with zod: only what is read is required.
 import type { FailureCode, ProgressEvent, Usage } from "@wegent/protocol";
 import { z } from "zod";
+import { mcpToolResult, mcpToolUse } from "./mcp-items";
 
 const MAX_SUMMARY = 16 * 1024;
 
@@ -168,7 +169,8 @@ export class CodexReply {
   private itemStarted(params: unknown): void {
     const p = ItemEvent.safeParse(params);
     if (!p.success) return;
-    const event = toolUseOf(p.data.item);
+    const mcp = mcpToolUse(params);
+    const event = mcp ?? toolUseOf(p.data.item);
     if (!event) return;
     this.started.set(p.data.item.id, this.now());
     this.onEvent(event);
@@ -185,7 +187,8 @@ export class CodexReply {
     const startedAt = this.started.get(item.id);
     if (startedAt === undefined) return;
     this.started.delete(item.id);
-    const event = toolResultOf(item, Math.max(0, Math.round(this.now() - startedAt)));
+    const durationMs = Math.max(0, Math.round(this.now() - startedAt));
+    const event = mcpToolResult(params, durationMs) ?? toolResultOf(item, durationMs);
     if (event) this.onEvent(event);
   }
 

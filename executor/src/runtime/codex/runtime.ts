@@ -30,6 +30,9 @@ import { type CodexProvider, featureOverrides, taskCodexHome } from "./home";
 import { findCodexExecutable } from "./locate";
 import { AppServerRpc } from "./rpc";
 import { describeCodex } from "./describe";
+import { agentExtraEnv } from "../../capabilities/sdk-options";
+import { type CodexCapabilities, codexCapabilities } from "./capabilities";
+import { answerMcpApproval, MCP_ELICITATION } from "./mcp-approval";
 import { z } from "zod";
 
 const CODEX_SETTINGS = {
@@ -143,13 +146,25 @@ export function createCodexRuntime(options: CodexRuntimeOptions = {}): AgentRunt
     const codexHome = options.provider
       ? await taskCodexHome(request.homeDir, options.provider)
       : (base.CODEX_HOME ?? join(base.HOME ?? homedir(), ".codex"));
+    const caps = await managedCapabilities(request);
     const env = {
+      // The variables the owner lists in Settings (agentEnv); never over HOME, TMPDIR or PATH.
+      ...agentExtraEnv(request.capabilities, base),
       ...baseAgentEnvironment(base, request, CODEX_SETTINGS),
       ...options.extraEnv,
+      ...caps.env,
       CODEX_HOME: codexHome,
     };
-    const plan = await launcher.prepare(request);
-    const child = plan.spawn(exe, ["app-server", ...featureOverrides()], request.workspaceDir, env);
+    const plan = await launcher.prepare(request).catch(async (error: unknown) => {
+      await caps.dispose().catch(() => undefined);
+      throw error;
+    });
+    const child = plan.spawn(
+      exe,
+      ["app-server", ...featureOverrides(), ...caps.args],
+      request.workspaceDir,
+      env,
+    );
     const pid = child.pid;
     let stderr = "";
     child.stderr.on("data", (chunk: Buffer) => {
@@ -170,7 +185,10 @@ export function createCodexRuntime(options: CodexRuntimeOptions = {}): AgentRunt
           const turnEnd = reply.take(method, params);
           if (turnEnd) end(turnEnd);
         },
-        request: (method, params) => answerServerRequest(method, params, request.ask, signal),
+        request: (method, params) =>
+          method === MCP_ELICITATION
+            ? answerMcpApproval(params, request.ask, signal)
+            : answerServerRequest(method, params, request.ask, signal),
       },
       (line) => options.log?.debug("codex: unreadable line", { line: line.slice(0, 200) }),
     );
@@ -252,6 +270,20 @@ export function createCodexRuntime(options: CodexRuntimeOptions = {}): AgentRunt
       child.stdin.end();
       await stop();
       await plan.dispose();
+      await caps.dispose().catch(() => undefined);
+    }
+  }
+
+  /** Managed skills and MCP servers as `-c` overrides; a failure runs without them (logged). */
+  async function managedCapabilities(request: RunRequest): Promise<CodexCapabilities> {
+    try {
+      return await codexCapabilities(request.capabilities, base, request.homeDir);
+    } catch (error) {
+      options.log?.warn("codex: managed skills and MCP servers not applied to this run", {
+        taskId: request.taskId,
+        error: String(error),
+      });
+      return { args: [], env: {}, dispose: () => Promise.resolve() };
     }
   }
 
