@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { TaskWithMessages } from "@wegent/protocol";
+import type { DevicesBody, TaskWithMessages } from "@wegent/protocol";
 import { BOOT_WAIT_MS, launchChromium, screenshot, UI_TEST_MS, UI_WAIT_MS } from "./browser";
 import { type FakeResponses, startFakeResponses } from "./fake-model/responses";
 import { taskCodexHome } from "../executor/src/runtime/codex/home";
@@ -87,6 +87,55 @@ describe("Codex in the browser", () => {
       const task = await s.get<TaskWithMessages>(`/api/tasks/${taskId}`);
       expect(task.task.runtime).toBe("codex");
       expect(task.messages[1]?.status).toBe("completed");
+      expect(pageErrors).toEqual([]);
+    },
+    UI_TEST_MS,
+  );
+
+  it(
+    "with Codex as the default agent: Codex's models in the composer, a Plan-mode question answered on its card",
+    async () => {
+      const { devices } = await s.get<DevicesBody>("/api/devices");
+      const codexModels =
+        devices[0]?.runtimes.find((r) => r.id === "codex")?.models.map((m) => m.value) ?? [];
+      expect(codexModels.length).toBeGreaterThan(0);
+
+      // Settings → Default agent: Codex.
+      await page.goto(`${s.platform.origin}/#/settings`);
+      const agent = page.getByTestId("default-runtime");
+      await agent.waitFor();
+      await agent.selectOption("codex");
+      await page.getByText("Saved.").waitFor();
+
+      // A new chat, no agent picked: the model picker lists Codex's models.
+      await page.goto(`${s.platform.origin}/#/`);
+      await page.locator('[data-testid="connection"][data-state="live"]').waitFor();
+      await expect(page.getByTestId("runtime-select").inputValue()).resolves.toBe("");
+      const models = page.getByTestId("model-select");
+      await models.waitFor();
+      await expect
+        .poll(() =>
+          models.locator("option").evaluateAll((o) => o.map((x) => x.getAttribute("value"))),
+        )
+        .toEqual(["", ...codexModels]);
+
+      // Plan mode: Codex's request_user_input becomes the question card; the answer reaches it.
+      await page.getByTestId("permission-mode").selectOption("plan");
+      await page.getByTestId("composer").fill("Please ask: Which colour?");
+      await page.getByTestId("send-button").click();
+      await page.waitForURL(/#\/tasks\//);
+      await expect(page.getByTestId("task-runtime").textContent()).resolves.toContain("Codex");
+      const form = page.getByTestId("question-form");
+      await form.waitFor();
+      await expect(form.textContent()).resolves.toContain("Which colour?");
+      await screenshot(page, "codex-question-card");
+      await form.getByLabel("Blue").check();
+      await form.getByTestId("answer").click();
+      await form.waitFor({ state: "detached" });
+      const reply = page.getByTestId("assistant-message").last();
+      await reply.and(page.locator('[data-status="completed"]')).waitFor();
+      const content = (await reply.getByTestId("assistant-content").textContent()) ?? "";
+      expect(content).toContain('"colour":{"answers":["Blue"]}');
       expect(pageErrors).toEqual([]);
     },
     UI_TEST_MS,

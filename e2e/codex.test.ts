@@ -189,5 +189,22 @@ describe("a device running Codex", () => {
     const second = await s.settled(taskId, 4);
     expect(second.messages[3]?.status).toBe("completed");
     expect(second.messages[3]?.content).toContain(checkout);
+
+    // Read again through the Worker: the thread's `pwd` is a Bash step with its output, and the
+    // listing counts the entries reading it shows.
+    const again = await s.get<{ messages: TranscriptEntry[] }>(
+      `/api/devices/${ex.deviceId}/sessions/${thread!.id}`,
+    );
+    const steps = again.messages.flatMap((m) => m.blocks ?? []);
+    const call = steps.find((b) => b.type === "tool_use" && b.name === "Bash");
+    expect(call?.type === "tool_use" && JSON.stringify(call.input)).toContain("pwd");
+    const output = steps.find((b) => b.type === "tool_result");
+    expect(output).toMatchObject({ isError: false, summary: expect.stringContaining(checkout) });
+    const listed = await s.get<{ sessions: LocalSession[] }>(
+      `/api/devices/${ex.deviceId}/sessions`,
+    );
+    expect(listed.sessions.find((x) => x.id === thread!.id)?.messageCount).toBe(
+      again.messages.length,
+    );
   }, 180_000);
 });

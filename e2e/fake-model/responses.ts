@@ -5,6 +5,8 @@
 //   - "tool: <namespace>.<name> {json}" → a call of that tool (MCP tools come in a namespace,
 //     `mcp__<server>`) with those arguments;
 //   - "patch: <file>: <line>" → an `exec_command` call of `apply_patch` adding <file> with <line>;
+//   - "ask: <question>" → a `request_user_input` call of that question (options Red, Blue);
+//   - "propose: <step>" → a reply with a `<proposed_plan>` block of that step (Plan mode);
 //   - "hang" → one delta, then nothing until the request goes away (cancel tests);
 //   - "recall" → every earlier user message of the conversation, joined by " | ";
 //   - else → "Echo: <message>" in three deltas.
@@ -50,7 +52,7 @@ function userMessages(input: InputItem[]): string[] {
 type Reply =
   | { kind: "text"; deltas: string[] }
   | { kind: "call"; cmd: string }
-  | { kind: "tool"; namespace: string; name: string; args: string }
+  | { kind: "tool"; namespace?: string; name: string; args: string }
   | { kind: "hang" };
 
 function decide(input: InputItem[]): Reply {
@@ -63,6 +65,24 @@ function decide(input: InputItem[]): Reply {
   const message = users[users.length - 1] ?? "";
   const run = /run: (.+)/.exec(message);
   if (run?.[1]) return { kind: "call", cmd: run[1].trim() };
+  const ask = /ask: (.+)/.exec(message);
+  if (ask?.[1]) {
+    const options = [
+      { label: "Red", description: "warm" },
+      { label: "Blue", description: "cool" },
+    ];
+    const question = { id: "colour", header: "Colour", question: ask[1].trim(), options };
+    return {
+      kind: "tool",
+      name: "request_user_input",
+      args: JSON.stringify({ questions: [question] }),
+    };
+  }
+  const propose = /propose: (.+)/.exec(message);
+  if (propose?.[1]) {
+    const plan = `<proposed_plan>\n# Plan\n\n1. ${propose[1].trim()}\n</proposed_plan>`;
+    return { kind: "text", deltas: ["Here is my plan.\n\n", plan] };
+  }
   const tool = /tool: ([\w-]+)\.([\w-]+) (\{.*\})/.exec(message);
   if (tool?.[1] && tool[2] && tool[3]) {
     return { kind: "tool", namespace: tool[1], name: tool[2], args: tool[3] };
@@ -97,7 +117,11 @@ function answer(res: ServerResponse, reply: Reply): void {
       call_id: `call_${sequence}`,
       ...(reply.kind === "call"
         ? { name: "exec_command", arguments: JSON.stringify({ cmd: reply.cmd }) }
-        : { name: reply.name, namespace: reply.namespace, arguments: reply.args }),
+        : {
+            name: reply.name,
+            ...(reply.namespace ? { namespace: reply.namespace } : {}),
+            arguments: reply.args,
+          }),
     };
     sse(res, "response.output_item.added", { output_index: 0, item });
     sse(res, "response.output_item.done", { output_index: 0, item });

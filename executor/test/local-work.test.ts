@@ -12,6 +12,7 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { MAX_TRANSCRIPT_BYTES, type TranscriptEntry } from "@wegent/protocol";
 import { answerDeviceRequest } from "../src/connection/device-rpc";
 import { findCredentials } from "../src/local/credentials";
 import {
@@ -21,7 +22,7 @@ import {
 } from "../src/local/environment";
 import { LocalWork } from "../src/local/local-work";
 import { ProjectRegistry, projectId } from "../src/local/projects";
-import { parseTranscript, sessionDir } from "../src/local/sessions";
+import { capTranscript, parseTranscript, sessionDir } from "../src/local/sessions";
 
 const dirs: string[] = [];
 function tmp(): string {
@@ -277,6 +278,40 @@ describe("the user's environment", () => {
 });
 
 describe("transcript caps", () => {
+  it("counts a reply's steps (tool output, diffs) against the byte cap", () => {
+    const output = "x".repeat(60_000);
+    const reply = (i: number): TranscriptEntry => ({
+      role: "assistant",
+      text: `reply ${i}`,
+      at: null,
+      blocks: [
+        { type: "tool_use", toolUseId: `c${i}`, name: "Bash", input: { command: "cat big" } },
+        { type: "tool_result", toolUseId: `c${i}`, summary: output, isError: false },
+        { type: "text", text: `reply ${i}` },
+      ],
+    });
+    const entries = Array.from({ length: 10 }, (_, i) => reply(i));
+    const { messages, truncated } = capTranscript(entries);
+    expect(truncated).toBe(true);
+    // 256 KiB holds four replies of ~60 KB steps each, the newest.
+    expect(messages.map((m) => m.text)).toEqual(["reply 6", "reply 7", "reply 8", "reply 9"]);
+    expect(Buffer.byteLength(JSON.stringify(messages))).toBeLessThanOrEqual(
+      MAX_TRANSCRIPT_BYTES + 1024,
+    );
+    // One reply larger than the whole cap alone: kept, its steps bounded.
+    const huge = {
+      ...reply(0),
+      blocks: reply(0).blocks!.map((b) =>
+        b.type === "tool_result" ? { ...b, summary: "y".repeat(400_000) } : b,
+      ),
+    };
+    const alone = capTranscript([huge]);
+    expect(alone.messages).toHaveLength(1);
+    expect(Buffer.byteLength(JSON.stringify(alone.messages))).toBeLessThanOrEqual(
+      MAX_TRANSCRIPT_BYTES,
+    );
+  });
+
   it("keeps the newest entries within the byte cap, counting JSON escapes", async () => {
     const home = tmp();
     const project = repo(join(tmp(), "proj"));

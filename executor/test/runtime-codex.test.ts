@@ -134,6 +134,86 @@ describe("Codex runtime (real codex app-server, fake Responses API)", () => {
     expect(existsSync(join(d.workspaceDir, "denied.txt"))).toBe(false);
   }, 90_000);
 
+  it("puts Codex's request_user_input (Plan mode) to the owner as a question card", async () => {
+    const d = task();
+    const asked: InputQuestion[] = [];
+    const answered = await runAndRecord(runtime(), {
+      ...request(d, "ask: Which colour?"),
+      permissionMode: "plan",
+      ask: (question) => {
+        asked.push(question);
+        return Promise.resolve({ behavior: "allow", answers: { "Which colour?": "Blue" } });
+      },
+    });
+    expect(asked).toEqual([
+      {
+        kind: "question",
+        tool: "request_user_input",
+        input: {},
+        questions: [
+          {
+            question: "Which colour?",
+            header: "Colour",
+            options: [
+              { label: "Red", description: "warm" },
+              { label: "Blue", description: "cool" },
+            ],
+            multiSelect: false,
+          },
+        ],
+      },
+    ]);
+    // The model got the answer under the question's id (the fake model says what the tool said).
+    expect(answered.outcome).toMatchObject({
+      ok: true,
+      text: 'Tool said: {"answers":{"colour":{"answers":["Blue"]}}}',
+    });
+
+    // Skipped: Codex hears no answer and goes on.
+    const skipped = await runAndRecord(runtime(), {
+      ...request(d, "ask: Which colour?"),
+      permissionMode: "plan",
+      ask: () => Promise.resolve({ behavior: "deny" }),
+    });
+    expect(skipped.outcome).toMatchObject({ ok: true, text: 'Tool said: {"answers":{}}' });
+
+    // Outside Plan mode Codex offers no request_user_input: nobody is asked.
+    const none: InputQuestion[] = [];
+    const outside = await runAndRecord(
+      runtime(),
+      asking(request(d, "ask: Which colour?"), () => ({ behavior: "allow" }), none),
+    );
+    expect(none).toEqual([]);
+    expect(outside.outcome).toMatchObject({ ok: true });
+  }, 90_000);
+
+  it("shows the plan Codex proposes in Plan mode; a follow-up in another mode leaves Plan mode", async () => {
+    const d = task();
+    const planned = await runAndRecord(runtime(), {
+      ...request(d, "propose: add a README"),
+      permissionMode: "plan",
+    });
+    // Codex moves the <proposed_plan> out of the message into a plan item: it is in the reply.
+    expect(planned.outcome).toMatchObject({ ok: true });
+    if (!planned.outcome.ok) throw new Error("failed");
+    expect(planned.outcome.text).toBe("Here is my plan.\n\n# Plan\n\n1. add a README");
+    expect(planned.streamedText).toBe(planned.outcome.text);
+
+    const asked: InputQuestion[] = [];
+    const after = await runAndRecord(runtime(), {
+      ...request(d, "ask: Which colour?"),
+      resumeSessionId: planned.outcome.sessionId,
+      permissionMode: "default",
+      ask: (q) => {
+        asked.push(q);
+        return Promise.resolve({ behavior: "allow" });
+      },
+    });
+    expect(after.outcome).toMatchObject({ ok: true });
+    expect(asked).toEqual([]);
+    if (after.outcome.ok) expect(after.outcome.text).toContain("unavailable in Default mode");
+  }, 90_000);
+
   it("edits a file through apply_patch, shown as a tool call with the diff", async () => {
     const d = task();
     const rec = await runAndRecord(runtime(), {

@@ -10,6 +10,7 @@ import {
   WorkspaceRestoreSnapshotParams,
 } from "./workspace-frames";
 import { RuntimeId } from "./runtimes";
+import { Block } from "./conversation";
 import { Traceparent } from "./trace";
 
 // Local work: the projects a device advertises, the Claude Code sessions already on it, and the
@@ -46,16 +47,29 @@ export const LocalSession = z.object({
   projectId: ProjectId,
   title: z.string().max(300),
   updatedAt: z.string(),
-  messageCount: z.number().int().nonnegative(),
+  /**
+   * The entries its transcript has (user prompts and replies); null when the device could not
+   * count them in time (a Codex thread's count needs its turns read): show no count then.
+   */
+  messageCount: z.number().int().nonnegative().nullable(),
   /** Which agent made it (a Claude Code session or a Codex thread). */
   runtime: RuntimeId.default("claude-code"),
 });
 export type LocalSession = z.infer<typeof LocalSession>;
 
+/** The steps one transcript entry carries at most (the latest are kept). */
+export const MAX_ENTRY_BLOCKS = 500;
+
 export const TranscriptEntry = z.object({
   role: z.enum(["user", "assistant"]),
   text: z.string(),
   at: z.string().nullable(),
+  /**
+   * A reply's steps in order, the same blocks a task's reply has (text, tool calls and their
+   * results): a Codex thread's commands with their output and its file changes with the diff.
+   * `text` is then the concatenation of its text blocks. Absent: `text` is all there is.
+   */
+  blocks: z.array(Block).max(MAX_ENTRY_BLOCKS).optional(),
 });
 export type TranscriptEntry = z.infer<typeof TranscriptEntry>;
 

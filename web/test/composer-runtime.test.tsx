@@ -22,10 +22,17 @@ const runtime = (id: DeviceRuntime["id"]): DeviceRuntime => ({
   problem: null,
 });
 
-function renderChat(devices: Device[], taskId: string | null = null) {
+function renderChat(
+  devices: Device[],
+  taskId: string | null = null,
+  defaultRuntime: DeviceRuntime["id"] = "claude-code",
+) {
   const created = task({ id: "11111111-1111-4111-8111-111111111111", runtime: "codex" });
   const calls = mockFetch((method, url) => {
     if (url === "/api/devices") return { body: { devices, cloud } };
+    if (url === "/api/settings" && method === "GET") {
+      return { body: { settings: { defaultPermissionMode: "default", defaultRuntime } } };
+    }
     if (url.startsWith("/api/tasks?")) return { body: { tasks: [created], nextCursor: null } };
     if (method === "POST" && url === "/api/tasks") {
       return { status: 201, body: { task: created, messages: [], pendingInput: [] } };
@@ -95,6 +102,68 @@ describe("the agent runtime in the composer and the task header", () => {
     expect(options()).toEqual(["", "sonnet"]);
     fireEvent.change(picker, { target: { value: "codex" } });
     expect(options()).toEqual(["", "gpt-6.2-sol"]);
+  });
+
+  it("offers the default agent's models when none is picked (Settings: Codex)", async () => {
+    const model = (value: string) => ({ value, displayName: value, description: "" });
+    const { calls } = renderChat(
+      [
+        device({
+          id: "device-a",
+          isDefault: true,
+          runtimes: [
+            { ...runtime("claude-code"), models: [model("sonnet")] },
+            { ...runtime("codex"), models: [model("gpt-6.2-sol"), model("gpt-6.2-mini")] },
+          ],
+        }),
+      ],
+      null,
+      "codex",
+    );
+    const options = () =>
+      within(screen.getByTestId("model-select"))
+        .getAllByRole("option")
+        .map((o) => (o as HTMLOptionElement).value);
+    expect(((await screen.findByTestId("runtime-select")) as HTMLSelectElement).value).toBe("");
+    await vi.waitFor(() => expect(options()).toEqual(["", "gpt-6.2-sol", "gpt-6.2-mini"]));
+    // Picking Claude Code names it; back to "my default" is Codex's list again.
+    fireEvent.change(screen.getByTestId("runtime-select"), { target: { value: "claude-code" } });
+    expect(options()).toEqual(["", "sonnet"]);
+    fireEvent.change(screen.getByTestId("runtime-select"), { target: { value: "" } });
+    expect(options()).toEqual(["", "gpt-6.2-sol", "gpt-6.2-mini"]);
+    // A Codex model goes with the message, which names no runtime (the Worker takes the default).
+    fireEvent.change(screen.getByTestId("model-select"), { target: { value: "gpt-6.2-mini" } });
+    fireEvent.change(screen.getByTestId("composer"), { target: { value: "Hello" } });
+    fireEvent.submit(screen.getByTestId("composer").closest("form")!);
+    await vi.waitFor(() =>
+      expect(calls.find((c) => c.method === "POST" && c.url === "/api/tasks")?.body).toMatchObject({
+        message: "Hello",
+        model: "gpt-6.2-mini",
+      }),
+    );
+    const sent = calls.find((c) => c.method === "POST" && c.url === "/api/tasks")?.body;
+    expect(sent).not.toHaveProperty("runtime");
+  });
+
+  it("a device with Codex only still shows Codex's models when it is the default", async () => {
+    const model = (value: string) => ({ value, displayName: value, description: "" });
+    renderChat(
+      [
+        device({
+          id: "device-a",
+          isDefault: true,
+          runtimes: [{ ...runtime("codex"), models: [model("gpt-6.2-sol")] }],
+        }),
+      ],
+      null,
+      "codex",
+    );
+    const select = await screen.findByTestId("model-select");
+    expect(
+      within(select)
+        .getAllByRole("option")
+        .map((o) => (o as HTMLOptionElement).value),
+    ).toEqual(["", "gpt-6.2-sol"]);
   });
 
   it("offers no picker on a device with one runtime", async () => {

@@ -4,6 +4,7 @@
 import { open, readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import {
+  boundBlocks,
   type DeviceResult,
   LocalSessionId,
   type LocalSession,
@@ -179,12 +180,17 @@ export function capTranscript(entries: readonly TranscriptEntry[]): {
   let bytes = 0;
   for (let i = entries.length - 1; i >= 0 && kept.length < MAX_TRANSCRIPT_ENTRIES; i--) {
     const entry = entries[i]!;
-    // As it travels: JSON escapes (control characters take 6 bytes) count against the cap.
-    const size = Buffer.byteLength(JSON.stringify(entry.text), "utf8");
+    // As it travels: JSON escapes (control characters take 6 bytes) count against the cap,
+    // and so do a reply's steps (its tool calls, their output and diffs).
+    const size = Buffer.byteLength(JSON.stringify(entry.text), "utf8") + blocksBytes(entry);
     if (bytes + size > MAX_TRANSCRIPT_BYTES) {
       if (kept.length === 0) {
         // Even all escaped (6 bytes a character) this stays within the cap.
-        kept.push({ ...entry, text: truncateBytes(entry.text, MAX_TRANSCRIPT_BYTES / 8) });
+        kept.push({
+          ...entry,
+          text: truncateBytes(entry.text, MAX_TRANSCRIPT_BYTES / 8),
+          ...(entry.blocks ? { blocks: boundBlocks(entry.blocks, MAX_TRANSCRIPT_BYTES / 8) } : {}),
+        });
       }
       break;
     }
@@ -194,6 +200,9 @@ export function capTranscript(entries: readonly TranscriptEntry[]): {
   kept.reverse();
   return { messages: kept, truncated: kept.length < entries.length };
 }
+
+const blocksBytes = (entry: TranscriptEntry): number =>
+  entry.blocks ? Buffer.byteLength(JSON.stringify(entry.blocks), "utf8") : 0;
 
 function truncateBytes(text: string, maxBytes: number): string {
   const buffer = Buffer.from(text, "utf8").subarray(0, maxBytes - 16);

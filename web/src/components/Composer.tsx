@@ -6,6 +6,7 @@ import { type SendExtra, useStore } from "../state/store";
 import { DeviceSelector } from "./DeviceSelector";
 import { ProjectSelector } from "./ProjectSelector";
 import { taskChoice } from "../state/target";
+import { useDefaultRuntime } from "../state/default-runtime";
 
 export function Composer(props: {
   task: Task | null;
@@ -50,7 +51,13 @@ export function Composer(props: {
       : null;
   // A new task on a device that runs more than one agent: which one (default: my setting).
   const runtimes = device?.runtimes.filter((r) => r.problem === null).map((r) => r.id) ?? [];
-  const taskRuntime = task?.runtime ?? (runtime === "" ? null : runtime);
+  // The agent the message will run on: the task's; a continued session's; the one picked; else
+  // the user's default (Settings), as the Worker decides it.
+  const defaultRuntime = useDefaultRuntime(!task && !continuing);
+  const taskRuntime =
+    task?.runtime ??
+    (continuing ? (continuing.runtime ?? "claude-code") : runtime === "" ? null : runtime) ??
+    defaultRuntime;
   // What the task's agent on its device offers (models, slash commands), once it told us.
   const offers = (
     task?.deviceId ? store.state.devices.find((d) => d.id === task.deviceId) : device
@@ -190,7 +197,10 @@ export function Composer(props: {
             <select
               data-testid="runtime-select"
               value={runtime}
-              onChange={(e) => setRuntime(e.target.value as RuntimeId | "")}
+              onChange={(e) => {
+                setRuntime(e.target.value as RuntimeId | "");
+                setModel(""); // another agent's models: the picked one may not be among them
+              }}
               title="The agent that runs this task"
             >
               <option value="">Agent: my default</option>

@@ -1,9 +1,11 @@
 import { useEffect, useState } from "react";
 import { LocalTranscriptBody } from "@wegent/protocol";
 import { api, errorText } from "../api";
+import { transcriptOf } from "../state/transcript";
+import { ToolRow } from "./transcript/ToolRow";
 
 /**
- * A terminal (Claude Code) session's conversation, read from the device on demand: shown above
+ * A terminal session's conversation (Claude Code's or a Codex thread's), read from the device on demand: shown above
  * a task that continues it, and as a session's preview in "On this device".
  */
 export function EarlierConversation(props: {
@@ -36,6 +38,7 @@ export function EarlierConversation(props: {
   }, [props.deviceId, props.sessionId]);
 
   const entries = body ? before(body.messages, props.until) : null;
+  const agent = body?.session.runtime === "codex" ? "Codex" : "Claude";
   return (
     <section className="earlier-conversation" data-testid="earlier-conversation">
       {props.heading && <h2 className="earlier-heading">{props.heading}</h2>}
@@ -54,13 +57,41 @@ export function EarlierConversation(props: {
           data-testid="earlier-entry"
           data-role={entry.role}
         >
-          <span className="earlier-role muted">{entry.role === "user" ? "You" : "Claude"}</span>
-          <p className="earlier-text">{entry.text}</p>
+          <span className="earlier-role muted">{entry.role === "user" ? "You" : agent}</span>
+          {entry.blocks ? (
+            <Steps blocks={entry.blocks} text={entry.text} />
+          ) : (
+            <p className="earlier-text">{entry.text}</p>
+          )}
         </div>
       ))}
     </section>
   );
 }
+
+/** A reply's steps as a task's reply shows them: its text, each tool call with its result. */
+function Steps(props: { blocks: NonNullable<Entry["blocks"]>; text: string }) {
+  return (
+    <div className="earlier-steps">
+      {transcriptOf(props.blocks, props.text).map((item) => {
+        if (item.kind === "tool") {
+          const state = !item.call.result ? "stopped" : item.call.result.isError ? "error" : "done";
+          return <ToolRow key={item.key} call={item.call} state={state} root={null} />;
+        }
+        if (item.kind === "text") {
+          return (
+            <p key={item.key} className="earlier-text">
+              {item.text}
+            </p>
+          );
+        }
+        return null;
+      })}
+    </div>
+  );
+}
+
+type Entry = LocalTranscriptBody["messages"][number];
 
 /** The entries before the task's own first message (all of them when it is not there). */
 function before(

@@ -84,9 +84,7 @@ function DeviceSessions(props: { device: Device; showName: boolean }) {
                     className="task-meta muted"
                     data-testid={`local-session-meta-${session.id}`}
                   >
-                    {session.runtime === "codex"
-                      ? `Codex · ${fromNow(session.updatedAt, now)}`
-                      : `${session.messageCount} messages · ${fromNow(session.updatedAt, now)}`}
+                    {metaOf(session, fromNow(session.updatedAt, now))}
                   </span>
                   <button
                     type="button"
@@ -97,6 +95,7 @@ function DeviceSessions(props: { device: Device; showName: boolean }) {
                         projectId: project.id,
                         sessionId: session.id,
                         title: session.title,
+                        runtime: session.runtime,
                       });
                       navigate(href.newChat);
                     }}
@@ -114,4 +113,16 @@ function DeviceSessions(props: { device: Device; showName: boolean }) {
       })}
     </div>
   );
+}
+
+/** "Codex · 4 messages · 2 min ago"; no count when the device could not give one in time. */
+function metaOf(session: LocalSession, when: string): string {
+  const parts = [
+    ...(session.runtime === "codex" ? ["Codex"] : []),
+    ...(session.messageCount === null
+      ? []
+      : [`${session.messageCount} message${session.messageCount === 1 ? "" : "s"}`]),
+    when,
+  ];
+  return parts.join(" · ");
 }

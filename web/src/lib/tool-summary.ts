@@ -174,6 +174,7 @@ export function diffOf(call: ToolCall, root: string | null): ToolDiff | null {
       lines = lineDiff("", input.content.replace(/\n$/, ""));
       break;
     case "apply_patch": {
+      if (Array.isArray(input.changes)) return changesDiff(input.changes.map(record), root);
       const patch = str(input.patch) ?? str(input.input);
       if (!patch) return null;
       lines = patch
@@ -190,6 +191,36 @@ export function diffOf(call: ToolCall, root: string | null): ToolDiff | null {
       return null;
   }
   return count(relativePath(path, root), lines);
+}
+
+/**
+ * Codex's file changes (`{ path, kind, diff }` each): an added file's diff is its content, a
+ * deleted one's what it held, an updated one's a unified diff. Several files follow each other.
+ */
+function changesDiff(changes: Record<string, unknown>[], root: string | null): ToolDiff | null {
+  if (changes.length === 0) return null;
+  const lines: DiffLine[] = [];
+  for (const change of changes) {
+    const diff = typeof change.diff === "string" ? change.diff.replace(/\n$/, "") : "";
+    if (lines.length > 0) lines.push({ kind: "same", text: "⋯" });
+    if (changes.length > 1)
+      lines.push({ kind: "same", text: relativePath(String(change.path ?? ""), root) });
+    if (change.kind === "add" || change.kind === "delete") {
+      const kind = change.kind === "add" ? "add" : "del";
+      if (diff) lines.push(...diff.split("\n").map((text) => ({ kind, text }) as DiffLine));
+      continue;
+    }
+    for (const line of diff.split("\n")) {
+      if (/^(---|\+\+\+|@@|diff |index )/.test(line)) continue;
+      lines.push({
+        kind: line.startsWith("+") ? "add" : line.startsWith("-") ? "del" : "same",
+        text: /^[+\- ]/.test(line) ? line.slice(1) : line,
+      });
+    }
+  }
+  const first = relativePath(String(changes[0]!.path ?? ""), root);
+  const path = changes.length > 1 ? `${first} and ${changes.length - 1} more` : first;
+  return count(path, lines);
 }
 
 function count(path: string, all: DiffLine[]): ToolDiff {

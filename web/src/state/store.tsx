@@ -66,6 +66,8 @@ export interface ContinueChoice {
   projectId: string;
   sessionId: string;
   title: string;
+  /** The agent that made the session (it goes on with it); absent: Claude Code. */
+  runtime?: RuntimeId;
 }
 
 const StoreContext = createContext<Store | null>(null);

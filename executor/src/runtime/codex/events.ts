@@ -8,9 +8,11 @@ import { mcpToolResult, mcpToolUse } from "./mcp-items";
 const MAX_SUMMARY = 16 * 1024;
 
 const Delta = z.looseObject({ itemId: z.string(), delta: z.string() });
-const Item = z.looseObject({
+/** A thread item as far as it is read: live (`item/started` / `item/completed`) or stored. */
+export const ToolItem = z.looseObject({
   type: z.string(),
   id: z.string(),
+  text: z.string().optional(),
   command: z.string().optional(),
   cwd: z.string().optional(),
   aggregatedOutput: z.string().nullable().optional(),
@@ -20,7 +22,8 @@ const Item = z.looseObject({
     .array(z.looseObject({ path: z.string(), diff: z.string().optional(), kind: z.unknown() }))
     .optional(),
 });
-const ItemEvent = z.looseObject({ item: Item });
+export type ToolItem = z.infer<typeof ToolItem>;
+const ItemEvent = z.looseObject({ item: ToolItem });
 const Breakdown = z.looseObject({
   inputTokens: z.number(),
   cachedInputTokens: z.number(),
@@ -56,8 +59,73 @@ function failureCode(info: unknown): FailureCode {
   return text.includes("unauthorized") ? "credentials_invalid" : "agent_error";
 }
 
+/** A file change's kind: "add", "delete" or "update" (its diff is then a unified diff). */
+function kindOf(kind: unknown): string | null {
+  const parsed = z.looseObject({ type: z.string().max(20) }).safeParse(kind);
+  return parsed.success ? parsed.data.type : null;
+}
+
+/**
+ * A command or file change as the tool call a task's transcript shows (Codex's shell as
+ * `Bash`, its patches as `apply_patch` with each file's diff); null for any other item.
+ */
+export function toolUseOf(item: ToolItem): ProgressEvent | null {
+  if (item.type === "commandExecution") {
+    return {
+      kind: "tool_use",
+      toolUseId: item.id,
+      name: "Bash",
+      input: { command: item.command ?? "", ...(item.cwd ? { cwd: item.cwd } : {}) },
+    };
+  }
+  if (item.type === "fileChange") {
+    return {
+      kind: "tool_use",
+      toolUseId: item.id,
+      name: "apply_patch",
+      input: {
+        changes: (item.changes ?? []).map((c) => ({
+          path: c.path,
+          ...(kindOf(c.kind) ? { kind: kindOf(c.kind) } : {}),
+          diff: c.diff ?? "",
+        })),
+      },
+    };
+  }
+  return null;
+}
+
+/** The result of a finished command (its output) or file change (the files), else null. */
+export function toolResultOf(item: ToolItem, durationMs: number): ProgressEvent | null {
+  if (item.type === "commandExecution") {
+    const failed = item.status !== "completed" || (item.exitCode ?? 0) !== 0;
+    return {
+      kind: "tool_result",
+      toolUseId: item.id,
+      summary: clip(item.aggregatedOutput ?? (item.status === "declined" ? "Declined." : "")),
+      isError: failed,
+      durationMs,
+    };
+  }
+  if (item.type === "fileChange") {
+    const paths = (item.changes ?? []).map((c) => c.path).join("\n");
+    return {
+      kind: "tool_result",
+      toolUseId: item.id,
+      summary: clip(
+        item.status === "completed" ? `Changed:\n${paths}` : `Not applied (${item.status ?? "?"})`,
+      ),
+      isError: item.status !== "completed",
+      durationMs,
+    };
+  }
+  return null;
+}
+
 export class CodexReply {
   text = "";
+  /** The plan the turn proposed (Plan mode), when it did. */
+  plan: string | null = null;
   usage: Usage | null = null;
   private readonly started = new Map<string, number>();
 
@@ -101,64 +169,40 @@ export class CodexReply {
   private itemStarted(params: unknown): void {
     const p = ItemEvent.safeParse(params);
     if (!p.success) return;
-    const { item } = p.data;
     const mcp = mcpToolUse(params);
-    if (mcp) {
-      this.started.set(item.id, this.now());
-      this.onEvent(mcp);
-    }
-    if (item.type === "commandExecution") {
-      this.started.set(item.id, this.now());
-      this.onEvent({
-        kind: "tool_use",
-        toolUseId: item.id,
-        name: "Bash",
-        input: { command: item.command ?? "", ...(item.cwd ? { cwd: item.cwd } : {}) },
-      });
-    } else if (item.type === "fileChange") {
-      this.started.set(item.id, this.now());
-      this.onEvent({
-        kind: "tool_use",
-        toolUseId: item.id,
-        name: "apply_patch",
-        input: { changes: (item.changes ?? []).map((c) => ({ path: c.path, diff: c.diff ?? "" })) },
-      });
-    }
+    const event = mcp ?? toolUseOf(p.data.item);
+    if (!event) return;
+    this.started.set(p.data.item.id, this.now());
+    this.onEvent(event);
   }
 
   private itemCompleted(params: unknown): void {
     const p = ItemEvent.safeParse(params);
     if (!p.success) return;
     const { item } = p.data;
+    if (item.type === "plan") {
+      this.planCompleted(item.text ?? "");
+      return;
+    }
     const startedAt = this.started.get(item.id);
     if (startedAt === undefined) return;
     this.started.delete(item.id);
     const durationMs = Math.max(0, Math.round(this.now() - startedAt));
-    const mcp = mcpToolResult(params, durationMs);
-    if (mcp) this.onEvent(mcp);
-    if (item.type === "commandExecution") {
-      const failed = item.status !== "completed" || (item.exitCode ?? 0) !== 0;
-      this.onEvent({
-        kind: "tool_result",
-        toolUseId: item.id,
-        summary: clip(item.aggregatedOutput ?? (item.status === "declined" ? "Declined." : "")),
-        isError: failed,
-        durationMs,
-      });
-    } else if (item.type === "fileChange") {
-      const paths = (item.changes ?? []).map((c) => c.path).join("\n");
-      this.onEvent({
-        kind: "tool_result",
-        toolUseId: item.id,
-        summary: clip(
-          item.status === "completed"
-            ? `Changed:\n${paths}`
-            : `Not applied (${item.status ?? "?"})`,
-        ),
-        isError: item.status !== "completed",
-        durationMs,
-      });
-    }
+    const event = mcpToolResult(params, durationMs) ?? toolResultOf(item, durationMs);
+    if (event) this.onEvent(event);
+  }
+
+  /**
+   * Plan mode: Codex takes the `<proposed_plan>` out of the agent's message into a plan item.
+   * It is the point of the turn, so it goes into the reply, after what the agent said.
+   */
+  private planCompleted(plan: string): void {
+    const text = plan.trim();
+    if (!text) return;
+    const delta = this.text.length > 0 && !this.text.endsWith("\n\n") ? `\n\n${text}` : text;
+    this.onEvent({ kind: "text", offset: this.text.length, delta });
+    this.text += delta;
+    this.plan = text;
   }
 
   private tokenUsage(params: unknown): void {

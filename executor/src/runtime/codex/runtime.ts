@@ -19,7 +19,12 @@ import type {
   TurnStartParams,
   TurnSteerParams,
 } from "./app-server-protocol";
-import { answerApproval, codexPolicy } from "./approvals";
+import {
+  answerServerRequest,
+  type CollaborationParams,
+  codexPolicy,
+  collaborationFor,
+} from "./approvals";
 import { CodexReply, type TurnEnd } from "./events";
 import { type CodexProvider, featureOverrides, taskCodexHome } from "./home";
 import { findCodexExecutable } from "./locate";
@@ -60,7 +65,10 @@ export interface CodexRuntimeOptions {
   log?: Logger;
 }
 
-const ThreadResult = z.looseObject({ thread: z.looseObject({ id: z.string() }) });
+const ThreadResult = z.looseObject({
+  thread: z.looseObject({ id: z.string() }),
+  model: z.string().optional(),
+});
 const TurnResult = z.looseObject({ turn: z.looseObject({ id: z.string() }) });
 
 interface Running {
@@ -199,7 +207,7 @@ export function createCodexRuntime(options: CodexRuntimeOptions = {}): AgentRunt
         request: (method, params) =>
           method === MCP_ELICITATION
             ? answerMcpApproval(params, request.ask, signal)
-            : answerApproval(method, params, request.ask, signal),
+            : answerServerRequest(method, params, request.ask, signal),
       },
       (line) => options.log?.debug("codex: unreadable line", { line: line.slice(0, 200) }),
     );
@@ -239,11 +247,16 @@ export function createCodexRuntime(options: CodexRuntimeOptions = {}): AgentRunt
             ...policy,
             ...(model ? { model } : {}),
           } satisfies ThreadStartParams);
-      threadId = ThreadResult.parse(thread).thread.id;
+      const started = ThreadResult.parse(thread);
+      threadId = started.thread.id;
       if (signal.aborted) return fail(abortCode(signal), aborted(), threadId);
-      const turnParams: TurnStartParams = {
+      const turnParams: TurnStartParams & CollaborationParams = {
         threadId,
         input: [{ type: "text", text: request.prompt, text_elements: [] }],
+        ...collaborationFor(
+          request.permissionMode ?? options.permissionMode ?? "default",
+          model ?? started.model ?? null,
+        ),
       };
       const turn = TurnResult.parse(await rpc.request("turn/start", turnParams));
       running.set(request.messageId, {

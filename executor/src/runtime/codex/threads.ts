@@ -8,6 +8,7 @@ import { z } from "zod";
 import type { ThreadListParams } from "./app-server-protocol";
 import { featureOverrides } from "./home";
 import { AppServerRpc } from "./rpc";
+import { entriesOf, readThread } from "./thread-items";
 
 const Listed = z.looseObject({
   data: z.array(
@@ -41,6 +42,8 @@ export async function listCodexThreads(
   timeoutMs = 5_000,
 ): Promise<LocalSession[]> {
   if (projects.length === 0) return [];
+  // Counting stops well before the app-server is killed, so the list itself still arrives.
+  const deadline = Date.now() + timeoutMs * 0.6;
   return withAppServer(exe, env, timeoutMs, async (rpc) => {
     const params: ThreadListParams = {
       cwd: projects.map((p) => p.path),
@@ -49,8 +52,15 @@ export async function listCodexThreads(
       sourceKinds: ["cli", "vscode", "exec", "appServer"],
     };
     const listed = Listed.parse(await rpc.request("thread/list", params));
+    const offered = listed.data.filter((thread) => projectOf(thread.cwd, projects));
+    // `thread/list` carries no count: each thread's turns are read, within what time is left.
+    const counts = await countEntries(
+      rpc,
+      offered.map((thread) => thread.id),
+      Math.max(0, deadline - Date.now()),
+    );
     const sessions: LocalSession[] = [];
-    for (const thread of listed.data) {
+    for (const thread of offered) {
       const project = projectOf(thread.cwd, projects);
       if (!project) continue;
       sessions.push({
@@ -58,7 +68,7 @@ export async function listCodexThreads(
         projectId: project.id,
         title: titleOf(thread.name, thread.preview),
         updatedAt: new Date(thread.updatedAt * 1000).toISOString(),
-        messageCount: 0,
+        messageCount: counts.get(thread.id) ?? null,
         runtime: "codex",
       });
     }
@@ -99,4 +109,40 @@ export async function withAppServer<T>(
     child.stdin.end();
     child.kill("SIGKILL");
   }
+}
+
+/**
+ * How many transcript entries each thread has (what reading it shows), read one by one
+ * (a few at a time) until `budgetMs` is spent; a thread not counted by then is left out.
+ */
+export async function countEntries(
+  rpc: AppServerRpc,
+  threadIds: readonly string[],
+  budgetMs: number,
+  parallel = 4,
+): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  const queue = [...threadIds];
+  let over = false;
+  const worker = async () => {
+    for (let id = queue.shift(); id !== undefined && !over; id = queue.shift()) {
+      try {
+        const thread = await readThread(rpc, id, true);
+        if (thread && !over) counts.set(id, entriesOf(thread.turns ?? []).length);
+      } catch {
+        // unreadable: no count
+      }
+    }
+  };
+  let timer: NodeJS.Timeout | undefined;
+  const budget = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      over = true;
+      resolve();
+    }, budgetMs);
+  });
+  await Promise.race([Promise.all(Array.from({ length: parallel }, worker)), budget]);
+  clearTimeout(timer);
+  over = true;
+  return new Map(counts);
 }
