@@ -63,6 +63,8 @@ export class HubSpans {
         parent: frameTraceparent ?? w.traceparent,
         startMs,
         attributes: { ...ids(w), "wegent.events": events },
+        // One per frame of a streaming reply: sent with the completion (or every 64 / 5 s).
+        defer: true,
       })
       .end();
   }

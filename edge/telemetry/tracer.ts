@@ -35,6 +35,8 @@ export interface SpanOptions {
   attributes?: Record<string, unknown>;
   startMs?: number;
   kind?: FinishedSpan["kind"];
+  /** Frequent and small (one per output batch): sent with the next span that is not. */
+  defer?: boolean;
 }
 
 export class Tracer {
@@ -82,24 +84,27 @@ export class Tracer {
       end: (more = {}, endMs = Date.now(), error = false) => {
         if (ended || !context.sampled) return;
         ended = true;
-        this.record({
-          traceId,
-          spanId: context.spanId,
-          parentSpanId: parent?.spanId ?? null,
-          name,
-          kind: options.kind ?? 1,
-          startMs,
-          endMs,
-          attributes: { ...attributes, ...safeAttributes(more) },
-          error,
-        });
+        this.record(
+          {
+            traceId,
+            spanId: context.spanId,
+            parentSpanId: parent?.spanId ?? null,
+            name,
+            kind: options.kind ?? 1,
+            startMs,
+            endMs,
+            attributes: { ...attributes, ...safeAttributes(more) },
+            error,
+          },
+          options.defer === true,
+        );
       },
     };
   }
 
-  private record(span: FinishedSpan): void {
-    // Spans ended in the same turn leave together.
-    this.batch?.add(span);
+  private record(span: FinishedSpan, defer: boolean): void {
+    // Spans ended in the same turn leave together (deferred ones with a later turn's).
+    this.batch?.add(span, defer);
   }
 
   /** Sends what has ended; an export failure is logged and dropped, never thrown. */
