@@ -125,7 +125,7 @@ taskRoutes.post("/", async (c) => {
   const settings = await userSettings(c.env, user.id);
   const permissionMode = body.permissionMode ?? settings.defaultPermissionMode;
   let runtime = body.runtime ?? settings.defaultRuntime;
-  const target = await resolveTarget(c.env, user.id, body.target);
+  const target = await resolveTarget(c.env, user.id, body.target, runtime);
   const taskId = crypto.randomUUID();
   const project = target.project;
   const continueSessionId = body.continueSessionId ?? null;
@@ -246,9 +246,9 @@ taskRoutes.post("/:id/messages", async (c) => {
   // Follow-ups stay on the task's device; only an explicit target switches (and is recorded).
   let target: ResolvedTarget;
   if (body.target) {
-    target = await resolveTarget(c.env, user.id, body.target);
+    target = await resolveTarget(c.env, user.id, body.target, task.runtime);
   } else if (task.target === "cloud") {
-    target = await resolveTarget(c.env, user.id, "cloud");
+    target = await resolveTarget(c.env, user.id, "cloud", task.runtime);
   } else {
     target = await resolveTarget(c.env, user.id, {
       deviceId: task.deviceId ?? "",

@@ -1,5 +1,5 @@
 import { and, asc, desc, eq, inArray, sql } from "drizzle-orm";
-import { availabilityText, type Project, type Target } from "@wegent/protocol";
+import { availabilityText, type Project, type RuntimeId, type Target } from "@wegent/protocol";
 import { database, schema } from "../../edge/db";
 import { ApiError } from "../lib/errors";
 import { deviceProjects } from "../../durable-objects/contract";
@@ -17,13 +17,27 @@ const { devices } = schema;
 const connected = inArray(devices.status, ["online", "busy"]);
 
 /**
+ * A device that advertised `runtime`, as the hub decides at submit: one that listed none (an
+ * executor from before runtimes were listed) runs Claude Code only.
+ */
+function runs(runtime: RuntimeId) {
+  const r = devices.runtimes;
+  const listed = sql`EXISTS (SELECT 1 FROM json_each(${r}) WHERE json_extract(value, '$.id') = ${runtime})`;
+  const none = sql`(${r} IS NULL OR NOT json_valid(${r}) OR json_array_length(${r}) = 0)`;
+  return runtime === "claude-code" ? sql`(${none} OR ${listed})` : sql`(NOT ${none} AND ${listed})`;
+}
+
+/**
  * Where a message runs: the explicit device, else the user's default device if it is online,
- * else the cloud pool (the online cloud executor with the most free slots).
+ * else the cloud pool (the online cloud executor with the most free slots among those that
+ * run `runtime`: in a pool where only some executors offer Codex, a Codex message goes to one
+ * that does).
  */
 export async function resolveTarget(
   env: Env,
   userId: string,
   target: Target | undefined,
+  runtime: RuntimeId = "claude-code",
 ): Promise<ResolvedTarget> {
   const db = database(env.DB);
   if (target && target !== "cloud") {
@@ -76,10 +90,25 @@ export async function resolveTarget(
   const cloud = await db
     .select()
     .from(devices)
-    .where(and(eq(devices.type, "cloud"), connected))
+    .where(and(eq(devices.type, "cloud"), connected, runs(runtime)))
     .orderBy(desc(sql`${devices.maxSlots} - ${devices.slotsUsed}`), asc(devices.queueLength))
     .limit(1)
     .get();
+  if (!cloud && runtime !== "claude-code") {
+    const any = await db
+      .select({ id: devices.deviceId })
+      .from(devices)
+      .where(and(eq(devices.type, "cloud"), connected))
+      .limit(1)
+      .get();
+    if (any) {
+      throw new ApiError(
+        409,
+        "runtime_unavailable",
+        `No cloud executor online runs ${runtime === "codex" ? "Codex" : runtime} right now. Choose one of your devices that does, or another agent.`,
+      );
+    }
+  }
   if (!cloud) {
     throw new ApiError(
       503,
