@@ -1,4 +1,3 @@
-import { execFileSync } from "node:child_process";
 import {
   existsSync,
   mkdirSync,
@@ -17,6 +16,7 @@ import { cleanup } from "../src/workspace/cleanup";
 import { claudeProjectName, TaskWorkspaces, type WorkspaceRoots } from "../src/workspace/places";
 import { hasSnapshot, snapshotRef, snapshotTask } from "../src/workspace/snapshot";
 import { WorkspaceService } from "../src/workspace/service";
+import { sh } from "./git-helpers";
 
 // A deleted task (`workspace.forget`): what the device keeps of it goes — its worktree (never
 // its branch), its snapshot (pack, record, hidden ref), its folders and session — and the
@@ -26,19 +26,6 @@ const TASK = "abcdef12-3333-4444-8555-666666666666";
 const SHORT = TASK.slice(0, 8);
 const SCRATCH = "0ddba11a-3333-4444-8555-666666666666";
 const IN_PLACE = "1ee7c0de-3333-4444-8555-666666666666";
-
-const sh = (cwd: string, ...args: string[]) =>
-  execFileSync("git", args, {
-    cwd,
-    encoding: "utf8",
-    env: {
-      ...process.env,
-      GIT_AUTHOR_NAME: "t",
-      GIT_AUTHOR_EMAIL: "t@t",
-      GIT_COMMITTER_NAME: "t",
-      GIT_COMMITTER_EMAIL: "t@t",
-    },
-  }).trim();
 
 function machine() {
   const root = realpathSync(mkdtempSync(join(tmpdir(), "wegent-forget-")));

@@ -20,6 +20,7 @@ import {
   snapshotCommit,
   snapshotRef,
 } from "../src/workspace/snapshot";
+import { sh } from "./git-helpers";
 
 // Local stays local (issue #26): a cleanup on a local device without cloud backup keeps a
 // task's state on the device — a commit on `refs/wegent/snapshots/<task>` made through a
@@ -29,19 +30,6 @@ import {
 const TASK = "fedcba98-2222-4333-8444-555555555555";
 const SHORT = TASK.slice(0, 8);
 const SCRATCH_TASK = "0badcafe-2222-4333-8444-555555555555";
-
-const sh = (cwd: string, ...args: string[]) =>
-  execFileSync("git", args, {
-    cwd,
-    encoding: "utf8",
-    env: {
-      ...process.env,
-      GIT_AUTHOR_NAME: "t",
-      GIT_AUTHOR_EMAIL: "t@t",
-      GIT_COMMITTER_NAME: "t",
-      GIT_COMMITTER_EMAIL: "t@t",
-    },
-  }).trim();
 
 /** `git status --porcelain` lines (not trimmed: the first column can be a space). */
 const status = (cwd: string) =>

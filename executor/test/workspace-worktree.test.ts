@@ -1,4 +1,3 @@
-import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import {
   existsSync,
@@ -26,25 +25,13 @@ import { claudeProjectName, type WorkspaceRoots } from "../src/workspace/places"
 import { locateTask } from "../src/workspace/places";
 import { restoreTask } from "../src/workspace/restore";
 import { type TarSource, tarStream } from "../src/workspace/tar";
+import { sh } from "./git-helpers";
 
 // Project tasks (issue #13): a task's git worktree, or a project directory used in place, with
 // real git repositories made here, archived through an in-memory stand-in for the Worker.
 
 const TASK = "abcdef12-2222-4333-8444-555555555555";
 const SHORT = TASK.slice(0, 8);
-
-const sh = (cwd: string, ...args: string[]) =>
-  execFileSync("git", args, {
-    cwd,
-    encoding: "utf8",
-    env: {
-      ...process.env,
-      GIT_AUTHOR_NAME: "t",
-      GIT_AUTHOR_EMAIL: "t@t",
-      GIT_COMMITTER_NAME: "t",
-      GIT_COMMITTER_EMAIL: "t@t",
-    },
-  }).trim();
 
 /** Upload routes in memory (through the client's fetch option). */
 function memoryClient() {
