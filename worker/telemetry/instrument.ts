@@ -1,8 +1,5 @@
-import {
-  instrument,
-  type ParentRatioSamplingConfig,
-  type ResolveConfigFn,
-} from "@microlabs/otel-cf-workers";
+import { instrument, type ResolveConfigFn } from "@microlabs/otel-cf-workers";
+import { type Sampler, SamplingDecision } from "@opentelemetry/sdk-trace-base";
 import { type OtelConfig, otelConfig } from "@wegent/protocol";
 import { EDGE_SERVICE } from "../../edge/telemetry/tracer";
 import { privateExporter } from "./privacy";
@@ -13,21 +10,31 @@ import { privateExporter } from "./privacy";
 // set the plain handler answers, nothing is created and nothing is exported.
 
 /**
- * The standard sampler names, as the library's parent/ratio sampler. The Worker is the public
- * edge: a caller's sampled flag (the browser's `01`, or anyone's) never decides here, or any
- * client could force tracing on every request or switch it off (W3C Trace Context, security
- * considerations). The caller's trace id and span id are kept (the browser stays the root) and
- * the sampler's own rule decides by the trace id; the hubs and the executor behind the Worker
- * follow the Worker's decision (parent based).
+ * The standard sampler names, decided at the Worker. The Worker is the public edge: a caller's
+ * sampled flag (the browser's `01`, or anyone's) never decides here, or any client could force
+ * tracing on every request or switch it off (W3C Trace Context, security considerations). Nor
+ * does the caller's trace id: a ratio sampler compares the id's bits with the ratio, so a
+ * caller choosing its id (`00000001…` is below every ratio, `ffffffff…` above even 1) could
+ * force or hide its requests. So the ratio is drawn here (`random`), the caller's trace id and
+ * span id are kept (the browser stays the root), and the hubs and the executor behind the
+ * Worker follow the Worker's decision (parent based).
  */
-export function samplingOf(config: OtelConfig): ParentRatioSamplingConfig {
+export function headSampler(config: OtelConfig, random: () => number = Math.random): Sampler {
   const ratio =
     config.sampler === "always_on" || config.sampler === "parentbased_always_on"
       ? 1
       : config.sampler === "always_off" || config.sampler === "parentbased_always_off"
         ? 0
         : config.ratio;
-  return { ratio, acceptRemote: false };
+  return {
+    shouldSample: () => ({
+      decision:
+        ratio >= 1 || (ratio > 0 && random() < ratio)
+          ? SamplingDecision.RECORD_AND_SAMPLED
+          : SamplingDecision.NOT_RECORD,
+    }),
+    toString: () => `WegentEdgeSampler{ratio=${ratio}}`,
+  };
 }
 
 const resolve: ResolveConfigFn = (env: unknown) => {
@@ -37,7 +44,7 @@ const resolve: ResolveConfigFn = (env: unknown) => {
   return {
     service: { name: config.serviceName },
     exporter: privateExporter({ url: config.tracesUrl, headers: config.headers }),
-    sampling: { headSampler: samplingOf(config) },
+    sampling: { headSampler: headSampler(config) },
     // The spans are ours to shape: no global fetch/cache patching, only the allow-listed attributes.
     instrumentation: { instrumentGlobalFetch: false, instrumentGlobalCache: false },
   };
