@@ -47,10 +47,32 @@ export class PushRetries {
       since INTEGER NOT NULL,
       PRIMARY KEY (event_key, subscription_id)
     )`);
+    // When each task's newest push went out: a retry of older news never follows it (a send
+    // still in flight when newer news came would otherwise come back and replace it).
+    db.exec(
+      "CREATE TABLE IF NOT EXISTS push_newest (task_id TEXT PRIMARY KEY, at INTEGER NOT NULL)",
+    );
+  }
+
+  /** A push for the task goes out now (`at`): older ones waiting for a retry are dropped. */
+  newest(taskId: string, at: number): void {
+    this.db.exec(
+      "INSERT INTO push_newest (task_id, at) VALUES (?, ?) ON CONFLICT (task_id) DO UPDATE SET at = MAX(at, excluded.at)",
+      taskId,
+      at,
+    );
+    this.db.exec("DELETE FROM push_retries WHERE task_id = ? AND since < ?", taskId, at);
+    this.db.exec("DELETE FROM push_newest WHERE at < ?", at - GIVE_UP_AFTER_MS);
+  }
+
+  private newerThan(taskId: string, since: number): boolean {
+    const row = this.db.exec("SELECT at FROM push_newest WHERE task_id = ?", taskId).toArray()[0];
+    return row !== undefined && Number(row.at) > since;
   }
 
   /** After a send (try `tries`, 0 the first): keeps what is worth another try. */
   keep(notice: PushNotice, retries: PushRetry[], tries: number, since: number, now: number): void {
+    if (this.newerThan(notice.taskId, since)) return;
     for (const retry of retries) {
       const due = retryDue(retry, tries, since, now);
       if (due === null) continue;
@@ -67,11 +89,6 @@ export class PushRetries {
         since,
       );
     }
-  }
-
-  /** A newer push for the task went out: older ones waiting for it are dropped. */
-  dropTask(taskId: string): void {
-    this.db.exec("DELETE FROM push_retries WHERE task_id = ?", taskId);
   }
 
   /** Takes the retries due by `now`, one entry per event. */

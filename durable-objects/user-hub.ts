@@ -169,7 +169,7 @@ export class UserHub extends Server<Env> {
         if (this.pushKeySeen(notice.eventKey)) continue;
         this.db.exec("INSERT INTO push_keys (key, at) VALUES (?, ?)", notice.eventKey, now);
         // Newer news of the task replaces an older push still waiting to be retried.
-        this.pushRetries.dropTask(notice.taskId);
+        this.pushRetries.newest(notice.taskId, now);
         const tabs = [...this.getConnections<LiveState>("browser")].map((c) => c.state?.focus);
         if (watched(tabs, notice.taskId)) {
           log({
@@ -247,7 +247,10 @@ export class UserHub extends Server<Env> {
    */
   override async onAlarm(): Promise<void> {
     const now = Date.now();
+    const tabs = [...this.getConnections<LiveState>("browser")].map((c) => c.state?.focus);
     for (const due of this.pushRetries.takeDue(now)) {
+      // The person is looking at that task now: the news reached them.
+      if (watched(tabs, due.notice.taskId)) continue;
       await this.push(due.notice, due.subscriptionIds, due.tries, due.since);
     }
     const saveAt = this.meter.saveAt;
