@@ -1,4 +1,4 @@
-import type { PushNotice, PushRetry } from "../edge/push/send";
+import type { PushNotice, PushRetry } from "../edge/push/notice";
 
 // The pushes a service did not take yet (429, 5xx, unreachable), kept in the UserHub's SQLite
 // and tried again by its alarm: a question must reach the phone even when FCM says "later".
@@ -35,8 +35,16 @@ export interface DuePush {
   since: number;
 }
 
+/** The Durable Object's SQLite, as far as this uses it (Node's SQLite in the tests). */
+export interface RetrySql {
+  exec(
+    query: string,
+    ...bindings: (string | number | null)[]
+  ): { toArray(): Record<string, unknown>[] };
+}
+
 export class PushRetries {
-  constructor(private readonly db: SqlStorage) {
+  constructor(private readonly db: RetrySql) {
     db.exec(`CREATE TABLE IF NOT EXISTS push_retries (
       event_key TEXT NOT NULL,
       subscription_id TEXT NOT NULL,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { PushNotice } from "../../edge/push/send";
+import type { PushNotice } from "../../edge/push/notice";
 import { PushRetries } from "../push-retries";
 import { nodeSql } from "./node-sql";
 
@@ -11,7 +11,7 @@ const finished: PushNotice = { kind: "finished", taskId: "t1", eventKey: "finish
 const T = 1_800_000_000_000;
 
 function retries() {
-  return new PushRetries(nodeSql() as unknown as SqlStorage);
+  return new PushRetries(nodeSql());
 }
 
 describe("PushRetries", () => {

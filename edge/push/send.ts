@@ -14,17 +14,8 @@ import { pushEndpointProblem } from "./endpoints";
 /** How long each send stays recorded (Settings shows the last result of each browser). */
 export const PUSH_SENDS_KEEP_DAYS = 30;
 
-/** One event worth a push, as the live channel saw it. */
-export interface PushNotice {
-  kind: PushKind;
-  taskId: string;
-  /** `<kind>:<messageId or requestId>`: the same key never sends twice. */
-  eventKey: string;
-  requestId?: string;
-  requestKind?: "permission" | "question" | "plan";
-  /** For a permission: the tool's name (never its input). */
-  tool?: string;
-}
+import type { PushNotice, PushRetry } from "./notice";
+export type { PushNotice, PushRetry } from "./notice";
 
 export const DEFAULT_PUSH_PREFERENCES: PushPreferences = {
   needsInput: true,
@@ -98,16 +89,6 @@ function retryAt(header: string | null, now: number): string {
   }
   const date = header === null ? NaN : Date.parse(header);
   return new Date(Number.isFinite(date) ? date : now + 60_000).toISOString();
-}
-
-/**
- * A subscription the push did not reach for a reason that may pass: the service said 429 (or
- * an earlier 429's Retry-After has not passed), answered 5xx, or could not be reached. `at` is
- * the earliest time to try again (epoch ms) when the service said, else null.
- */
-export interface PushRetry {
-  subscriptionId: string;
-  at: number | null;
 }
 
 /**

@@ -4,6 +4,8 @@ import {
   mkdtempSync,
   readFileSync,
   realpathSync,
+  rmSync,
+  symlinkSync,
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
@@ -143,6 +145,23 @@ describe("workspace.forget (a deleted task, executor)", () => {
     );
     expect(report.entries).toEqual([]);
     expect(hasRef(m)).toBe(false);
+  }, 60_000);
+
+  it("never follows a link the agent left in place of its worktree: another task's worktree stays", async () => {
+    const m = machine();
+    await new TaskWorkspaces(m.roots.homeDir, m.roots.workspaceRoot).record(TASK, m.dir);
+    // Another task's worktree, with uncommitted work.
+    const other = join(m.roots.homeDir, "worktrees", "p_test", "0therta5");
+    sh(m.project, "worktree", "add", "-q", "-b", "wegent/0therta5", other, "HEAD");
+    writeFileSync(join(other, "precious.txt"), "uncommitted work of another task\n");
+    // The agent swaps its own worktree folder for a link to it.
+    rmSync(m.dir, { recursive: true, force: true });
+    symlinkSync(other, m.dir);
+    const outcome = await service(m)({ taskId: TASK });
+    expect(outcome).toMatchObject({ kind: "forgotten", removed: { worktree: false } });
+    expect(readFileSync(join(other, "precious.txt"), "utf8")).toContain("another task");
+    expect(sh(m.project, "worktree", "list")).toContain("0therta5");
+    expect(existsSync(m.dir)).toBe(false);
   }, 60_000);
 
   it("refuses while the task runs (after a short wait), and removes nothing; a run that ends within the wait is forgotten", async () => {

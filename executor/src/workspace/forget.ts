@@ -5,7 +5,7 @@
 // hold committed work the owner wants), never the project's own checkout (an in-place task), and
 // never a path from the wire: every path is made by places.ts / snapshot.ts from the task id.
 import { lstat, realpath, rm } from "node:fs/promises";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import type { ForgetReport } from "@wegent/protocol";
 import { gitOut } from "../system/git";
 import { TASK_ID } from "./layout";
@@ -43,11 +43,18 @@ export async function forgetTask(context: ForgetContext, taskId: string): Promis
   removed.snapshot = dropped.pack;
   removed.ref = dropped.ref;
   if (place.kind === "worktree") {
-    const real = await realpath(place.dir).catch(() => null);
-    if (real && worktreeRepo && real !== worktreeRepo) {
+    // Only the task's own folder, not a link the agent left in its place (to another task's
+    // worktree, say): a link is removed as a link, never followed.
+    const info = await lstat(place.dir).catch(() => null);
+    const own = info?.isDirectory()
+      ? join(await realpath(dirname(place.dir)).catch(() => ""), basename(place.dir))
+      : null;
+    const real = own ? await realpath(place.dir).catch(() => null) : null;
+    if (info?.isSymbolicLink()) await rm(place.dir, { force: true });
+    if (real && real === own && worktreeRepo && real !== worktreeRepo) {
       const done = await gitOut(["worktree", "remove", "--force", real], worktreeRepo);
-      if (!done.ok) throw new ForgetError(`git worktree remove: ${done.out.trim().slice(0, 500)}`);
-      removed.worktree = true;
+      // A failure keeps the worktree (reported as kept); everything else still goes.
+      removed.worktree = done.ok;
     }
     // A worktree folder removed by hand: drop git's note of it (the branch stays).
     if (worktreeRepo) await gitOut(["worktree", "prune"], worktreeRepo);
