@@ -4,7 +4,8 @@
 // so the machine's drift hits both alike; each block's first message is a warm-up, not counted.
 // Per message: the POST /api/tasks round trip (client), then the hub's own stages of it
 // (GET /api/tasks/:id `stages`: started, first token, done, in ms since the hub got it).
-// Run: npx node bench/trace-overhead.mjs [--rounds 2] [--messages 8] (wrangler needs Node >= 22.12)
+// Run: npx node bench/trace-overhead.mjs [--rounds 2] [--messages 8] [--traced both|worker|executor]
+// (wrangler needs Node >= 22.12)
 import { randomBytes } from "node:crypto";
 import { loadavg } from "node:os";
 import { parseArgs } from "node:util";
@@ -19,10 +20,14 @@ const { values } = parseArgs({
   options: {
     rounds: { type: "string", default: "2" },
     messages: { type: "string", default: "8" },
+    // Which parts "on" traces: both (default), only the Worker and its hubs, only the executor.
+    traced: { type: "string", default: "both" },
   },
 });
 const rounds = Number(values.rounds);
 const perBlock = Number(values.messages);
+const traced = values.traced as "both" | "worker" | "executor";
+if (!["both", "worker", "executor"].includes(traced)) throw new Error(`--traced ${traced}?`);
 
 interface Sample {
   postMs: number;
@@ -39,6 +44,7 @@ async function block(
   const stack = await startTracedStack({
     username: `overhead_${mode}_${index}`,
     otel: mode === "on" ? {} : null,
+    tracedParts: traced,
   });
   const samples: Sample[] = [];
   try {
@@ -87,6 +93,17 @@ async function block(
     // Let the executor's batch processor send its last spans (counted, not timed).
     await new Promise((r) => setTimeout(r, 2000));
     load.push(loadavg()[0]!);
+    if (mode === "on") {
+      // Each span name's median duration: where a traced message spends its time.
+      const byName = new Map<string, number[]>();
+      for (const span of stack.receiver.spans()) {
+        const key = `${span.service} · ${span.name}`;
+        byName.set(key, [...(byName.get(key) ?? []), span.endMs - span.startMs]);
+      }
+      for (const [name, ms] of [...byName].sort()) {
+        console.log(`    ${name}: ${ms.length} spans, median ${percentile(ms, 50).toFixed(1)} ms`);
+      }
+    }
     return { samples, load, spans: stack.receiver.spans().length };
   } finally {
     await stack.stop();
