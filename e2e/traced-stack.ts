@@ -37,6 +37,11 @@ export interface TracedStackOptions {
   username: string;
   /** The OTEL_* given to the Worker and the executor; null: none at all (tracing off). */
   otel: Record<string, string> | null;
+  /**
+   * Which parts get the OTEL_* (default both): the Worker and its hubs only, or the executor
+   * only, to tell their overheads apart (bench/trace-overhead.ts --traced).
+   */
+  tracedParts?: "both" | "worker" | "executor";
   /** More variables for the executor only (e.g. a shorter metrics interval). */
   executorEnv?: Record<string, string>;
   /** Where the receiver listens (default: a free loopback port). */
@@ -77,12 +82,15 @@ async function startRest(
   // As `npm start` does: the OTEL_* of the environment wrangler-dev.mjs runs in become the
   // Worker's bindings (not arguments: the headers are a secret). Off: none, not even the
   // developer's own.
+  const parts = options.tracedParts ?? "both";
+  const workerOtel = parts === "executor" ? null : otel;
+  const executorOtel = parts === "worker" ? null : otel;
   const platform = await withoutOtelEnv(async () => {
-    if (otel) Object.assign(process.env, otel);
+    if (workerOtel) Object.assign(process.env, workerOtel);
     try {
       return await startPlatform();
     } finally {
-      for (const name of Object.keys(otel ?? {})) delete process.env[name];
+      for (const name of Object.keys(workerOtel ?? {})) delete process.env[name];
     }
   });
   started.push(platform);
@@ -96,7 +104,7 @@ async function startRest(
     token,
     modelUrl: fake.url,
     env: {
-      ...otel,
+      ...executorOtel,
       ...options.executorEnv,
       NODE_OPTIONS: `--import=${join(ROOT, "e2e/module-probe.mjs")}`,
       WEGENT_E2E_MODULE_LOG: moduleLog,

@@ -243,6 +243,31 @@ describe("the user's environment", () => {
     expect(localAgentEnvironment(captured.env, "app").CLAUDE_AGENT_SDK_CLIENT_APP).toBe("app");
   });
 
+  it("keeps the executor's own OTEL_* (its OTLP key) out of the agent's environment", async () => {
+    const dir = tmp();
+    const shell = join(dir, "fake-shell");
+    // What the owner's shell sets itself still reaches the agent.
+    writeFileSync(shell, `#!/bin/sh\nexport OTEL_RESOURCE_ATTRIBUTES=team=mine\neval "$4"\n`);
+    chmodSync(shell, 0o755);
+    const executorEnv = {
+      HOME: dir,
+      PATH: process.env.PATH,
+      OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:4318",
+      OTEL_EXPORTER_OTLP_HEADERS: "authorization=Bearer%20otlp-key",
+    };
+    const captured = await captureLoginEnvironment(executorEnv, { shell });
+    expect(captured.source).toContain("login shell");
+    const agent = localAgentEnvironment(captured.env, "app");
+    expect(Object.keys(agent).filter((k) => k.startsWith("OTEL_"))).toEqual([
+      "OTEL_RESOURCE_ATTRIBUTES",
+    ]);
+    expect(JSON.stringify(agent)).not.toContain("otlp-key");
+    // No shell: the fallback (the executor's own environment) drops them too.
+    const fallback = await captureLoginEnvironment(executorEnv, { shell: join(dir, "none") });
+    expect(fallback.source).toContain("own environment");
+    expect(Object.keys(fallback.env).filter((k) => k.startsWith("OTEL_"))).toEqual([]);
+  });
+
   it("falls back to the executor's own environment when the shell hangs", async () => {
     const dir = tmp();
     const shell = join(dir, "slow-shell");

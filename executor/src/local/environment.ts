@@ -26,6 +26,18 @@ export function withoutExecutorSecrets(env: Readonly<Record<string, string | und
   return out;
 }
 
+/**
+ * The executor's own tracing settings (OTEL_*: its endpoint, and the OTLP key in
+ * OTEL_EXPORTER_OTLP_HEADERS). The login shell does not start with them, so the agent gets
+ * only what the owner's shell itself sets: the key stays out of the agent's reach (as in cloud
+ * mode), and Claude Code does not start ~0.2-0.4 s slower per message, which it does with an
+ * OTLP endpoint in its environment even with its telemetry off (docs/observability.md). Claude
+ * Code's own telemetry is passed on purpose by telemetry/claude-env.ts.
+ */
+export function isExecutorTracingSetting(name: string): boolean {
+  return name.startsWith("OTEL_");
+}
+
 export interface CapturedEnvironment {
   env: Env;
   /** "login shell /bin/zsh" or "the executor's own environment (<why>)". */
@@ -42,6 +54,7 @@ export async function captureLoginEnvironment(
   options: { timeoutMs?: number; shell?: string } = {},
 ): Promise<CapturedEnvironment> {
   const own = withoutExecutorSecrets(base);
+  for (const name of Object.keys(own)) if (isExecutorTracingSetting(name)) delete own[name];
   if (own.HOME === undefined) own.HOME = homedir();
   const shell = options.shell ?? base.SHELL ?? (process.platform === "win32" ? "" : "/bin/sh");
   const fallback = (why: string): CapturedEnvironment => ({

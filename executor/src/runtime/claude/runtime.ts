@@ -350,7 +350,11 @@ export function createClaudeRuntime(options: ClaudeRuntimeOptions = {}): AgentRu
           // agentEnv taken from the executor's own environment (set where it was started).
           env: userEnv
             ? localAgentEnvironment(
-                { ...userEnv, ...agentExtraEnv(caps, baseEnv) },
+                {
+                  ...userEnv,
+                  ...agentExtraEnv(caps, baseEnv),
+                  ...claudeTelemetryEnv(baseEnv, request.taskId),
+                },
                 clientApp,
                 request.tmpDir,
               )
