@@ -37,6 +37,7 @@ import {
   openaiCredential,
   startModelProxy,
 } from "../src/sandbox/model-proxy";
+import { refusal } from "../src/sandbox/request-policy";
 import { sandboxIt } from "./needs-sandbox";
 import { runAndRecord } from "./runtime-helpers";
 
@@ -322,6 +323,15 @@ describe("Codex in the cloud pool (real codex, real bubblewrap, model proxy)", (
         text: "Echo: Plan from the pool",
       });
       expect(reached.map((r) => r.line)).toEqual(Array(3).fill("POST /v1/responses"));
+      // What codex 0.171 asks of the provider, measured: function tools and a namespace of
+      // them; no web search (the pool's config turns off Codex's default live search), nothing
+      // the proxy's body rules refuse (request-policy.ts).
+      const tools = fake.requests.flatMap((r) =>
+        ((r as { tools?: { type?: string }[] }).tools ?? []).map((t) => t.type),
+      );
+      expect(new Set(tools)).toEqual(new Set(["function", "namespace"]));
+      for (const body of fake.requests)
+        expect(refusal("openai-responses", body), JSON.stringify(Object.keys(body))).toBeNull();
     },
     90_000,
   );
