@@ -198,7 +198,7 @@ export const cloudNetworkAndLimits: Scenario = {
     if (/"status":200/.test(other))
       problems.push(`tenant b's model endpoint answered 200 for mallory`);
     const mcp = line("OWN_PROXY_MCP");
-    if (!/"status":400/.test(mcp))
+    if (!/"status":400/.test(mcp) || !mcp.includes("request_refused"))
       problems.push(`its own proxy did not refuse an MCP connector body: ${mcp.slice(0, 120)}`);
     const sock = line("OTHER_SOCKET");
     if (sock === "connected") problems.push("tenant b's model socket accepted mallory");

@@ -83,7 +83,10 @@ const [probes] = process.argv.slice(2).map((a) => JSON.parse(Buffer.from(a, "bas
       headers: { authorization: "Bearer " + bearer, "content-type": "application/json" },
       ...(method === "GET" ? {} : { body: JSON.stringify(body ?? {}) }),
       signal: AbortSignal.timeout(5000),
-    }).then((r) => r.status, (e) => "error " + (e.cause?.code ?? e.message));
+    }).then(
+      async (r) => r.status === 400 ? "400 " + ((await r.json().catch(() => ({}))).error?.code ?? "?") : r.status,
+      (e) => "error " + (e.cause?.code ?? e.message),
+    );
     console.log(label + " " + line);
   }
 })();
@@ -100,7 +103,12 @@ const BEYOND_INFERENCE: [string, string, string][] = [
 ];
 
 /** Bodies that would make OpenAI reach the network (or the operator's stored objects). */
-const turn = { model: "fake-model", input: "hi", stream: true };
+// A turn the fake Responses API would answer 200: only the proxy may refuse it.
+const turn = {
+  model: "fake-model",
+  input: [{ type: "message", role: "user", content: [{ type: "input_text", text: "hi" }] }],
+  stream: true,
+};
 const REACHING_BODIES: [string, Record<string, unknown>][] = [
   [
     "MCP_SERVER",
@@ -200,7 +208,8 @@ export const codexCloudKey: Scenario = {
     for (const [label] of BEYOND_INFERENCE)
       if (line(label) !== "404") problems.push(`${label}: ${line(label) || "no answer"}`);
     for (const [label] of REACHING_BODIES)
-      if (line(label) !== "400") problems.push(`${label}: ${line(label) || "no answer"}`);
+      if (line(label) !== "400 request_refused")
+        problems.push(`${label}: ${line(label) || "no answer"}`);
     const mallorys = openai.seen.slice(before);
     const extra = mallorys.filter((r) => r.line !== "POST /v1/responses");
     if (extra.length > 0)
@@ -214,6 +223,6 @@ export const codexCloudKey: Scenario = {
       problems.length === 0,
       `${problems.join("; ")} (the hunt's last lines: ${seen.slice(-600)})`,
     );
-    return `env and /proc of ${processes} processes (Codex's own included) and every file outside the read-only system hunted: the OpenAI key found 0 times; POST /v1/responses without a secret, with a wrong one and with tenant b's finished one: 403; ${BEYOND_INFERENCE.map(([, m, p]) => `${m} ${p}`).join(", ")} with its own secret: 404; ${REACHING_BODIES.map(([label]) => label).join(", ")} bodies with its own secret: 400; "OpenAI" saw ${openai.seen.length} requests, all POST /v1/responses with the operator's key added by the proxy`;
+    return `env and /proc of ${processes} processes (Codex's own included) and every file outside the read-only system hunted: the OpenAI key found 0 times; POST /v1/responses without a secret, with a wrong one and with tenant b's finished one: 403; ${BEYOND_INFERENCE.map(([, m, p]) => `${m} ${p}`).join(", ")} with its own secret: 404; ${REACHING_BODIES.map(([label]) => label).join(", ")} bodies with its own secret: 400 request_refused; "OpenAI" saw ${openai.seen.length} requests, all POST /v1/responses with the operator's key added by the proxy`;
   },
 };

@@ -297,6 +297,7 @@ describe("Codex in the cloud pool (real codex, real bubblewrap, model proxy)", (
       expect(config).toContain('base_url = "http://127.0.0.1:8377/v1"');
       expect(config).toContain(`env_key = "${CODEX_SECRET_VARIABLE}"`);
       expect(config).toContain("plugins = false");
+      expect(config).toContain('web_search = "disabled"');
       expect(config).not.toContain(OPERATOR_KEY);
 
       // A follow-up in the same task resumes the thread from its CODEX_HOME in the sandbox.
