@@ -4,8 +4,9 @@
 // Claude Code gets `ANTHROPIC_BASE_URL=http://127.0.0.1:<relay port>/t/<secret>` with a dummy
 // key (the secret in the path); Codex gets a provider whose `env_key` variable holds the secret
 // (sent as `Authorization: Bearer <secret>`). The socket accepts only its run's secret, forwards
-// only the API's inference paths, drops whatever credential the agent sent, adds the operator's
-// real one, and streams the answer back. Nothing listens on the host's network.
+// only the API's inference paths, reads each body and refuses what would make the provider reach
+// the network for the agent (request-policy.ts), drops whatever credential the agent sent, adds
+// the operator's real one, and streams the answer back. Nothing listens on the host's network.
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import { chmodSync, chownSync, rmSync } from "node:fs";
 import {

@@ -11,10 +11,11 @@
 //   `custom` and `local_shell` (client-side tools of other Codex versions) also pass. Codex
 //   sends `web_search` with live access by default; the pool's config turns it off
 //   (`web_search = "disabled"`, runtime/codex/cloud.ts) and the proxy refuses it.
-// - Claude Code 2.x (Messages API): client tools (a name and an input schema, no type or
-//   `custom`), and the `web_search_*` server tool its WebSearch tool asks for: a search of the
-//   provider's index, which opens no URL the agent picks. Web fetch, code execution, the MCP
-//   connector and containers are refused.
+// - Claude Code (Messages API): client tools only (a name and an input schema, no type),
+//   measured over every request of executor/test/runtime-claude.test.ts. Its WebSearch tool
+//   asks for the `web_search_*` server tool (not measured here: no test scripts a WebSearch),
+//   kept: a search of the provider's index, which opens no URL the agent picks. `custom`
+//   passes too. Web fetch, code execution, the MCP connector and containers are refused.
 
 type Json = unknown;
 
