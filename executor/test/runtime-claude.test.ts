@@ -2,6 +2,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { refusal } from "../src/sandbox/request-policy";
 import { startFakeModel, text, thinking, toolUse } from "../../e2e/fake-model/server";
 import type { FakeModel } from "../../e2e/fake-model/server";
 import {
@@ -298,4 +299,13 @@ describe("Claude Code runtime (real Claude Code, fake model API)", () => {
     const sent = fake.requests.find((r) => r.prompt?.includes("where am i"));
     expect(JSON.stringify(sent?.body ?? null)).toContain(d.workspaceDir);
   }, 30_000);
+
+  // Last: every request real Claude Code sent in this file passes the cloud model proxy's body
+  // rules (sandbox/request-policy.ts): its tools are client tools, it asks for no MCP
+  // connector, web fetch, code execution, container or URL content.
+  it("sends only what the cloud model proxy forwards (client tools, no server-side reach)", () => {
+    const bodies = fake.requests.filter((r) => r.path === "/v1/messages").map((r) => r.body);
+    expect(bodies.length).toBeGreaterThan(5);
+    for (const body of bodies) expect(refusal("anthropic-messages", body)).toBeNull();
+  });
 });

@@ -4,8 +4,9 @@
 // Claude Code gets `ANTHROPIC_BASE_URL=http://127.0.0.1:<relay port>/t/<secret>` with a dummy
 // key (the secret in the path); Codex gets a provider whose `env_key` variable holds the secret
 // (sent as `Authorization: Bearer <secret>`). The socket accepts only its run's secret, forwards
-// only the API's inference paths, drops whatever credential the agent sent, adds the operator's
-// real one, and streams the answer back. Nothing listens on the host's network.
+// only the API's inference paths, reads each body and refuses what would make the provider reach
+// the network for the agent (request-policy.ts), drops whatever credential the agent sent, adds
+// the operator's real one, and streams the answer back. Nothing listens on the host's network.
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import { chmodSync, chownSync, rmSync } from "node:fs";
 import {
@@ -18,6 +19,14 @@ import {
 import { request as httpsRequest } from "node:https";
 import type { BaseEnv } from "../runtime/agent-env";
 import type { Logger } from "../log";
+import { refusal, type RequestPolicy } from "./request-policy";
+
+/**
+ * The largest request body the proxy reads (the providers' own cap: Anthropic's Messages API
+ * takes at most 32 MB). The body is read whole to check it (request-policy.ts) before any byte
+ * goes upstream; the answer still streams.
+ */
+export const MAX_MODEL_REQUEST_BYTES = 32 * 1024 * 1024;
 
 /** Which credential the operator configured, and the dummy the agent gets in its place. */
 export interface UpstreamCredential {
@@ -104,6 +113,8 @@ export interface ModelApi {
    * URL has no /v1), "/v1" for OpenAI (base URLs end in /v1: `/v1/responses` → `<base>/responses`).
    */
   basePath: string;
+  /** What a request body may ask of the provider (request-policy.ts). */
+  policy: RequestPolicy;
 }
 
 /** Claude Code: POST /v1/messages and count_tokens; nothing else. */
@@ -111,6 +122,7 @@ export const ANTHROPIC_MESSAGES_API: ModelApi = {
   allowed: ["POST /v1/messages", "POST /v1/messages/count_tokens"],
   secretIn: "path",
   basePath: "",
+  policy: "anthropic-messages",
 };
 
 /**
@@ -121,6 +133,7 @@ export const OPENAI_RESPONSES_API: ModelApi = {
   allowed: ["POST /v1/responses"],
   secretIn: "bearer",
   basePath: "/v1",
+  policy: "openai-responses",
 };
 
 const SECRET = /^[a-f0-9]{64}$/;
@@ -168,6 +181,43 @@ function forbidden(
   res.end(JSON.stringify({ error: { code, message } }));
 }
 
+/** The whole body, or null as soon as it passes `cap` bytes (nothing more is kept). */
+function readCapped(req: IncomingMessage, cap: number): Promise<Buffer | null> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= cap) {
+        chunks.push(chunk);
+        return;
+      }
+      req.off("data", onData);
+      req.resume();
+      resolve(null);
+    };
+    req.on("data", onData);
+    req.on("end", () => resolve(size > cap ? null : Buffer.concat(chunks)));
+    req.on("error", reject);
+  });
+}
+
+/** Why a body is refused (request-policy.ts), or null. A compressed body cannot be read. */
+function bodyRefusal(
+  policy: RequestPolicy,
+  encoding: string | undefined,
+  body: Buffer,
+): string | null {
+  if (encoding && encoding !== "identity") return `a ${encoding.slice(0, 20)}-encoded body`;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString("utf8"));
+  } catch {
+    return "a body that is not JSON";
+  }
+  return refusal(policy, parsed);
+}
+
 export function startModelProxy(options: {
   upstream: string;
   credential: UpstreamCredential;
@@ -210,22 +260,54 @@ export function startModelProxy(options: {
       }
       Object.assign(headers, options.credential.extraHeaders);
       headers[options.credential.header] = options.credential.value;
-      const send = target.protocol === "https:" ? httpsRequest : httpRequest;
-      const out = send(target, { method: req.method, headers }, (answer: IncomingMessage) => {
-        const back: Record<string, string | string[]> = {};
-        for (const [name, value] of Object.entries(answer.headers)) {
-          if (value !== undefined && name !== "connection" && name !== "keep-alive")
-            back[name] = value;
-        }
-        res.writeHead(answer.statusCode ?? 502, back);
-        answer.pipe(res);
-      });
-      out.on("error", (error) => {
-        if (!res.headersSent) forbidden(res, 502, "bad_gateway", error.message);
-        else res.destroy();
-      });
-      res.on("close", () => out.destroy());
-      req.pipe(out);
+      const forward = (body: Buffer) => {
+        headers["content-length"] = String(body.length);
+        const send = target.protocol === "https:" ? httpsRequest : httpRequest;
+        const out = send(target, { method: req.method, headers }, (answer: IncomingMessage) => {
+          const back: Record<string, string | string[]> = {};
+          for (const [name, value] of Object.entries(answer.headers)) {
+            if (value !== undefined && name !== "connection" && name !== "keep-alive")
+              back[name] = value;
+          }
+          res.writeHead(answer.statusCode ?? 502, back);
+          answer.pipe(res);
+        });
+        out.on("error", (error) => {
+          if (!res.headersSent) forbidden(res, 502, "bad_gateway", error.message);
+          else res.destroy();
+        });
+        res.on("close", () => out.destroy());
+        out.end(body);
+      };
+      readCapped(req, MAX_MODEL_REQUEST_BYTES).then(
+        (body) => {
+          if (body === null) {
+            options.log?.debug("model proxy: refused a body over the cap", { path });
+            res.setHeader("connection", "close");
+            forbidden(
+              res,
+              413,
+              "request_too_large",
+              `The model proxy takes a request of at most ${MAX_MODEL_REQUEST_BYTES} bytes; start a new conversation or compact this one.`,
+            );
+            res.on("finish", () => req.destroy());
+            return;
+          }
+          const why = bodyRefusal(api.policy, req.headers["content-encoding"], body);
+          if (why) {
+            options.log?.debug("model proxy: refused a body", { path, why });
+            forbidden(
+              res,
+              400,
+              "request_refused",
+              `The cloud sandbox has no network: the model proxy refuses a request with ${why}.`,
+            );
+            return;
+          }
+          forward(body);
+        },
+        () => res.destroy(),
+      );
     };
 
   const stop = (secret: string): Promise<void> => {

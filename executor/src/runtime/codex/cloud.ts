@@ -31,6 +31,7 @@ export function cloudCodexProvider(model?: string): CodexProvider {
     baseUrl: `http://127.0.0.1:${RELAY_PORT}/v1`,
     ...(model ? { model } : {}),
     envKey: CODEX_SECRET_VARIABLE,
+    webSearch: "disabled",
   };
 }
 

@@ -14,6 +14,12 @@ export interface CodexProvider {
   model?: string;
   /** The variable that holds the key (passed to the child by name). */
   envKey?: string;
+  /**
+   * Codex's `web_search` mode. Unset: Codex's own default ("live" with full access, "cached"
+   * otherwise). The cloud pool sets "cached": OpenAI searches its index and never fetches a
+   * live page for the agent (the model proxy refuses live search, sandbox/request-policy.ts).
+   */
+  webSearch?: "cached" | "disabled";
 }
 
 /** Features that sync plugins or apps from github.com / chatgpt.com on every start. */
@@ -33,6 +39,7 @@ function toml(value: string): string {
 export function providerConfig(provider: CodexProvider): string {
   const lines = [
     ...(provider.model ? [`model = ${toml(provider.model)}`] : []),
+    ...(provider.webSearch ? [`web_search = ${toml(provider.webSearch)}`] : []),
     `model_provider = ${toml(provider.name)}`,
     "",
     `[model_providers.${provider.name}]`,
