@@ -44,7 +44,8 @@ afterAll(async () => {
 async function pass(scenario: Scenario) {
   const outcome = await runScenario(platform, scenario, fake);
   expect(outcome.figure).toBeTypeOf("string");
-  expect({ passed: outcome.passed, figure: outcome.figure }).toMatchObject({ passed: true });
+  // The figure says what went wrong: printed whole when a scenario fails.
+  expect(outcome.passed, `${scenario.name}: ${outcome.figure}`).toBe(true);
 }
 
 describe("reliability gauntlet (CI subset)", () => {

@@ -48,7 +48,7 @@ const WEB: Plan = {
   src: "web/src",
   floors: [
     // Talking to the Worker: the HTTP client and the live channel.
-    ["api.ts", "live/"],
+    ["api.ts", "traceparent.ts", "live/"],
     // Plain helpers (routes, markdown, time).
     ["lib/"],
     // The app's state and the device commands the UI runs.
