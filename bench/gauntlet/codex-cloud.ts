@@ -173,8 +173,11 @@ export const codexCloudKey: Scenario = {
     const hunt = [
       "{ env;",
       String.raw`for p in /proc/[0-9]*; do echo "== $p"; tr '\0' '\n' < $p/environ; tr '\0' ' ' < $p/cmdline; echo; done;`,
-      // Every file outside the read-only system, for the key's prefix (built, not written out).
-      `echo FILES_WITH_KEY $(grep -rlas "$(printf 'sk-%s' proj)" /workspace /home /tmp /run /etc | grep -v hunt.txt | wc -l);`,
+      // Every file outside the read-only system, for the operator's key (built by printf, so the
+      // command itself — kept in Codex's session files — never holds it whole). Not the bare
+      // `sk-proj` prefix: the codex binary holds that string, and a checkout under /tmp (CI's
+      // clone) shows it inside the sandbox's /tmp through the read-only mounts.
+      `echo FILES_WITH_KEY $(grep -rlas "$(printf 'sk-%s' '${operatorKey.slice(3)}')" /workspace /home /tmp /run /etc | grep -v hunt.txt | wc -l);`,
       `echo ${Buffer.from(PROBES).toString("base64")} | base64 -d > /tmp/probes.js;`,
       `node /tmp/probes.js ${b64([
         ["NO_SECRET", "POST", "/v1/responses", ""],
@@ -202,7 +205,7 @@ export const codexCloudKey: Scenario = {
       problems.push("the hunt did not reach its env or Codex's own /proc (it proved nothing)");
     if (seen.includes(operatorKey)) problems.push("the operator's OpenAI key was in the sandbox");
     if (line("FILES_WITH_KEY") !== "0")
-      problems.push(`${line("FILES_WITH_KEY") || "?"} file(s) in the sandbox hold an sk-proj key`);
+      problems.push(`${line("FILES_WITH_KEY") || "?"} file(s) in the sandbox hold the OpenAI key`);
     for (const label of ["NO_SECRET", "WRONG_SECRET", "OTHER_TASK_SECRET"])
       if (line(label) !== "403") problems.push(`${label}: ${line(label) || "no answer"}`);
     for (const [label] of BEYOND_INFERENCE)
