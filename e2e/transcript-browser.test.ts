@@ -11,7 +11,7 @@ import { join } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type CommandResult, GitLandResult, type TaskWithMessages } from "@wegent/protocol";
-import { ARTIFACTS, horizontalOverflow, launchChromium, screenshot } from "./browser";
+import { ARTIFACTS, horizontalOverflow, launchChromium, screenshot, UI_POLL } from "./browser";
 import { type FakeModel, type FakeTurn, startFakeModel, text, toolUse } from "./fake-model/server";
 import {
   api,
@@ -192,13 +192,20 @@ describe("the conversation as it happened", () => {
     await phone.setViewportSize({ width: 375, height: 812 });
     await phone.goto(`${platform.origin}/#/tasks/${taskId}`);
     await phone.getByTestId("assistant-message").last().waitFor();
-    await phone.waitForTimeout(300);
-    expect(await horizontalOverflow(phone)).toEqual({ overflow: 0, widest: null });
-    const share = await phone.evaluate(() => {
-      const list = document.querySelector('[data-testid="message-list"]')!.getBoundingClientRect();
-      const visible = Math.max(0, Math.min(list.bottom, innerHeight) - Math.max(list.top, 0));
-      return visible / innerHeight;
-    });
+    // Each a state the page promises once laid out (polled: a loaded machine lays out late).
+    await expect
+      .poll(() => horizontalOverflow(phone), UI_POLL)
+      .toEqual({ overflow: 0, widest: null });
+    const conversationShare = () =>
+      phone.evaluate(() => {
+        const list = document
+          .querySelector('[data-testid="message-list"]')!
+          .getBoundingClientRect();
+        const visible = Math.max(0, Math.min(list.bottom, innerHeight) - Math.max(list.top, 0));
+        return visible / innerHeight;
+      });
+    await expect.poll(conversationShare, UI_POLL).toBeGreaterThanOrEqual(0.6);
+    const share = await conversationShare();
     writeFileSync(
       join(ARTIFACTS, "phone-conversation-share.txt"),
       `conversation: ${(share * 100).toFixed(1)} % of 812 px\n`,
@@ -207,13 +214,18 @@ describe("the conversation as it happened", () => {
       0.6,
     );
     // Opens at its latest message: the last reply's end is on screen.
-    const lastBottom = await phone.evaluate(
-      () =>
-        [...document.querySelectorAll('[data-testid="assistant-message"]')]
-          .at(-1)!
-          .getBoundingClientRect().bottom,
-    );
-    expect(lastBottom).toBeLessThanOrEqual(812);
+    await expect
+      .poll(
+        () =>
+          phone.evaluate(
+            () =>
+              [...document.querySelectorAll('[data-testid="assistant-message"]')]
+                .at(-1)!
+                .getBoundingClientRect().bottom,
+          ),
+        UI_POLL,
+      )
+      .toBeLessThanOrEqual(812);
     await screenshot(phone, "transcript-375", "viewport");
 
     // A permission card on the phone: Deny is on screen and takes the click.
