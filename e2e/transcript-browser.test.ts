@@ -243,17 +243,18 @@ describe("the conversation as it happened", () => {
     const onTop = async (testId: string) => {
       const button = phone.getByTestId(testId);
       await button.scrollIntoViewIfNeeded();
-      const box = (await button.boundingBox())!;
-      expect(box.y + box.height).toBeLessThanOrEqual(812);
+      const box = await button.boundingBox();
+      if (!box || box.y + box.height > 812) return `below the screen (${JSON.stringify(box)})`;
       return phone.evaluate(
         ([x, y]) => document.elementFromPoint(x!, y!)?.closest("button")?.dataset.testid ?? null,
         [box.x + box.width / 2, box.y + box.height / 2],
       );
     };
-    await expect(onTop("deny")).resolves.toBe("deny");
+    // Polled: the card scrolls into place, and a loaded machine lays it out late.
+    await expect.poll(() => onTop("deny"), UI_POLL).toBe("deny");
     await screenshot(phone, "permission-card-375", "viewport");
     await phone.getByTestId("deny").click();
-    await expect(onTop("deny-confirm")).resolves.toBe("deny-confirm");
+    await expect.poll(() => onTop("deny-confirm"), UI_POLL).toBe("deny-confirm");
     await phone.getByTestId("deny-confirm").click();
     await card.waitFor({ state: "detached" });
     expect(await horizontalOverflow(phone)).toEqual({ overflow: 0, widest: null });
