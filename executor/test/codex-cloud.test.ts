@@ -40,6 +40,7 @@ import {
 import { refusal } from "../src/sandbox/request-policy";
 import { sandboxIt } from "./needs-sandbox";
 import { runAndRecord } from "./runtime-helpers";
+import { marked } from "./marked-processes";
 
 const CODEX = join(import.meta.dirname, "../../node_modules/.bin/codex");
 const OPERATOR_KEY = `sk-proj-operator-${"9".repeat(24)}-never-inside`;
@@ -181,21 +182,6 @@ const probes = JSON.parse(Buffer.from(process.argv[1], "base64").toString());
 `;
 const tryProxy = (probes: [string, string, string, string][]) =>
   `echo ${Buffer.from(PROBES).toString("base64")} | base64 -d > /tmp/probes.js; ${NODE} -e "$(cat /tmp/probes.js)" ${Buffer.from(JSON.stringify(probes)).toString("base64")}`;
-
-/** Processes of the sandboxes (the launcher's marker is in their environment). */
-function marked(marker: string): number[] {
-  const found: number[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/environ`, "utf8").includes(`WEGENT_AGENT=${marker}\0`))
-        found.push(Number(entry));
-    } catch {
-      // gone
-    }
-  }
-  return found;
-}
 
 /** One request over a Unix socket (what the in-sandbox relay forwards to). */
 function viaSocket(

@@ -23,6 +23,7 @@ import { cloudAgentEnv, cloudLauncher } from "../src/sandbox/cloud-launcher";
 import { startModelProxy } from "../src/sandbox/model-proxy";
 import { lifelineLauncher } from "../src/security/lifeline";
 import type { RunRequest } from "../src/runtime/types";
+import { marked } from "./marked-processes";
 
 const root = mkdtempSync(join(tmpdir(), "wegent-sandbox-test-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -41,20 +42,6 @@ function request(taskId: string): RunRequest {
   for (const dir of [req.workspaceDir, req.homeDir, req.tmpDir])
     mkdirSync(dir, { recursive: true });
   return req;
-}
-
-function marked(marker: string): number[] {
-  const found: number[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/environ`, "utf8").includes(`WEGENT_AGENT=${marker}\0`))
-        found.push(Number(entry));
-    } catch {
-      // gone
-    }
-  }
-  return found;
 }
 
 /** One HTTP request over a Unix socket (what the in-sandbox relay forwards to). */
